@@ -1,0 +1,81 @@
+/**
+ * Options of `TurnServer`. Every field is optional; `resolveTurnOptions` fills the documented
+ * default and validates once, at construction, throwing `TurnOptionsError` with the field's name.
+ * The CLI (`lib/cli`) maps flags, `RTCD_*` environment variables and the config file onto this
+ * object; nothing in `lib/turn` reads flags or the environment itself.
+ */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface TurnServerOptions {
+  /** UDP and TCP listeners (each entry opens both). Default `[{ host: '0.0.0.0', port: 3478 }]`. */
+  listen?: ListenAddress[];
+  /** TLS-over-TCP listeners. Default `[]`. Needs `cert` and `key`. */
+  tlsListen?: ListenAddress[];
+  /** Path of the PEM certificate chain for `tlsListen`; re-read by `reloadTls()` (SIGHUP). */
+  cert?: string;
+  /** Path of the PEM private key for `tlsListen`. */
+  key?: string;
+  /** REALM of long-term credentials. Default `'rtcd'`. */
+  realm?: string;
+  /** Static long-term users, name → password. Default `{}`. */
+  users?: Record<string, string>;
+  /** A file of `name:password` lines (`#` comments) merged into `users`. Default none. */
+  usersFile?: string;
+  /**
+   * TURN REST API shared secrets (username `expiry:userid`, password
+   * base64(HMAC-SHA1(secret, username))). Several may be given for rotation. Default `[]`.
+   */
+  authSecrets?: string[];
+  /**
+   * Addresses relay sockets bind to, at most one IPv4 and one IPv6. Default: the host of the
+   * first listener of each family when it is not a wildcard, else the first non-internal
+   * interface address of that family, else loopback.
+   */
+  relayIps?: string[];
+  /**
+   * Public addresses to advertise in XOR-RELAYED-ADDRESS when the server is behind 1:1 NAT,
+   * each `public` or `public/private` (the private one being a `relayIps` entry). Default `[]`.
+   */
+  externalIps?: string[];
+  /** Lowest relay port. Default 49152. */
+  minPort?: number;
+  /** Highest relay port. Default 65535. */
+  maxPort?: number;
+  /** CIDRs of peers allowed even though the default deny list covers them. Default `[]`. */
+  allowPeers?: string[];
+  /** Extra CIDRs of peers refused with 403. Default `[]`. */
+  denyPeers?: string[];
+  /** Allow relaying to 127.0.0.0/8 and ::1 (tests, single-host setups). Default `false`. */
+  allowLoopbackPeers?: boolean;
+  /** Allocations one username may hold at once; 486 beyond. Default 10. */
+  maxAllocationsPerUser?: number;
+  /** Allocations the server holds at once; 508 beyond. Default 5000. */
+  maxAllocations?: number;
+  /** Bandwidth of one allocation, bits per second, both directions together. Default 20e6. */
+  maxBps?: number;
+  /** Bandwidth of all allocations together, bits per second. Default 1e9. */
+  bpsCapacity?: number;
+  /** Allocation lifetime when the client asks none, seconds. Default 600. */
+  defaultLifetime?: number;
+  /** Longest allocation lifetime granted, seconds. Default 3600. */
+  maxLifetime?: number;
+  /** Permission lifetime, seconds (RFC 8656 §9: 300, not configurable upward). Default 300. */
+  permissionLifetime?: number;
+  /** Channel binding lifetime, seconds (RFC 8656 §12: 600). Default 600. */
+  channelLifetime?: number;
+  /** How long a NONCE stays valid before 438 Stale Nonce, seconds. Default 600. */
+  nonceLifetime?: number;
+  /** SOFTWARE attribute in responses; `''` to send none. Default `'rtcd'`. */
+  software?: string;
+  /** TCP/TLS client connections held at once. Default 10000. */
+  maxConnections?: number;
+  /** An idle TCP/TLS connection without an allocation is closed after this many ms. Default 60000. */
+  tcpIdleTimeoutMs?: number;
+  /** `/metrics` and `/healthz` HTTP listener. Default none. */
+  metricsListen?: ListenAddress;
+  /** On `close()` (SIGTERM), wait up to this many ms for allocations to end. Default 30000. */
+  drainTimeoutMs?: number;
+}

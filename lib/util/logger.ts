@@ -1,0 +1,15 @@
+/**
+ * The logging surface every role and adapter takes. pino's Logger satisfies it, so the CLI
+ * passes a pino instance; library users may pass their own or nothing (silent).
+ */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+const noop = (): void => {};
+
+/** A logger that drops everything: the default when an embedding program passes none. */
+export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
