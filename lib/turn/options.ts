@@ -78,4 +78,10 @@ export interface TurnServerOptions {
   metricsListen?: ListenAddress;
   /** On `close()` (SIGTERM), wait up to this many ms for allocations to end. Default 30000. */
   drainTimeoutMs?: number;
+  /**
+   * Bind the UDP listeners with `reusePort` so several processes (`rtcd turn --workers N`)
+   * share one port. Needs Node >= 22.12; on older Node `TurnServer` throws a clear error.
+   * Default `false`.
+   */
+  reusePort?: boolean;
 }
