@@ -65,9 +65,9 @@ function parseIpv6(text: string): Buffer | undefined {
   // Without `::` all eight groups are spelled out; with it, `::` stands for at least one.
   if (gap === -1 ? head.length !== 8 : head.length + tail.length > 7) return undefined;
   const out = Buffer.alloc(16);
-  head.forEach((word, i) => out.writeUInt16BE(word, i * 2));
+  for (let i = 0; i < head.length; i++) out.writeUInt16BE(head[i], i * 2);
   const tailStart = 16 - tail.length * 2;
-  tail.forEach((word, i) => out.writeUInt16BE(word, tailStart + i * 2));
+  for (let i = 0; i < tail.length; i++) out.writeUInt16BE(tail[i], tailStart + i * 2);
   return out;
 }
 
