@@ -1,6 +1,6 @@
 import { MAGIC_COOKIE } from '../constants.js';
 import type { StunAttribute, StunMessage } from '../message.js';
-import { formatIPv4, formatIPv6, type TransportAddress, writeIp } from '../transport-address.js';
+import { formatIp, type TransportAddress, writeIp } from '../transport-address.js';
 
 /**
  * MAPPED-ADDRESS / ALTERNATE-SERVER (RFC 8489 §14.1, §14.15) and XOR-MAPPED-ADDRESS,
@@ -61,7 +61,9 @@ export function encodeXorAddress(a: TransportAddress, transactionId: Uint8Array)
   return out;
 }
 
-const scratch = new Uint8Array(16);
+// Reused for every decode: the address text is built from it before returning.
+const scratch4 = new Uint8Array(4);
+const scratch16 = new Uint8Array(16);
 
 function readAddress(buf: Buffer, a: StunAttribute, xor: boolean): TransportAddress | undefined {
   if (a.length !== 8 && a.length !== 20) return undefined;
@@ -72,10 +74,9 @@ function readAddress(buf: Buffer, a: StunAttribute, xor: boolean): TransportAddr
   let port = buf.readUInt16BE(o + 2);
   if (xor) port ^= MAGIC_COOKIE >>> 16;
   // XOR key: cookie + transaction ID = header bytes 4..20.
-  for (let i = 0; i < n; i++) scratch[i] = xor ? buf[o + 4 + i]! ^ buf[4 + i]! : buf[o + 4 + i]!;
-  return n === 4
-    ? { family: 4, address: formatIPv4(scratch, 0), port }
-    : { family: 6, address: formatIPv6(scratch, 0), port };
+  const ip = n === 4 ? scratch4 : scratch16;
+  for (let i = 0; i < n; i++) ip[i] = xor ? buf[o + 4 + i]! ^ buf[4 + i]! : buf[o + 4 + i]!;
+  return { family: n === 4 ? 4 : 6, address: formatIp(ip), port };
 }
 
 /** Decodes MAPPED-ADDRESS-style values; undefined if length or family is wrong. */
