@@ -1,0 +1,215 @@
+import { readFileSync } from 'node:fs';
+import type { TurnServerOptions } from '../turn/options.js';
+import {
+  devOptions,
+  envName,
+  globalOptions,
+  kebab,
+  type OptionSpec,
+  type Resolved,
+  turnOptions,
+} from './option-spec.js';
+import { type LogLevel, type Raw, ValueError } from './values.js';
+
+/**
+ * Merging flags, `RTCD_*` environment variables and the JSON config file into typed options.
+ * Everything here is pure (the file arrives already parsed) so that precedence and every
+ * diagnostic are unit-tested without spawning the CLI.
+ *
+ * Precedence, per option: flag > environment > config file > the role's documented default.
+ * A repeatable option takes the whole list from the highest source that sets it; lists from
+ * different sources are not concatenated.
+ */
+
+/** A usage problem (bad flag, variable or config file): exit code 2, one line on stderr. */
+export class CliUsageError extends Error {
+  override readonly name = 'CliUsageError';
+  readonly code = 'RTCD_CLI_USAGE';
+}
+
+export interface ConfigSources {
+  /** What commander parsed: only options given on the command line are present. */
+  flags: Readonly<Record<string, unknown>>;
+  env: Readonly<Record<string, string | undefined>>;
+  /** The config file, already parsed (see `readConfigFile`). */
+  file?: { path: string; data: unknown };
+}
+
+export interface TurnCliConfig {
+  /** Only the fields some source set; `TurnServer` fills the rest with its defaults. */
+  turn: TurnServerOptions;
+  workers: number;
+  logLevel: LogLevel;
+}
+
+export interface DevCliConfig {
+  port: number;
+  logLevel: LogLevel;
+}
+
+export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+export const DEFAULT_DEV_PORT = 3478;
+
+/** `--config` wins over `RTCD_CONFIG`. */
+export function configPath(src: Pick<ConfigSources, 'flags' | 'env'>): string | undefined {
+  const flag = src.flags.config;
+  if (typeof flag === 'string') return flag;
+  const env = src.env[envName('config')];
+  return env === undefined || env === '' ? undefined : env;
+}
+
+/** Reads and parses a config file, turning every failure into a one-line `CliUsageError`. */
+export function readConfigFile(path: string): { path: string; data: unknown } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new CliUsageError(`cannot read config file ${path}: ${code}`);
+  }
+  try {
+    return { path, data: JSON.parse(text) };
+  } catch (err) {
+    throw new CliUsageError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+export function resolveTurnConfig(src: ConfigSources): TurnCliConfig {
+  const specs = { ...turnOptions, logLevel: globalOptions.logLevel };
+  const o = resolveOptions(specs, src);
+  const turn: TurnServerOptions = {};
+  if (o.listen) turn.listen = o.listen;
+  if (o.tlsListen) turn.tlsListen = o.tlsListen;
+  if (o.cert !== undefined) turn.cert = o.cert;
+  if (o.key !== undefined) turn.key = o.key;
+  if (o.realm !== undefined) turn.realm = o.realm;
+  if (o.user) turn.users = Object.fromEntries(o.user);
+  if (o.usersFile !== undefined) turn.usersFile = o.usersFile;
+  if (o.authSecret) turn.authSecrets = o.authSecret;
+  if (o.relayIp) turn.relayIps = o.relayIp;
+  if (o.externalIp) turn.externalIps = o.externalIp;
+  if (o.minPort !== undefined) turn.minPort = o.minPort;
+  if (o.maxPort !== undefined) turn.maxPort = o.maxPort;
+  if (o.allowPeer) turn.allowPeers = o.allowPeer;
+  if (o.denyPeer) turn.denyPeers = o.denyPeer;
+  if (o.allowLoopbackPeers !== undefined) turn.allowLoopbackPeers = o.allowLoopbackPeers;
+  if (o.maxAllocationsPerUser !== undefined) turn.maxAllocationsPerUser = o.maxAllocationsPerUser;
+  if (o.maxAllocations !== undefined) turn.maxAllocations = o.maxAllocations;
+  if (o.maxBps !== undefined) turn.maxBps = o.maxBps;
+  if (o.bpsCapacity !== undefined) turn.bpsCapacity = o.bpsCapacity;
+  if (o.defaultLifetime !== undefined) turn.defaultLifetime = o.defaultLifetime;
+  if (o.maxLifetime !== undefined) turn.maxLifetime = o.maxLifetime;
+  if (o.nonceLifetime !== undefined) turn.nonceLifetime = o.nonceLifetime;
+  if (o.software !== undefined) turn.software = o.software;
+  if (o.maxConnections !== undefined) turn.maxConnections = o.maxConnections;
+  if (o.metricsListen !== undefined) turn.metricsListen = o.metricsListen;
+  if (o.drainTimeout !== undefined) turn.drainTimeoutMs = o.drainTimeout;
+  const workers = o.workers ?? 1;
+  checkTurn(turn, workers);
+  return { turn, workers, logLevel: o.logLevel ?? DEFAULT_LOG_LEVEL };
+}
+
+export function resolveDevConfig(src: ConfigSources): DevCliConfig {
+  if (src.file !== undefined || typeof src.flags.config === 'string') {
+    throw new CliUsageError('rtcd dev takes no config file (--config / RTCD_CONFIG)');
+  }
+  const o = resolveOptions({ ...devOptions, logLevel: globalOptions.logLevel }, src);
+  return { port: o.port ?? DEFAULT_DEV_PORT, logLevel: o.logLevel ?? DEFAULT_LOG_LEVEL };
+}
+
+/** Checks across options, where one value alone is fine but the combination is not. */
+function checkTurn(turn: TurnServerOptions, workers: number): void {
+  if (turn.minPort !== undefined && turn.maxPort !== undefined && turn.minPort > turn.maxPort) {
+    throw new CliUsageError(
+      `invalid --min-port "${turn.minPort}": must not exceed --max-port (${turn.maxPort})`,
+    );
+  }
+  if (turn.tlsListen?.length && (turn.cert === undefined || turn.key === undefined)) {
+    throw new CliUsageError('--tls-listen needs --cert and --key');
+  }
+  const ephemeral = [...(turn.listen ?? []), ...(turn.tlsListen ?? [])].some((a) => a.port === 0);
+  if (workers > 1 && ephemeral) {
+    throw new CliUsageError(
+      `invalid --workers "${workers}": needs fixed ports (with port 0 each worker gets its own)`,
+    );
+  }
+}
+
+/** Resolves each option of `specs` from the highest source that sets it. */
+export function resolveOptions<S extends Record<string, OptionSpec>>(
+  specs: S,
+  src: ConfigSources,
+): Resolved<S> {
+  const fileData = src.file === undefined ? undefined : fileObject(src.file, specs);
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(specs)) {
+    const flag = src.flags[key];
+    const env = src.env[envName(key)];
+    let value: unknown;
+    if (flag !== undefined) {
+      value = fromFlag(key, spec, flag);
+    } else if (env !== undefined) {
+      value = fromEnv(key, spec, env);
+    } else if (fileData !== undefined && Object.hasOwn(fileData, key)) {
+      value = fromFile(key, spec, fileData[key], src.file!.path);
+    }
+    if (value !== undefined) out[key] = value;
+  }
+  return out as Resolved<S>;
+}
+
+function fileObject(file: { path: string; data: unknown }, specs: Record<string, OptionSpec>) {
+  const { path, data } = file;
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new CliUsageError(`config file ${path} must hold a JSON object`);
+  }
+  for (const key of Object.keys(data)) {
+    if (!Object.hasOwn(specs, key)) {
+      const hint = key.includes('-') || key.includes('_') ? ' (keys are camelCase)' : '';
+      throw new CliUsageError(`unknown key "${key}" in config file ${path}${hint}`);
+    }
+  }
+  return data as Record<string, unknown>;
+}
+
+function parseItem(spec: OptionSpec, raw: Raw, name: string, where = ''): unknown {
+  try {
+    return spec.parse(raw);
+  } catch (err) {
+    if (!(err instanceof ValueError)) throw err;
+    throw new CliUsageError(`invalid ${name} "${String(raw)}"${where}: ${err.message}`);
+  }
+}
+
+function fromFlag(key: string, spec: OptionSpec, flag: unknown): unknown {
+  const name = `--${kebab(key)}`;
+  if (spec.repeatable) {
+    const items = Array.isArray(flag) ? flag : [flag];
+    return items.map((item: Raw) => parseItem(spec, item, name));
+  }
+  return parseItem(spec, flag as Raw, name);
+}
+
+function fromEnv(key: string, spec: OptionSpec, env: string): unknown {
+  const name = envName(key);
+  if (!spec.repeatable) return parseItem(spec, env, name);
+  const items = env.split(',').map((s) => s.trim());
+  return items.filter((s) => s !== '').map((item) => parseItem(spec, item, name));
+}
+
+function fromFile(key: string, spec: OptionSpec, value: unknown, path: string): unknown {
+  const where = ` in ${path}`;
+  const isRaw = (x: unknown): x is Raw =>
+    typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean';
+  if (spec.repeatable) {
+    const items = Array.isArray(value) ? value : [value];
+    return items.map((item: unknown) => {
+      if (!isRaw(item)) throw new CliUsageError(`invalid ${key}${where}: items must be strings`);
+      return parseItem(spec, item, key, where);
+    });
+  }
+  if (!isRaw(value)) {
+    throw new CliUsageError(`invalid ${key}${where}: must be a string, number or boolean`);
+  }
+  return parseItem(spec, value, key, where);
+}

@@ -1,0 +1,145 @@
+import * as v from './values.js';
+
+/**
+ * One CLI option. Its key (camelCase, e.g. `maxPort`) names it everywhere else: the flag is the
+ * key in kebab-case (`--max-port`), the environment variable `RTCD_` + UPPER_SNAKE
+ * (`RTCD_MAX_PORT`), and the config-file key is the key itself.
+ */
+export interface OptionSpec<T = unknown, R extends boolean = boolean> {
+  /** Placeholder shown in help, e.g. `<port>`; none for a boolean switch. */
+  arg?: string;
+  help: string;
+  /** May be given several times (flags), comma-separated (env), or a JSON array (file). */
+  repeatable: R;
+  parse: v.ValueParser<T>;
+  /** A switch without argument; `--no-<flag>` turns it off again. */
+  switch?: boolean;
+}
+
+export type SpecValue<S> =
+  S extends OptionSpec<infer T, infer R> ? (R extends true ? T[] : T) : never;
+export type Resolved<S extends Record<string, OptionSpec>> = { [K in keyof S]?: SpecValue<S[K]> };
+
+export function one<T>(arg: string, help: string, parse: v.ValueParser<T>): OptionSpec<T, false> {
+  return { arg, help, repeatable: false, parse };
+}
+
+export function many<T>(arg: string, help: string, parse: v.ValueParser<T>): OptionSpec<T, true> {
+  return { arg, help, repeatable: true, parse };
+}
+
+export function flag(help: string): OptionSpec<boolean, false> {
+  return { help, repeatable: false, parse: v.boolean, switch: true };
+}
+
+/** `maxPort` → `max-port`. */
+export function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** `maxPort` → `RTCD_MAX_PORT`. */
+export function envName(key: string): string {
+  return `RTCD_${kebab(key).replace(/-/g, '_').toUpperCase()}`;
+}
+
+/** Options of every command (given before or after the command name). */
+export const globalOptions = {
+  config: one(
+    '<file>',
+    'JSON config file: keys are the long options in camelCase (see below)',
+    v.nonEmpty,
+  ),
+  logLevel: one('<level>', `log level: ${v.LOG_LEVELS.join(', ')} (default info)`, v.logLevel),
+} satisfies Record<string, OptionSpec>;
+
+/** Options of `rtcd turn`: each maps onto one `TurnServerOptions` field (lib/turn/options.ts). */
+export const turnOptions = {
+  listen: many(
+    '<host:port>',
+    'UDP+TCP listener, repeatable; IPv6 as [::]:3478 (default 0.0.0.0:3478)',
+    v.hostPort({ allowZero: true }),
+  ),
+  tlsListen: many(
+    '<host:port>',
+    'TLS listener, repeatable; needs --cert and --key',
+    v.hostPort({ allowZero: true }),
+  ),
+  cert: one('<file>', 'PEM certificate chain for --tls-listen (re-read on SIGHUP)', v.nonEmpty),
+  key: one('<file>', 'PEM private key for --tls-listen (re-read on SIGHUP)', v.nonEmpty),
+  realm: one('<realm>', 'REALM of long-term credentials (default rtcd)', v.nonEmpty),
+  user: many('<name:pass>', 'static long-term user, repeatable', v.user),
+  usersFile: one('<file>', 'file of name:password lines (# comments)', v.nonEmpty),
+  authSecret: many(
+    '<secret>',
+    'TURN REST API shared secret, repeatable (several for rotation)',
+    v.nonEmpty,
+  ),
+  relayIp: many(
+    '<ip>',
+    'address relay sockets bind to, one per family (default: from listeners/interfaces)',
+    v.ip,
+  ),
+  externalIp: many(
+    '<ip[/private]>',
+    'public address advertised behind 1:1 NAT, optionally /the relay IP it maps to',
+    v.externalIp,
+  ),
+  minPort: one('<port>', 'lowest relay port (default 49152)', v.integer(1, 65535)),
+  maxPort: one('<port>', 'highest relay port (default 65535)', v.integer(1, 65535)),
+  allowPeer: many('<cidr>', 'allow peers in this range despite the default deny list', v.cidr),
+  denyPeer: many('<cidr>', 'also refuse peers in this range (403), repeatable', v.cidr),
+  allowLoopbackPeers: flag('allow relaying to 127.0.0.0/8 and ::1 (default off)'),
+  maxAllocationsPerUser: one('<n>', 'allocations one username may hold (default 10)', v.integer(1)),
+  maxAllocations: one('<n>', 'allocations the server holds at once (default 5000)', v.integer(1)),
+  maxBps: one(
+    '<bits>',
+    'bandwidth of one allocation, bits/s, both directions (default 20000000)',
+    v.integer(1),
+  ),
+  bpsCapacity: one(
+    '<bits>',
+    'bandwidth of all allocations together, bits/s (default 1000000000)',
+    v.integer(1),
+  ),
+  defaultLifetime: one(
+    '<s>',
+    'allocation lifetime when the client asks none, seconds (default 600)',
+    v.integer(1, 0xffffffff),
+  ),
+  maxLifetime: one(
+    '<s>',
+    'longest allocation lifetime granted, seconds (default 3600)',
+    v.integer(1, 0xffffffff),
+  ),
+  nonceLifetime: one(
+    '<s>',
+    'seconds a NONCE stays valid before 438 Stale Nonce (default 600)',
+    v.integer(1, 0xffffffff),
+  ),
+  software: one('<text>', "SOFTWARE attribute; '' sends none (default rtcd)", v.string),
+  maxConnections: one('<n>', 'TCP/TLS connections held at once (default 10000)', v.integer(1)),
+  metricsListen: one(
+    '<host:port>',
+    'HTTP listener for /metrics and /healthz (default none)',
+    v.hostPort({ allowZero: true }),
+  ),
+  drainTimeout: one(
+    '<ms>',
+    'on SIGTERM, wait this long for allocations to end (default 30000)',
+    v.integer(0),
+  ),
+  workers: one(
+    '<n>',
+    'processes sharing the ports via SO_REUSEPORT; needs Node >= 22.12 (default 1)',
+    v.integer(1, 256),
+  ),
+} satisfies Record<string, OptionSpec>;
+
+/** Options of `rtcd dev`. */
+export const devOptions = {
+  port: one(
+    '<port>',
+    'TURN port on 127.0.0.1, UDP and TCP; 0 picks one (default 3478)',
+    v.integer(0, 65535),
+  ),
+} satisfies Record<string, OptionSpec>;
