@@ -21,8 +21,9 @@ export const DEFAULT_TRANSACTION_TIMING: Readonly<Omit<TransactionTiming, 'relia
   timeoutMs: 39_500,
 };
 
-interface Pending<T> {
+interface Pending<T, C> {
   readonly request: Uint8Array;
+  readonly context: C;
   readonly resolve: (value: T) => void;
   readonly reject: (err: Error) => void;
   timer: NodeJS.Timeout;
@@ -41,8 +42,8 @@ function keyOf(transactionId: Uint8Array): string {
  * then fails Rm·RTO after the last) or waits `timeoutMs` after a single send (TCP/TLS).
  * The owner matches responses with `settle`, which stops the timers.
  */
-export class TransactionTable<T> {
-  private readonly pending = new Map<string, Pending<T>>();
+export class TransactionTable<T, C = undefined> {
+  private readonly pending = new Map<string, Pending<T, C>>();
 
   constructor(
     private readonly send: (request: Uint8Array) => void,
@@ -57,14 +58,23 @@ export class TransactionTable<T> {
     return this.pending.has(keyOf(transactionId));
   }
 
-  /** Sends `request` and resolves with the value given to `settle` for its transaction id. */
-  start(transactionId: Uint8Array, request: Uint8Array): Promise<T> {
+  /** What the owner attached to an outstanding transaction (e.g. the key it was signed with). */
+  context(transactionId: Uint8Array): C | undefined {
+    return this.pending.get(keyOf(transactionId))?.context;
+  }
+
+  /**
+   * Sends `request` and resolves with the value given to `settle` for its transaction id.
+   * `context` stays with the transaction for the owner to read back when a response arrives.
+   */
+  start(transactionId: Uint8Array, request: Uint8Array, context: C): Promise<T> {
     const key = keyOf(transactionId);
     if (this.pending.has(key)) throw new TypeError('duplicate transaction id');
     return new Promise<T>((resolve, reject) => {
       const { reliable, rtoMs, timeoutMs } = this.timing;
-      const entry: Pending<T> = {
+      const entry: Pending<T, C> = {
         request,
+        context,
         resolve,
         reject,
         sends: 1,

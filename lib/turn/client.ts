@@ -1,0 +1,580 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import type tls from 'node:tls';
+import { encodeAddressFamily } from '../stun/attributes/address-family.js';
+import { encodeChannelNumber } from '../stun/attributes/channel-number.js';
+import { encodeEvenPort } from '../stun/attributes/even-port.js';
+import { EMPTY_VALUE } from '../stun/attributes/flag.js';
+import {
+  encodeRequestedTransport,
+  TransportProtocol,
+} from '../stun/attributes/requested-transport.js';
+import { decodeReservationToken } from '../stun/attributes/reservation-token.js';
+import { decodeLifetime } from '../stun/attributes/uint32.js';
+import {
+  AttributeType,
+  decodeAddress,
+  decodeErrorCode,
+  decodeStunMessage,
+  decodeXorAddress,
+  StunClass,
+  type StunMessage,
+  StunMessageBuilder,
+  StunMethod,
+  type TransportAddress,
+  verifyFingerprint,
+} from '../stun/index.js';
+import { channelDataLength, isChannelData, writeChannelDataHeader } from './channel-data.js';
+import {
+  LongTermAuth,
+  type PasswordAlgorithmName,
+  type SigningKey,
+  verifyResponse,
+} from './client-auth.js';
+import { ChannelTable } from './client-channels.js';
+import { TurnClientError, TurnClientErrorCode } from './client-error.js';
+import { copyRequestAttributes, methodName } from './client-request.js';
+import { DEFAULT_TRANSACTION_TIMING, TransactionTable } from './client-transaction.js';
+import { type ClientTransport, connectTransport } from './client-transport.js';
+
+export { TurnClientError, TurnClientErrorCode } from './client-error.js';
+
+export interface TurnClientOptions {
+  /** The TURN server. `host` may be a name; it is resolved once. */
+  server: { host: string; port: number };
+  /** Transport to the server. Default `'udp'`. */
+  transport?: 'udp' | 'tcp' | 'tls';
+  /** Long-term credentials; without them a 401 fails with `RTCD_TURN_CLIENT_NO_CREDENTIALS`. */
+  username?: string;
+  password?: string;
+  /**
+   * Password algorithm to pick when an RFC 8489 server offers both MD5 and SHA-256 in
+   * PASSWORD-ALGORITHMS (SHA-256 signs with MESSAGE-INTEGRITY-SHA256). Default `'md5'`.
+   */
+  passwordAlgorithm?: PasswordAlgorithmName;
+  /** Options of `tls.connect` (ca, servername, rejectUnauthorized…) for `transport: 'tls'`. */
+  tls?: tls.ConnectionOptions;
+  /** Local address to bind or connect from (tests pass 127.0.0.1). Default: any. */
+  localAddress?: string;
+  /** Initial UDP retransmission timeout, ms (RFC 8489 §6.2.1). Default 500. */
+  rtoMs?: number;
+  /** UDP sends per request (Rc). Default 7. */
+  rc?: number;
+  /** After the last UDP send wait `rm × rtoMs` (Rm). Default 16. */
+  rm?: number;
+  /** Response timeout on TCP/TLS, ms. Default 39500. */
+  timeoutMs?: number;
+  /** Give up connecting (DNS, TCP, TLS) after this many ms. Default 10000. */
+  connectTimeoutMs?: number;
+  /** `close()` waits at most this long for its Refresh (lifetime 0), ms. Default 2000. */
+  closeTimeoutMs?: number;
+  /** SOFTWARE attribute added to requests. Default none. */
+  software?: string;
+}
+
+export interface AllocateOptions {
+  /** Requested LIFETIME, seconds. Default: none (the server's default, 600 s per RFC 8656). */
+  lifetime?: number;
+  /** REQUESTED-ADDRESS-FAMILY of the relayed address (RFC 8656 §7.1). Default: none (IPv4). */
+  family?: 4 | 6;
+  /** EVEN-PORT: ask for an even relayed port. Default false. */
+  evenPort?: boolean;
+  /** EVEN-PORT with R set: also reserve the next port; implies `evenPort`. Default false. */
+  reserve?: boolean;
+  /** RESERVATION-TOKEN from an earlier `reserve` allocation (8 bytes). */
+  reservationToken?: Uint8Array;
+  /** DONT-FRAGMENT. Default false. */
+  dontFragment?: boolean;
+}
+
+export interface Allocation {
+  relayed: TransportAddress;
+  mapped: TransportAddress;
+  /** Granted lifetime, seconds. */
+  lifetime: number;
+  reservationToken?: Buffer;
+}
+
+export interface TurnClientEvents {
+  /** Data from `peer`, from a Data indication or ChannelData. `data` is a view of the
+   * received datagram or stream chunk; it is not reused by the client. */
+  data: [peer: TransportAddress, data: Buffer];
+  /** Socket errors after connecting, and listener exceptions. Emitted only if listened to. */
+  error: [Error];
+  /** The client closed (by `close()` or because the TCP/TLS connection ended). Once. */
+  close: [];
+}
+
+type AttributeWriter = (b: StunMessageBuilder) => void;
+
+/**
+ * TURN client (RFC 8656) over UDP, TCP or TLS: long-term credentials, RFC 8489
+ * retransmissions, allocations, permissions, channels and relayed data. Used by tests, the
+ * benchmark's load generator and the ICE agent.
+ */
+export class TurnClient extends EventEmitter<TurnClientEvents> {
+  private readonly auth: LongTermAuth;
+  private readonly channels = new ChannelTable();
+  private readonly permissions = new Set<string>();
+  private readonly transactions: TransactionTable<StunMessage, SigningKey | undefined>;
+  private readonly transport: ClientTransport;
+  private readonly indicationId = randomBytes(12);
+  private current: Allocation | undefined;
+  private closing: Promise<void> | undefined;
+  private isClosed = false;
+
+  private constructor(
+    private readonly options: TurnClientOptions,
+    transport: ClientTransport,
+  ) {
+    super();
+    this.auth = new LongTermAuth(options.username, options.password, options.passwordAlgorithm);
+    this.transport = transport;
+    this.transactions = new TransactionTable((request) => this.transport.send(request), {
+      reliable: this.transport.reliable,
+      rtoMs: options.rtoMs ?? DEFAULT_TRANSACTION_TIMING.rtoMs,
+      rc: options.rc ?? DEFAULT_TRANSACTION_TIMING.rc,
+      rm: options.rm ?? DEFAULT_TRANSACTION_TIMING.rm,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TRANSACTION_TIMING.timeoutMs,
+    });
+  }
+
+  /** Opens the transport to `o.server`. Rejects with `RTCD_TURN_CLIENT_CONNECT` on failure. */
+  static async connect(o: TurnClientOptions): Promise<TurnClient> {
+    validateOptions(o);
+    let client: TurnClient | undefined;
+    const transport = await connectTransport(
+      {
+        kind: o.transport ?? 'udp',
+        host: o.server.host,
+        port: o.server.port,
+        ...(o.localAddress === undefined ? {} : { localAddress: o.localAddress }),
+        ...(o.tls === undefined ? {} : { tls: o.tls }),
+        connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
+      },
+      {
+        onFrame: (frame) => client?.onFrame(frame),
+        onError: (err) => client?.onTransportError(err),
+        onClose: () => client?.shutdown(),
+      },
+    );
+    client = new TurnClient(o, transport);
+    return client;
+  }
+
+  /** True once closed: requests reject with `RTCD_TURN_CLIENT_CLOSED`, `send` drops. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** The current allocation, if `allocate` succeeded and it was not deleted since. */
+  get allocation(): Allocation | undefined {
+    return this.current;
+  }
+
+  /** Binding request (RFC 8489): the server-reflexive address (XOR-MAPPED-ADDRESS). */
+  async binding(): Promise<TransportAddress> {
+    const m = await this.transact(StunMethod.binding, () => {}, false);
+    const mapped = readXorAddress(m, AttributeType.XOR_MAPPED_ADDRESS) ?? readMappedAddress(m);
+    if (mapped === undefined) throw badResponse('binding', 'XOR-MAPPED-ADDRESS');
+    return mapped;
+  }
+
+  /** Allocate request (RFC 8656 §7): a UDP relayed transport address on the server. */
+  async allocate(o: AllocateOptions = {}): Promise<Allocation> {
+    if (o.lifetime !== undefined) checkUint32('lifetime', o.lifetime);
+    if (o.family !== undefined && o.family !== 4 && o.family !== 6) {
+      throw new TypeError('family must be 4 or 6');
+    }
+    if (o.reservationToken !== undefined && o.reservationToken.length !== 8) {
+      throw new TypeError('a reservation token is 8 bytes');
+    }
+    const m = await this.transact(StunMethod.allocate, (b) => {
+      b.add(AttributeType.REQUESTED_TRANSPORT, encodeRequestedTransport(TransportProtocol.UDP));
+      if (o.lifetime !== undefined) b.addUint32(AttributeType.LIFETIME, o.lifetime);
+      if (o.family !== undefined) {
+        b.add(AttributeType.REQUESTED_ADDRESS_FAMILY, encodeAddressFamily(o.family));
+      }
+      if (o.evenPort || o.reserve)
+        b.add(AttributeType.EVEN_PORT, encodeEvenPort(o.reserve === true));
+      if (o.reservationToken) b.add(AttributeType.RESERVATION_TOKEN, o.reservationToken);
+      if (o.dontFragment) b.add(AttributeType.DONT_FRAGMENT, EMPTY_VALUE);
+    });
+    const relayed = readXorAddress(m, AttributeType.XOR_RELAYED_ADDRESS);
+    const mapped = readXorAddress(m, AttributeType.XOR_MAPPED_ADDRESS);
+    const lifetime = readLifetime(m);
+    if (relayed === undefined) throw badResponse('allocate', 'XOR-RELAYED-ADDRESS');
+    if (mapped === undefined) throw badResponse('allocate', 'XOR-MAPPED-ADDRESS');
+    if (lifetime === undefined) throw badResponse('allocate', 'LIFETIME');
+    const tokenAttribute = m.get(AttributeType.RESERVATION_TOKEN);
+    const token = tokenAttribute && decodeReservationToken(m, tokenAttribute);
+    this.current = {
+      relayed,
+      mapped,
+      lifetime,
+      ...(token === undefined ? {} : { reservationToken: Buffer.from(token) }),
+    };
+    return this.current;
+  }
+
+  /**
+   * Refresh request (RFC 8656 §8): resolves with the granted lifetime. Lifetime 0 deletes
+   * the allocation, its permissions and channels.
+   */
+  async refresh(lifetime: number): Promise<number> {
+    checkUint32('lifetime', lifetime);
+    const m = await this.transact(StunMethod.refresh, (b) => {
+      b.addUint32(AttributeType.LIFETIME, lifetime);
+    });
+    const granted = readLifetime(m) ?? lifetime;
+    if (lifetime === 0 || granted === 0) this.forgetAllocation();
+    else if (this.current !== undefined) this.current.lifetime = granted;
+    return granted;
+  }
+
+  /** CreatePermission (RFC 8656 §9) for the IP addresses of `peers` (ports are ignored). */
+  async createPermission(peers: ReadonlyArray<string | TransportAddress>): Promise<void> {
+    if (peers.length === 0) throw new TypeError('createPermission needs at least one peer');
+    const addresses = peers.map((p) => toTransportAddress(p, 0));
+    await this.transact(StunMethod.createPermission, (b) => {
+      for (const a of addresses) b.addXorAddress(AttributeType.XOR_PEER_ADDRESS, a);
+    });
+    for (const a of addresses) this.permissions.add(a.address);
+  }
+
+  /**
+   * ChannelBind (RFC 8656 §11): binds `channel` (default: the peer's current channel, else
+   * the next free number from 0x4000) to `peer`; binding again refreshes. Resolves with the
+   * channel number; afterwards `send` to `peer` uses ChannelData.
+   */
+  async channelBind(peer: TransportAddress, channel?: number): Promise<number> {
+    const address = toTransportAddress(peer, peer.port);
+    if (
+      channel !== undefined &&
+      (!Number.isInteger(channel) || channel < 0x4000 || channel > 0x4fff)
+    ) {
+      throw new TypeError(`channel must be 0x4000..0x4FFF, got ${channel}`);
+    }
+    const number = channel ?? this.channels.findReserved(address) ?? this.channels.nextFree();
+    if (number === undefined) {
+      throw new TurnClientError(TurnClientErrorCode.noChannel, 'every channel number is in use');
+    }
+    const existed = this.channels.peerOf(number) !== undefined;
+    // Reserve before sending so ChannelData that races the response is still delivered.
+    if (!existed) this.channels.reserve(number, address);
+    try {
+      await this.transact(StunMethod.channelBind, (b) => {
+        b.add(AttributeType.CHANNEL_NUMBER, encodeChannelNumber(number));
+        b.addXorAddress(AttributeType.XOR_PEER_ADDRESS, address);
+      });
+    } catch (err) {
+      if (!existed) this.channels.release(number);
+      throw err;
+    }
+    this.channels.confirm(number, address);
+    this.permissions.add(address.address);
+    return number;
+  }
+
+  /** The confirmed channel bound to `peer`, if any. */
+  channelOf(peer: TransportAddress): number | undefined {
+    return this.channels.numberOf(peer);
+  }
+
+  /**
+   * Relays `data` to `peer`: ChannelData if a channel is bound to it, else a Send indication
+   * (RFC 8656 §10, §12). Fire and forget; dropped silently once the client is closed. The
+   * caller must not change `data` until this returns.
+   */
+  send(peer: TransportAddress, data: Uint8Array): void {
+    if (this.isClosed) return;
+    const channel = this.channels.numberOf(peer);
+    if (channel !== undefined) {
+      const header = Buffer.allocUnsafe(4);
+      writeChannelDataHeader(header, 0, channel, data.length);
+      this.transport.sendChannelData(header, data);
+      return;
+    }
+    // Indications are not matched to anything: a counter in a random id is unique enough.
+    const id = this.indicationId;
+    id.writeUInt32BE((id.readUInt32BE(8) + 1) >>> 0, 8);
+    const b = new StunMessageBuilder(StunClass.indication, StunMethod.send, id);
+    b.addXorAddress(AttributeType.XOR_PEER_ADDRESS, peer).add(AttributeType.DATA, data);
+    this.transport.send(b.toBuffer());
+  }
+
+  /**
+   * Sends a request built by the caller, adding credentials, SOFTWARE and FINGERPRINT and
+   * retransmitting; resolves with the success response, rejects on an error response. The
+   * builder's attributes are copied into each attempt (a new transaction per 401/438 retry).
+   */
+  async request(b: StunMessageBuilder): Promise<StunMessage> {
+    const decoded = decodeStunMessage(b.toBuffer());
+    if (!decoded.ok || decoded.message.messageClass !== StunClass.request) {
+      throw new TypeError('request() takes a builder of a STUN request');
+    }
+    const base = decoded.message;
+    return this.transact(base.method, (nb) => copyRequestAttributes(base, nb));
+  }
+
+  /** Writes `buf` to the socket as is (tests, fuzzers): no framing, no retransmission. */
+  sendRaw(buf: Uint8Array): void {
+    if (this.isClosed) throw closedError();
+    this.transport.send(buf);
+  }
+
+  /**
+   * Deletes the allocation (Refresh, lifetime 0, waiting at most `closeTimeoutMs`), then
+   * closes the socket. Idempotent; pending requests reject with `RTCD_TURN_CLIENT_CLOSED`.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    if (this.current !== undefined && !this.isClosed) {
+      const limit = this.options.closeTimeoutMs ?? 2000;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.refresh(0).catch(() => {}),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, limit);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    this.transport.close();
+    this.shutdown();
+  }
+
+  /** Runs once when the client closes or the connection ends. */
+  private shutdown(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.transport.close();
+    this.transactions.rejectAll(closedError());
+    this.forgetAllocation();
+    try {
+      this.emit('close');
+    } catch (err) {
+      this.reportError(err);
+    }
+  }
+
+  private forgetAllocation(): void {
+    this.current = undefined;
+    this.channels.clear();
+    this.permissions.clear();
+  }
+
+  /**
+   * One request with the long-term credential dance (RFC 8489 §9.2): signed up front once a
+   * challenge taught realm and nonce (`signUpFront`: Binding goes unsigned unless challenged);
+   * a 401 is retried once with credentials, a 438 once with the new nonce.
+   */
+  private async transact(
+    method: number,
+    write: AttributeWriter,
+    signUpFront = true,
+  ): Promise<StunMessage> {
+    let challenged = false;
+    let stale = false;
+    for (;;) {
+      if (this.isClosed) throw closedError();
+      const id = randomBytes(12);
+      const b = new StunMessageBuilder(StunClass.request, method, id);
+      write(b);
+      if (this.options.software) b.addString(AttributeType.SOFTWARE, this.options.software);
+      const signing = signUpFront || challenged ? this.auth.sign(b) : undefined;
+      b.addFingerprint();
+      const response = await this.transactions.start(id, b.toBuffer(), signing);
+      if (response.messageClass === StunClass.success) return response;
+      const error = readError(response);
+      if (error.code === 401 && !challenged && this.auth.learn(response)) {
+        challenged = true;
+        continue;
+      }
+      if (error.code === 438 && !stale && this.auth.learn(response)) {
+        stale = true;
+        continue;
+      }
+      const name = methodName(method);
+      if (error.code === 401 && !this.auth.hasCredentials) {
+        throw new TurnClientError(
+          TurnClientErrorCode.noCredentials,
+          `${name}: the server asks for credentials and none were given`,
+          { stunCode: error.code, stunReason: error.reason },
+        );
+      }
+      throw new TurnClientError(
+        TurnClientErrorCode.errorResponse,
+        `${name} failed: ${error.code} ${error.reason}`,
+        { stunCode: error.code, stunReason: error.reason },
+      );
+    }
+  }
+
+  private onFrame(frame: Buffer): void {
+    if (this.isClosed) return;
+    if (isChannelData(frame)) {
+      this.onChannelData(frame);
+      return;
+    }
+    const decoded = decodeStunMessage(frame);
+    if (!decoded.ok) return; // not for us or mangled: nothing to answer
+    const m = decoded.message;
+    if (m.messageClass === StunClass.success || m.messageClass === StunClass.error) {
+      this.onResponse(m);
+    } else if (m.messageClass === StunClass.indication && m.method === StunMethod.data) {
+      this.onDataIndication(m);
+    }
+  }
+
+  private onChannelData(frame: Buffer): void {
+    const length = channelDataLength(frame, 0)!;
+    if (4 + length > frame.length) return;
+    const peer = this.channels.peerOf(frame.readUInt16BE(0));
+    if (peer === undefined) return;
+    this.deliver(peer, frame.subarray(4, 4 + length));
+  }
+
+  private onDataIndication(m: StunMessage): void {
+    const peer = readXorAddress(m, AttributeType.XOR_PEER_ADDRESS);
+    const data = m.value(AttributeType.DATA);
+    if (peer === undefined || data === undefined) return;
+    this.deliver(peer, data);
+  }
+
+  private onResponse(m: StunMessage): void {
+    const id = m.transactionId;
+    if (!this.transactions.has(id)) return; // late retransmission or stray
+    if (m.has(AttributeType.FINGERPRINT) && !verifyFingerprint(m)) return;
+    const signing = this.transactions.context(id);
+    if (signing !== undefined && !integrityAcceptable(m, signing)) {
+      // RFC 8489 §9.2.5: over UDP treat it as never received (the real response may
+      // follow); over a reliable transport the transaction fails.
+      if (this.transport.reliable) {
+        this.transactions.reject(
+          id,
+          new TurnClientError(
+            TurnClientErrorCode.integrity,
+            `${methodName(m.method)}: response failed the MESSAGE-INTEGRITY check`,
+          ),
+        );
+      }
+      return;
+    }
+    this.transactions.settle(id, m);
+  }
+
+  private onTransportError(err: Error): void {
+    this.reportError(
+      new TurnClientError(TurnClientErrorCode.transport, err.message, { cause: err }),
+    );
+  }
+
+  /** A throwing 'data' listener must not break the socket handler: reported as 'error'. */
+  private deliver(peer: TransportAddress, data: Buffer): void {
+    try {
+      this.emit('data', peer, data);
+    } catch (err) {
+      this.reportError(err);
+    }
+  }
+
+  /** 'error' is only emitted when listened to: an unhandled one would crash the process. */
+  private reportError(err: unknown): void {
+    if (this.listenerCount('error') === 0) return;
+    this.emit('error', err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
+/**
+ * Success responses to signed requests must carry a valid integrity attribute; error
+ * responses may lack one (401 and 438 never have it) but must not carry a wrong one.
+ */
+function integrityAcceptable(m: StunMessage, signing: SigningKey): boolean {
+  const verdict = verifyResponse(m, signing);
+  if (verdict === 'ok') return true;
+  if (verdict === 'bad') return false;
+  return m.messageClass === StunClass.error;
+}
+
+function readLifetime(m: StunMessage): number | undefined {
+  const a = m.get(AttributeType.LIFETIME);
+  return a === undefined ? undefined : decodeLifetime(m, a);
+}
+
+function readXorAddress(m: StunMessage, type: number): TransportAddress | undefined {
+  const a = m.get(type);
+  return a === undefined ? undefined : decodeXorAddress(m, a);
+}
+
+function readMappedAddress(m: StunMessage): TransportAddress | undefined {
+  const a = m.get(AttributeType.MAPPED_ADDRESS);
+  return a === undefined ? undefined : decodeAddress(m, a);
+}
+
+function readError(m: StunMessage): { code: number; reason: string } {
+  const a = m.get(AttributeType.ERROR_CODE);
+  const error = a === undefined ? undefined : decodeErrorCode(m, a);
+  return error ?? { code: 0, reason: 'error response without a valid ERROR-CODE' };
+}
+
+function badResponse(method: string, missing: string): TurnClientError {
+  return new TurnClientError(
+    TurnClientErrorCode.badResponse,
+    `${method}: success response without ${missing}`,
+  );
+}
+
+function closedError(): TurnClientError {
+  return new TurnClientError(TurnClientErrorCode.closed, 'the TURN client is closed');
+}
+
+function checkUint32(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new TypeError(`${name} must be an integer in 0..2^32-1, got ${value}`);
+  }
+}
+
+function toTransportAddress(peer: string | TransportAddress, port: number): TransportAddress {
+  const address = typeof peer === 'string' ? peer : peer.address;
+  const family = net.isIP(address);
+  if (family === 0) throw new TypeError(`not an IP address: ${address}`);
+  if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
+    throw new TypeError(`invalid port ${port}`);
+  }
+  return { family: family === 6 ? 6 : 4, address, port };
+}
+
+function validateOptions(o: TurnClientOptions): void {
+  if (typeof o?.server?.host !== 'string' || o.server.host === '') {
+    throw new TypeError('server.host is required');
+  }
+  const port = o.server.port;
+  if (!Number.isInteger(port) || port < 1 || port > 0xffff) {
+    throw new TypeError(`server.port must be 1..65535, got ${port}`);
+  }
+  if (o.transport !== undefined && !['udp', 'tcp', 'tls'].includes(o.transport)) {
+    throw new TypeError(`transport must be udp, tcp or tls, got ${String(o.transport)}`);
+  }
+  if ((o.username === undefined) !== (o.password === undefined)) {
+    throw new TypeError('username and password go together');
+  }
+  for (const key of [
+    'rtoMs',
+    'rc',
+    'rm',
+    'timeoutMs',
+    'connectTimeoutMs',
+    'closeTimeoutMs',
+  ] as const) {
+    const v = o[key];
+    if (v !== undefined && (!Number.isFinite(v) || v <= 0)) {
+      throw new TypeError(`${key} must be a positive number, got ${v}`);
+    }
+  }
+}
