@@ -46,7 +46,7 @@ export function envName(key: string): string {
 export const globalOptions = {
   config: one(
     '<file>',
-    'JSON config file: keys are the long options in camelCase (see below)',
+    'JSON config file, keyed by long option in camelCase (see rtcd turn --help)',
     v.nonEmpty,
   ),
   logLevel: one('<level>', `log level: ${v.LOG_LEVELS.join(', ')} (default info)`, v.logLevel),

@@ -1,0 +1,149 @@
+import { Command, CommanderError, Option } from 'commander';
+import { TurnOptionsError } from '../turn/resolve-options.js';
+import { VERSION } from '../version.js';
+import {
+  CliUsageError,
+  type ConfigSources,
+  configPath,
+  readConfigFile,
+  resolveDevConfig,
+  resolveTurnConfig,
+} from './config.js';
+import { devOptions, globalOptions, kebab, type OptionSpec, turnOptions } from './option-spec.js';
+
+/**
+ * Exit codes: 0 success (and after a graceful drain), 1 a runtime failure (a port in use, an
+ * unreadable certificate, a second signal while draining), 2 a usage error (unknown option or
+ * config key, bad value). Every failure is one line on stderr starting with `rtcd: `.
+ */
+export const EXIT_RUNTIME = 1;
+export const EXIT_USAGE = 2;
+
+const TURN_HELP_AFTER = `
+Every option can also come from the environment, as RTCD_ and the long option in UPPER_SNAKE
+(RTCD_MAX_PORT=60000, RTCD_ALLOW_LOOPBACK_PEERS=true; repeatable options comma-separated:
+RTCD_LISTEN="0.0.0.0:3478,[::]:3478"), or from the JSON file named by --config or RTCD_CONFIG,
+keyed by the long option in camelCase (a repeatable option takes an array):
+  {"listen": ["0.0.0.0:3478"], "user": ["alice:secret"], "maxPort": 60000, "logLevel": "warn"}
+Precedence: flag > environment > config file > default. A repeatable option takes its whole
+list from the highest source that sets it.
+
+Signals: SIGTERM/SIGINT stop new allocations, drain up to --drain-timeout and exit 0 (a second
+signal exits at once with 1); SIGHUP re-reads --cert and --key.
+Exit codes: 0 success, 1 runtime failure (e.g. a port in use), 2 usage error.`;
+
+/** Runs the CLI; `argv` as in `process.argv` (node, script, args…). Sets `process.exitCode`. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    const code = report(err);
+    process.exitCode = code;
+    // Nothing should be left running, but a half-started server must not keep us alive.
+    if (code !== 0) setTimeout(() => process.exit(code), 2000).unref();
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('rtcd')
+    .description('Pure-TypeScript WebRTC infrastructure: STUN/TURN server (more roles to come)')
+    .version(VERSION, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
+    .showSuggestionAfterError(true);
+  addOptions(program, globalOptions);
+
+  const turn = program
+    .command('turn')
+    .description('run the STUN/TURN server (UDP, TCP, TLS)')
+    .addHelpText('after', TURN_HELP_AFTER)
+    .action(async (_opts: unknown, cmd: Command) => {
+      const cfg = resolveTurnConfig(sources(cmd));
+      const { turnCommand } = await import('./turn-command.js');
+      await turnCommand(cfg);
+    });
+  addOptions(turn, turnOptions);
+
+  const dev = program
+    .command('dev')
+    .description('run everything on 127.0.0.1 with generated credentials (development only)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const flags = cmd.optsWithGlobals();
+      const cfg = resolveDevConfig({ flags, env: process.env });
+      const { devCommand } = await import('./dev-command.js');
+      await devCommand(cfg);
+    });
+  addOptions(dev, devOptions);
+  return program;
+}
+
+function addOptions(cmd: Command, specs: Record<string, OptionSpec>): void {
+  for (const [key, spec] of Object.entries(specs)) {
+    const long = `--${kebab(key)}`;
+    if (spec.switch) {
+      cmd.addOption(new Option(long, spec.help));
+      cmd.addOption(new Option(`--no-${kebab(key)}`, `turn ${long} off`).hideHelp());
+      continue;
+    }
+    const option = new Option(`${long} ${spec.arg}`, spec.help);
+    // Values stay strings here: config.ts parses flags, variables and the file alike.
+    if (spec.repeatable) {
+      option.argParser((value: string, previous: string[] | undefined) => [
+        ...(previous ?? []),
+        value,
+      ]);
+    }
+    cmd.addOption(option);
+  }
+}
+
+function sources(cmd: Command): ConfigSources {
+  const flags = cmd.optsWithGlobals();
+  const env = process.env;
+  const path = configPath({ flags, env });
+  return path === undefined ? { flags, env } : { flags, env, file: readConfigFile(path) };
+}
+
+/** Prints the one-line diagnostic for `err` and returns the exit code. */
+function report(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.exitCode === 0) return 0;
+    // `rtcd` alone prints the help; anything else is a usage error.
+    if (err.code !== 'commander.help') line(err.message.replace(/^error: /, ''));
+    return EXIT_USAGE;
+  }
+  if (err instanceof CliUsageError) {
+    line(err.message);
+    return EXIT_USAGE;
+  }
+  if (err instanceof TurnOptionsError) {
+    // TurnServer's own validation: name the flag, not the field.
+    const message = err.message.replace(`${err.field}: `, '');
+    line(`invalid ${flagForField(err.field)}: ${message}`);
+    return EXIT_USAGE;
+  }
+  line(err instanceof Error ? err.message : String(err));
+  return EXIT_RUNTIME;
+}
+
+function line(message: string): void {
+  process.stderr.write(`rtcd: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+}
+
+/** TurnServerOptions field → the flag that sets it. */
+const FIELD_FLAGS: Record<string, string> = {
+  users: 'user',
+  authSecrets: 'authSecret',
+  relayIps: 'relayIp',
+  externalIps: 'externalIp',
+  allowPeers: 'allowPeer',
+  denyPeers: 'denyPeer',
+  drainTimeoutMs: 'drainTimeout',
+};
+
+function flagForField(field: string): string {
+  const key = FIELD_FLAGS[field] ?? field;
+  return Object.hasOwn(turnOptions, key) ? `--${kebab(key)}` : field;
+}
