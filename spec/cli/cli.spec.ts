@@ -1,0 +1,299 @@
+/**
+ * The `rtcd` executable as a user runs it: a child process (`node --import tsx bin/rtcd.ts`),
+ * its exit code, stdout and stderr, and for `rtcd turn` / `rtcd dev` a real STUN Binding
+ * (RFC 8489 §6) answered on the port it bound.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { kebab, turnOptions } from '../../lib/cli/option-spec.js';
+import { VERSION } from '../../lib/version.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const HAS_SERVER = existsSync(new URL('../../lib/turn/server.ts', import.meta.url));
+const NO_SERVER = HAS_SERVER ? false : 'lib/turn/server.ts (helper "core") not there yet';
+
+/** The test's own environment without RTCD_* settings that would leak into the CLI. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('RTCD_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+function start(
+  args: string[],
+  env: Record<string, string> = {},
+): ChildProcess & {
+  out: () => string;
+  err: () => string;
+} {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/rtcd.ts', ...args], {
+    cwd: ROOT,
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    err += s;
+  });
+  return Object.assign(child, { out: () => out, err: () => err });
+}
+
+async function run(args: string[], env: Record<string, string> = {}) {
+  const child = start(args, env);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
+  const [code] = (await once(child, 'close')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout: child.out(), stderr: child.err() };
+}
+
+/** Resolves with the first stdout text `match` accepts, or rejects on exit or timeout. */
+function waitFor<T>(
+  child: ReturnType<typeof start>,
+  match: (stdout: string) => T | undefined,
+  ms = 20000,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const v = match(child.out());
+      if (v !== undefined) {
+        cleanup();
+        resolve(v);
+      }
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`exited ${code} before ready:\n${child.out()}\n${child.err()}`));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`not ready in ${ms} ms:\n${child.out()}\n${child.err()}`));
+    }, ms);
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.stdout!.off('data', check);
+      child.off('exit', onExit);
+    };
+    child.stdout!.on('data', check);
+    child.on('exit', onExit);
+    check();
+  });
+}
+
+/** A Binding request as raw bytes (RFC 8489 §5): type 0x0001, length 0, cookie, id. */
+function bindingRequest(): { bytes: Buffer; id: Buffer } {
+  const id = randomBytes(12);
+  const bytes = Buffer.alloc(20);
+  bytes.writeUInt16BE(0x0001, 0);
+  bytes.writeUInt32BE(0x2112a442, 4);
+  id.copy(bytes, 8);
+  return { bytes, id };
+}
+
+/** Sends a Binding request; resolves with the response's message type, or rejects on timeout. */
+async function stunBinding(port: number): Promise<number> {
+  const socket = createSocket('udp4');
+  try {
+    const { bytes, id } = bindingRequest();
+    const reply = new Promise<Buffer>((resolve) => {
+      socket.on('message', (m: Buffer) => {
+        if (m.length >= 20 && m.subarray(8, 20).equals(id)) resolve(m);
+      });
+    });
+    for (let attempt = 0; attempt < 5; attempt++) {
+      socket.send(bytes, port, '127.0.0.1');
+      const got = await Promise.race([reply, new Promise((r) => setTimeout(r, 500))]);
+      if (got instanceof Buffer) return got.readUInt16BE(0);
+    }
+    throw new Error(`no STUN response from 127.0.0.1:${port}`);
+  } finally {
+    socket.close();
+  }
+}
+
+/** The JSON log line whose `msg` is `msg`, once it appears. */
+function logLine(msg: string) {
+  return (stdout: string): Record<string, unknown> | undefined => {
+    for (const text of stdout.split('\n')) {
+      if (!text.startsWith('{')) continue;
+      const entry = JSON.parse(text) as Record<string, unknown>;
+      if (entry.msg === msg) return entry;
+    }
+    return undefined;
+  };
+}
+
+t.test('--help lists the commands and exits 0', async (t) => {
+  const r = await run(['--help']);
+  t.equal(r.code, 0);
+  t.match(r.stdout, /Usage: rtcd/);
+  t.match(r.stdout, /turn \[options\]/);
+  t.match(r.stdout, /dev \[options\]/);
+  t.equal(r.stderr, '');
+});
+
+t.test('--version prints the package version', async (t) => {
+  const r = await run(['--version']);
+  t.equal(r.code, 0);
+  t.equal(r.stdout.trim(), VERSION);
+});
+
+t.test('turn --help documents every option, the environment and the config file', async (t) => {
+  const r = await run(['turn', '--help']);
+  t.equal(r.code, 0);
+  for (const key of Object.keys(turnOptions)) t.match(r.stdout, `--${kebab(key)}`, key);
+  t.match(r.stdout, /RTCD_LISTEN=/);
+  t.match(r.stdout, /"listen": \["0\.0\.0\.0:3478"\]/);
+});
+
+t.test('usage errors exit 2 with one line on stderr', async (t) => {
+  const cases: [string, string[], Record<string, string>, RegExp][] = [
+    ['unknown option', ['turn', '--lisen', '1'], {}, /^rtcd: unknown option '--lisen'/],
+    [
+      'bad flag value',
+      ['turn', '--max-port', '70000'],
+      {},
+      /^rtcd: invalid --max-port "70000": must be an integer 1-65535\n$/,
+    ],
+    [
+      'bad environment value',
+      ['turn'],
+      { RTCD_DENY_PEER: '10.0.0.0/99' },
+      /^rtcd: invalid RTCD_DENY_PEER "10\.0\.0\.0\/99": must be a CIDR/,
+    ],
+    [
+      'missing config file',
+      ['turn', '--config', '/nonexistent/rtcd.json'],
+      {},
+      /^rtcd: cannot read config file \/nonexistent\/rtcd\.json: ENOENT\n$/,
+    ],
+    ['unknown command', ['tunr'], {}, /^rtcd: unknown command 'tunr'/],
+  ];
+  for (const [name, args, env, message] of cases) {
+    const r = await run(args, env);
+    t.equal(r.code, 2, `${name}: exit code`);
+    t.equal(r.stderr.split('\n').filter(Boolean).length, 1, `${name}: one line`);
+    t.match(r.stderr, message, name);
+    t.equal(r.stdout, '', `${name}: nothing on stdout`);
+  }
+});
+
+t.test(
+  '--workers on Node < 22.12 says so in one line and runs one process',
+  { skip: NO_SERVER },
+  async (t) => {
+    const major = Number(process.versions.node.split('.')[0]);
+    if (major >= 22) {
+      t.skip('this Node supports reusePort');
+      return;
+    }
+    const child = start([
+      'turn',
+      '--listen',
+      '127.0.0.1:0',
+      '--workers',
+      '2',
+      '--metrics-listen',
+      '127.0.0.1:0',
+    ]);
+    t.teardown(() => {
+      child.kill('SIGKILL');
+    });
+    await waitFor(child, logLine('rtcd turn listening'));
+    t.match(
+      child.err(),
+      /^rtcd: --workers needs Node >= 22\.12 for dgram reusePort \(this is v20\.[\d.]+\); running one process\n$/,
+    );
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    t.equal(code, 0);
+  },
+);
+
+t.test(
+  'turn starts, answers a STUN Binding and exits 0 on SIGTERM',
+  { skip: NO_SERVER },
+  async (t) => {
+    const child = start(
+      ['turn', '--listen', '127.0.0.1:0', '--realm', 'cli.test', '--log-level', 'info'],
+      {
+        RTCD_USER: 'alice:secret',
+      },
+    );
+    t.teardown(() => {
+      child.kill('SIGKILL');
+    });
+    const entry = await waitFor(child, logLine('rtcd turn listening'));
+    const udp = (entry.udp as { host: string; port: number }[])[0]!;
+    t.equal(udp.host, '127.0.0.1');
+    t.ok(udp.port > 0, 'a real port for :0');
+    t.equal(await stunBinding(udp.port), 0x0101, 'Binding success response');
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    t.equal(code, 0, `exit code\n${child.err()}`);
+    t.match(child.out(), /"msg":"closed"/);
+  },
+);
+
+t.test(
+  'turn: a bad value caught by TurnServer is one usage line too',
+  { skip: NO_SERVER },
+  async (t) => {
+    // Alone, --max-port 1000 is a valid port; against the default --min-port 49152 it is not.
+    const r = await run(['turn', '--listen', '127.0.0.1:0', '--max-port', '1000']);
+    t.equal(r.code, 2, r.stderr);
+    t.equal(r.stderr.split('\n').filter(Boolean).length, 1);
+    t.match(r.stderr, /^rtcd: invalid --(max|min)-port: /);
+  },
+);
+
+t.test(
+  'dev prints the credential block and relays STUN on its port',
+  { skip: NO_SERVER },
+  async (t) => {
+    const child = start(['dev', '--port', '0']);
+    t.teardown(() => {
+      child.kill('SIGKILL');
+    });
+    const block = await waitFor(child, (out) =>
+      out.includes('Stop with Ctrl-C.') ? out : undefined,
+    );
+    const port = Number(/stun:127\.0\.0\.1:(\d+)/.exec(block)?.[1]);
+    t.ok(port > 0, 'STUN URL with the bound port');
+    t.match(block, /turn:127\.0\.0\.1:\d+\?transport=udp/);
+    t.match(block, /turn:127\.0\.0\.1:\d+\?transport=tcp/);
+    t.match(block, /username +dev\n/);
+    t.match(block, /password +[\w-]{16}\n/);
+    t.match(block, /REST secret +[\w-]{32}\n/);
+    const json = /RTCIceServer:\n\s*(\{[\s\S]*?\n\s*\})/.exec(block)?.[1];
+    const ice = JSON.parse(json ?? 'null') as {
+      urls: string[];
+      username: string;
+      credential: string;
+    };
+    t.equal(ice.username, 'dev');
+    t.match(block, `password     ${ice.credential}`);
+    t.equal(await stunBinding(port), 0x0101);
+    child.kill('SIGINT');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    t.equal(code, 0);
+  },
+);
+
+t.test('dev on a busy port fails with one clear line', { skip: NO_SERVER }, async (t) => {
+  const busy = createSocket('udp4');
+  busy.bind(0, '127.0.0.1');
+  await once(busy, 'listening');
+  t.teardown(() => busy.close());
+  const r = await run(['dev', '--port', String(busy.address().port)]);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /^rtcd: 127\.0\.0\.1:\d+ is already in use .*--port\n$/);
+});
