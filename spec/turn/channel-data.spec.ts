@@ -33,7 +33,7 @@ t.test('writeChannelDataHeader writes channel and unpadded length', async (t) =>
     [0x5000, 0],
     [0x4000, -1],
     [0x4000, 0x10000],
-    [0x4000.5, 1],
+    [16384.5, 1],
   ]) {
     t.throws(() => writeChannelDataHeader(out, 0, channel!, length!), TypeError);
   }
@@ -62,9 +62,7 @@ t.test('channelDataLength reads the Length field', async (t) => {
 });
 
 t.test('streamFrameLength frames STUN and ChannelData on a stream', async (t) => {
-  const stun = new StunMessageBuilder(0, 3, Buffer.alloc(12))
-    .addString(0x0006, 'user')
-    .toBuffer();
+  const stun = new StunMessageBuilder(0, 3, Buffer.alloc(12)).addString(0x0006, 'user').toBuffer();
   t.equal(streamFrameLength(stun, 0), stun.length, 'STUN: 20 + length');
   t.equal(streamFrameLength(stun.subarray(0, 4), 0), stun.length, '4 bytes are enough');
   t.equal(streamFrameLength(stun.subarray(0, 3), 0), undefined, 'need more bytes');
