@@ -65,7 +65,11 @@ export function computeRatios(servers: ServerResult[], sizes: number[]): BenchRe
   return out;
 }
 
-export function computeChecks(r: BenchResult): BenchResult['checks'] {
+export function computeChecks(r: {
+  config: Pick<BenchResult['config'], 'sizes' | 'workers'>;
+  ratios: BenchResult['ratios'];
+  servers: ServerResult[];
+}): BenchResult['checks'] {
   const checks: BenchResult['checks'] = [];
   const skipOf = (id: ServerId) => r.servers.find((s) => s.id === id)?.skip;
   for (const size of r.config.sizes) {
