@@ -1,8 +1,11 @@
 import {
   AttributeType,
+  decodePasswordAlgorithms,
   decodeString,
+  encodePasswordAlgorithm,
   longTermKey,
   PasswordAlgorithm,
+  passwordAlgorithm,
   StringLimit,
   type StunMessage,
   type StunMessageBuilder,
@@ -59,15 +62,17 @@ export class LongTermAuth {
     const nonce = readString(response, AttributeType.NONCE);
     const realm = readString(response, AttributeType.REALM) ?? this.realm;
     if (nonce === undefined || realm === undefined) return false;
-    const offered = response.value(AttributeType.PASSWORD_ALGORITHMS);
+    const offered = response.get(AttributeType.PASSWORD_ALGORITHMS);
     let algorithm: PasswordAlgorithmName = 'md5';
     if (offered !== undefined) {
-      const list = decodePasswordAlgorithms(offered);
-      const md5 = list.includes(PasswordAlgorithm.MD5);
-      const sha256 = list.includes(PasswordAlgorithm.SHA256);
+      const list = decodePasswordAlgorithms(response, offered) ?? [];
+      const md5 = list.some((e) => e.algorithm === PasswordAlgorithm.MD5);
+      const sha256 = list.some((e) => e.algorithm === PasswordAlgorithm.SHA256);
       if (!md5 && !sha256) return false;
       algorithm = sha256 && (this.preferred === 'sha256' || !md5) ? 'sha256' : 'md5';
-      this.offered = Buffer.from(offered);
+      this.offered = Buffer.from(
+        response.buffer.subarray(offered.offset, offered.offset + offered.length),
+      );
     } else if (response.has(AttributeType.NONCE) && response.has(AttributeType.REALM)) {
       this.offered = undefined; // a fresh challenge without the RFC 8489 feature
     }
@@ -94,7 +99,7 @@ export class LongTermAuth {
     if (this.offered !== undefined) {
       b.add(AttributeType.PASSWORD_ALGORITHMS, this.offered);
       const value = this.algorithm === 'sha256' ? PasswordAlgorithm.SHA256 : PasswordAlgorithm.MD5;
-      b.add(AttributeType.PASSWORD_ALGORITHM, encodePasswordAlgorithm(value));
+      b.add(AttributeType.PASSWORD_ALGORITHM, encodePasswordAlgorithm(passwordAlgorithm(value)));
     }
     const sha256 = this.algorithm === 'sha256';
     if (sha256) b.addMessageIntegritySha256(key);
@@ -119,28 +124,4 @@ export function verifyResponse(response: StunMessage, signing: SigningKey): Inte
 function readString(m: StunMessage, type: number): string | undefined {
   const a = m.get(type);
   return a === undefined ? undefined : decodeString(m, a, StringLimit.NONCE);
-}
-
-/**
- * Algorithm numbers listed in a PASSWORD-ALGORITHMS value (RFC 8489 §14.11): entries of
- * algorithm (2 bytes), parameters length (2 bytes), parameters padded to 4. Stops at the
- * first truncated entry.
- */
-function decodePasswordAlgorithms(value: Buffer): number[] {
-  const list: number[] = [];
-  let offset = 0;
-  while (offset + 4 <= value.length) {
-    const length = value.readUInt16BE(offset + 2);
-    if (offset + 4 + length > value.length) break;
-    list.push(value.readUInt16BE(offset));
-    offset += 4 + ((length + 3) & ~3);
-  }
-  return list;
-}
-
-/** A PASSWORD-ALGORITHM value (RFC 8489 §14.12) for MD5 or SHA-256: no parameters. */
-function encodePasswordAlgorithm(algorithm: number): Buffer {
-  const out = Buffer.alloc(4);
-  out.writeUInt16BE(algorithm, 0);
-  return out;
 }

@@ -2,6 +2,7 @@ import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import tls from 'node:tls';
+import type { TransportAddress } from '../stun/index.js';
 import { isStreamFrameStart, streamFrameLength } from './channel-data.js';
 import { TurnClientError, TurnClientErrorCode } from './client-error.js';
 
@@ -26,6 +27,8 @@ export interface TransportConnectOptions {
   port: number;
   /** Local address to bind (UDP) or connect from (TCP, TLS). Default: the system's choice. */
   localAddress?: string;
+  /** Local port to bind or connect from. Default 0: an ephemeral port. */
+  localPort?: number;
   /** Options of `tls.connect` (ca, servername, rejectUnauthorized…). */
   tls?: tls.ConnectionOptions;
   /** Give up connecting after this many ms. */
@@ -37,6 +40,8 @@ export interface ClientTransport {
   readonly kind: ClientTransportKind;
   /** TCP and TLS deliver in order and without loss: no retransmission, padded ChannelData. */
   readonly reliable: boolean;
+  /** The local end of the 5-tuple, as the socket reports it. */
+  readonly local: TransportAddress;
   /** Sends a STUN message (always a multiple of 4 bytes long). */
   send(message: Uint8Array): void;
   /**
@@ -79,7 +84,7 @@ async function connectUdp(
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind({ port: 0, address: o.localAddress }, () => {
+      socket.bind({ port: o.localPort ?? 0, address: o.localAddress }, () => {
         // A connected socket sends without a per-datagram address lookup and only
         // receives datagrams from the server.
         socket.connect(o.port, resolved.address, () => {
@@ -98,12 +103,15 @@ async function connectUdp(
 class UdpTransport implements ClientTransport {
   readonly kind = 'udp' as const;
   readonly reliable = false;
+  readonly local: TransportAddress;
   private closed = false;
 
   constructor(
     private readonly socket: dgram.Socket,
     private readonly handlers: TransportHandlers,
   ) {
+    const a = socket.address();
+    this.local = { family: a.family === 'IPv6' ? 6 : 4, address: a.address, port: a.port };
     socket.on('message', (msg) => handlers.onFrame(msg));
     // ICMP errors (e.g. port unreachable → ECONNREFUSED) arrive here on a connected socket;
     // STUN retransmission and timeouts deal with lost packets, so only report them.
@@ -138,7 +146,12 @@ async function connectStream(
   o: TransportConnectOptions,
   handlers: TransportHandlers,
 ): Promise<ClientTransport> {
-  const tcp = net.connect({ host: o.host, port: o.port, localAddress: o.localAddress });
+  const tcp = net.connect({
+    host: o.host,
+    port: o.port,
+    ...(o.localAddress === undefined ? {} : { localAddress: o.localAddress }),
+    ...(o.localPort === undefined ? {} : { localPort: o.localPort }),
+  });
   const socket =
     o.kind === 'tls'
       ? tls.connect({
@@ -178,6 +191,7 @@ const PADDING = Buffer.alloc(3);
 
 class StreamTransport implements ClientTransport {
   readonly reliable = true;
+  readonly local: TransportAddress;
   private pending: Buffer | undefined;
   private closed = false;
 
@@ -186,6 +200,12 @@ class StreamTransport implements ClientTransport {
     private readonly socket: net.Socket,
     private readonly handlers: TransportHandlers,
   ) {
+    const address = socket.localAddress ?? '';
+    this.local = {
+      family: net.isIPv6(address) ? 6 : 4,
+      address,
+      port: socket.localPort ?? 0,
+    };
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => handlers.onError(err));
     socket.on('close', () => this.onClose());

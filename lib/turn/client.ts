@@ -2,27 +2,25 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type tls from 'node:tls';
-import { encodeAddressFamily } from '../stun/attributes/address-family.js';
-import { encodeChannelNumber } from '../stun/attributes/channel-number.js';
-import { encodeEvenPort } from '../stun/attributes/even-port.js';
-import { EMPTY_VALUE } from '../stun/attributes/flag.js';
-import {
-  encodeRequestedTransport,
-  TransportProtocol,
-} from '../stun/attributes/requested-transport.js';
-import { decodeReservationToken } from '../stun/attributes/reservation-token.js';
-import { decodeLifetime } from '../stun/attributes/uint32.js';
 import {
   AttributeType,
   decodeAddress,
   decodeErrorCode,
+  decodeLifetime,
+  decodeReservationToken,
   decodeStunMessage,
   decodeXorAddress,
+  EMPTY_VALUE,
+  encodeAddressFamily,
+  encodeChannelNumber,
+  encodeEvenPort,
+  encodeRequestedTransport,
   StunClass,
   type StunMessage,
   StunMessageBuilder,
   StunMethod,
   type TransportAddress,
+  TransportProtocol,
   verifyFingerprint,
 } from '../stun/index.js';
 import { channelDataLength, isChannelData, writeChannelDataHeader } from './channel-data.js';
@@ -57,6 +55,8 @@ export interface TurnClientOptions {
   tls?: tls.ConnectionOptions;
   /** Local address to bind or connect from (tests pass 127.0.0.1). Default: any. */
   localAddress?: string;
+  /** Local port to bind or connect from. Default 0 (ephemeral). */
+  localPort?: number;
   /** Initial UDP retransmission timeout, ms (RFC 8489 §6.2.1). Default 500. */
   rtoMs?: number;
   /** UDP sends per request (Rc). Default 7. */
@@ -150,6 +150,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
         host: o.server.host,
         port: o.server.port,
         ...(o.localAddress === undefined ? {} : { localAddress: o.localAddress }),
+        ...(o.localPort === undefined ? {} : { localPort: o.localPort }),
         ...(o.tls === undefined ? {} : { tls: o.tls }),
         connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
       },
@@ -161,6 +162,16 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     );
     client = new TurnClient(o, transport);
     return client;
+  }
+
+  /** Transport to the server. */
+  get transportKind(): 'udp' | 'tcp' | 'tls' {
+    return this.transport.kind;
+  }
+
+  /** The local end of the client's 5-tuple (what the server sees before any NAT). */
+  get local(): TransportAddress {
+    return this.transport.local;
   }
 
   /** True once closed: requests reject with `RTCD_TURN_CLIENT_CLOSED`, `send` drops. */
