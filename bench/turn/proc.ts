@@ -165,29 +165,40 @@ function readStat(pid: number): { ppid: number; ticks: number } | undefined {
 /** `getconf CLK_TCK` is 100 on every Linux the bench targets. */
 const TICK_US = 10_000;
 
-/** CPU time in µs used so far by `pid` (all threads) and all its live descendants. */
-export function treeCpuUs(pid: number): number {
-  const stats = new Map<number, { ppid: number; ticks: number }>();
+/** `pid` and its live descendants (cluster workers, forked helpers). */
+export function processTree(pid: number): number[] {
+  const parents = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
     const p = Number(name);
     if (!Number.isInteger(p)) continue;
     const s = readStat(p);
-    if (s) stats.set(p, s);
+    if (s) parents.set(p, s.ppid);
   }
-  const inTree = new Set<number>([pid]);
-  let grew = true;
-  for (let depth = 0; grew && depth < 8; depth++) {
-    grew = false;
-    for (const [p, s] of stats) {
-      if (!inTree.has(p) && inTree.has(s.ppid)) {
-        inTree.add(p);
-        grew = true;
-      }
+  const tree = [pid];
+  for (let i = 0; i < tree.length && tree.length < 1000; i++) {
+    for (const [p, ppid] of parents) if (ppid === tree[i] && !tree.includes(p)) tree.push(p);
+  }
+  return tree;
+}
+
+/** CPU time in µs used so far by `pid` (all threads) and all its live descendants. */
+export function treeCpuUs(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) ticks += readStat(p)?.ticks ?? 0;
+  return ticks * TICK_US;
+}
+
+/** Stops `proc` like `stopProcess`, then SIGKILLs whatever of its tree is left. */
+export async function stopTree(proc: ChildProcess, timeoutMs = 2000): Promise<void> {
+  const tree = proc.pid === undefined ? [] : processTree(proc.pid).slice(1);
+  await stopProcess(proc, timeoutMs);
+  for (const p of tree) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // Already gone.
     }
   }
-  let ticks = 0;
-  for (const p of inTree) ticks += stats.get(p)?.ticks ?? 0;
-  return ticks * TICK_US;
 }
 
 /** CPU time in µs of one process (all its threads), without descendants. */

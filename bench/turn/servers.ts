@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnServer, stopProcess, tsxArgs } from './proc.js';
+import { spawnServer, stopProcess, stopTree, tsxArgs } from './proc.js';
 import type { Credentials, Endpoint } from './protocol.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -189,6 +189,8 @@ export async function startRtcd(
     '--allow-loopback-peers',
     '--log-level',
     'warn',
+    '--drain-timeout',
+    '1000',
     // Equivalent to coturn's defaults: no bandwidth quota, allocations limited only by ports.
     '--max-bps',
     '100000000000',
@@ -218,7 +220,7 @@ export async function startRtcd(
       pid: proc.pid ?? 0,
       endpoint,
       mode: 'turn',
-      stop: () => stopProcess(proc, 5000),
+      stop: () => stopTree(proc, 5000),
     },
   };
 }
