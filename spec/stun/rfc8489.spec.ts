@@ -14,7 +14,7 @@ import {
   StunClass,
   StunMethod,
 } from '../../lib/stun/constants.js';
-import { verifyFingerprint } from '../../lib/stun/fingerprint.js';
+import { crc32, crc32Portable, verifyFingerprint } from '../../lib/stun/fingerprint.js';
 import {
   longTermKey,
   verifyMessageIntegrity,
@@ -241,4 +241,18 @@ t.test('messages of every class round-trip their type bits', async (t) => {
   t.equal(new StunMessageBuilder(2, 1, TXID).toBuffer().readUInt16BE(0), 0x0101);
   t.equal(new StunMessageBuilder(3, 1, TXID).toBuffer().readUInt16BE(0), 0x0111);
   t.equal(new StunMessageBuilder(1, 0x007, TXID).toBuffer().readUInt16BE(0), 0x0017);
+});
+
+t.test('§14.7 CRC-32: the table fallback agrees with zlib', async (t) => {
+  t.equal(crc32(Buffer.from('123456789')), 0xcbf43926, 'the CRC-32 check value');
+  t.equal(crc32Portable(Buffer.from('123456789')), 0xcbf43926);
+  const data = Buffer.alloc(1000);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7919) & 0xff;
+  for (const [start, end] of [
+    [0, 0],
+    [0, 1000],
+    [13, 501],
+  ] as const) {
+    t.equal(crc32Portable(data.subarray(start, end)), crc32(data, start, end));
+  }
 });
