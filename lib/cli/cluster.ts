@@ -29,12 +29,6 @@ const MAX_RESTARTS_PER_MINUTE = 5;
 /** Past the drain timeout, a worker that has not exited is killed. */
 const KILL_GRACE_MS = 5000;
 
-/** dgram `reusePort` arrived in Node 22.12 and 23.1. */
-export function reusePortSupported(versions: { node: string } = process.versions): boolean {
-  const [major = 0, minor = 0] = versions.node.split('.').map(Number);
-  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
-}
-
 interface ReadyMessage {
   type: typeof READY;
   addresses: unknown;

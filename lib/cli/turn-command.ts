@@ -1,8 +1,9 @@
 import cluster from 'node:cluster';
 import { TurnMetrics } from '../turn/metrics.js';
-import { reusePortSupported, runPrimary, runWorker } from './cluster.js';
+import { runPrimary, runWorker } from './cluster.js';
 import type { TurnCliConfig } from './config.js';
 import { createCliLogger } from './logger.js';
+import { reusePortSupported } from './platform.js';
 import { exitOnSignals, reloadOnSighup } from './signals.js';
 import { closeTurnServer, startTurnServer } from './start-turn.js';
 

@@ -1,0 +1,49 @@
+import { restPassword } from '../turn/credentials.js';
+
+export const DEV_HOST = '127.0.0.1';
+export const DEV_USER = 'dev';
+/** Lifetime of the example REST credential printed at start. */
+const REST_EXAMPLE_SECONDS = 24 * 3600;
+
+export interface DevBannerInput {
+  udp: number;
+  tcp: number;
+  password: string;
+  secret: string;
+  nowMs: number;
+}
+
+/** The block printed at start: URLs, credentials and a paste-ready RTCIceServer. */
+export function devBanner(o: DevBannerInput): string {
+  const urls = [
+    `turn:${DEV_HOST}:${o.udp}?transport=udp`,
+    `turn:${DEV_HOST}:${o.tcp}?transport=tcp`,
+  ];
+  const iceServer = {
+    urls: [`stun:${DEV_HOST}:${o.udp}`, ...urls],
+    username: DEV_USER,
+    credential: o.password,
+  };
+  const restUser = `${Math.floor(o.nowMs / 1000) + REST_EXAMPLE_SECONDS}:${DEV_USER}`;
+  const json = JSON.stringify(iceServer, null, 2).replace(/\n/g, '\n  ');
+  return [
+    '',
+    'rtcd dev — local development only (loopback peers allowed, secrets new each start)',
+    '',
+    `  STUN         stun:${DEV_HOST}:${o.udp}`,
+    `  TURN         ${urls[0]}`,
+    `               ${urls[1]}`,
+    `  username     ${DEV_USER}`,
+    `  password     ${o.password}`,
+    `  REST secret  ${o.secret}`,
+    `  REST example username ${restUser}`,
+    `               password ${restPassword(o.secret, restUser)}  (valid 24 h)`,
+    '',
+    '  RTCIceServer:',
+    `  ${json}`,
+    '',
+    'Stop with Ctrl-C.',
+    '',
+    '',
+  ].join('\n');
+}
