@@ -18,7 +18,15 @@ export interface CliLoggerOptions {
 export function createCliLogger(o: CliLoggerOptions): PinoLogger {
   const pretty = o.pretty ?? process.stdout.isTTY === true;
   const options = { level: o.level, base: { pid: process.pid, ...o.bindings } };
-  if (!pretty) return pino(options, pino.destination({ fd: 1, sync: true }));
+  if (!pretty) {
+    // Level names and ISO times read better in log collectors than pino's numbers.
+    const json = {
+      ...options,
+      formatters: { level: (label: string) => ({ level: label }) },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    };
+    return pino(json, pino.destination({ fd: 1, sync: true }));
+  }
   const stream = PinoPretty({
     colorize: true,
     sync: true,
