@@ -66,7 +66,7 @@ export function defaultConfig(): TurnBenchConfig {
     generators: 1,
     sizes: [100, 1000],
     rates: [10, 20, 40, 60, 80, 100, 120, 150, 200, 250, 300].map((r) => r * k),
-    ceilingRates: [100, 200, 300, 400, 500].map((r) => r * k),
+    ceilingRates: [100, 150, 200, 300, 400, 500].map((r) => r * k),
     stepMs: 1500,
     drainMs: 250,
     maxLoss: 0.01,

@@ -10,11 +10,20 @@ function reply(m: FromAllocWorker): void {
   process.send?.(m);
 }
 
+/**
+ * A distinct loopback source address per cycle (127.0.0.0/8 is all local on Linux). With one
+ * address, the kernel's random ephemeral ports repeat by the birthday bound (~70 times in 2000
+ * binds), and a server that still remembers the closed 5-tuple answers 437 (coturn does).
+ */
+function sourceAddress(i: number): string {
+  return `127.${1 + (Math.floor(i / 62_500) % 250)}.${1 + (Math.floor(i / 250) % 250)}.${1 + (i % 250)}`;
+}
+
 async function one(job: AllocJob, i: number): Promise<void> {
   const user = job.users[i % job.users.length]!;
   const client = await TurnClient.connect({
     server: job.server,
-    localAddress: '127.0.0.1',
+    localAddress: sourceAddress(job.sourceOffset + i),
     username: user.username,
     password: user.password,
     rtoMs: 200,
@@ -41,7 +50,8 @@ async function run(job: AllocJob): Promise<FromAllocWorker> {
         ok++;
       } catch (err) {
         failed++;
-        const key = errorText(err).split(':')[0] ?? 'error';
+        const stunCode = err instanceof Error ? Reflect.get(err, 'stunCode') : undefined;
+        const key = `${errorText(err).split(':')[0]}${stunCode ? ` ${stunCode}` : ''}`;
         errors[key] = (errors[key] ?? 0) + 1;
       }
     }

@@ -33,7 +33,7 @@ export async function allocationRate(
   const child = new Child<AllocJob, FromAllocWorker>(worker, 'alloc worker');
   try {
     const runs: AllocRun[] = [];
-    for (const concurrency of [1, o.concurrency]) {
+    for (const [k, concurrency] of [1, o.concurrency].entries()) {
       const job: AllocJob = {
         type: 'alloc',
         server,
@@ -41,6 +41,7 @@ export async function allocationRate(
         count: o.count,
         concurrency,
         timeoutMs: o.timeoutMs,
+        sourceOffset: k * o.count,
       };
       const cpu0 = treeCpuUs(serverPid);
       const r = await child.request(job, 'alloc-done', o.timeoutMs + 15_000);

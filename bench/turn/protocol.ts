@@ -53,6 +53,8 @@ export interface AllocJob {
   count: number;
   concurrency: number;
   timeoutMs: number;
+  /** Cycle i binds source address number `sourceOffset + i` (distinct 5-tuples across jobs). */
+  sourceOffset: number;
 }
 
 export type FromAllocWorker =
