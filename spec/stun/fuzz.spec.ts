@@ -28,23 +28,12 @@ import {
   isChannelData,
   streamFrameLength,
 } from '../../lib/turn/channel-data.js';
+import { prng } from '../helpers/prng.js';
 import * as vectors from './vectors.js';
 
 // Seeded so a failure reproduces: FUZZ_SEED=<n> npx tap spec/stun/fuzz.spec.ts
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 200_000);
-
-/** mulberry32: small, fast, good enough to drive a fuzzer. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = prng(SEED);
 const int = (n: number): number => Math.floor(random() * n);
