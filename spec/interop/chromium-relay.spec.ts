@@ -20,8 +20,8 @@ import { requireTools, toolOptions } from './tools.js';
 const TOOLS = [CHROMIUM_PATH];
 const REALM = 'rtcd.interop';
 const SECRET = 'chromium-rest-secret';
-// Its own relay range, apart from turnutils.spec.ts, so the files can run in parallel.
-const RELAY = { minPort: 53000, maxPort: 53999 };
+// Its own relay range (see turnutils.spec.ts), so the files can run in parallel.
+const RELAY = { minPort: 31000, maxPort: 31999 };
 const MIN_FRAMES = 5;
 
 type Transport = 'udp' | 'tcp';

@@ -3,7 +3,6 @@
  * daemon is stopped by its own pid in the test's teardown; nothing here kills by name.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
@@ -130,24 +129,4 @@ export async function udpRoundTrip(
   } finally {
     socket.close();
   }
-}
-
-/** A bare STUN Binding request (RFC 8489 §5), built by hand so the probe shares no code with us. */
-export function bindingRequest(): Buffer {
-  const header = Buffer.alloc(20);
-  header.writeUInt16BE(0x0001, 0);
-  header.writeUInt16BE(0, 2);
-  header.writeUInt32BE(0x2112a442, 4);
-  randomBytes(12).copy(header, 8);
-  return header;
-}
-
-/** Polls until a STUN server answers a Binding request on UDP 127.0.0.1:port. */
-export async function waitForStun(port: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const reply = await udpRoundTrip(port, bindingRequest(), 200);
-    if (reply !== undefined && reply.length >= 20 && reply.readUInt16BE(0) === 0x0101) return true;
-  }
-  return false;
 }

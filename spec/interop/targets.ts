@@ -7,7 +7,7 @@
  */
 import type { RelayDirection, TurnObserver } from '../../lib/turn/observer.js';
 import type { ListenAddress, TurnServerOptions } from '../../lib/turn/options.js';
-import { startCoturn } from '../helpers/turnserver-process.js';
+import { startCoturn } from '../helpers/coturn.js';
 import { freePort } from './processes.js';
 
 export type TargetKind = 'rtcd' | 'coturn';
@@ -98,12 +98,22 @@ export async function startTarget(kind: TargetKind, o: TargetOptions): Promise<T
 }
 
 async function startCoturnTarget(o: TargetOptions): Promise<TurnTarget> {
+  // coturn checks every username against the secret alone once --use-auth-secret is on.
+  const auth =
+    o.authSecret !== undefined
+      ? ['--use-auth-secret', `--static-auth-secret=${o.authSecret}`]
+      : ['--lt-cred-mech'];
+  const users = Object.entries(o.users ?? {}).map(([name, pass]) => `--user=${name}:${pass}`);
   const coturn = await startCoturn({
-    realm: o.realm,
-    minPort: o.minPort,
-    maxPort: o.maxPort,
-    ...(o.users !== undefined ? { users: o.users } : {}),
-    ...(o.authSecret !== undefined ? { authSecret: o.authSecret } : {}),
+    flags: [
+      `--realm=${o.realm}`,
+      ...auth,
+      ...users,
+      // Later flags override the helper's own relay range: tests assert ports fall in ours.
+      `--min-port=${o.minPort}`,
+      `--max-port=${o.maxPort}`,
+      '--no-rfc5780',
+    ],
   });
   return {
     kind: 'coturn',
@@ -113,8 +123,8 @@ async function startCoturnTarget(o: TargetOptions): Promise<TurnTarget> {
     minPort: o.minPort,
     maxPort: o.maxPort,
     stats: undefined,
-    log: () => coturn.daemon.output().slice(-4000),
-    close: () => coturn.close(),
+    log: () => coturn.logs().slice(-4000),
+    close: () => coturn.stop(),
   };
 }
 

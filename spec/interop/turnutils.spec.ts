@@ -21,8 +21,9 @@ import {
 const TOOLS = ['turnutils_stunclient', 'turnutils_uclient', 'turnutils_peer'] as const;
 const REALM = 'rtcd.interop';
 const SECRET = 'interop-rest-secret';
-// A relay range of its own, so parallel test files do not compete for relay ports.
-const RELAY = { minPort: 52000, maxPort: 52999 };
+// A relay range of its own: below Linux's ephemeral ports (32768+), apart from the chromium
+// file's and from spec/helpers/coturn.ts's (10000-29999), so parallel files do not collide.
+const RELAY = { minPort: 30000, maxPort: 30999 };
 // "Modest rate": 2 clients × 50 messages of 170 bytes every 20 ms (uclient's default pace).
 const LOAD = { messages: 50, clients: 2, length: 170 } as const;
 
