@@ -71,7 +71,10 @@ export async function runPrimary(cfg: TurnCliConfig, log: PinoLogger): Promise<v
   cluster.on('message', (worker, message: unknown) => {
     if (!isReady(message)) return;
     ready.add(worker.id);
-    log.info({ worker: worker.id, addresses: message.addresses }, 'worker listening');
+    log.info(
+      { worker: worker.id, workerPid: worker.process.pid, addresses: message.addresses },
+      'worker listening',
+    );
     if (ready.size === cfg.workers) {
       log.info({ workers: cfg.workers, metrics: ops?.address }, 'rtcd turn listening');
     }

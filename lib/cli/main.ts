@@ -40,7 +40,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   } catch (err) {
     const code = report(err);
     process.exitCode = code;
-    // Nothing should be left running, but a half-started server must not keep us alive.
+    // Nothing should be left running, but a half-started server must not keep us alive, nor
+    // (in a cluster worker) the IPC channel to the primary.
+    process.channel?.unref();
     if (code !== 0) setTimeout(() => process.exit(code), 2000).unref();
   }
 }
@@ -124,7 +126,8 @@ function report(err: unknown): number {
     line(`invalid ${flagForField(err.field)}: ${message}`);
     return EXIT_USAGE;
   }
-  line(err instanceof Error ? err.message : String(err));
+  // Commands only throw while starting: once listening, failures are logged, not thrown.
+  line(`cannot start: ${err instanceof Error ? err.message : String(err)}`);
   return EXIT_RUNTIME;
 }
 

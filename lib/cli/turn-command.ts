@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { TurnMetrics } from '../turn/metrics.js';
+import { VERSION } from '../version.js';
 import { runPrimary, runWorker } from './cluster.js';
 import type { TurnCliConfig } from './config.js';
 import { createCliLogger } from './logger.js';
@@ -25,7 +26,7 @@ export async function turnCommand(cfg: TurnCliConfig): Promise<void> {
     ? new TurnMetrics(undefined, { collectDefaultMetrics: true })
     : undefined;
   const server = await startTurnServer(cfg.turn, log, metrics);
-  log.info({ ...server.addresses }, 'rtcd turn listening');
+  log.info({ version: VERSION, ...server.addresses }, 'rtcd turn listening');
   exitOnSignals(log, async (signal) => {
     log.info({ signal, drainTimeoutMs: cfg.turn.drainTimeoutMs }, 'draining');
     await closeTurnServer(server, cfg.turn);

@@ -8,14 +8,24 @@ import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { kebab, turnOptions } from '../../lib/cli/option-spec.js';
+import { reusePortSupported } from '../../lib/cli/platform.js';
 import { VERSION } from '../../lib/version.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HAS_SERVER = existsSync(new URL('../../lib/turn/server.ts', import.meta.url));
 const NO_SERVER = HAS_SERVER ? false : 'lib/turn/server.ts (helper "core") not there yet';
+/**
+ * `--workers` needs dgram reusePort (Node >= 22.12). CI runs Node 20, so the cluster test runs
+ * there only with RTCD_WORKERS_NODE=/path/to/node22; on a new enough Node it always runs.
+ */
+const WORKERS_NODE =
+  process.env.RTCD_WORKERS_NODE || (reusePortSupported() ? process.execPath : undefined);
+const NO_WORKERS =
+  NO_SERVER || (WORKERS_NODE ? false : 'needs Node >= 22.12: set RTCD_WORKERS_NODE');
 
 /** The test's own environment without RTCD_* settings that would leak into the CLI. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -27,11 +37,12 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 function start(
   args: string[],
   env: Record<string, string> = {},
+  node = process.execPath,
 ): ChildProcess & {
   out: () => string;
   err: () => string;
 } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/rtcd.ts', ...args], {
+  const child = spawn(node, ['--import', 'tsx', 'bin/rtcd.ts', ...args], {
     cwd: ROOT,
     env: cleanEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -88,6 +99,23 @@ function waitFor<T>(
   });
 }
 
+/** A port free for both UDP and TCP on 127.0.0.1 (for options that refuse port 0). */
+async function freePort(): Promise<number> {
+  for (;;) {
+    const tcp = createServer().listen(0, '127.0.0.1');
+    await once(tcp, 'listening');
+    const port = (tcp.address() as AddressInfo).port;
+    const udp = createSocket('udp4');
+    const ok = await new Promise<boolean>((resolve) => {
+      udp.once('error', () => resolve(false));
+      udp.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    udp.close();
+    tcp.close();
+    if (ok) return port;
+  }
+}
+
 /** A Binding request as raw bytes (RFC 8489 §5): type 0x0001, length 0, cookie, id. */
 function bindingRequest(): { bytes: Buffer; id: Buffer } {
   const id = randomBytes(12);
@@ -119,16 +147,25 @@ async function stunBinding(port: number): Promise<number> {
   }
 }
 
-/** The JSON log line whose `msg` is `msg`, once it appears. */
+/** The JSON log lines whose `msg` is `msg`. */
+function logLines(stdout: string, msg: string): Record<string, unknown>[] {
+  const found: Record<string, unknown>[] = [];
+  for (const text of stdout.split('\n')) {
+    if (!text.startsWith('{') || !text.endsWith('}')) continue;
+    const entry = JSON.parse(text) as Record<string, unknown>;
+    if (entry.msg === msg) found.push(entry);
+  }
+  return found;
+}
+
+/** The first JSON log line whose `msg` is `msg`, once it appears. */
 function logLine(msg: string) {
-  return (stdout: string): Record<string, unknown> | undefined => {
-    for (const text of stdout.split('\n')) {
-      if (!text.startsWith('{')) continue;
-      const entry = JSON.parse(text) as Record<string, unknown>;
-      if (entry.msg === msg) return entry;
-    }
-    return undefined;
-  };
+  return (stdout: string): Record<string, unknown> | undefined => logLines(stdout, msg)[0];
+}
+
+async function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, body: await res.text() };
 }
 
 t.test('--help lists the commands and exits 0', async (t) => {
@@ -188,17 +225,12 @@ t.test('usage errors exit 2 with one line on stderr', async (t) => {
 
 t.test(
   '--workers on Node < 22.12 says so in one line and runs one process',
-  { skip: NO_SERVER },
+  { skip: NO_SERVER || (reusePortSupported() ? 'this Node supports reusePort' : false) },
   async (t) => {
-    const major = Number(process.versions.node.split('.')[0]);
-    if (major >= 22) {
-      t.skip('this Node supports reusePort');
-      return;
-    }
     const child = start([
       'turn',
       '--listen',
-      '127.0.0.1:0',
+      `127.0.0.1:${await freePort()}`,
       '--workers',
       '2',
       '--metrics-listen',
@@ -295,5 +327,68 @@ t.test('dev on a busy port fails with one clear line', { skip: NO_SERVER }, asyn
   t.teardown(() => busy.close());
   const r = await run(['dev', '--port', String(busy.address().port)]);
   t.equal(r.code, 1);
-  t.match(r.stderr, /^rtcd: 127\.0\.0\.1:\d+ is already in use .*--port\n$/);
+  t.match(r.stderr, /^rtcd: cannot start: 127\.0\.0\.1:\d+ is already in use .*--port\n$/);
 });
+
+t.test(
+  'turn --workers 2: shared port, summed metrics, restart, drain',
+  { skip: NO_WORKERS },
+  async (t) => {
+    const port = await freePort();
+    const args = ['turn', '--listen', `127.0.0.1:${port}`, '--workers', '2'];
+    const child = start([...args, '--metrics-listen', '127.0.0.1:0'], {}, WORKERS_NODE);
+    t.teardown(() => {
+      child.kill('SIGKILL');
+    });
+    const ready = await waitFor(child, logLine('rtcd turn listening'));
+    t.equal(ready.workers, 2);
+    const metricsPort = (ready.metrics as { port: number }).port;
+    // Each Binding from a fresh socket is a new 5-tuple: the kernel hashes them across workers.
+    const bindings = 8;
+    for (let i = 0; i < bindings; i++) t.equal(await stunBinding(port), 0x0101);
+    const metrics = await httpGet(metricsPort, '/metrics');
+    t.match(
+      metrics.body,
+      `rtcd_turn_responses_total{method="binding",code="0"} ${bindings}`,
+      'the primary sums both workers',
+    );
+    t.same(JSON.parse((await httpGet(metricsPort, '/healthz')).body), { status: 'ok' });
+
+    const [first] = logLines(child.out(), 'worker listening');
+    process.kill(Number(first!.workerPid), 'SIGKILL');
+    await waitFor(child, (out) =>
+      logLines(out, 'worker listening').length >= 3 ? true : undefined,
+    );
+    t.match(child.out(), /"msg":"worker died; starting a new one"/);
+    t.equal(await stunBinding(port), 0x0101, 'still answering after the restart');
+
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    t.equal(code, 0, child.err());
+  },
+);
+
+t.test(
+  'turn --workers: a worker that cannot start stops everything with exit 1',
+  { skip: NO_WORKERS },
+  async (t) => {
+    const port = await freePort();
+    const args = [
+      'turn',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--workers',
+      '2',
+      '--users-file',
+      '/nonexistent',
+    ];
+    const child = start(args, {}, WORKERS_NODE);
+    t.teardown(() => {
+      child.kill('SIGKILL');
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    t.equal(code, 1);
+    t.match(child.err(), /^rtcd: cannot start: ENOENT/m);
+    t.match(child.out(), /"msg":"worker failed to start; stopping"/);
+  },
+);
