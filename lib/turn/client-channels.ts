@@ -10,7 +10,6 @@ import { MAX_CHANNEL, MIN_CHANNEL } from './channel-data.js';
 export class ChannelTable {
   private readonly byNumber = new Map<number, TransportAddress>();
   private readonly byPeer = new Map<string, Map<number, number>>();
-  private next = MIN_CHANNEL;
 
   get size(): number {
     return this.byNumber.size;
@@ -34,15 +33,14 @@ export class ChannelTable {
     return undefined;
   }
 
-  /** The next number not in use, counting up from 0x4000 and wrapping; undefined if none. */
-  nextFree(): number | undefined {
-    const span = MAX_CHANNEL - MIN_CHANNEL + 1;
-    for (let i = 0; i < span; i++) {
-      const channel = MIN_CHANNEL + ((this.next - MIN_CHANNEL + i) % span);
-      if (!this.byNumber.has(channel)) {
-        this.next = channel === MAX_CHANNEL ? MIN_CHANNEL : channel + 1;
-        return channel;
-      }
+  /**
+   * The lowest number not in use. Reusing a number for another peer is safe here: numbers
+   * are only freed by a failed ChannelBind (never bound) or with the whole allocation, so the
+   * RFC 8656 §12 rule against rebinding within 5 minutes of expiry does not arise.
+   */
+  lowestFree(): number | undefined {
+    for (let channel = MIN_CHANNEL; channel <= MAX_CHANNEL; channel++) {
+      if (!this.byNumber.has(channel)) return channel;
     }
     return undefined;
   }

@@ -256,7 +256,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
 
   /**
    * ChannelBind (RFC 8656 §11): binds `channel` (default: the peer's current channel, else
-   * the next free number from 0x4000) to `peer`; binding again refreshes. Resolves with the
+   * the lowest free number from 0x4000) to `peer`; binding again refreshes. Resolves with the
    * channel number; afterwards `send` to `peer` uses ChannelData.
    */
   async channelBind(peer: TransportAddress, channel?: number): Promise<number> {
@@ -267,7 +267,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     ) {
       throw new TypeError(`channel must be 0x4000..0x4FFF, got ${channel}`);
     }
-    const number = channel ?? this.channels.findReserved(address) ?? this.channels.nextFree();
+    const number = channel ?? this.channels.findReserved(address) ?? this.channels.lowestFree();
     if (number === undefined) {
       throw new TurnClientError(TurnClientErrorCode.noChannel, 'every channel number is in use');
     }
