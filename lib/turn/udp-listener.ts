@@ -1,0 +1,134 @@
+import { createSocket, type RemoteInfo, type Socket, type SocketOptions } from 'node:dgram';
+import { isIP } from 'node:net';
+import type { TransportAddress } from '../stun/transport-address.js';
+import type { ClientRef } from './effects.js';
+import type { ListenAddress } from './options.js';
+
+/** Zero bytes for padding Data indications (never written to, so safely shared). */
+export const PADDING: readonly Buffer[] = [0, 1, 2, 3].map((n) => Buffer.alloc(n));
+
+/** A client of a UDP listener: one remote address and port on one listening socket. */
+export class UdpClient implements ClientRef {
+  readonly transport = 'udp' as const;
+  readonly key: string;
+  constructor(
+    readonly listener: UdpListener,
+    readonly remote: TransportAddress,
+    /** `rinfo.address` as Node gave it (`::ffff:a.b.c.d` on a dual-stack socket). */
+    readonly wireAddress: string,
+  ) {
+    const l = listener.local;
+    this.key = `udp/${l.address}:${l.port}/${remote.address}:${remote.port}`;
+  }
+  get local(): TransportAddress {
+    return this.listener.local;
+  }
+}
+
+export interface UdpListenerHandlers {
+  /** A datagram from `client`; `cached` is false for a client the listener does not hold. */
+  packet(client: UdpClient, data: Buffer, cached: boolean): void;
+  error(error: Error): void;
+}
+
+/**
+ * One UDP listening socket (STUN/TURN port). Clients are identified by source address and
+ * port; the listener holds a `UdpClient` only while the core has state for it (`remember` /
+ * `forget`), so spoofed sources cannot grow memory, and finds it per datagram with two
+ * `Map.get`s on the strings Node already made (`rinfo.address`, `rinfo.port`): no key string
+ * is built per packet.
+ */
+export class UdpListener {
+  readonly socket: Socket;
+  local: TransportAddress;
+  private readonly clients = new Map<string, Map<number, UdpClient>>();
+
+  constructor(
+    readonly listen: ListenAddress,
+    reusePort: boolean,
+    private readonly handlers: UdpListenerHandlers,
+  ) {
+    const family = isIP(listen.host) === 6 ? 6 : 4;
+    // `reusePort` exists from Node 22.12 (checked by resolveTurnOptions); older typings lack it.
+    const options: SocketOptions & { reusePort?: boolean } = {
+      type: family === 6 ? 'udp6' : 'udp4',
+      ...(reusePort ? { reusePort: true } : {}),
+    };
+    this.socket = createSocket(options);
+    this.local = { family, address: listen.host, port: listen.port };
+    this.socket.on('message', (data, rinfo) => this.onMessage(data, rinfo));
+    this.socket.on('error', (error) => this.handlers.error(error));
+  }
+
+  /** Binds; resolves with the bound address. */
+  start(): Promise<TransportAddress> {
+    return new Promise((resolve, reject) => {
+      this.socket.once('error', reject);
+      this.socket.bind({ address: this.listen.host, port: this.listen.port }, () => {
+        this.socket.off('error', reject);
+        const a = this.socket.address();
+        this.local = { family: a.family === 'IPv6' ? 6 : 4, address: a.address, port: a.port };
+        resolve(this.local);
+      });
+    });
+  }
+
+  /** Keeps `client` so its next datagrams find the same ref (it has an allocation now). */
+  remember(client: UdpClient): void {
+    let ports = this.clients.get(client.wireAddress);
+    if (ports === undefined) {
+      ports = new Map();
+      this.clients.set(client.wireAddress, ports);
+    }
+    ports.set(client.remote.port, client);
+  }
+
+  /** Drops `client` (its allocation ended). */
+  forget(client: UdpClient): void {
+    const ports = this.clients.get(client.wireAddress);
+    if (ports?.get(client.remote.port) !== client) return;
+    ports.delete(client.remote.port);
+    if (ports.size === 0) this.clients.delete(client.wireAddress);
+  }
+
+  /** Sends head, body and padding as one datagram without copying the body. */
+  send(client: UdpClient, head: Uint8Array, body?: Uint8Array, padding = 0): void {
+    const port = client.remote.port;
+    const address = client.wireAddress;
+    if (body === undefined) this.socket.send(head, port, address);
+    else if (padding === 0) this.socket.send([head, body], port, address);
+    else this.socket.send([head, body, PADDING[padding]!], port, address);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      try {
+        this.socket.close(() => resolve());
+      } catch {
+        resolve(); // never bound, or already closed
+      }
+    });
+  }
+
+  private onMessage(data: Buffer, rinfo: RemoteInfo): void {
+    const cached = this.clients.get(rinfo.address)?.get(rinfo.port);
+    if (cached !== undefined) {
+      this.handlers.packet(cached, data, true);
+      return;
+    }
+    const remote = clientAddress(rinfo.address, rinfo.port);
+    const client = new UdpClient(this, remote, rinfo.address);
+    this.handlers.packet(client, data, false);
+  }
+}
+
+/**
+ * The client's address as STUN should report it: a dual-stack (`::`) socket sees IPv4
+ * clients as `::ffff:a.b.c.d`, but XOR-MAPPED-ADDRESS must give them their IPv4 address.
+ */
+export function clientAddress(address: string, port: number): TransportAddress {
+  if (address.startsWith('::ffff:') && address.includes('.')) {
+    return { family: 4, address: address.slice(7), port };
+  }
+  return { family: isIP(address) === 6 ? 6 : 4, address, port };
+}
