@@ -111,7 +111,7 @@ export function resolveTurnConfig(src: ConfigSources): TurnCliConfig {
 
 export function resolveDevConfig(src: ConfigSources): DevCliConfig {
   if (src.file !== undefined || typeof src.flags.config === 'string') {
-    throw new CliUsageError('rtcd dev takes no config file (--config / RTCD_CONFIG)');
+    throw new CliUsageError('rtcd dev takes no config file (--config); its settings are generated');
   }
   const o = resolveOptions({ ...devOptions, logLevel: globalOptions.logLevel }, src);
   return { port: o.port ?? DEFAULT_DEV_PORT, logLevel: o.logLevel ?? DEFAULT_LOG_LEVEL };

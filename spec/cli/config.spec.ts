@@ -328,6 +328,6 @@ t.test('dev: port and log level, no config file', async (t) => {
   );
   t.equal(
     usageError(() => resolveDevConfig({ flags: { config: 'x.json' }, env: {} })),
-    'rtcd dev takes no config file (--config / RTCD_CONFIG)',
+    'rtcd dev takes no config file (--config); its settings are generated',
   );
 });
