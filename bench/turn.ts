@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type AllocOptions, allocationRate } from './turn/alloc.js';
 import { LoadSystem, type SweepOptions, type SweepResult, sweep } from './turn/load.js';
-import type { Credentials } from './turn/protocol.js';
+import { type Credentials, errorText } from './turn/protocol.js';
 import {
   type BenchResult,
   computeChecks,
@@ -19,6 +19,7 @@ import {
   type ServerResult,
 } from './turn/report.js';
 import {
+  type RunningServer,
   repoRoot,
   type ServerId,
   type StartContext,
@@ -94,6 +95,32 @@ function startServer(id: ServerId, ctx: StartContext, c: TurnBenchConfig): Promi
   });
 }
 
+async function measureServer(
+  srv: RunningServer,
+  result: ServerResult,
+  load: LoadSystem,
+  c: TurnBenchConfig,
+  users: Credentials[],
+  o: SweepOptions,
+  log: (line: string) => void,
+): Promise<void> {
+  for (const size of c.sizes) {
+    await load.setup(srv.mode, srv.endpoint, size, users);
+    const sw = await sweep((rate) => load.step(rate, c.stepMs, c.drainMs, srv.pid), o);
+    result.relay[size] = sw;
+    await load.teardown();
+    log(`${result.label}, ${size} B: ${summary(sw)}`);
+  }
+  if (srv.mode === 'turn' && c.alloc) {
+    result.alloc = await allocationRate(srv.endpoint, srv.pid, users, c.alloc);
+    const [seq, par] = result.alloc;
+    log(
+      `${result.label}, allocations/s: ${seq?.perSecond.toFixed(0)} one at a time, ` +
+        `${par?.perSecond.toFixed(0)} with ${par?.concurrency} at once`,
+    );
+  }
+}
+
 export async function runTurnBench(
   c: TurnBenchConfig,
   log: (line: string) => void = console.log,
@@ -143,24 +170,11 @@ export async function runTurnBench(
       const result: ServerResult = { id, label, runtime: srv.runtime, relay: {} };
       servers.push(result);
       try {
-        for (const size of c.sizes) {
-          await load.setup(srv.mode, srv.endpoint, size, users);
-          const sw = await sweep(
-            (rate) => load.step(rate, c.stepMs, c.drainMs, srv.pid),
-            sweepOptions(c.rates),
-          );
-          result.relay[size] = sw;
-          await load.teardown();
-          log(`${label}, ${size} B: ${summary(sw)}`);
-        }
-        if (srv.mode === 'turn' && c.alloc) {
-          result.alloc = await allocationRate(srv.endpoint, srv.pid, users, c.alloc);
-          const [seq, par] = result.alloc;
-          log(
-            `${label}, allocations/s: ${seq?.perSecond.toFixed(0)} one at a time, ` +
-              `${par?.perSecond.toFixed(0)} with ${par?.concurrency} at once`,
-          );
-        }
+        await measureServer(srv, result, load, c, users, sweepOptions(c.rates), log);
+      } catch (err) {
+        result.error = errorText(err);
+        log(`${label}: failed (${result.error})`);
+        await load.teardown().catch(() => {});
       } finally {
         await srv.stop();
       }

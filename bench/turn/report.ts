@@ -11,6 +11,8 @@ export interface ServerResult {
   label: string;
   runtime?: string;
   skip?: string;
+  /** The server started but the measurement failed (e.g. a flow could not allocate). */
+  error?: string;
   /** Sweep per payload size (bytes, as a string key for JSON). */
   relay: Record<string, SweepResult>;
   alloc?: AllocRun[];
@@ -54,6 +56,7 @@ export function computeRatios(servers: ServerResult[], sizes: number[]): BenchRe
     out[s.id] = {};
     for (const size of sizes) {
       const mine = cleanRate(s.relay[size]).pps;
+      if (mine === 0) continue;
       const bare = cleanRate(find('bare')?.relay[size]).pps;
       const coturn = cleanRate(find('coturn')?.relay[size]).pps;
       out[s.id]![size] = {
@@ -71,7 +74,10 @@ export function computeChecks(r: {
   servers: ServerResult[];
 }): BenchResult['checks'] {
   const checks: BenchResult['checks'] = [];
-  const skipOf = (id: ServerId) => r.servers.find((s) => s.id === id)?.skip;
+  const skipOf = (id: ServerId) => {
+    const s = r.servers.find((x) => x.id === id);
+    return s?.skip ?? (s?.error ? `failed: ${s.error}` : undefined);
+  };
   for (const size of r.config.sizes) {
     const name = `rtcd turn ≥ 0.9× bare forwarder, ${size} B`;
     const ratio = r.ratios.rtcd?.[size]?.bare;
@@ -136,6 +142,9 @@ export function formatReport(r: BenchResult): string {
     if (s.skip) {
       lines.push(`| ${s.label} | ${s.runtime ?? '–'} | – | skipped: ${s.skip} | | | | |`);
       continue;
+    }
+    if (s.error) {
+      lines.push(`| ${s.label} | ${s.runtime ?? '–'} | – | failed: ${s.error} | | | | |`);
     }
     for (const size of c.sizes) {
       const sw = s.relay[size];

@@ -6,9 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnServer, stopProcess, stopTree, tsxArgs } from './proc.js';
 import type { Credentials, Endpoint } from './protocol.js';
@@ -16,6 +17,11 @@ import type { Credentials, Endpoint } from './protocol.js';
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '../..');
 const HOST = '127.0.0.1';
+/**
+ * Relay ports of rtcd and coturn: below Linux's ephemeral range (32768+), so relay sockets do
+ * not collide with client sockets, and apart from the ranges the interop specs use (≤ 31999).
+ */
+export const RELAY_PORTS = { min: 32_000, max: 32_767 };
 
 export type ServerId = 'bare' | 'rtcd' | 'rtcd-workers' | 'coturn';
 
@@ -184,6 +190,10 @@ export async function startRtcd(
     `${HOST}:${port}`,
     '--relay-ip',
     HOST,
+    '--min-port',
+    String(RELAY_PORTS.min),
+    '--max-port',
+    String(RELAY_PORTS.max),
     '--realm',
     ctx.realm,
     '--allow-loopback-peers',
@@ -235,6 +245,7 @@ export const COTURN = '/usr/bin/turnserver';
 export async function startCoturn(ctx: StartContext): Promise<StartResult> {
   if (!existsSync(COTURN)) return { ok: false, skip: `${COTURN} not installed` };
   const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'rtcd-bench-coturn-'));
   const args = [
     '-n',
     '--listening-ip',
@@ -243,6 +254,10 @@ export async function startCoturn(ctx: StartContext): Promise<StartResult> {
     String(port),
     '--relay-ip',
     HOST,
+    '--min-port',
+    String(RELAY_PORTS.min),
+    '--max-port',
+    String(RELAY_PORTS.max),
     '--realm',
     ctx.realm,
     '--lt-cred-mech',
@@ -256,14 +271,21 @@ export async function startCoturn(ctx: StartContext): Promise<StartResult> {
     '--no-stdout-log',
     '--log-file',
     '/dev/null',
+    // Its own pid file and user database, not the shared /var defaults.
     '--pidfile',
-    `/tmp/rtcd-bench-coturn-${process.pid}.pid`,
+    join(dir, 'turnserver.pid'),
+    '--db',
+    join(dir, 'turndb'),
   ];
   for (const u of ctx.users) args.push('--user', `${u.username}:${u.password}`);
   const { proc, output } = spawnServer(COTURN, args);
   const endpoint = { host: HOST, port };
-  if (!(await waitForStun(endpoint, 10_000, once(proc, 'exit')))) {
+  const stop = async (): Promise<void> => {
     await stopProcess(proc);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  if (!(await waitForStun(endpoint, 10_000, once(proc, 'exit')))) {
+    await stop();
     return { ok: false, skip: `coturn did not start: ${lastLine(output())}` };
   }
   return {
@@ -274,7 +296,7 @@ export async function startCoturn(ctx: StartContext): Promise<StartResult> {
       pid: proc.pid ?? 0,
       endpoint,
       mode: 'turn',
-      stop: () => stopProcess(proc),
+      stop,
     },
   };
 }
