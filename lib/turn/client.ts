@@ -1,15 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
-import type tls from 'node:tls';
 import {
   AttributeType,
-  decodeAddress,
-  decodeErrorCode,
-  decodeLifetime,
   decodeReservationToken,
   decodeStunMessage,
-  decodeXorAddress,
   EMPTY_VALUE,
   encodeAddressFamily,
   encodeChannelNumber,
@@ -24,87 +18,41 @@ import {
   verifyFingerprint,
 } from '../stun/index.js';
 import { channelDataLength, isChannelData, writeChannelDataHeader } from './channel-data.js';
-import {
-  LongTermAuth,
-  type PasswordAlgorithmName,
-  type SigningKey,
-  verifyResponse,
-} from './client-auth.js';
+import { LongTermAuth, type SigningKey } from './client-auth.js';
 import { ChannelTable } from './client-channels.js';
 import { TurnClientError, TurnClientErrorCode } from './client-error.js';
-import { copyRequestAttributes, methodName } from './client-request.js';
+import {
+  badResponse,
+  checkUint32,
+  closedError,
+  copyRequestAttributes,
+  integrityAcceptable,
+  methodName,
+  readError,
+  readLifetime,
+  readMappedAddress,
+  readXorAddress,
+  toTransportAddress,
+} from './client-messages.js';
+import {
+  type AllocateOptions,
+  type Allocation,
+  type TurnClientEvents,
+  type TurnClientOptions,
+  validateOptions,
+} from './client-options.js';
+import { RefreshSchedule } from './client-refresh.js';
 import { DEFAULT_TRANSACTION_TIMING, TransactionTable } from './client-transaction.js';
 import { type ClientTransport, connectTransport } from './client-transport.js';
 
 export { TurnClientError, TurnClientErrorCode } from './client-error.js';
-
-export interface TurnClientOptions {
-  /** The TURN server. `host` may be a name; it is resolved once. */
-  server: { host: string; port: number };
-  /** Transport to the server. Default `'udp'`. */
-  transport?: 'udp' | 'tcp' | 'tls';
-  /** Long-term credentials; without them a 401 fails with `RTCD_TURN_CLIENT_NO_CREDENTIALS`. */
-  username?: string;
-  password?: string;
-  /**
-   * Password algorithm to pick when an RFC 8489 server offers both MD5 and SHA-256 in
-   * PASSWORD-ALGORITHMS (SHA-256 signs with MESSAGE-INTEGRITY-SHA256). Default `'md5'`.
-   */
-  passwordAlgorithm?: PasswordAlgorithmName;
-  /** Options of `tls.connect` (ca, servername, rejectUnauthorized…) for `transport: 'tls'`. */
-  tls?: tls.ConnectionOptions;
-  /** Local address to bind or connect from (tests pass 127.0.0.1). Default: any. */
-  localAddress?: string;
-  /** Local port to bind or connect from. Default 0 (ephemeral). */
-  localPort?: number;
-  /** Initial UDP retransmission timeout, ms (RFC 8489 §6.2.1). Default 500. */
-  rtoMs?: number;
-  /** UDP sends per request (Rc). Default 7. */
-  rc?: number;
-  /** After the last UDP send wait `rm × rtoMs` (Rm). Default 16. */
-  rm?: number;
-  /** Response timeout on TCP/TLS, ms. Default 39500. */
-  timeoutMs?: number;
-  /** Give up connecting (DNS, TCP, TLS) after this many ms. Default 10000. */
-  connectTimeoutMs?: number;
-  /** `close()` waits at most this long for its Refresh (lifetime 0), ms. Default 2000. */
-  closeTimeoutMs?: number;
-  /** SOFTWARE attribute added to requests. Default none. */
-  software?: string;
-}
-
-export interface AllocateOptions {
-  /** Requested LIFETIME, seconds. Default: none (the server's default, 600 s per RFC 8656). */
-  lifetime?: number;
-  /** REQUESTED-ADDRESS-FAMILY of the relayed address (RFC 8656 §7.1). Default: none (IPv4). */
-  family?: 4 | 6;
-  /** EVEN-PORT: ask for an even relayed port. Default false. */
-  evenPort?: boolean;
-  /** EVEN-PORT with R set: also reserve the next port; implies `evenPort`. Default false. */
-  reserve?: boolean;
-  /** RESERVATION-TOKEN from an earlier `reserve` allocation (8 bytes). */
-  reservationToken?: Uint8Array;
-  /** DONT-FRAGMENT. Default false. */
-  dontFragment?: boolean;
-}
-
-export interface Allocation {
-  relayed: TransportAddress;
-  mapped: TransportAddress;
-  /** Granted lifetime, seconds. */
-  lifetime: number;
-  reservationToken?: Buffer;
-}
-
-export interface TurnClientEvents {
-  /** Data from `peer`, from a Data indication or ChannelData. `data` is a view of the
-   * received datagram or stream chunk; it is not reused by the client. */
-  data: [peer: TransportAddress, data: Buffer];
-  /** Socket errors after connecting, and listener exceptions. Emitted only if listened to. */
-  error: [Error];
-  /** The client closed (by `close()` or because the TCP/TLS connection ended). Once. */
-  close: [];
-}
+export type {
+  AllocateOptions,
+  Allocation,
+  TurnClientEvents,
+  TurnClientOptions,
+} from './client-options.js';
+export type { AutoRefreshOptions } from './client-refresh.js';
 
 type AttributeWriter = (b: StunMessageBuilder) => void;
 
@@ -116,21 +64,24 @@ type AttributeWriter = (b: StunMessageBuilder) => void;
 export class TurnClient extends EventEmitter<TurnClientEvents> {
   private readonly auth: LongTermAuth;
   private readonly channels = new ChannelTable();
-  private readonly permissions = new Set<string>();
   private readonly transactions: TransactionTable<StunMessage, SigningKey | undefined>;
   private readonly transport: ClientTransport;
   private readonly indicationId = randomBytes(12);
   private current: Allocation | undefined;
   private closing: Promise<void> | undefined;
   private isClosed = false;
+  private readonly schedule: RefreshSchedule | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly options: TurnClientOptions,
     transport: ClientTransport,
+    schedule: RefreshSchedule | undefined,
   ) {
     super();
     this.auth = new LongTermAuth(options.username, options.password, options.passwordAlgorithm);
     this.transport = transport;
+    this.schedule = schedule;
     this.transactions = new TransactionTable((request) => this.transport.send(request), {
       reliable: this.transport.reliable,
       rtoMs: options.rtoMs ?? DEFAULT_TRANSACTION_TIMING.rtoMs,
@@ -143,6 +94,9 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
   /** Opens the transport to `o.server`. Rejects with `RTCD_TURN_CLIENT_CONNECT` on failure. */
   static async connect(o: TurnClientOptions): Promise<TurnClient> {
     validateOptions(o);
+    const auto = o.autoRefresh;
+    // Built first: it validates its lifetimes before a socket exists.
+    const schedule = auto ? new RefreshSchedule(auto === true ? {} : auto) : undefined;
     let client: TurnClient | undefined;
     const transport = await connectTransport(
       {
@@ -160,7 +114,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
         onClose: () => client?.shutdown(),
       },
     );
-    client = new TurnClient(o, transport);
+    client = new TurnClient(o, transport, schedule);
     return client;
   }
 
@@ -226,6 +180,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
       lifetime,
       ...(token === undefined ? {} : { reservationToken: Buffer.from(token) }),
     };
+    this.scheduled((s, now) => s.allocation(lifetime, now));
     return this.current;
   }
 
@@ -240,7 +195,10 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     });
     const granted = readLifetime(m) ?? lifetime;
     if (lifetime === 0 || granted === 0) this.forgetAllocation();
-    else if (this.current !== undefined) this.current.lifetime = granted;
+    else if (this.current !== undefined) {
+      this.current.lifetime = granted;
+      this.scheduled((s, now) => s.allocation(granted, now));
+    }
     return granted;
   }
 
@@ -251,7 +209,9 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     await this.transact(StunMethod.createPermission, (b) => {
       for (const a of addresses) b.addXorAddress(AttributeType.XOR_PEER_ADDRESS, a);
     });
-    for (const a of addresses) this.permissions.add(a.address);
+    this.scheduled((s, now) => {
+      for (const a of addresses) s.permission(a.address, now);
+    });
   }
 
   /**
@@ -284,7 +244,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
       throw err;
     }
     this.channels.confirm(number, address);
-    this.permissions.add(address.address);
+    this.scheduled((s, now) => s.channel(number, address, now));
     return number;
   }
 
@@ -345,6 +305,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
   }
 
   private async doClose(): Promise<void> {
+    clearTimeout(this.refreshTimer);
     if (this.current !== undefined && !this.isClosed) {
       const limit = this.options.closeTimeoutMs ?? 2000;
       let timer: NodeJS.Timeout | undefined;
@@ -377,7 +338,33 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
   private forgetAllocation(): void {
     this.current = undefined;
     this.channels.clear();
-    this.permissions.clear();
+    this.scheduled((s) => s.clear());
+  }
+
+  /** Updates the refresh schedule (if `autoRefresh`) and re-arms its single timer. */
+  private scheduled(update: (s: RefreshSchedule, now: number) => void): void {
+    const schedule = this.schedule;
+    if (schedule === undefined) return;
+    update(schedule, Date.now());
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+    const due = schedule.nextDue();
+    if (due === undefined || this.isClosed || this.closing !== undefined) return;
+    this.refreshTimer = setTimeout(() => this.runRefreshes(), Math.max(0, due - Date.now()));
+    this.refreshTimer.unref();
+  }
+
+  private runRefreshes(): void {
+    const due = this.schedule!.take(Date.now());
+    this.scheduled(() => {});
+    const report = (err: unknown): void => {
+      if (!this.isClosed && this.closing === undefined) this.reportError(err);
+    };
+    if (due.allocation && this.current !== undefined) {
+      this.refresh(this.current.lifetime).catch(report);
+    }
+    if (due.permissions.length > 0) this.createPermission(due.permissions).catch(report);
+    for (const [channel, peer] of due.channels) this.channelBind(peer, channel).catch(report);
   }
 
   /**
@@ -499,93 +486,5 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
   private reportError(err: unknown): void {
     if (this.listenerCount('error') === 0) return;
     this.emit('error', err instanceof Error ? err : new Error(String(err)));
-  }
-}
-
-/**
- * Success responses to signed requests must carry a valid integrity attribute; error
- * responses may lack one (401 and 438 never have it) but must not carry a wrong one.
- */
-function integrityAcceptable(m: StunMessage, signing: SigningKey): boolean {
-  const verdict = verifyResponse(m, signing);
-  if (verdict === 'ok') return true;
-  if (verdict === 'bad') return false;
-  return m.messageClass === StunClass.error;
-}
-
-function readLifetime(m: StunMessage): number | undefined {
-  const a = m.get(AttributeType.LIFETIME);
-  return a === undefined ? undefined : decodeLifetime(m, a);
-}
-
-function readXorAddress(m: StunMessage, type: number): TransportAddress | undefined {
-  const a = m.get(type);
-  return a === undefined ? undefined : decodeXorAddress(m, a);
-}
-
-function readMappedAddress(m: StunMessage): TransportAddress | undefined {
-  const a = m.get(AttributeType.MAPPED_ADDRESS);
-  return a === undefined ? undefined : decodeAddress(m, a);
-}
-
-function readError(m: StunMessage): { code: number; reason: string } {
-  const a = m.get(AttributeType.ERROR_CODE);
-  const error = a === undefined ? undefined : decodeErrorCode(m, a);
-  return error ?? { code: 0, reason: 'error response without a valid ERROR-CODE' };
-}
-
-function badResponse(method: string, missing: string): TurnClientError {
-  return new TurnClientError(
-    TurnClientErrorCode.badResponse,
-    `${method}: success response without ${missing}`,
-  );
-}
-
-function closedError(): TurnClientError {
-  return new TurnClientError(TurnClientErrorCode.closed, 'the TURN client is closed');
-}
-
-function checkUint32(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-    throw new TypeError(`${name} must be an integer in 0..2^32-1, got ${value}`);
-  }
-}
-
-function toTransportAddress(peer: string | TransportAddress, port: number): TransportAddress {
-  const address = typeof peer === 'string' ? peer : peer.address;
-  const family = net.isIP(address);
-  if (family === 0) throw new TypeError(`not an IP address: ${address}`);
-  if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
-    throw new TypeError(`invalid port ${port}`);
-  }
-  return { family: family === 6 ? 6 : 4, address, port };
-}
-
-function validateOptions(o: TurnClientOptions): void {
-  if (typeof o?.server?.host !== 'string' || o.server.host === '') {
-    throw new TypeError('server.host is required');
-  }
-  const port = o.server.port;
-  if (!Number.isInteger(port) || port < 1 || port > 0xffff) {
-    throw new TypeError(`server.port must be 1..65535, got ${port}`);
-  }
-  if (o.transport !== undefined && !['udp', 'tcp', 'tls'].includes(o.transport)) {
-    throw new TypeError(`transport must be udp, tcp or tls, got ${String(o.transport)}`);
-  }
-  if ((o.username === undefined) !== (o.password === undefined)) {
-    throw new TypeError('username and password go together');
-  }
-  for (const key of [
-    'rtoMs',
-    'rc',
-    'rm',
-    'timeoutMs',
-    'connectTimeoutMs',
-    'closeTimeoutMs',
-  ] as const) {
-    const v = o[key];
-    if (v !== undefined && (!Number.isFinite(v) || v <= 0)) {
-      throw new TypeError(`${key} must be a positive number, got ${v}`);
-    }
   }
 }

@@ -1,0 +1,119 @@
+import net from 'node:net';
+import {
+  AttributeType,
+  decodeAddress,
+  decodeErrorCode,
+  decodeLifetime,
+  decodeXorAddress,
+  StunClass,
+  type StunMessage,
+  type StunMessageBuilder,
+  StunMethod,
+  type TransportAddress,
+} from '../stun/index.js';
+import { type SigningKey, verifyResponse } from './client-auth.js';
+import { TurnClientError, TurnClientErrorCode } from './client-error.js';
+
+/** Attributes the client adds itself to every request (credentials, integrity, SOFTWARE…). */
+const ADDED_BY_CLIENT: ReadonlySet<number> = new Set([
+  AttributeType.USERNAME,
+  AttributeType.USERHASH,
+  AttributeType.REALM,
+  AttributeType.NONCE,
+  AttributeType.PASSWORD_ALGORITHM,
+  AttributeType.PASSWORD_ALGORITHMS,
+  AttributeType.MESSAGE_INTEGRITY,
+  AttributeType.MESSAGE_INTEGRITY_SHA256,
+  AttributeType.FINGERPRINT,
+]);
+
+/** XOR-encoded addresses depend on the transaction id: re-encode them for a new one. */
+const XOR_ADDRESSES: ReadonlySet<number> = new Set([
+  AttributeType.XOR_PEER_ADDRESS,
+  AttributeType.XOR_RELAYED_ADDRESS,
+  AttributeType.XOR_MAPPED_ADDRESS,
+]);
+
+/**
+ * Copies the caller's attributes of `base` into `b` (a request with a new transaction id),
+ * leaving out those the client adds itself and re-encoding XOR addresses.
+ */
+export function copyRequestAttributes(base: StunMessage, b: StunMessageBuilder): void {
+  for (const a of base.attributes) {
+    if (ADDED_BY_CLIENT.has(a.type)) continue;
+    const address = XOR_ADDRESSES.has(a.type) ? decodeXorAddress(base, a) : undefined;
+    if (address !== undefined) b.addXorAddress(a.type, address);
+    else b.add(a.type, base.buffer.subarray(a.offset, a.offset + a.length));
+  }
+}
+
+const METHOD_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(StunMethod).map(([name, value]) => [value, name]),
+);
+
+/** `allocate`, `refresh`… for messages; `method 0x123` for others. */
+export function methodName(method: number): string {
+  return METHOD_NAMES.get(method) ?? `method 0x${method.toString(16).padStart(3, '0')}`;
+}
+
+/**
+ * Success responses to signed requests must carry a valid integrity attribute; error
+ * responses may lack one (401 and 438 never have it) but must not carry a wrong one.
+ */
+export function integrityAcceptable(m: StunMessage, signing: SigningKey): boolean {
+  const verdict = verifyResponse(m, signing);
+  if (verdict === 'ok') return true;
+  if (verdict === 'bad') return false;
+  return m.messageClass === StunClass.error;
+}
+
+export function readLifetime(m: StunMessage): number | undefined {
+  const a = m.get(AttributeType.LIFETIME);
+  return a === undefined ? undefined : decodeLifetime(m, a);
+}
+
+export function readXorAddress(m: StunMessage, type: number): TransportAddress | undefined {
+  const a = m.get(type);
+  return a === undefined ? undefined : decodeXorAddress(m, a);
+}
+
+export function readMappedAddress(m: StunMessage): TransportAddress | undefined {
+  const a = m.get(AttributeType.MAPPED_ADDRESS);
+  return a === undefined ? undefined : decodeAddress(m, a);
+}
+
+export function readError(m: StunMessage): { code: number; reason: string } {
+  const a = m.get(AttributeType.ERROR_CODE);
+  const error = a === undefined ? undefined : decodeErrorCode(m, a);
+  return error ?? { code: 0, reason: 'error response without a valid ERROR-CODE' };
+}
+
+export function badResponse(method: string, missing: string): TurnClientError {
+  return new TurnClientError(
+    TurnClientErrorCode.badResponse,
+    `${method}: success response without ${missing}`,
+  );
+}
+
+export function closedError(): TurnClientError {
+  return new TurnClientError(TurnClientErrorCode.closed, 'the TURN client is closed');
+}
+
+export function checkUint32(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new TypeError(`${name} must be an integer in 0..2^32-1, got ${value}`);
+  }
+}
+
+export function toTransportAddress(
+  peer: string | TransportAddress,
+  port: number,
+): TransportAddress {
+  const address = typeof peer === 'string' ? peer : peer.address;
+  const family = net.isIP(address);
+  if (family === 0) throw new TypeError(`not an IP address: ${address}`);
+  if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
+    throw new TypeError(`invalid port ${port}`);
+  }
+  return { family: family === 6 ? 6 : 4, address, port };
+}
