@@ -46,7 +46,9 @@ export class ChannelTable {
   }
 
   reserve(channel: number, peer: TransportAddress): void {
-    this.byNumber.set(channel, { family: peer.family, address: peer.address, port: peer.port });
+    // Frozen: this object is handed to every 'data' listener of the channel.
+    const copy = Object.freeze({ family: peer.family, address: peer.address, port: peer.port });
+    this.byNumber.set(channel, copy);
   }
 
   confirm(channel: number, peer: TransportAddress): void {

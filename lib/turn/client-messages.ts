@@ -57,10 +57,16 @@ export function methodName(method: number): string {
 }
 
 /**
- * Success responses to signed requests must carry a valid integrity attribute; error
- * responses may lack one (401 and 438 never have it) but must not carry a wrong one.
+ * RFC 8489 §9.2.5: a success response to a signed request must carry a valid integrity
+ * attribute. Error responses may lack one, and 401/438 are not checked at all: they are
+ * challenges, and after a wrong password the server cannot sign with the client's key.
+ * Any other error response that is signed must be signed correctly.
  */
 export function integrityAcceptable(m: StunMessage, signing: SigningKey): boolean {
+  if (m.messageClass === StunClass.error) {
+    const code = readError(m).code;
+    if (code === 401 || code === 438) return true;
+  }
   const verdict = verifyResponse(m, signing);
   if (verdict === 'ok') return true;
   if (verdict === 'bad') return false;

@@ -317,7 +317,6 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
       ]);
       clearTimeout(timer);
     }
-    this.transport.close();
     this.shutdown();
   }
 

@@ -124,8 +124,22 @@ t.test('401 then signed retry, 438 then the new nonce, then signed up front', as
 });
 
 t.test('a 401 to a signed request (wrong password) fails after one retry', async (t) => {
-  const { server, client } = await setup(t, 'udp');
-  server.onFrame = (bytes, s) => s.send(challenge(decode(bytes), 'nonce'));
+  const { server, client } = await setup(t, 'udp', { rtoMs: 50, rc: 2, rm: 2 });
+  server.onFrame = (bytes, s) => {
+    const m = decode(bytes);
+    if (server.frames.length === 1) s.send(challenge(m, 'nonce'));
+    else {
+      // Signed with the server's idea of the key: not the client's. Still a 401, not a forgery.
+      const b = StunMessageBuilder.responseTo(m, StunClass.error).addErrorCode(401);
+      b.addString(AttributeType.REALM, REALM).addString(AttributeType.NONCE, 'nonce');
+      s.send(
+        b
+          .addMessageIntegrity(longTermKey(USER, REALM, 'real'))
+          .addFingerprint()
+          .toBuffer(),
+      );
+    }
+  };
   await t.rejects(client.refresh(600), {
     code: 'RTCD_TURN_CLIENT_ERROR_RESPONSE',
     stunCode: 401,

@@ -215,6 +215,30 @@ t.test('TURN client against coturn', { skip: coturnSkipReason() }, async (t) => 
     t.ok(again.relayed.port > 0);
   });
 
+  t.test(
+    'Allocate options: EVEN-PORT with R, RESERVATION-TOKEN, family, DONT-FRAGMENT',
+    async (t) => {
+      const first = await connect('udp');
+      t.teardown(() => first.close());
+      const reserved = await first.allocate({ evenPort: true, reserve: true });
+      t.equal(reserved.relayed.port % 2, 0, 'an even port');
+      t.equal(reserved.reservationToken?.length, 8, 'a RESERVATION-TOKEN');
+      const second = await connect('udp');
+      t.teardown(() => second.close());
+      const next = await second.allocate({ reservationToken: reserved.reservationToken! });
+      t.equal(next.relayed.port, reserved.relayed.port + 1, 'the reserved port is handed out');
+
+      const third = await connect('tcp');
+      t.teardown(() => third.close());
+      await t.rejects(third.allocate({ family: 6 }), {
+        code: 'RTCD_TURN_CLIENT_ERROR_RESPONSE',
+        stunCode: 440,
+      });
+      const v4 = await third.allocate({ family: 4, dontFragment: true, lifetime: 700 });
+      t.equal(v4.relayed.family, 4);
+    },
+  );
+
   t.test('a wrong password fails with 401', async (t) => {
     const client = await TurnClient.connect({
       server: { host: '127.0.0.1', port: coturn.port },
