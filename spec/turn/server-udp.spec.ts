@@ -1,5 +1,11 @@
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { restPassword } from '../../lib/turn/credentials.js';
+import { TurnServer } from '../../lib/turn/server.js';
 import { connectClient, nextData, Peer, SECRET, startServer } from './server-fixture.js';
 
 t.test('UDP: Binding returns the client address', async (t) => {
@@ -136,4 +142,64 @@ t.test('UDP: close() gives up draining after drainTimeoutMs', async (t) => {
   await server.close();
   t.ok(Date.now() - started >= 150, 'waited for the drain timeout');
   t.equal(server.allocationCount, 0, 'allocations deleted');
+});
+
+t.test('UDP: an IPv6 relay (REQUESTED-ADDRESS-FAMILY) relays to an IPv6 peer', async (t) => {
+  const { server } = await startServer({ relayIps: ['127.0.0.1', '::1'] });
+  t.teardown(() => server.close());
+  const peer = createSocket({ type: 'udp6', ipv6Only: true });
+  peer.bind(0, '::1');
+  await once(peer, 'listening');
+  t.teardown(() => peer.close());
+  const peerAddress = { family: 6 as const, address: '::1', port: peer.address().port };
+  const client = await connectClient(server);
+  t.teardown(() => client.close());
+  const { relayed } = await client.allocate({ family: 6 });
+  t.equal(relayed.address, '::1');
+  await client.channelBind(peerAddress);
+  const received = once(peer, 'message');
+  client.send(peerAddress, Buffer.from('v6'));
+  const [data, rinfo] = await received;
+  t.equal(data.toString(), 'v6');
+  t.equal(rinfo.port, relayed.port);
+  const back = nextData(client);
+  peer.send(Buffer.from('v6 back'), relayed.port, '::1');
+  t.same(await back, { peer: peerAddress, data: Buffer.from('v6 back') });
+});
+
+t.test('UDP: usersFile users authenticate next to the configured ones', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'rtcd-users-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const usersFile = join(dir, 'users');
+  await writeFile(usersFile, '# test users\nerin:erin-pw\n');
+  const { server } = await startServer({ usersFile });
+  t.teardown(() => server.close());
+  for (const [username, password] of [
+    ['erin', 'erin-pw'],
+    ['alice', 'alice-pw'],
+  ]) {
+    const client = await connectClient(server, 'udp', { username, password });
+    t.teardown(() => client.close());
+    t.equal((await client.allocate()).relayed.address, '127.0.0.1', username);
+  }
+});
+
+t.test('metricsListen serves /metrics and /healthz (503 while draining)', async (t) => {
+  const server = new TurnServer({
+    listen: [{ host: '127.0.0.1', port: 0 }],
+    metricsListen: { host: '127.0.0.1', port: 0 },
+    users: { alice: 'alice-pw' },
+    drainTimeoutMs: 300,
+  });
+  await server.start();
+  const base = `http://127.0.0.1:${server.addresses.metrics?.port}`;
+  const client = await connectClient(server);
+  await client.allocate();
+  const text = await (await fetch(`${base}/metrics`)).text();
+  t.match(text, /rtcd_turn_responses_total\{method="allocate",code="0"\} 1/);
+  t.equal((await fetch(`${base}/healthz`)).status, 200);
+  const closing = server.close();
+  t.equal((await fetch(`${base}/healthz`)).status, 503);
+  await client.close();
+  await closing;
 });
