@@ -161,8 +161,9 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
       if (o.family !== undefined) {
         b.add(AttributeType.REQUESTED_ADDRESS_FAMILY, encodeAddressFamily(o.family));
       }
-      if (o.evenPort || o.reserve)
+      if (o.evenPort || o.reserve) {
         b.add(AttributeType.EVEN_PORT, encodeEvenPort(o.reserve === true));
+      }
       if (o.reservationToken) b.add(AttributeType.RESERVATION_TOKEN, o.reservationToken);
       if (o.dontFragment) b.add(AttributeType.DONT_FRAGMENT, EMPTY_VALUE);
     });
