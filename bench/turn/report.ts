@@ -35,7 +35,10 @@ export interface BenchResult {
     maxLoss: number;
     workers: number;
   };
+  /** The better of the generator's runs per size (the one the verdict uses). */
   generator: Record<string, SweepResult>;
+  /** Every generator-alone run: before the servers, and after them if asked. */
+  generatorRuns: Record<string, SweepResult>[];
   servers: ServerResult[];
   ratios: Record<string, Record<string, { bare?: number; coturn?: number }>>;
   checks: { name: string; ratio?: number; target: number; pass?: boolean; note?: string }[];
@@ -133,9 +136,13 @@ export function formatReport(r: BenchResult): string {
   );
   for (const size of c.sizes) {
     const g = r.generator[size];
+    const runs =
+      r.generatorRuns.length > 1
+        ? ` (before ${r.generatorRuns.map((x) => rateCell(x[size])).join(', after ')})`
+        : '';
     lines.push(
-      `| load generator alone (no server) | node ${r.node} | ${size} B | ${rateCell(g)} | – | – ` +
-        `| – | ${loadCell(g?.clean)} |`,
+      `| load generator alone (no server) | node ${r.node} | ${size} B | ${rateCell(g)}${runs} ` +
+        `| – | – | – | ${loadCell(g?.clean)} |`,
     );
   }
   for (const s of r.servers) {

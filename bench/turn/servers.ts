@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { spawnServer, stopProcess, stopTree, tsxArgs } from './proc.js';
 import type { Credentials, Endpoint } from './protocol.js';
@@ -18,10 +19,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '../..');
 const HOST = '127.0.0.1';
 /**
- * Relay ports of rtcd and coturn: below Linux's ephemeral range (32768+), so relay sockets do
- * not collide with client sockets, and apart from the ranges the interop specs use (≤ 31999).
+ * Relay ports of rtcd and coturn: above Linux's ephemeral range (32768-60999), so relay sockets
+ * do not collide with client sockets, and apart from the ranges the interop specs use
+ * (≤ 31999). 4536 ports: coturn keeps a deleted allocation's port for a while, so the 2 × 2000
+ * allocation cycles need more than a few hundred.
  */
-export const RELAY_PORTS = { min: 32_000, max: 32_767 };
+export const RELAY_PORTS = { min: 61_000, max: 65_535 };
 
 export type ServerId = 'bare' | 'rtcd' | 'rtcd-workers' | 'coturn';
 
@@ -50,6 +53,8 @@ export interface StartContext {
   workersNode: string;
   /** `node` binary for the bare forwarder and single-process rtcd. */
   node: string;
+  /** SO_RCVBUF of the bare forwarder's sockets; 0 keeps the system default. */
+  bareRecvBuffer: number;
 }
 
 /** A port free for both UDP and TCP on 127.0.0.1 (rtcd and coturn listen on both). */
@@ -106,6 +111,25 @@ export async function waitForStun(
   }
 }
 
+/** Resolves true once `output()` matches `re`; false on timeout or when `giveUp` settles. */
+async function waitForOutput(
+  output: () => string,
+  re: RegExp,
+  timeoutMs: number,
+  giveUp: Promise<unknown>,
+): Promise<boolean> {
+  let gone = false;
+  giveUp.then(
+    () => (gone = true),
+    () => (gone = true),
+  );
+  for (const end = Date.now() + timeoutMs; Date.now() < end && !gone; ) {
+    if (re.test(output())) return true;
+    await sleep(50);
+  }
+  return re.test(output());
+}
+
 /** `process.versions.node` of a `node` binary, or undefined if it does not run. */
 export function nodeVersion(node: string): string | undefined {
   try {
@@ -125,6 +149,7 @@ export async function startBare(ctx: StartContext): Promise<StartResult> {
   const peers = ctx.sinks.map((s) => `${s.host}:${s.port}`).join(',');
   const file = resolve(here, 'bare-forwarder.ts');
   const args = [...tsxArgs(), file, '--listen', `${HOST}:0`, '--peers', peers];
+  args.push('--recv-buffer', String(ctx.bareRecvBuffer));
   const { proc, output } = spawnServer(ctx.node, args);
   const port = await new Promise<number | undefined>((ok) => {
     const timer = setTimeout(() => ok(undefined), 15_000);
@@ -197,8 +222,9 @@ export async function startRtcd(
     '--realm',
     ctx.realm,
     '--allow-loopback-peers',
+    // info: the primary logs 'rtcd turn listening' once every worker listens (nothing per packet).
     '--log-level',
-    'warn',
+    'info',
     '--drain-timeout',
     '1000',
     // Equivalent to coturn's defaults: no bandwidth quota, allocations limited only by ports.
@@ -213,7 +239,13 @@ export async function startRtcd(
   if (o.workers) args.push('--workers', String(o.workers));
   const { proc, output } = spawnServer(node, args);
   const endpoint = { host: HOST, port };
-  if (!(await waitForStun(endpoint, 20_000, once(proc, 'exit')))) {
+  const exited = once(proc, 'exit');
+  // With --workers, the first worker answers STUN before the others bind; a client hashed to
+  // one worker now could be re-hashed to another when the next one joins the reusePort group.
+  const up =
+    (await waitForStun(endpoint, 20_000, exited)) &&
+    (await waitForOutput(output, /rtcd turn listening/, 20_000, exited));
+  if (!up) {
     await stopProcess(proc);
     const out = output().trim();
     if (o.workers && /workers|unknown option/i.test(out)) {

@@ -118,6 +118,7 @@ t.test('tiny run: load generator and bare forwarder (and coturn when installed)'
     alloc: withCoturn ? { count: 4, concurrency: 2, timeoutMs: 5000 } : undefined,
     retry: false,
     refine: false,
+    ceilingTwice: false,
     outDir: undefined,
   };
   const lines: string[] = [];
