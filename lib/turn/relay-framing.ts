@@ -29,6 +29,15 @@ export class RelayFraming {
   }
 
   /**
+   * True if a Data indication can carry `length` bytes from `peer`: its length field is 16
+   * bits, and an IPv6 UDP datagram (up to 65527 bytes) plus the attributes may not fit.
+   */
+  fitsDataIndication(peer: PeerEntry, length: number): boolean {
+    const addressLength = peer.family === 4 ? 8 : 20;
+    return 4 + addressLength + 4 + ((length + 3) & ~3) <= 0xffff;
+  }
+
+  /**
    * A Data indication (RFC 8656 §11.4) up to the DATA attribute's header: the caller sends
    * `length` data bytes after it, then `(4 - length % 4) % 4` zero bytes of padding. The
    * peer's address comes from the permission's cached bytes, XORed by hand (RFC 8489 §14.2).
