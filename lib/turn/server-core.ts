@@ -1,28 +1,21 @@
 import { encodeAddressErrorCode } from '../stun/attributes/address-error-code.js';
 import type { StunMessageBuilder } from '../stun/builder.js';
-import { AttributeType, StunClass, StunMethod } from '../stun/constants.js';
-import { verifyFingerprint } from '../stun/fingerprint.js';
-import { decodeStunMessage, type StunMessage } from '../stun/message.js';
+import { AttributeType } from '../stun/constants.js';
 import type { TransportAddress } from '../stun/transport-address.js';
 import type { Allocation } from './allocation.js';
 import { AllocationTable } from './allocation-table.js';
-import { type AuthDeps, authenticate, challenge } from './auth.js';
-import type { CoreContext, PendingAllocate, TurnRequest } from './core-context.js';
+import { type AuthDeps, challenge } from './auth.js';
+import type { PendingAllocate, TurnRequest } from './core-context.js';
 import { CredentialStore } from './credentials.js';
 import type { ClientRef, RelayRef, RelayRequest, RelayResult, TurnEffects } from './effects.js';
-import { handleAllocate } from './handle-allocate.js';
-import { handleBinding } from './handle-binding.js';
-import { handleChannelBind } from './handle-channel-bind.js';
-import { handleCreatePermission } from './handle-create-permission.js';
-import { handleRefresh } from './handle-refresh.js';
-import { handleSend } from './handle-send.js';
 import { NonceIssuer } from './nonce.js';
 import { nullObserver, type TurnObserver } from './observer.js';
 import { PeerFilter } from './peer-filter.js';
 import { RelayFraming } from './relay-framing.js';
-import { finishResponse, methodName, type ReplyInfo, replyInfo, responseBuilder } from './reply.js';
+import { finishResponse, methodName, type ReplyInfo, responseBuilder } from './reply.js';
 import { ReservationTable } from './reservations.js';
 import type { ResolvedTurnOptions } from './resolve-options.js';
+import { type DispatchContext, dispatchStun } from './stun-dispatch.js';
 import { TokenBucket } from './token-bucket.js';
 
 export interface TurnCoreInit<C extends ClientRef, R extends RelayRef> {
@@ -38,46 +31,6 @@ export interface TurnCoreInit<C extends ClientRef, R extends RelayRef> {
   peerFilter?: PeerFilter;
 }
 
-type Handler = <C extends ClientRef, R extends RelayRef>(
-  core: CoreContext<C, R>,
-  request: TurnRequest<C>,
-) => void;
-
-/** The authenticated TURN methods (RFC 8656 §17); Binding is handled before authentication. */
-const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
-  [StunMethod.allocate, handleAllocate],
-  [StunMethod.refresh, handleRefresh],
-  [StunMethod.createPermission, handleCreatePermission],
-  [StunMethod.channelBind, handleChannelBind],
-]);
-
-/** Comprehension-required attributes understood here; any other one in a request → 420. */
-const KNOWN_ATTRIBUTES: ReadonlySet<number> = new Set([
-  AttributeType.MAPPED_ADDRESS,
-  AttributeType.USERNAME,
-  AttributeType.MESSAGE_INTEGRITY,
-  AttributeType.ERROR_CODE,
-  AttributeType.UNKNOWN_ATTRIBUTES,
-  AttributeType.CHANNEL_NUMBER,
-  AttributeType.LIFETIME,
-  AttributeType.XOR_PEER_ADDRESS,
-  AttributeType.DATA,
-  AttributeType.REALM,
-  AttributeType.NONCE,
-  AttributeType.XOR_RELAYED_ADDRESS,
-  AttributeType.REQUESTED_ADDRESS_FAMILY,
-  AttributeType.EVEN_PORT,
-  AttributeType.REQUESTED_TRANSPORT,
-  AttributeType.DONT_FRAGMENT,
-  AttributeType.MESSAGE_INTEGRITY_SHA256,
-  AttributeType.PASSWORD_ALGORITHM,
-  AttributeType.USERHASH,
-  AttributeType.XOR_MAPPED_ADDRESS,
-  AttributeType.RESERVATION_TOKEN,
-  AttributeType.PRIORITY,
-  AttributeType.USE_CANDIDATE,
-]);
-
 /**
  * The TURN server (RFC 8656) and STUN Binding responder (RFC 8489) as a sans-IO state
  * machine: it opens no socket and reads no clock. Every entry point takes `now` (ms) and
@@ -90,7 +43,7 @@ const KNOWN_ATTRIBUTES: ReadonlySet<number> = new Set([
  * head. Network input never throws out of the core: it is answered or dropped with a
  * counted reason (`TurnObserver.drop`).
  */
-export class TurnCore<C extends ClientRef, R extends RelayRef> implements CoreContext<C, R> {
+export class TurnCore<C extends ClientRef, R extends RelayRef> implements DispatchContext<C, R> {
   readonly options: ResolvedTurnOptions;
   readonly effects: TurnEffects<C, R>;
   readonly observer: TurnObserver;
@@ -103,7 +56,7 @@ export class TurnCore<C extends ClientRef, R extends RelayRef> implements CoreCo
   private readonly bucket: TokenBucket;
   private readonly framing = new RelayFraming();
   private readonly pending = new Map<number, PendingAllocate<C, R>>();
-  private readonly authDeps: AuthDeps<C>;
+  readonly authDeps: AuthDeps<C>;
   private nextRelayId = 1;
   private readonly counts = { allocations: 0, permissions: 0, channels: 0, connections: 0 };
 
@@ -158,7 +111,7 @@ export class TurnCore<C extends ClientRef, R extends RelayRef> implements CoreCo
     } else if (length >= 20 && (data[offset]! & 0xc0) === 0) {
       const view =
         offset === 0 && length === data.length ? data : data.subarray(offset, offset + length);
-      this.handleStun(client, view, now);
+      dispatchStun(this, client, view, now);
     } else {
       this.observer.drop('not-turn');
     }
@@ -385,68 +338,6 @@ export class TurnCore<C extends ClientRef, R extends RelayRef> implements CoreCo
     this.observer.relayed('client-to-peer', size);
   }
 
-  private handleStun(client: C, buf: Buffer, now: number): void {
-    const decoded = decodeStunMessage(buf);
-    if (!decoded.ok) {
-      this.observer.drop(decoded.reason);
-      return;
-    }
-    const m = decoded.message;
-    if (m.has(AttributeType.FINGERPRINT) && !verifyFingerprint(m)) {
-      this.observer.drop('bad-fingerprint');
-      return;
-    }
-    if (m.messageClass === StunClass.request) this.handleRequest(client, m, now);
-    else if (m.messageClass !== StunClass.indication) this.observer.drop('client-response');
-    else if (m.method !== StunMethod.send) this.observer.drop('client-indication');
-    else if (unknownAttributes(m).length > 0) {
-      this.observer.drop('unknown-attribute');
-    } else handleSend(this, client, m, now);
-  }
-
-  private handleRequest(client: C, m: StunMessage, now: number): void {
-    const info = replyInfo(m);
-    const handler = HANDLERS.get(m.method);
-    if (handler === undefined && m.method !== StunMethod.binding) {
-      this.respond(client, info, responseBuilder(info, 400), 400);
-      return;
-    }
-    // RFC 8489 §6.3.1: unknown comprehension-required attributes → 420, Binding included.
-    const unknown = unknownAttributes(m);
-    if (unknown.length > 0) {
-      this.respond(client, info, responseBuilder(info, 420).addUnknownAttributes(unknown), 420);
-      return;
-    }
-    if (handler === undefined) {
-      handleBinding(this, client, info);
-      return;
-    }
-    if (this.retransmission(client, m)) return;
-    const auth = authenticate(this.authDeps, client, m, info, now);
-    if (auth === undefined) return;
-    handler(this, { client, message: m, now, ...auth });
-  }
-
-  /**
-   * A request whose transaction ID is that of the last one answered on this 5-tuple's
-   * allocation gets the same response again (RFC 8489 §6.3.1: a retransmission, e.g. after a
-   * lost Allocate success, must not be processed twice). One still being processed (an
-   * Allocate waiting for its socket) is dropped: its response is on the way.
-   */
-  private retransmission(client: C, m: StunMessage): boolean {
-    const allocation = this.table.get(client);
-    if (allocation === undefined || !allocation.lastTransactionId.equals(m.transactionId)) {
-      return false;
-    }
-    if (allocation.lastResponse === undefined) {
-      this.observer.drop('retransmission-pending');
-    } else {
-      this.effects.sendToClient(client, allocation.lastResponse);
-      this.observer.response(methodName(m.method), 0);
-    }
-    return true;
-  }
-
   private sweep(allocation: Allocation<C, R>, now: number): void {
     const gone = allocation.sweep(now);
     if (gone.permissions !== 0 || gone.channels !== 0) {
@@ -462,22 +353,4 @@ export class TurnCore<C extends ClientRef, R extends RelayRef> implements CoreCo
   private emitGauges(): void {
     this.observer.gauges(this.counts);
   }
-}
-
-/**
- * Comprehension-required attribute types of `m` not in `KNOWN_ATTRIBUTES`, each once, in
- * message order. Linear in the attribute count: a 64 KiB request holds ~16 000 attributes,
- * and a pairwise duplicate check would make each such packet cost ~100 ms.
- */
-function unknownAttributes(m: StunMessage): number[] {
-  const unknown: number[] = [];
-  let seen: Set<number> | undefined;
-  for (const a of m.attributes) {
-    if (a.type >= 0x8000 || KNOWN_ATTRIBUTES.has(a.type)) continue;
-    seen ??= new Set();
-    if (seen.has(a.type)) continue;
-    seen.add(a.type);
-    unknown.push(a.type);
-  }
-  return unknown;
 }
