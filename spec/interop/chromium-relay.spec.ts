@@ -142,6 +142,11 @@ async function relayTest(
     t.ok(stats.peakAllocations >= 2, 'rtcd held an allocation for each page', diag);
     t.ok(stats.relayedBytes['client-to-peer'] > 0, 'rtcd relayed client → peer', diag);
     t.ok(stats.relayedBytes['peer-to-client'] > 0, 'rtcd relayed peer → client', diag);
+    // libwebrtc installs a permission for the other relay, then binds a channel to it.
+    const permissions = stats.responses.get('create-permission:0') ?? 0;
+    const channels = stats.responses.get('channel-bind:0') ?? 0;
+    t.ok(permissions >= 2, `rtcd granted permissions (${permissions})`, diag);
+    t.ok(channels >= 2, `rtcd bound channels (${channels})`, diag);
   }
 }
 

@@ -6,7 +6,7 @@
  * The required assertions are the rtcd ones; coturn proves the harness itself.
  */
 import type { RelayDirection, TurnObserver } from '../../lib/turn/observer.js';
-import type { ListenAddress, TurnServerOptions } from '../../lib/turn/options.js';
+import { TurnServer } from '../../lib/turn/server.js';
 import { startCoturn } from '../helpers/coturn.js';
 import { freePort } from './processes.js';
 
@@ -129,7 +129,6 @@ async function startCoturnTarget(o: TargetOptions): Promise<TurnTarget> {
 }
 
 async function startRtcd(o: TargetOptions): Promise<TurnTarget> {
-  const { TurnServer } = await loadTurnServer();
   let lastError: unknown;
   // One port for UDP and TCP, as coturn's clients take a single -p; retry if it was taken.
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -171,20 +170,4 @@ async function startRtcd(o: TargetOptions): Promise<TurnTarget> {
     };
   }
   throw lastError instanceof Error ? lastError : new Error(String(lastError));
-}
-
-// TEMPORARY until lib/turn/server.ts lands (helper "core"): the contract's shape, loaded by a
-// non-literal specifier so `tsc` stays clean meanwhile. Replace with a static import.
-interface TurnServerLike {
-  start(): Promise<void>;
-  readonly addresses: { udp: ListenAddress[]; tcp: ListenAddress[] };
-  close(o?: { drainTimeoutMs?: number }): Promise<void>;
-}
-type TurnServerCtor = new (
-  options: TurnServerOptions,
-  deps: { observer: TurnObserver },
-) => TurnServerLike;
-async function loadTurnServer(): Promise<{ TurnServer: TurnServerCtor }> {
-  const specifier = '../../lib/turn/server.js';
-  return import(specifier);
 }
