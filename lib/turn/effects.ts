@@ -58,8 +58,9 @@ export type RelayResult<R extends RelayRef> =
 export interface TurnEffects<C extends ClientRef, R extends RelayRef> {
   /**
    * Sends one message to a client: `head`, then `body` (not copied: a view of a peer's
-   * datagram), then `padding` zero bytes. On TCP/TLS the three are one frame. The adapter owns
-   * `head` from here on; `body` stays valid until the call returns and is not reused after.
+   * datagram), then `padding` zero bytes. On TCP/TLS the three are one frame. The core never
+   * modifies `head` or `body` afterwards (a cached response may be passed again), so the
+   * adapter may queue them without copying.
    */
   sendToClient(client: C, head: Uint8Array, body?: Uint8Array, padding?: number): void;
   /** Sends `data[offset, offset + length)` from `relay` to `peer`; `data` is not kept. */
