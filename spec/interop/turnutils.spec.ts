@@ -86,7 +86,7 @@ interface Variant {
 }
 
 function variants(): Variant[] {
-  const users = { alice: 'alice-pass', bob: 'bob-pass', carol: 'carol-pass', dave: 'dave-pass' };
+  const users = { alice: 'alice-pass', bob: 'bob-pass', carol: 'carol-pass' };
   const lt = { realm: REALM, users };
   const rest = { realm: REALM, authSecret: SECRET };
   const list: Omit<Variant, 'options'>[] = [
@@ -111,8 +111,8 @@ function variants(): Variant[] {
       client: { transport: 'udp', auth: { user: 'carol', password: users.carol } },
     },
     {
-      name: 'TCP, long-term credentials, Send/Data indications',
-      client: { transport: 'tcp', auth: { user: 'dave', password: users.dave } },
+      name: 'TCP, REST API secret, Send/Data indications',
+      client: { transport: 'tcp', auth: { user: 'rest-tcp-send', secret: SECRET } },
     },
   ];
   // Each variant gets its own server and a slice of the relay range, so they run concurrently.
