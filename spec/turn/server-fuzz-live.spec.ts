@@ -506,3 +506,50 @@ t.test(
     t.notOk(goodTcpClosed, 'the well-behaved TCP client was not disconnected');
   },
 );
+
+t.test(
+  'a TCP client that never reads cannot make the server queue responses without bound',
+  async (t) => {
+    // Responses are written whatever the backlog (only relayed data checks MAX_WRITE_BACKLOG),
+    // so a client that sends requests and never reads grows the server's memory by about twice
+    // what it sends. Whether the server then closes the connection or stops reading from it,
+    // the sender must notice before 24 MB of responses have piled up.
+    const { udp, tcp } = await start(t, {});
+    const raw = await RawTcp.connect(tcp);
+    t.teardown(() => raw.close());
+    raw.socket.pause();
+    const binding = Buffer.alloc(20);
+    binding.writeUInt16BE(StunMethod.binding, 0);
+    binding.writeUInt32BE(0x2112a442, 4);
+    const batch = Buffer.alloc(20 * 1000);
+    let outcome = 'all sent';
+    for (let sent = 0; sent < 600_000; sent += 1000) {
+      for (let i = 0; i < 1000; i++) {
+        binding.writeUInt32BE(sent + i, 16);
+        binding.copy(batch, i * 20);
+      }
+      if (raw.socket.destroyed || raw.closedByServer) {
+        outcome = 'closed by the server';
+        break;
+      }
+      if (!raw.socket.write(Buffer.from(batch))) {
+        // `once` rejects on 'error': a reset is the server closing.
+        const drained = once(raw.socket, 'drain').then(
+          () => 'drained',
+          () => 'closed by the server',
+        );
+        const closed = raw.closed.then(() => 'closed by the server');
+        const result = await Promise.race([drained, closed, delay(5000).then(() => 'stalled')]);
+        if (result !== 'drained') {
+          outcome = result === 'stalled' ? 'the server stopped reading' : result;
+          break;
+        }
+      }
+    }
+    t.not(outcome, 'all sent', `outcome: ${outcome}`);
+    const probe = await RawUdp.open(udp);
+    t.teardown(() => probe.close());
+    const answer = await probe.transact(seal(body(StunMethod.binding, () => {}).body, {}));
+    t.equal(code(answer), 0, 'other clients are still answered');
+  },
+);
