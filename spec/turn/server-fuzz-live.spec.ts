@@ -553,3 +553,25 @@ t.test(
     t.equal(code(answer), 0, 'other clients are still answered');
   },
 );
+
+t.test('a TCP connection whose allocation expired is closed once idle', async (t) => {
+  // The idle timer fires once per idle period: if the connection still had its allocation
+  // then, nothing closes it later, and each such connection holds a `maxConnections` slot
+  // for good after its allocation has expired.
+  const { server, tcp } = await start(t, {
+    tcpIdleTimeoutMs: 300,
+    defaultLifetime: 1,
+    maxLifetime: 1,
+  });
+  const raw = await RawTcp.connect(tcp);
+  t.teardown(() => raw.close());
+  const challenge = await raw.transact(seal(body(StunMethod.allocate, udpTransport).body, {}));
+  const nonce = stringAttribute(challenge, A.NONCE);
+  const allocate = body(StunMethod.allocate, udpTransport, nonce);
+  t.equal(code(await raw.transact(seal(allocate.body, { key: KEY }))), 0, 'allocated for 1 s');
+  await delay(600);
+  t.equal(raw.closedByServer, false, 'kept while it has an allocation, though idle');
+  await within(raw.closed, 5000, 'close after the allocation expired').catch(() => {});
+  t.equal(server.allocationCount, 0, 'the allocation expired');
+  t.equal(raw.closedByServer, true, 'closed once idle without an allocation');
+});
