@@ -93,6 +93,7 @@ export function resolveTurnConfig(src: ConfigSources): TurnCliConfig {
   if (o.allowPeer) turn.allowPeers = o.allowPeer;
   if (o.denyPeer) turn.denyPeers = o.denyPeer;
   if (o.allowLoopbackPeers !== undefined) turn.allowLoopbackPeers = o.allowLoopbackPeers;
+  if (o.legacyChannelNumbers !== undefined) turn.legacyChannelNumbers = o.legacyChannelNumbers;
   if (o.maxAllocationsPerUser !== undefined) turn.maxAllocationsPerUser = o.maxAllocationsPerUser;
   if (o.maxAllocations !== undefined) turn.maxAllocations = o.maxAllocations;
   if (o.maxBps !== undefined) turn.maxBps = o.maxBps;

@@ -89,6 +89,9 @@ export const turnOptions = {
   allowPeer: many('<cidr>', 'allow peers in this range despite the default deny list', v.cidr),
   denyPeer: many('<cidr>', 'also refuse peers in this range (403), repeatable', v.cidr),
   allowLoopbackPeers: flag('allow relaying to 127.0.0.0/8 and ::1 (default off)'),
+  legacyChannelNumbers: flag(
+    'accept RFC 5766 channel numbers up to 0x7FFF, as old clients such as turnutils_uclient use (default off: RFC 8656 0x4000-0x4FFF)',
+  ),
   maxAllocationsPerUser: one('<n>', 'allocations one username may hold (default 10)', v.integer(1)),
   maxAllocations: one('<n>', 'allocations the server holds at once (default 5000)', v.integer(1)),
   maxBps: one(

@@ -9,15 +9,29 @@
 export const MIN_CHANNEL = 0x4000;
 /** Highest valid channel number (RFC 8656 §12). */
 export const MAX_CHANNEL = 0x4fff;
+/**
+ * Highest channel number of RFC 5766 §11 (0x4000-0x7FFF), which RFC 8656 narrowed to 0x4FFF
+ * so that clients can demultiplex TURN from DTLS-SRTP (RFC 7983). Old clients, coturn's
+ * `turnutils_uclient` among them, still pick numbers up to here; a server accepts them only
+ * when told to (`legacyChannelNumbers`).
+ */
+export const LEGACY_MAX_CHANNEL = 0x7fff;
 /** Bytes of the ChannelData header. */
 export const CHANNEL_DATA_HEADER_LENGTH = 4;
 
 /**
  * True if at least a 4-byte header is present at `offset` and its first byte is 0x40..0x4F,
- * i.e. the channel number is in the valid range (RFC 7983 demultiplexing for TURN).
+ * i.e. the channel number is in the valid range (RFC 7983 demultiplexing for TURN). A TURN
+ * server, which receives nothing but STUN and ChannelData from clients, uses the wider
+ * `isChannelDataFrame` so that legacy channel numbers reach the channel lookup.
  */
 export function isChannelData(buf: Uint8Array, offset = 0): boolean {
   return buf.length - offset >= CHANNEL_DATA_HEADER_LENGTH && (buf[offset]! & 0xf0) === 0x40;
+}
+
+/** True if at least 4 bytes are present and the first is 0x40..0x7F (RFC 5766 channels). */
+export function isChannelDataFrame(buf: Uint8Array, offset = 0): boolean {
+  return buf.length - offset >= CHANNEL_DATA_HEADER_LENGTH && (buf[offset]! & 0xc0) === 0x40;
 }
 
 /** The Length field (data bytes, unpadded) at `offset`, or undefined if fewer than 4 bytes. */
@@ -28,14 +42,14 @@ export function channelDataLength(buf: Uint8Array, offset = 0): number | undefin
 
 /**
  * True if the byte at `offset` can start a frame on a TURN stream: a STUN message (top two
- * bits 00) or ChannelData (0x40..0x4F). Anything else means the stream is out of sync or not
+ * bits 00) or ChannelData (0x40..0x7F, the RFC 5766 range, so legacy clients frame too). Anything else means the stream is out of sync or not
  * TURN, and the connection should be closed: `streamFrameLength` cannot tell that apart from
  * "need more bytes" without this check.
  */
 export function isStreamFrameStart(buf: Uint8Array, offset = 0): boolean {
   if (offset < 0 || offset >= buf.length) return false;
   const b = buf[offset]!;
-  return (b & 0xc0) === 0 || (b & 0xf0) === 0x40;
+  return (b & 0xc0) === 0 || (b & 0xc0) === 0x40;
 }
 
 /**
@@ -48,7 +62,7 @@ export function streamFrameLength(buf: Uint8Array, offset: number): number | und
   if (offset < 0 || buf.length - offset < 4) return undefined;
   const first = buf[offset]!;
   const length = (buf[offset + 2]! << 8) | buf[offset + 3]!;
-  if ((first & 0xf0) === 0x40) return CHANNEL_DATA_HEADER_LENGTH + ((length + 3) & ~3);
+  if ((first & 0xc0) === 0x40) return CHANNEL_DATA_HEADER_LENGTH + ((length + 3) & ~3);
   if ((first & 0xc0) === 0 && (length & 3) === 0) return 20 + length;
   return undefined;
 }

@@ -2,7 +2,7 @@ import { decodeXorAddress } from '../stun/attributes/address.js';
 import { AttributeType } from '../stun/constants.js';
 import type { TransportAddress } from '../stun/transport-address.js';
 import type { Allocation } from './allocation.js';
-import { MAX_CHANNEL, MIN_CHANNEL } from './channel-data.js';
+import { LEGACY_MAX_CHANNEL, MAX_CHANNEL, MIN_CHANNEL } from './channel-data.js';
 import { type CoreContext, ownAllocation, type TurnRequest } from './core-context.js';
 import type { ClientRef, RelayRef } from './effects.js';
 import { checkPeers } from './handle-create-permission.js';
@@ -10,7 +10,8 @@ import { responseBuilder } from './reply.js';
 import { channelNumber } from './request-fields.js';
 
 /**
- * ChannelBind (RFC 8656 §12.2): binds a channel number in 0x4000-0x4FFF to one peer
+ * ChannelBind (RFC 8656 §12.2): binds a channel number in 0x4000-0x4FFF (0x7FFF with
+ * `legacyChannelNumbers`, RFC 5766 §11) to one peer
  * transport address for `channelLifetime` (600 s) and installs or refreshes the permission
  * for the peer's IP. Rebinding the same number to the same peer refreshes; a number bound
  * to another peer, or a peer bound to another number, is a 400.
@@ -25,7 +26,8 @@ export function handleChannelBind<C extends ClientRef, R extends RelayRef>(
   const number = channelNumber(m);
   const peerAttribute = m.get(AttributeType.XOR_PEER_ADDRESS);
   const peer = peerAttribute && decodeXorAddress(m, peerAttribute);
-  if (typeof number !== 'number' || number < MIN_CHANNEL || number > MAX_CHANNEL || !peer) {
+  const max = core.options.legacyChannelNumbers ? LEGACY_MAX_CHANNEL : MAX_CHANNEL;
+  if (typeof number !== 'number' || number < MIN_CHANNEL || number > max || !peer) {
     core.reject(request, 400);
     return;
   }

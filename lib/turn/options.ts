@@ -50,6 +50,12 @@ export interface TurnServerOptions {
   denyPeers?: string[];
   /** Allow relaying to 127.0.0.0/8 and ::1 (tests, single-host setups). Default `false`. */
   allowLoopbackPeers?: boolean;
+  /**
+   * Accept ChannelBind numbers up to 0x7FFF as RFC 5766 did, not only RFC 8656's
+   * 0x4000-0x4FFF: for old clients such as coturn's `turnutils_uclient`, which picks random
+   * numbers in the wider range. Default `false` (RFC 8656: anything above 0x4FFF is a 400).
+   */
+  legacyChannelNumbers?: boolean;
   /** Allocations one username may hold at once; 486 beyond. Default 10. */
   maxAllocationsPerUser?: number;
   /** Allocations the server holds at once; 508 beyond. Default 5000. */

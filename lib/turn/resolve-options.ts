@@ -36,6 +36,7 @@ export interface ResolvedTurnOptions {
   allowPeers: string[];
   denyPeers: string[];
   allowLoopbackPeers: boolean;
+  legacyChannelNumbers: boolean;
   maxAllocationsPerUser: number;
   maxAllocations: number;
   maxBps: number;
@@ -117,6 +118,7 @@ export function resolveTurnOptions(
     allowPeers: cidrList('allowPeers', o.allowPeers ?? []),
     denyPeers: cidrList('denyPeers', o.denyPeers ?? []),
     allowLoopbackPeers: o.allowLoopbackPeers ?? false,
+    legacyChannelNumbers: o.legacyChannelNumbers ?? false,
     maxAllocationsPerUser: integer('maxAllocationsPerUser', o.maxAllocationsPerUser ?? 10, 1),
     maxAllocations: integer('maxAllocations', o.maxAllocations ?? 5000, 1),
     maxBps: positive('maxBps', o.maxBps ?? 20e6),

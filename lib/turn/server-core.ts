@@ -106,7 +106,9 @@ export class TurnCore<C extends ClientRef, R extends RelayRef> implements Dispat
    * `data[offset, offset + length)`. The core keeps no view of `data` after returning.
    */
   handleClientPacket(client: C, data: Buffer, offset: number, length: number, now: number): void {
-    if (length >= 4 && (data[offset]! & 0xf0) === 0x40) {
+    // 0x40..0x7F: ChannelData of RFC 8656 and of RFC 5766's wider channel range; whether a
+    // number is bound is the channel table's business (unbound → counted drop).
+    if (length >= 4 && (data[offset]! & 0xc0) === 0x40) {
       this.relayChannelData(client, data, offset, length, now);
     } else if (length >= 20 && (data[offset]! & 0xc0) === 0) {
       const view =

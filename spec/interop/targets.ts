@@ -21,6 +21,11 @@ export interface TargetOptions {
   /** Relay port range: tests assert relayed ports fall inside it. */
   minPort: number;
   maxPort: number;
+  /**
+   * rtcd only: accept RFC 5766 channel numbers (0x4000-0x7FFF). coturn always does; rtcd
+   * keeps to RFC 8656's 0x4000-0x4FFF unless told.
+   */
+  legacyChannelNumbers?: boolean;
 }
 
 export interface TurnTarget {
@@ -144,6 +149,7 @@ async function startRtcd(o: TargetOptions): Promise<TurnTarget> {
         minPort: o.minPort,
         maxPort: o.maxPort,
         allowLoopbackPeers: true,
+        legacyChannelNumbers: o.legacyChannelNumbers ?? false,
         drainTimeoutMs: 0,
       },
       { observer },

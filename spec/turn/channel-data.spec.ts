@@ -4,6 +4,7 @@ import {
   CHANNEL_DATA_HEADER_LENGTH,
   channelDataLength,
   isChannelData,
+  isChannelDataFrame,
   isStreamFrameStart,
   MAX_CHANNEL,
   MIN_CHANNEL,
@@ -80,13 +81,26 @@ t.test('streamFrameLength frames STUN and ChannelData on a stream', async (t) =>
   t.equal(streamFrameLength(stream, -1), undefined);
 });
 
+t.test('isChannelDataFrame takes the RFC 5766 range 0x40..0x7F as ChannelData', async (t) => {
+  for (const first of [0x40, 0x4f, 0x50, 0x7f]) {
+    t.ok(isChannelDataFrame(Buffer.from([first, 0, 0, 0])), `0x${first.toString(16)}`);
+  }
+  for (const first of [0x00, 0x3f, 0x80]) {
+    t.notOk(isChannelDataFrame(Buffer.from([first, 0, 0, 0])), `0x${first.toString(16)}`);
+  }
+  t.notOk(isChannelDataFrame(Buffer.from([0x40, 0, 0])), 'needs a whole header');
+  t.equal(streamFrameLength(Buffer.from([0x6e, 0x94, 0, 5]), 0), 12, 'legacy frame padded');
+});
+
 t.test('bytes that start no frame are reported by isStreamFrameStart', async (t) => {
-  for (const first of [0x50, 0x80, 0xc0, 0xff]) {
+  for (const first of [0x80, 0xc0, 0xff]) {
     const buf = Buffer.from([first, 0, 0, 4, 0, 0, 0, 0]);
     t.equal(streamFrameLength(buf, 0), undefined);
     t.notOk(isStreamFrameStart(buf, 0), `0x${first.toString(16)} starts no frame`);
   }
-  for (const first of [0x00, 0x01, 0x3f, 0x40, 0x4f]) {
+  // 0x50..0x7F: RFC 5766 channel numbers (0x5000-0x7FFF), framed so a legacy client's
+  // stream stays in sync; whether the channel is accepted is ChannelBind's decision.
+  for (const first of [0x00, 0x01, 0x3f, 0x40, 0x4f, 0x50, 0x7f]) {
     t.ok(isStreamFrameStart(Buffer.from([first]), 0));
   }
   t.notOk(isStreamFrameStart(Buffer.alloc(0), 0));

@@ -258,3 +258,26 @@ t.test('bpsCapacity: the server-wide bucket drops once all allocations exceed it
   t.ok(f.observer.drops.length > 0);
   t.ok(f.observer.drops.every((d) => d === 'server-bandwidth'));
 });
+
+t.test('ChannelBind with legacyChannelNumbers accepts RFC 5766 numbers up to 0x7FFF', async (t) => {
+  const { f, c, relay } = allocated({ legacyChannelNumbers: true });
+  const bind = (peer: TransportAddress, channel: number) =>
+    errorCode(c.request(StunMethod.channelBind, (b) => channelAttr(peerAttr(b, peer), channel)));
+  t.equal(bind(PEER, 0x6e94), 0, '0x6E94, as turnutils_uclient picks, is bound');
+  t.equal(bind(PEER2, 0x8000), 400, 'above 0x7FFF is still refused');
+  const out = channelData(0x6e94, Buffer.from('legacy'));
+  f.core.handleClientPacket(c.ref, out, 0, out.length, f.clock.now);
+  t.same(f.effects.toPeers.at(-1)?.data, Buffer.from('legacy'), 'client to peer on 0x6E94');
+  f.core.handlePeerPacket(relay, PEER.address, PEER.port, Buffer.from('back'), f.clock.now);
+  t.same(f.effects.toClients.at(-1)!.bytes, channelData(0x6e94, Buffer.from('back')));
+});
+
+t.test(
+  'without legacyChannelNumbers, ChannelData above 0x4FFF is an unbound-channel drop',
+  async (t) => {
+    const { f, c } = allocated();
+    const frame = channelData(0x6e94, Buffer.from('x'));
+    f.core.handleClientPacket(c.ref, frame, 0, frame.length, f.clock.now);
+    t.same(f.observer.drops, ['unbound-channel']);
+  },
+);
