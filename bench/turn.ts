@@ -69,7 +69,7 @@ export function defaultConfig(): TurnBenchConfig {
   return {
     servers: ALL_SERVERS,
     clients: 12,
-    generators: 1,
+    generators: 2,
     sizes: [100, 1000],
     rates: [10, 20, 40, 60, 80, 100, 120, 150, 200, 250, 300].map((r) => r * k),
     ceilingRates: [100, 150, 200, 300, 400, 500].map((r) => r * k),
@@ -257,7 +257,7 @@ function summary(s: SweepResult | undefined): string {
 const HELP = `usage: npm run bench -- turn [options]
   --servers <list>     bare,rtcd,rtcd-workers,coturn (default all)
   --clients <n>        simulated TURN clients, each with its own allocation (default 12)
-  --generators <n>     load generator processes (default 1)
+  --generators <n>     load generator processes (default 2)
   --sizes <list>       payload bytes (default 100,1000)
   --rates <list>       offered packets/s ladder (default 10000,…,300000)
   --step-ms <ms>       duration of one rate step (default 1500)
