@@ -41,6 +41,8 @@ export interface TurnBenchConfig {
   drainMs: number;
   maxLoss: number;
   workers: number;
+  /** Offered rate at which CPU µs per packet is compared across servers (on the ladder). */
+  cpuRefRate: number;
   /** Node binary for the `--workers` row (RTCD_BENCH_NODE). */
   workersNode: string;
   useDist: boolean;
@@ -77,6 +79,7 @@ export function defaultConfig(): TurnBenchConfig {
     drainMs: 250,
     maxLoss: 0.01,
     workers: 2,
+    cpuRefRate: 20 * k,
     workersNode: process.env.RTCD_BENCH_NODE || process.execPath,
     useDist: false,
     alloc: { count: 2000, concurrency: 10, timeoutMs: 30_000 },
@@ -225,11 +228,12 @@ export async function runTurnBench(
       drainMs: c.drainMs,
       maxLoss: c.maxLoss,
       workers: c.workers,
+      cpuRefRate: c.cpuRefRate,
     },
     generator,
     generatorRuns,
     servers,
-    ratios: computeRatios(servers, c.sizes),
+    ratios: computeRatios(servers, c.sizes, c.cpuRefRate),
     checks: [],
     elapsedMs: performance.now() - t0,
   };
@@ -302,6 +306,7 @@ export function parseConfig(args: string[]): TurnBenchConfig | 'help' {
   const c = defaultConfig();
   if (values.quick) {
     Object.assign(c, { clients: 4, sizes: [100], rates: [5000, 20_000, 40_000], stepMs: 800 });
+    c.cpuRefRate = 20_000;
     c.ceilingRates = [40_000];
     c.ceilingTwice = false;
     c.alloc = { count: 200, concurrency: 4, timeoutMs: 15_000 };

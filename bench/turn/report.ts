@@ -34,13 +34,19 @@ export interface BenchResult {
     drainMs: number;
     maxLoss: number;
     workers: number;
+    cpuRefRate: number;
   };
   /** The better of the generator's runs per size (the one the verdict uses). */
   generator: Record<string, SweepResult>;
   /** Every generator-alone run: before the servers, and after them if asked. */
   generatorRuns: Record<string, SweepResult>[];
   servers: ServerResult[];
-  ratios: Record<string, Record<string, { bare?: number; coturn?: number }>>;
+  /**
+   * Per server and size: clean rate over the bare forwarder's and coturn's, and CPU µs per
+   * packet at the reference rate over the bare forwarder's (less sensitive to a busy machine
+   * than clean rates, which depend on the server being scheduled in time).
+   */
+  ratios: Record<string, Record<string, { bare?: number; coturn?: number; cpuVsBare?: number }>>;
   checks: { name: string; ratio?: number; target: number; pass?: boolean; note?: string }[];
   elapsedMs: number;
 }
@@ -51,7 +57,16 @@ export function cleanRate(s: SweepResult | undefined): { pps: number; lowerBound
   return { pps: s.clean.relayedPps, lowerBound: s.stoppedBy !== 'loss' };
 }
 
-export function computeRatios(servers: ServerResult[], sizes: number[]): BenchResult['ratios'] {
+/** The last step run at `rate` (a retry replaces the first attempt). */
+export function stepAt(s: SweepResult | undefined, rate: number): StepResult | undefined {
+  return s?.steps.filter((x) => x.rate === rate).at(-1);
+}
+
+export function computeRatios(
+  servers: ServerResult[],
+  sizes: number[],
+  cpuRefRate = 0,
+): BenchResult['ratios'] {
   const out: BenchResult['ratios'] = {};
   const find = (id: ServerId) => servers.find((s) => s.id === id && !s.skip);
   for (const s of servers) {
@@ -59,12 +74,14 @@ export function computeRatios(servers: ServerResult[], sizes: number[]): BenchRe
     out[s.id] = {};
     for (const size of sizes) {
       const mine = cleanRate(s.relay[size]).pps;
-      if (mine === 0) continue;
       const bare = cleanRate(find('bare')?.relay[size]).pps;
       const coturn = cleanRate(find('coturn')?.relay[size]).pps;
+      const myCpu = stepAt(s.relay[size], cpuRefRate)?.cpuUsPerPacket;
+      const bareCpu = stepAt(find('bare')?.relay[size], cpuRefRate)?.cpuUsPerPacket;
       out[s.id]![size] = {
-        ...(bare > 0 ? { bare: mine / bare } : {}),
-        ...(coturn > 0 ? { coturn: mine / coturn } : {}),
+        ...(mine > 0 && bare > 0 ? { bare: mine / bare } : {}),
+        ...(mine > 0 && coturn > 0 ? { coturn: mine / coturn } : {}),
+        ...(myCpu && bareCpu ? { cpuVsBare: myCpu / bareCpu } : {}),
       };
     }
   }
@@ -131,8 +148,9 @@ export function formatReport(r: BenchResult): string {
     `${c.clients} clients, ${c.stepMs} ms steps, ${r.date}, node ${r.node}, ${r.cpus} CPUs, ` +
       `load average ${r.loadAverage.map((l) => l.toFixed(2)).join(' ')}`,
     '',
-    '| server | runtime | payload | clean pps | CPU µs/pkt | × bare | × coturn | gen / sink CPU |',
-    '|---|---|---|---:|---:|---:|---:|---:|',
+    `| server | runtime | payload | clean pps | × bare | × coturn | µs/pkt at clean rate ` +
+      `| µs/pkt at ${c.cpuRefRate / 1000}k pps (× bare) | gen / sink CPU |`,
+    '|---|---|---|---:|---:|---:|---:|---:|---:|',
   );
   for (const size of c.sizes) {
     const g = r.generator[size];
@@ -142,23 +160,25 @@ export function formatReport(r: BenchResult): string {
         : '';
     lines.push(
       `| load generator alone (no server) | node ${r.node} | ${size} B | ${rateCell(g)}${runs} ` +
-        `| – | – | – | ${loadCell(g?.clean)} |`,
+        `| – | – | – | – | ${loadCell(g?.clean)} |`,
     );
   }
   for (const s of r.servers) {
     if (s.skip) {
-      lines.push(`| ${s.label} | ${s.runtime ?? '–'} | – | skipped: ${s.skip} | | | | |`);
+      lines.push(`| ${s.label} | ${s.runtime ?? '–'} | – | skipped: ${s.skip} | | | | | |`);
       continue;
     }
     if (s.error) {
-      lines.push(`| ${s.label} | ${s.runtime ?? '–'} | – | failed: ${s.error} | | | | |`);
+      lines.push(`| ${s.label} | ${s.runtime ?? '–'} | – | failed: ${s.error} | | | | | |`);
     }
     for (const size of c.sizes) {
       const sw = s.relay[size];
       const ratio = r.ratios[s.id]?.[size];
+      const ref = cpuCell(stepAt(sw, c.cpuRefRate));
       lines.push(
-        `| ${s.label} | ${s.runtime ?? ''} | ${size} B | ${rateCell(sw)} | ${cpuCell(sw?.clean)} ` +
-          `| ${fmtRatio(ratio?.bare)} | ${fmtRatio(ratio?.coturn)} | ${loadCell(sw?.clean)} |`,
+        `| ${s.label} | ${s.runtime ?? ''} | ${size} B | ${rateCell(sw)} ` +
+          `| ${fmtRatio(ratio?.bare)} | ${fmtRatio(ratio?.coturn)} | ${cpuCell(sw?.clean)} ` +
+          `| ${ref} (${fmtRatio(ratio?.cpuVsBare)}) | ${loadCell(sw?.clean)} |`,
       );
     }
   }

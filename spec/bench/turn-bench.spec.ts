@@ -143,30 +143,33 @@ t.test('tiny run: load generator and bare forwarder (and coturn when installed)'
   t.ok(lines.some((l) => l.startsWith('load generator alone, 100 B')));
 });
 
-t.test('ratios and checks compare clean rates', async (t) => {
-  const step = (pps: number): StepResult => ({
-    rate: pps,
-    sent: pps,
-    received: pps,
+t.test('ratios compare clean rates, and CPU per packet at the reference rate', async (t) => {
+  const step = (rate: number, cpuUsPerPacket?: number): StepResult => ({
+    rate,
+    sent: rate,
+    received: rate,
     loss: 0,
-    relayedPps: pps,
+    relayedPps: rate,
     generatorLimited: false,
     generatorCpu: 0,
     sinkCpu: 0,
+    ...(cpuUsPerPacket === undefined ? {} : { cpuUsPerPacket }),
   });
-  const sw = (pps: number) => ({
-    steps: [step(pps)],
+  const sw = (pps: number, cpuAt20k: number) => ({
+    steps: [step(20_000, cpuAt20k * 2), step(20_000, cpuAt20k), step(pps)],
     clean: step(pps),
     stoppedBy: 'loss' as const,
   });
   const servers = [
-    { id: 'bare' as const, label: 'b', relay: { '100': sw(100_000) } },
-    { id: 'rtcd' as const, label: 'r', relay: { '100': sw(95_000) } },
-    { id: 'rtcd-workers' as const, label: 'w', relay: { '100': sw(150_000) } },
-    { id: 'coturn' as const, label: 'c', relay: { '100': sw(160_000) } },
+    { id: 'bare' as const, label: 'b', relay: { '100': sw(100_000, 8) } },
+    { id: 'rtcd' as const, label: 'r', relay: { '100': sw(95_000, 10) } },
+    { id: 'rtcd-workers' as const, label: 'w', relay: { '100': sw(150_000, 12) } },
+    { id: 'coturn' as const, label: 'c', relay: { '100': sw(160_000, 3) } },
   ];
-  const ratios = computeRatios(servers, [100]);
+  const ratios = computeRatios(servers, [100], 20_000);
   t.equal(ratios.rtcd?.['100']?.bare, 0.95);
+  t.equal(ratios.rtcd?.['100']?.cpuVsBare, 1.25, 'the retried (last) step at 20k counts');
+  t.equal(ratios['rtcd-workers']?.['100']?.coturn, 150 / 160);
   const checks = computeChecks({ config: { sizes: [100], workers: 2 }, ratios, servers });
   t.same(
     checks.map((c) => c.pass),
