@@ -74,6 +74,16 @@ export interface TurnServerOptions {
   channelLifetime?: number;
   /** How long a NONCE stays valid before 438 Stale Nonce, seconds. Default 600. */
   nonceLifetime?: number;
+  /**
+   * Password algorithms of long-term keys (RFC 8489 §9.2.4, §18.5), in order of preference.
+   * Default `['sha256', 'md5']`: challenges carry PASSWORD-ALGORITHMS listing both and a nonce
+   * cookie announcing them, so RFC 8489 clients derive SHA-256 keys and a bid-down to MD5 is
+   * caught; clients that ignore both (browsers, coturn's tools: RFC 5389 clients) send no
+   * PASSWORD-ALGORITHM and are served with MD5 as before (§9.2.4: "processed as though
+   * PASSWORD-ALGORITHM were MD5"). `['md5']` offers nothing to negotiate and sends neither,
+   * as RFC 5389 servers do; `['sha256']` refuses MD5 clients with 400.
+   */
+  passwordAlgorithms?: ('md5' | 'sha256')[];
   /** SOFTWARE attribute in responses; `''` to send none. Default `'rtcd'`. */
   software?: string;
   /** TCP/TLS client connections held at once. Default 10000. */

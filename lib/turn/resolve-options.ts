@@ -51,6 +51,8 @@ export interface ResolvedTurnOptions {
   channelLifetime: number;
   /** Seconds. */
   nonceLifetime: number;
+  /** In order of preference; non-empty, no repeats. */
+  passwordAlgorithms: ('md5' | 'sha256')[];
   software: string;
   maxConnections: number;
   tcpIdleTimeoutMs: number;
@@ -138,6 +140,7 @@ export function resolveTurnOptions(
       RFC_CHANNEL_LIFETIME,
     ),
     nonceLifetime: integer('nonceLifetime', o.nonceLifetime ?? 600, 1),
+    passwordAlgorithms: algorithmList(o.passwordAlgorithms ?? ['sha256', 'md5']),
     software: typeof o.software === 'string' ? o.software : 'rtcd',
     maxConnections: integer('maxConnections', o.maxConnections ?? 10000, 1),
     tcpIdleTimeoutMs: integer('tcpIdleTimeoutMs', o.tcpIdleTimeoutMs ?? 60000, 1),
@@ -175,6 +178,26 @@ function optionalString(field: string, value: unknown): string | undefined {
 function stringList(field: string, value: unknown): string[] {
   if (!Array.isArray(value)) throw new TurnOptionsError(field, 'must be an array of strings');
   return value.map((v: unknown) => nonEmptyString(field, v));
+}
+
+function algorithmList(list: unknown): ('md5' | 'sha256')[] {
+  const out: ('md5' | 'sha256')[] = [];
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new TurnOptionsError(
+      'passwordAlgorithms',
+      "must be a non-empty array of 'md5', 'sha256'",
+    );
+  }
+  for (const a of list) {
+    if ((a !== 'md5' && a !== 'sha256') || out.includes(a)) {
+      throw new TurnOptionsError(
+        'passwordAlgorithms',
+        `takes 'md5' and 'sha256' once each, got ${JSON.stringify(a)}`,
+      );
+    }
+    out.push(a);
+  }
+  return out;
 }
 
 function userMap(users: Record<string, string>): Record<string, string> {
