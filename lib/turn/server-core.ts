@@ -23,9 +23,12 @@ export interface TurnCoreInit<C extends ClientRef, R extends RelayRef> {
   effects: TurnEffects<C, R>;
   /** Default `nullObserver`. */
   observer?: TurnObserver;
-  /** Default: built from `options` (realm, users, authSecrets). */
+  /** Default: built from `options` (realm, users, authSecrets, passwordAlgorithms). */
   credentials?: CredentialStore;
-  /** Default: a random secret and `options.nonceLifetime`. */
+  /**
+   * Default: a random secret, `options.nonceLifetime` and the nonce cookie of
+   * `credentials.securityFeatures()`.
+   */
   nonces?: NonceIssuer;
   /** Default: built from `options` (allowPeers, denyPeers, allowLoopbackPeers). */
   peerFilter?: PeerFilter;
@@ -67,8 +70,19 @@ export class TurnCore<C extends ClientRef, R extends RelayRef> implements Dispat
     this.observer = init.observer ?? nullObserver;
     this.credentials =
       init.credentials ??
-      new CredentialStore({ realm: o.realm, users: o.users, authSecrets: o.authSecrets });
-    this.nonces = init.nonces ?? new NonceIssuer({ lifetimeMs: o.nonceLifetime * 1000 });
+      new CredentialStore({
+        realm: o.realm,
+        users: o.users,
+        authSecrets: o.authSecrets,
+        passwordAlgorithms: o.passwordAlgorithms,
+      });
+    // The nonce cookie announces what the credentials support (RFC 8489 §9.2, auth.ts).
+    this.nonces =
+      init.nonces ??
+      new NonceIssuer({
+        lifetimeMs: o.nonceLifetime * 1000,
+        securityFeatures: this.credentials.securityFeatures(),
+      });
     this.peerFilter =
       init.peerFilter ??
       new PeerFilter({
@@ -96,9 +110,13 @@ export class TurnCore<C extends ClientRef, R extends RelayRef> implements Dispat
     return this.table.size;
   }
 
-  /** True while the client's 5-tuple has an allocation (pending or active). */
-  hasAllocation(client: ClientRef): boolean {
-    return this.table.get(client) !== undefined;
+  /**
+   * True while the client's 5-tuple has an allocation (pending or active); with `now`, only
+   * if it has not expired by then (it may not have been swept yet).
+   */
+  hasAllocation(client: ClientRef, now = Number.NEGATIVE_INFINITY): boolean {
+    const allocation = this.table.get(client);
+    return allocation !== undefined && now < allocation.expiresAt;
   }
 
   /**

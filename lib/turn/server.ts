@@ -64,6 +64,9 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
   readonly addresses: TurnServerAddresses = { udp: [], tcp: [], tls: [] };
   private readonly core: TurnCore<Client, RelaySocket>;
   private readonly logger: Logger;
+  /** Where counts go (`TurnMetrics` serves them on `metricsListen`). */
+  private readonly sink: TurnObserver;
+  /** `sink`, with drops also logged at debug level when that level is on. */
   private readonly observer: TurnObserver;
   private readonly now: () => number;
   private readonly udp: UdpListener[] = [];
@@ -79,8 +82,8 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     this.options = resolveTurnOptions(options);
     this.logger = deps.logger ?? silentLogger;
     this.now = deps.now ?? Date.now;
-    this.observer =
-      deps.observer ?? (this.options.metricsListen ? new TurnMetrics() : nullObserver);
+    this.sink = deps.observer ?? (this.options.metricsListen ? new TurnMetrics() : nullObserver);
+    this.observer = logDrops(this.sink, this.logger);
     this.core = new TurnCore({
       options: this.options,
       effects: this.effects(),
@@ -187,9 +190,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       frame: (client, data, offset, length) =>
         this.core.handleClientPacket(client, data, offset, length, this.now()),
       garbage: () => this.observer.drop('stream-garbage'),
-      idle: (client) => {
-        if (!this.core.hasAllocation(client)) client.socket.destroy();
-      },
+      idle: (client) => !this.core.hasAllocation(client, this.now()),
       closed: (client) => {
         if (!this.connections.delete(client)) return;
         this.core.clientClosed(client);
@@ -202,7 +203,10 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     return {
       sendToClient: (client, head, body, padding) => {
         if (client.transport === 'udp') client.listener.send(client, head, body, padding);
-        else if (!client.send(head, body, padding)) this.observer.drop('client-backpressure');
+        else {
+          const dropped = client.send(head, body, padding);
+          if (dropped !== undefined) this.observer.drop(dropped);
+        }
       },
       sendToPeer: (relay, peer, data, offset, length) => {
         relay.socket.send(data, offset, length, peer.port, peer.address);
@@ -280,7 +284,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
   }
 
   private async startOps(listen: ListenAddress): Promise<void> {
-    const registry = this.observer instanceof TurnMetrics ? this.observer.registry : new Registry();
+    const registry = this.sink instanceof TurnMetrics ? this.sink.registry : new Registry();
     this.ops = await startOpsServer({
       host: listen.host,
       port: listen.port,
@@ -289,6 +293,25 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     });
     this.addresses.metrics = this.ops.address;
   }
+}
+
+/**
+ * STYLE §5: every drop is counted and logged at debug level. The level is asked once, here:
+ * with debug off (pino's `isLevelEnabled`, or `silentLogger`) the observer is returned as it
+ * is, so the relay path pays nothing. A logger that cannot say gets every drop.
+ */
+export function logDrops(observer: TurnObserver, logger: Logger): TurnObserver {
+  if (logger.isLevelEnabled?.('debug') === false) return observer;
+  return {
+    drop: (reason) => {
+      observer.drop(reason);
+      logger.debug({ reason }, 'turn packet dropped');
+    },
+    response: observer.response.bind(observer),
+    authFailure: observer.authFailure.bind(observer),
+    relayed: observer.relayed.bind(observer),
+    gauges: observer.gauges.bind(observer),
+  };
 }
 
 function toListen(a: TransportAddress): ListenAddress {

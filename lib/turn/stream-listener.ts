@@ -5,26 +5,33 @@ import {
   type TLSSocket,
 } from 'node:tls';
 import type { TransportAddress } from '../stun/transport-address.js';
-import { isStreamFrameStart, streamFrameLength } from './channel-data.js';
 import type { ClientRef } from './effects.js';
 import type { ListenAddress } from './options.js';
+import { StreamFramer } from './stream-framer.js';
 import { clientAddress, PADDING } from './udp-listener.js';
 
 /**
- * Bytes a connection may have queued for writing before relayed data to it is dropped
- * (responses still go out): a slow TCP client must not grow the server's memory.
+ * Bytes a connection may have queued for writing before relayed data to it is dropped: a
+ * slow TCP client must not grow the server's memory.
  */
 export const MAX_WRITE_BACKLOG = 1024 * 1024;
-/** Largest frame on a TURN stream: STUN 20 + 65535 bytes (ChannelData is 4 + 65535 + 3). */
-const MAX_FRAME = 20 + 0xffff;
+/**
+ * Queued bytes beyond which a response closes the connection instead. Relayed data stops at
+ * `MAX_WRITE_BACKLOG` plus one frame, so only responses the client has not read can fill
+ * the room above it: a client that sends requests and never reads must not make the server
+ * queue their answers without bound (a live-fuzz finding: 13.6 MB queued).
+ */
+export const MAX_RESPONSE_BACKLOG = MAX_WRITE_BACKLOG + 256 * 1024;
+/** Why `StreamClient.send` wrote nothing (a stable drop reason), or undefined if it wrote. */
+export type StreamSendDrop = 'client-backpressure' | 'client-not-reading' | 'client-closed';
 
 /** A TCP or TLS client connection: its own 5-tuple. */
 export class StreamClient implements ClientRef {
   readonly key: string;
   readonly remote: TransportAddress;
   readonly local: TransportAddress;
-  /** Bytes of an incomplete frame, waiting for the rest. */
-  partial: Buffer | undefined;
+  /** `StreamListenerHandlers.closed` has been called. */
+  closed = false;
 
   constructor(
     readonly transport: 'tcp' | 'tls',
@@ -37,17 +44,26 @@ export class StreamClient implements ClientRef {
     this.key = `${transport}/${l.address}:${l.port}/${r.address}:${r.port}`;
   }
 
-  /** Writes head, body and padding as one frame; false if dropped for backpressure. */
-  send(head: Uint8Array, body?: Uint8Array, padding = 0): boolean {
+  /**
+   * Writes head, body and padding as one frame. Relayed data (with a `body`) is dropped once
+   * `MAX_WRITE_BACKLOG` bytes are queued; a response (no `body`) beyond
+   * `MAX_RESPONSE_BACKLOG` destroys the connection. Returns why nothing was written, if so.
+   */
+  send(head: Uint8Array, body?: Uint8Array, padding = 0): StreamSendDrop | undefined {
     const socket = this.socket;
-    if (socket.destroyed) return false;
-    if (body !== undefined && socket.writableLength > MAX_WRITE_BACKLOG) return false;
+    if (socket.destroyed) return 'client-closed';
+    const queued = socket.writableLength;
+    if (body !== undefined && queued > MAX_WRITE_BACKLOG) return 'client-backpressure';
+    if (queued > MAX_RESPONSE_BACKLOG) {
+      socket.destroy();
+      return 'client-not-reading';
+    }
     socket.cork();
     socket.write(head);
     if (body !== undefined) socket.write(body);
     if (padding > 0) socket.write(PADDING[padding]!);
     socket.uncork();
-    return true;
+    return undefined;
   }
 }
 
@@ -58,16 +74,23 @@ export interface StreamListenerHandlers {
   frame(client: StreamClient, data: Buffer, offset: number, length: number): void;
   /** The bytes cannot be framed as STUN or ChannelData: the connection is closed. */
   garbage(client: StreamClient): void;
-  /** No bytes for the idle timeout. */
-  idle(client: StreamClient): void;
+  /**
+   * No bytes either way for the idle timeout. Return true to close the connection, false
+   * to keep it and be asked again after another idle period.
+   */
+  idle(client: StreamClient): boolean;
+  /**
+   * The connection is gone, called once: when the socket closes, or at once when the
+   * listener closes it (garbage, idle), so state tied to it goes before the peer sees the
+   * close.
+   */
   closed(client: StreamClient): void;
 }
 
 /**
- * A TCP or TLS listener for TURN over streams (RFC 8656 §3.1): cuts the byte stream into
- * STUN messages and ChannelData frames (padded to 4 bytes, §12.5) with `streamFrameLength`.
- * A frame is handed on as an offset into the received chunk; only a frame split across
- * chunks is copied together.
+ * A TCP or TLS listener for TURN over streams (RFC 8656 §3.1): each connection's bytes are
+ * cut into STUN messages and ChannelData frames by a `StreamFramer`; bytes that cannot be
+ * framed close the connection.
  */
 export class StreamListener {
   readonly server: Server;
@@ -127,27 +150,29 @@ export class StreamListener {
       return;
     }
     socket.setNoDelay(true);
-    socket.setTimeout(this.idleTimeoutMs, () => this.handlers.idle(client));
-    socket.on('data', (chunk: Buffer) => this.receive(client, chunk));
-    socket.on('close', () => this.handlers.closed(client));
+    // Node's idle timer fires once and is re-armed only by traffic: a connection kept at
+    // one timeout (it had an allocation) is re-armed here, so it is asked again next period.
+    socket.setTimeout(this.idleTimeoutMs);
+    socket.on('timeout', () => {
+      if (this.handlers.idle(client)) this.close(client);
+      else socket.setTimeout(this.idleTimeoutMs);
+    });
+    const framer = new StreamFramer((data, offset, length) => {
+      this.handlers.frame(client, data, offset, length);
+      return !socket.destroyed;
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (framer.push(chunk)) return;
+      this.handlers.garbage(client);
+      this.close(client);
+    });
+    socket.on('close', () => this.close(client));
   }
 
-  private receive(client: StreamClient, chunk: Buffer): void {
-    const data = client.partial ? Buffer.concat([client.partial, chunk]) : chunk;
-    client.partial = undefined;
-    let offset = 0;
-    while (data.length - offset >= 4) {
-      const size = isStreamFrameStart(data, offset) ? streamFrameLength(data, offset) : undefined;
-      if (size === undefined || size > MAX_FRAME + 3) {
-        this.handlers.garbage(client);
-        client.socket.destroy();
-        return;
-      }
-      if (data.length - offset < size) break;
-      this.handlers.frame(client, data, offset, size);
-      if (client.socket.destroyed) return;
-      offset += size;
-    }
-    if (offset < data.length) client.partial = data.subarray(offset);
+  private close(client: StreamClient): void {
+    client.socket.destroy();
+    if (client.closed) return;
+    client.closed = true;
+    this.handlers.closed(client);
   }
 }

@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import t from 'tap';
 import { StunMessageBuilder } from '../../lib/stun/builder.js';
 import { AttributeType, StunClass, StunMethod } from '../../lib/stun/constants.js';
 import { decodeStunMessage } from '../../lib/stun/message.js';
 import type { TurnServer } from '../../lib/turn/server.js';
+import {
+  MAX_RESPONSE_BACKLOG,
+  MAX_WRITE_BACKLOG,
+  StreamClient,
+} from '../../lib/turn/stream-listener.js';
 import { xorAddress } from './core-fixture.js';
 import { connectClient, eventually, nextData, Peer, startServer } from './server-fixture.js';
 
@@ -143,3 +148,61 @@ t.test('TCP: close() stops accepting and closes connections', async (t) => {
   const [error] = await once(refused, 'error');
   t.equal((error as NodeJS.ErrnoException).code, 'ECONNREFUSED');
 });
+
+t.test('TCP: an idle connection is closed once its allocation is deleted', async (t) => {
+  // Node's idle timer fires once; the connection had an allocation then, so it must be
+  // asked again, and closed at a later idle period once the allocation is gone.
+  const { server } = await startServer({ tcpIdleTimeoutMs: 100 });
+  t.teardown(() => server.close());
+  const client = await connectClient(server, 'tcp');
+  let closed = false;
+  client.once('close', () => {
+    closed = true;
+  });
+  t.teardown(() => client.close());
+  await client.allocate();
+  await new Promise((resolve) => setTimeout(resolve, 350));
+  t.notOk(closed, 'kept through several idle periods while it has an allocation');
+  t.equal(await client.refresh(0), 0, 'Refresh 0 deletes the allocation');
+  await eventually(() => closed);
+  t.equal(server.allocationCount, 0);
+});
+
+t.test(
+  'a client that does not read: relayed data is dropped, unread responses close it',
+  async (t) => {
+    const listener = createServer();
+    t.teardown(() => listener.close());
+    listener.listen(0, '127.0.0.1');
+    await once(listener, 'listening');
+    const address = listener.address();
+    if (address === null || typeof address === 'string') throw new Error('no TCP address');
+    const reader = connect({ host: '127.0.0.1', port: address.port });
+    t.teardown(() => reader.destroy());
+    const [accepted] = (await once(listener, 'connection')) as [Socket];
+    reader.pause(); // never reads: the kernel buffers fill, then Node's write queue grows
+    const client = new StreamClient('tcp', accepted);
+    const head = Buffer.alloc(4);
+    const body = Buffer.alloc(0xffff);
+    let written = 0;
+    while (client.send(head, body, 1) === undefined && written < 4096) written++;
+    t.equal(client.send(head, body, 1), 'client-backpressure', 'relayed data is refused');
+    const queued = accepted.writableLength;
+    t.ok(queued > MAX_WRITE_BACKLOG, `once ${queued} bytes are queued`);
+    t.ok(queued <= MAX_WRITE_BACKLOG + 4 + 0x10000, 'which is at most one frame over the limit');
+    t.notOk(accepted.destroyed, 'the connection stays: the client may catch up');
+
+    const response = Buffer.alloc(1000);
+    t.equal(client.send(response), undefined, 'a response still goes out above the relay limit');
+    let most = 0;
+    let outcome: string | undefined;
+    for (let i = 0; i < 4096 && outcome === undefined; i++) {
+      outcome = client.send(response);
+      most = Math.max(most, accepted.writableLength);
+    }
+    t.equal(outcome, 'client-not-reading', 'until unread responses pass MAX_RESPONSE_BACKLOG');
+    t.ok(most <= MAX_RESPONSE_BACKLOG + response.length, `the queue peaked at ${most} bytes`);
+    t.ok(accepted.destroyed, 'then the connection is closed');
+    t.equal(client.send(response), 'client-closed', 'and nothing more is written');
+  },
+);

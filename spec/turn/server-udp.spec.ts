@@ -6,7 +6,16 @@ import { join } from 'node:path';
 import t from 'tap';
 import { restPassword } from '../../lib/turn/credentials.js';
 import { TurnServer } from '../../lib/turn/server.js';
-import { connectClient, nextData, Peer, SECRET, startServer } from './server-fixture.js';
+import type { Logger } from '../../lib/util/logger.js';
+import { RecordingObserver } from './core-fixture.js';
+import {
+  connectClient,
+  eventually,
+  nextData,
+  Peer,
+  SECRET,
+  startServer,
+} from './server-fixture.js';
 
 t.test('UDP: Binding returns the client address', async (t) => {
   const { server } = await startServer();
@@ -202,4 +211,35 @@ t.test('metricsListen serves /metrics and /healthz (503 while draining)', async 
   t.equal((await fetch(`${base}/healthz`)).status, 503);
   await client.close();
   await closing;
+});
+
+t.test('STYLE §5: drops are counted, and logged at debug level only when it is on', async (t) => {
+  for (const debug of [true, false]) {
+    const logged: { obj: object; msg?: string }[] = [];
+    const noop = () => {};
+    const logger: Logger = {
+      debug: (obj, msg) => logged.push({ obj, msg }),
+      info: noop,
+      warn: noop,
+      error: noop,
+      isLevelEnabled: (level) => debug || level !== 'debug',
+    };
+    const observer = new RecordingObserver();
+    const server = new TurnServer(
+      { listen: [{ host: '127.0.0.1', port: 0 }], drainTimeoutMs: 0 },
+      { logger, observer },
+    );
+    await server.start();
+    t.teardown(() => server.close());
+    const socket = createSocket('udp4');
+    t.teardown(() => socket.close());
+    socket.send(Buffer.from([0xff, 1, 2, 3]), server.addresses.udp[0].port, '127.0.0.1');
+    await eventually(() => observer.drops.includes('not-turn'));
+    const drops = logged.filter((l) => l.msg === 'turn packet dropped');
+    t.same(
+      drops.map((l) => l.obj),
+      debug ? [{ reason: 'not-turn' }] : [],
+      debug ? 'debug on: the drop is logged with its reason' : 'debug off: nothing is logged',
+    );
+  }
 });
