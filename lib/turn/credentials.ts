@@ -1,5 +1,11 @@
 import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import {
+  encodePasswordAlgorithms,
+  passwordAlgorithm,
+} from '../stun/attributes/password-algorithms.js';
+import { PasswordAlgorithm as AlgorithmCode } from '../stun/constants.js';
 import { longTermKey } from '../stun/integrity.js';
+import type { SecurityFeatureOptions } from './nonce.js';
 
 /**
  * Long-term credentials (RFC 8489 §9.2) from two sources:
@@ -16,10 +22,27 @@ export interface CredentialOptions {
   users?: Record<string, string>;
   /** REST API shared secrets; several during a rotation. Default `[]` (REST disabled). */
   authSecrets?: string[];
+  /**
+   * Password algorithms (RFC 8489 §18.5) keys may be derived with, in the server's order of
+   * preference, as PASSWORD-ALGORITHMS offers them. Default `['sha256', 'md5']`, the default
+   * of `TurnServerOptions.passwordAlgorithms`.
+   */
+  passwordAlgorithms?: readonly PasswordAlgorithm[];
 }
 
 /** Hash of the long-term key (RFC 8489 §18.5.1: PASSWORD-ALGORITHM MD5 or SHA-256). */
 export type PasswordAlgorithm = 'md5' | 'sha256';
+
+/** Both algorithms, SHA-256 first: RFC 8489 clients take the first one they support. */
+export const DEFAULT_PASSWORD_ALGORITHMS: readonly PasswordAlgorithm[] = Object.freeze([
+  'sha256',
+  'md5',
+]);
+
+const ALGORITHM_CODES: Readonly<Record<PasswordAlgorithm, AlgorithmCode>> = {
+  md5: AlgorithmCode.MD5,
+  sha256: AlgorithmCode.SHA256,
+};
 
 export type KeyLookup =
   | {
@@ -61,17 +84,33 @@ const REST_EXPIRY = /^[0-9]{1,15}$/;
  */
 export class CredentialStore {
   readonly realm: string;
+  /** The enabled password algorithms, in order of preference. */
+  readonly passwordAlgorithms: readonly PasswordAlgorithm[];
+  /**
+   * The PASSWORD-ALGORITHMS value listing `passwordAlgorithms` (RFC 8489 §14.11): what a
+   * challenge offers and, byte for byte, what a request must echo.
+   */
+  readonly passwordAlgorithmsValue: Buffer;
   private readonly statics = new Map<string, StaticUser>();
   private secrets: KeyObject[] = [];
   /** USERHASH (hex) → static name, built on first use. */
   private userhashes: Map<string, string> | undefined;
 
-  /** @throws TypeError on an empty realm, a non-string password or an empty secret. */
+  /**
+   * @throws TypeError on an empty realm, a non-string password, an empty secret, or a
+   *   password algorithm list that is empty, repeats one or names an unknown one.
+   */
   constructor(options: CredentialOptions) {
     if (typeof options?.realm !== 'string' || options.realm === '') {
       throw new TypeError('CredentialStore: realm must be a non-empty string');
     }
     this.realm = options.realm;
+    this.passwordAlgorithms = algorithmList(
+      options.passwordAlgorithms ?? DEFAULT_PASSWORD_ALGORITHMS,
+    );
+    this.passwordAlgorithmsValue = encodePasswordAlgorithms(
+      this.passwordAlgorithms.map((a) => passwordAlgorithm(ALGORITHM_CODES[a])),
+    );
     this.setUsers(options.users ?? {});
     this.setAuthSecrets(options.authSecrets ?? []);
   }
@@ -107,6 +146,29 @@ export class CredentialStore {
   /** True if REST usernames are accepted (at least one secret is set). */
   get restEnabled(): boolean {
     return this.secrets.length > 0;
+  }
+
+  /**
+   * The STUN security features (RFC 8489 §9.2) a nonce cookie should announce for this store,
+   * or undefined for none (then nonces carry no cookie, as RFC 5389 servers send them):
+   * - password algorithms, when one besides MD5 is enabled: there is something to negotiate
+   *   and to protect from a bid-down;
+   * - username anonymity, when REST is off. An RFC 8489 client seeing that bit MUST send
+   *   USERHASH instead of USERNAME (§9.2.5), and a REST username cannot be recovered from its
+   *   hash; static users can.
+   * Read once, when the nonce issuer is made: the cookie does not follow later changes.
+   */
+  securityFeatures(): SecurityFeatureOptions | undefined {
+    const passwordAlgorithms = this.passwordAlgorithms.some((a) => a !== 'md5');
+    const usernameAnonymity = !this.restEnabled;
+    return passwordAlgorithms || usernameAnonymity
+      ? { passwordAlgorithms, usernameAnonymity }
+      : undefined;
+  }
+
+  /** The PASSWORD-ALGORITHM code (RFC 8489 §18.5) of an enabled algorithm, else undefined. */
+  enabledAlgorithm(code: number): PasswordAlgorithm | undefined {
+    return this.passwordAlgorithms.find((a) => ALGORITHM_CODES[a] === code);
   }
 
   /**
@@ -168,6 +230,20 @@ interface StaticUser {
 const MALFORMED: KeyLookup = Object.freeze({ ok: false, reason: 'malformed-username' });
 const UNKNOWN: KeyLookup = Object.freeze({ ok: false, reason: 'unknown-user' });
 const EXPIRED: KeyLookup = Object.freeze({ ok: false, reason: 'expired' });
+
+function algorithmList(list: readonly PasswordAlgorithm[]): readonly PasswordAlgorithm[] {
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new TypeError('CredentialStore: passwordAlgorithms must be a non-empty array');
+  }
+  for (const [i, a] of list.entries()) {
+    if (!Object.hasOwn(ALGORITHM_CODES, a) || list.indexOf(a) !== i) {
+      throw new TypeError(
+        `CredentialStore: passwordAlgorithms takes 'md5' and 'sha256' once each, got ${String(a)}`,
+      );
+    }
+  }
+  return Object.freeze([...list]);
+}
 
 function hmacSha1Base64(secret: KeyObject | string, data: string): string {
   return createHmac('sha1', secret).update(data, 'utf8').digest('base64');

@@ -60,6 +60,8 @@ export class NonceIssuer {
   readonly lifetimeMs: number;
   /** The cookie prefix of every nonce, `''` without `securityFeatures`. */
   readonly cookie: string;
+  /** What `cookie` announces; undefined without a cookie. */
+  readonly features: SecurityFeatures | undefined;
   private readonly secret: Buffer;
 
   /** @throws TypeError on a lifetime that is not a positive integer or a secret under 16 bytes. */
@@ -74,6 +76,7 @@ export class NonceIssuer {
     this.lifetimeMs = lifetimeMs;
     this.secret = Buffer.from(secret);
     this.cookie = securityFeatures ? nonceCookie(securityFeatures) : '';
+    this.features = parseNonceCookie(this.cookie);
   }
 
   /**

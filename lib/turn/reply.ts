@@ -31,13 +31,23 @@ export function replyInfo(m: StunMessage): ReplyInfo {
   };
 }
 
-/** Reply info once `m` authenticated with `key`: responses carry the same integrity kinds. */
-export function authenticatedReply(info: ReplyInfo, m: StunMessage, key: Buffer): ReplyInfo {
+/**
+ * Reply info once `m` authenticated with `key`: responses carry the integrity attributes the
+ * request did. A request that chose a PASSWORD-ALGORITHM (`negotiated`) also gets
+ * MESSAGE-INTEGRITY-SHA256, which RFC 8489 §9.2.4 requires in every response to it; a client
+ * that signed with MESSAGE-INTEGRITY still finds that attribute, ahead of the SHA-256 one.
+ */
+export function authenticatedReply(
+  info: ReplyInfo,
+  m: StunMessage,
+  key: Buffer,
+  negotiated = false,
+): ReplyInfo {
   return {
     ...info,
     key,
     integrity: m.has(AttributeType.MESSAGE_INTEGRITY),
-    integritySha256: m.has(AttributeType.MESSAGE_INTEGRITY_SHA256),
+    integritySha256: negotiated || m.has(AttributeType.MESSAGE_INTEGRITY_SHA256),
   };
 }
 
