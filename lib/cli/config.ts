@@ -101,6 +101,7 @@ export function resolveTurnConfig(src: ConfigSources): TurnCliConfig {
   if (o.defaultLifetime !== undefined) turn.defaultLifetime = o.defaultLifetime;
   if (o.maxLifetime !== undefined) turn.maxLifetime = o.maxLifetime;
   if (o.nonceLifetime !== undefined) turn.nonceLifetime = o.nonceLifetime;
+  if (o.passwordAlgorithm) turn.passwordAlgorithms = o.passwordAlgorithm;
   if (o.software !== undefined) turn.software = o.software;
   if (o.maxConnections !== undefined) turn.maxConnections = o.maxConnections;
   if (o.metricsListen !== undefined) turn.metricsListen = o.metricsListen;
@@ -127,6 +128,11 @@ function checkTurn(turn: TurnServerOptions, workers: number): void {
   }
   if (turn.tlsListen?.length && (turn.cert === undefined || turn.key === undefined)) {
     throw new CliUsageError('--tls-listen needs --cert and --key');
+  }
+  const algorithms = turn.passwordAlgorithms ?? [];
+  const repeated = algorithms.find((a, i) => algorithms.indexOf(a) !== i);
+  if (repeated !== undefined) {
+    throw new CliUsageError(`invalid --password-algorithm "${repeated}": given twice`);
   }
   const ephemeral = [...(turn.listen ?? []), ...(turn.tlsListen ?? [])].some((a) => a.port === 0);
   if (workers > 1 && ephemeral) {

@@ -42,6 +42,12 @@ export function envName(key: string): string {
   return `RTCD_${kebab(key).replace(/-/g, '_').toUpperCase()}`;
 }
 
+/** A PASSWORD-ALGORITHM name (RFC 8489 §18.5), for `TurnServerOptions.passwordAlgorithms`. */
+const passwordAlgorithm: v.ValueParser<'md5' | 'sha256'> = (raw) => {
+  if (raw === 'md5' || raw === 'sha256') return raw;
+  throw new v.ValueError('must be md5 or sha256');
+};
+
 /** Options of every command (given before or after the command name). */
 export const globalOptions = {
   config: one(
@@ -118,6 +124,11 @@ export const turnOptions = {
     '<s>',
     'seconds a NONCE stays valid before 438 Stale Nonce (default 600)',
     v.integer(1, 0xffffffff),
+  ),
+  passwordAlgorithm: many(
+    '<md5|sha256>',
+    'RFC 8489 password algorithm offered, repeatable, in order of preference (default sha256 then md5; clients that ignore the offer use md5)',
+    passwordAlgorithm,
   ),
   software: one('<text>', "SOFTWARE attribute; '' sends none (default rtcd)", v.string),
   maxConnections: one('<n>', 'TCP/TLS connections held at once (default 10000)', v.integer(1)),

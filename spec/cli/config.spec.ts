@@ -103,6 +103,7 @@ t.test('every turn option maps onto its TurnServerOptions field', async (t) => {
     defaultLifetime: '300',
     maxLifetime: '1200',
     nonceLifetime: '120',
+    passwordAlgorithm: ['md5', 'sha256'],
     software: '',
     maxConnections: '50',
     metricsListen: '127.0.0.1:9100',
@@ -136,6 +137,7 @@ t.test('every turn option maps onto its TurnServerOptions field', async (t) => {
       defaultLifetime: 300,
       maxLifetime: 1200,
       nonceLifetime: 120,
+      passwordAlgorithms: ['md5', 'sha256'],
       software: '',
       maxConnections: 50,
       metricsListen: { host: '127.0.0.1', port: 9100 },
@@ -148,6 +150,16 @@ t.test('every turn option maps onto its TurnServerOptions field', async (t) => {
 
 t.test('bad values give one line naming the option, the value and why', async (t) => {
   const cases: [string, Partial<ConfigSources>, string][] = [
+    [
+      'unknown password algorithm',
+      { flags: { passwordAlgorithm: ['sha1'] } },
+      'invalid --password-algorithm "sha1": must be md5 or sha256',
+    ],
+    [
+      'password algorithm twice',
+      { env: { RTCD_PASSWORD_ALGORITHM: 'sha256,sha256' } },
+      'invalid --password-algorithm "sha256": given twice',
+    ],
     [
       'port out of range',
       { flags: { maxPort: '70000' } },
