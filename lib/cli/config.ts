@@ -96,6 +96,9 @@ export function resolveTurnConfig(src: ConfigSources): TurnCliConfig {
   if (o.legacyChannelNumbers !== undefined) turn.legacyChannelNumbers = o.legacyChannelNumbers;
   if (o.maxAllocationsPerUser !== undefined) turn.maxAllocationsPerUser = o.maxAllocationsPerUser;
   if (o.maxAllocations !== undefined) turn.maxAllocations = o.maxAllocations;
+  if (o.maxPermissionsPerAllocation !== undefined) {
+    turn.maxPermissionsPerAllocation = o.maxPermissionsPerAllocation;
+  }
   if (o.maxBps !== undefined) turn.maxBps = o.maxBps;
   if (o.bpsCapacity !== undefined) turn.bpsCapacity = o.bpsCapacity;
   if (o.defaultLifetime !== undefined) turn.defaultLifetime = o.defaultLifetime;

@@ -100,6 +100,11 @@ export const turnOptions = {
   ),
   maxAllocationsPerUser: one('<n>', 'allocations one username may hold (default 10)', v.integer(1)),
   maxAllocations: one('<n>', 'allocations the server holds at once (default 5000)', v.integer(1)),
+  maxPermissionsPerAllocation: one(
+    '<n>',
+    'peer IP permissions one allocation may hold; 508 beyond (default 256)',
+    v.integer(1),
+  ),
   maxBps: one(
     '<bits>',
     'bandwidth of one allocation, bits/s, both directions (default 20000000)',
