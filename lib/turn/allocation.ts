@@ -54,6 +54,12 @@ export interface AllocationInit<C extends ClientRef> {
  * One TURN allocation (RFC 8656 §2.2), identified by the client's 5-tuple. Lifetimes are
  * timestamps swept by `TurnCore.tick`, never timers. `pending` until the adapter has bound
  * its relay socket.
+ *
+ * Sweeping costs what expires, not what is held: every permission (and every channel) lasts
+ * the same fixed lifetime from its last refresh, so keeping them in refresh order — a
+ * refresh moves one to the end — keeps them in expiry order, and a sweep stops at the first
+ * one still alive. (Should the clock step back, sweeping stops early and catches up later;
+ * lookups check each timestamp anyway.)
  */
 export class Allocation<C extends ClientRef, R extends RelayRef> {
   readonly client: C;
@@ -62,7 +68,10 @@ export class Allocation<C extends ClientRef, R extends RelayRef> {
   readonly family: 4 | 6;
   readonly bucket: TokenBucket;
   readonly peers = new Map<string, PeerEntry>();
+  /** By number, in expiry order. */
   readonly channels = new Map<number, ChannelBinding>();
+  /** The entries with a counted permission, in expiry order. */
+  private readonly permitted = new Set<PeerEntry>();
   relay: R | undefined;
   /** XOR-RELAYED-ADDRESS as advertised. */
   relayed: TransportAddress | undefined;
@@ -97,17 +106,35 @@ export class Allocation<C extends ClientRef, R extends RelayRef> {
     return entry !== undefined && now < entry.permissionExpiresAt;
   }
 
+  /** Permissions installed and not yet swept. */
+  get permissionCount(): number {
+    return this.permitted.size;
+  }
+
+  /** How many IP addresses of `peers` (a repeat counts once) have no permission yet. */
+  newPermissions(peers: readonly { readonly address: string }[]): number {
+    if (peers.length === 1) return this.peers.get(peers[0]!.address)?.counted ? 0 : 1;
+    const fresh = new Set<string>();
+    for (const { address } of peers) {
+      if (!this.peers.get(address)?.counted) fresh.add(address);
+    }
+    return fresh.size;
+  }
+
   /**
-   * Installs or refreshes the permission for `address` until `expiresAt`. Returns true if it
-   * is newly counted (the permission gauge goes up).
+   * Installs or refreshes the permission for `address` until `expiresAt`, now + the same
+   * lifetime for every call (see the class comment). Returns true if it is newly counted
+   * (the permission gauge goes up).
    */
   permit(address: string, expiresAt: number): boolean {
     const entry = this.entryFor(address);
     if (entry === undefined) return false;
     entry.permissionExpiresAt = expiresAt;
-    if (entry.counted) return false;
+    const added = !entry.counted;
     entry.counted = true;
-    return true;
+    this.permitted.delete(entry);
+    this.permitted.add(entry);
+    return added;
   }
 
   /** The channel bound to `peer`, live or not yet swept. */
@@ -116,13 +143,16 @@ export class Allocation<C extends ClientRef, R extends RelayRef> {
   }
 
   /**
-   * Binds `number` to `peer` (or refreshes the binding) until `expiresAt`; the caller has
-   * checked the §12 rebinding rules. Returns true if the binding is new.
+   * Binds `number` to `peer` (or refreshes the binding) until `expiresAt`, now + the same
+   * lifetime for every call; the caller has checked the §12 rebinding rules. Returns true if
+   * the binding is new.
    */
   bind(number: number, peer: TransportAddress, expiresAt: number): boolean {
     const existing = this.channels.get(number);
     if (existing !== undefined) {
       existing.expiresAt = expiresAt;
+      this.channels.delete(number);
+      this.channels.set(number, existing);
       return false;
     }
     const entry = this.entryFor(peer.address);
@@ -133,21 +163,27 @@ export class Allocation<C extends ClientRef, R extends RelayRef> {
     return true;
   }
 
-  /** Removes expired channels and permissions (and peers left with neither). */
+  /**
+   * Removes expired channels and permissions (and peers left with neither), oldest first,
+   * stopping at the first live one of each: the cost is what expires, plus two.
+   */
   sweep(now: number): SweepResult {
     const removed: SweepResult = { permissions: 0, channels: 0 };
     for (const binding of this.channels.values()) {
-      if (now < binding.expiresAt) continue;
+      if (now < binding.expiresAt) break;
       this.channels.delete(binding.number);
-      binding.entry.channels.delete(binding.peer.port);
+      const entry = binding.entry;
+      entry.channels.delete(binding.peer.port);
+      if (entry.channels.size === 0 && !entry.counted) this.peers.delete(entry.address);
       removed.channels++;
     }
-    for (const entry of this.peers.values()) {
-      if (now < entry.permissionExpiresAt) continue;
-      if (entry.counted) {
-        entry.counted = false;
-        removed.permissions++;
-      }
+    for (const entry of this.permitted) {
+      if (now < entry.permissionExpiresAt) break;
+      this.permitted.delete(entry);
+      entry.counted = false;
+      removed.permissions++;
+      // A peer whose channels outlive its permission stays, for them (§12: a channel needs a
+      // live permission to relay, but stays bound); it goes with its last channel.
       if (entry.channels.size === 0) this.peers.delete(entry.address);
     }
     return removed;
@@ -155,9 +191,7 @@ export class Allocation<C extends ClientRef, R extends RelayRef> {
 
   /** Live permissions and channels, for the gauges when the allocation goes away. */
   counts(): SweepResult {
-    let permissions = 0;
-    for (const entry of this.peers.values()) if (entry.counted) permissions++;
-    return { permissions, channels: this.channels.size };
+    return { permissions: this.permitted.size, channels: this.channels.size };
   }
 
   private entryFor(address: string): PeerEntry | undefined {

@@ -46,6 +46,15 @@ export interface CoreContext<C extends ClientRef, R extends RelayRef> {
   readonly draining: boolean;
   /** Finishes (SOFTWARE, integrity, FINGERPRINT) and sends a response; returns its bytes. */
   respond(client: C, reply: ReplyInfo, builder: StunMessageBuilder, code: number): Buffer;
+  /**
+   * Sends a success response (`builder`, default one with no attributes) and remembers it
+   * as the allocation's answer to a retransmission of `request` (RFC 8489 §6.3.1).
+   */
+  succeed(
+    request: TurnRequest<C>,
+    allocation: Allocation<C, R>,
+    builder?: StunMessageBuilder,
+  ): void;
   /** Sends an error response with just ERROR-CODE (and `extra` attributes). */
   reject(request: TurnRequest<C>, code: number, extra?: (b: StunMessageBuilder) => void): void;
   /** The client's allocation, after removing it if it expired at `now`. */

@@ -5,8 +5,7 @@ import type { Allocation } from './allocation.js';
 import { LEGACY_MAX_CHANNEL, MAX_CHANNEL, MIN_CHANNEL } from './channel-data.js';
 import { type CoreContext, ownAllocation, type TurnRequest } from './core-context.js';
 import type { ClientRef, RelayRef } from './effects.js';
-import { checkPeers } from './handle-create-permission.js';
-import { responseBuilder } from './reply.js';
+import { checkPeers, permissionRoom } from './handle-create-permission.js';
 import { channelNumber } from './request-fields.js';
 
 /**
@@ -14,7 +13,8 @@ import { channelNumber } from './request-fields.js';
  * `legacyChannelNumbers`, RFC 5766 §11) to one peer
  * transport address for `channelLifetime` (600 s) and installs or refreshes the permission
  * for the peer's IP. Rebinding the same number to the same peer refreshes; a number bound
- * to another peer, or a peer bound to another number, is a 400.
+ * to another peer, or a peer bound to another number, is a 400; a new permission beyond
+ * `maxPermissionsPerAllocation` is a 508.
  */
 export function handleChannelBind<C extends ClientRef, R extends RelayRef>(
   core: CoreContext<C, R>,
@@ -31,7 +31,10 @@ export function handleChannelBind<C extends ClientRef, R extends RelayRef>(
     core.reject(request, 400);
     return;
   }
-  const code = checkPeers(core, allocation, [peer]) || rebindingError(allocation, number, peer);
+  const code =
+    checkPeers(core, allocation, [peer]) ||
+    rebindingError(allocation, number, peer) ||
+    permissionRoom(core, allocation, [peer]);
   if (code !== 0) {
     core.reject(request, code);
     return;
@@ -43,13 +46,7 @@ export function handleChannelBind<C extends ClientRef, R extends RelayRef>(
     now + core.options.permissionLifetime * 1000,
   );
   core.countChanged(newPermission ? 1 : 0, newChannel ? 1 : 0);
-  const response = core.respond(
-    request.client,
-    request.reply,
-    responseBuilder(request.reply, 0),
-    0,
-  );
-  allocation.remember(request.reply.transactionId, response);
+  core.succeed(request, allocation);
 }
 
 /** §12.2's rules against changing an existing binding: 400, or 0 if none is broken. */

@@ -4,13 +4,12 @@ import type { TransportAddress } from '../stun/transport-address.js';
 import type { Allocation } from './allocation.js';
 import { type CoreContext, ownAllocation, type TurnRequest } from './core-context.js';
 import type { ClientRef, RelayRef } from './effects.js';
-import { responseBuilder } from './reply.js';
 
 /**
  * CreatePermission (RFC 8656 §10.2): one permission per XOR-PEER-ADDRESS, keyed by IP only
  * (the port is ignored, §9), lasting `permissionLifetime` (300 s). All or nothing: if one
  * peer is malformed (400), of the wrong family (443) or forbidden by the peer filter (403),
- * none is installed.
+ * or the new ones would not fit in `maxPermissionsPerAllocation` (508), none is installed.
  */
 export function handleCreatePermission<C extends ClientRef, R extends RelayRef>(
   core: CoreContext<C, R>,
@@ -32,7 +31,7 @@ export function handleCreatePermission<C extends ClientRef, R extends RelayRef>(
     core.reject(request, 400);
     return;
   }
-  const code = checkPeers(core, allocation, peers);
+  const code = checkPeers(core, allocation, peers) || permissionRoom(core, allocation, peers);
   if (code !== 0) {
     core.reject(request, code);
     return;
@@ -41,13 +40,7 @@ export function handleCreatePermission<C extends ClientRef, R extends RelayRef>(
   let added = 0;
   for (const peer of peers) if (allocation.permit(peer.address, expiresAt)) added++;
   if (added > 0) core.countChanged(added, 0);
-  const response = core.respond(
-    request.client,
-    request.reply,
-    responseBuilder(request.reply, 0),
-    0,
-  );
-  allocation.remember(request.reply.transactionId, response);
+  core.succeed(request, allocation);
 }
 
 /**
@@ -64,4 +57,18 @@ export function checkPeers<C extends ClientRef, R extends RelayRef>(
     if (!core.peerFilter.isAllowed(peer.address)) return 403;
   }
   return 0;
+}
+
+/**
+ * 508 Insufficient Capacity if permissions for `peers` would take the allocation past
+ * `maxPermissionsPerAllocation` (RFC 8656 §10.2 and §12.2 answer 508 for "some capacity
+ * limit"), else 0. Refreshing permissions the allocation holds always fits.
+ */
+export function permissionRoom<C extends ClientRef, R extends RelayRef>(
+  core: CoreContext<C, R>,
+  allocation: Allocation<C, R>,
+  peers: readonly TransportAddress[],
+): number {
+  const wanted = allocation.permissionCount + allocation.newPermissions(peers);
+  return wanted > core.options.maxPermissionsPerAllocation ? 508 : 0;
 }

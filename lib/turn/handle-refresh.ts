@@ -31,6 +31,6 @@ export function handleRefresh<C extends ClientRef, R extends RelayRef>(
   if (granted === 0) core.removeAllocation(allocation);
   else allocation.expiresAt = request.now + granted * 1000;
   const builder = responseBuilder(request.reply, 0).addUint32(AttributeType.LIFETIME, granted);
-  const response = core.respond(request.client, request.reply, builder, 0);
-  if (granted !== 0) allocation.remember(request.reply.transactionId, response);
+  if (granted !== 0) core.succeed(request, allocation, builder);
+  else core.respond(request.client, request.reply, builder, 0);
 }

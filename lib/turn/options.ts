@@ -60,6 +60,16 @@ export interface TurnServerOptions {
   maxAllocationsPerUser?: number;
   /** Allocations the server holds at once; 508 beyond. Default 5000. */
   maxAllocations?: number;
+  /**
+   * Permissions (peer IP addresses, RFC 8656 §9) one allocation may hold at once; a
+   * CreatePermission or ChannelBind that would add one more gets 508 Insufficient Capacity
+   * (§10.2, §12.2: "unable to fulfill the request due to some capacity limit"). A browser's
+   * allocation serves one PeerConnection and needs one per remote candidate address — rarely
+   * 20; 256 leaves room for clients that reach many peers through one allocation, while
+   * capping its permission state near 110 KB (~440 B each), ~1 MB per user at the default
+   * `maxAllocationsPerUser`. Default 256.
+   */
+  maxPermissionsPerAllocation?: number;
   /** Bandwidth of one allocation, bits per second, both directions together. Default 20e6. */
   maxBps?: number;
   /** Bandwidth of all allocations together, bits per second. Default 1e9. */

@@ -39,6 +39,7 @@ export interface ResolvedTurnOptions {
   legacyChannelNumbers: boolean;
   maxAllocationsPerUser: number;
   maxAllocations: number;
+  maxPermissionsPerAllocation: number;
   maxBps: number;
   bpsCapacity: number;
   /** Seconds. */
@@ -123,6 +124,11 @@ export function resolveTurnOptions(
     legacyChannelNumbers: o.legacyChannelNumbers ?? false,
     maxAllocationsPerUser: integer('maxAllocationsPerUser', o.maxAllocationsPerUser ?? 10, 1),
     maxAllocations: integer('maxAllocations', o.maxAllocations ?? 5000, 1),
+    maxPermissionsPerAllocation: integer(
+      'maxPermissionsPerAllocation',
+      o.maxPermissionsPerAllocation ?? 256,
+      1,
+    ),
     maxBps: positive('maxBps', o.maxBps ?? 20e6),
     bpsCapacity: positive('bpsCapacity', o.bpsCapacity ?? 1e9),
     defaultLifetime,

@@ -245,6 +245,15 @@ export class TurnCore<C extends ClientRef, R extends RelayRef> implements Dispat
     return bytes;
   }
 
+  succeed(
+    request: TurnRequest<C>,
+    allocation: Allocation<C, R>,
+    builder = responseBuilder(request.reply, 0),
+  ): void {
+    const response = this.respond(request.client, request.reply, builder, 0);
+    allocation.remember(request.reply.transactionId, response);
+  }
+
   reject(request: TurnRequest<C>, code: number, extra?: (b: StunMessageBuilder) => void): void {
     const builder = responseBuilder(request.reply, code);
     extra?.(builder);

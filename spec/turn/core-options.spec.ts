@@ -55,6 +55,7 @@ t.test('defaults are the documented ones', async (t) => {
   t.equal(o.allowLoopbackPeers, false);
   t.equal(o.maxAllocationsPerUser, 10);
   t.equal(o.maxAllocations, 5000);
+  t.equal(o.maxPermissionsPerAllocation, 256);
   t.equal(o.maxBps, 20e6);
   t.equal(o.bpsCapacity, 1e9);
   t.equal(o.defaultLifetime, 600);
@@ -122,6 +123,7 @@ const invalid: [string, TurnServerOptions, string][] = [
   ['zero bandwidth', { maxBps: 0 }, 'maxBps'],
   ['infinite capacity', { bpsCapacity: Number.POSITIVE_INFINITY }, 'bpsCapacity'],
   ['a fractional quota', { maxAllocationsPerUser: 1.5 }, 'maxAllocationsPerUser'],
+  ['no permissions at all', { maxPermissionsPerAllocation: 0 }, 'maxPermissionsPerAllocation'],
   ['an empty realm', { realm: '' }, 'realm'],
   ['an empty auth secret', { authSecrets: [''] }, 'authSecrets'],
 ];
