@@ -51,7 +51,7 @@ export interface CoreContext<C extends ClientRef, R extends RelayRef> {
    * as the allocation's answer to a retransmission of `request` (RFC 8489 §6.3.1).
    */
   succeed(
-    request: TurnRequest<C>,
+    request: Pick<TurnRequest<C>, 'client' | 'reply'>,
     allocation: Allocation<C, R>,
     builder?: StunMessageBuilder,
   ): void;

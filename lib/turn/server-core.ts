@@ -246,7 +246,7 @@ export class TurnCore<C extends ClientRef, R extends RelayRef> implements Dispat
   }
 
   succeed(
-    request: TurnRequest<C>,
+    request: Pick<TurnRequest<C>, 'client' | 'reply'>,
     allocation: Allocation<C, R>,
     builder = responseBuilder(request.reply, 0),
   ): void {
@@ -306,8 +306,7 @@ export class TurnCore<C extends ClientRef, R extends RelayRef> implements Dispat
     if (pending.refuseAdditionalFamily) {
       builder.add(AttributeType.ADDRESS_ERROR_CODE, encodeAddressErrorCode(6, 440));
     }
-    const response = this.respond(allocation.client, pending.reply, builder, 0);
-    allocation.remember(pending.reply.transactionId, response);
+    this.succeed({ client: allocation.client, reply: pending.reply }, allocation, builder);
   }
 
   removeAllocation(allocation: Allocation<C, R>): void {
