@@ -98,7 +98,10 @@ export interface TurnServerOptions {
   software?: string;
   /** TCP/TLS client connections held at once. Default 10000. */
   maxConnections?: number;
-  /** An idle TCP/TLS connection without an allocation is closed after this many ms. Default 60000. */
+  /**
+   * A TCP/TLS connection with no traffic for this many ms and no live allocation is closed;
+   * one whose allocation ends is closed at the end of its next idle period. Default 60000.
+   */
   tcpIdleTimeoutMs?: number;
   /** `/metrics` and `/healthz` HTTP listener. Default none. */
   metricsListen?: ListenAddress;
