@@ -1,6 +1,7 @@
 import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
 import { Cidr } from '../util/cidr.js';
 import { ipToString, normalizeIp, parseIp } from '../util/ip.js';
+import { DEFAULT_PASSWORD_ALGORITHMS } from './credentials.js';
 import type { ListenAddress, TurnServerOptions } from './options.js';
 
 /** Thrown by `resolveTurnOptions` (and so `new TurnServer`) for an invalid option. */
@@ -146,7 +147,7 @@ export function resolveTurnOptions(
       RFC_CHANNEL_LIFETIME,
     ),
     nonceLifetime: integer('nonceLifetime', o.nonceLifetime ?? 600, 1),
-    passwordAlgorithms: algorithmList(o.passwordAlgorithms ?? ['sha256', 'md5']),
+    passwordAlgorithms: algorithmList(o.passwordAlgorithms ?? DEFAULT_PASSWORD_ALGORITHMS),
     software: typeof o.software === 'string' ? o.software : 'rtcd',
     maxConnections: integer('maxConnections', o.maxConnections ?? 10000, 1),
     tcpIdleTimeoutMs: integer('tcpIdleTimeoutMs', o.tcpIdleTimeoutMs ?? 60000, 1),
