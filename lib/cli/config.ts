@@ -107,6 +107,8 @@ export function resolveTurnConfig(src: ConfigSources): TurnCliConfig {
   if (o.passwordAlgorithm) turn.passwordAlgorithms = o.passwordAlgorithm;
   if (o.software !== undefined) turn.software = o.software;
   if (o.maxConnections !== undefined) turn.maxConnections = o.maxConnections;
+  if (o.listenerBufferSize !== undefined) turn.listenerBufferSize = o.listenerBufferSize;
+  if (o.relayBufferSize !== undefined) turn.relayBufferSize = o.relayBufferSize;
   if (o.metricsListen !== undefined) turn.metricsListen = o.metricsListen;
   if (o.drainTimeout !== undefined) turn.drainTimeoutMs = o.drainTimeout;
   const workers = o.workers ?? 1;

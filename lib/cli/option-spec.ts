@@ -137,6 +137,16 @@ export const turnOptions = {
   ),
   software: one('<text>', "SOFTWARE attribute; '' sends none (default rtcd)", v.string),
   maxConnections: one('<n>', 'TCP/TLS connections held at once (default 10000)', v.integer(1)),
+  listenerBufferSize: one(
+    '<bytes>',
+    'SO_RCVBUF/SO_SNDBUF of each UDP listener, capped by net.core.rmem_max (default 4194304)',
+    v.integer(4096),
+  ),
+  relayBufferSize: one(
+    '<bytes>',
+    'SO_RCVBUF/SO_SNDBUF of each relay socket (default 1048576)',
+    v.integer(4096),
+  ),
   metricsListen: one(
     '<host:port>',
     'HTTP listener for /metrics and /healthz (default none)',

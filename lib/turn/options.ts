@@ -96,6 +96,18 @@ export interface TurnServerOptions {
   passwordAlgorithms?: ('md5' | 'sha256')[];
   /** SOFTWARE attribute in responses; `''` to send none. Default `'rtcd'`. */
   software?: string;
+  /**
+   * SO_RCVBUF/SO_SNDBUF of each UDP listening socket, bytes. Every client's packets queue
+   * here, and Linux's 208 KiB default overflows in bursts at tens of thousands of packets per
+   * second (coturn asks 4 MiB too). The kernel caps it at net.core.rmem_max / wmem_max.
+   * Default 4194304.
+   */
+  listenerBufferSize?: number;
+  /**
+   * SO_RCVBUF/SO_SNDBUF of each relay socket (one per allocation), bytes: one peer's traffic,
+   * so smaller than a listener's. Default 1048576.
+   */
+  relayBufferSize?: number;
   /** TCP/TLS client connections held at once. Default 10000. */
   maxConnections?: number;
   /**

@@ -36,6 +36,8 @@ export interface RelayBindRequest {
   evenPort: boolean;
   /** Also bind port + 1 (EVEN-PORT with R). */
   reserveNext: boolean;
+  /** SO_RCVBUF and SO_SNDBUF, bytes (`relayBufferSize`); the system default when absent. */
+  bufferSize?: number;
 }
 
 export type RelayBindResult =
@@ -76,8 +78,13 @@ type BindOutcome = RelaySocket | 'in-use' | 'family-unavailable' | 'bind-failed'
 
 function bindPort(request: RelayBindRequest, port: number): Promise<BindOutcome> {
   // A relay of each family only (no IPv4-mapped peers on the IPv6 one).
+  const buffers = request.bufferSize
+    ? { recvBufferSize: request.bufferSize, sendBufferSize: request.bufferSize }
+    : {};
   const socket = createSocket(
-    request.family === 4 ? { type: 'udp4' } : { type: 'udp6', ipv6Only: true },
+    request.family === 4
+      ? { type: 'udp4', ...buffers }
+      : { type: 'udp6', ipv6Only: true, ...buffers },
   );
   return new Promise((resolve) => {
     const onError = (error: NodeJS.ErrnoException) => {

@@ -57,6 +57,8 @@ export interface ResolvedTurnOptions {
   passwordAlgorithms: ('md5' | 'sha256')[];
   software: string;
   maxConnections: number;
+  listenerBufferSize: number;
+  relayBufferSize: number;
   tcpIdleTimeoutMs: number;
   metricsListen: ListenAddress | undefined;
   drainTimeoutMs: number;
@@ -150,12 +152,16 @@ export function resolveTurnOptions(
     passwordAlgorithms: algorithmList(o.passwordAlgorithms ?? DEFAULT_PASSWORD_ALGORITHMS),
     software: typeof o.software === 'string' ? o.software : 'rtcd',
     maxConnections: integer('maxConnections', o.maxConnections ?? 10000, 1),
+    listenerBufferSize: integer('listenerBufferSize', o.listenerBufferSize ?? 4 * MiB, 4096),
+    relayBufferSize: integer('relayBufferSize', o.relayBufferSize ?? MiB, 4096),
     tcpIdleTimeoutMs: integer('tcpIdleTimeoutMs', o.tcpIdleTimeoutMs ?? 60000, 1),
     metricsListen: o.metricsListen && listenAddress('metricsListen', o.metricsListen),
     drainTimeoutMs: integer('drainTimeoutMs', o.drainTimeoutMs ?? 30000, 0),
     reusePort: o.reusePort ?? false,
   };
 }
+
+const MiB = 1024 * 1024;
 
 function integer(field: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER) {
   if (!Number.isInteger(value) || value < min || value > max) {

@@ -146,13 +146,18 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
 
   /** One `listen` entry: UDP, then TCP on the same port (the UDP one when port 0 was asked). */
   private async startPlain(listen: ListenAddress): Promise<void> {
-    const udp = new UdpListener(listen, this.options.reusePort, {
-      packet: (client, data, cached) => {
-        this.core.handleClientPacket(client, data, 0, data.length, this.now());
-        if (!cached && this.core.hasAllocation(client)) client.listener.remember(client);
+    const udp = new UdpListener(
+      listen,
+      this.options.reusePort,
+      {
+        packet: (client, data, cached) => {
+          this.core.handleClientPacket(client, data, 0, data.length, this.now());
+          if (!cached && this.core.hasAllocation(client)) client.listener.remember(client);
+        },
+        error: (error) => this.logger.warn({ err: error }, 'udp listener error'),
       },
-      error: (error) => this.logger.warn({ err: error }, 'udp listener error'),
-    });
+      this.options.listenerBufferSize,
+    );
     this.udp.push(udp);
     const bound = await udp.start();
     this.addresses.udp.push(toListen(bound));
@@ -243,6 +248,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
         maxPort: o.maxPort,
         evenPort: request.evenPort,
         reserveNext: request.reserveNext,
+        bufferSize: o.relayBufferSize,
       });
       if (bound.ok) {
         this.attach(bound.relay);

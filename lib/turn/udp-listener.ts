@@ -47,12 +47,15 @@ export class UdpListener {
     readonly listen: ListenAddress,
     reusePort: boolean,
     private readonly handlers: UdpListenerHandlers,
+    /** SO_RCVBUF and SO_SNDBUF, bytes (`listenerBufferSize`). */
+    bufferSize?: number,
   ) {
     const family = isIP(listen.host) === 6 ? 6 : 4;
     // `reusePort` exists from Node 22.12 (checked by resolveTurnOptions); older typings lack it.
     const options: SocketOptions & { reusePort?: boolean } = {
       type: family === 6 ? 'udp6' : 'udp4',
       ...(reusePort ? { reusePort: true } : {}),
+      ...(bufferSize ? { recvBufferSize: bufferSize, sendBufferSize: bufferSize } : {}),
     };
     this.socket = createSocket(options);
     this.local = { family, address: listen.host, port: listen.port };

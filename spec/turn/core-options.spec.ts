@@ -65,6 +65,8 @@ t.test('defaults are the documented ones', async (t) => {
   t.equal(o.nonceLifetime, 600);
   t.equal(o.software, 'rtcd');
   t.equal(o.maxConnections, 10000);
+  t.equal(o.listenerBufferSize, 4 * 1024 * 1024, 'listeners ask 4 MiB, as coturn does');
+  t.equal(o.relayBufferSize, 1024 * 1024);
   t.equal(o.tcpIdleTimeoutMs, 60000);
   t.equal(o.metricsListen, undefined);
   t.equal(o.drainTimeoutMs, 30000);
