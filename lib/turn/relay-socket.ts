@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import type { TransportAddress } from '../stun/transport-address.js';
+import { literalLookup } from '../util/literal-lookup.js';
 
 /**
  * A relay socket: one UDP socket per allocation (RFC 8656 §2.2: the relayed transport
@@ -81,10 +82,12 @@ function bindPort(request: RelayBindRequest, port: number): Promise<BindOutcome>
   const buffers = request.bufferSize
     ? { recvBufferSize: request.bufferSize, sendBufferSize: request.bufferSize }
     : {};
+  // Peers are always IP literals (decoded XOR-PEER-ADDRESS): no DNS step per datagram.
+  const common = { lookup: literalLookup, ...buffers };
   const socket = createSocket(
     request.family === 4
-      ? { type: 'udp4', ...buffers }
-      : { type: 'udp6', ipv6Only: true, ...buffers },
+      ? { type: 'udp4', ...common }
+      : { type: 'udp6', ipv6Only: true, ...common },
   );
   return new Promise((resolve) => {
     const onError = (error: NodeJS.ErrnoException) => {

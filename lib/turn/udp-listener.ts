@@ -1,6 +1,7 @@
 import { createSocket, type RemoteInfo, type Socket, type SocketOptions } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { TransportAddress } from '../stun/transport-address.js';
+import { literalLookup } from '../util/literal-lookup.js';
 import type { ClientRef } from './effects.js';
 import type { ListenAddress } from './options.js';
 
@@ -54,6 +55,7 @@ export class UdpListener {
     // `reusePort` exists from Node 22.12 (checked by resolveTurnOptions); older typings lack it.
     const options: SocketOptions & { reusePort?: boolean } = {
       type: family === 6 ? 'udp6' : 'udp4',
+      lookup: literalLookup,
       ...(reusePort ? { reusePort: true } : {}),
       ...(bufferSize ? { recvBufferSize: bufferSize, sendBufferSize: bufferSize } : {}),
     };
