@@ -1,1 +1,29 @@
+// rtcd: the roles a program embeds, their options, and the protocol layers as namespaces.
+// `rtcd/turn` and `rtcd/stun` give the same layers as flat modules.
+
+export * as stun from './stun/index.js';
+export * as turn from './turn/index.js';
+export {
+  type AllocateOptions,
+  type AutoRefreshOptions,
+  CredentialStore,
+  type ListenAddress,
+  type Logger,
+  nullObserver,
+  restPassword,
+  silentLogger,
+  TurnClient,
+  TurnClientError,
+  TurnClientErrorCode,
+  type TurnClientEvents,
+  type TurnClientOptions,
+  TurnMetrics,
+  type TurnObserver,
+  TurnOptionsError,
+  TurnServer,
+  type TurnServerAddresses,
+  type TurnServerDeps,
+  type TurnServerEvents,
+  type TurnServerOptions,
+} from './turn/index.js';
 export * from './version.js';

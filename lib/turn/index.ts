@@ -1,8 +1,11 @@
 // rtcd/turn: the STUN/TURN server, its sans-IO core and its building blocks.
 
+export { type Logger, silentLogger } from '../util/logger.js';
 export * from './channel-data.js';
 export {
   type AllocateOptions,
+  type Allocation,
+  type AutoRefreshOptions,
   TurnClient,
   TurnClientError,
   TurnClientErrorCode,

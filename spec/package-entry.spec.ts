@@ -1,0 +1,20 @@
+/** The package's main entry ("." in package.json "exports") carries the public API. */
+import t from 'tap';
+import * as rtcd from '../lib/index.js';
+import * as stun from '../lib/stun/index.js';
+import { TurnClient } from '../lib/turn/client.js';
+import * as turn from '../lib/turn/index.js';
+import { TurnServer } from '../lib/turn/server.js';
+
+t.test('the roles are exported by name', async (t) => {
+  t.equal(rtcd.TurnServer, TurnServer);
+  t.equal(rtcd.TurnClient, TurnClient);
+  t.equal(typeof rtcd.VERSION, 'string');
+});
+
+t.test('the protocol layers are namespaces equal to rtcd/stun and rtcd/turn', async (t) => {
+  t.same(Object.keys(rtcd.stun).sort(), Object.keys(stun).sort());
+  t.same(Object.keys(rtcd.turn).sort(), Object.keys(turn).sort());
+  t.equal(rtcd.stun.decodeStunMessage, stun.decodeStunMessage);
+  t.equal(rtcd.turn.TurnCore, turn.TurnCore);
+});
