@@ -3,8 +3,8 @@ import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { TransportAddress } from '../stun/index.js';
-import { isStreamFrameStart, streamFrameLength } from './channel-data.js';
 import { TurnClientError, TurnClientErrorCode } from './client-error.js';
+import { StreamFramer } from './stream-framer.js';
 
 export type ClientTransportKind = 'udp' | 'tcp' | 'tls';
 
@@ -192,8 +192,11 @@ const PADDING = Buffer.alloc(3);
 class StreamTransport implements ClientTransport {
   readonly reliable = true;
   readonly local: TransportAddress;
-  private pending: Buffer | undefined;
   private closed = false;
+  private readonly framer = new StreamFramer((data, offset, length) => {
+    this.handlers.onFrame(data.subarray(offset, offset + length));
+    return !this.closed;
+  });
 
   constructor(
     readonly kind: 'tcp' | 'tls',
@@ -236,28 +239,16 @@ class StreamTransport implements ClientTransport {
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
-    this.pending = undefined;
+    this.framer.clear();
     this.handlers.onClose();
   }
 
   private onData(chunk: Buffer): void {
-    const buf = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
-    let offset = 0;
-    while (offset < buf.length && !this.closed) {
-      // Anything but STUN (first two bits 00) or ChannelData (0x40–0x4F) cannot be framed:
-      // the stream is out of sync and nothing after it can be trusted (RFC 8656 §12.5).
-      const length = streamFrameLength(buf, offset);
-      // With 4 bytes present, undefined means a bad STUN length, not "need more".
-      if (!isStreamFrameStart(buf, offset) || (length === undefined && buf.length - offset >= 4)) {
-        const first = buf[offset]!.toString(16);
-        this.handlers.onError(new Error(`unframeable bytes (0x${first}…) on the stream`));
-        this.close();
-        return;
-      }
-      if (length === undefined || offset + length > buf.length) break;
-      this.handlers.onFrame(buf.subarray(offset, offset + length));
-      offset += length;
+    // Anything but STUN (first two bits 00) or ChannelData cannot be framed: the stream is
+    // out of sync and nothing after it can be trusted (RFC 8656 §12.5).
+    if (!this.closed && !this.framer.push(chunk)) {
+      this.handlers.onError(new Error('unframeable bytes (not STUN or ChannelData) on the stream'));
+      this.close();
     }
-    this.pending = offset < buf.length ? buf.subarray(offset) : undefined;
   }
 }
