@@ -4,15 +4,22 @@ import {
   decodeAddress,
   decodeErrorCode,
   decodeLifetime,
+  decodeReservationToken,
   decodeXorAddress,
+  EMPTY_VALUE,
+  encodeAddressFamily,
+  encodeEvenPort,
+  encodeRequestedTransport,
   StunClass,
   type StunMessage,
   type StunMessageBuilder,
   StunMethod,
   type TransportAddress,
+  TransportProtocol,
 } from '../stun/index.js';
 import { type SigningKey, verifyResponse } from './client-auth.js';
 import { TurnClientError, TurnClientErrorCode } from './client-error.js';
+import type { AllocateOptions, Allocation } from './client-options.js';
 
 /** Attributes the client adds itself to every request (credentials, integrity, SOFTWARE…). */
 const ADDED_BY_CLIENT: ReadonlySet<number> = new Set([
@@ -92,6 +99,73 @@ export function readError(m: StunMessage): { code: number; reason: string } {
   const a = m.get(AttributeType.ERROR_CODE);
   const error = a === undefined ? undefined : decodeErrorCode(m, a);
   return error ?? { code: 0, reason: 'error response without a valid ERROR-CODE' };
+}
+
+/** Misuse of `allocate`'s options is a TypeError, before anything is sent. */
+export function checkAllocateOptions(o: AllocateOptions): void {
+  if (o.lifetime !== undefined) checkUint32('lifetime', o.lifetime);
+  if (o.family !== undefined && o.family !== 4 && o.family !== 6) {
+    throw new TypeError('family must be 4 or 6');
+  }
+  if (o.reservationToken !== undefined && o.reservationToken.length !== 8) {
+    throw new TypeError('a reservation token is 8 bytes');
+  }
+}
+
+/** The attributes of an Allocate request (RFC 8656 §7.1) for `o`: a UDP relay. */
+export function writeAllocate(b: StunMessageBuilder, o: AllocateOptions): void {
+  b.add(AttributeType.REQUESTED_TRANSPORT, encodeRequestedTransport(TransportProtocol.UDP));
+  if (o.lifetime !== undefined) b.addUint32(AttributeType.LIFETIME, o.lifetime);
+  if (o.family !== undefined) {
+    b.add(AttributeType.REQUESTED_ADDRESS_FAMILY, encodeAddressFamily(o.family));
+  }
+  if (o.evenPort || o.reserve) b.add(AttributeType.EVEN_PORT, encodeEvenPort(o.reserve === true));
+  if (o.reservationToken) b.add(AttributeType.RESERVATION_TOKEN, o.reservationToken);
+  if (o.dontFragment) b.add(AttributeType.DONT_FRAGMENT, EMPTY_VALUE);
+}
+
+/** The allocation an Allocate success describes (RFC 8656 §7.3); `badResponse` if incomplete. */
+export function readAllocation(m: StunMessage): Allocation {
+  const relayed = readXorAddress(m, AttributeType.XOR_RELAYED_ADDRESS);
+  const mapped = readXorAddress(m, AttributeType.XOR_MAPPED_ADDRESS);
+  const lifetime = readLifetime(m);
+  if (relayed === undefined) throw badResponse('allocate', 'XOR-RELAYED-ADDRESS');
+  if (mapped === undefined) throw badResponse('allocate', 'XOR-MAPPED-ADDRESS');
+  if (lifetime === undefined) throw badResponse('allocate', 'LIFETIME');
+  const tokenAttribute = m.get(AttributeType.RESERVATION_TOKEN);
+  const token = tokenAttribute && decodeReservationToken(m, tokenAttribute);
+  return {
+    relayed,
+    mapped,
+    lifetime,
+    // A copy: the response's buffer is the transport's, the token outlives it.
+    ...(token === undefined ? {} : { reservationToken: Buffer.from(token) }),
+  };
+}
+
+/**
+ * The error a request ends with after error response `error` (no 401/438 retry left):
+ * `RTCD_TURN_CLIENT_NO_CREDENTIALS` for a 401 to a client without them, else
+ * `RTCD_TURN_CLIENT_ERROR_RESPONSE`; both carry the STUN code and reason.
+ */
+export function errorResponseError(
+  method: string,
+  error: { code: number; reason: string },
+  hasCredentials: boolean,
+): TurnClientError {
+  const details = { stunCode: error.code, stunReason: error.reason };
+  if (error.code === 401 && !hasCredentials) {
+    return new TurnClientError(
+      TurnClientErrorCode.noCredentials,
+      `${method}: the server asks for credentials and none were given`,
+      details,
+    );
+  }
+  return new TurnClientError(
+    TurnClientErrorCode.errorResponse,
+    `${method} failed: ${error.code} ${error.reason}`,
+    details,
+  );
 }
 
 export function badResponse(method: string, missing: string): TurnClientError {

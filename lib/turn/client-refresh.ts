@@ -98,3 +98,42 @@ export class RefreshSchedule {
     return out;
   }
 }
+
+/**
+ * The one timer behind `autoRefresh`: re-armed for `schedule.nextDue()` after every change,
+ * it hands what is due to `onDue` (which schedules each item again when its refresh
+ * succeeds). Unref'd: it never keeps the process alive.
+ */
+export class RefreshTimer {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly schedule: RefreshSchedule,
+    private readonly onDue: (due: DueRefreshes) => void,
+  ) {}
+
+  /** Applies `change` at the current time and re-arms the timer. */
+  update(change: (s: RefreshSchedule, now: number) => void): void {
+    change(this.schedule, Date.now());
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const due = this.schedule.nextDue();
+    if (due === undefined || this.stopped) return;
+    this.timer = setTimeout(() => this.fire(), Math.max(0, due - Date.now()));
+    this.timer.unref();
+  }
+
+  /** No timer from now on (the client is closing). */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private fire(): void {
+    const due = this.schedule.take(Date.now());
+    this.update(() => {});
+    this.onDue(due);
+  }
+}

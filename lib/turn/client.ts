@@ -2,37 +2,41 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   AttributeType,
-  decodeReservationToken,
   decodeStunMessage,
-  EMPTY_VALUE,
-  encodeAddressFamily,
   encodeChannelNumber,
-  encodeEvenPort,
-  encodeRequestedTransport,
   StunClass,
   type StunMessage,
   StunMessageBuilder,
   StunMethod,
   type TransportAddress,
-  TransportProtocol,
   verifyFingerprint,
 } from '../stun/index.js';
-import { channelDataLength, isChannelData, writeChannelDataHeader } from './channel-data.js';
+import {
+  channelDataLength,
+  isChannelData,
+  MAX_CHANNEL,
+  MIN_CHANNEL,
+  writeChannelDataHeader,
+} from './channel-data.js';
 import { LongTermAuth, type SigningKey } from './client-auth.js';
 import { ChannelTable } from './client-channels.js';
 import { TurnClientError, TurnClientErrorCode } from './client-error.js';
 import {
   badResponse,
+  checkAllocateOptions,
   checkUint32,
   closedError,
   copyRequestAttributes,
+  errorResponseError,
   integrityAcceptable,
   methodName,
+  readAllocation,
   readError,
   readLifetime,
   readMappedAddress,
   readXorAddress,
   toTransportAddress,
+  writeAllocate,
 } from './client-messages.js';
 import {
   type AllocateOptions,
@@ -41,7 +45,7 @@ import {
   type TurnClientOptions,
   validateOptions,
 } from './client-options.js';
-import { RefreshSchedule } from './client-refresh.js';
+import { type DueRefreshes, RefreshSchedule, RefreshTimer } from './client-refresh.js';
 import { DEFAULT_TRANSACTION_TIMING, TransactionTable } from './client-transaction.js';
 import { type ClientTransport, connectTransport } from './client-transport.js';
 
@@ -70,8 +74,8 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
   private current: Allocation | undefined;
   private closing: Promise<void> | undefined;
   private isClosed = false;
-  private readonly schedule: RefreshSchedule | undefined;
-  private refreshTimer: NodeJS.Timeout | undefined;
+  /** Set with `autoRefresh`. */
+  private readonly refreshes: RefreshTimer | undefined;
 
   private constructor(
     private readonly options: TurnClientOptions,
@@ -81,7 +85,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     super();
     this.auth = new LongTermAuth(options.username, options.password, options.passwordAlgorithm);
     this.transport = transport;
-    this.schedule = schedule;
+    this.refreshes = schedule && new RefreshTimer(schedule, (due) => this.runRefreshes(due));
     this.transactions = new TransactionTable((request) => this.transport.send(request), {
       reliable: this.transport.reliable,
       rtoMs: options.rtoMs ?? DEFAULT_TRANSACTION_TIMING.rtoMs,
@@ -148,41 +152,12 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
 
   /** Allocate request (RFC 8656 §7): a UDP relayed transport address on the server. */
   async allocate(o: AllocateOptions = {}): Promise<Allocation> {
-    if (o.lifetime !== undefined) checkUint32('lifetime', o.lifetime);
-    if (o.family !== undefined && o.family !== 4 && o.family !== 6) {
-      throw new TypeError('family must be 4 or 6');
-    }
-    if (o.reservationToken !== undefined && o.reservationToken.length !== 8) {
-      throw new TypeError('a reservation token is 8 bytes');
-    }
-    const m = await this.transact(StunMethod.allocate, (b) => {
-      b.add(AttributeType.REQUESTED_TRANSPORT, encodeRequestedTransport(TransportProtocol.UDP));
-      if (o.lifetime !== undefined) b.addUint32(AttributeType.LIFETIME, o.lifetime);
-      if (o.family !== undefined) {
-        b.add(AttributeType.REQUESTED_ADDRESS_FAMILY, encodeAddressFamily(o.family));
-      }
-      if (o.evenPort || o.reserve) {
-        b.add(AttributeType.EVEN_PORT, encodeEvenPort(o.reserve === true));
-      }
-      if (o.reservationToken) b.add(AttributeType.RESERVATION_TOKEN, o.reservationToken);
-      if (o.dontFragment) b.add(AttributeType.DONT_FRAGMENT, EMPTY_VALUE);
-    });
-    const relayed = readXorAddress(m, AttributeType.XOR_RELAYED_ADDRESS);
-    const mapped = readXorAddress(m, AttributeType.XOR_MAPPED_ADDRESS);
-    const lifetime = readLifetime(m);
-    if (relayed === undefined) throw badResponse('allocate', 'XOR-RELAYED-ADDRESS');
-    if (mapped === undefined) throw badResponse('allocate', 'XOR-MAPPED-ADDRESS');
-    if (lifetime === undefined) throw badResponse('allocate', 'LIFETIME');
-    const tokenAttribute = m.get(AttributeType.RESERVATION_TOKEN);
-    const token = tokenAttribute && decodeReservationToken(m, tokenAttribute);
-    this.current = {
-      relayed,
-      mapped,
-      lifetime,
-      ...(token === undefined ? {} : { reservationToken: Buffer.from(token) }),
-    };
-    this.scheduled((s, now) => s.allocation(lifetime, now));
-    return this.current;
+    checkAllocateOptions(o);
+    const m = await this.transact(StunMethod.allocate, (b) => writeAllocate(b, o));
+    const allocation = readAllocation(m);
+    this.current = allocation;
+    this.refreshes?.update((s, now) => s.allocation(allocation.lifetime, now));
+    return allocation;
   }
 
   /**
@@ -198,7 +173,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     if (lifetime === 0 || granted === 0) this.forgetAllocation();
     else if (this.current !== undefined) {
       this.current.lifetime = granted;
-      this.scheduled((s, now) => s.allocation(granted, now));
+      this.refreshes?.update((s, now) => s.allocation(granted, now));
     }
     return granted;
   }
@@ -210,7 +185,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     await this.transact(StunMethod.createPermission, (b) => {
       for (const a of addresses) b.addXorAddress(AttributeType.XOR_PEER_ADDRESS, a);
     });
-    this.scheduled((s, now) => {
+    this.refreshes?.update((s, now) => {
       for (const a of addresses) s.permission(a.address, now);
     });
   }
@@ -224,7 +199,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     const address = toTransportAddress(peer, peer.port);
     if (
       channel !== undefined &&
-      (!Number.isInteger(channel) || channel < 0x4000 || channel > 0x4fff)
+      (!Number.isInteger(channel) || channel < MIN_CHANNEL || channel > MAX_CHANNEL)
     ) {
       throw new TypeError(`channel must be 0x4000..0x4FFF, got ${channel}`);
     }
@@ -245,7 +220,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
       throw err;
     }
     this.channels.confirm(number, address);
-    this.scheduled((s, now) => s.channel(number, address, now));
+    this.refreshes?.update((s, now) => s.channel(number, address, now));
     return number;
   }
 
@@ -306,7 +281,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
   }
 
   private async doClose(): Promise<void> {
-    clearTimeout(this.refreshTimer);
+    this.refreshes?.stop();
     if (this.current !== undefined && !this.isClosed) {
       const limit = this.options.closeTimeoutMs ?? 2000;
       let timer: NodeJS.Timeout | undefined;
@@ -325,6 +300,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
   private shutdown(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.refreshes?.stop();
     this.transport.close();
     this.transactions.rejectAll(closedError());
     this.forgetAllocation();
@@ -338,25 +314,10 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
   private forgetAllocation(): void {
     this.current = undefined;
     this.channels.clear();
-    this.scheduled((s) => s.clear());
+    this.refreshes?.update((s) => s.clear());
   }
 
-  /** Updates the refresh schedule (if `autoRefresh`) and re-arms its single timer. */
-  private scheduled(update: (s: RefreshSchedule, now: number) => void): void {
-    const schedule = this.schedule;
-    if (schedule === undefined) return;
-    update(schedule, Date.now());
-    clearTimeout(this.refreshTimer);
-    this.refreshTimer = undefined;
-    const due = schedule.nextDue();
-    if (due === undefined || this.isClosed || this.closing !== undefined) return;
-    this.refreshTimer = setTimeout(() => this.runRefreshes(), Math.max(0, due - Date.now()));
-    this.refreshTimer.unref();
-  }
-
-  private runRefreshes(): void {
-    const due = this.schedule!.take(Date.now());
-    this.scheduled(() => {});
+  private runRefreshes(due: DueRefreshes): void {
     const report = (err: unknown): void => {
       if (!this.isClosed && this.closing === undefined) this.reportError(err);
     };
@@ -398,19 +359,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
         stale = true;
         continue;
       }
-      const name = methodName(method);
-      if (error.code === 401 && !this.auth.hasCredentials) {
-        throw new TurnClientError(
-          TurnClientErrorCode.noCredentials,
-          `${name}: the server asks for credentials and none were given`,
-          { stunCode: error.code, stunReason: error.reason },
-        );
-      }
-      throw new TurnClientError(
-        TurnClientErrorCode.errorResponse,
-        `${name} failed: ${error.code} ${error.reason}`,
-        { stunCode: error.code, stunReason: error.reason },
-      );
+      throw errorResponseError(methodName(method), error, this.auth.hasCredentials);
     }
   }
 
