@@ -1,3 +1,4 @@
+import type { PasswordAlgorithm } from '../turn/credentials.js';
 import * as v from './values.js';
 
 /**
@@ -43,7 +44,7 @@ export function envName(key: string): string {
 }
 
 /** A PASSWORD-ALGORITHM name (RFC 8489 §18.5), for `TurnServerOptions.passwordAlgorithms`. */
-const passwordAlgorithm: v.ValueParser<'md5' | 'sha256'> = (raw) => {
+const passwordAlgorithm: v.ValueParser<PasswordAlgorithm> = (raw) => {
   if (raw === 'md5' || raw === 'sha256') return raw;
   throw new v.ValueError('must be md5 or sha256');
 };

@@ -8,6 +8,9 @@ export const MESSAGE_INTEGRITY_LENGTH = 20;
 /** Shortest MESSAGE-INTEGRITY-SHA256 value allowed (RFC 8489 §14.6); longest is 32. */
 export const MESSAGE_INTEGRITY_SHA256_MIN_LENGTH = 16;
 
+/** A password algorithm by name (RFC 8489 §18.5.1): MD5 or SHA-256 of the long-term key. */
+export type PasswordAlgorithmName = 'md5' | 'sha256';
+
 /**
  * Long-term credential key (RFC 8489 §9.2.2, §18.5.1):
  * `MD5|SHA-256(username ":" realm ":" password)` over UTF-8, with the password prepared by
@@ -18,7 +21,7 @@ export function longTermKey(
   username: string,
   realm: string,
   password: string,
-  algorithm: 'md5' | 'sha256' = 'md5',
+  algorithm: PasswordAlgorithmName = 'md5',
 ): Buffer {
   if (algorithm !== 'md5' && algorithm !== 'sha256') {
     throw new TypeError(`unsupported password algorithm ${String(algorithm)}`);

@@ -1,6 +1,5 @@
 import type tls from 'node:tls';
-import type { TransportAddress } from '../stun/index.js';
-import type { PasswordAlgorithmName } from './client-auth.js';
+import type { PasswordAlgorithmName, TransportAddress } from '../stun/index.js';
 import type { AutoRefreshOptions } from './client-refresh.js';
 
 export interface TurnClientOptions {

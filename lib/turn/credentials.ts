@@ -4,7 +4,7 @@ import {
   passwordAlgorithm,
 } from '../stun/attributes/password-algorithms.js';
 import { PasswordAlgorithm as AlgorithmCode } from '../stun/constants.js';
-import { longTermKey } from '../stun/integrity.js';
+import { longTermKey, type PasswordAlgorithmName } from '../stun/integrity.js';
 import type { SecurityFeatureOptions } from './nonce.js';
 
 /**
@@ -31,7 +31,7 @@ export interface CredentialOptions {
 }
 
 /** Hash of the long-term key (RFC 8489 §18.5.1: PASSWORD-ALGORITHM MD5 or SHA-256). */
-export type PasswordAlgorithm = 'md5' | 'sha256';
+export type PasswordAlgorithm = PasswordAlgorithmName;
 
 /** Both algorithms, SHA-256 first: RFC 8489 clients take the first one they support. */
 export const DEFAULT_PASSWORD_ALGORITHMS: readonly PasswordAlgorithm[] = Object.freeze([

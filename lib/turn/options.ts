@@ -1,3 +1,5 @@
+import type { PasswordAlgorithm } from './credentials.js';
+
 /**
  * Options of `TurnServer`. Every field is optional; `resolveTurnOptions` fills the documented
  * default and validates once, at construction, throwing `TurnOptionsError` with the field's name.
@@ -93,7 +95,7 @@ export interface TurnServerOptions {
    * PASSWORD-ALGORITHM were MD5"). `['md5']` offers nothing to negotiate and sends neither,
    * as RFC 5389 servers do; `['sha256']` refuses MD5 clients with 400.
    */
-  passwordAlgorithms?: ('md5' | 'sha256')[];
+  passwordAlgorithms?: PasswordAlgorithm[];
   /** SOFTWARE attribute in responses; `''` to send none. Default `'rtcd'`. */
   software?: string;
   /**

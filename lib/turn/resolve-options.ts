@@ -1,7 +1,7 @@
 import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
 import { Cidr } from '../util/cidr.js';
 import { ipToString, normalizeIp, parseIp } from '../util/ip.js';
-import { DEFAULT_PASSWORD_ALGORITHMS } from './credentials.js';
+import { DEFAULT_PASSWORD_ALGORITHMS, type PasswordAlgorithm } from './credentials.js';
 import type { ListenAddress, TurnServerOptions } from './options.js';
 
 /** Thrown by `resolveTurnOptions` (and so `new TurnServer`) for an invalid option. */
@@ -54,7 +54,7 @@ export interface ResolvedTurnOptions {
   /** Seconds. */
   nonceLifetime: number;
   /** In order of preference; non-empty, no repeats. */
-  passwordAlgorithms: ('md5' | 'sha256')[];
+  passwordAlgorithms: PasswordAlgorithm[];
   software: string;
   maxConnections: number;
   listenerBufferSize: number;
@@ -193,8 +193,8 @@ function stringList(field: string, value: unknown): string[] {
   return value.map((v: unknown) => nonEmptyString(field, v));
 }
 
-function algorithmList(list: unknown): ('md5' | 'sha256')[] {
-  const out: ('md5' | 'sha256')[] = [];
+function algorithmList(list: unknown): PasswordAlgorithm[] {
+  const out: PasswordAlgorithm[] = [];
   if (!Array.isArray(list) || list.length === 0) {
     throw new TurnOptionsError(
       'passwordAlgorithms',
