@@ -5,6 +5,7 @@ import {
   encodePasswordAlgorithm,
   longTermKey,
   PasswordAlgorithm,
+  type PasswordAlgorithmName,
   passwordAlgorithm,
   StringLimit,
   type StunMessage,
@@ -12,8 +13,6 @@ import {
   verifyMessageIntegrity,
   verifyMessageIntegritySha256,
 } from '../stun/index.js';
-
-export type PasswordAlgorithmName = 'md5' | 'sha256';
 
 /** The credentials a request was signed with, kept to verify its response. */
 export interface SigningKey {
@@ -46,11 +45,6 @@ export class LongTermAuth {
 
   get hasCredentials(): boolean {
     return this.username !== undefined && this.password !== undefined;
-  }
-
-  /** True once a challenge taught realm and nonce: requests are then signed up front. */
-  get ready(): boolean {
-    return this.key !== undefined && this.nonce !== undefined;
   }
 
   /**
@@ -88,7 +82,8 @@ export class LongTermAuth {
   /**
    * Adds USERNAME, REALM, NONCE, PASSWORD-ALGORITHMS/PASSWORD-ALGORITHM (when the server
    * offered them) and the integrity attribute; call last before FINGERPRINT. Returns the key
-   * to verify the response with, or undefined (and adds nothing) when not `ready`.
+   * to verify the response with, or undefined (and adds nothing) before a challenge taught
+   * realm and nonce.
    */
   sign(b: StunMessageBuilder): SigningKey | undefined {
     const key = this.key;
