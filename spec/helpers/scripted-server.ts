@@ -7,6 +7,9 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import type { Test } from 'tap';
+import { decodeStunMessage, type StunMessage } from '../../lib/stun/message.js';
+import { TurnClient, type TurnClientOptions } from '../../lib/turn/client.js';
 
 export interface Frame {
   bytes: Buffer;
@@ -118,4 +121,32 @@ export class ScriptedServer {
     socket.on('error', () => {});
     socket.on('close', () => this.connections.delete(socket));
   }
+}
+
+/**
+ * A ScriptedServer (`kind`) and a TurnClient connected to it from 127.0.0.1 with `options`;
+ * both are closed when `t` ends.
+ */
+export async function scriptedClient(
+  t: Test,
+  kind: 'udp' | 'tcp',
+  options: Partial<TurnClientOptions> = {},
+): Promise<{ server: ScriptedServer; client: TurnClient }> {
+  const server = kind === 'udp' ? await ScriptedServer.udp() : await ScriptedServer.tcp();
+  t.teardown(() => server.close());
+  const client = await TurnClient.connect({
+    server: { host: '127.0.0.1', port: server.port },
+    transport: kind,
+    localAddress: '127.0.0.1',
+    ...options,
+  });
+  t.teardown(() => client.close());
+  return { server, client };
+}
+
+/** The STUN message the client sent as `bytes`; throws if it is not one. */
+export function decodeFrame(bytes: Buffer): StunMessage {
+  const d = decodeStunMessage(bytes);
+  if (!d.ok) throw new Error(`client sent a bad STUN message: ${d.reason}`);
+  return d.message;
 }

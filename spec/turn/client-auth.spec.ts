@@ -9,7 +9,6 @@ import {
   AttributeType,
   decodePasswordAlgorithm,
   decodeString,
-  decodeStunMessage,
   decodeXorAddress,
   encodePasswordAlgorithms,
   longTermKey,
@@ -23,20 +22,14 @@ import {
   verifyMessageIntegrity,
   verifyMessageIntegritySha256,
 } from '../../lib/stun/index.js';
-import { TurnClient, type TurnClientOptions } from '../../lib/turn/client.js';
-import { ScriptedServer } from '../helpers/scripted-server.js';
+import type { TurnClientOptions } from '../../lib/turn/client.js';
+import { decodeFrame as decode, scriptedClient } from '../helpers/scripted-server.js';
 
 const USER = 'alice';
 const PASS = 'wonderland';
 const REALM = 'rtcd.test';
 const MD5_KEY = longTermKey(USER, REALM, PASS, 'md5');
 const SHA256_KEY = longTermKey(USER, REALM, PASS, 'sha256');
-
-function decode(bytes: Buffer): StunMessage {
-  const d = decodeStunMessage(bytes);
-  if (!d.ok) throw new Error(`client sent a bad STUN message: ${d.reason}`);
-  return d.message;
-}
 
 function text(m: StunMessage, type: number): string | undefined {
   const a = m.get(type);
@@ -74,20 +67,13 @@ function refreshSuccess(request: StunMessage, key: Buffer | undefined, sha256 = 
   return b.addFingerprint().toBuffer();
 }
 
-async function setup(t: Test, kind: 'udp' | 'tcp', options: Partial<TurnClientOptions> = {}) {
-  const server = kind === 'udp' ? await ScriptedServer.udp() : await ScriptedServer.tcp();
-  t.teardown(() => server.close());
-  const client = await TurnClient.connect({
-    server: { host: '127.0.0.1', port: server.port },
-    transport: kind,
+function setup(t: Test, kind: 'udp' | 'tcp', options: Partial<TurnClientOptions> = {}) {
+  return scriptedClient(t, kind, {
     username: USER,
     password: PASS,
-    localAddress: '127.0.0.1',
     closeTimeoutMs: 100,
     ...options,
   });
-  t.teardown(() => client.close());
-  return { server, client };
 }
 
 t.test('401 then signed retry, 438 then the new nonce, then signed up front', async (t) => {

@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
 import {
   AttributeType,
-  decodeStunMessage,
   decodeXorAddress,
   StunClass,
   type StunMessage,
@@ -15,17 +14,15 @@ import {
   StunMethod,
   type TransportAddress,
 } from '../../lib/stun/index.js';
-import { TurnClient } from '../../lib/turn/client.js';
-import { ScriptedServer } from '../helpers/scripted-server.js';
+import type { TurnClient } from '../../lib/turn/client.js';
+import {
+  decodeFrame as decode,
+  type ScriptedServer,
+  scriptedClient,
+} from '../helpers/scripted-server.js';
 
 const PEER: TransportAddress = { family: 4, address: '192.0.2.10', port: 5000 };
 const PEER2: TransportAddress = { family: 4, address: '192.0.2.11', port: 6000 };
-
-function decode(bytes: Buffer): StunMessage {
-  const d = decodeStunMessage(bytes);
-  if (!d.ok) throw new Error(`not a STUN message: ${d.reason}`);
-  return d.message;
-}
 
 function success(request: StunMessage): Buffer {
   return StunMessageBuilder.responseTo(request, StunClass.success).addFingerprint().toBuffer();
@@ -55,18 +52,9 @@ function dataIndication(peer: TransportAddress, data: Buffer): Buffer {
 }
 
 async function setup(t: Test, kind: 'udp' | 'tcp') {
-  const server = kind === 'udp' ? await ScriptedServer.udp() : await ScriptedServer.tcp();
-  t.teardown(() => server.close());
-  const client = await TurnClient.connect({
-    server: { host: '127.0.0.1', port: server.port },
-    transport: kind,
-    localAddress: '127.0.0.1',
-    rtoMs: 50,
-    closeTimeoutMs: 100,
-  });
-  t.teardown(() => client.close());
-  server.onFrame = acceptAll;
-  return { server, client };
+  const running = await scriptedClient(t, kind, { rtoMs: 50, closeTimeoutMs: 100 });
+  running.server.onFrame = acceptAll;
+  return running;
 }
 
 function nextData(client: TurnClient, ms = 2000): Promise<[TransportAddress, Buffer]> {

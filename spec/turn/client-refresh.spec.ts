@@ -6,15 +6,18 @@ import t, { type Test } from 'tap';
 import {
   AttributeType,
   decodeLifetime,
-  decodeStunMessage,
   StunClass,
   type StunMessage,
   StunMessageBuilder,
   StunMethod,
 } from '../../lib/stun/index.js';
-import { TurnClient, type TurnClientOptions } from '../../lib/turn/client.js';
+import type { TurnClientOptions } from '../../lib/turn/client.js';
 import { RefreshSchedule } from '../../lib/turn/client-refresh.js';
-import { ScriptedServer } from '../helpers/scripted-server.js';
+import {
+  decodeFrame as decode,
+  type ScriptedServer,
+  scriptedClient,
+} from '../helpers/scripted-server.js';
 
 const PEER = { family: 4, address: '192.0.2.7', port: 7000 } as const;
 
@@ -40,12 +43,6 @@ t.test('RefreshSchedule: one minute early, half time for short lifetimes', async
   t.throws(() => new RefreshSchedule({ margin: 0 }), TypeError);
   t.throws(() => new RefreshSchedule({ permissionLifetime: Number.NaN }), TypeError);
 });
-
-function decode(bytes: Buffer): StunMessage {
-  const d = decodeStunMessage(bytes);
-  if (!d.ok) throw new Error(d.reason);
-  return d.message;
-}
 
 /** Answers Allocate with a 1 s allocation, Refresh with LIFETIME 1, the rest with success. */
 function answer(bytes: Buffer, s: ScriptedServer, failRefresh = false): void {
@@ -74,17 +71,9 @@ function answer(bytes: Buffer, s: ScriptedServer, failRefresh = false): void {
 }
 
 async function setup(t: Test, options: Partial<TurnClientOptions>, failRefresh = false) {
-  const server = await ScriptedServer.udp();
-  t.teardown(() => server.close());
-  server.onFrame = (bytes, s) => answer(bytes, s, failRefresh);
-  const client = await TurnClient.connect({
-    server: { host: '127.0.0.1', port: server.port },
-    localAddress: '127.0.0.1',
-    closeTimeoutMs: 200,
-    ...options,
-  });
-  t.teardown(() => client.close());
-  return { server, client };
+  const running = await scriptedClient(t, 'udp', { closeTimeoutMs: 200, ...options });
+  running.server.onFrame = (bytes, s) => answer(bytes, s, failRefresh);
+  return running;
 }
 
 function count(server: ScriptedServer, method: number, from = 0): StunMessage[] {

@@ -7,36 +7,15 @@ import net from 'node:net';
 import t, { type Test } from 'tap';
 import {
   AttributeType,
-  decodeStunMessage,
   StunClass,
   type StunMessage,
   StunMessageBuilder,
 } from '../../lib/stun/index.js';
-import { TurnClient, TurnClientError } from '../../lib/turn/client.js';
-import { ScriptedServer } from '../helpers/scripted-server.js';
+import { TurnClient, TurnClientError, type TurnClientOptions } from '../../lib/turn/client.js';
+import { decodeFrame as decode, scriptedClient } from '../helpers/scripted-server.js';
 
-function decode(bytes: Buffer): StunMessage {
-  const d = decodeStunMessage(bytes);
-  if (!d.ok) throw new Error(`client sent a bad STUN message: ${d.reason}`);
-  return d.message;
-}
-
-async function setup(
-  t: Test,
-  kind: 'udp' | 'tcp',
-  options: Partial<Parameters<typeof TurnClient.connect>[0]> = {},
-) {
-  const server = kind === 'udp' ? await ScriptedServer.udp() : await ScriptedServer.tcp();
-  t.teardown(() => server.close());
-  const client = await TurnClient.connect({
-    server: { host: '127.0.0.1', port: server.port },
-    transport: kind,
-    localAddress: '127.0.0.1',
-    closeTimeoutMs: 200,
-    ...options,
-  });
-  t.teardown(() => client.close());
-  return { server, client };
+function setup(t: Test, kind: 'udp' | 'tcp', options: Partial<TurnClientOptions> = {}) {
+  return scriptedClient(t, kind, { closeTimeoutMs: 200, ...options });
 }
 
 /** A Binding success response to `request` carrying `mapped`. */
