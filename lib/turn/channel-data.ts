@@ -22,8 +22,8 @@ export const CHANNEL_DATA_HEADER_LENGTH = 4;
 /**
  * True if at least a 4-byte header is present at `offset` and its first byte is 0x40..0x4F,
  * i.e. the channel number is in the valid range (RFC 7983 demultiplexing for TURN). A TURN
- * server, which receives nothing but STUN and ChannelData from clients, uses the wider
- * `isChannelDataFrame` so that legacy channel numbers reach the channel lookup.
+ * server, which receives nothing but STUN and ChannelData from clients, takes the wider range
+ * 0x40..0x7F (`isChannelDataFrame`) so that legacy channel numbers reach the channel lookup.
  */
 export function isChannelData(buf: Uint8Array, offset = 0): boolean {
   return buf.length - offset >= CHANNEL_DATA_HEADER_LENGTH && (buf[offset]! & 0xf0) === 0x40;
@@ -42,9 +42,10 @@ export function channelDataLength(buf: Uint8Array, offset = 0): number | undefin
 
 /**
  * True if the byte at `offset` can start a frame on a TURN stream: a STUN message (top two
- * bits 00) or ChannelData (0x40..0x7F, the RFC 5766 range, so legacy clients frame too). Anything else means the stream is out of sync or not
- * TURN, and the connection should be closed: `streamFrameLength` cannot tell that apart from
- * "need more bytes" without this check.
+ * bits 00) or ChannelData (0x40..0x7F, the RFC 5766 range, so legacy clients frame too).
+ * Anything else means the stream is out of sync or not TURN, and the connection should be
+ * closed: `streamFrameLength` cannot tell that apart from "need more bytes" without this
+ * check.
  */
 export function isStreamFrameStart(buf: Uint8Array, offset = 0): boolean {
   if (offset < 0 || offset >= buf.length) return false;

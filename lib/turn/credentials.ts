@@ -260,8 +260,9 @@ export function restPassword(secret: string, username: string): string {
 /**
  * Parses a users file: one `name:password` per line, split at the first colon so that
  * passwords may contain colons (names cannot). Lines and the text either side of that colon
- * are trimmed, so a password cannot begin or end with white space; blank lines and lines starting with `#` are skipped (a `#` later
- * in a line is part of the password). A later line for the same name wins.
+ * are trimmed, so a password cannot begin or end with white space; blank lines and lines
+ * starting with `#` are skipped (a `#` later in a line is part of the password). A later line
+ * for the same name wins.
  *
  * @throws TypeError naming the line number of a line without a colon, an empty name or an
  *   empty password.
