@@ -275,7 +275,6 @@ export class TurnCore<C extends ClientRef, R extends RelayRef> implements Dispat
     const id = this.nextRelayId++;
     this.pending.set(id, pending);
     this.table.add(pending.allocation);
-    this.counts.allocations = this.table.size;
     this.emitGauges();
     this.effects.openRelay({
       id,
@@ -296,7 +295,6 @@ export class TurnCore<C extends ClientRef, R extends RelayRef> implements Dispat
     const allocation = pending.allocation;
     this.table.activate(allocation, relay, relayed);
     allocation.expiresAt = now + pending.lifetime * 1000;
-    this.counts.allocations = this.table.size;
     this.emitGauges();
     const builder = responseBuilder(pending.reply, 0)
       .addXorAddress(AttributeType.XOR_RELAYED_ADDRESS, relayed)
@@ -315,7 +313,6 @@ export class TurnCore<C extends ClientRef, R extends RelayRef> implements Dispat
     this.table.remove(allocation);
     if (allocation.relay !== undefined) this.effects.closeRelay(allocation.relay);
     this.effects.released(allocation.client);
-    this.counts.allocations = this.table.size;
     this.countChanged(-gone.permissions, -gone.channels);
   }
 
@@ -378,7 +375,9 @@ export class TurnCore<C extends ClientRef, R extends RelayRef> implements Dispat
     if (result.reserved) this.effects.closeRelay(result.reserved.relay);
   }
 
+  /** Reports the gauges; the allocation count is the table's, read at each report. */
   private emitGauges(): void {
+    this.counts.allocations = this.table.size;
     this.observer.gauges(this.counts);
   }
 }
