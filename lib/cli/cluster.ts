@@ -12,7 +12,10 @@ import { closeTurnServer, startTurnServer } from './start-turn.js';
 /**
  * `rtcd turn --workers N`: a node:cluster primary forks N workers; each runs its own
  * TurnServer with `reusePort: true`, so the kernel spreads UDP 5-tuples (and TCP connections)
- * across them by hash and a client always reaches the worker that holds its allocation.
+ * across them by hash. The hash changes whenever the group does (a worker starts late, dies,
+ * is replaced), so each UDP client with an allocation also gets a socket connected to it in
+ * its worker, which the kernel prefers to the group (lib/turn/udp-client-socket.ts); TCP and
+ * TLS connections stay with the worker that accepted them.
  *
  * Workers re-run the same command line (cluster's default `exec`/`args`/`execArgv`), so they
  * resolve the same flags, environment and config file; `cluster.isWorker` sends them here.

@@ -4,6 +4,7 @@ import type { TransportAddress } from '../stun/transport-address.js';
 import { literalLookup } from '../util/literal-lookup.js';
 import type { ClientRef } from './effects.js';
 import type { ListenAddress } from './options.js';
+import { openClientSocket } from './udp-client-socket.js';
 
 /** Zero bytes for padding Data indications (never written to, so safely shared). */
 export const PADDING: readonly Buffer[] = [0, 1, 2, 3].map((n) => Buffer.alloc(n));
@@ -12,6 +13,11 @@ export const PADDING: readonly Buffer[] = [0, 1, 2, 3].map((n) => Buffer.alloc(n
 export class UdpClient implements ClientRef {
   readonly transport = 'udp' as const;
   readonly key: string;
+  /**
+   * With reusePort: a socket of its own, on the listener's address and port and connected to
+   * this client (see udp-client-socket.ts), once it is connected. Sends go through it.
+   */
+  connected: Socket | undefined = undefined;
   constructor(
     readonly listener: UdpListener,
     readonly remote: TransportAddress,
@@ -38,30 +44,39 @@ export interface UdpListenerHandlers {
  * `forget`), so spoofed sources cannot grow memory, and finds it per datagram with two
  * `Map.get`s on the strings Node already made (`rinfo.address`, `rinfo.port`): no key string
  * is built per packet.
+ *
+ * With `reusePort` (several processes on one port) a remembered client also gets its own
+ * connected socket on the same address and port, so that the kernel keeps delivering its
+ * datagrams to this process when the reuseport group changes (udp-client-socket.ts). Its
+ * datagrams take the same path as the listener's.
  */
 export class UdpListener {
   readonly socket: Socket;
   local: TransportAddress;
   private readonly clients = new Map<string, Map<number, UdpClient>>();
+  private readonly options: SocketOptions & { reusePort?: boolean };
+  /** Per-client connected sockets (with reusePort), from `remember` until `forget`. */
+  private readonly clientSockets = new Map<UdpClient, Socket>();
+  private readonly receive = (data: Buffer, rinfo: RemoteInfo): void => this.onMessage(data, rinfo);
 
   constructor(
     readonly listen: ListenAddress,
-    reusePort: boolean,
+    private readonly reusePort: boolean,
     private readonly handlers: UdpListenerHandlers,
     /** SO_RCVBUF and SO_SNDBUF, bytes (`listenerBufferSize`). */
     bufferSize?: number,
   ) {
     const family = isIP(listen.host) === 6 ? 6 : 4;
     // `reusePort` exists from Node 22.12 (checked by resolveTurnOptions); older typings lack it.
-    const options: SocketOptions & { reusePort?: boolean } = {
+    this.options = {
       type: family === 6 ? 'udp6' : 'udp4',
       lookup: literalLookup,
       ...(reusePort ? { reusePort: true } : {}),
       ...(bufferSize ? { recvBufferSize: bufferSize, sendBufferSize: bufferSize } : {}),
     };
-    this.socket = createSocket(options);
+    this.socket = createSocket(this.options);
     this.local = { family, address: listen.host, port: listen.port };
-    this.socket.on('message', (data, rinfo) => this.onMessage(data, rinfo));
+    this.socket.on('message', this.receive);
     this.socket.on('error', (error) => this.handlers.error(error));
   }
 
@@ -86,6 +101,7 @@ export class UdpListener {
       this.clients.set(client.wireAddress, ports);
     }
     ports.set(client.remote.port, client);
+    if (this.reusePort && !this.clientSockets.has(client)) this.openClientSocket(client);
   }
 
   /** Drops `client` (its allocation ended). */
@@ -94,10 +110,22 @@ export class UdpListener {
     if (ports?.get(client.remote.port) !== client) return;
     ports.delete(client.remote.port);
     if (ports.size === 0) this.clients.delete(client.wireAddress);
+    client.connected = undefined;
+    const socket = this.clientSockets.get(client);
+    if (socket === undefined) return;
+    this.clientSockets.delete(client);
+    closeQuietly(socket);
   }
 
   /** Sends head, body and padding as one datagram without copying the body. */
   send(client: UdpClient, head: Uint8Array, body?: Uint8Array, padding = 0): void {
+    const connected = client.connected;
+    if (connected !== undefined) {
+      if (body === undefined) connected.send(head);
+      else if (padding === 0) connected.send([head, body]);
+      else connected.send([head, body, PADDING[padding]!]);
+      return;
+    }
     const port = client.remote.port;
     const address = client.wireAddress;
     if (body === undefined) this.socket.send(head, port, address);
@@ -106,6 +134,8 @@ export class UdpListener {
   }
 
   close(): Promise<void> {
+    for (const socket of this.clientSockets.values()) closeQuietly(socket);
+    this.clientSockets.clear();
     return new Promise((resolve) => {
       try {
         this.socket.close(() => resolve());
@@ -113,6 +143,27 @@ export class UdpListener {
         resolve(); // never bound, or already closed
       }
     });
+  }
+
+  private openClientSocket(client: UdpClient): void {
+    const socket = openClientSocket({
+      socket: this.options,
+      host: this.local.address,
+      port: this.local.port,
+      remoteAddress: client.wireAddress,
+      remotePort: client.remote.port,
+      message: this.receive,
+      connected: (s) => {
+        if (this.clientSockets.get(client) === s) client.connected = s;
+      },
+      failed: (s, error) => {
+        // Sends keep going through the listener; only a group change can hurt this client.
+        if (this.clientSockets.get(client) === s) this.clientSockets.delete(client);
+        closeQuietly(s);
+        this.handlers.error(error);
+      },
+    });
+    this.clientSockets.set(client, socket);
   }
 
   private onMessage(data: Buffer, rinfo: RemoteInfo): void {
@@ -124,6 +175,14 @@ export class UdpListener {
     const remote = clientAddress(rinfo.address, rinfo.port);
     const client = new UdpClient(this, remote, rinfo.address);
     this.handlers.packet(client, data, false);
+  }
+}
+
+function closeQuietly(socket: Socket): void {
+  try {
+    socket.close();
+  } catch {
+    // already closed
   }
 }
 
