@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { kebab, turnOptions } from '../../lib/cli/option-spec.js';
 import { reusePortSupported } from '../../lib/cli/platform.js';
+import type { TransportAddress } from '../../lib/stun/transport-address.js';
+import { TurnClient } from '../../lib/turn/client.js';
 import { VERSION } from '../../lib/version.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -390,5 +392,153 @@ t.test(
     t.equal(code, 1);
     t.match(child.err(), /^rtcd: cannot start: ENOENT/m);
     t.match(child.out(), /"msg":"worker failed to start; stopping"/);
+  },
+);
+
+/** Resolves true when nothing holds 127.0.0.1:`port` (a probe bind succeeds), else false. */
+async function portFree(port: number): Promise<boolean> {
+  const probe = createSocket('udp4');
+  const free = await new Promise<boolean>((resolve) => {
+    probe.once('error', () => resolve(false));
+    probe.bind(port, '127.0.0.1', () => resolve(true));
+  });
+  probe.close();
+  return free;
+}
+
+/**
+ * Another process joins the reuseport group on 127.0.0.1:`port` (as a late worker would):
+ * the kernel re-spreads unconnected 5-tuples over one more socket. Kill it to leave.
+ */
+async function joinReusePortGroup(node: string, port: number): Promise<ChildProcess> {
+  const script = `const s = require('node:dgram').createSocket({ type: 'udp4', reusePort: true });
+    s.bind(${port}, '127.0.0.1', () => console.log('bound'));`;
+  const member = spawn(node, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(member.stdout!.setEncoding('utf8'), 'data')) as [string];
+  if (line.trim() !== 'bound') throw new Error(`group member: ${line}`);
+  return member;
+}
+
+/**
+ * Sends `count` datagrams each way between `client` (over its channel) and `peer` (to the
+ * relayed address), one every 5 ms; resolves with how many arrived each way within 1 s.
+ */
+async function relayBothWays(
+  client: TurnClient,
+  relayed: TransportAddress,
+  peer: ReturnType<typeof createSocket>,
+  count: number,
+): Promise<{ toPeer: number; toClient: number }> {
+  const tag = `${relayed.port}:${Math.random()}:`;
+  let toPeer = 0;
+  let toClient = 0;
+  const fromPeer = (m: Buffer) => {
+    if (m.toString().startsWith(tag)) toPeer++;
+  };
+  const fromClient = (_p: TransportAddress, d: Buffer) => {
+    if (d.toString().startsWith(tag)) toClient++;
+  };
+  peer.on('message', fromPeer);
+  client.on('data', fromClient);
+  const { port, address } = peer.address();
+  for (let i = 0; i < count; i++) {
+    client.send({ family: 4, address, port }, Buffer.from(`${tag}${i}`));
+    peer.send(`${tag}${i}`, relayed.port, relayed.address);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const deadline = Date.now() + 1000;
+  while ((toPeer < count || toClient < count) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  peer.off('message', fromPeer);
+  client.off('data', fromClient);
+  return { toPeer, toClient };
+}
+
+t.test(
+  'turn --workers 2: allocations of a live worker keep relaying when another is replaced',
+  { skip: NO_WORKERS },
+  async (t) => {
+    // SO_REUSEPORT hashes 5-tuples over the group: when a worker dies and its replacement
+    // binds, or any member joins, the hash moves clients between members. Each allocated
+    // client has a connected socket in its worker (lib/turn/udp-client-socket.ts) that the
+    // kernel prefers, so the survivor's clients must lose nothing. (Without those sockets the
+    // replacement steals all or none of them, depending on the group's order; a third member
+    // joining moves about a third of them.)
+    const port = await freePort();
+    const args = ['turn', '--listen', `127.0.0.1:${port}`, '--workers', '2'];
+    const child = start(
+      [...args, '--relay-ip', '127.0.0.1', '--allow-loopback-peers', '--drain-timeout', '0'],
+      // Relay ports above Linux's ephemeral range, so the probe below sees only ours.
+      {
+        RTCD_USER: 'alice:secret',
+        RTCD_MAX_ALLOCATIONS_PER_USER: '100',
+        RTCD_MIN_PORT: '61000',
+        RTCD_MAX_PORT: '65535',
+      },
+      WORKERS_NODE,
+    );
+    t.teardown(() => {
+      child.kill('SIGKILL');
+    });
+    await waitFor(child, logLine('rtcd turn listening'));
+    const peer = createSocket('udp4');
+    peer.bind(0, '127.0.0.1');
+    await once(peer, 'listening');
+    t.teardown(() => peer.close());
+    const peerAddress = { family: 4 as const, address: '127.0.0.1', port: peer.address().port };
+
+    const allocations: { client: TurnClient; relayed: TransportAddress }[] = [];
+    for (let i = 0; i < 16; i++) {
+      const client = await TurnClient.connect({
+        server: { host: '127.0.0.1', port },
+        username: 'alice',
+        password: 'secret',
+        localAddress: '127.0.0.1',
+        rtoMs: 100,
+        closeTimeoutMs: 200,
+      });
+      t.teardown(() => client.close());
+      const { relayed } = await client.allocate();
+      await client.channelBind(peerAddress);
+      allocations.push({ client, relayed });
+    }
+    for (const a of allocations) {
+      const got = await relayBothWays(a.client, a.relayed, peer, 5);
+      t.same(got, { toPeer: 5, toClient: 5 }, `before: ${a.relayed.port}`);
+    }
+
+    const [first] = logLines(child.out(), 'worker listening');
+    process.kill(Number(first!.workerPid), 'SIGKILL');
+    await waitFor(child, (out) =>
+      logLines(out, 'worker listening').length >= 3 ? true : undefined,
+    );
+    // The dead worker's relay ports are free again; the survivor still holds its own.
+    const survivors = [];
+    for (const a of allocations) if (!(await portFree(a.relayed.port))) survivors.push(a);
+    t.ok(survivors.length > 0 && survivors.length < allocations.length, 'both workers had some');
+    let lost = 0;
+    for (const a of survivors) {
+      const got = await relayBothWays(a.client, a.relayed, peer, 5);
+      lost += 10 - got.toPeer - got.toClient;
+      t.same(got, { toPeer: 5, toClient: 5 }, `after: ${a.relayed.port}`);
+    }
+    t.equal(lost, 0, `no datagram lost on ${survivors.length} surviving allocations`);
+
+    const member = await joinReusePortGroup(WORKERS_NODE!, port);
+    t.teardown(() => {
+      member.kill('SIGKILL');
+    });
+    lost = 0;
+    for (const a of survivors) {
+      const got = await relayBothWays(a.client, a.relayed, peer, 5);
+      lost += 10 - got.toPeer - got.toClient;
+    }
+    t.equal(lost, 0, 'no datagram lost with a third member in the group');
+
+    await Promise.all(allocations.map((a) => a.client.close()));
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    t.equal(code, 0, child.err());
   },
 );
