@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import type { Logger as PinoLogger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import { TurnMetrics } from '../turn/metrics.js';
@@ -8,6 +9,9 @@ import type { TurnCliConfig } from './config.js';
 import { createCliLogger } from './logger.js';
 import { exitOnSignals, reloadOnSighup } from './signals.js';
 import { closeTurnServer, startTurnServer } from './start-turn.js';
+
+/** How the primary hands its workers their shared NONCE secret (never read from users). */
+const NONCE_SECRET_ENV = 'RTCD_CLUSTER_NONCE_SECRET';
 
 /**
  * `rtcd turn --workers N`: a node:cluster primary forks N workers; each runs its own
@@ -101,7 +105,7 @@ export async function runPrimary(cfg: TurnCliConfig, log: PinoLogger): Promise<v
       return;
     }
     log.error({ worker: worker.id, code, signal }, 'worker died; starting a new one');
-    cluster.fork();
+    fork();
   });
 
   exitOnSignals(log, async (signal) => {
@@ -111,7 +115,11 @@ export async function runPrimary(cfg: TurnCliConfig, log: PinoLogger): Promise<v
   process.on('SIGHUP', () => {
     for (const w of live()) w.process.kill('SIGHUP');
   });
-  for (let i = 0; i < cfg.workers; i++) cluster.fork();
+  // One NONCE secret for all workers: a client whose 401 came from one worker and whose
+  // signed request reaches another (the reuseport group changed in between) is not sent a 438.
+  const env = { [NONCE_SECRET_ENV]: randomBytes(32).toString('base64url') };
+  const fork = () => cluster.fork(env);
+  for (let i = 0; i < cfg.workers; i++) fork();
 }
 
 export async function runWorker(cfg: TurnCliConfig): Promise<void> {
@@ -125,7 +133,12 @@ export async function runWorker(cfg: TurnCliConfig): Promise<void> {
     new AggregatorRegistry();
   }
   const { metricsListen: _servedByPrimary, ...rest } = cfg.turn;
-  const options: TurnServerOptions = { ...rest, reusePort: true };
+  const nonceSecret = process.env[NONCE_SECRET_ENV];
+  const options: TurnServerOptions = {
+    ...rest,
+    reusePort: true,
+    ...(nonceSecret ? { nonceSecret } : {}),
+  };
   const server = await startTurnServer(options, log, metrics);
   process.send?.({ type: READY, addresses: server.addresses } satisfies ReadyMessage);
   exitOnSignals(log, () => closeTurnServer(server, options), { ignoreSigint: true });

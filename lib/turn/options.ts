@@ -96,6 +96,13 @@ export interface TurnServerOptions {
    * as RFC 5389 servers do; `['sha256']` refuses MD5 clients with 400.
    */
   passwordAlgorithms?: PasswordAlgorithm[];
+  /**
+   * Secret keying the NONCE MACs (any string of 16+ characters; it is hashed). Processes that
+   * answer the same clients (`rtcd turn --workers N`, or several servers behind one UDP load
+   * balancer) must share it, or a nonce issued by one is stale to the other (438, one extra
+   * round trip). Default: random per process (the CLI's workers share one it generates).
+   */
+  nonceSecret?: string;
   /** SOFTWARE attribute in responses; `''` to send none. Default `'rtcd'`. */
   software?: string;
   /**

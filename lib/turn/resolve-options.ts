@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
 import { Cidr } from '../util/cidr.js';
 import { ipToString, normalizeIp, parseIp } from '../util/ip.js';
@@ -57,6 +58,8 @@ export interface ResolvedTurnOptions {
   passwordAlgorithms: PasswordAlgorithm[];
   software: string;
   maxConnections: number;
+  /** SHA-256 of `nonceSecret`, or undefined for a random per-process secret. */
+  nonceSecret: Buffer | undefined;
   listenerBufferSize: number;
   relayBufferSize: number;
   tcpIdleTimeoutMs: number;
@@ -152,6 +155,7 @@ export function resolveTurnOptions(
     passwordAlgorithms: algorithmList(o.passwordAlgorithms ?? DEFAULT_PASSWORD_ALGORITHMS),
     software: typeof o.software === 'string' ? o.software : 'rtcd',
     maxConnections: integer('maxConnections', o.maxConnections ?? 10000, 1),
+    nonceSecret: secretKey('nonceSecret', o.nonceSecret),
     listenerBufferSize: integer('listenerBufferSize', o.listenerBufferSize ?? 4 * MiB, 4096),
     relayBufferSize: integer('relayBufferSize', o.relayBufferSize ?? MiB, 4096),
     tcpIdleTimeoutMs: integer('tcpIdleTimeoutMs', o.tcpIdleTimeoutMs ?? 60000, 1),
@@ -162,6 +166,14 @@ export function resolveTurnOptions(
 }
 
 const MiB = 1024 * 1024;
+
+function secretKey(field: string, value: string | undefined): Buffer | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length < 16) {
+    throw new TurnOptionsError(field, `${field} must be a string of at least 16 characters`);
+  }
+  return createHash('sha256').update(value).digest();
+}
 
 function integer(field: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER) {
   if (!Number.isInteger(value) || value < min || value > max) {

@@ -81,6 +81,7 @@ export class TurnCore<C extends ClientRef, R extends RelayRef> implements Dispat
       init.nonces ??
       new NonceIssuer({
         lifetimeMs: o.nonceLifetime * 1000,
+        ...(o.nonceSecret ? { secret: o.nonceSecret } : {}),
         securityFeatures: this.credentials.securityFeatures(),
       });
     this.peerFilter =

@@ -224,3 +224,27 @@ t.test('responses and non-Send indications from clients are dropped and counted'
     'bad-magic-cookie',
   ]);
 });
+
+t.test(
+  'cores sharing nonceSecret accept each other’s nonces (--workers); others: 438',
+  async (t) => {
+    const secret = 'one secret for every worker';
+    const c = new TestClient(fixture({ nonceSecret: secret }));
+    c.learnNonce(c.sendRaw(c.build(StunMethod.allocate, undefined, { auth: false }))[0]);
+    // The same 5-tuple's signed request lands on another process after the reuseport group
+    // changed. A Refresh shows where authentication ended: 437 (no allocation there) means the
+    // nonce and integrity passed, 438 means the nonce did not.
+    const on = (f: ReturnType<typeof fixture>) =>
+      errorCode(new TestClient(f).sendRaw(c.build(StunMethod.refresh))[0]);
+    t.equal(on(fixture({ nonceSecret: secret })), 437, 'same secret: the nonce is accepted');
+    t.equal(on(fixture({ nonceSecret: 'a different secret, 16+ chars' })), 438, 'other secret');
+    t.equal(on(fixture()), 438, 'random secret');
+  },
+);
+
+t.test('nonceSecret shorter than 16 characters is refused at construction', async (t) => {
+  t.throws(() => fixture({ nonceSecret: 'short' }), {
+    code: 'RTCD_TURN_OPTIONS',
+    field: 'nonceSecret',
+  });
+});
