@@ -4,11 +4,13 @@
  * (RFC 8489 §6) answered on the port it bound.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { copyFile, readFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
+import { connect, type TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { kebab, turnOptions } from '../../lib/cli/option-spec.js';
@@ -16,6 +18,7 @@ import { reusePortSupported } from '../../lib/cli/platform.js';
 import type { TransportAddress } from '../../lib/stun/transport-address.js';
 import { TurnClient } from '../../lib/turn/client.js';
 import { VERSION } from '../../lib/version.js';
+import { makeCertificate, removeDir } from '../turn/server-fixture.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HAS_SERVER = existsSync(new URL('../../lib/turn/server.ts', import.meta.url));
@@ -540,5 +543,82 @@ t.test(
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number | null];
     t.equal(code, 0, child.err());
+  },
+);
+
+t.test(
+  'turn: SIGHUP reloads --cert/--key; open TLS connections keep going',
+  { skip: NO_SERVER },
+  async (t) => {
+    const first = await makeCertificate();
+    t.teardown(() => removeDir(first.dir));
+    const second = await makeCertificate(first.dir);
+    const cert = `${first.dir}/live-cert.pem`;
+    const key = `${first.dir}/live-key.pem`;
+    await copyFile(first.cert, cert);
+    await copyFile(first.key, key);
+    const fingerprint = async (file: string) =>
+      new X509Certificate(await readFile(file)).fingerprint256;
+    const [port, tlsPort] = [await freePort(), await freePort()];
+    const child = start([
+      'turn',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--tls-listen',
+      `127.0.0.1:${tlsPort}`,
+      '--cert',
+      cert,
+      '--key',
+      key,
+      '--user',
+      'alice:secret',
+    ]);
+    t.teardown(() => {
+      child.kill('SIGKILL');
+    });
+    await waitFor(child, logLine('rtcd turn listening'));
+    const open = () =>
+      new Promise<TLSSocket>((resolve, reject) => {
+        const s = connect({ host: '127.0.0.1', port: tlsPort, rejectUnauthorized: false }, () =>
+          resolve(s),
+        );
+        s.once('error', reject);
+      });
+    /** A STUN Binding over the TLS stream; resolves with the response's message type. */
+    const bindingOver = (s: TLSSocket) =>
+      new Promise<number>((resolve, reject) => {
+        const { bytes } = bindingRequest();
+        const timer = setTimeout(() => reject(new Error('no Binding response over TLS')), 3000);
+        s.once('data', (d: Buffer) => {
+          clearTimeout(timer);
+          resolve(d.readUInt16BE(0));
+        });
+        s.write(bytes);
+      });
+    const old = await open();
+    t.teardown(() => old.destroy());
+    t.equal(
+      old.getPeerX509Certificate()?.fingerprint256,
+      await fingerprint(first.cert),
+      'first cert',
+    );
+    t.equal(await bindingOver(old), 0x0101, 'Binding over TLS');
+
+    await copyFile(second.cert, cert);
+    await copyFile(second.key, key);
+    child.kill('SIGHUP');
+    const wanted = await fingerprint(second.cert);
+    let seen: string | undefined;
+    for (let i = 0; i < 50 && seen !== wanted; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const s = await open();
+      seen = s.getPeerX509Certificate()?.fingerprint256;
+      s.destroy();
+    }
+    t.equal(seen, wanted, 'a new connection gets the reloaded certificate');
+    t.equal(await bindingOver(old), 0x0101, 'the connection opened before SIGHUP still answers');
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'close')) as [number | null];
+    t.equal(code, 0, 'SIGTERM exits 0');
   },
 );
