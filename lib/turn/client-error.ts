@@ -18,6 +18,12 @@ export const TurnClientErrorCode = {
   integrity: 'RTCD_TURN_CLIENT_INTEGRITY',
   /** A success response lacked an attribute the method requires (e.g. XOR-RELAYED-ADDRESS). */
   badResponse: 'RTCD_TURN_CLIENT_BAD_RESPONSE',
+  /**
+   * RFC 8489 §9.2.5 forbids retrying a 401/438: its nonce cookie announces password algorithms
+   * but PASSWORD-ALGORITHMS is missing (a bid-down), or the server offers no algorithm in
+   * `passwordAlgorithms` (or nothing at all, to a client without MD5). Carries `stunCode`.
+   */
+  passwordAlgorithms: 'RTCD_TURN_CLIENT_PASSWORD_ALGORITHMS',
   /** The server asked for credentials (401) and the client has none. */
   noCredentials: 'RTCD_TURN_CLIENT_NO_CREDENTIALS',
   /** Every channel number 0x4000–0x4FFF is bound already. */

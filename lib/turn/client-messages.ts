@@ -17,7 +17,12 @@ import {
   type TransportAddress,
   TransportProtocol,
 } from '../stun/index.js';
-import { type SigningKey, verifyResponse } from './client-auth.js';
+import {
+  type LearnOutcome,
+  lacksAnnouncedAlgorithms,
+  type SigningKey,
+  verifyResponse,
+} from './client-auth.js';
 import { TurnClientError, TurnClientErrorCode } from './client-error.js';
 import type { AllocateOptions, Allocation } from './client-options.js';
 
@@ -78,6 +83,20 @@ export function integrityAcceptable(m: StunMessage, signing: SigningKey): boolea
   if (verdict === 'ok') return true;
   if (verdict === 'bad') return false;
   return m.messageClass === StunClass.error;
+}
+
+/**
+ * RFC 8489 §9.2.5: a response other than 401/438 whose NONCE has a cookie announcing password
+ * algorithms, without PASSWORD-ALGORITHMS, "MUST be ignored" (dropped as if never received).
+ * 401 and 438 reach `LongTermAuth.learn`, which refuses to retry them instead.
+ */
+export function ignoredForMissingAlgorithms(m: StunMessage): boolean {
+  if (!m.has(AttributeType.NONCE)) return false;
+  if (m.messageClass === StunClass.error) {
+    const code = readError(m).code;
+    if (code === 401 || code === 438) return false;
+  }
+  return lacksAnnouncedAlgorithms(m);
 }
 
 export function readLifetime(m: StunMessage): number | undefined {
@@ -143,17 +162,33 @@ export function readAllocation(m: StunMessage): Allocation {
   };
 }
 
+const ALGORITHM_FAILURES: Partial<Record<LearnOutcome, string>> = {
+  'password-algorithms-missing':
+    'the nonce cookie announces password algorithms but PASSWORD-ALGORITHMS is missing',
+  'no-supported-password-algorithm': 'the server offers no password algorithm the client supports',
+};
+
 /**
- * The error a request ends with after error response `error` (no 401/438 retry left):
- * `RTCD_TURN_CLIENT_NO_CREDENTIALS` for a 401 to a client without them, else
- * `RTCD_TURN_CLIENT_ERROR_RESPONSE`; both carry the STUN code and reason.
+ * The error a request ends with after error response `error` (no 401/438 retry left, or
+ * `learned` from it forbids one): `RTCD_TURN_CLIENT_PASSWORD_ALGORITHMS` when RFC 8489 §9.2.5
+ * forbids the retry, `RTCD_TURN_CLIENT_NO_CREDENTIALS` for a 401 to a client without
+ * credentials, else `RTCD_TURN_CLIENT_ERROR_RESPONSE`; all carry the STUN code and reason.
  */
 export function errorResponseError(
   method: string,
   error: { code: number; reason: string },
   hasCredentials: boolean,
+  learned?: LearnOutcome,
 ): TurnClientError {
   const details = { stunCode: error.code, stunReason: error.reason };
+  const algorithmFailure = learned && ALGORITHM_FAILURES[learned];
+  if (algorithmFailure !== undefined) {
+    return new TurnClientError(
+      TurnClientErrorCode.passwordAlgorithms,
+      `${method}: ${error.code} and ${algorithmFailure}`,
+      details,
+    );
+  }
   if (error.code === 401 && !hasCredentials) {
     return new TurnClientError(
       TurnClientErrorCode.noCredentials,

@@ -11,8 +11,20 @@ export interface TurnClientOptions {
   username?: string;
   password?: string;
   /**
-   * Password algorithm to pick when an RFC 8489 server offers both MD5 and SHA-256 in
-   * PASSWORD-ALGORITHMS (SHA-256 signs with MESSAGE-INTEGRITY-SHA256). Default `'md5'`.
+   * The password algorithms the client supports (RFC 8489 §18.5), in any order. When a 401
+   * carries PASSWORD-ALGORITHMS, the client takes the first algorithm on the server's list
+   * that is in this one and signs with MESSAGE-INTEGRITY-SHA256 under that algorithm's key
+   * (§9.2.5); if none is, the request fails with `RTCD_TURN_CLIENT_PASSWORD_ALGORITHMS`.
+   * Without PASSWORD-ALGORITHMS (classic servers such as coturn 4.6) the key is MD5 and the
+   * attribute MESSAGE-INTEGRITY, which needs `'md5'` here: `['sha256']` refuses such servers
+   * (same error) instead of letting a stripped offer bid it down to MD5.
+   * Default `['md5', 'sha256']`.
+   */
+  passwordAlgorithms?: readonly PasswordAlgorithmName[];
+  /**
+   * @deprecated Accepted and validated for compatibility, without effect: it was the client's
+   * preference among the server's offer, and RFC 8489 §9.2.5 lets the server's order decide.
+   * Use `passwordAlgorithms` to restrict what the client supports.
    */
   passwordAlgorithm?: PasswordAlgorithmName;
   /** Options of `tls.connect` (ca, servername, rejectUnauthorized…) for `transport: 'tls'`. */
@@ -110,13 +122,25 @@ export function validateOptions(o: TurnClientOptions): void {
   ) {
     throw new TypeError(`localPort must be 0..65535, got ${o.localPort}`);
   }
-  if (
-    o.passwordAlgorithm !== undefined &&
-    o.passwordAlgorithm !== 'md5' &&
-    o.passwordAlgorithm !== 'sha256'
-  ) {
+  if (o.passwordAlgorithm !== undefined && !isAlgorithmName(o.passwordAlgorithm)) {
     throw new TypeError(
       `passwordAlgorithm must be md5 or sha256, got ${String(o.passwordAlgorithm)}`,
     );
   }
+  const algorithms = o.passwordAlgorithms;
+  if (
+    algorithms !== undefined &&
+    (!Array.isArray(algorithms) ||
+      algorithms.length === 0 ||
+      !algorithms.every(isAlgorithmName) ||
+      new Set(algorithms).size !== algorithms.length)
+  ) {
+    throw new TypeError(
+      `passwordAlgorithms must list md5 and/or sha256 once each, got ${String(algorithms)}`,
+    );
+  }
+}
+
+function isAlgorithmName(v: unknown): v is PasswordAlgorithmName {
+  return v === 'md5' || v === 'sha256';
 }

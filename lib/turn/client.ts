@@ -28,6 +28,7 @@ import {
   closedError,
   copyRequestAttributes,
   errorResponseError,
+  ignoredForMissingAlgorithms,
   integrityAcceptable,
   methodName,
   readAllocation,
@@ -83,7 +84,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     schedule: RefreshSchedule | undefined,
   ) {
     super();
-    this.auth = new LongTermAuth(options.username, options.password, options.passwordAlgorithm);
+    this.auth = new LongTermAuth(options.username, options.password, options.passwordAlgorithms);
     this.transport = transport;
     this.refreshes = schedule && new RefreshTimer(schedule, (due) => this.runRefreshes(due));
     this.transactions = new TransactionTable((request) => this.transport.send(request), {
@@ -351,15 +352,14 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
       const response = await this.transactions.start(id, b.toBuffer(), signing);
       if (response.messageClass === StunClass.success) return response;
       const error = readError(response);
-      if (error.code === 401 && !challenged && this.auth.learn(response)) {
-        challenged = true;
+      const retry = (error.code === 401 && !challenged) || (error.code === 438 && !stale);
+      const learned = retry ? this.auth.learn(response) : undefined;
+      if (learned === 'ok') {
+        if (error.code === 401) challenged = true;
+        else stale = true;
         continue;
       }
-      if (error.code === 438 && !stale && this.auth.learn(response)) {
-        stale = true;
-        continue;
-      }
-      throw errorResponseError(methodName(method), error, this.auth.hasCredentials);
+      throw errorResponseError(methodName(method), error, this.auth.hasCredentials, learned);
     }
   }
 
@@ -399,6 +399,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     if (!this.transactions.has(id)) return; // late retransmission or stray
     if (m.has(AttributeType.FINGERPRINT) && !verifyFingerprint(m)) return;
     const signing = this.transactions.context(id);
+    if (ignoredForMissingAlgorithms(m)) return;
     if (signing !== undefined && !integrityAcceptable(m, signing)) {
       // RFC 8489 §9.2.5: over UDP treat it as never received (the real response may
       // follow); over a reliable transport the transaction fails.
