@@ -1,8 +1,9 @@
 /**
  * RFC 8489 §9.2 long-term credentials from the client side, against a scripted server: the
  * 401 challenge and signed retry, 438 with a new nonce, signing up front afterwards,
- * PASSWORD-ALGORITHMS (§9.2.4), and rejecting responses whose MESSAGE-INTEGRITY is missing or
- * forged (§9.2.5: ignored on UDP, fatal on TCP).
+ * PASSWORD-ALGORITHMS and USERHASH under the nonce cookie (§9.2.5, quoted in the test names),
+ * and rejecting responses whose MESSAGE-INTEGRITY is missing or forged (§9.2.5: ignored on
+ * UDP, fatal on TCP).
  */
 import t, { type Test } from 'tap';
 import {
@@ -18,11 +19,13 @@ import {
   type StunMessage,
   StunMessageBuilder,
   StunMethod,
+  userhash,
   verifyFingerprint,
   verifyMessageIntegrity,
   verifyMessageIntegritySha256,
 } from '../../lib/stun/index.js';
-import type { TurnClientOptions } from '../../lib/turn/client.js';
+import { TurnClient, type TurnClientOptions } from '../../lib/turn/client.js';
+import { nonceCookie } from '../../lib/turn/nonce.js';
 import { decodeFrame as decode, scriptedClient } from '../helpers/scripted-server.js';
 
 const USER = 'alice';
@@ -191,48 +194,223 @@ t.test('a forged success on TCP fails the request', async (t) => {
   await t.rejects(client.refresh(600), { code: 'RTCD_TURN_CLIENT_INTEGRITY' });
 });
 
-t.test('PASSWORD-ALGORITHMS (RFC 8489 §9.2.4)', async (t) => {
-  const offeredBoth = [PasswordAlgorithm.MD5, PasswordAlgorithm.SHA256];
-  const cases = [
-    { name: 'sha256 preferred and offered', prefer: 'sha256', offered: offeredBoth, sha: true },
-    { name: 'md5 by default', prefer: undefined, offered: offeredBoth, sha: false },
+const { MD5, SHA256 } = PasswordAlgorithm;
+/** Nonces with an RFC 8489 §9.2 cookie announcing these features. */
+const ALGORITHMS_NONCE = `${nonceCookie({ passwordAlgorithms: true })}nonce`;
+const ANONYMOUS_NONCE = `${nonceCookie({ usernameAnonymity: true })}nonce`;
+const BOTH_NONCE = `${nonceCookie({ passwordAlgorithms: true, usernameAnonymity: true })}nonce`;
+
+function chosenAlgorithm(m: StunMessage): number | undefined {
+  const a = m.get(AttributeType.PASSWORD_ALGORITHM);
+  return a && decodePasswordAlgorithm(m, a)?.algorithm;
+}
+
+t.test('PASSWORD-ALGORITHMS in a 401 (RFC 8489 §9.2.5)', async (t) => {
+  const cases: {
+    name: string;
+    offered: number[];
+    options?: Partial<TurnClientOptions>;
+    chosen: number;
+  }[] = [
     {
-      name: 'sha256 when it is all',
-      prefer: undefined,
-      offered: [PasswordAlgorithm.SHA256],
-      sha: true,
+      name: "[MD5, SHA256] → MD5: 'a PASSWORD-ALGORITHM attribute with the first algorithm supported on the list'",
+      offered: [MD5, SHA256],
+      chosen: MD5,
     },
-  ] as const;
+    {
+      name: '[SHA256, MD5] → SHA-256: the server’s order decides, not the client’s',
+      offered: [SHA256, MD5],
+      chosen: SHA256,
+    },
+    { name: '[SHA256] → SHA-256, the only algorithm offered', offered: [SHA256], chosen: SHA256 },
+    {
+      name: "passwordAlgorithms ['sha256'] facing [MD5, SHA256] → SHA-256, the first it supports",
+      offered: [MD5, SHA256],
+      options: { passwordAlgorithms: ['sha256'] },
+      chosen: SHA256,
+    },
+    {
+      name: "the deprecated passwordAlgorithm: 'sha256' does not reorder [MD5, SHA256] → MD5",
+      offered: [MD5, SHA256],
+      options: { passwordAlgorithm: 'sha256' },
+      chosen: MD5,
+    },
+  ];
   for (const c of cases) {
     t.test(c.name, async (t) => {
-      const { server, client } = await setup(t, 'udp', {
-        ...(c.prefer ? { passwordAlgorithm: c.prefer } : {}),
-      });
+      const { server, client } = await setup(t, 'udp', c.options);
+      const key = c.chosen === SHA256 ? SHA256_KEY : MD5_KEY;
       let offeredValue: Buffer | undefined;
       server.onFrame = (bytes, s) => {
         const m = decode(bytes);
         if (server.frames.length === 1) {
-          const response = challenge(m, 'obMatJos2AAABnonce', [...c.offered]);
+          const response = challenge(m, ALGORITHMS_NONCE, c.offered);
           offeredValue = decode(response).value(AttributeType.PASSWORD_ALGORITHMS);
           s.send(response);
-        } else s.send(refreshSuccess(m, c.sha ? SHA256_KEY : MD5_KEY, c.sha));
+        } else s.send(refreshSuccess(m, key, true));
       };
       t.equal(await client.refresh(600), 600);
-      const signed = decode(server.frames[1]!.bytes);
-      t.same(
-        signed.value(AttributeType.PASSWORD_ALGORITHMS),
-        offeredValue,
-        'PASSWORD-ALGORITHMS echoed as offered',
-      );
-      const chosen = decodePasswordAlgorithm(signed, signed.get(AttributeType.PASSWORD_ALGORITHM)!);
-      t.equal(chosen?.algorithm, c.sha ? PasswordAlgorithm.SHA256 : PasswordAlgorithm.MD5);
-      if (c.sha) {
-        t.ok(verifyMessageIntegritySha256(signed, SHA256_KEY), 'MESSAGE-INTEGRITY-SHA256');
-        t.notOk(signed.has(AttributeType.MESSAGE_INTEGRITY));
-      } else {
-        t.ok(verifyMessageIntegrity(signed, MD5_KEY), 'MESSAGE-INTEGRITY');
+      t.equal(await client.refresh(600), 600);
+      t.equal(server.frames.length, 3);
+      const [, retry, subsequent] = server.frames.map((f) => decode(f.bytes));
+      for (const [m, what] of [
+        [retry!, 'the retry'],
+        [subsequent!, 'a subsequent request (§9.2.3.2)'],
+      ] as const) {
+        t.same(
+          m.value(AttributeType.PASSWORD_ALGORITHMS),
+          offeredValue,
+          `${what}: 'the PASSWORD-ALGORITHMS attribute with the same content'`,
+        );
+        t.equal(chosenAlgorithm(m), c.chosen, `${what}: PASSWORD-ALGORITHM`);
+        t.ok(
+          verifyMessageIntegritySha256(m, key),
+          `${what}: MESSAGE-INTEGRITY-SHA256 under the chosen algorithm's key`,
+        );
+        t.notOk(
+          m.has(AttributeType.MESSAGE_INTEGRITY),
+          `${what}: 'authenticated using MESSAGE-INTEGRITY-SHA256 only'`,
+        );
+        t.equal(text(m, AttributeType.USERNAME), USER, `${what}: USERNAME (no anonymity bit)`);
       }
     });
+  }
+});
+
+t.test('a 401 without PASSWORD-ALGORITHMS (coturn 4.6): MD5 and MESSAGE-INTEGRITY', async (t) => {
+  const { server, client } = await setup(t, 'udp');
+  server.onFrame = (bytes, s) => {
+    const m = decode(bytes);
+    if (server.frames.length === 1) s.send(challenge(m, 'plain-nonce'));
+    else s.send(refreshSuccess(m, MD5_KEY));
+  };
+  t.equal(await client.refresh(600), 600);
+  const signed = decode(server.frames[1]!.bytes);
+  t.ok(verifyMessageIntegrity(signed, MD5_KEY));
+  for (const type of [
+    AttributeType.MESSAGE_INTEGRITY_SHA256,
+    AttributeType.PASSWORD_ALGORITHM,
+    AttributeType.PASSWORD_ALGORITHMS,
+    AttributeType.USERHASH,
+  ]) {
+    t.notOk(signed.has(type), `no attribute 0x${type.toString(16)}`);
+  }
+});
+
+t.test(
+  '\'If the "nonce cookie" ... has ... "Username anonymity" bit set to 1, then the USERHASH attribute MUST be used\'',
+  async (t) => {
+    const cases = [
+      { name: 'with PASSWORD-ALGORITHMS', nonce: BOTH_NONCE, offered: [SHA256, MD5] },
+      { name: 'without password algorithms (MD5, MESSAGE-INTEGRITY)', nonce: ANONYMOUS_NONCE },
+    ];
+    for (const c of cases) {
+      t.test(c.name, async (t) => {
+        const { server, client } = await setup(t, 'tcp');
+        const sha256 = c.offered !== undefined;
+        server.onFrame = (bytes, s) => {
+          const m = decode(bytes);
+          if (server.frames.length === 1) s.send(challenge(m, c.nonce, c.offered));
+          else s.send(refreshSuccess(m, sha256 ? SHA256_KEY : MD5_KEY, sha256));
+        };
+        t.equal(await client.refresh(600), 600);
+        t.equal(await client.refresh(600), 600);
+        for (const f of server.frames.slice(1)) {
+          const m = decode(f.bytes);
+          t.same(m.value(AttributeType.USERHASH), userhash(USER, REALM), 'USERHASH');
+          t.notOk(m.has(AttributeType.USERNAME), 'no USERNAME');
+          if (sha256) t.ok(verifyMessageIntegritySha256(m, SHA256_KEY));
+          else t.ok(verifyMessageIntegrity(m, MD5_KEY));
+        }
+      });
+    }
+  },
+);
+
+t.test('RFC 8489 §9.2.5 forbids some retries: RTCD_TURN_CLIENT_PASSWORD_ALGORITHMS', async (t) => {
+  const cases: {
+    name: string;
+    answer: (m: StunMessage, n: number) => Buffer;
+    options?: Partial<TurnClientOptions>;
+    sent: number;
+    stunCode: number;
+  }[] = [
+    {
+      name: "a 401 whose cookie sets 'Password algorithms' without PASSWORD-ALGORITHMS: 'the client MUST NOT retry'",
+      answer: (m) => challenge(m, ALGORITHMS_NONCE),
+      sent: 1,
+      stunCode: 401,
+    },
+    {
+      name: 'a 438 likewise (a bid-down after the first challenge)',
+      answer: (m, n) =>
+        n === 1
+          ? challenge(m, ALGORITHMS_NONCE, [SHA256, MD5])
+          : errorResponse(m, 438, (b) => {
+              b.addString(AttributeType.REALM, REALM);
+              b.addString(AttributeType.NONCE, `${ALGORITHMS_NONCE}-2`);
+            }),
+      sent: 2,
+      stunCode: 438,
+    },
+    {
+      name: "passwordAlgorithms ['md5'] facing [SHA256]: 'does not contain any algorithm that is supported by the client'",
+      answer: (m) => challenge(m, ALGORITHMS_NONCE, [SHA256]),
+      options: { passwordAlgorithms: ['md5'] },
+      sent: 1,
+      stunCode: 401,
+    },
+    {
+      name: "passwordAlgorithms ['sha256'] facing a classic 401 (no offer): no MD5 fallback",
+      answer: (m) => challenge(m, 'plain-nonce'),
+      options: { passwordAlgorithms: ['sha256'] },
+      sent: 1,
+      stunCode: 401,
+    },
+  ];
+  for (const c of cases) {
+    t.test(c.name, async (t) => {
+      const { server, client } = await setup(t, 'udp', c.options);
+      server.onFrame = (bytes, s) => s.send(c.answer(decode(bytes), server.frames.length));
+      await t.rejects(client.refresh(600), {
+        code: 'RTCD_TURN_CLIENT_PASSWORD_ALGORITHMS',
+        stunCode: c.stunCode,
+      });
+      t.equal(server.frames.length, c.sent, 'no retry');
+    });
+  }
+});
+
+t.test(
+  "'For all other responses' with such a cookie and no PASSWORD-ALGORITHMS: ignored",
+  async (t) => {
+    const { server, client } = await setup(t, 'udp', { rtoMs: 20 });
+    server.onFrame = (bytes, s) => {
+      const m = decode(bytes);
+      const n = server.frames.length;
+      if (n === 1) s.send(challenge(m, ALGORITHMS_NONCE, [SHA256]));
+      else {
+        // Correctly signed, but a NONCE announcing algorithms without the offer: ignored.
+        const b = StunMessageBuilder.responseTo(m, StunClass.success);
+        b.addUint32(AttributeType.LIFETIME, n === 2 ? 1 : 600);
+        if (n === 2) b.addString(AttributeType.NONCE, ALGORITHMS_NONCE);
+        s.send(b.addMessageIntegritySha256(SHA256_KEY).addFingerprint().toBuffer());
+      }
+    };
+    t.equal(await client.refresh(600), 600, 'the retransmission’s answer is the one taken');
+    t.equal(server.frames.length, 3);
+  },
+);
+
+t.test('passwordAlgorithms is validated before connecting: TypeError', async (t) => {
+  const server = { host: '127.0.0.1', port: 3478 };
+  const cases: TurnClientOptions['passwordAlgorithms'][] = [[], ['sha1' as 'md5'], ['md5', 'md5']];
+  for (const passwordAlgorithms of cases) {
+    await t.rejects(
+      TurnClient.connect({ server, passwordAlgorithms }),
+      TypeError,
+      JSON.stringify(passwordAlgorithms),
+    );
   }
 });
 
