@@ -6,8 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import {
+  decodePasswordAlgorithm,
   decodePasswordAlgorithms,
   encodePasswordAlgorithm,
   encodePasswordAlgorithms,
@@ -26,6 +27,7 @@ import {
   verifyMessageIntegritySha256,
 } from '../../lib/stun/integrity.js';
 import { decodeStunMessage, type StunMessage } from '../../lib/stun/message.js';
+import { TurnClient, type TurnClientOptions } from '../../lib/turn/client.js';
 import { restPassword } from '../../lib/turn/credentials.js';
 import { parseNonceCookie } from '../../lib/turn/nonce.js';
 import type { TurnServer } from '../../lib/turn/server.js';
@@ -233,3 +235,171 @@ t.test("passwordAlgorithms ['md5']: no offer, so a SHA-256 client falls back to 
   await client.allocate();
   t.same(observer.authFailures, []);
 });
+
+/**
+ * A UDP relay between a TurnClient and the server that records what the client sends, so the
+ * end-to-end cases below can check the wire and not only that allocations work.
+ */
+class WireTap {
+  readonly fromClient: StunMessage[] = [];
+  private client: { port: number; address: string } | undefined;
+
+  private constructor(
+    private readonly socket: Socket,
+    serverPort: number,
+  ) {
+    socket.on('message', (data, from) => {
+      if (from.port === serverPort && from.address === '127.0.0.1') {
+        if (this.client) socket.send(data, this.client.port, this.client.address);
+        return;
+      }
+      this.client = { port: from.port, address: from.address };
+      const decoded = decodeStunMessage(data);
+      if (decoded.ok) this.fromClient.push(decoded.message);
+      socket.send(data, serverPort, '127.0.0.1');
+    });
+  }
+
+  static async open(server: TurnServer): Promise<WireTap> {
+    const socket = createSocket('udp4');
+    socket.bind(0, '127.0.0.1');
+    await once(socket, 'listening');
+    return new WireTap(socket, server.addresses.udp[0].port);
+  }
+
+  /** What the TurnClient connects to instead of the server. */
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  /** The signed requests the client sent (those with an integrity attribute). */
+  signed(): StunMessage[] {
+    return this.fromClient.filter(
+      (m) =>
+        m.has(AttributeType.MESSAGE_INTEGRITY) || m.has(AttributeType.MESSAGE_INTEGRITY_SHA256),
+    );
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+async function tappedClient(t: Test, server: TurnServer, extra: Partial<TurnClientOptions> = {}) {
+  const tap = await WireTap.open(server);
+  t.teardown(() => tap.close());
+  const client = await TurnClient.connect({
+    server: { host: '127.0.0.1', port: tap.port },
+    username: USER,
+    password: PASSWORD,
+    localAddress: '127.0.0.1',
+    rtoMs: 100,
+    closeTimeoutMs: 300,
+    ...extra,
+  });
+  t.teardown(() => client.close());
+  return { tap, client };
+}
+
+function chosenAlgorithm(m: StunMessage): number | undefined {
+  const a = m.get(AttributeType.PASSWORD_ALGORITHM);
+  return a && decodePasswordAlgorithm(m, a)?.algorithm;
+}
+
+/** Allocates, binds a channel and relays both ways through `client`. */
+async function relayBothWays(t: Test, client: TurnClient): Promise<void> {
+  const peer = await Peer.open();
+  t.teardown(() => peer.close());
+  const { relayed } = await client.allocate();
+  await client.createPermission([peer.address]);
+  const received = peer.receive();
+  client.send(peer.address, Buffer.from('via a Send indication'));
+  t.equal((await received).data.toString(), 'via a Send indication');
+  await client.channelBind(peer.address);
+  const back = nextData(client);
+  peer.send(relayed, Buffer.from('via ChannelData'));
+  t.equal((await back).data.toString(), 'via ChannelData');
+}
+
+t.test(
+  'RFC 8489 §9.2.5 end to end: a default TurnClient against a default TurnServer',
+  async (t) => {
+    const sha256Key = longTermKey(USER, REALM, PASSWORD, 'sha256');
+    const md5Key = longTermKey(USER, REALM, PASSWORD, 'md5');
+    const cases = [
+      {
+        name: 'REST on: SHA-256 (first on the offer [SHA256, MD5]) and USERNAME',
+        options: {},
+        anonymous: false,
+      },
+      {
+        name: "static users only: the cookie sets 'Username anonymity', so USERHASH",
+        options: { authSecrets: [] },
+        anonymous: true,
+      },
+    ];
+    for (const c of cases) {
+      t.test(c.name, async (t) => {
+        const { server, observer } = await startServer(c.options);
+        t.teardown(() => server.close());
+        const { tap, client } = await tappedClient(t, server);
+        await relayBothWays(t, client);
+        await client.refresh(300);
+        const signed = tap.signed();
+        t.equal(signed.length, 4, 'Allocate, CreatePermission, ChannelBind and Refresh, signed');
+        for (const m of signed) {
+          t.equal(chosenAlgorithm(m), Algorithm.SHA256, 'PASSWORD-ALGORITHM SHA-256');
+          t.same(offeredCodes(m), [Algorithm.SHA256, Algorithm.MD5], 'the offer echoed');
+          t.ok(verifyMessageIntegritySha256(m, sha256Key), 'MESSAGE-INTEGRITY-SHA256, SHA-256 key');
+          t.notOk(m.has(AttributeType.MESSAGE_INTEGRITY), 'no MESSAGE-INTEGRITY');
+          t.equal(m.has(AttributeType.USERHASH), c.anonymous, 'USERHASH iff anonymity');
+          t.equal(m.has(AttributeType.USERNAME), !c.anonymous, 'USERNAME otherwise');
+        }
+        t.same(observer.authFailures, []);
+      });
+    }
+
+    t.test(
+      "passwordAlgorithms ['md5'] client: MD5 from the offer, MESSAGE-INTEGRITY-SHA256",
+      async (t) => {
+        const { server, observer } = await startServer();
+        t.teardown(() => server.close());
+        const { tap, client } = await tappedClient(t, server, { passwordAlgorithms: ['md5'] });
+        await client.allocate();
+        const [m] = tap.signed();
+        t.equal(chosenAlgorithm(m!), Algorithm.MD5);
+        t.ok(
+          verifyMessageIntegritySha256(m!, md5Key),
+          'the MD5 key under MESSAGE-INTEGRITY-SHA256',
+        );
+        t.notOk(m!.has(AttributeType.MESSAGE_INTEGRITY));
+        t.same(observer.authFailures, []);
+      },
+    );
+
+    t.test("server passwordAlgorithms ['md5'], static users: USERHASH with MD5", async (t) => {
+      const { server, observer } = await startServer({
+        passwordAlgorithms: ['md5'],
+        authSecrets: [],
+      });
+      t.teardown(() => server.close());
+      const { tap, client } = await tappedClient(t, server);
+      await client.allocate();
+      const [m] = tap.signed();
+      t.ok(m!.has(AttributeType.USERHASH), 'USERHASH: the cookie announces anonymity only');
+      t.notOk(m!.has(AttributeType.PASSWORD_ALGORITHMS), 'nothing offered, nothing echoed');
+      t.ok(verifyMessageIntegrity(m!, md5Key), 'classic MESSAGE-INTEGRITY under the MD5 key');
+      t.same(observer.authFailures, []);
+    });
+
+    t.test('TCP, static users only: allocates with USERHASH and SHA-256', async (t) => {
+      const { server, observer } = await startServer({ authSecrets: [] });
+      t.teardown(() => server.close());
+      const client = await connectClient(server, 'tcp');
+      t.teardown(() => client.close());
+      await client.allocate();
+      await client.refresh(120);
+      t.same(observer.authFailures, []);
+    });
+  },
+);
