@@ -21,12 +21,6 @@ export interface TurnClientOptions {
    * Default `['md5', 'sha256']`.
    */
   passwordAlgorithms?: readonly PasswordAlgorithmName[];
-  /**
-   * @deprecated Accepted and validated for compatibility, without effect: it was the client's
-   * preference among the server's offer, and RFC 8489 §9.2.5 lets the server's order decide.
-   * Use `passwordAlgorithms` to restrict what the client supports.
-   */
-  passwordAlgorithm?: PasswordAlgorithmName;
   /** Options of `tls.connect` (ca, servername, rejectUnauthorized…) for `transport: 'tls'`. */
   tls?: tls.ConnectionOptions;
   /** Local address to bind or connect from (tests pass 127.0.0.1). Default: any. */
@@ -121,11 +115,6 @@ export function validateOptions(o: TurnClientOptions): void {
     (!Number.isInteger(o.localPort) || o.localPort < 0 || o.localPort > 0xffff)
   ) {
     throw new TypeError(`localPort must be 0..65535, got ${o.localPort}`);
-  }
-  if (o.passwordAlgorithm !== undefined && !isAlgorithmName(o.passwordAlgorithm)) {
-    throw new TypeError(
-      `passwordAlgorithm must be md5 or sha256, got ${String(o.passwordAlgorithm)}`,
-    );
   }
   const algorithms = o.passwordAlgorithms;
   if (

@@ -229,12 +229,6 @@ t.test('PASSWORD-ALGORITHMS in a 401 (RFC 8489 §9.2.5)', async (t) => {
       options: { passwordAlgorithms: ['sha256'] },
       chosen: SHA256,
     },
-    {
-      name: "the deprecated passwordAlgorithm: 'sha256' does not reorder [MD5, SHA256] → MD5",
-      offered: [MD5, SHA256],
-      options: { passwordAlgorithm: 'sha256' },
-      chosen: MD5,
-    },
   ];
   for (const c of cases) {
     t.test(c.name, async (t) => {

@@ -129,7 +129,7 @@ t.test('UDP: a TurnClient with SHA-256 keys allocates, binds a channel and relay
   t.teardown(() => peer.close());
   // The client checks every response's MESSAGE-INTEGRITY-SHA256 with its SHA-256 key: had the
   // server answered with the MD5 key, allocate() would have failed.
-  const client = await connectClient(server, 'udp', { passwordAlgorithm: 'sha256' });
+  const client = await connectClient(server, 'udp', { passwordAlgorithms: ['sha256'] });
   t.teardown(() => client.close());
   const { relayed } = await client.allocate();
   await client.channelBind(peer.address);
@@ -149,7 +149,7 @@ t.test('TCP: TURN REST API credentials with SHA-256 keys', async (t) => {
   const client = await connectClient(server, 'tcp', {
     username,
     password: restPassword(SECRET, username),
-    passwordAlgorithm: 'sha256',
+    passwordAlgorithms: ['sha256'],
   });
   t.teardown(() => client.close());
   const { relayed } = await client.allocate();
@@ -199,23 +199,26 @@ t.test('on the wire: an offer echoed without SHA-256 (a bid-down) is a 400', asy
   t.same(observer.authFailures, ['password-algorithms-mismatch']);
 });
 
-t.test('a TurnClient preferring MD5 takes MD5 from the offer and still works', async (t) => {
-  const { server, observer } = await startServer();
-  t.teardown(() => server.close());
-  const client = await connectClient(server, 'udp');
-  t.teardown(() => client.close());
-  await client.allocate();
-  await client.refresh(120);
-  t.same(observer.authFailures, []);
-});
+t.test(
+  'a default TurnClient (MD5 and SHA-256) authenticates against the default offer',
+  async (t) => {
+    const { server, observer } = await startServer();
+    t.teardown(() => server.close());
+    const client = await connectClient(server, 'udp');
+    t.teardown(() => client.close());
+    await client.allocate();
+    await client.refresh(120);
+    t.same(observer.authFailures, []);
+  },
+);
 
 t.test("passwordAlgorithms ['sha256']: SHA-256 clients work, MD5 clients get 400", async (t) => {
   const { server, observer } = await startServer({ passwordAlgorithms: ['sha256'] });
   t.teardown(() => server.close());
-  const client = await connectClient(server, 'udp', { passwordAlgorithm: 'md5' });
+  const client = await connectClient(server, 'udp', { passwordAlgorithms: ['md5', 'sha256'] });
   t.teardown(() => client.close());
   await client.allocate();
-  t.pass('a client preferring MD5 takes the only algorithm offered');
+  t.pass('a client supporting both takes the only algorithm offered');
   const raw = await RawClient.open(server);
   t.teardown(() => raw.close());
   const nonce = nonceOf(await raw.request(allocateRequest()));
@@ -223,14 +226,14 @@ t.test("passwordAlgorithms ['sha256']: SHA-256 clients work, MD5 clients get 400
   t.same(observer.authFailures, ['md5-disabled']);
 });
 
-t.test("passwordAlgorithms ['md5']: no offer, so a SHA-256 client falls back to MD5", async (t) => {
+t.test("passwordAlgorithms ['md5']: no offer, so a default client uses MD5", async (t) => {
   const { server, observer } = await startServer({ passwordAlgorithms: ['md5'] });
   t.teardown(() => server.close());
   const raw = await RawClient.open(server);
   t.teardown(() => raw.close());
   const challenge = await raw.request(allocateRequest());
   t.notOk(challenge.has(AttributeType.PASSWORD_ALGORITHMS));
-  const client = await connectClient(server, 'udp', { passwordAlgorithm: 'sha256' });
+  const client = await connectClient(server, 'udp');
   t.teardown(() => client.close());
   await client.allocate();
   t.same(observer.authFailures, []);
