@@ -1,0 +1,218 @@
+import { type SrtpError, SrtpErrors } from './errors.js';
+import {
+  checkMasterKeys,
+  deriveSessionKeys,
+  type SessionKeySet,
+  type SrtpKeys,
+} from './key-derivation.js';
+import { profileParameters, type SrtpProfileName } from './profiles.js';
+import { estimateIndex, ReplayWindow } from './replay-window.js';
+import { readUint32, type SrtpTransform } from './transform.js';
+import { AesCmHmacTransform } from './transform-cm.js';
+import { AesGcmTransform } from './transform-gcm.js';
+
+export interface SrtpSessionOptions {
+  profile: SrtpProfileName;
+  /** Master key and salt (RFC 3711 §4.3), e.g. one half of `keysFromDtlsExport`. */
+  keys: SrtpKeys;
+  /**
+   * Replay window in packets, per SSRC, for SRTP and SRTCP alike (RFC 3711 §3.3.2). Defaults
+   * to 64; raise it (1024 and up) for video that reorders. 1 to 32768.
+   */
+  replayWindow?: number;
+  /** Most SSRCs tracked per direction and packet kind. Defaults to 1024. */
+  maxStreams?: number;
+}
+
+export const DEFAULT_REPLAY_WINDOW = 64;
+export const DEFAULT_MAX_STREAMS = 1024;
+const MAX_REPLAY_WINDOW = 32768;
+const RTP_HEADER = 12;
+const RTCP_HEADER = 8;
+
+/**
+ * One SRTP/SRTCP crypto session: one profile and master key, any number of SSRCs. Protect
+ * with the local keys and unprotect with the remote keys, typically in two sessions; one
+ * session can also do both, since outbound and inbound stream state are kept apart.
+ *
+ * Every method works in place when `out === packet`, returns the resulting length or an
+ * `SrtpError`, and never throws on packet contents (only on API misuse: TypeError).
+ * Per-SSRC state (rollover counter, replay window, SRTCP index) is created on the first
+ * packet of an SSRC and, on receive, changed only after the packet authenticated.
+ */
+export class SrtpSession {
+  readonly profile: SrtpProfileName;
+  readonly replayWindow: number;
+  readonly maxStreams: number;
+  private readonly transform: SrtpTransform;
+  /** Highest SRTP index sent, per SSRC. */
+  private readonly sentRtp = new Map<number, number>();
+  private readonly receivedRtp = new Map<number, ReplayWindow>();
+  /** Next SRTCP index to send, per SSRC. */
+  private readonly sentRtcp = new Map<number, number>();
+  private readonly receivedRtcp = new Map<number, ReplayWindow>();
+
+  constructor(options: SrtpSessionOptions) {
+    const p = profileParameters(options.profile);
+    checkMasterKeys(options.profile, options.keys);
+    this.profile = p.name;
+    this.replayWindow = options.replayWindow ?? DEFAULT_REPLAY_WINDOW;
+    if (
+      !Number.isInteger(this.replayWindow) ||
+      this.replayWindow < 1 ||
+      this.replayWindow > MAX_REPLAY_WINDOW
+    ) {
+      throw new TypeError(`replayWindow must be an integer from 1 to ${MAX_REPLAY_WINDOW}`);
+    }
+    this.maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS;
+    if (!Number.isInteger(this.maxStreams) || this.maxStreams < 1) {
+      throw new TypeError('maxStreams must be a positive integer');
+    }
+    const sessionKeys =
+      SESSION_KEYS_OVERRIDE.get(options) ?? deriveSessionKeys(p.name, options.keys);
+    this.transform = p.aead
+      ? new AesGcmTransform(p, sessionKeys)
+      : new AesCmHmacTransform(p, sessionKeys);
+  }
+
+  /**
+   * A session over already-derived session keys, bypassing key derivation: for the RFC 7714
+   * test vectors, which are stated below the KDF.
+   */
+  static fromSessionKeys(
+    profile: SrtpProfileName,
+    sessionKeys: SessionKeySet,
+    options: Omit<SrtpSessionOptions, 'profile' | 'keys'> = {},
+  ): SrtpSession {
+    const p = profileParameters(profile);
+    const o: SrtpSessionOptions = {
+      ...options,
+      profile,
+      keys: { masterKey: Buffer.alloc(p.keyLength), masterSalt: Buffer.alloc(p.saltLength) },
+    };
+    SESSION_KEYS_OVERRIDE.set(o, sessionKeys);
+    return new SrtpSession(o);
+  }
+
+  /** Bytes protectRtp adds to a packet. */
+  get rtpOverhead(): number {
+    return this.transform.rtpOverhead;
+  }
+
+  /** Bytes protectRtcp adds to a packet. */
+  get rtcpOverhead(): number {
+    return this.transform.rtcpOverhead;
+  }
+
+  /** Encrypts and tags the RTP packet `packet[0, length)` into `out`; returns its new length. */
+  protectRtp(packet: Uint8Array, length: number, out: Uint8Array): number | SrtpError {
+    checkBuffers(packet, length, out, length + this.transform.rtpOverhead);
+    if (length < RTP_HEADER) return SrtpErrors.tooShort;
+    const headerLength = rtpHeaderLength(packet, length);
+    if (headerLength < 0) return SrtpErrors.badHeader;
+    const ssrc = readUint32(packet, 8);
+    const highest = this.sentRtp.get(ssrc);
+    if (highest === undefined && this.sentRtp.size >= this.maxStreams) {
+      return SrtpErrors.streamLimit;
+    }
+    const index = estimateIndex(highest ?? -1, seqOf(packet));
+    if (index < 0) return SrtpErrors.replayed;
+    const n = this.transform.protectRtp(packet, headerLength, length, ssrc, index, out);
+    if (highest === undefined || index > highest) this.sentRtp.set(ssrc, index);
+    return n;
+  }
+
+  /** Authenticates and decrypts the SRTP packet `packet[0, length)` into `out`. */
+  unprotectRtp(packet: Uint8Array, length: number, out: Uint8Array): number | SrtpError {
+    const overhead = this.transform.rtpOverhead;
+    checkBuffers(packet, length, out, length - overhead);
+    if (length < RTP_HEADER + overhead) return SrtpErrors.tooShort;
+    const headerLength = rtpHeaderLength(packet, length - overhead);
+    if (headerLength < 0) return SrtpErrors.badHeader;
+    const ssrc = readUint32(packet, 8);
+    const window = this.receivedRtp.get(ssrc);
+    const index = estimateIndex(window?.highest ?? -1, seqOf(packet));
+    if (index < 0 || (window !== undefined && !window.check(index))) return SrtpErrors.replayed;
+    const n = this.transform.unprotectRtp(packet, headerLength, length, ssrc, index, out);
+    if (n < 0) return SrtpErrors.authFailed;
+    const committed = window ?? this.newWindow(this.receivedRtp, ssrc);
+    if (committed === undefined) return SrtpErrors.streamLimit;
+    committed.accept(index);
+    return n;
+  }
+
+  /** Encrypts and tags the (compound) RTCP packet `packet[0, length)` into `out`. */
+  protectRtcp(packet: Uint8Array, length: number, out: Uint8Array): number | SrtpError {
+    checkBuffers(packet, length, out, length + this.transform.rtcpOverhead);
+    if (length < RTCP_HEADER) return SrtpErrors.tooShort;
+    if ((packet[0] ?? 0) >>> 6 !== 2) return SrtpErrors.badHeader;
+    const ssrc = readUint32(packet, 4);
+    const index = this.sentRtcp.get(ssrc);
+    if (index === undefined && this.sentRtcp.size >= this.maxStreams) {
+      return SrtpErrors.streamLimit;
+    }
+    const n = this.transform.protectRtcp(packet, length, ssrc, index ?? 0, out);
+    // RFC 3711 §3.4: the index starts at 0 and counts modulo 2^31.
+    this.sentRtcp.set(ssrc, ((index ?? 0) + 1) & 0x7fffffff);
+    return n;
+  }
+
+  /** Authenticates and (when its E flag is set) decrypts an SRTCP packet into `out`. */
+  unprotectRtcp(packet: Uint8Array, length: number, out: Uint8Array): number | SrtpError {
+    const overhead = this.transform.rtcpOverhead;
+    checkBuffers(packet, length, out, length - overhead);
+    if (length < RTCP_HEADER + overhead) return SrtpErrors.tooShort;
+    if ((packet[0] ?? 0) >>> 6 !== 2) return SrtpErrors.badHeader;
+    const ssrc = readUint32(packet, 4);
+    const word = readUint32(packet, length - this.transform.rtcpIndexFromEnd);
+    const index = word & 0x7fffffff;
+    const window = this.receivedRtcp.get(ssrc);
+    if (window !== undefined && !window.check(index)) return SrtpErrors.replayed;
+    const encrypted = word >>> 31 === 1;
+    const n = this.transform.unprotectRtcp(packet, length, ssrc, index, encrypted, out);
+    if (n < 0) return SrtpErrors.authFailed;
+    const committed = window ?? this.newWindow(this.receivedRtcp, ssrc);
+    if (committed === undefined) return SrtpErrors.streamLimit;
+    committed.accept(index);
+    return n;
+  }
+
+  private newWindow(map: Map<number, ReplayWindow>, ssrc: number): ReplayWindow | undefined {
+    if (map.size >= this.maxStreams) return undefined;
+    const w = new ReplayWindow(this.replayWindow);
+    map.set(ssrc, w);
+    return w;
+  }
+}
+
+/** Session keys handed over by `fromSessionKeys`, keyed by its private options object. */
+const SESSION_KEYS_OVERRIDE = new WeakMap<SrtpSessionOptions, SessionKeySet>();
+
+function checkBuffers(packet: Uint8Array, length: number, out: Uint8Array, need: number): void {
+  if (!(packet instanceof Uint8Array) || !(out instanceof Uint8Array)) {
+    throw new TypeError('packet and out must be Uint8Arrays');
+  }
+  if (!Number.isInteger(length) || length < 0 || length > packet.length) {
+    throw new TypeError('length must be an integer within packet');
+  }
+  if (out.length < need) throw new TypeError(`out needs room for ${need} bytes`);
+}
+
+function seqOf(packet: Uint8Array): number {
+  return ((packet[2] ?? 0) << 8) | (packet[3] ?? 0);
+}
+
+/**
+ * Bytes of RTP header (fixed part, CSRCs, header extension) in `packet[0, length)`, or -1
+ * when it is not version 2 or its fields overrun `length` (RFC 3550 §5.1, §5.3.1).
+ */
+export function rtpHeaderLength(packet: Uint8Array, length: number): number {
+  const b0 = packet[0] ?? 0;
+  if (b0 >>> 6 !== 2) return -1;
+  let h = RTP_HEADER + 4 * (b0 & 0x0f);
+  if ((b0 & 0x10) !== 0) {
+    if (h + 4 > length) return -1;
+    h += 4 + 4 * (((packet[h + 2] ?? 0) << 8) | (packet[h + 3] ?? 0));
+  }
+  return h > length ? -1 : h;
+}

@@ -1,0 +1,166 @@
+import { createCipheriv, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import type { SessionKeySet, SessionKeys } from './key-derivation.js';
+import type { SrtpProfileParameters } from './profiles.js';
+import { type SrtpTransform, writeUint32, xorUint32 } from './transform.js';
+
+interface Keys {
+  readonly cipher: KeyObject;
+  readonly salt: Buffer;
+  readonly auth: KeyObject;
+}
+
+function importKeys(k: SessionKeys): Keys {
+  return {
+    cipher: createSecretKey(k.encryptionKey),
+    salt: k.salt,
+    auth: createSecretKey(k.authKey),
+  };
+}
+
+/** Whether the first `n` bytes at `a[ai]` and `b[bi]` agree, in time independent of where. */
+function tagsEqual(a: Uint8Array, ai: number, b: Uint8Array, bi: number, n: number): boolean {
+  let diff = 0;
+  for (let i = 0; i < n; i++) diff |= (a[ai + i] ?? 0) ^ (b[bi + i] ?? 0);
+  return diff === 0;
+}
+
+/**
+ * AES_CM_128_HMAC_SHA1_80 and _32: AES in counter mode (RFC 3711 §4.1.1) and HMAC-SHA1
+ * truncated to 80 or 32 bits (§4.2.1); SRTCP always carries an 80-bit tag.
+ */
+export class AesCmHmacTransform implements SrtpTransform {
+  readonly rtpOverhead: number;
+  readonly rtcpOverhead: number;
+  readonly rtcpIndexFromEnd: number;
+  private readonly rtp: Keys;
+  private readonly rtcp: Keys;
+  private readonly rtpTagLength: number;
+  private readonly rtcpTagLength: number;
+  private readonly iv = Buffer.alloc(16);
+  private readonly word = Buffer.alloc(4);
+
+  constructor(p: SrtpProfileParameters, keys: SessionKeySet) {
+    this.rtp = importKeys(keys.rtp);
+    this.rtcp = importKeys(keys.rtcp);
+    this.rtpTagLength = p.rtpTagLength;
+    this.rtcpTagLength = p.rtcpTagLength;
+    this.rtpOverhead = p.rtpTagLength;
+    this.rtcpOverhead = 4 + p.rtcpTagLength;
+    this.rtcpIndexFromEnd = 4 + p.rtcpTagLength;
+  }
+
+  protectRtp(
+    packet: Uint8Array,
+    headerLength: number,
+    length: number,
+    ssrc: number,
+    index: number,
+    out: Uint8Array,
+  ): number {
+    if (out !== packet) out.set(packet.subarray(0, headerLength), 0);
+    this.ctr(this.rtp, ssrc, index, packet, headerLength, length, out);
+    this.rtpTag(out, length, index, out, length);
+    return length + this.rtpTagLength;
+  }
+
+  unprotectRtp(
+    packet: Uint8Array,
+    headerLength: number,
+    length: number,
+    ssrc: number,
+    index: number,
+    out: Uint8Array,
+  ): number {
+    const end = length - this.rtpTagLength;
+    const tag = this.rtpTag(packet, end, index);
+    if (!tagsEqual(tag, 0, packet, end, this.rtpTagLength)) return -1;
+    if (out !== packet) out.set(packet.subarray(0, headerLength), 0);
+    this.ctr(this.rtp, ssrc, index, packet, headerLength, end, out);
+    return end;
+  }
+
+  protectRtcp(
+    packet: Uint8Array,
+    length: number,
+    ssrc: number,
+    index: number,
+    out: Uint8Array,
+  ): number {
+    if (out !== packet) out.set(packet.subarray(0, 8), 0);
+    this.ctr(this.rtcp, ssrc, index, packet, 8, length, out);
+    writeUint32(out, length, (0x80000000 | index) >>> 0);
+    const tag = createHmac('sha1', this.rtcp.auth)
+      .update(out.subarray(0, length + 4))
+      .digest();
+    out.set(tag.subarray(0, this.rtcpTagLength), length + 4);
+    return length + 4 + this.rtcpTagLength;
+  }
+
+  unprotectRtcp(
+    packet: Uint8Array,
+    length: number,
+    ssrc: number,
+    index: number,
+    encrypted: boolean,
+    out: Uint8Array,
+  ): number {
+    const tagAt = length - this.rtcpTagLength;
+    const tag = createHmac('sha1', this.rtcp.auth).update(packet.subarray(0, tagAt)).digest();
+    if (!tagsEqual(tag, 0, packet, tagAt, this.rtcpTagLength)) return -1;
+    const end = tagAt - 4;
+    if (encrypted) {
+      if (out !== packet) out.set(packet.subarray(0, 8), 0);
+      this.ctr(this.rtcp, ssrc, index, packet, 8, end, out);
+    } else if (out !== packet) {
+      out.set(packet.subarray(0, end), 0);
+    }
+    return end;
+  }
+
+  /**
+   * HMAC-SHA1 over the authenticated portion and the ROC (RFC 3711 §4.2); writes the
+   * truncated tag to `dst` when given, and returns the full digest.
+   */
+  private rtpTag(
+    src: Uint8Array,
+    end: number,
+    index: number,
+    dst?: Uint8Array,
+    at?: number,
+  ): Buffer {
+    writeUint32(this.word, 0, Math.floor(index / 65536));
+    const mac = createHmac('sha1', this.rtp.auth).update(src.subarray(0, end));
+    const digest = mac.update(this.word).digest();
+    if (dst !== undefined) dst.set(digest.subarray(0, this.rtpTagLength), at);
+    return digest;
+  }
+
+  /**
+   * XORs the AES-CM keystream into src[start, end) → out[start, end). IV per RFC 3711 §4.1.1:
+   * (k_s * 2^16) XOR (SSRC * 2^64) XOR (i * 2^16), i the 48-bit SRTP or 31-bit SRTCP index.
+   */
+  private ctr(
+    keys: Keys,
+    ssrc: number,
+    index: number,
+    src: Uint8Array,
+    start: number,
+    end: number,
+    out: Uint8Array,
+  ): void {
+    if (end <= start) return;
+    const iv = this.iv;
+    iv.fill(0);
+    keys.salt.copy(iv, 0);
+    xorUint32(iv, 4, ssrc);
+    xorUint32(iv, 8, Math.floor(index / 65536));
+    iv[12] = (iv[12] ?? 0) ^ ((index >>> 8) & 0xff);
+    iv[13] = (iv[13] ?? 0) ^ (index & 0xff);
+    const cipher = createCipheriv(
+      keys.cipher.symmetricKeySize === 32 ? 'aes-256-ctr' : 'aes-128-ctr',
+      keys.cipher,
+      iv,
+    );
+    out.set(cipher.update(src.subarray(start, end)), start);
+  }
+}

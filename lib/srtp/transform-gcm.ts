@@ -1,0 +1,168 @@
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import type { SessionKeySet, SessionKeys } from './key-derivation.js';
+import type { SrtpProfileParameters } from './profiles.js';
+import { type SrtpTransform, writeUint32, xorUint32 } from './transform.js';
+
+const TAG_LENGTH = 16;
+
+interface Keys {
+  readonly cipher: KeyObject;
+  readonly salt: Buffer;
+}
+
+function importKeys(k: SessionKeys): Keys {
+  return { cipher: createSecretKey(k.encryptionKey), salt: k.salt };
+}
+
+/**
+ * AEAD_AES_128_GCM and AEAD_AES_256_GCM (RFC 7714): 16-byte tag; the RTP header, or the
+ * first 8 RTCP bytes plus the E flag and SRTCP index, are associated data.
+ */
+export class AesGcmTransform implements SrtpTransform {
+  readonly rtpOverhead = TAG_LENGTH;
+  readonly rtcpOverhead = TAG_LENGTH + 4;
+  readonly rtcpIndexFromEnd = 4;
+  private readonly algorithm: 'aes-128-gcm' | 'aes-256-gcm';
+  private readonly rtp: Keys;
+  private readonly rtcp: Keys;
+  private readonly iv = Buffer.alloc(12);
+  private readonly rtcpAad = Buffer.alloc(12);
+
+  constructor(p: SrtpProfileParameters, keys: SessionKeySet) {
+    this.algorithm = p.keyLength === 32 ? 'aes-256-gcm' : 'aes-128-gcm';
+    this.rtp = importKeys(keys.rtp);
+    this.rtcp = importKeys(keys.rtcp);
+  }
+
+  protectRtp(
+    packet: Uint8Array,
+    headerLength: number,
+    length: number,
+    ssrc: number,
+    index: number,
+    out: Uint8Array,
+  ): number {
+    const cipher = createCipheriv(this.algorithm, this.rtp.cipher, this.rtpIv(ssrc, index), {
+      authTagLength: TAG_LENGTH,
+    });
+    cipher.setAAD(packet.subarray(0, headerLength));
+    const ciphertext = cipher.update(packet.subarray(headerLength, length));
+    cipher.final();
+    if (out !== packet) out.set(packet.subarray(0, headerLength), 0);
+    out.set(ciphertext, headerLength);
+    out.set(cipher.getAuthTag(), length);
+    return length + TAG_LENGTH;
+  }
+
+  unprotectRtp(
+    packet: Uint8Array,
+    headerLength: number,
+    length: number,
+    ssrc: number,
+    index: number,
+    out: Uint8Array,
+  ): number {
+    const end = length - TAG_LENGTH;
+    const decipher = createDecipheriv(this.algorithm, this.rtp.cipher, this.rtpIv(ssrc, index), {
+      authTagLength: TAG_LENGTH,
+    });
+    decipher.setAuthTag(packet.subarray(end, length));
+    decipher.setAAD(packet.subarray(0, headerLength));
+    const plaintext = decipher.update(packet.subarray(headerLength, end));
+    try {
+      decipher.final();
+    } catch {
+      return -1;
+    }
+    if (out !== packet) out.set(packet.subarray(0, headerLength), 0);
+    out.set(plaintext, headerLength);
+    return end;
+  }
+
+  protectRtcp(
+    packet: Uint8Array,
+    length: number,
+    ssrc: number,
+    index: number,
+    out: Uint8Array,
+  ): number {
+    const word = (0x80000000 | index) >>> 0;
+    const cipher = createCipheriv(this.algorithm, this.rtcp.cipher, this.rtcpIv(ssrc, index), {
+      authTagLength: TAG_LENGTH,
+    });
+    cipher.setAAD(this.rtcpAadFor(packet, word));
+    const ciphertext = cipher.update(packet.subarray(8, length));
+    cipher.final();
+    if (out !== packet) out.set(packet.subarray(0, 8), 0);
+    out.set(ciphertext, 8);
+    out.set(cipher.getAuthTag(), length);
+    writeUint32(out, length + TAG_LENGTH, word);
+    return length + TAG_LENGTH + 4;
+  }
+
+  /**
+   * RFC 7714 §9.2 / §17: the trailer is tag then E|index. With E set the first 8 bytes and
+   * the index word are AAD and the rest is ciphertext; with E clear all of it is AAD.
+   */
+  unprotectRtcp(
+    packet: Uint8Array,
+    length: number,
+    ssrc: number,
+    index: number,
+    encrypted: boolean,
+    out: Uint8Array,
+  ): number {
+    const indexAt = length - 4;
+    const end = indexAt - TAG_LENGTH;
+    const decipher = createDecipheriv(this.algorithm, this.rtcp.cipher, this.rtcpIv(ssrc, index), {
+      authTagLength: TAG_LENGTH,
+    });
+    decipher.setAuthTag(packet.subarray(end, indexAt));
+    let plaintext: Buffer | undefined;
+    if (encrypted) {
+      decipher.setAAD(this.rtcpAadFor(packet, 0x80000000 | index));
+      plaintext = decipher.update(packet.subarray(8, end));
+    } else {
+      decipher.setAAD(packet.subarray(0, end));
+      decipher.setAAD(packet.subarray(indexAt, length));
+    }
+    try {
+      decipher.final();
+    } catch {
+      return -1;
+    }
+    if (plaintext !== undefined) {
+      if (out !== packet) out.set(packet.subarray(0, 8), 0);
+      out.set(plaintext, 8);
+    } else if (out !== packet) {
+      out.set(packet.subarray(0, end), 0);
+    }
+    return end;
+  }
+
+  /** RFC 7714 §8.1: 00 00 || SSRC || ROC || SEQ, XOR the 96-bit session salt. */
+  private rtpIv(ssrc: number, index: number): Buffer {
+    const iv = this.iv;
+    this.rtp.salt.copy(iv, 0);
+    xorUint32(iv, 2, ssrc);
+    xorUint32(iv, 6, Math.floor(index / 65536));
+    iv[10] = (iv[10] ?? 0) ^ ((index >>> 8) & 0xff);
+    iv[11] = (iv[11] ?? 0) ^ (index & 0xff);
+    return iv;
+  }
+
+  /** RFC 7714 §9.1: 00 00 || SSRC || 00 00 || 0 || SRTCP index, XOR the session salt. */
+  private rtcpIv(ssrc: number, index: number): Buffer {
+    const iv = this.iv;
+    this.rtcp.salt.copy(iv, 0);
+    xorUint32(iv, 2, ssrc);
+    xorUint32(iv, 8, index & 0x7fffffff);
+    return iv;
+  }
+
+  private rtcpAadFor(packet: Uint8Array, word: number): Buffer {
+    this.rtcpAad.set(packet.subarray(0, 8), 0);
+    writeUint32(this.rtcpAad, 8, word >>> 0);
+    return this.rtcpAad;
+  }
+}
