@@ -56,15 +56,16 @@ export const genericNackEncoder = {
 };
 
 /**
- * Packs lost sequence numbers into PID+BLP pairs. Numbers are ordered by their distance after
- * the first one modulo 2^16, so a list that crosses 65535 → 0 packs as one run; the list
+ * Packs lost sequence numbers into PID+BLP pairs. Numbers are ordered by their signed distance
+ * from the first one modulo 2^16, so a list that crosses 65535 → 0 packs as one run; the list
  * should span less than 32768. Duplicates are ignored.
  */
 export function nackPairsFromSequences(sequences: readonly number[]): NackPair[] {
   if (sequences.length === 0) return [];
   const first = sequences[0]! & 0xffff;
+  const distance = (s: number) => ((s - first + 0x8000) & 0xffff) - 0x8000;
   const ordered = sequences.map((s) => s & 0xffff);
-  ordered.sort((a, b) => ((a - first) & 0xffff) - ((b - first) & 0xffff));
+  ordered.sort((a, b) => distance(a) - distance(b));
   const pairs: NackPair[] = [];
   let current: NackPair | undefined;
   for (const seq of ordered) {
