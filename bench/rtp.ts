@@ -1,0 +1,151 @@
+/**
+ * `npm run bench -- rtp [--seconds 2] [--packets 1000000]`: RTP parse + header-extension lookup
+ * rate for a typical 1,200-byte video packet with three one-byte extensions (abs-send-time,
+ * transport-wide-cc, sdes:mid), through the reusable view (the hot-path API) and through the
+ * allocating convenience API (`parseRtp` + `getExtension`), and heap growth / GC count over
+ * `--packets` parses of the hot path (zero growth and no GC means no allocation per packet).
+ * See bench/RESULTS.md.
+ */
+import { PerformanceObserver } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import {
+  ExtensionElement,
+  findExtension,
+  parseRtp,
+  RtpPacket,
+  readTransportSequenceNumber,
+  writeAbsSendTime,
+  writeRtp,
+} from '../lib/rtp/index.js';
+
+const TWCC_ID = 4;
+
+function videoPacket(): Buffer {
+  const abs = Buffer.alloc(3);
+  writeAbsSendTime(abs, 0, 0x123456);
+  const out = Buffer.alloc(1200);
+  const header = 12 + 4 + 12; // fixed header, extension header, three elements padded to 12
+  const n = writeRtp(
+    out,
+    0,
+    {
+      payloadType: 96,
+      sequenceNumber: 4242,
+      timestamp: 90000,
+      ssrc: 0x1234abcd,
+      extensions: [
+        { id: 2, value: abs },
+        { id: TWCC_ID, value: Buffer.from([0x01, 0x02]) },
+        { id: 9, value: Buffer.from('0') },
+      ],
+    },
+    Buffer.alloc(1200 - header, 0x5a),
+  );
+  if (n !== 1200) throw new Error(`bench packet is ${n} bytes`);
+  return out;
+}
+
+interface Rate {
+  packetsPerSecond: number;
+  checksum: number;
+}
+
+function hotPath(buf: Buffer, view: RtpPacket, el: ExtensionElement): number {
+  if (view.parse(buf, 0, buf.length) !== undefined) return -1;
+  if (!findExtension(view, TWCC_ID, el)) return -1;
+  return readTransportSequenceNumber(view.buffer, el.offset, el.length) + view.sequenceNumber;
+}
+
+function convenience(buf: Buffer): number {
+  const r = parseRtp(buf);
+  if (!r.ok) return -1;
+  const v = r.packet.getExtension(TWCC_ID);
+  return v === undefined ? -1 : ((v[0]! << 8) | v[1]!) + r.packet.sequenceNumber;
+}
+
+function measure(seconds: number, step: () => number): Rate {
+  // Warm up so the JIT settles; the checksum stays a small integer so it never boxes.
+  let checksum = 0;
+  for (let i = 0; i < 100_000; i++) checksum = (checksum + step()) | 0;
+  const until = process.hrtime.bigint() + BigInt(Math.round(seconds * 1e9));
+  const cpu0 = process.cpuUsage();
+  let n = 0;
+  while (process.hrtime.bigint() < until) {
+    for (let i = 0; i < 10_000; i++) checksum = (checksum + step()) | 0;
+    n += 10_000;
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return { packetsPerSecond: n / cpuSeconds, checksum };
+}
+
+function exposeGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  const gc: unknown = runInNewContext('gc');
+  if (typeof gc !== 'function') throw new Error('cannot expose gc');
+  return () => {
+    gc();
+  };
+}
+
+async function heapGrowth(packets: number, step: () => number): Promise<[number, number]> {
+  const gc = exposeGc();
+  let gcs = 0;
+  const obs = new PerformanceObserver((list) => {
+    gcs += list.getEntries().length;
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  for (let i = 0; i < 100_000; i++) step();
+  gc();
+  await new Promise((r) => setTimeout(r, 10)); // let the forced GC's entry be delivered
+  gcs = 0;
+  const before = process.memoryUsage().heapUsed;
+  let sum = 0;
+  for (let i = 0; i < packets; i++) sum = (sum + step()) | 0;
+  const after = process.memoryUsage().heapUsed;
+  await new Promise((r) => setTimeout(r, 10));
+  obs.disconnect();
+  if (sum === 0) console.log('(checksum 0)');
+  return [(after - before) / packets, gcs];
+}
+
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      seconds: { type: 'string', default: '2' },
+      packets: { type: 'string', default: '1000000' },
+    },
+  });
+  const seconds = Number(values.seconds);
+  const packets = Number(values.packets);
+  const buf = videoPacket();
+  const view = new RtpPacket();
+  const el = new ExtensionElement();
+  const hot = () => hotPath(buf, view, el);
+  if (hot() < 0 || convenience(buf) !== hot()) throw new Error('bench packet does not parse');
+  console.log('RTP parse + TWCC extension lookup, 1,200-byte packet with 3 one-byte extensions');
+  console.log(`node ${process.version}, ${seconds} s per row, rates per CPU-second`);
+  const a = measure(seconds, hot);
+  console.log(`  reused RtpPacket view + findExtension: ${fmt(a.packetsPerSecond)} packets/s`);
+  const b = measure(seconds, () => convenience(buf));
+  console.log(`  parseRtp() + getExtension():          ${fmt(b.packetsPerSecond)} packets/s`);
+  console.log(`  (checksums ${a.checksum} ${b.checksum}, so the work cannot be optimized away)`);
+  const [perPacket, gcs] = await heapGrowth(packets, hot);
+  console.log(
+    `  hot path over ${fmt(packets)} parses: heap growth ${perPacket.toFixed(4)} B/packet, ` +
+      `${gcs} GC run(s)`,
+  );
+  const [, gcsB] = await heapGrowth(packets, () => convenience(buf));
+  console.log(
+    `  convenience API over ${fmt(packets)} parses: ${gcsB} GC run(s) ` +
+      `(it allocates a result, a view and a subarray per packet)`,
+  );
+  return 0;
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
