@@ -59,7 +59,8 @@ export function nextExtension(block: ExtensionBlock, pos: number, into: Extensio
   const profile = block.extensionProfile;
   let i = start + pos;
   if (profile === ONE_BYTE_PROFILE) {
-    while (i < end && buf[i] === 0) i++;
+    // ID 0 is padding (RFC 8285 §4.2): skip the byte whatever its length nibble, as libwebrtc does.
+    while (i < end && buf[i]! < 0x10) i++;
     if (i >= end) return -1;
     const b = buf[i]!;
     const id = b >> 4;

@@ -4,6 +4,7 @@ import {
   readDependencyDescriptor,
   readSdesString,
   readTransportSequenceNumber,
+  writeTransportSequenceNumber,
 } from '../../lib/rtp/extension-values.js';
 import {
   ExtensionElement,
@@ -188,6 +189,11 @@ t.test(
       return ids;
     };
     t.same(list('00001000002100ff'), [101, 202], 'padding between elements is skipped');
+    t.same(
+      list('0510000f2100ff'),
+      [101, 202],
+      'an ID 0 byte is one padding byte, its length ignored',
+    );
     t.same(list('1000f0002000'), [101], 'elements after ID 15 are ignored');
     t.same(list('10003f'), [101], 'an element running past the block ends iteration');
     t.same(list(''), []);
@@ -254,3 +260,18 @@ t.test('the writer picks the form and pads the block to a word', async (t) => {
     RangeError,
   );
 });
+
+t.test(
+  'an SFU rewrites the transport-wide-cc sequence number in place for its own leg',
+  async (t) => {
+    const buf = Buffer.from(chromeOneByte);
+    const p = parsed(buf);
+    const el = new ExtensionElement();
+    t.ok(findExtension(p, 4, el));
+    writeTransportSequenceNumber(buf, el.offset, 0xfffe);
+    t.equal(readTransportSequenceNumber(buf, el.offset, el.length), 0xfffe);
+    t.equal(buf.toString('hex', 20, 23), '41fffe');
+    t.equal(buf.length, chromeOneByte.length);
+    t.same(elements(parsed(buf))[0], [2, 'f34350'], 'the other elements are untouched');
+  },
+);
