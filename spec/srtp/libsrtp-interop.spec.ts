@@ -260,6 +260,56 @@ t.test('lib/srtp against libsrtp', { skip: libsrtpSkipReason() }, async (t) => {
     });
   }
 
+  t.test('late and repeated packets: we accept exactly those libsrtp accepts', async (t) => {
+    for (const window of [64, 128, 1024]) {
+      const profile = 'AEAD_AES_128_GCM';
+      const random = new Random(seed + window);
+      const keys = { masterKey: random.bytes(16), masterSalt: random.bytes(12) };
+      const keyMaterial = Buffer.concat([keys.masterKey, keys.masterSalt]);
+      // Sent 65000, 65001, … across the wrap. Received: the first (so both receivers know the
+      // rollover counter is 0); the newest window's worth but for the packets within 4 of its
+      // edge; then those, from window + 4 back to window - 4; repeats; packets far older than
+      // the window; the newest again.
+      const first = 65000;
+      const plain = Array.from({ length: 2 * window + 20 }, (_, i) =>
+        randomRtp(random, 0xfeed, (first + i) & 0xffff),
+      );
+      const sealed = fromHex(theirs(await libsrtp.protect('rtp', profile, keyMaterial, plain)));
+      const newest = sealed.length - 1;
+      // Held back until the newest has arrived: the packets right at the window's edge.
+      const atEdge = (i: number) => Math.abs(newest - i - window) <= 4;
+      const order = [
+        0,
+        ...Array.from({ length: window + 10 }, (_, i) => newest - window - 9 + i).filter(
+          (i) => !atEdge(i),
+        ),
+        ...Array.from({ length: 9 }, (_, i) => newest - window - 4 + i),
+        ...Array.from({ length: 4 }, (_, i) => newest - 3 * i - 1),
+        ...Array.from({ length: 4 }, (_, i) => newest - window - 20 - 3 * i),
+        newest,
+      ];
+      const delivered = order.map((i) => sealed[i]!);
+      const session = new SrtpSession({ profile, keys, replayWindow: window });
+      const byUs = ours(session, 'unprotect', 'rtp', delivered).map((r) =>
+        /^[0-9a-f]+$/.test(r) ? 'accepted' : r,
+      );
+      const byThem = (
+        await libsrtp.unprotect('rtp', profile, keyMaterial, delivered, { windowSize: window })
+      ).map((r) => (r.ok ? 'accepted' : `libsrtp ${r.status}`));
+      const asBoth = (r: string) => (r === 'accepted' ? r : 'refused');
+      t.same(
+        byUs.map((r, i) => `${newest - order[i]!} back: ${asBoth(r)}`),
+        byThem.map((r, i) => `${newest - order[i]!} back: ${asBoth(r)}`),
+        `window ${window}: the same packets accepted`,
+      );
+      t.ok(
+        byUs.slice(-18, -13).every((r) => r === 'replayed') &&
+          byUs.slice(-13, -9).every((r) => r === 'accepted'),
+        `window ${window}: ${window} - 1 back is still accepted, ${window} back no longer`,
+      );
+    }
+  });
+
   t.test('a bit flipped anywhere in a libsrtp packet is refused by both', async (t) => {
     for (const profile of LIBSRTP_PROFILES) {
       const random = new Random(seed + 1);
