@@ -111,6 +111,54 @@ async function heapGrowth(packets: number, step: () => number): Promise<[number,
   return [(after - before) / packets, gcs];
 }
 
+export interface RtpBenchResult {
+  /** Hot path (reused view + findExtension), packets per CPU-second. */
+  hotPacketsPerSecond: number;
+  /** parseRtp() + getExtension(), packets per CPU-second. */
+  conveniencePacketsPerSecond: number;
+  /** Heap growth per packet over `packets` hot-path parses, no GC forced in between. */
+  hotHeapBytesPerPacket: number;
+  hotGcRuns: number;
+  convenienceGcRuns: number;
+}
+
+/** Runs both rows and the heap check, printing as it goes through `log`. */
+export async function runRtpBench(
+  seconds: number,
+  packets: number,
+  log: (line: string) => void,
+): Promise<RtpBenchResult> {
+  const buf = videoPacket();
+  const view = new RtpPacket();
+  const el = new ExtensionElement();
+  const hot = () => hotPath(buf, view, el);
+  if (hot() < 0 || convenience(buf) !== hot()) throw new Error('bench packet does not parse');
+  log('RTP parse + TWCC extension lookup, 1,200-byte packet with 3 one-byte extensions');
+  log(`node ${process.version}, ${seconds} s per row, rates per CPU-second`);
+  const a = measure(seconds, hot);
+  log(`  reused RtpPacket view + findExtension: ${fmt(a.packetsPerSecond)} packets/s`);
+  const b = measure(seconds, () => convenience(buf));
+  log(`  parseRtp() + getExtension():          ${fmt(b.packetsPerSecond)} packets/s`);
+  log(`  (checksums ${a.checksum} ${b.checksum}, so the work cannot be optimized away)`);
+  const [perPacket, gcs] = await heapGrowth(packets, hot);
+  log(
+    `  hot path over ${fmt(packets)} parses: heap growth ${perPacket.toFixed(4)} B/packet, ` +
+      `${gcs} GC run(s)`,
+  );
+  const [, gcsB] = await heapGrowth(packets, () => convenience(buf));
+  log(
+    `  convenience API over ${fmt(packets)} parses: ${gcsB} GC run(s) ` +
+      `(it allocates a result, a view and a subarray per packet)`,
+  );
+  return {
+    hotPacketsPerSecond: a.packetsPerSecond,
+    conveniencePacketsPerSecond: b.packetsPerSecond,
+    hotHeapBytesPerPacket: perPacket,
+    hotGcRuns: gcs,
+    convenienceGcRuns: gcsB,
+  };
+}
+
 export async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -121,28 +169,11 @@ export async function main(args: string[]): Promise<number> {
   });
   const seconds = Number(values.seconds);
   const packets = Number(values.packets);
-  const buf = videoPacket();
-  const view = new RtpPacket();
-  const el = new ExtensionElement();
-  const hot = () => hotPath(buf, view, el);
-  if (hot() < 0 || convenience(buf) !== hot()) throw new Error('bench packet does not parse');
-  console.log('RTP parse + TWCC extension lookup, 1,200-byte packet with 3 one-byte extensions');
-  console.log(`node ${process.version}, ${seconds} s per row, rates per CPU-second`);
-  const a = measure(seconds, hot);
-  console.log(`  reused RtpPacket view + findExtension: ${fmt(a.packetsPerSecond)} packets/s`);
-  const b = measure(seconds, () => convenience(buf));
-  console.log(`  parseRtp() + getExtension():          ${fmt(b.packetsPerSecond)} packets/s`);
-  console.log(`  (checksums ${a.checksum} ${b.checksum}, so the work cannot be optimized away)`);
-  const [perPacket, gcs] = await heapGrowth(packets, hot);
-  console.log(
-    `  hot path over ${fmt(packets)} parses: heap growth ${perPacket.toFixed(4)} B/packet, ` +
-      `${gcs} GC run(s)`,
-  );
-  const [, gcsB] = await heapGrowth(packets, () => convenience(buf));
-  console.log(
-    `  convenience API over ${fmt(packets)} parses: ${gcsB} GC run(s) ` +
-      `(it allocates a result, a view and a subarray per packet)`,
-  );
+  if (!(seconds > 0) || !(Number.isInteger(packets) && packets > 0)) {
+    console.error('usage: npm run bench -- rtp [--seconds S] [--packets N]');
+    return 1;
+  }
+  await runRtpBench(seconds, packets, console.log);
   return 0;
 }
 
