@@ -1,20 +1,31 @@
-import { createCipheriv, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import {
+  type Cipher,
+  createCipheriv,
+  createHmac,
+  createSecretKey,
+  type KeyObject,
+} from 'node:crypto';
 import type { SessionKeySet, SessionKeys } from './key-derivation.js';
 import type { SrtpProfileParameters } from './profiles.js';
 import { type SrtpTransform, writeUint32, xorUint32 } from './transform.js';
 
 interface Keys {
-  readonly cipher: KeyObject;
+  /**
+   * AES in ECB mode over the session key, kept open for the session's life: AES-CM keystream
+   * is AES of successive counter blocks, so one update() over the packet's counter blocks
+   * replaces a createCipheriv per packet (the per-packet IV is in the blocks, not the
+   * cipher). Never finalised; it encrypts whole blocks only, so holds nothing between calls.
+   */
+  readonly blockCipher: Cipher;
   readonly salt: Buffer;
   readonly auth: KeyObject;
 }
 
 function importKeys(k: SessionKeys): Keys {
-  return {
-    cipher: createSecretKey(k.encryptionKey),
-    salt: k.salt,
-    auth: createSecretKey(k.authKey),
-  };
+  const algorithm = k.encryptionKey.length === 32 ? 'aes-256-ecb' : 'aes-128-ecb';
+  const blockCipher = createCipheriv(algorithm, k.encryptionKey, null);
+  blockCipher.setAutoPadding(false);
+  return { blockCipher, salt: k.salt, auth: createSecretKey(k.authKey) };
 }
 
 /** Whether the first `n` bytes at `a[ai]` and `b[bi]` agree, in time independent of where. */
@@ -37,6 +48,8 @@ export class AesCmHmacTransform implements SrtpTransform {
   private readonly rtpTagLength: number;
   private readonly rtcpTagLength: number;
   private readonly iv = Buffer.alloc(16);
+  /** Counter blocks for one packet, grown to the largest packet seen. */
+  private counters = Buffer.alloc(1504);
   private readonly word = Buffer.alloc(4);
 
   constructor(p: SrtpProfileParameters, keys: SessionKeySet) {
@@ -156,11 +169,27 @@ export class AesCmHmacTransform implements SrtpTransform {
     xorUint32(iv, 8, Math.floor(index / 65536));
     iv[12] = (iv[12] ?? 0) ^ ((index >>> 8) & 0xff);
     iv[13] = (iv[13] ?? 0) ^ (index & 0xff);
-    const cipher = createCipheriv(
-      keys.cipher.symmetricKeySize === 32 ? 'aes-256-ctr' : 'aes-128-ctr',
-      keys.cipher,
-      iv,
-    );
-    out.set(cipher.update(src.subarray(start, end)), start);
+    const n = end - start;
+    const blocks = (n + 15) >>> 4;
+    if (this.counters.length < blocks * 16) this.counters = Buffer.alloc(blocks * 16);
+    const counters = this.counters;
+    // Block b is IV + b: the IV's low 16 bits are zero and a packet has < 2^16 blocks.
+    counters.fill(iv, 0, blocks * 16);
+    for (let b = 1, at = 30; b < blocks; b++, at += 16) {
+      counters[at] = b >>> 8;
+      counters[at + 1] = b & 0xff;
+    }
+    const keystream = keys.blockCipher.update(counters.subarray(0, blocks * 16));
+    xorInto(out, start, src, keystream, n);
   }
+}
+
+/** out[at + i] = src[at + i] ^ keystream[i] for i < n; four bytes at a time while it can. */
+function xorInto(out: Uint8Array, at: number, src: Uint8Array, keystream: Buffer, n: number): void {
+  const o = new DataView(out.buffer, out.byteOffset + at, n);
+  const s = out === src ? o : new DataView(src.buffer, src.byteOffset + at, n);
+  const k = new DataView(keystream.buffer, keystream.byteOffset, n);
+  const words = n & ~3;
+  for (let i = 0; i < words; i += 4) o.setInt32(i, s.getInt32(i) ^ k.getInt32(i));
+  for (let i = words; i < n; i++) o.setUint8(i, s.getUint8(i) ^ k.getUint8(i));
 }
