@@ -1,3 +1,15 @@
+/**
+ * SRTP and SRTCP (RFC 3711) with the AES-CM/HMAC-SHA1 profiles and AES-GCM (RFC 7714), keyed
+ * from DTLS-SRTP (RFC 5764). Sans-IO: bytes in, bytes out, no clock.
+ *
+ * ```ts
+ * const { local, remote } = keysFromDtlsExport('AEAD_AES_128_GCM', exported, 'server');
+ * const tx = new SrtpSession({ profile: 'AEAD_AES_128_GCM', keys: local });
+ * const rx = new SrtpSession({ profile: 'AEAD_AES_128_GCM', keys: remote, replayWindow: 1024 });
+ * const n = rx.unprotectRtp(datagram, datagram.length, datagram); // in place
+ * if (typeof n !== 'number') drop(n.error); // 'auth-failed' | 'replayed' | ...
+ * ```
+ */
 export { dtlsExportLength, keysFromDtlsExport } from './dtls-keys.js';
 export { isSrtpError, type SrtpError, type SrtpErrorCode, SrtpErrors } from './errors.js';
 export {

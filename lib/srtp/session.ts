@@ -35,8 +35,9 @@ const RTCP_HEADER = 8;
  * with the local keys and unprotect with the remote keys, typically in two sessions; one
  * session can also do both, since outbound and inbound stream state are kept apart.
  *
- * Every method works in place when `out === packet`, returns the resulting length or an
- * `SrtpError`, and never throws on packet contents (only on API misuse: TypeError).
+ * Every method works in place when `out === packet` (otherwise `out` must not overlap
+ * `packet`), returns the resulting length or an `SrtpError`, and never throws on packet
+ * contents (only on API misuse: TypeError). MKIs are not supported (WebRTC sends none).
  * Per-SSRC state (rollover counter, replay window, SRTCP index) is created on the first
  * packet of an SSRC and, on receive, changed only after the packet authenticated.
  */
@@ -175,6 +176,17 @@ export class SrtpSession {
     if (committed === undefined) return SrtpErrors.streamLimit;
     committed.accept(index);
     return n;
+  }
+
+  /**
+   * Forgets every state kept for `ssrc` (ROC, replay windows, SRTCP index), e.g. after an
+   * RTCP BYE, so its slot counts no more against `maxStreams`. Returns whether any existed.
+   */
+  deleteStream(ssrc: number): boolean {
+    const maps = [this.sentRtp, this.receivedRtp, this.sentRtcp, this.receivedRtcp];
+    let found = false;
+    for (const m of maps) found = m.delete(ssrc >>> 0) || found;
+    return found;
   }
 
   private newWindow(map: Map<number, ReplayWindow>, ssrc: number): ReplayWindow | undefined {

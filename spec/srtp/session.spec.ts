@@ -270,5 +270,8 @@ t.test('maxStreams bounds the SSRCs tracked; forgeries create no state', (t) => 
   t.type(unprotect(receiver, protect(sender, rtpPacket(1, 2))), Buffer);
   t.equal(unprotect(receiver, protect(sender, rtpPacket(1, 3))), 'stream-limit');
   t.type(unprotect(receiver, protect(sender, rtpPacket(2, 1))), Buffer, 'known SSRCs go on');
+  t.ok(receiver.deleteStream(1), 'SSRC 1 forgotten');
+  t.notOk(receiver.deleteStream(1));
+  t.type(unprotect(receiver, protect(sender, rtpPacket(2, 3))), Buffer, 'its slot is free');
   t.end();
 });
