@@ -37,7 +37,10 @@ export interface RawRtcpPacket {
   readonly view: Buffer;
 }
 
-/** Writes the common header for a packet of `totalBytes` (a multiple of 4) at `offset`. */
+/**
+ * Writes the common header for a packet of `totalBytes` (a multiple of 4) at `offset`, after
+ * checking that the whole packet fits in `out` (every encoder calls this before its body).
+ */
 export function writeHeader(
   out: Buffer,
   offset: number,
@@ -50,6 +53,10 @@ export function writeHeader(
     throw new TypeError(`RTCP packet length ${totalBytes} is not a positive multiple of 4`);
   }
   if (count < 0 || count > 31) throw new TypeError(`RTCP count ${count} is out of 0..31`);
+  if (totalBytes / 4 - 1 > 0xffff) throw new TypeError('an RTCP packet is at most 65536 words');
+  if (offset < 0 || offset + totalBytes > out.length) {
+    throw new RangeError(`${totalBytes} bytes at offset ${offset} do not fit in ${out.length}`);
+  }
   out[offset] = (RTCP_VERSION << 6) | (padding ? 0x20 : 0) | count;
   out[offset + 1] = type;
   out.writeUInt16BE(totalBytes / 4 - 1, offset + 2);

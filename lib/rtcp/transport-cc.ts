@@ -233,3 +233,55 @@ export const transportCcEncoder = {
     return size;
   },
 };
+
+/** What `transportCcFromArrivals` needs besides the arrival times. */
+export interface TransportCcArrivals extends FeedbackHeader {
+  baseSequence: number;
+  feedbackPacketCount: number;
+  /**
+   * Arrival time in µs (any epoch, e.g. the receiver's monotonic clock) of packet
+   * baseSequence + i, or undefined if it was not received. At least one must be defined.
+   */
+  arrivalsUs: readonly (number | undefined)[];
+}
+
+/**
+ * Builds the feedback a receiver sends (draft §3.1): the reference time is the first arrival
+ * floored to 64 ms, and each delta is rounded against the running sum of rounded deltas, not
+ * the previous arrival, so rounding errors do not accumulate over a long message.
+ */
+export function transportCcFromArrivals(a: TransportCcArrivals): TransportCcFeedback {
+  const first = a.arrivalsUs.find((x) => x !== undefined);
+  if (first === undefined) throw new TypeError('transport-cc feedback needs a received packet');
+  const reference = Math.floor(first / REFERENCE_TIME_UNIT_US);
+  let clock = reference * REFERENCE_TIME_UNIT_US;
+  const packets: PacketStatus[] = a.arrivalsUs.map((arrival, i) => {
+    const seq = (a.baseSequence + i) & 0xffff;
+    if (arrival === undefined) return { seq, received: false, arrivalDeltaUs: 0 };
+    const delta = Math.round((arrival - clock) / DELTA_UNIT_US) * DELTA_UNIT_US;
+    clock += delta;
+    return { seq, received: true, arrivalDeltaUs: delta };
+  });
+  return {
+    kind: 'transport-cc',
+    senderSsrc: a.senderSsrc,
+    mediaSsrc: a.mediaSsrc,
+    baseSequence: a.baseSequence & 0xffff,
+    referenceTime: (reference << 8) >> 8,
+    feedbackPacketCount: a.feedbackPacketCount & 0xff,
+    packets,
+  };
+}
+
+/**
+ * The other direction, for a sender matching feedback to what it sent: arrival time in µs of
+ * each packet (undefined if lost), measured from reference time 0 of the receiver's clock.
+ */
+export function transportCcArrivals(fb: TransportCcFeedback): (number | undefined)[] {
+  let clock = fb.referenceTime * REFERENCE_TIME_UNIT_US;
+  return fb.packets.map((p) => {
+    if (!p.received) return undefined;
+    clock += p.arrivalDeltaUs;
+    return clock;
+  });
+}

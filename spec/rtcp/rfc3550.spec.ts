@@ -4,6 +4,7 @@ import {
   decodeRtcp,
   encodeRtcp,
   type Goodbye,
+  isRtcp,
   parseCompound,
   type ReceiverReport,
   type RtcpPacket,
@@ -244,5 +245,22 @@ t.test('RFC 3550 §6.1: without rtcp-rsize, a datagram must start with SR or RR'
     ok: false,
     reason: 'not-compound',
   });
+  t.end();
+});
+
+t.test('RFC 5761 §4: isRtcp tells RTCP from RTP on a shared port', (t) => {
+  t.ok(isRtcp(SR_BYTES));
+  t.ok(isRtcp(hex('81ce0002')), 'PSFB (206)');
+  t.notOk(isRtcp(hex('80600001 00000000 00000000')), 'RTP with payload type 96');
+  t.notOk(isRtcp(hex('00010000')), 'STUN');
+  t.notOk(isRtcp(hex('81c8')), 'too short');
+  t.end();
+});
+
+t.test('writeRtcp refuses a buffer too small, before writing anything', (t) => {
+  const out = Buffer.alloc(SR_BYTES.length - 4);
+  t.throws(() => writeRtcp([SR], out, 0), RangeError);
+  t.ok(out.every((b) => b === 0));
+  t.throws(() => writeRtcp([SR], Buffer.alloc(100), 60), RangeError, 'offset counts');
   t.end();
 });

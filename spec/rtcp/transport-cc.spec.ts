@@ -6,6 +6,8 @@ import {
   parseTransportCc,
   type RtcpPacket,
   type TransportCcFeedback,
+  transportCcArrivals,
+  transportCcFromArrivals,
 } from '../../lib/rtcp/index.js';
 import { Random } from '../helpers/prng.js';
 import { hex } from './hex.js';
@@ -245,5 +247,44 @@ t.test('transport-cc: random feedback round-trips through build and parse', (t) 
     }
   }
   t.pass('2000 random feedback messages round-tripped');
+  t.end();
+});
+
+t.test('transport-cc: feedback from arrival times, and arrival times from feedback', (t) => {
+  const arrivalsUs = [1_000_000_100, undefined, 1_000_001_300, 1_000_001_300, 999_990_000];
+  const fb = transportCcFromArrivals({
+    senderSsrc: 1,
+    mediaSsrc: 2,
+    baseSequence: 65535,
+    feedbackPacketCount: 9,
+    arrivalsUs,
+  });
+  t.equal(fb.referenceTime, Math.floor(1_000_000_100 / 64_000));
+  t.same(
+    fb.packets.map((p) => p.seq),
+    [65535, 0, 1, 2, 3],
+  );
+  const back = transportCcArrivals(decodeTwcc(encodeRtcp([fb])));
+  t.equal(back[1], undefined, 'a lost packet has no arrival time');
+  for (const i of [0, 2, 3, 4]) {
+    t.ok(Math.abs(back[i]! - arrivalsUs[i]!) <= 125, `packet ${i} within half a delta unit`);
+  }
+  t.ok(fb.packets[4]!.arrivalDeltaUs < 0, 'a reordered packet gets a negative (large) delta');
+  t.throws(() => transportCcFromArrivals({ ...fb, arrivalsUs: [undefined] }), TypeError);
+  t.end();
+});
+
+t.test('transport-cc: rounding does not drift over a long message', (t) => {
+  // 1,000 packets 333 µs apart: each delta rounds, the running sum must not wander off.
+  const arrivalsUs = Array.from({ length: 1000 }, (_, i) => 64_000 * 10 + i * 333);
+  const fb = transportCcFromArrivals({
+    senderSsrc: 1,
+    mediaSsrc: 2,
+    baseSequence: 0,
+    feedbackPacketCount: 0,
+    arrivalsUs,
+  });
+  const back = transportCcArrivals(decodeTwcc(encodeRtcp([fb])));
+  t.ok(Math.abs(back[999]! - arrivalsUs[999]!) <= 125);
   t.end();
 });
