@@ -264,3 +264,55 @@ t.test('writeRtcp refuses a buffer too small, before writing anything', (t) => {
   t.throws(() => writeRtcp([SR], Buffer.alloc(100), 60), RangeError, 'offset counts');
   t.end();
 });
+
+t.test(
+  'RFC 3550 §6.1: a compound packet from a capture decodes and re-encodes byte for byte',
+  (t) => {
+    // pion/rtcp packet_test.go realPacket() ("an RTCP packet from a packet dump"):
+    // RR, SDES CNAME, BYE, PLI, RTPFB FMT 5 (rapid resync, unknown here), APP.
+    const bytes = hex(`
+    81c90007 902f9e2e bc5e9a40 00000000 000046e1 00000111 09f36432 00024a79
+    81ca000c 902f9e2e 0126 7b396330 30656239 322d3161 66622d39 6434392d 61343764
+      2d393166 36346565 65363966 357d 00000000
+    81cb0001 902f9e2e
+    81ce0002 902f9e2e 902f9e2e
+    85cd0002 902f9e2e 902f9e2e
+    80cc0003 4baae1ab 4e414d45 41424344`);
+    const r = decodeRtcp(bytes);
+    if (!r.ok) {
+      t.fail(r.reason);
+      return t.end();
+    }
+    t.equal(r.reducedSize, false);
+    t.same(
+      r.packets.map((p) => p.kind),
+      ['rr', 'sdes', 'bye', 'pli', 'unknown', 'app'],
+    );
+    t.same(r.packets[0], {
+      kind: 'rr',
+      ssrc: 0x902f9e2e,
+      reports: [
+        {
+          ssrc: 0xbc5e9a40,
+          fractionLost: 0,
+          cumulativeLost: 0,
+          highestSequence: 0x46e1,
+          jitter: 273,
+          lastSenderReport: 0x09f36432,
+          delaySinceLastSenderReport: 150137,
+        },
+      ],
+    });
+    t.same(r.packets[1], {
+      kind: 'sdes',
+      chunks: [
+        {
+          ssrc: 0x902f9e2e,
+          items: [{ type: SdesItemType.CNAME, text: '{9c00eb92-1afb-9d49-a47d-91f64eee69f5}' }],
+        },
+      ],
+    });
+    t.same(encodeRtcp(r.packets), bytes);
+    t.end();
+  },
+);
