@@ -1,4 +1,6 @@
+import { createHmac } from 'node:crypto';
 import t from 'tap';
+import { deriveSessionKey, Label } from '../../lib/srtp/key-derivation.js';
 import type { SrtpProfileName } from '../../lib/srtp/profiles.js';
 import { rtpHeaderLength, SrtpSession } from '../../lib/srtp/session.js';
 
@@ -273,5 +275,21 @@ t.test('maxStreams bounds the SSRCs tracked; forgeries create no state', (t) => 
   t.ok(receiver.deleteStream(1), 'SSRC 1 forgotten');
   t.notOk(receiver.deleteStream(1));
   t.type(unprotect(receiver, protect(sender, rtpPacket(2, 3))), Buffer, 'its slot is free');
+  t.end();
+});
+
+t.test('SRTCP with the E flag clear (AES-CM): authenticated, passed through unencrypted', (t) => {
+  const keys = keysFor('AES_CM_128_HMAC_SHA1_80');
+  const receiver = new SrtpSession({ profile: 'AES_CM_128_HMAC_SHA1_80', keys });
+  const authKey = deriveSessionKey(keys.masterKey, keys.masterSalt, Label.rtcpAuthentication, 20);
+  const rtcp = rtcpPacket();
+  const word = Buffer.from([0x00, 0x00, 0x00, 0x07]); // E = 0, index 7
+  const body = Buffer.concat([rtcp, word]);
+  const tag = createHmac('sha1', authKey).update(body).digest().subarray(0, 10);
+  const packet = Buffer.concat([body, tag]);
+  const out = Buffer.alloc(packet.length);
+  t.equal(receiver.unprotectRtcp(packet, packet.length, out), rtcp.length);
+  t.same(out.subarray(0, rtcp.length), rtcp);
+  t.same(receiver.unprotectRtcp(packet, packet.length, out), { error: 'replayed' });
   t.end();
 });
