@@ -5,6 +5,7 @@ export * from './feedback-header.js';
 export * from './fir.js';
 export * from './generic-nack.js';
 export * from './header.js';
+export * from './ntp.js';
 export * from './packet.js';
 export * from './pli.js';
 export * from './receiver-report.js';

@@ -76,8 +76,3 @@ export const senderReportEncoder = {
     return size;
   },
 };
-
-/** The middle 32 bits of an NTP timestamp: what a receiver echoes as LSR. */
-export function compactNtp(ntpTime: bigint): number {
-  return Number((ntpTime >> 16n) & 0xffffffffn);
-}
