@@ -22,6 +22,13 @@ export interface SrtpSessionOptions {
   replayWindow?: number;
   /** Most SSRCs tracked per direction and packet kind. Defaults to 1024. */
   maxStreams?: number;
+  /**
+   * Let protectRtp seal an index it already sealed (a retransmission of the very same
+   * packet). Defaults to false: reusing an index with other content reuses the AES-CM
+   * keystream or, worse, the GCM nonce, so the sender refuses it with `replayed`, as libsrtp
+   * does unless `allow_repeat_tx`. Indices older than the window are refused either way.
+   */
+  allowRepeatTx?: boolean;
 }
 
 export const DEFAULT_REPLAY_WINDOW = 64;
@@ -45,9 +52,10 @@ export class SrtpSession {
   readonly profile: SrtpProfileName;
   readonly replayWindow: number;
   readonly maxStreams: number;
+  readonly allowRepeatTx: boolean;
   private readonly transform: SrtpTransform;
-  /** Highest SRTP index sent, per SSRC. */
-  private readonly sentRtp = new Map<number, number>();
+  /** SRTP indices sent, per SSRC: the ROC source, and the guard against index reuse. */
+  private readonly sentRtp = new Map<number, ReplayWindow>();
   private readonly receivedRtp = new Map<number, ReplayWindow>();
   /** Next SRTCP index to send, per SSRC. */
   private readonly sentRtcp = new Map<number, number>();
@@ -69,6 +77,7 @@ export class SrtpSession {
     if (!Number.isInteger(this.maxStreams) || this.maxStreams < 1) {
       throw new TypeError('maxStreams must be a positive integer');
     }
+    this.allowRepeatTx = options.allowRepeatTx ?? false;
     const sessionKeys =
       SESSION_KEYS_OVERRIDE.get(options) ?? deriveSessionKeys(p.name, options.keys);
     this.transform = p.aead
@@ -112,14 +121,16 @@ export class SrtpSession {
     const headerLength = rtpHeaderLength(packet, length);
     if (headerLength < 0) return SrtpErrors.badHeader;
     const ssrc = readUint32(packet, 8);
-    const highest = this.sentRtp.get(ssrc);
-    if (highest === undefined && this.sentRtp.size >= this.maxStreams) {
-      return SrtpErrors.streamLimit;
-    }
-    const index = estimateIndex(highest ?? -1, seqOf(packet));
+    const window = this.sentRtp.get(ssrc);
+    const index = estimateIndex(window?.highest ?? -1, seqOf(packet));
     if (index < 0) return SrtpErrors.replayed;
+    if (window !== undefined && !window.check(index)) {
+      if (!this.allowRepeatTx || window.highest - index >= window.size) return SrtpErrors.replayed;
+    }
+    const committed = window ?? this.newWindow(this.sentRtp, ssrc);
+    if (committed === undefined) return SrtpErrors.streamLimit;
     const n = this.transform.protectRtp(packet, headerLength, length, ssrc, index, out);
-    if (highest === undefined || index > highest) this.sentRtp.set(ssrc, index);
+    committed.accept(index);
     return n;
   }
 

@@ -293,3 +293,26 @@ t.test('SRTCP with the E flag clear (AES-CM): authenticated, passed through unen
   t.same(receiver.unprotectRtcp(packet, packet.length, out), { error: 'replayed' });
   t.end();
 });
+
+t.test('the sender refuses to reuse an index (keystream / GCM nonce reuse)', (t) => {
+  for (const profile of ['AES_CM_128_HMAC_SHA1_80', 'AEAD_AES_128_GCM'] as const) {
+    const keys = keysFor(profile);
+    const sender = new SrtpSession({ profile, keys });
+    const out = Buffer.alloc(256);
+    t.type(sender.protectRtp(rtpPacket(500), 68, out), 'number');
+    t.same(sender.protectRtp(rtpPacket(500), 68, out), { error: 'replayed' }, `${profile} repeat`);
+    t.type(sender.protectRtp(rtpPacket(470), 68, out), 'number', 'late but new: sealed');
+    t.type(sender.protectRtp(rtpPacket(600), 68, out), 'number');
+    t.same(sender.protectRtp(rtpPacket(536), 68, out), { error: 'replayed' }, 'older than 64');
+
+    const repeating = new SrtpSession({ profile, keys, allowRepeatTx: true });
+    const first = Buffer.alloc(256);
+    const again = Buffer.alloc(256);
+    t.equal(repeating.protectRtp(rtpPacket(500), 68, first), 68 + repeating.rtpOverhead);
+    t.equal(repeating.protectRtp(rtpPacket(500), 68, again), 68 + repeating.rtpOverhead);
+    t.same(again, first, 'allowRepeatTx: the same packet seals to the same bytes');
+    repeating.protectRtp(rtpPacket(600), 68, out);
+    t.same(repeating.protectRtp(rtpPacket(500), 68, out), { error: 'replayed' }, 'not when old');
+  }
+  t.end();
+});
