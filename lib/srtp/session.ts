@@ -61,9 +61,10 @@ export class SrtpSession {
   private readonly sentRtcp = new Map<number, number>();
   private readonly receivedRtcp = new Map<number, ReplayWindow>();
 
-  constructor(options: SrtpSessionOptions) {
+  /** `sessionKeys` is for `fromSessionKeys` only: when given, `options.keys` is not used. */
+  constructor(options: SrtpSessionOptions, sessionKeys?: SessionKeySet) {
     const p = profileParameters(options.profile);
-    checkMasterKeys(options.profile, options.keys);
+    if (sessionKeys === undefined) checkMasterKeys(options.profile, options.keys);
     this.profile = p.name;
     this.replayWindow = options.replayWindow ?? DEFAULT_REPLAY_WINDOW;
     if (
@@ -78,11 +79,8 @@ export class SrtpSession {
       throw new TypeError('maxStreams must be a positive integer');
     }
     this.allowRepeatTx = options.allowRepeatTx ?? false;
-    const sessionKeys =
-      SESSION_KEYS_OVERRIDE.get(options) ?? deriveSessionKeys(p.name, options.keys);
-    this.transform = p.aead
-      ? new AesGcmTransform(p, sessionKeys)
-      : new AesCmHmacTransform(p, sessionKeys);
+    const keys = sessionKeys ?? deriveSessionKeys(p.name, options.keys);
+    this.transform = p.aead ? new AesGcmTransform(p, keys) : new AesCmHmacTransform(p, keys);
   }
 
   /**
@@ -94,14 +92,8 @@ export class SrtpSession {
     sessionKeys: SessionKeySet,
     options: Omit<SrtpSessionOptions, 'profile' | 'keys'> = {},
   ): SrtpSession {
-    const p = profileParameters(profile);
-    const o: SrtpSessionOptions = {
-      ...options,
-      profile,
-      keys: { masterKey: Buffer.alloc(p.keyLength), masterSalt: Buffer.alloc(p.saltLength) },
-    };
-    SESSION_KEYS_OVERRIDE.set(o, sessionKeys);
-    return new SrtpSession(o);
+    const none = { masterKey: Buffer.alloc(0), masterSalt: Buffer.alloc(0) };
+    return new SrtpSession({ ...options, profile, keys: none }, sessionKeys);
   }
 
   /** Bytes protectRtp adds to a packet. */
@@ -207,9 +199,6 @@ export class SrtpSession {
     return w;
   }
 }
-
-/** Session keys handed over by `fromSessionKeys`, keyed by its private options object. */
-const SESSION_KEYS_OVERRIDE = new WeakMap<SrtpSessionOptions, SessionKeySet>();
 
 function checkBuffers(packet: Uint8Array, length: number, out: Uint8Array, need: number): void {
   if (!(packet instanceof Uint8Array) || !(out instanceof Uint8Array)) {
