@@ -1,3 +1,13 @@
+/**
+ * RTCP codecs (RFC 3550, 4585, 5104, 5506, 3611, REMB, transport-cc), one file per packet
+ * type. Receiving: `decodeRtcp(datagram)` splits a compound or reduced-size datagram and
+ * decodes each packet into a typed object discriminated by `kind` (unknown types come back
+ * as `kind: 'unknown'` with a view of their body); it never throws and says why it rejected
+ * a datagram. `parseCompound` alone splits without decoding, and each `parse<Type>` decodes
+ * one `RawRtcpPacket`. Sending: `encodeRtcp(packets)` returns a Buffer, `writeRtcp(packets,
+ * out, offset)` writes into a caller's buffer; misuse (a count over 31, a delta that does
+ * not fit) throws TypeError, a buffer too small RangeError.
+ */
 export * from './app.js';
 export * from './bye.js';
 export * from './compound.js';
