@@ -71,7 +71,7 @@ function randomRtp(random: Random, ssrc: number, seq: number): Buffer {
 function rtpTraffic(random: Random, count: number): Buffer[] {
   const streams = Array.from({ length: STREAMS }, (_, i) => ({
     ssrc: (random.next() * 2 ** 32) >>> 0,
-    seq: i === 0 ? random.int(65536) : 65536 - 50 - random.int(count / STREAMS - 100),
+    seq: i === 0 ? random.int(65536) : 65436 - random.int(Math.ceil(count / STREAMS / 3)),
     sent: 0,
     held: undefined as Buffer | undefined,
     // One stream loses 1,000+ packets across 65535→0 (werift 0.24 never recovers from that).
@@ -81,7 +81,11 @@ function rtpTraffic(random: Random, count: number): Buffer[] {
   while (packets.length < count) {
     const s = random.pick(streams);
     if (random.chance(0.03)) s.seq += 1 + random.int(30); // lost on the way
-    if (s.bigLoss && s.seq % 65536 >= 65530) {
+    if (s.bigLoss && s.seq >= 65500) {
+      // Nothing held across it: a packet that late is outside any replay window, and libsrtp
+      // even refuses to protect it (replay_old) where we protect it and let receivers drop it.
+      if (s.held !== undefined) packets.push(s.held);
+      s.held = undefined;
       s.seq += 1000 + random.int(2000);
       s.bigLoss = false;
     }
@@ -203,7 +207,8 @@ t.test('lib/srtp against libsrtp', { skip: libsrtpSkipReason() }, async (t) => {
         const plain =
           kind === 'rtp' ? rtpTraffic(random, rtpCount) : rtcpTraffic(random, RTCP_COUNT);
         const n = plain.length;
-        if (kind === 'rtp') {
+        // (With FUZZ_ITERATIONS under ~1,000 a stream may not reach the wrap: not checked then.)
+        if (kind === 'rtp' && n >= 1000) {
           const seen = describeTraffic(plain);
           t.ok(
             seen.wraps >= STREAMS - 1 && seen.gaps > 0 && seen.bigGaps > 0 && seen.late > 0,
@@ -324,15 +329,14 @@ t.test('lib/srtp against libsrtp', { skip: libsrtpSkipReason() }, async (t) => {
       const ssrc = 0x5eed;
       const plain = Array.from({ length: 100 }, (_, i) => randomRtp(random, ssrc, 1000 + i));
       const sealed = fromHex(theirs(await libsrtp.protect('rtp', profile, keyMaterial, plain)));
-      // Each genuine packet is preceded by a copy with one bit flipped outside the fields that
-      // pick the stream and index (SSRC, sequence number) or the header's shape.
+      // Each genuine packet is preceded by a copy with one bit flipped anywhere: header
+      // (sequence number and SSRC included: a forgery must not move the window or open a
+      // stream), payload or tag.
       const stream: Buffer[] = [];
       const kinds: string[] = [];
       for (const packet of sealed) {
         const forged = Buffer.from(packet);
-        let at = 0;
-        do at = random.int(forged.length);
-        while (at < 4 || (at >= 8 && at < 12));
+        const at = random.int(forged.length);
         forged[at]! ^= 1 << random.int(8);
         stream.push(forged, packet);
         kinds.push('forged', 'genuine');
