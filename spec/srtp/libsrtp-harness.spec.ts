@@ -189,6 +189,29 @@ t.test('libsrtp harness', { skip }, async (t) => {
     });
   }
 
+  t.test('bench times protect and unprotect (for npm run bench)', async (t) => {
+    const keyMaterial = random.bytes(30);
+    const packet = rtpPacket(0, 0xbe7c, random.bytes(160));
+    for (const direction of ['protect', 'unprotect'] as const) {
+      for (const kind of ['rtp', 'rtcp'] as const) {
+        const ns = await libsrtp.bench(
+          direction,
+          kind,
+          'AES_CM_128_HMAC_SHA1_80',
+          keyMaterial,
+          1000,
+          packet,
+        );
+        t.ok(Number.isInteger(ns) && ns > 0, `${direction} ${kind}: ${ns} ns for 1000 packets`);
+      }
+    }
+    await t.rejects(
+      libsrtp.bench('protect', 'rtp', 'AEAD_AES_128_GCM', keyMaterial, 10, packet),
+      /bench failed/,
+      'a key of the wrong length is an error, not a time',
+    );
+  });
+
   t.test('key material of the wrong length is refused, not padded', async (t) => {
     await t.rejects(
       libsrtp.protect('rtp', 'AEAD_AES_128_GCM', Buffer.alloc(30), []),
