@@ -49,8 +49,9 @@ export class ReplayWindow {
 /**
  * The packet index of a received sequence number (RFC 3711 §3.3.1 and Appendix A): with s_l
  * and ROC taken from the highest index accepted so far, guess v in {ROC-1, ROC, ROC+1} so that
- * the index is the one closest to s_l. Returns -1 when the guess would be ROC-1 while ROC is 0
- * (a packet from before the stream started).
+ * the index is the one closest to s_l. At ROC 0 there is no ROC-1, so a SEQ more than 2^15
+ * above s_l is taken as a forward jump, as libsrtp does. Returns -1 only when the guess would
+ * leave the 48-bit index space.
  */
 export function estimateIndex(highest: number, seq: number): number {
   if (highest < 0) return seq;
@@ -58,7 +59,9 @@ export function estimateIndex(highest: number, seq: number): number {
   const sl = highest % 65536;
   let v = roc;
   if (sl < 32768) {
-    if (seq - sl > 32768) v = roc - 1;
+    // ROC - 1 does not exist while ROC is 0 (no index is negative), so a jump of more than
+    // 2^15 early in a stream can only be forward: libsrtp, and so Chrome, read it that way.
+    if (seq - sl > 32768 && roc > 0) v = roc - 1;
   } else if (sl - 32768 > seq) {
     v = roc + 1;
   }

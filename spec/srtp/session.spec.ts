@@ -316,3 +316,18 @@ t.test('the sender refuses to reuse an index (keystream / GCM nonce reuse)', (t)
   }
   t.end();
 });
+
+t.test(
+  'a jump of more than 2^15 early in a stream (ROC 0) still protects and opens, as libsrtp does',
+  (t) => {
+    // Found by the libsrtp cross-check: SSRC 7, sequence numbers 10, 40000, 40001 (libsrtp,
+    // hence Chrome, seals all three; RFC 3711 Appendix A alone would guess ROC - 1 = -1).
+    const { sender, receiver } = pair('AES_CM_128_HMAC_SHA1_80');
+    for (const seq of [10, 40000, 40001]) {
+      const plain = rtpPacket(seq, 7);
+      const opened = unprotect(receiver, protect(sender, plain));
+      t.same(opened, plain, `seq ${seq}`);
+    }
+    t.end();
+  },
+);
