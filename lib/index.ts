@@ -1,6 +1,10 @@
 // rtcd: the roles a program embeds, their options, and the protocol layers as namespaces.
-// `rtcd/turn` and `rtcd/stun` give the same layers as flat modules.
+// `rtcd/stun`, `rtcd/turn`, `rtcd/rtp`, `rtcd/rtcp` and `rtcd/srtp` give the same layers as
+// flat modules.
 
+export * as rtcp from './rtcp/index.js';
+export * as rtp from './rtp/index.js';
+export * as srtp from './srtp/index.js';
 export * as stun from './stun/index.js';
 export * as turn from './turn/index.js';
 export {

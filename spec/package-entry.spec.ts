@@ -1,6 +1,9 @@
 /** The package's main entry ("." in package.json "exports") carries the public API. */
 import t from 'tap';
 import * as rtcd from '../lib/index.js';
+import * as rtcp from '../lib/rtcp/index.js';
+import * as rtp from '../lib/rtp/index.js';
+import * as srtp from '../lib/srtp/index.js';
 import * as stun from '../lib/stun/index.js';
 import { TurnClient } from '../lib/turn/client.js';
 import * as turn from '../lib/turn/index.js';
@@ -15,6 +18,9 @@ t.test('the roles are exported by name', async (t) => {
 t.test('the protocol layers are namespaces equal to rtcd/stun and rtcd/turn', async (t) => {
   t.same(Object.keys(rtcd.stun).sort(), Object.keys(stun).sort());
   t.same(Object.keys(rtcd.turn).sort(), Object.keys(turn).sort());
+  t.same(Object.keys(rtcd.rtp).sort(), Object.keys(rtp).sort());
+  t.same(Object.keys(rtcd.rtcp).sort(), Object.keys(rtcp).sort());
+  t.same(Object.keys(rtcd.srtp).sort(), Object.keys(srtp).sort());
   t.equal(rtcd.stun.decodeStunMessage, stun.decodeStunMessage);
   t.equal(rtcd.turn.TurnCore, turn.TurnCore);
 });
