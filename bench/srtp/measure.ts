@@ -1,0 +1,89 @@
+/**
+ * Timing and heap measurement for `npm run bench -- srtp`: packets per CPU-second of a step,
+ * and heap growth per packet in steady state.
+ */
+import { PerformanceObserver } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { Step } from './workloads.js';
+
+/** Runs `step` for `seconds` (wall clock) after a warm-up; returns packets per CPU-second. */
+export function packetsPerCpuSecond(step: Step, seconds: number): number {
+  let checksum = 0;
+  const warmUntil = process.hrtime.bigint() + BigInt(Math.round(Math.min(0.2, seconds) * 1e9));
+  while (process.hrtime.bigint() < warmUntil) {
+    for (let i = 0; i < 256; i++) checksum = (checksum + step()) | 0;
+  }
+  const until = process.hrtime.bigint() + BigInt(Math.round(seconds * 1e9));
+  const cpu0 = process.cpuUsage();
+  let n = 0;
+  while (process.hrtime.bigint() < until) {
+    for (let i = 0; i < 256; i++) checksum = (checksum + step()) | 0;
+    n += 256;
+  }
+  const cpu = process.cpuUsage(cpu0);
+  if (checksum === 0.5) console.log('unreachable'); // keeps the checksum live
+  return n / ((cpu.user + cpu.system) / 1e6);
+}
+
+/**
+ * A forced full GC: `global.gc` under `--expose-gc`, else V8's flag set at run time (works on
+ * Node 20), else undefined (heap figures are then raw deltas that a GC may have shrunk).
+ */
+export function findGc(): (() => void) | undefined {
+  const exposed: unknown = Reflect.get(globalThis, 'gc');
+  if (typeof exposed === 'function') return () => void exposed();
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc: unknown = runInNewContext('gc');
+    if (typeof gc === 'function') return () => void gc();
+  } catch {
+    // fall through: no GC control
+  }
+  return undefined;
+}
+
+export interface HeapGrowth {
+  /** heapUsed after `packets` steps minus before (GC'd before; none forced in between). */
+  usedBytesPerPacket: number;
+  /** The same after a forced GC at the end: what the steps left behind. */
+  retainedBytesPerPacket: number | undefined;
+  /** GC runs V8 made during the steps (0 with a near-zero used delta: no allocation). */
+  gcRuns: number;
+  forcedGc: boolean;
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+/** Heap growth per packet over `packets` steps, after a warm-up of the same step. */
+export async function heapGrowth(step: Step, packets: number): Promise<HeapGrowth> {
+  const gc = findGc();
+  let gcRuns = 0;
+  const obs = new PerformanceObserver((list) => {
+    gcRuns += list.getEntries().length;
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  let sum = 0;
+  for (let i = 0; i < Math.min(packets, 5000); i++) sum = (sum + step()) | 0;
+  gc?.();
+  await settle();
+  gcRuns = 0;
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < packets; i++) sum = (sum + step()) | 0;
+  const after = process.memoryUsage().heapUsed;
+  const runs = gcRuns;
+  let retained: number | undefined;
+  if (gc !== undefined) {
+    gc();
+    retained = (process.memoryUsage().heapUsed - before) / packets;
+  }
+  await settle();
+  obs.disconnect();
+  if (sum === 0.5) console.log('unreachable');
+  return {
+    usedBytesPerPacket: (after - before) / packets,
+    retainedBytesPerPacket: retained,
+    gcRuns: runs,
+    forcedGc: gc !== undefined,
+  };
+}
