@@ -7,10 +7,14 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Step } from './workloads.js';
 
-/** Runs `step` for `seconds` (wall clock) after a warm-up; returns packets per CPU-second. */
-export function packetsPerCpuSecond(step: Step, seconds: number): number {
+/**
+ * Runs `step` for `seconds` (wall clock) after a warm-up of up to `warmSeconds`; returns
+ * packets per CPU-second.
+ */
+export function packetsPerCpuSecond(step: Step, seconds: number, warmSeconds = 0.2): number {
   let checksum = 0;
-  const warmUntil = process.hrtime.bigint() + BigInt(Math.round(Math.min(0.2, seconds) * 1e9));
+  const warm = Math.min(warmSeconds, seconds);
+  const warmUntil = process.hrtime.bigint() + BigInt(Math.round(warm * 1e9));
   while (process.hrtime.bigint() < warmUntil) {
     for (let i = 0; i < 256; i++) checksum = (checksum + step()) | 0;
   }
@@ -41,6 +45,22 @@ export function findGc(): (() => void) | undefined {
     // fall through: no GC control
   }
   return undefined;
+}
+
+/**
+ * Rates of several steps measured in `rounds` interleaved rounds of `seconds / rounds` each
+ * (warm-up in the first only); each step's best round, so a burst of load elsewhere on the
+ * machine during one round does not skew one implementation against another.
+ */
+export function interleavedRates(steps: readonly Step[], seconds: number, rounds = 3): number[] {
+  const best = steps.map(() => 0);
+  for (let r = 0; r < rounds; r++) {
+    steps.forEach((step, i) => {
+      const rate = packetsPerCpuSecond(step, seconds / rounds, r === 0 ? 0.2 : 0);
+      best[i] = Math.max(best[i] ?? 0, rate);
+    });
+  }
+  return best;
 }
 
 export interface HeapGrowth {
