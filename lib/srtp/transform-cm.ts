@@ -1,10 +1,5 @@
-import {
-  type Cipher,
-  createCipheriv,
-  createHmac,
-  createSecretKey,
-  type KeyObject,
-} from 'node:crypto';
+import { type Cipher, createCipheriv } from 'node:crypto';
+import { HmacSha1 } from './hmac-sha1.js';
 import type { SessionKeySet, SessionKeys } from './key-derivation.js';
 import type { SrtpProfileParameters } from './profiles.js';
 import { type SrtpTransform, writeUint32, xorUint32 } from './transform.js';
@@ -18,14 +13,15 @@ interface Keys {
    */
   readonly blockCipher: Cipher;
   readonly salt: Buffer;
-  readonly auth: KeyObject;
+  /** HMAC-SHA1 under the session authentication key, its key schedule done once. */
+  readonly auth: HmacSha1;
 }
 
 function importKeys(k: SessionKeys): Keys {
   const algorithm = k.encryptionKey.length === 32 ? 'aes-256-ecb' : 'aes-128-ecb';
   const blockCipher = createCipheriv(algorithm, k.encryptionKey, null);
   blockCipher.setAutoPadding(false);
-  return { blockCipher, salt: k.salt, auth: createSecretKey(k.authKey) };
+  return { blockCipher, salt: k.salt, auth: new HmacSha1(k.authKey) };
 }
 
 /** Whether the first `n` bytes at `a[ai]` and `b[bi]` agree, in time independent of where. */
@@ -50,7 +46,6 @@ export class AesCmHmacTransform implements SrtpTransform {
   private readonly iv = Buffer.alloc(16);
   /** Counter blocks for one packet, grown to the largest packet seen. */
   private counters = Buffer.alloc(1504);
-  private readonly word = Buffer.alloc(4);
 
   constructor(p: SrtpProfileParameters, keys: SessionKeySet) {
     this.rtp = importKeys(keys.rtp);
@@ -102,9 +97,7 @@ export class AesCmHmacTransform implements SrtpTransform {
     if (out !== packet) out.set(packet.subarray(0, 8), 0);
     this.ctr(this.rtcp, ssrc, index, packet, 8, length, out);
     writeUint32(out, length, (0x80000000 | index) >>> 0);
-    const tag = createHmac('sha1', this.rtcp.auth)
-      .update(out.subarray(0, length + 4))
-      .digest();
+    const tag = this.rtcp.auth.compute(out, length + 4);
     out.set(tag.subarray(0, this.rtcpTagLength), length + 4);
     return length + 4 + this.rtcpTagLength;
   }
@@ -118,7 +111,7 @@ export class AesCmHmacTransform implements SrtpTransform {
     out: Uint8Array,
   ): number {
     const tagAt = length - this.rtcpTagLength;
-    const tag = createHmac('sha1', this.rtcp.auth).update(packet.subarray(0, tagAt)).digest();
+    const tag = this.rtcp.auth.compute(packet, tagAt);
     if (!tagsEqual(tag, 0, packet, tagAt, this.rtcpTagLength)) return -1;
     const end = tagAt - 4;
     if (encrypted) {
@@ -132,7 +125,8 @@ export class AesCmHmacTransform implements SrtpTransform {
 
   /**
    * HMAC-SHA1 over the authenticated portion and the ROC (RFC 3711 §4.2); writes the
-   * truncated tag to `dst` when given, and returns the full digest.
+   * truncated tag to `dst` when given, and returns the full digest (valid until the next
+   * HMAC under the same key).
    */
   private rtpTag(
     src: Uint8Array,
@@ -141,9 +135,7 @@ export class AesCmHmacTransform implements SrtpTransform {
     dst?: Uint8Array,
     at?: number,
   ): Buffer {
-    writeUint32(this.word, 0, Math.floor(index / 65536));
-    const mac = createHmac('sha1', this.rtp.auth).update(src.subarray(0, end));
-    const digest = mac.update(this.word).digest();
+    const digest = this.rtp.auth.compute(src, end, Math.floor(index / 65536));
     if (dst !== undefined) dst.set(digest.subarray(0, this.rtpTagLength), at);
     return digest;
   }
