@@ -1,0 +1,147 @@
+/**
+ * AEAD record protection for DTLS 1.2: AES-GCM per RFC 5288 §3 and ChaCha20-Poly1305 per
+ * RFC 7905 §2, with the DTLS additional data of RFC 6347 §4.1.2.1:
+ *   epoch(2) ‖ sequence_number(6) ‖ type(1) ‖ version(2) ‖ length(2)   (13 bytes)
+ * where length is the plaintext length.
+ *
+ * GCM nonce = fixed IV (4, from the key block) ‖ explicit nonce (8, sent in the record). We
+ * send epoch ‖ sequence number as the explicit nonce: it is unique per key because the record
+ * layer never reuses a sequence number within an epoch. ChaCha20-Poly1305 sends no explicit
+ * nonce: nonce = fixed IV (12) XOR (0⁴ ‖ epoch ‖ sequence number).
+ */
+import {
+  type CipherGCMTypes,
+  createCipheriv,
+  createDecipheriv,
+  createSecretKey,
+  type KeyObject,
+} from 'node:crypto';
+import type { CipherSuite } from './cipher-suites.js';
+
+const AAD_LENGTH = 13;
+const NONCE_LENGTH = 12;
+const MAX_SEQUENCE = 2 ** 48 - 1;
+
+export class RecordProtection {
+  readonly suite: CipherSuite;
+  /** Bytes a record fragment grows by when sealed (explicit nonce + tag). */
+  readonly overhead: number;
+  private readonly key: KeyObject;
+  private readonly fixedIv: Buffer;
+  private readonly chacha: boolean;
+  private readonly gcm: CipherGCMTypes;
+  /** Scratch buffers: node copies the nonce and consumes the AAD synchronously. */
+  private readonly nonce = Buffer.alloc(NONCE_LENGTH);
+  private readonly aad = Buffer.alloc(AAD_LENGTH);
+
+  constructor(suite: CipherSuite, key: Buffer, fixedIv: Buffer) {
+    if (key.length !== suite.keyLength) {
+      throw new TypeError(`${suite.name} needs a ${suite.keyLength}-byte key, got ${key.length}`);
+    }
+    if (fixedIv.length !== suite.fixedIvLength) {
+      throw new TypeError(
+        `${suite.name} needs a ${suite.fixedIvLength}-byte fixed IV, got ${fixedIv.length}`,
+      );
+    }
+    this.suite = suite;
+    this.overhead = suite.explicitNonceLength + suite.tagLength;
+    this.key = createSecretKey(Buffer.from(key));
+    this.fixedIv = Buffer.from(fixedIv);
+    this.chacha = suite.cipher === 'chacha20-poly1305';
+    this.gcm = suite.cipher === 'aes-256-gcm' ? 'aes-256-gcm' : 'aes-128-gcm';
+    if (!this.chacha) this.fixedIv.copy(this.nonce, 0);
+  }
+
+  /**
+   * Encrypts one record's plaintext; returns the record fragment
+   * (explicit nonce ‖ ciphertext ‖ tag). `seq` is the 48-bit record sequence number.
+   */
+  seal(type: number, version: number, epoch: number, seq: number, plaintext: Buffer): Buffer {
+    checkSequence(epoch, seq);
+    this.writeAad(type, version, epoch, seq, plaintext.length);
+    const explicit = this.suite.explicitNonceLength;
+    const out = Buffer.allocUnsafe(explicit + plaintext.length + this.suite.tagLength);
+    if (this.chacha) {
+      this.writeChachaNonce(epoch, seq);
+    } else {
+      this.nonce.writeUInt16BE(epoch, 4);
+      this.nonce.writeUIntBE(seq, 6, 6);
+      this.nonce.copy(out, 0, 4, NONCE_LENGTH);
+    }
+    const cipher = this.chacha
+      ? createCipheriv('chacha20-poly1305', this.key, this.nonce, { authTagLength: 16 })
+      : createCipheriv(this.gcm, this.key, this.nonce, { authTagLength: 16 });
+    cipher.setAAD(this.aad);
+    let n = explicit + cipher.update(plaintext).copy(out, explicit);
+    n += cipher.final().copy(out, n);
+    cipher.getAuthTag().copy(out, n);
+    return out;
+  }
+
+  /**
+   * Decrypts and authenticates one record fragment; undefined when it is too short or the
+   * tag does not verify. Never throws on network input.
+   */
+  open(
+    type: number,
+    version: number,
+    epoch: number,
+    seq: number,
+    fragment: Buffer,
+  ): Buffer | undefined {
+    const explicit = this.suite.explicitNonceLength;
+    const tagLength = this.suite.tagLength;
+    const length = fragment.length - explicit - tagLength;
+    if (length < 0 || !validSequence(epoch, seq)) return undefined;
+    this.writeAad(type, version, epoch, seq, length);
+    if (this.chacha) this.writeChachaNonce(epoch, seq);
+    else fragment.copy(this.nonce, 4, 0, explicit);
+    try {
+      const decipher = this.chacha
+        ? createDecipheriv('chacha20-poly1305', this.key, this.nonce, { authTagLength: 16 })
+        : createDecipheriv(this.gcm, this.key, this.nonce, { authTagLength: 16 });
+      decipher.setAAD(this.aad);
+      decipher.setAuthTag(fragment.subarray(explicit + length));
+      const body = decipher.update(fragment.subarray(explicit, explicit + length));
+      const tail = decipher.final();
+      return tail.length === 0 ? body : Buffer.concat([body, tail]);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private writeAad(type: number, version: number, epoch: number, seq: number, length: number) {
+    const a = this.aad;
+    a.writeUInt16BE(epoch, 0);
+    a.writeUIntBE(seq, 2, 6);
+    a[8] = type;
+    a.writeUInt16BE(version, 9);
+    a.writeUInt16BE(length, 11);
+  }
+
+  private writeChachaNonce(epoch: number, seq: number) {
+    const n = this.nonce;
+    const iv = this.fixedIv;
+    n.writeUInt16BE(epoch, 4);
+    n.writeUIntBE(seq, 6, 6);
+    for (let i = 0; i < 4; i++) n[i] = iv[i]!;
+    for (let i = 4; i < NONCE_LENGTH; i++) n[i] = n[i]! ^ iv[i]!;
+  }
+}
+
+function validSequence(epoch: number, seq: number): boolean {
+  return (
+    Number.isInteger(epoch) &&
+    epoch >= 0 &&
+    epoch <= 0xffff &&
+    Number.isInteger(seq) &&
+    seq >= 0 &&
+    seq <= MAX_SEQUENCE
+  );
+}
+
+function checkSequence(epoch: number, seq: number): void {
+  if (!validSequence(epoch, seq)) {
+    throw new RangeError(`epoch ${epoch} / sequence number ${seq} out of range`);
+  }
+}
