@@ -1,0 +1,749 @@
+import { randomBytes } from 'node:crypto';
+import {
+  AttributeType,
+  decodeErrorCode,
+  decodeXorAddress,
+  ErrorCode,
+  StunClass,
+  type StunMessage,
+  type TransportAddress,
+} from '../stun/index.js';
+import { candidatePriority, type IceCandidate, pairPriority } from './candidate.js';
+import {
+  buildCheckError,
+  buildCheckRequest,
+  buildCheckSuccess,
+  verifyCheckRequest,
+  verifyCheckResponse,
+} from './stun-check.js';
+
+/**
+ * The check list of one ICE agent (RFC 8445 §6.1.2–§8, RFC 8838 for trickle) as a sans-IO
+ * state machine: candidates and STUN bytes go in with the current time, datagrams to send and
+ * events come out through a `CheckListSink`. It opens no socket and reads no clock; the
+ * adapter (agent.ts) calls `tick(now)` when `nextTimeout()` is due.
+ *
+ * One data stream, one component (WebRTC with rtcp-mux and BUNDLE).
+ */
+
+export type Role = 'controlling' | 'controlled';
+export type PairState = 'frozen' | 'waiting' | 'in-progress' | 'succeeded' | 'failed';
+
+/** A local candidate and the base it sends from (a host socket or a TURN allocation). */
+export interface LocalCandidate extends IceCandidate {
+  /** Identifies the socket/allocation packets of this candidate leave from. */
+  base: string;
+}
+
+export interface CandidatePair {
+  readonly id: string;
+  readonly local: LocalCandidate;
+  readonly remote: IceCandidate;
+  readonly foundation: string;
+  priority: bigint;
+  state: PairState;
+  /** In the valid list (RFC 8445 §7.2.5.3.2). */
+  valid: boolean;
+  nominated: boolean;
+  /** Controlled: USE-CANDIDATE seen on a check of this pair before it succeeded (§7.3.1.5). */
+  nominateOnSuccess: boolean;
+  /** The valid pair a successful check of this pair produced (itself or one with srflx/prflx). */
+  validPair?: CandidatePair;
+}
+
+export interface IceCredentials {
+  ufrag: string;
+  pwd: string;
+}
+
+export interface CheckListSink {
+  send(base: string, to: TransportAddress, data: Buffer): void;
+  /** A pair was nominated and is now the selected pair (may change to a better one). */
+  selected(pair: CandidatePair): void;
+  /** Every pair failed after end-of-candidates, or consent was lost. */
+  failed(reason: string): void;
+  /** Consent state of the selected pair: responses stopped/resumed (RFC 7675). */
+  consent(fresh: boolean): void;
+  /** A remote peer-reflexive candidate was learned from a check (§7.3.1.3). */
+  remotePrflx?(c: IceCandidate): void;
+  roleChanged?(role: Role): void;
+}
+
+export interface CheckListTiming {
+  taMs: number;
+  checkRtoMs: number;
+  checkRc: number;
+  nominationDelayMs: number;
+  consentIntervalMs: number;
+  consentTimeoutMs: number;
+  disconnectedTimeoutMs: number;
+  maxPairs: number;
+}
+
+interface Transaction {
+  pair: CandidatePair;
+  request: Buffer;
+  useCandidate: boolean;
+  role: Role;
+  consent: boolean;
+  sends: number;
+  rto: number;
+  nextAt: number;
+}
+
+/** Drop counters (bad input is dropped with a reason, never thrown). */
+export interface CheckListCounters {
+  badRequests: number;
+  badResponses: number;
+  strayResponses: number;
+  roleConflicts: number;
+}
+
+const TX_KEY = (id: Uint8Array): string => Buffer.from(id).toString('latin1');
+
+function sameAddress(a: { address: string; port: number }, b: TransportAddress): boolean {
+  return a.port === b.port && normalize(a.address) === normalize(b.address);
+}
+
+function normalize(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+function familyOf(address: string): 4 | 6 {
+  return address.includes(':') ? 6 : 4;
+}
+
+export class CheckList {
+  role: Role;
+  readonly tieBreaker: bigint;
+  readonly counters: CheckListCounters = {
+    badRequests: 0,
+    badResponses: 0,
+    strayResponses: 0,
+    roleConflicts: 0,
+  };
+  private readonly locals: LocalCandidate[] = [];
+  private readonly remotes: IceCandidate[] = [];
+  private readonly pairs: CandidatePair[] = [];
+  private readonly triggered: CandidatePair[] = [];
+  private readonly transactions = new Map<string, Transaction>();
+  private remote: IceCredentials | undefined;
+  private nextCheckAt = 0;
+  private firstValidAt: number | undefined;
+  private nominating: CandidatePair | undefined;
+  private selectedPair: CandidatePair | undefined;
+  private nextConsentAt = 0;
+  private lastConsentAt = 0;
+  private consentFresh = true;
+  private remoteEnded = false;
+  private localEnded = false;
+  private running = false;
+  private done = false;
+  private prflxCount = 0;
+
+  constructor(
+    private readonly local: IceCredentials,
+    controlling: boolean,
+    private readonly timing: CheckListTiming,
+    private readonly sink: CheckListSink,
+    tieBreaker: bigint = randomBytes(8).readBigUInt64BE(0),
+    private readonly random: () => number = Math.random,
+  ) {
+    this.role = controlling ? 'controlling' : 'controlled';
+    this.tieBreaker = tieBreaker;
+  }
+
+  get localCredentials(): IceCredentials {
+    return this.local;
+  }
+
+  get remoteCredentials(): IceCredentials | undefined {
+    return this.remote;
+  }
+
+  get selected(): CandidatePair | undefined {
+    return this.selectedPair;
+  }
+
+  get checklist(): readonly CandidatePair[] {
+    return this.pairs;
+  }
+
+  get remoteCandidates(): readonly IceCandidate[] {
+    return this.remotes;
+  }
+
+  /** True when nothing is left to check and both sides signalled end-of-candidates. */
+  get finished(): boolean {
+    return (
+      this.remoteEnded &&
+      this.localEnded &&
+      this.pairs.every((p) => p.state === 'succeeded' || p.state === 'failed')
+    );
+  }
+
+  get endOfCandidates(): boolean {
+    return this.remoteEnded && this.localEnded;
+  }
+
+  setRemoteCredentials(c: IceCredentials): void {
+    this.remote = c;
+  }
+
+  /** Starts checking (the adapter calls this on `connect()`). */
+  start(now: number): void {
+    this.running = true;
+    this.nextCheckAt = Math.min(this.nextCheckAt || now, now);
+  }
+
+  /** Stops everything (close, failure): no more sends. */
+  stop(): void {
+    this.running = false;
+    this.done = true;
+    this.transactions.clear();
+  }
+
+  addLocal(c: LocalCandidate): void {
+    this.locals.push(c);
+    // Server-reflexive candidates are pruned: checks leave from their base (§6.1.2.4).
+    if (c.type === 'srflx' || c.type === 'prflx') return;
+    for (const r of this.remotes) this.addPair(c, r);
+  }
+
+  /** Adds a remote candidate (trickled or from the SDP); `.local` names are not paired. */
+  addRemote(c: IceCandidate): void {
+    if (c.component !== 1 || c.transport !== 'udp') return;
+    const known = this.remotes.find((r) => r.address === c.address && r.port === c.port);
+    if (known !== undefined) {
+      // A prflx we learned is now signalled: keep the learned one (§7.3.1.3 note).
+      return;
+    }
+    this.remotes.push(c);
+    if (c.address.endsWith('.local')) return;
+    for (const l of this.locals) {
+      if (l.type === 'host' || l.type === 'relay') this.addPair(l, c);
+    }
+  }
+
+  setLocalEnded(): void {
+    this.localEnded = true;
+  }
+
+  setRemoteEnded(now: number): void {
+    this.remoteEnded = true;
+    this.checkFailure(now);
+  }
+
+  private pairKey(l: LocalCandidate, r: IceCandidate): string {
+    return `${l.base}|${l.address}:${l.port}|${normalize(r.address)}:${r.port}`;
+  }
+
+  private computePriority(l: IceCandidate, r: IceCandidate): bigint {
+    return this.role === 'controlling'
+      ? pairPriority(l.priority, r.priority)
+      : pairPriority(r.priority, l.priority);
+  }
+
+  private addPair(l: LocalCandidate, r: IceCandidate): CandidatePair | undefined {
+    if (familyOf(l.address) !== familyOf(normalize(r.address))) return undefined;
+    const id = this.pairKey(l, r);
+    const existing = this.pairs.find((p) => p.id === id);
+    if (existing !== undefined) return existing;
+    // Redundant: same base and remote as an existing pair (§6.1.2.4).
+    const redundant = this.pairs.find(
+      (p) => p.local.base === l.base && sameAddress(p.remote, toAddress(r)),
+    );
+    if (redundant !== undefined) return redundant;
+    if (this.pairs.length >= this.timing.maxPairs) return undefined;
+    const foundation = `${l.foundation}:${r.foundation}`;
+    const active = this.pairs.some(
+      (p) => p.foundation === foundation && (p.state === 'waiting' || p.state === 'in-progress'),
+    );
+    const pair: CandidatePair = {
+      id,
+      local: l,
+      remote: r,
+      foundation,
+      priority: this.computePriority(l, r),
+      state: active ? 'frozen' : 'waiting',
+      valid: false,
+      nominated: false,
+      nominateOnSuccess: false,
+    };
+    this.pairs.push(pair);
+    this.pairs.sort((a, b) => (a.priority > b.priority ? -1 : a.priority < b.priority ? 1 : 0));
+    return pair;
+  }
+
+  /** Earliest time `tick` has something to do, or undefined. */
+  nextTimeout(): number | undefined {
+    if (this.done) return undefined;
+    let t: number | undefined;
+    const at = (x: number): void => {
+      t = t === undefined ? x : Math.min(t, x);
+    };
+    for (const tx of this.transactions.values()) at(tx.nextAt);
+    if (this.running && this.remote !== undefined && this.hasCheckToSend()) at(this.nextCheckAt);
+    if (this.selectedPair !== undefined) {
+      at(this.nextConsentAt);
+      at(this.lastConsentAt + this.timing.disconnectedTimeoutMs);
+    }
+    if (this.shouldNominateLater()) at((this.firstValidAt ?? 0) + this.timing.nominationDelayMs);
+    return t;
+  }
+
+  private hasCheckToSend(): boolean {
+    if (this.triggered.length > 0) return true;
+    if (this.selectedPair !== undefined || this.nominating !== undefined) return false;
+    return this.pairs.some((p) => p.state === 'waiting' || p.state === 'frozen');
+  }
+
+  tick(now: number): void {
+    if (this.done) return;
+    this.retransmit(now);
+    if (this.done) return;
+    this.maybeNominate(now);
+    if (this.running && this.remote !== undefined && now >= this.nextCheckAt) {
+      const pair = this.nextPairToCheck();
+      if (pair !== undefined) {
+        this.sendCheck(pair, now, this.nominating === pair);
+        this.nextCheckAt = now + this.timing.taMs;
+      }
+    }
+    this.consentTick(now);
+  }
+
+  /** RFC 8445 §6.1.4.2: triggered queue first, then the best waiting pair, then unfreeze. */
+  private nextPairToCheck(): CandidatePair | undefined {
+    const t = this.triggered.shift();
+    if (t !== undefined) return t;
+    if (this.selectedPair !== undefined || this.nominating !== undefined) return undefined;
+    const waiting = this.pairs.find((p) => p.state === 'waiting');
+    if (waiting !== undefined) return waiting;
+    const frozen = this.pairs.find(
+      (p) =>
+        p.state === 'frozen' &&
+        !this.pairs.some(
+          (q) =>
+            q.foundation === p.foundation && (q.state === 'waiting' || q.state === 'in-progress'),
+        ),
+    );
+    return frozen ?? this.pairs.find((p) => p.state === 'frozen');
+  }
+
+  private sendCheck(
+    pair: CandidatePair,
+    now: number,
+    useCandidate: boolean,
+    consent = false,
+  ): void {
+    const remote = this.remote;
+    if (remote === undefined) return;
+    // PRIORITY: what a peer-reflexive candidate from this base would have (§7.1.1).
+    const priority = candidatePriority('prflx', (pair.local.priority >>> 8) & 0xffff, 1);
+    const request = buildCheckRequest({
+      localUfrag: this.local.ufrag,
+      remoteUfrag: remote.ufrag,
+      remotePwd: remote.pwd,
+      priority,
+      role: this.role,
+      tieBreaker: this.tieBreaker,
+      useCandidate,
+    });
+    // Cancel an outstanding ordinary check of this pair: the new one replaces it (§7.2.5.4).
+    if (!consent) {
+      for (const [k, tx] of this.transactions) {
+        if (tx.pair === pair && !tx.consent) this.transactions.delete(k);
+      }
+      if (pair.state !== 'succeeded') pair.state = 'in-progress';
+    }
+    const tx: Transaction = {
+      pair,
+      request,
+      useCandidate,
+      role: this.role,
+      consent,
+      sends: 1,
+      rto: this.timing.checkRtoMs,
+      nextAt: now + this.timing.checkRtoMs,
+    };
+    if (consent) tx.nextAt = now + this.timing.consentIntervalMs; // consent: no retransmission
+    this.transactions.set(TX_KEY(request.subarray(8, 20)), tx);
+    this.sink.send(pair.local.base, toAddress(pair.remote), request);
+  }
+
+  private retransmit(now: number): void {
+    for (const [k, tx] of this.transactions) {
+      if (tx.nextAt > now) continue;
+      if (tx.consent) {
+        this.transactions.delete(k);
+        continue;
+      }
+      if (tx.sends >= this.timing.checkRc) {
+        this.transactions.delete(k);
+        if (tx.pair.state === 'in-progress') tx.pair.state = 'failed';
+        if (this.nominating === tx.pair) this.nominating = undefined;
+        this.checkFailure(now);
+        continue;
+      }
+      tx.sends += 1;
+      tx.rto *= 2;
+      tx.nextAt = now + tx.rto;
+      this.sink.send(tx.pair.local.base, toAddress(tx.pair.remote), tx.request);
+    }
+  }
+
+  private checkFailure(now: number): void {
+    if (this.done || this.selectedPair !== undefined) return;
+    if (!this.remoteEnded || !this.localEnded || !this.running) return;
+    const pending =
+      this.triggered.length > 0 ||
+      this.pairs.some((p) => p.state !== 'failed' && p.state !== 'succeeded') ||
+      this.pairs.some((p) => p.valid);
+    if (pending) return;
+    void now;
+    this.stop();
+    this.sink.failed('every candidate pair failed');
+  }
+
+  // ---- incoming -------------------------------------------------------------------------
+
+  /**
+   * A STUN message that arrived on `base` from `from` (already known to be STUN). Returns
+   * false if it was not ours (unknown transaction, not a Binding): the adapter may route it
+   * elsewhere (e.g. srflx gathering).
+   */
+  handleStun(base: string, from: TransportAddress, buf: Buffer, cls: number, now: number): boolean {
+    if (this.done) return false;
+    if (cls === StunClass.request) {
+      this.handleRequest(base, from, buf, now);
+      return true;
+    }
+    if (cls === StunClass.success || cls === StunClass.error) {
+      const key = TX_KEY(buf.subarray(8, 20));
+      const tx = this.transactions.get(key);
+      if (tx === undefined) return false;
+      this.handleResponse(key, tx, base, from, buf, now);
+      return true;
+    }
+    return cls === StunClass.indication; // keepalive indications: nothing to do
+  }
+
+  private handleRequest(base: string, from: TransportAddress, buf: Buffer, now: number): void {
+    const v = verifyCheckRequest(buf, (u) => (u === this.local.ufrag ? this.local.pwd : undefined));
+    if (!v.ok) {
+      this.counters.badRequests++;
+      const m = v.message;
+      if (m === undefined) return;
+      if (v.reason === 'no-username' || v.reason === 'malformed') {
+        this.sink.send(base, from, buildCheckError(m, ErrorCode.BAD_REQUEST));
+      } else if (v.reason === 'unknown-ufrag' || v.reason === 'bad-integrity') {
+        this.sink.send(base, from, buildCheckError(m, ErrorCode.UNAUTHENTICATED));
+      } else if (v.reason === 'unknown-attribute') {
+        this.sink.send(
+          base,
+          from,
+          buildCheckError(m, ErrorCode.UNKNOWN_ATTRIBUTE, this.local.pwd, v.unknownAttributes),
+        );
+      }
+      return;
+    }
+    if (this.remote !== undefined && v.usernameRemote !== this.remote.ufrag) {
+      // A check for an older or newer generation of the remote credentials: not ours.
+      this.counters.badRequests++;
+      return;
+    }
+    // Role conflict (§7.3.1.1).
+    if (v.role === this.role) {
+      this.counters.roleConflicts++;
+      const weWin = this.tieBreaker >= v.tieBreaker;
+      if ((this.role === 'controlling') === weWin) {
+        this.sink.send(
+          base,
+          from,
+          buildCheckError(v.message, ErrorCode.ROLE_CONFLICT, this.local.pwd),
+        );
+        return;
+      }
+      this.switchRole();
+    }
+    this.sink.send(base, from, buildCheckSuccess(v.message, from, this.local.pwd));
+    const local = this.locals.find(
+      (l) => l.base === base && (l.type === 'host' || l.type === 'relay'),
+    );
+    if (local === undefined) return;
+    let remote = this.remotes.find((r) => sameAddress(r, from));
+    if (remote === undefined) {
+      remote = {
+        foundation: `p${++this.prflxCount}`,
+        component: 1,
+        transport: 'udp',
+        priority: v.priority,
+        address: normalize(from.address),
+        port: from.port,
+        type: 'prflx',
+      };
+      this.remotes.push(remote);
+      this.sink.remotePrflx?.(remote);
+    }
+    const pair = this.addPair(local, remote);
+    if (pair === undefined) return;
+    const nominate = v.useCandidate && this.role === 'controlled';
+    if (pair.state === 'succeeded') {
+      if (nominate) this.nominate(pair, now);
+      return;
+    }
+    if (nominate) pair.nominateOnSuccess = true;
+    if (!this.running) this.running = true;
+    // Triggered check (§7.3.1.4), unless one is already queued or in flight.
+    if (pair.state !== 'in-progress' && !this.triggered.includes(pair)) {
+      pair.state = 'waiting';
+      this.triggered.push(pair);
+      if (this.nextCheckAt > now + this.timing.taMs) this.nextCheckAt = now;
+    }
+  }
+
+  private switchRole(): void {
+    this.role = this.role === 'controlling' ? 'controlled' : 'controlling';
+    for (const p of this.pairs) p.priority = this.computePriority(p.local, p.remote);
+    this.pairs.sort((a, b) => (a.priority > b.priority ? -1 : a.priority < b.priority ? 1 : 0));
+    this.sink.roleChanged?.(this.role);
+  }
+
+  private handleResponse(
+    key: string,
+    tx: Transaction,
+    base: string,
+    from: TransportAddress,
+    buf: Buffer,
+    now: number,
+  ): void {
+    const remote = this.remote;
+    const m = remote === undefined ? undefined : verifyCheckResponse(buf, remote.pwd);
+    if (m === undefined) {
+      this.counters.badResponses++;
+      return;
+    }
+    this.transactions.delete(key);
+    const pair = tx.pair;
+    if (tx.consent) {
+      if (m.messageClass === StunClass.success) this.consentResponse(now);
+      return;
+    }
+    // Non-symmetric: the response must come back on the same 5-tuple (§7.2.5.2.1).
+    if (base !== pair.local.base || !sameAddress(pair.remote, from)) {
+      pair.state = 'failed';
+      this.checkFailure(now);
+      return;
+    }
+    if (m.messageClass === StunClass.error) {
+      this.onErrorResponse(m, tx, now);
+      return;
+    }
+    const mapped = readMapped(m);
+    if (mapped === undefined) {
+      this.counters.badResponses++;
+      pair.state = 'failed';
+      this.checkFailure(now);
+      return;
+    }
+    const valid = this.validPairFor(pair, mapped, tx);
+    pair.state = 'succeeded';
+    pair.validPair = valid;
+    valid.state = 'succeeded';
+    valid.valid = true;
+    this.firstValidAt ??= now;
+    // Unfreeze pairs with the same foundation (§7.2.5.3.3).
+    for (const p of this.pairs) {
+      if (p.state === 'frozen' && p.foundation === pair.foundation) p.state = 'waiting';
+    }
+    if ((tx.useCandidate && tx.role === 'controlling') || pair.nominateOnSuccess) {
+      this.nominate(pair, now);
+    } else {
+      this.maybeNominate(now);
+    }
+  }
+
+  private onErrorResponse(m: StunMessage, tx: Transaction, now: number): void {
+    const pair = tx.pair;
+    const a = m.get(AttributeType.ERROR_CODE);
+    const code = a === undefined ? undefined : decodeErrorCode(m, a)?.code;
+    if (code === ErrorCode.ROLE_CONFLICT) {
+      // §7.2.5.1: switch role if we still have the one the check was sent with, then retry.
+      this.counters.roleConflicts++;
+      if (tx.role === this.role) this.switchRole();
+      pair.state = 'waiting';
+      this.triggered.push(pair);
+      if (this.nominating === pair) this.nominating = undefined;
+      return;
+    }
+    pair.state = 'failed';
+    if (this.nominating === pair) this.nominating = undefined;
+    this.checkFailure(now);
+  }
+
+  /** §7.2.5.3.2: the valid pair's local candidate is the one matching the mapped address. */
+  private validPairFor(
+    pair: CandidatePair,
+    mapped: TransportAddress,
+    tx: Transaction,
+  ): CandidatePair {
+    if (sameAddress(pair.local, mapped)) return pair;
+    let local = this.locals.find((l) => l.base === pair.local.base && sameAddress(l, mapped));
+    if (local === undefined) {
+      const priority = buildPriority(tx.request);
+      local = {
+        foundation: `lp${++this.prflxCount}`,
+        component: 1,
+        transport: 'udp',
+        priority,
+        address: normalize(mapped.address),
+        port: mapped.port,
+        type: 'prflx',
+        relatedAddress: pair.local.address,
+        relatedPort: pair.local.port,
+        base: pair.local.base,
+      };
+      this.locals.push(local);
+    }
+    const id = `${this.pairKey(local, pair.remote)}|valid`;
+    let v = this.pairs.find((p) => p.id === id);
+    if (v === undefined) {
+      v = {
+        id,
+        local,
+        remote: pair.remote,
+        foundation: `${local.foundation}:${pair.remote.foundation}`,
+        priority: this.computePriority(local, pair.remote),
+        state: 'succeeded',
+        valid: true,
+        nominated: false,
+        nominateOnSuccess: false,
+      };
+      // Kept out of the check list: it is never checked itself, only through `pair`.
+    }
+    return v;
+  }
+
+  private shouldNominateLater(): boolean {
+    return (
+      this.role === 'controlling' &&
+      this.selectedPair === undefined &&
+      this.nominating === undefined &&
+      this.firstValidAt !== undefined
+    );
+  }
+
+  /** Regular nomination (§8.1.1): the best valid pair, once better ones are settled. */
+  private maybeNominate(now: number): void {
+    if (!this.shouldNominateLater()) return;
+    const best = this.bestSucceeded();
+    if (best === undefined) return;
+    const better = this.pairs.some(
+      (p) =>
+        p.priority > best.priority &&
+        (p.state === 'waiting' || p.state === 'in-progress' || p.state === 'frozen'),
+    );
+    if (better && now < (this.firstValidAt ?? now) + this.timing.nominationDelayMs) return;
+    this.nominating = best;
+    this.triggered.unshift(best);
+    if (this.nextCheckAt > now) this.nextCheckAt = now;
+  }
+
+  private bestSucceeded(): CandidatePair | undefined {
+    let best: CandidatePair | undefined;
+    for (const p of this.pairs) {
+      if (p.state !== 'succeeded' || p.validPair === undefined) continue;
+      if (best === undefined || p.validPair.priority > (best.validPair?.priority ?? 0n)) best = p;
+    }
+    return best;
+  }
+
+  private nominate(checked: CandidatePair, now: number): void {
+    const valid = checked.validPair ?? checked;
+    checked.nominated = true;
+    valid.nominated = true;
+    if (this.nominating === checked) this.nominating = undefined;
+    const current = this.selectedPair;
+    if (current !== undefined && current.priority >= valid.priority) return;
+    this.selectedPair = valid;
+    this.lastConsentAt = now;
+    this.consentFresh = true;
+    this.scheduleConsent(now);
+    // Checks still queued for other pairs are abandoned (§8.1.2), triggered ones kept.
+    this.sink.selected(valid);
+  }
+
+  // ---- consent freshness (RFC 7675) --------------------------------------------------------
+
+  private scheduleConsent(now: number): void {
+    const jitter = 0.8 + 0.4 * this.random();
+    this.nextConsentAt = now + this.timing.consentIntervalMs * jitter;
+  }
+
+  private consentResponse(now: number): void {
+    this.lastConsentAt = now;
+    if (!this.consentFresh) {
+      this.consentFresh = true;
+      this.sink.consent(true);
+    }
+  }
+
+  private consentTick(now: number): void {
+    const pair = this.selectedPair;
+    if (pair === undefined || this.done) return;
+    const silent = now - this.lastConsentAt;
+    if (silent >= this.timing.consentTimeoutMs) {
+      this.stop();
+      this.sink.failed('consent expired (RFC 7675)');
+      return;
+    }
+    if (silent >= this.timing.disconnectedTimeoutMs && this.consentFresh) {
+      this.consentFresh = false;
+      this.sink.consent(false);
+    }
+    if (now >= this.nextConsentAt) {
+      this.scheduleConsent(now);
+      const checked = this.pairs.find((p) => p.validPair === pair) ?? pair;
+      this.sendCheck(checked, now, false, true);
+    }
+  }
+
+  /** Consent check is answered by the peer on this pair: the adapter needs the checked pair. */
+  pairFor(base: string, from: TransportAddress): CandidatePair | undefined {
+    return this.pairs.find((p) => p.local.base === base && sameAddress(p.remote, from));
+  }
+
+  /** True if `from` on `base` authenticated itself (a check or a response) at least once. */
+  isKnownRemote(base: string, from: TransportAddress): boolean {
+    if (this.selectedPair !== undefined) {
+      const s = this.selectedPair;
+      if (s.local.base === base && sameAddress(s.remote, from)) return true;
+    }
+    return this.pairs.some(
+      (p) => p.local.base === base && sameAddress(p.remote, from) && p.state !== 'failed',
+    );
+  }
+}
+
+function toAddress(c: { address: string; port: number }): TransportAddress {
+  return { family: familyOf(c.address), address: c.address, port: c.port };
+}
+
+function readMapped(m: StunMessage): TransportAddress | undefined {
+  const a = m.get(AttributeType.XOR_MAPPED_ADDRESS);
+  return a === undefined ? undefined : decodeXorAddress(m, a);
+}
+
+/** The PRIORITY a check carried (what a prflx local candidate gets, §7.2.5.3.1). */
+function buildPriority(request: Buffer): number {
+  // Attributes start at 20; PRIORITY is the second attribute we write (after USERNAME).
+  let offset = 20;
+  while (offset + 4 <= request.length) {
+    const type = request.readUInt16BE(offset);
+    const length = request.readUInt16BE(offset + 2);
+    if (type === AttributeType.PRIORITY && length === 4) return request.readUInt32BE(offset + 4);
+    offset += 4 + ((length + 3) & ~3);
+  }
+  return 0;
+}
