@@ -1,0 +1,128 @@
+/**
+ * The `rtcd signal` WebSocket protocol (JSON text frames on `/ws`), as the browser sees it.
+ * The server validates what we send; we still check what we receive, because a client must
+ * not crash on a message from a newer server.
+ */
+
+export interface IceCandidateMessage {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+export type ClientMessage =
+  | { type: 'join'; room: string; token?: string; resume?: string }
+  | { type: 'offer' | 'answer'; to: string; sdp: string }
+  | { type: 'candidate'; to: string; candidate: IceCandidateMessage | null }
+  | { type: 'leave' }
+  | { type: 'ping'; id: number }
+  | { type: 'session-state'; sessionId: string; state: 'connected' | 'disconnected' }
+  | { type: 'message'; to: string; data: unknown };
+
+export interface JoinedMessage {
+  type: 'joined';
+  room: string;
+  peerId: string;
+  sessionId: string;
+  resumeToken: string;
+  peers: string[];
+  iceServers: RTCIceServer[];
+}
+
+export type ServerMessage =
+  | JoinedMessage
+  | { type: 'peer-joined' | 'peer-left'; peerId: string }
+  | { type: 'offer' | 'answer'; from: string; sdp: string }
+  | { type: 'candidate'; from: string; candidate: IceCandidateMessage | null }
+  | { type: 'message'; from: string; data: unknown }
+  | { type: 'error'; code: string; message: string; ref?: string }
+  | { type: 'pong'; id: number };
+
+/** WebSocket close codes the server uses (see the README's Signaling section). */
+export const CloseCode = {
+  goingAway: 1001,
+  messageTooBig: 1009,
+  unauthorized: 4401,
+  forbiddenRoom: 4403,
+  heartbeatTimeout: 4408,
+  tooMany: 4429,
+} as const;
+
+/** Close codes after which reconnecting cannot help: the same join would be refused again. */
+export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.unauthorized,
+  CloseCode.forbiddenRoom,
+  CloseCode.messageTooBig,
+]);
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null;
+const isString = (v: unknown): v is string => typeof v === 'string';
+
+function isCandidate(v: unknown): v is IceCandidateMessage | null {
+  return v === null || (isObject(v) && isString(v.candidate));
+}
+
+function isIceServer(v: unknown): v is RTCIceServer {
+  if (!isObject(v)) return false;
+  const urls = v.urls;
+  return isString(urls) || (Array.isArray(urls) && urls.every(isString));
+}
+
+/** Parses one text frame; `undefined` for anything that is not a well-formed server message. */
+export function parseServerMessage(text: string): ServerMessage | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(v)) return undefined;
+  switch (v.type) {
+    case 'joined':
+      return isString(v.peerId) &&
+        isString(v.sessionId) &&
+        isString(v.room) &&
+        Array.isArray(v.peers) &&
+        v.peers.every(isString)
+        ? {
+            type: 'joined',
+            room: v.room,
+            peerId: v.peerId,
+            sessionId: v.sessionId,
+            resumeToken: isString(v.resumeToken) ? v.resumeToken : '',
+            peers: v.peers,
+            iceServers: Array.isArray(v.iceServers) ? v.iceServers.filter(isIceServer) : [],
+          }
+        : undefined;
+    case 'peer-joined':
+    case 'peer-left':
+      return isString(v.peerId) ? { type: v.type, peerId: v.peerId } : undefined;
+    case 'offer':
+    case 'answer':
+      return isString(v.from) && isString(v.sdp)
+        ? { type: v.type, from: v.from, sdp: v.sdp }
+        : undefined;
+    case 'candidate':
+      return isString(v.from) && isCandidate(v.candidate)
+        ? { type: 'candidate', from: v.from, candidate: v.candidate }
+        : undefined;
+    case 'message':
+      return isString(v.from) ? { type: 'message', from: v.from, data: v.data } : undefined;
+    case 'error':
+      return isString(v.code)
+        ? {
+            type: 'error',
+            code: v.code,
+            message: isString(v.message) ? v.message : v.code,
+            ...(isString(v.ref) ? { ref: v.ref } : {}),
+          }
+        : undefined;
+    case 'pong':
+      return typeof v.id === 'number' ? { type: 'pong', id: v.id } : undefined;
+    default:
+      return undefined;
+  }
+}
