@@ -2,10 +2,10 @@
  * TLS 1.2 PRF (RFC 5246 §5): the widely published P_SHA256 / P_SHA384 test vectors (posted to
  * the IETF TLS list, used by NSS and Go), then OpenSSL's TLS1-PRF on random inputs.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { type PrfHash, prf, prfHashLength } from '../../lib/dtls/prf.js';
+import { opensslPrf } from '../helpers/openssl-kdf.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -57,22 +57,6 @@ t.test('lengths that are not a multiple of the hash length, and zero', (t) => {
   t.throws(() => prf('md5' as PrfHash, secret, 'x', seed, 1), TypeError);
   t.end();
 });
-
-function opensslPrf(hash: PrfHash, secret: Buffer, label: string, seed: Buffer, n: number) {
-  const out = execFileSync('openssl', [
-    'kdf',
-    '-keylen',
-    String(n),
-    '-kdfopt',
-    `digest:${hash.toUpperCase()}`,
-    '-kdfopt',
-    `hexsecret:${secret.toString('hex')}`,
-    '-kdfopt',
-    `hexseed:${Buffer.concat([Buffer.from(label), seed]).toString('hex')}`,
-    'TLS1-PRF',
-  ]);
-  return Buffer.from(out.toString().trim().replace(/:/g, ''), 'hex');
-}
 
 t.test('equals openssl kdf TLS1-PRF on random inputs', (t) => {
   for (const hash of ['sha256', 'sha384'] as const) {
