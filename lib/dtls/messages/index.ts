@@ -6,6 +6,7 @@ export * from './change-cipher-spec.js';
 export * from './client-hello.js';
 export * from './client-key-exchange.js';
 export * from './finished.js';
+export * from './handshake-body.js';
 export * from './hello-request.js';
 export * from './hello-verify-request.js';
 export * from './server-hello.js';
