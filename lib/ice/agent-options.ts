@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '../util/logger.js';
 
 /** A TURN server for relayed candidates, in the RTCIceServer shape. */
@@ -9,6 +10,8 @@ export interface IceTurnServer {
   urls: string | readonly string[];
   username: string;
   credential: string;
+  /** `tls.connect` options for `turns:` (ca, servername…). Default: verify against system CAs. */
+  tls?: ConnectionOptions;
 }
 
 /** A STUN server: `stun:host[:port]` (default port 3478) or `{ host, port }`. */

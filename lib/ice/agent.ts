@@ -11,6 +11,7 @@ import {
 import { silentLogger } from '../util/logger.js';
 import {
   type IceAgentOptions,
+  type IceTurnServer,
   parseIceUrl,
   type ResolvedAgentOptions,
   resolveAgentOptions,
@@ -230,7 +231,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
       for (const u of typeof server.urls === 'string' ? [server.urls] : server.urls) {
         const url = parseIceUrl(u);
         if (url.scheme === 'stun') continue;
-        tasks.push(this.gatherRelay(`r${r++}`, url, server.username, server.credential));
+        tasks.push(this.gatherRelay(`r${r++}`, url, server));
       }
     }
     await Promise.all(tasks);
@@ -271,11 +272,16 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
   private async gatherRelay(
     id: string,
     url: ReturnType<typeof parseIceUrl>,
-    username: string,
-    password: string,
+    server: IceTurnServer,
   ): Promise<void> {
     try {
-      const relay = await RelayBase.allocate(url, username, password, this.opts.gatherTimeoutMs);
+      const relay = await RelayBase.allocate(
+        url,
+        server.username,
+        server.credential,
+        this.opts.gatherTimeoutMs,
+        server.tls,
+      );
       if (this.iceState === 'closed') {
         await relay.close();
         return;

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import type { TransportAddress } from '../stun/index.js';
 import { TurnClient } from '../turn/client.js';
 import type { TurnUrl } from './agent-options.js';
@@ -24,7 +26,7 @@ export class RelayBase {
     username: string,
     password: string,
     timeoutMs: number,
-    localAddress?: string,
+    tls?: ConnectionOptions,
   ): Promise<RelayBase> {
     const client = await TurnClient.connect({
       server: { host: url.host, port: url.port },
@@ -35,15 +37,24 @@ export class RelayBase {
       timeoutMs,
       autoRefresh: true,
       closeTimeoutMs: 500,
-      ...(localAddress === undefined ? {} : { localAddress }),
-      ...(url.transport === 'tls' ? { tls: { rejectUnauthorized: false } } : {}),
+      // SNI carries names only (RFC 6066 §3), never an IP literal.
+      ...(url.transport === 'tls'
+        ? { tls: { ...(isIP(url.host) ? {} : { servername: url.host }), ...tls } }
+        : {}),
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('TURN server did not answer')), timeoutMs);
     });
     try {
-      const a = await client.allocate();
+      // UDP retransmissions alone would take 39.5 s to give up (RFC 8489 defaults).
+      const a = await Promise.race([client.allocate(), deadline]);
       return new RelayBase(client, a.relayed, a.mapped, url);
     } catch (err) {
       await client.close();
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
