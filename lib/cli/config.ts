@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { SignalServerOptions } from '../signal/options.js';
 import type { TurnServerOptions } from '../turn/options.js';
 import {
   devOptions,
@@ -7,6 +8,7 @@ import {
   kebab,
   type OptionSpec,
   type Resolved,
+  signalOptions,
   turnOptions,
 } from './option-spec.js';
 import { type LogLevel, type Raw, ValueError } from './values.js';
@@ -44,11 +46,21 @@ export interface TurnCliConfig {
 
 export interface DevCliConfig {
   port: number;
+  signalPort: number;
+  logLevel: LogLevel;
+}
+
+export interface SignalCliConfig {
+  /** Only the fields some source set (no `store`, `logger`); `SignalServer` fills the rest. */
+  signal: SignalServerOptions;
+  /** `--redis`: the store is a RedisStore on this URL. */
+  redis: string | undefined;
   logLevel: LogLevel;
 }
 
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
 export const DEFAULT_DEV_PORT = 3478;
+export const DEFAULT_DEV_SIGNAL_PORT = 8080;
 
 /** `--config` wins over `RTCD_CONFIG`. */
 export function configPath(src: Pick<ConfigSources, 'flags' | 'env'>): string | undefined {
@@ -121,7 +133,42 @@ export function resolveDevConfig(src: ConfigSources): DevCliConfig {
     throw new CliUsageError('rtcd dev takes no config file (--config); its settings are generated');
   }
   const o = resolveOptions({ ...devOptions, logLevel: globalOptions.logLevel }, src);
-  return { port: o.port ?? DEFAULT_DEV_PORT, logLevel: o.logLevel ?? DEFAULT_LOG_LEVEL };
+  return {
+    port: o.port ?? DEFAULT_DEV_PORT,
+    signalPort: o.signalPort ?? DEFAULT_DEV_SIGNAL_PORT,
+    logLevel: o.logLevel ?? DEFAULT_LOG_LEVEL,
+  };
+}
+
+export function resolveSignalConfig(src: ConfigSources): SignalCliConfig {
+  const o = resolveOptions({ ...signalOptions, logLevel: globalOptions.logLevel }, src);
+  const signal: SignalServerOptions = {};
+  if (o.listen !== undefined) signal.listen = o.listen;
+  if (o.jwtSecret !== undefined) signal.jwtSecret = o.jwtSecret;
+  if (o.jwksUrl !== undefined) signal.jwksUrl = o.jwksUrl;
+  if (o.auth === false) signal.noAuth = true;
+  if (o.turnSecret !== undefined) signal.turnSecret = o.turnSecret;
+  if (o.turnUrl) signal.turnUrls = o.turnUrl;
+  if (o.turnTtl !== undefined) signal.turnTtl = o.turnTtl;
+  if (o.webRoot !== undefined) signal.webRoot = o.webRoot;
+  if (o.maxMessageBytes !== undefined) signal.maxMessageBytes = o.maxMessageBytes;
+  if (o.messagesPerSecond !== undefined) signal.messagesPerSecond = o.messagesPerSecond;
+  if (o.messageBurst !== undefined) signal.messageBurst = o.messageBurst;
+  if (o.maxPeersPerRoom !== undefined) signal.maxPeersPerRoom = o.maxPeersPerRoom;
+  if (o.maxRooms !== undefined) signal.maxRooms = o.maxRooms;
+  if (o.maxConnectionsPerIp !== undefined) signal.maxConnectionsPerIp = o.maxConnectionsPerIp;
+  if (o.maxConnections !== undefined) signal.maxConnections = o.maxConnections;
+  if (o.resumeGrace !== undefined) signal.resumeGraceMs = o.resumeGrace;
+  if (o.heartbeatInterval !== undefined) signal.heartbeatIntervalMs = o.heartbeatInterval;
+  if (o.sessionRetention !== undefined) signal.sessionRetentionMs = o.sessionRetention * 1000;
+  if (o.drainTimeout !== undefined) signal.drainTimeoutMs = o.drainTimeout;
+  if (o.redis !== undefined && !/^rediss?:\/\//.test(o.redis)) {
+    throw new CliUsageError(`invalid --redis "${o.redis}": must be a redis:// or rediss:// URL`);
+  }
+  if (!signal.noAuth && signal.jwtSecret === undefined && signal.jwksUrl === undefined) {
+    throw new CliUsageError('rtcd signal needs --jwt-secret or --jwks-url (or --no-auth)');
+  }
+  return { signal, redis: o.redis, logLevel: o.logLevel ?? DEFAULT_LOG_LEVEL };
 }
 
 /** Checks across options, where one value alone is fine but the combination is not. */

@@ -11,6 +11,13 @@ export interface DevBannerInput {
   password: string;
   secret: string;
   nowMs: number;
+  /** Port of the signaling server and web page, when it runs. */
+  signalPort?: number;
+}
+
+/** The page URL `rtcd dev` prints: open it in two tabs to make a call. */
+export function devPageUrl(signalPort: number, room = 'dev'): string {
+  return `http://${DEV_HOST}:${signalPort}/?room=${room}`;
 }
 
 /** The block printed at start: URLs, credentials and a paste-ready RTCIceServer. */
@@ -26,10 +33,19 @@ export function devBanner(o: DevBannerInput): string {
   };
   const restUser = `${Math.floor(o.nowMs / 1000) + REST_EXAMPLE_SECONDS}:${DEV_USER}`;
   const json = JSON.stringify(iceServer, null, 2).replace(/\n/g, '\n  ');
+  const signal =
+    o.signalPort === undefined
+      ? []
+      : [
+          `  Open         ${devPageUrl(o.signalPort)}   (in two tabs to call yourself)`,
+          `  Signaling    ws://${DEV_HOST}:${o.signalPort}/ws   (no auth; TURN credentials in joined)`,
+          '',
+        ];
   return [
     '',
     'rtcd dev — local development only (loopback peers allowed, secrets new each start)',
     '',
+    ...signal,
     `  STUN         stun:${DEV_HOST}:${o.udp}`,
     `  TURN         ${urls[0]}`,
     `               ${urls[1]}`,

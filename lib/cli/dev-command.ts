@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
+import type { SignalServer } from '../signal/server.js';
 import type { TurnServerOptions } from '../turn/options.js';
 import type { DevCliConfig } from './config.js';
-import { DEV_HOST, DEV_USER, devBanner } from './dev-banner.js';
+import { DEV_HOST, DEV_USER, devBanner, devPageUrl } from './dev-banner.js';
 import { createCliLogger } from './logger.js';
 import { exitOnSignals } from './signals.js';
+import { startSignalServer } from './start-signal.js';
 import { closeTurnServer, startTurnServer } from './start-turn.js';
 
 /**
- * `rtcd dev`: every role on localhost with generated secrets, the one-command start. For now
- * that is TURN (UDP and TCP on one port) with a static user, a REST secret and loopback peers
- * allowed, so two local peers can relay to each other; signaling and SFU join later.
+ * `rtcd dev`: every role on localhost with generated secrets, the one-command start: TURN
+ * (UDP and TCP on one port) with a static user, a REST secret and loopback peers allowed, and
+ * the signaling server without auth, minting TURN credentials with that same secret and
+ * serving the web page. The SFU joins later.
  */
 export async function devCommand(cfg: DevCliConfig): Promise<void> {
   const log = createCliLogger({ level: cfg.logLevel });
@@ -23,20 +26,55 @@ export async function devCommand(cfg: DevCliConfig): Promise<void> {
     allowLoopbackPeers: true,
     drainTimeoutMs: 0,
   };
-  let server: Awaited<ReturnType<typeof startTurnServer>>;
+  const turn = await inUse(startTurnServer(options, log, undefined), cfg.port, '--port');
+  const udp = turn.addresses.udp[0]?.port ?? cfg.port;
+  const tcp = turn.addresses.tcp[0]?.port ?? cfg.port;
+  let signal: SignalServer;
   try {
-    server = await startTurnServer(options, log, undefined);
+    signal = await inUse(
+      startSignalServer(
+        {
+          listen: { host: DEV_HOST, port: cfg.signalPort },
+          noAuth: true,
+          turnSecret: secret,
+          turnUrls: [
+            `stun:${DEV_HOST}:${udp}`,
+            `turn:${DEV_HOST}:${udp}?transport=udp`,
+            `turn:${DEV_HOST}:${tcp}?transport=tcp`,
+          ],
+          drainTimeoutMs: 1000,
+        },
+        log,
+      ),
+      cfg.signalPort,
+      '--signal-port',
+    );
+  } catch (err) {
+    await closeTurnServer(turn, options);
+    throw err;
+  }
+  const signalPort = signal.address?.port ?? cfg.signalPort;
+  process.stdout.write(devBanner({ udp, tcp, password, secret, nowMs: Date.now(), signalPort }));
+  log.info(
+    { ...turn.addresses, signal: signal.address, open: devPageUrl(signalPort) },
+    'rtcd dev listening',
+  );
+  exitOnSignals(log, async () => {
+    await signal.close();
+    await closeTurnServer(turn, options);
+  });
+}
+
+/** A busy port becomes one line naming the flag that moves it. */
+async function inUse<T>(start: Promise<T>, port: number, flag: string): Promise<T> {
+  try {
+    return await start;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new Error(
-        `${DEV_HOST}:${cfg.port} is already in use (another TURN server?); pick a port with --port`,
+        `${DEV_HOST}:${port} is already in use (another server?); pick a port with ${flag}`,
       );
     }
     throw err;
   }
-  const udp = server.addresses.udp[0]?.port ?? cfg.port;
-  const tcp = server.addresses.tcp[0]?.port ?? cfg.port;
-  process.stdout.write(devBanner({ udp, tcp, password, secret, nowMs: Date.now() }));
-  log.info({ ...server.addresses }, 'rtcd dev listening');
-  exitOnSignals(log, () => closeTurnServer(server, options));
 }

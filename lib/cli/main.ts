@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { SignalOptionsError } from '../signal/errors.js';
 import { TurnOptionsError } from '../turn/resolve-options.js';
 import { VERSION } from '../version.js';
 import {
@@ -7,9 +8,17 @@ import {
   configPath,
   readConfigFile,
   resolveDevConfig,
+  resolveSignalConfig,
   resolveTurnConfig,
 } from './config.js';
-import { devOptions, globalOptions, kebab, type OptionSpec, turnOptions } from './option-spec.js';
+import {
+  devOptions,
+  globalOptions,
+  kebab,
+  type OptionSpec,
+  signalOptions,
+  turnOptions,
+} from './option-spec.js';
 
 /**
  * Exit codes: 0 success (and after a graceful drain), 1 a runtime failure (a port in use, an
@@ -47,9 +56,17 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
+const SIGNAL_HELP_AFTER = `
+Options also come from RTCD_* variables (RTCD_JWT_SECRET=…, RTCD_AUTH=false,
+RTCD_TURN_URL="turn:h:3478?transport=udp,turn:h:3478?transport=tcp") or the --config JSON file
+({"listen": "0.0.0.0:8080", "jwtSecret": "…", "turnUrl": ["turn:h:3478"]}), as for rtcd turn.
+Clients connect to ws://HOST:PORT/ws; the web client is at http://HOST:PORT/?room=NAME.
+Signals: SIGTERM/SIGINT close every client with 1001 (they resume elsewhere) and exit 0.
+Exit codes: 0 success, 1 runtime failure (e.g. a port in use, Redis unreachable), 2 usage error.`;
+
 export function buildProgram(): Command {
   const program = new Command('rtcd')
-    .description('Pure-TypeScript WebRTC infrastructure: STUN/TURN server (more roles to come)')
+    .description('Pure-TypeScript WebRTC infrastructure: STUN/TURN server, signaling server')
     .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .exitOverride()
@@ -67,6 +84,17 @@ export function buildProgram(): Command {
       await turnCommand(cfg);
     });
   addOptions(turn, turnOptions);
+
+  const signal = program
+    .command('signal')
+    .description('run the signaling server (WebSocket + HTTP API, rooms, JWT, TURN credentials)')
+    .addHelpText('after', SIGNAL_HELP_AFTER)
+    .action(async (_opts: unknown, cmd: Command) => {
+      const cfg = resolveSignalConfig(sources(cmd));
+      const { signalCommand } = await import('./signal-command.js');
+      await signalCommand(cfg);
+    });
+  addOptions(signal, signalOptions);
 
   const dev = program
     .command('dev')
@@ -120,6 +148,11 @@ function report(err: unknown): number {
     line(err.message);
     return EXIT_USAGE;
   }
+  if (err instanceof SignalOptionsError) {
+    const message = err.message.replace(`${err.field}: `, '');
+    line(`invalid ${signalFlag(err.field)}: ${message}`);
+    return EXIT_USAGE;
+  }
   if (err instanceof TurnOptionsError) {
     // TurnServer's own validation: name the flag, not the field.
     const message = err.message.replace(`${err.field}: `, '');
@@ -149,4 +182,18 @@ const FIELD_FLAGS: Record<string, string> = {
 function flagForField(field: string): string {
   const key = FIELD_FLAGS[field] ?? field;
   return Object.hasOwn(turnOptions, key) ? `--${kebab(key)}` : field;
+}
+
+/** SignalServerOptions field → the flag that sets it. */
+function signalFlag(field: string): string {
+  const key =
+    {
+      turnUrls: 'turnUrl',
+      noAuth: 'auth',
+      resumeGraceMs: 'resumeGrace',
+      heartbeatIntervalMs: 'heartbeatInterval',
+      sessionRetentionMs: 'sessionRetention',
+      drainTimeoutMs: 'drainTimeout',
+    }[field] ?? field;
+  return Object.hasOwn(signalOptions, key) ? `--${kebab(key)}` : field;
 }

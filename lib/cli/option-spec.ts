@@ -165,11 +165,86 @@ export const turnOptions = {
   ),
 } satisfies Record<string, OptionSpec>;
 
+/** Options of `rtcd signal`: each maps onto one `SignalServerOptions` field (lib/signal/options.ts). */
+export const signalOptions = {
+  listen: one(
+    '<host:port>',
+    'HTTP + WebSocket listener; IPv6 as [::]:8080 (default 0.0.0.0:8080)',
+    v.hostPort({ allowZero: true }),
+  ),
+  jwtSecret: one('<secret>', 'HS256 secret of client JWTs (claims: sub, rooms)', v.nonEmpty),
+  jwksUrl: one('<url>', 'JWKS URL for RS256/ES256 client JWTs', v.nonEmpty),
+  auth: flag(
+    'require a JWT (default); --no-auth accepts everyone without a token: development only',
+  ),
+  turnSecret: one(
+    '<secret>',
+    'TURN REST shared secret (the --auth-secret of rtcd turn) to mint credentials',
+    v.nonEmpty,
+  ),
+  turnUrl: many(
+    '<url>',
+    'stun:/turn:/turns: URL handed to clients, repeatable, e.g. turn:host:3478?transport=udp',
+    v.nonEmpty,
+  ),
+  turnTtl: one(
+    '<s>',
+    'lifetime of minted TURN credentials, seconds (default 86400)',
+    v.integer(60),
+  ),
+  redis: one(
+    '<url>',
+    'Redis URL (redis://host:6379/0) to share rooms and relay between nodes (default: in memory)',
+    v.nonEmpty,
+  ),
+  webRoot: one(
+    '<dir>',
+    "web client directory served at / (default the package's dist/web)",
+    v.nonEmpty,
+  ),
+  maxMessageBytes: one('<bytes>', 'largest message accepted (default 65536)', v.integer(1024)),
+  messagesPerSecond: one(
+    '<n>',
+    'messages per second per connection, sustained (default 50)',
+    v.integer(1),
+  ),
+  messageBurst: one('<n>', 'messages a connection may send at once (default 100)', v.integer(1)),
+  maxPeersPerRoom: one('<n>', 'peers in one room, all nodes together (default 50)', v.integer(2)),
+  maxRooms: one('<n>', 'rooms with a member on this process (default 10000)', v.integer(1)),
+  maxConnectionsPerIp: one('<n>', 'connections from one IP address (default 20)', v.integer(1)),
+  maxConnections: one('<n>', 'connections held at once (default 50000)', v.integer(1)),
+  resumeGrace: one(
+    '<ms>',
+    'a dropped client keeps its peer id and room this long for a resume (default 30000)',
+    v.integer(0),
+  ),
+  heartbeatInterval: one(
+    '<ms>',
+    'WebSocket ping interval; no pong by the next closes with 4408 (default 30000)',
+    v.integer(10),
+  ),
+  sessionRetention: one(
+    '<s>',
+    'seconds ended session records stay readable (default 3600)',
+    v.integer(0),
+  ),
+  drainTimeout: one(
+    '<ms>',
+    'on SIGTERM, wait this long for clients to go (default 5000)',
+    v.integer(0),
+  ),
+} satisfies Record<string, OptionSpec>;
+
 /** Options of `rtcd dev`. */
 export const devOptions = {
   port: one(
     '<port>',
     'TURN port on 127.0.0.1, UDP and TCP; 0 picks one (default 3478)',
+    v.integer(0, 65535),
+  ),
+  signalPort: one(
+    '<port>',
+    'signaling + web page port on 127.0.0.1; 0 picks one (default 8080)',
     v.integer(0, 65535),
   ),
 } satisfies Record<string, OptionSpec>;

@@ -296,7 +296,7 @@ t.test(
   'dev prints the credential block and relays STUN on its port',
   { skip: NO_SERVER },
   async (t) => {
-    const child = start(['dev', '--port', '0']);
+    const child = start(['dev', '--port', '0', '--signal-port', '0']);
     t.teardown(() => {
       child.kill('SIGKILL');
     });

@@ -337,11 +337,15 @@ t.test('readConfigFile: JSON in, one-line errors out', async (t) => {
 });
 
 t.test('dev: port and log level, no config file', async (t) => {
-  t.same(resolveDevConfig({ flags: {}, env: {} }), { port: 3478, logLevel: 'info' });
-  t.same(resolveDevConfig({ flags: { port: '0' }, env: { RTCD_LOG_LEVEL: 'warn' } }), {
-    port: 0,
-    logLevel: 'warn',
+  t.same(resolveDevConfig({ flags: {}, env: {} }), {
+    port: 3478,
+    signalPort: 8080,
+    logLevel: 'info',
   });
+  t.same(
+    resolveDevConfig({ flags: { port: '0', signalPort: '0' }, env: { RTCD_LOG_LEVEL: 'warn' } }),
+    { port: 0, signalPort: 0, logLevel: 'warn' },
+  );
   t.equal(
     usageError(() => resolveDevConfig({ flags: { port: '99999' }, env: {} })),
     'invalid --port "99999": must be an integer 0-65535',

@@ -1,0 +1,28 @@
+import { VERSION } from '../version.js';
+import type { SignalCliConfig } from './config.js';
+import { createCliLogger } from './logger.js';
+import { exitOnSignals } from './signals.js';
+import { startSignalServer } from './start-signal.js';
+
+/**
+ * `rtcd signal`: one SignalServer in this process, its rooms in memory or, with `--redis`,
+ * shared with the other nodes on that Redis. Resolves once listening; the process then lives
+ * until SIGTERM/SIGINT, which drain (clients get close 1001 and may reconnect elsewhere).
+ */
+export async function signalCommand(cfg: SignalCliConfig): Promise<void> {
+  const log = createCliLogger({ level: cfg.logLevel });
+  let store: import('../signal/store.js').SignalStore | undefined;
+  if (cfg.redis !== undefined) {
+    const { RedisStore } = await import('../signal/redis-store.js');
+    store = new RedisStore({ url: cfg.redis });
+  }
+  const server = await startSignalServer(cfg.signal, log, store);
+  log.info(
+    { version: VERSION, ...server.address, store: server.store.kind },
+    'rtcd signal listening',
+  );
+  exitOnSignals(log, async (signal) => {
+    log.info({ signal, drainTimeoutMs: server.options.drainTimeoutMs }, 'draining');
+    await server.close();
+  });
+}
