@@ -169,7 +169,10 @@ export type CheckVerdict =
 /** The result of `authenticateCheck`: the verdict plus what `lookup` returned. */
 export type CheckAuthentication<T> =
   | (Extract<CheckVerdict, { ok: true }> & { entry: T })
-  | Extract<CheckVerdict, { ok: false }>;
+  | (Extract<CheckVerdict, { ok: false }> & {
+      /** Set for rejections after the USERNAME lookup succeeded (integrity, attributes). */
+      entry?: T;
+    });
 
 /**
  * Parses and authenticates an incoming Binding request (RFC 8445 §7.3, RFC 8489 §6.3).
@@ -204,14 +207,14 @@ export function authenticateCheck<T>(
     return { ok: false, reason: 'malformed', message };
   }
   if (!verifyMessageIntegrity(message, keyOf(entry))) {
-    return { ok: false, reason: 'bad-integrity', message };
+    return { ok: false, reason: 'bad-integrity', message, entry };
   }
   const unknown = unknownComprehensionRequired(message, ICE_KNOWN_ATTRIBUTES);
   if (unknown.length > 0) {
-    return { ok: false, reason: 'unknown-attribute', message, unknownAttributes: unknown };
+    return { ok: false, reason: 'unknown-attribute', message, unknownAttributes: unknown, entry };
   }
   const fields = readCheckAttributes(message);
-  if (fields === undefined) return { ok: false, reason: 'malformed', message };
+  if (fields === undefined) return { ok: false, reason: 'malformed', message, entry };
   return {
     ok: true,
     message,
@@ -258,9 +261,7 @@ export function verifyCheckRequest(
   buf: Buffer,
   passwordFor: (localUfrag: string) => string | undefined,
 ): CheckVerdict {
-  const r = authenticateCheck(buf, passwordFor, shortTermKey);
-  if (!r.ok) return r;
-  const { entry: _password, ...verdict } = r;
+  const { entry: _password, ...verdict } = authenticateCheck(buf, passwordFor, shortTermKey);
   return verdict;
 }
 
