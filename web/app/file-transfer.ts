@@ -10,7 +10,7 @@ import type { TransferView } from './test-state.js';
 /** 16 KiB: the largest message every browser's SCTP stack accepts without fragmentation. */
 export const CHUNK_BYTES = 16 * 1024;
 /** Sending pauses above this much buffered data and resumes at the low-water mark. */
-const HIGH_WATER = 1024 * 1024;
+export const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
 export const MAX_FILE_BYTES = 256 * 1024 * 1024;
 
@@ -100,6 +100,7 @@ export class FileTransfer {
       if (channel.readyState !== 'open') throw new Error('data channel closed mid-transfer');
       const chunk = data.slice(offset, offset + CHUNK_BYTES);
       channel.send(chunk);
+      view.peakBuffered = Math.max(view.peakBuffered ?? 0, channel.bufferedAmount);
       view.bytes += chunk.byteLength;
       row.progress();
     }

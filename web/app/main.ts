@@ -50,7 +50,21 @@ state.transfers = files.transfers;
 window.rtcdTest = {
   state: () => ({
     ...state,
-    peers: [...peerViews.values()].map((p) => ({ ...p, streams: media.streamsOf(p.peerId) })),
+    peers: [...peerViews.values()].map((p) => {
+      const peer = call?.peers.get(p.peerId);
+      return {
+        ...p,
+        streams: media.streamsOf(p.peerId),
+        ...(peer === undefined
+          ? {}
+          : {
+              signalingState: peer.pc.signalingState,
+              iceConnectionState: peer.pc.iceConnectionState,
+              iceGatheringState: peer.pc.iceGatheringState,
+              negotiation: { ...peer.stats },
+            }),
+      };
+    }),
   }),
   framesDecoded: (peerId, which) => media.framesDecoded(peerId, which),
   dropSignaling: () => call?.dropSignaling(),

@@ -18,6 +18,11 @@ export interface PeerView {
   remoteCandidateType?: string;
   relayProtocol?: string;
   streams: StreamView[];
+  /** Diagnostics: RTCPeerConnection states and perfect-negotiation counters. */
+  signalingState?: string;
+  iceConnectionState?: string;
+  iceGatheringState?: string;
+  negotiation?: { rollbacks: number; ignoredOffers: number; candidateErrors: number };
 }
 
 export interface TransferView {
@@ -32,6 +37,8 @@ export interface TransferView {
   /** Receiver: the checksum of what arrived matched. Sender: the receiver said so. */
   verified?: boolean;
   done: boolean;
+  /** Sender: the most data the channel held unsent (backpressure keeps it bounded). */
+  peakBuffered?: number;
 }
 
 export interface ChatLine {

@@ -198,7 +198,7 @@ export class RtcdClient extends Emitter<RtcdClientEvents> {
     } finally {
       const held = this.#held;
       this.#held = undefined;
-      for (const id of joined.peers) if (!this.#peers.has(id)) this.#addPeer(id);
+      for (const id of joined.peers) if (!this.#peers.has(id)) this.#addPeer(id, true);
       for (const m of held) this.#onMessage(m);
     }
   }
@@ -214,7 +214,7 @@ export class RtcdClient extends Emitter<RtcdClientEvents> {
   #reconcile(present: readonly string[]): void {
     const now = new Set(present);
     for (const id of [...this.#peers.keys()]) if (!now.has(id)) this.#removePeer(id);
-    for (const id of present) if (!this.#peers.has(id)) this.#addPeer(id);
+    for (const id of present) if (!this.#peers.has(id)) this.#addPeer(id, true);
   }
 
   async #iceServersFor(joined: JoinedMessage): Promise<RTCIceServer[]> {
@@ -236,8 +236,8 @@ export class RtcdClient extends Emitter<RtcdClientEvents> {
   #onMessage(m: ServerMessage): void {
     switch (m.type) {
       case 'peer-joined':
-        // The newcomer connects to us too; perfect negotiation settles who offers.
-        if (m.peerId !== this.peerId && !this.#peers.has(m.peerId)) this.#addPeer(m.peerId);
+        // The newcomer makes the first offer; we get ready for it.
+        if (m.peerId !== this.peerId && !this.#peers.has(m.peerId)) this.#addPeer(m.peerId, false);
         return;
       case 'peer-left':
         this.#removePeer(m.peerId);
@@ -263,10 +263,10 @@ export class RtcdClient extends Emitter<RtcdClientEvents> {
   /** Signaling from a peer we have not heard join yet (e.g. across nodes) creates it. */
   #peerFor(id: string): RemotePeer | undefined {
     if (id === this.peerId) return undefined;
-    return this.#peers.get(id) ?? this.#addPeer(id);
+    return this.#peers.get(id) ?? this.#addPeer(id, false);
   }
 
-  #addPeer(id: string): RemotePeer {
+  #addPeer(id: string, initiator: boolean): RemotePeer {
     const config: RTCConfiguration = {
       iceServers: this.iceServers,
       iceTransportPolicy: this.#options.iceTransportPolicy ?? 'all',
@@ -274,7 +274,7 @@ export class RtcdClient extends Emitter<RtcdClientEvents> {
     const peer = new RemotePeer(
       id,
       this.peerId,
-      { config, channels: this.#options.channels ?? ['chat'], tracks: this.#tracks },
+      { config, channels: this.#options.channels ?? ['chat'], tracks: this.#tracks, initiator },
       {
         send: (message: ClientMessage) => this.#socket.send(message),
         track: (p, e) =>

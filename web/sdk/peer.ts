@@ -32,6 +32,15 @@ export interface PeerSetup {
   channels: readonly string[];
   /** Local tracks to send, with the stream each belongs to. */
   tracks: ReadonlyArray<{ track: MediaStreamTrack; stream: MediaStream }>;
+  /**
+   * Whether this side makes the first offer. The newcomer does (it learns of the others from
+   * `joined`); the others wait up to `firstOfferWaitMs` for it. Perfect negotiation would
+   * survive both offering at once, but Chromium can stall ICE gathering after rolling back
+   * the very first offer, so the first exchange is kept free of glare.
+   */
+  initiator: boolean;
+  /** Default 5,000 ms. */
+  firstOfferWaitMs?: number;
 }
 
 type Description = { type: 'offer' | 'answer'; sdp: string };
@@ -52,6 +61,10 @@ export class RemotePeer {
   #queue: Promise<void> = Promise.resolve();
   #early: (IceCandidateMessage | null)[] = [];
   #closed = false;
+  /** Not the initiator and no offer yet: `negotiationneeded` is deferred. */
+  #awaitingOffer: boolean;
+  #deferred = false;
+  #waitTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly id: string,
@@ -60,9 +73,17 @@ export class RemotePeer {
     private readonly hooks: PeerHooks,
   ) {
     this.polite = localId < id;
+    this.#awaitingOffer = !setup.initiator;
     const pc = new RTCPeerConnection(setup.config);
     this.pc = pc;
-    pc.addEventListener('negotiationneeded', () => this.#negotiate());
+    pc.addEventListener('negotiationneeded', () => {
+      if (!this.#awaitingOffer) return void this.#negotiate();
+      this.#deferred = true;
+    });
+    if (this.#awaitingOffer) {
+      // The initiator may have nothing to send: then we offer after all.
+      this.#waitTimer = setTimeout(() => this.#offerAwaited(true), setup.firstOfferWaitMs ?? 5000);
+    }
     pc.addEventListener('icecandidate', (e) => {
       // A null candidate is end-of-candidates (RFC 8838 §8.2); the peer hears of it too.
       const c = e.candidate;
@@ -139,11 +160,22 @@ export class RemotePeer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#waitTimer);
     this.pc.close();
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The first offer came (or the wait is over): negotiate what was deferred, if anything. */
+  #offerAwaited(timedOut: boolean): void {
+    if (!this.#awaitingOffer) return;
+    this.#awaitingOffer = false;
+    clearTimeout(this.#waitTimer);
+    // After the offer/answer, the browser fires negotiationneeded again if something is still
+    // missing (webrtc-pc §4.4.1.6); only a wait that timed out must offer by itself.
+    if (timedOut && this.#deferred && this.pc.signalingState === 'stable') void this.#negotiate();
   }
 
   async #negotiate(): Promise<void> {
@@ -174,6 +206,7 @@ export class RemotePeer {
       return;
     }
     const { description } = message;
+    if (description.type === 'offer') this.#offerAwaited(false);
     const readyForOffer =
       !this.#makingOffer && (pc.signalingState === 'stable' || this.#answerPending);
     const collision = description.type === 'offer' && !readyForOffer;

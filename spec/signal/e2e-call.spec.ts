@@ -1,0 +1,117 @@
+/**
+ * The call page end to end: two Chromium browser contexts open `/?room=…` on a real
+ * SignalServer and call each other through it (perfect negotiation, trickle ICE). Each must
+ * decode the other's camera video (framesDecoded > 0 from getStats), chat over the data
+ * channel, receive a screen share as a second video track, report the session as connected to
+ * the server, and keep the call (and its peer id) across a dropped signaling WebSocket.
+ */
+import t from 'tap';
+import { launchChromium } from '../helpers/browser.js';
+import { connected, openParticipant, startSignal } from '../helpers/signal-page.js';
+
+// getDisplayMedia({preferCurrentTab}) captures this tab without a picker.
+const browser = launchChromium(['--auto-accept-this-tab-capture']);
+const site = startSignal();
+t.teardown(async () => {
+  await (await browser.catch(() => undefined))?.close();
+  await (await site).close();
+});
+
+t.test('two contexts join a room and see each other', async (t) => {
+  const { origin } = await site;
+  const room = 'e2e-call';
+  const alice = await openParticipant(await browser, origin, room);
+  t.teardown(() => alice.close());
+  const bob = await openParticipant(await browser, origin, room);
+  t.teardown(() => bob.close());
+  const [a, b] = await connected(alice, bob);
+  t.not(a, b, 'two distinct peer ids');
+
+  t.ok((await alice.waitFrames(b, 'camera', 1)) > 0, 'alice decodes bob’s camera');
+  t.ok((await bob.waitFrames(a, 'camera', 1)) > 0, 'bob decodes alice’s camera');
+
+  const withPair = await alice.until('selected pair shown', (s) =>
+    s.peers.some((p) => p.peerId === b && p.localCandidateType !== undefined),
+  );
+  const pair = withPair.peers.find((p) => p.peerId === b);
+  t.ok(
+    ['host', 'srflx', 'prflx'].includes(pair?.localCandidateType ?? ''),
+    `a direct candidate type is shown (${pair?.localCandidateType})`,
+  );
+
+  // The page reported ICE up through session-state; the server's record says so.
+  const s = await alice.until('session connected', (s) => s.sessionState === 'connected');
+  const res = await fetch(`${origin}/api/v1/sessions/${encodeURIComponent(s.sessionId)}`);
+  t.equal(res.status, 200, 'the session record is readable');
+  const record = (await res.json()) as { status?: string; room?: string };
+  t.equal(record.status, 'connected', 'the server recorded the session as connected');
+  t.equal(record.room, room, 'in the room joined');
+
+  await alice.page.fill('#chat-input', 'hello bob');
+  await alice.page.press('#chat-input', 'Enter');
+  await bob.until('chat arrives', (s) =>
+    s.chat.some((l) => l.from === a && l.text === 'hello bob'),
+  );
+  t.pass('a chat line crossed the data channel');
+
+  await alice.page.click('#mute');
+  t.equal((await alice.state()).audioMuted, true, 'mute toggles');
+  await alice.page.click('#camera');
+  t.equal((await alice.state()).videoMuted, true, 'camera toggles');
+  await alice.page.click('#camera');
+});
+
+t.test('a screen share arrives as a second video', async (t) => {
+  const { origin } = await site;
+  const room = 'e2e-screen';
+  const alice = await openParticipant(await browser, origin, room);
+  t.teardown(() => alice.close());
+  const bob = await openParticipant(await browser, origin, room);
+  t.teardown(() => bob.close());
+  const [a] = await connected(alice, bob);
+
+  await alice.page.click('#share');
+  await alice.until('sharing', (s) => s.sharing || s.errors.length > 0);
+  t.same((await alice.state()).errors, [], 'getDisplayMedia succeeded');
+  const s = await bob.until('screen stream', (s) =>
+    s.peers.some((p) => p.peerId === a && p.streams.some((st) => st.screen)),
+  );
+  const streams = s.peers.find((p) => p.peerId === a)?.streams ?? [];
+  t.equal(streams.length, 2, 'bob has alice’s camera and her screen');
+  t.ok((await bob.waitFrames(a, 'screen', 1)) > 0, 'bob decodes the screen share');
+  t.ok((await bob.framesDecoded(a, 'camera')) > 0, 'and still the camera');
+
+  await alice.page.click('#share');
+  await bob.until('screen gone', (s) =>
+    s.peers.some((p) => p.peerId === a && !p.streams.some((st) => st.screen)),
+  );
+  t.pass('stopping the share removes it on the other side');
+});
+
+t.test('a dropped signaling socket resumes with the same peer id', async (t) => {
+  const { origin } = await site;
+  const room = 'e2e-resume';
+  const alice = await openParticipant(await browser, origin, room);
+  t.teardown(() => alice.close());
+  const bob = await openParticipant(await browser, origin, room);
+  t.teardown(() => bob.close());
+  const [a, b] = await connected(alice, bob);
+
+  await alice.page.evaluate('window.rtcdTest.dropSignaling()');
+  const s = await alice.until('rejoined', (s) => s.rejoins.length > 0);
+  t.same(s.rejoins, [{ resumed: true, peerId: a }], 'resumed, same peer id');
+  t.equal(s.clientState, 'joined', 'joined again');
+
+  // Renegotiation after the resume goes through the new socket: share the screen now.
+  await alice.page.click('#share');
+  await bob.until('screen after resume', (s) =>
+    s.peers.some((p) => p.peerId === a && p.streams.some((st) => st.screen)),
+  );
+  t.ok((await bob.waitFrames(a, 'screen', 1)) > 0, 'the renegotiated track plays');
+  const bobView = (await bob.state()).peers.find((p) => p.peerId === a);
+  t.equal(bobView?.connectionState, 'connected', 'bob never lost alice');
+  t.ok(
+    (await alice.state()).peers.some((p) => p.peerId === b),
+    'alice still has bob',
+  );
+});
