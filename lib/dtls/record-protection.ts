@@ -54,28 +54,53 @@ export class RecordProtection {
 
   /**
    * Encrypts one record's plaintext; returns the record fragment
-   * (explicit nonce ‖ ciphertext ‖ tag). `seq` is the 48-bit record sequence number.
+   * (explicit nonce ‖ ciphertext ‖ tag). `seq` is the 48-bit record sequence number. The
+   * result is a view into a 64 KiB slab shared with other records (cheaper than one
+   * allocation each); it is never reused, so it stays valid for as long as it is referenced.
    */
   seal(type: number, version: number, epoch: number, seq: number, plaintext: Buffer): Buffer {
+    const out = slab(this.overhead + plaintext.length);
+    this.sealInto(out, 0, type, version, epoch, seq, plaintext);
+    return out;
+  }
+
+  /**
+   * seal() into `out` at `offset` (e.g. just after a record header the caller writes):
+   * needs `overhead + plaintext.length` bytes there; returns the bytes written. `plaintext`
+   * must not overlap the output range.
+   */
+  sealInto(
+    out: Buffer,
+    offset: number,
+    type: number,
+    version: number,
+    epoch: number,
+    seq: number,
+    plaintext: Buffer,
+  ): number {
     checkSequence(epoch, seq);
+    const total = this.overhead + plaintext.length;
+    if (offset < 0 || offset + total > out.length) {
+      throw new RangeError(`sealInto needs ${total} bytes at offset ${offset}`);
+    }
     this.writeAad(type, version, epoch, seq, plaintext.length);
     const explicit = this.suite.explicitNonceLength;
-    const out = Buffer.allocUnsafe(explicit + plaintext.length + this.suite.tagLength);
     if (this.chacha) {
       this.writeChachaNonce(epoch, seq);
     } else {
       this.nonce.writeUInt16BE(epoch, 4);
       this.nonce.writeUIntBE(seq, 6, 6);
-      this.nonce.copy(out, 0, 4, NONCE_LENGTH);
+      this.nonce.copy(out, offset, 4, NONCE_LENGTH);
     }
     const cipher = this.chacha
       ? createCipheriv('chacha20-poly1305', this.key, this.nonce, { authTagLength: 16 })
       : createCipheriv(this.gcm, this.key, this.nonce, { authTagLength: 16 });
     cipher.setAAD(this.aad);
-    let n = explicit + cipher.update(plaintext).copy(out, explicit);
+    let n = offset + explicit;
+    n += cipher.update(plaintext).copy(out, n);
     n += cipher.final().copy(out, n);
     cipher.getAuthTag().copy(out, n);
-    return out;
+    return total;
   }
 
   /**
@@ -127,6 +152,22 @@ export class RecordProtection {
     for (let i = 0; i < 4; i++) n[i] = iv[i]!;
     for (let i = 4; i < NONCE_LENGTH; i++) n[i] = n[i]! ^ iv[i]!;
   }
+}
+
+const SLAB_SIZE = 64 * 1024;
+let slabBuffer = Buffer.allocUnsafeSlow(0);
+let slabOffset = 0;
+
+/** `n` bytes carved from a shared slab (a fresh one when full); larger requests get their own. */
+function slab(n: number): Buffer {
+  if (n > SLAB_SIZE / 4) return Buffer.allocUnsafeSlow(n);
+  if (slabOffset + n > slabBuffer.length) {
+    slabBuffer = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    slabOffset = 0;
+  }
+  const b = slabBuffer.subarray(slabOffset, slabOffset + n);
+  slabOffset += (n + 7) & ~7;
+  return b;
 }
 
 function validSequence(epoch: number, seq: number): boolean {

@@ -126,3 +126,37 @@ t.test('werift opens our records and we open its records, keys from one master s
   }
   t.end();
 });
+
+t.test('sealInto writes the same fragment after a caller-written header', (t) => {
+  for (const suite of CIPHER_SUITES) {
+    const rp = new RecordProtection(
+      suite,
+      randomBytes(suite.keyLength),
+      randomBytes(suite.fixedIvLength),
+    );
+    const plain = randomBytes(300);
+    const out = Buffer.alloc(13 + rp.overhead + plain.length, 0xee);
+    const n = rp.sealInto(out, 13, APP_DATA, DTLS12, 1, 9, plain);
+    t.equal(n, rp.overhead + plain.length);
+    t.same(out.subarray(0, 13), Buffer.alloc(13, 0xee), 'header bytes untouched');
+    t.same(out.subarray(13), rp.seal(APP_DATA, DTLS12, 1, 9, plain), `${suite.name}`);
+    t.throws(() => rp.sealInto(out, 14, APP_DATA, DTLS12, 1, 9, plain), RangeError, 'no room');
+    t.throws(() => rp.sealInto(out, -1, APP_DATA, DTLS12, 1, 9, plain), RangeError);
+  }
+  t.end();
+});
+
+t.test('sealed records stay intact while later ones are sealed (slab views)', (t) => {
+  const suite = cipherSuiteById(0xc02b)!;
+  const rp = new RecordProtection(suite, randomBytes(16), randomBytes(4));
+  const plains = Array.from({ length: 400 }, (_, i) => randomBytes(i * 7));
+  const sealed = plains.map((p, i) => rp.seal(APP_DATA, DTLS12, 1, i, p));
+  const big = rp.seal(APP_DATA, DTLS12, 1, 400, randomBytes(16384));
+  t.equal(big.length, 16384 + 24, 'a large record gets its own buffer');
+  let ok = 0;
+  for (let i = 0; i < plains.length; i++) {
+    if (rp.open(APP_DATA, DTLS12, 1, i, sealed[i]!)?.equals(plains[i]!)) ok++;
+  }
+  t.equal(ok, plains.length, 'every earlier record still opens');
+  t.end();
+});
