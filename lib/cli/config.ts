@@ -55,6 +55,8 @@ export interface SignalCliConfig {
   signal: SignalServerOptions;
   /** `--redis`: the store is a RedisStore on this URL. */
   redis: string | undefined;
+  /** `--redis-member-ttl`, ms (RedisStore's `memberTtlMs`; heartbeats every third of it). */
+  redisMemberTtl: number | undefined;
   logLevel: LogLevel;
 }
 
@@ -168,7 +170,12 @@ export function resolveSignalConfig(src: ConfigSources): SignalCliConfig {
   if (!signal.noAuth && signal.jwtSecret === undefined && signal.jwksUrl === undefined) {
     throw new CliUsageError('rtcd signal needs --jwt-secret or --jwks-url (or --no-auth)');
   }
-  return { signal, redis: o.redis, logLevel: o.logLevel ?? DEFAULT_LOG_LEVEL };
+  return {
+    signal,
+    redis: o.redis,
+    redisMemberTtl: o.redisMemberTtl,
+    logLevel: o.logLevel ?? DEFAULT_LOG_LEVEL,
+  };
 }
 
 /** Checks across options, where one value alone is fine but the combination is not. */

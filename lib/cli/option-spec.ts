@@ -197,6 +197,11 @@ export const signalOptions = {
     'Redis URL (redis://host:6379/0) to share rooms and relay between nodes (default: in memory)',
     v.nonEmpty,
   ),
+  redisMemberTtl: one(
+    '<ms>',
+    "a dead node's peers leave their rooms this long after its last heartbeat (default 15000)",
+    v.integer(300),
+  ),
   webRoot: one(
     '<dir>',
     "web client directory served at / (default the package's dist/web)",

@@ -14,7 +14,12 @@ export async function signalCommand(cfg: SignalCliConfig): Promise<void> {
   let store: import('../signal/store.js').SignalStore | undefined;
   if (cfg.redis !== undefined) {
     const { RedisStore } = await import('../signal/redis-store.js');
-    store = new RedisStore({ url: cfg.redis });
+    const ttl = cfg.redisMemberTtl;
+    store = new RedisStore(
+      ttl === undefined
+        ? { url: cfg.redis }
+        : { url: cfg.redis, memberTtlMs: ttl, heartbeatMs: Math.floor(ttl / 3) },
+    );
   }
   const server = await startSignalServer(cfg.signal, log, store);
   log.info(

@@ -24,6 +24,7 @@ t.test('flags, environment and config map onto SignalServerOptions', async (t) =
     sessionRetentionMs: 60000,
   });
   t.equal(cfg.redis, 'redis://127.0.0.1:1/0');
+  t.equal(cfg.redisMemberTtl, undefined);
   t.equal(resolveSignalConfig({ flags: { auth: false }, env: {} }).signal.noAuth, true);
   t.equal(resolveSignalConfig({ flags: {}, env: { RTCD_AUTH: 'false' } }).signal.noAuth, true);
 });
