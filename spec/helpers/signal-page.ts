@@ -129,3 +129,21 @@ export async function connected(a: Participant, b: Participant): Promise<[string
   }
   return [sa.peerId, sb.peerId];
 }
+
+/**
+ * A page of `origin` with the SDK bundle loaded as `window.sdk` (from `/sdk.js`, as a page of
+ * one's own would), for driving RtcdClient directly with `page.evaluate('…')`. It opens
+ * `/style.css` as an inert same-origin document so the call page itself does not run.
+ */
+export async function openSdkPage(
+  browser: Browser,
+  origin: string,
+): Promise<{ context: BrowserContext; page: Page; logs: string[] }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const logs: string[] = [];
+  page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+  await page.goto(`${origin}/style.css`);
+  await page.evaluate(`import('/sdk.js').then((m) => { window.sdk = m; })`);
+  return { context, page, logs };
+}
