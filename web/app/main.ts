@@ -238,6 +238,9 @@ async function main(): Promise<void> {
   renderPeers();
 }
 
+// Leave at once when the tab goes, rather than after the server's resume grace period.
+addEventListener('pagehide', () => call?.leave());
+
 main().catch((err: unknown) => {
   setClientState('failed');
   report('join', err);
