@@ -26,7 +26,13 @@ import {
 } from '../../lib/dtls/messages/index.js';
 import { HandshakeReassembler } from '../../lib/dtls/reassembler.js';
 import { encodeRecord, readRecords } from '../../lib/dtls/record.js';
-import { allCapturedDatagrams, handshakeMessages } from '../helpers/dtls-captures.js';
+import {
+  allCapturedDatagrams,
+  CHROMIUM_CLIENT_HELLO,
+  chromiumLikeClientHello,
+  handshakeMessages,
+  OPENSSL_SERVER_FLIGHT,
+} from '../helpers/dtls-captures.js';
 import { fuzzSettings, Random } from '../helpers/prng.js';
 
 /**
@@ -41,8 +47,9 @@ const { seed, iterations } = fuzzSettings({ seed: 0xd715, iterations: 200_000 })
 const SEED_DATAGRAMS = allCapturedDatagrams();
 const SEED_MESSAGES: HandshakeMessage[] = [
   ...SEED_DATAGRAMS.flatMap((d) => handshakeMessages([d])),
-  ...handshakeMessages(SEED_DATAGRAMS.slice(4, 9), 1),
-  ...handshakeMessages(SEED_DATAGRAMS.slice(9)),
+  ...handshakeMessages(OPENSSL_SERVER_FLIGHT, 1),
+  ...handshakeMessages(chromiumLikeClientHello().datagrams),
+  ...handshakeMessages(CHROMIUM_CLIENT_HELLO),
 ];
 const SEED_EXTENSIONS: Extension[] = SEED_MESSAGES.flatMap((m) => {
   const d = decodeHandshakeBody(m.msgType, m.body);
@@ -201,6 +208,7 @@ t.test(`fuzz: ${iterations} cases, seed ${seed}`, (t) => {
   t.equal(failures, 0, 'no case threw');
   t.ok(stats.messages > iterations / 4, `messages reassembled: ${stats.messages}`);
   t.ok(stats.decoded > iterations / 10, `messages decoded: ${stats.decoded}`);
+  t.ok(SEED_MESSAGES.length >= 10, `seed messages: ${SEED_MESSAGES.length}`);
   t.comment(`${iterations} cases in ${Date.now() - started} ms`, stats);
   t.end();
 });

@@ -35,8 +35,10 @@ import {
 } from '../../lib/dtls/messages/index.js';
 import { encodeRecord, readRecords } from '../../lib/dtls/record.js';
 import {
+  CHROMIUM_CLIENT_HELLO,
   captureOpensslClientHellos,
   captureOpensslServerFlight,
+  checkChromiumClientHello,
   chromiumLikeClientHello,
   handshakeMessages,
   OPENSSL_CLIENT_HELLO,
@@ -162,7 +164,7 @@ function checkServerFlight(
 }
 
 t.test(
-  'openssl s_client ClientHellos (captured, two runs) decode and re-encodes byte for byte',
+  'openssl s_client ClientHellos (captured, two runs) decode and re-encode byte for byte',
   (t) => {
     const { hello } = onlyClientHello(t, 'openssl', [OPENSSL_CLIENT_HELLO]);
     t.equal(
@@ -246,6 +248,19 @@ t.test('Chromium-like ClientHello: DTLS 1.3 offer, 1,216-byte PQ key share, two 
   reencodesExactly(t, 'chromium-like', datagrams);
   t.end();
 });
+
+t.test(
+  'Chromium 156 ClientHello (captured): two fragments, DTLS 1.3 and PQ offers skipped',
+  (t) => {
+    t.equal(CHROMIUM_CLIENT_HELLO.length, 2);
+    const { hello, body } = onlyClientHello(t, 'chromium', [...CHROMIUM_CLIENT_HELLO]);
+    t.equal(body.length, 1413);
+    const reversed = handshakeMessages([...CHROMIUM_CLIENT_HELLO].reverse());
+    t.same(reversed[0]?.body, body, 'the fragments reassemble in either order');
+    checkChromiumClientHello(t, hello);
+    t.end();
+  },
+);
 
 t.test('live: openssl s_client hellos, before and after our HelloVerifyRequest', async (t) => {
   const cookie = randomBytes(32);

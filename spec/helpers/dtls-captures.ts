@@ -9,8 +9,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ContentType, DTLS1_0, DTLS1_2, HandshakeType } from '../../lib/dtls/constants.js';
+import type { Test } from 'tap';
 import {
+  ContentType,
+  DTLS1_0,
+  DTLS1_2,
+  ExtensionType,
+  HandshakeType,
+} from '../../lib/dtls/constants.js';
+import {
+  decodeExtendedMasterSecret,
+  decodeKeyShareClientHello,
+  decodeRenegotiationInfo,
+  decodeSupportedGroups,
+  decodeSupportedVersions,
+  decodeUseSrtp,
   encodeEcPointFormats,
   encodeExtendedMasterSecret,
   encodeKeyShareClientHello,
@@ -19,6 +32,7 @@ import {
   encodeSupportedGroups,
   encodeSupportedVersions,
   encodeUseSrtp,
+  findExtension,
 } from '../../lib/dtls/extensions.js';
 import {
   encodeHandshake,
@@ -110,7 +124,79 @@ export function allCapturedDatagrams(): Buffer[] {
     OPENSSL_HELLO_VERIFY_REQUEST,
     ...OPENSSL_SERVER_FLIGHT,
     ...chromiumLikeClientHello().datagrams,
+    ...CHROMIUM_CLIENT_HELLO,
   ];
+}
+
+/**
+ * Chromium 156.0.8078.108 (Debian) as a WebRTC DTLS client, captured on 127.0.0.1 with
+ * `captureChromiumClientHello` (spec/helpers/dtls-chromium-capture.ts): its first ClientHello,
+ * 1,413 bytes of body in two fragments (1,175 + 238) in two datagrams. It offers TLS 1.3
+ * suites, supported_versions (DTLS 1.3, 1.2), psk_key_exchange_modes and a key_share with
+ * X25519MLKEM768 (1,216 bytes) and X25519: all of which a DTLS 1.2 server must skip.
+ */
+export const CHROMIUM_CLIENT_HELLO: readonly Buffer[] = [
+  hex(`
+16feff000000000000000004a3010005850000000000000497fefd5c66861770fafb4391067608bcda9bb6015f
+e5c9f6cbe18a31593c5c677b06cf0000001c130113021303c02bc02fcca9cca8c009c013c00ac014009c002f00
+350100053f003304ea04e811ec04c0630803c5bcc3e26c75ebdc1f65991da2d04cd623cc839bcd7f296c5f275a
+e4ca028ee0162db878ff4170593a705621ba8e7b6e539b546e28427359cba591c1929b1b6c3c2e14869732b640
+a58635c13a20c69623c7da9a2dfb26134583b43391f6e85e77e1a1c4db31382c649aab629ac843f0f11ce54295
+3aa56718e32968703734881f8ea55f68387cf9fb229a718b781c936abc4eb0ec8c8b6499bbe2c50281ceb3db0f
+adeb656587a4c3cb8ac35cc35d876aa153ba8ca3334006cf19f32b08e3604ea64930f954a7815af353264d54b1
+18fba31a5664d277c097db0df411c21f5004f275a55313911c82a090dabdae5928dca021025197430b66cbc63d
+56cacb8d5b53319284028c26a9e878a6e7a2f1eb7ee6e188914c7848380c215ba14c785d4db7232a924d62ea01
+afd604a98815e240007445624ada8eb499ab6f3548e4d492cb2388ae522cb776820ce25bbf2042147bb924e3b9
+631444b0c473d66a53d214c1413428f8e21752467d18259292e06e6f06a5a12ac8fe347d9a49519db1cbfb9ab5
+aa91a489b14abbd71931942c53706f8708ba88c21259dc4513ea1c860337759c8fe6fa1e87f281a844c15d25b2
+7c7bc8c9f298066c0d009589fd17117ee98393d0c0796905de60ca7f0b9edd954a58e2c1c21987508c2b99bab5
+ae723d872c9024ab6d2d3263dd772229b068646125d2b184fb45c61ddacacdfb2f373120f6539baae1492ff604
+3ddb1d10ec6072c07d94a8c6ca683fd3952424a34b4ff9cae3d5b75177969b313d92d901acd058eba511959548
+39f7b377c22ceec2c8753ac90cf88e13a121a3e116747aa74d260866a0b92d84446d6a43b2060fd8b47322991a
+a7a92487d405145060016578ba6ba772b771b8396422c68883862c2000067b64cdb77a9972faa444471acbac80
+6285cd6a95c5c2779a681a9585999841c3c066750c42ac85f7c34755082ca940938c5a1d8e045d53b63c66649d
+d881498e30bf0b075c0f89b6f41740057b3384963c25873aa1874b660b1013fc34e15cb7d0f119fe201c3dc920
+0ad949a73861b0d1057cb131367c13446091dd8cc2a6b37985dc5f12c58b6d2a586b46b583547260994c088806
+1dc9b08c99a7de366c4e3c8ce3952ff003ac2fd57c018444f2026881c02a6d74697448bcc3181a6feaa5fc16ab
+9dfa824ab53891f77cacfcc1b2b3bc18db1aa6721a66c126a0686f9699648fe1886695929894ccb579b599968a
+9e042b656ab3e7a6626bda86e941942b2b62ab325bdff09fe7f8b4f96bad0fc8cb4d11b52032ad5c2a94d23983
+d5571ba6b632692c869ec4136f4b1929ec1dfe9bbff9aa281530a0a826c158843a508b512220415bcbc288866b
+0bbabb02b32baab7ca8ea408a0845775e2610b897da3cb4cdab88248f422f5b62911c01a95042be55042b71257
+3d8868bd2290b2a0592f183776f93cf2522ed2f1088a398f9ba4b7b1660598034ebecc3ed4d3c266b1932edb89
+3844cc32968c855b0cab1a022abb9c28e44f36e06266c167c944c0e5f163`),
+  hex(`
+16feff000000000000000100fa0100058500000004970000ee0fa81f671667d2e500760b39b482c6c8f4c43993
+0a9281ba67b9033cc60a45f0bfa4bb4c83ea21160cbfff9b1b69324d2ea9a96b958d45e0b8c3e7470e2a2a1dfb
+bf7cf0d3500504004b7eaff0cf9215f057f82692407e20239357eea3c18dc3e3df5ee80e59f870cabe2c24c07d
+7fc3657e686a8d8570ca32001d0020c8ae377d4544fbca6c43bdb9dbc7469eb6ede3127d96f122816a0663d2b9
+6470000b00020100002d00020101000d00140012040308040401050308050501080606010201000a000a000811
+ec001d00170018ff01000100000e000900060001000800070000170000002b000504fefcfefd`),
+];
+
+/**
+ * What this generation of Chromium offers (the capture above and the live spec): a DTLS 1.2
+ * server sees a 1.2 client with ECDHE-ECDSA AES-GCM, use_srtp, EMS and renegotiation_info,
+ * plus 1.3 offers to skip.
+ */
+export function checkChromiumClientHello(t: Test, hello: ClientHello): void {
+  t.equal(hello.clientVersion, DTLS1_2, 'legacy version 1.2');
+  t.ok(hello.cipherSuites.includes(0xc02b), 'offers TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256');
+  t.ok(hello.cipherSuites.includes(0x1301), 'offers TLS_AES_128_GCM_SHA256 (1.3)');
+  const ext = (type: number): Buffer =>
+    findExtension(hello.extensions, type)?.data ?? Buffer.of(0xff);
+  t.same(decodeSupportedVersions(ext(ExtensionType.supportedVersions)), [0xfefc, 0xfefd]);
+  const shares = decodeKeyShareClientHello(ext(ExtensionType.keyShare));
+  t.same(
+    shares?.map((s) => [s.group, s.keyExchange.length]),
+    [
+      [X25519_MLKEM768, 1216],
+      [29, 32],
+    ],
+  );
+  t.same(decodeSupportedGroups(ext(ExtensionType.supportedGroups)), [X25519_MLKEM768, 29, 23, 24]);
+  t.same(decodeUseSrtp(ext(ExtensionType.useSrtp))?.profiles, [1, 8, 7]);
+  t.equal(decodeExtendedMasterSecret(ext(ExtensionType.extendedMasterSecret)), true);
+  t.same(decodeRenegotiationInfo(ext(ExtensionType.renegotiationInfo)), Buffer.alloc(0));
 }
 
 /** What a WebRTC DTLS 1.2 client offers (our own encoder; deterministic). */
