@@ -1,9 +1,28 @@
-import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import {
+  type Cipher,
+  createCipheriv,
+  createDecipheriv,
+  createSecretKey,
+  type KeyObject,
+} from 'node:crypto';
+import { Ghash } from './ghash.js';
 import type { SessionKeySet, SessionKeys } from './key-derivation.js';
+import { KeystreamRuns, xorInto } from './keystream-runs.js';
 import type { SrtpProfileParameters } from './profiles.js';
 import { type SrtpTransform, writeUint32, xorUint32 } from './transform.js';
 
 const TAG_LENGTH = 16;
+
+/**
+ * SRTP payloads up to this many bytes are sealed in JavaScript (GHASH with 8-bit tables,
+ * keystream from per-SSRC runs of one ECB call); longer ones by one node:crypto GCM cipher per
+ * packet. node:crypto's GCM costs ~3.5 µs of fixed overhead per packet (cipher object, IV,
+ * five native calls, two result buffers) and then little per byte; the JS GHASH costs
+ * ~50 ns per 16-byte block. Measured on Node 20 x64 (CPU time per packet, AES-128): JS 1.8 µs
+ * vs native 4.1 µs at 112 B, 3.3 vs 4.5–4.9 at 524 B, 5.0–5.2 vs 5.6–5.7 at 1,000 B, a tie
+ * (4.6–6.0 either way) from 1,100 B on.
+ */
+export const GCM_JS_LIMIT = 1024;
 
 interface Keys {
   readonly cipher: KeyObject;
@@ -27,11 +46,37 @@ export class AesGcmTransform implements SrtpTransform {
   private readonly rtcp: Keys;
   private readonly iv = Buffer.alloc(12);
   private readonly rtcpAad = Buffer.alloc(12);
+  /** SRTP keystream (E_K(J0) then the payload's) for the JS path. */
+  private readonly runs: KeystreamRuns;
+  private readonly ecb: Cipher;
+  /** GHASH tables under the SRTP key, made on the first small packet (64 kB). */
+  private ghashState: Ghash | undefined;
+  private readonly tag = Buffer.alloc(TAG_LENGTH);
 
   constructor(p: SrtpProfileParameters, keys: SessionKeySet) {
     this.algorithm = p.keyLength === 32 ? 'aes-256-gcm' : 'aes-128-gcm';
     this.rtp = importKeys(keys.rtp);
     this.rtcp = importKeys(keys.rtcp);
+    const ecb = createCipheriv(
+      p.keyLength === 32 ? 'aes-256-ecb' : 'aes-128-ecb',
+      keys.rtp.encryptionKey,
+      null,
+    );
+    ecb.setAutoPadding(false);
+    this.ecb = ecb;
+    // J0 = IV || 0^31 || 1 (NIST SP 800-38D §7.1, 96-bit IV); payload blocks count on from 2.
+    const firstBlock = (block: Buffer, ssrc: number, index: number) => {
+      this.rtpIv(ssrc, index).copy(block, 0);
+      block.writeUInt32BE(1, 12);
+    };
+    this.runs = new KeystreamRuns(ecb, firstBlock);
+  }
+
+  private ghash(): Ghash {
+    if (this.ghashState === undefined) {
+      this.ghashState = new Ghash(this.ecb.update(Buffer.alloc(16)));
+    }
+    return this.ghashState;
   }
 
   protectRtp(
@@ -42,6 +87,19 @@ export class AesGcmTransform implements SrtpTransform {
     index: number,
     out: Uint8Array,
   ): number {
+    const n = length - headerLength;
+    if (n <= GCM_JS_LIMIT) {
+      const ks = this.runs.keystream(ssrc, index, TAG_LENGTH + n);
+      const at = this.runs.offset;
+      if (out !== packet) out.set(packet.subarray(0, headerLength), 0);
+      xorInto(out, headerLength, packet, ks, at + TAG_LENGTH, n);
+      const g = this.ghash();
+      g.reset();
+      g.update(out, 0, headerLength);
+      g.update(out, headerLength, n);
+      g.finish(headerLength, n, ks, at, out, length);
+      return length + TAG_LENGTH;
+    }
     const cipher = createCipheriv(this.algorithm, this.rtp.cipher, this.rtpIv(ssrc, index), {
       authTagLength: TAG_LENGTH,
     });
@@ -63,6 +121,25 @@ export class AesGcmTransform implements SrtpTransform {
     out: Uint8Array,
   ): number {
     const end = length - TAG_LENGTH;
+    const n = end - headerLength;
+    if (n <= GCM_JS_LIMIT) {
+      const ks = this.runs.keystream(ssrc, index, TAG_LENGTH + n);
+      const at = this.runs.offset;
+      const g = this.ghash();
+      g.reset();
+      g.update(packet, 0, headerLength);
+      g.update(packet, headerLength, n);
+      g.finish(headerLength, n, ks, at, this.tag, 0);
+      let diff = 0;
+      for (let i = 0; i < TAG_LENGTH; i++) diff |= (this.tag[i] ?? 0) ^ (packet[end + i] ?? 0);
+      if (diff !== 0) {
+        this.runs.forget(ssrc);
+        return -1;
+      }
+      if (out !== packet) out.set(packet.subarray(0, headerLength), 0);
+      xorInto(out, headerLength, packet, ks, at + TAG_LENGTH, n);
+      return end;
+    }
     const decipher = createDecipheriv(this.algorithm, this.rtp.cipher, this.rtpIv(ssrc, index), {
       authTagLength: TAG_LENGTH,
     });

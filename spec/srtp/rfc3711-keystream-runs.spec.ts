@@ -1,20 +1,33 @@
 /**
- * RFC 3711 §4.1.1 AES-CM keystream when lib/srtp makes it ahead, several packets per cipher
- * call (transform-cm.ts `KeystreamRun`): every protected packet must equal an independent
- * per-packet computation (createCipheriv('aes-128-ctr') + createHmac), whatever the order of
- * indices, the packet sizes (growing and shrinking past the run's stride) and the number of
- * SSRCs (more than the runs kept).
+ * RFC 3711 §4.1.1 AES-CM and RFC 7714 AES-GCM keystream when lib/srtp makes it ahead, several
+ * packets per cipher call (keystream-runs.ts), and GCM sealed in JavaScript (ghash.ts) for
+ * payloads up to GCM_JS_LIMIT: every protected packet must equal an independent per-packet
+ * computation with node:crypto (aes-*-ctr + createHmac, aes-*-gcm), whatever the order of
+ * indices, the packet sizes (both sides of GCM_JS_LIMIT, growing and shrinking past a run's
+ * stride) and the number of SSRCs (more than the runs kept).
  */
 import { createCipheriv, createHmac } from 'node:crypto';
 import t from 'tap';
 import { deriveSessionKeys, type SessionKeys } from '../../lib/srtp/key-derivation.js';
+import type { SrtpProfileName } from '../../lib/srtp/profiles.js';
 import { SrtpSession } from '../../lib/srtp/session.js';
+import { GCM_JS_LIMIT } from '../../lib/srtp/transform-gcm.js';
 
-const profile = 'AES_CM_128_HMAC_SHA1_80';
-const keys = {
-  masterKey: Buffer.from('e1f97a0d3e018be0d64fa32c06de4139', 'hex'),
-  masterSalt: Buffer.from('0ec675ad498afeebb6960b3aabe6', 'hex'),
-};
+const PROFILES: SrtpProfileName[] = [
+  'AES_CM_128_HMAC_SHA1_80',
+  'AES_CM_128_HMAC_SHA1_32',
+  'AEAD_AES_128_GCM',
+  'AEAD_AES_256_GCM',
+];
+
+function keysFor(profile: SrtpProfileName) {
+  const key = Buffer.from(Array.from({ length: 32 }, (_, i) => (0xe1 + 37 * i) & 0xff));
+  const salt = Buffer.from('0ec675ad498afeebb6960b3aabe6', 'hex');
+  return {
+    masterKey: key.subarray(0, profile === 'AEAD_AES_256_GCM' ? 32 : 16),
+    masterSalt: salt.subarray(0, profile.startsWith('AEAD') ? 12 : 14),
+  };
+}
 
 /** A seeded generator (mulberry32), so a failure reproduces. */
 function random(seed: number): () => number {
@@ -39,8 +52,28 @@ function packet(seq: number, ssrc: number, size: number): Buffer {
   return p;
 }
 
-/** RFC 3711 by the letter, one fresh cipher and HMAC per packet (12-byte header). */
-function reference(k: SessionKeys, plain: Buffer, index: number): Buffer {
+/** RFC 3711 / RFC 7714 by the letter, fresh node:crypto objects per packet (12-byte header). */
+function reference(profile: SrtpProfileName, k: SessionKeys, plain: Buffer, index: number) {
+  if (profile.startsWith('AEAD')) return referenceGcm(k, plain, index);
+  return referenceCm(k, plain, index, profile.endsWith('_32') ? 4 : 10);
+}
+
+/** RFC 7714 §8.1: IV = (00 00 || SSRC || ROC || SEQ) XOR salt; the header is the AAD. */
+function referenceGcm(k: SessionKeys, plain: Buffer, index: number): Buffer {
+  const iv = Buffer.alloc(12);
+  k.salt.copy(iv, 0);
+  iv.writeUInt32BE((iv.readUInt32BE(2) ^ plain.readUInt32BE(8)) >>> 0, 2);
+  iv.writeUInt32BE((iv.readUInt32BE(6) ^ Math.floor(index / 65536)) >>> 0, 6);
+  iv.writeUInt16BE(iv.readUInt16BE(10) ^ (index & 0xffff), 10);
+  const algorithm = k.encryptionKey.length === 32 ? 'aes-256-gcm' : 'aes-128-gcm';
+  const c = createCipheriv(algorithm, k.encryptionKey, iv);
+  c.setAAD(plain.subarray(0, 12));
+  const body = Buffer.concat([c.update(plain.subarray(12)), c.final()]);
+  return Buffer.concat([plain.subarray(0, 12), body, c.getAuthTag()]);
+}
+
+/** RFC 3711 §4.1.1 and §4.2: AES-CM, then HMAC-SHA1 over the packet and the ROC. */
+function referenceCm(k: SessionKeys, plain: Buffer, index: number, tagLength: number): Buffer {
   const iv = Buffer.alloc(16);
   k.salt.copy(iv, 0);
   iv.writeUInt32BE((iv.readUInt32BE(4) ^ plain.readUInt32BE(8)) >>> 0, 4);
@@ -50,89 +83,107 @@ function reference(k: SessionKeys, plain: Buffer, index: number): Buffer {
   const sealed = Buffer.concat([plain.subarray(0, 12), body]);
   const roc = Buffer.alloc(4);
   roc.writeUInt32BE(Math.floor(index / 65536), 0);
-  const tag = createHmac('sha1', k.authKey).update(sealed).update(roc).digest().subarray(0, 10);
+  const mac = createHmac('sha1', k.authKey).update(sealed).update(roc).digest();
+  const tag = mac.subarray(0, tagLength);
   return Buffer.concat([sealed, tag]);
 }
 
-t.test('keystream made ahead equals per-packet keystream: sizes, order, SSRCs', (t) => {
-  const rtpKeys = deriveSessionKeys(profile, keys).rtp;
-  const next = random(3711);
-  const tx = new SrtpSession({ profile, keys, replayWindow: 1024 });
-  const rx = new SrtpSession({ profile, keys, replayWindow: 1024 });
-  // 80 SSRCs: more than the runs a transform keeps, so runs are dropped and remade.
-  const ssrcs = Array.from({ length: 80 }, (_, i) => (0x10000000 + i * 0x01010101) >>> 0);
-  // Every stream starts below 65,535 (ROC 0) and crosses the wrap.
-  const seqs = new Map<number, number>(ssrcs.map((s, i) => [s, 65000 + i * 5]));
-  const sealed: { bytes: Buffer; plain: Buffer }[] = [];
-  let mismatches = 0;
-  let skippedBack = 0;
-  for (let i = 0; i < 6000; i++) {
-    // Mostly one busy SSRC (runs used), sometimes any of the others (runs evicted).
-    const ssrc = next() < 0.7 ? (ssrcs[0] ?? 0) : (ssrcs[Math.floor(next() * ssrcs.length)] ?? 0);
-    let seq = (seqs.get(ssrc) ?? 0) + 1;
-    // Gaps forward (lost or skipped indices), and now and then a packet sent late: an index
-    // below the run, inside the sender's window and never used (the gap left it free).
-    const r = next();
-    if (r < 0.1) seq += 1 + Math.floor(next() * 20);
-    seqs.set(ssrc, seq);
-    let sendSeq = seq;
-    if (r > 0.97 && seq > 65020) {
-      sendSeq = seq - 1 - Math.floor(next() * 15);
-      skippedBack++;
+for (const profile of PROFILES) {
+  t.test(`${profile}: keystream made ahead equals per-packet sealing: sizes, order, SSRCs`, (t) => {
+    const keys = keysFor(profile);
+    const rtpKeys = deriveSessionKeys(profile, keys).rtp;
+    const next = random(3711);
+    const tx = new SrtpSession({ profile, keys, replayWindow: 1024 });
+    const rx = new SrtpSession({ profile, keys, replayWindow: 1024 });
+    // 80 SSRCs: more than the runs a transform keeps, so runs are dropped and remade.
+    const ssrcs = Array.from({ length: 80 }, (_, i) => (0x10000000 + i * 0x01010101) >>> 0);
+    // Every stream starts below 65,535 (ROC 0) and crosses the wrap.
+    const seqs = new Map<number, number>(ssrcs.map((s, i) => [s, 65000 + i * 5]));
+    const sealed: { bytes: Buffer; plain: Buffer }[] = [];
+    let mismatches = 0;
+    let skippedBack = 0;
+    let large = 0;
+    for (let i = 0; i < 6000; i++) {
+      // Mostly one busy SSRC (runs used), sometimes any of the others (runs evicted).
+      const ssrc = next() < 0.7 ? (ssrcs[0] ?? 0) : (ssrcs[Math.floor(next() * ssrcs.length)] ?? 0);
+      let seq = (seqs.get(ssrc) ?? 0) + 1;
+      // Gaps forward (lost or skipped indices), and now and then a packet sent late: an index
+      // below the run, inside the sender's window and never used (the gap left it free).
+      const r = next();
+      if (r < 0.1) seq += 1 + Math.floor(next() * 20);
+      seqs.set(ssrc, seq);
+      let sendSeq = seq;
+      if (r > 0.97 && seq > 65020) {
+        sendSeq = seq - 1 - Math.floor(next() * 15);
+        skippedBack++;
+      }
+      // Sizes from audio to full video, growing past the stride and shrinking under it.
+      const size = next() < 0.5 ? 12 + Math.floor(next() * 200) : 12 + Math.floor(next() * 1488);
+      const plain = packet(sendSeq, ssrc, size);
+      const out = Buffer.alloc(size + 16);
+      const n = tx.protectRtp(plain, size, out);
+      if (typeof n !== 'number') continue; // that late index was used already: refused, fine
+      if (size - 12 > GCM_JS_LIMIT) large++;
+      if (!out.subarray(0, n).equals(reference(profile, rtpKeys, plain, sendSeq))) mismatches++;
+      sealed.push({ bytes: out.subarray(0, n), plain });
     }
-    // Sizes from audio to full video, growing past the stride and shrinking under it.
-    const size = next() < 0.5 ? 12 + Math.floor(next() * 200) : 12 + Math.floor(next() * 1488);
-    const plain = packet(sendSeq, ssrc, size);
-    const out = Buffer.alloc(size + 10);
-    const n = tx.protectRtp(plain, size, out);
-    if (typeof n !== 'number') continue; // that late index was used already: refused, fine
-    if (!out.subarray(0, n).equals(reference(rtpKeys, plain, sendSeq))) mismatches++;
-    sealed.push({ bytes: out.subarray(0, n), plain });
-  }
-  t.ok(skippedBack > 50, `late packets were sent (${skippedBack})`);
-  t.equal(mismatches, 0, 'every packet equals the per-packet computation');
-  // The receiver opens them in a locally shuffled order (reordering within the window).
-  for (let i = 0; i + 8 < sealed.length; i += 8) {
-    const j = i + Math.floor(next() * 8);
-    const a = sealed[i];
-    const b = sealed[j];
-    if (a === undefined || b === undefined) continue;
-    sealed[i] = b;
-    sealed[j] = a;
-  }
-  let failures = 0;
-  for (const { bytes, plain } of sealed) {
-    const out = Buffer.alloc(bytes.length);
-    const n = rx.unprotectRtp(bytes, bytes.length, out);
-    if (typeof n !== 'number' || !out.subarray(0, n).equals(plain)) failures++;
-  }
-  t.equal(failures, 0, `all ${sealed.length} packets open to their plaintext`);
-  t.end();
-});
+    t.ok(skippedBack > 50, `late packets were sent (${skippedBack})`);
+    t.ok(large > 500, `packets over GCM_JS_LIMIT were sent (${large})`);
+    t.equal(mismatches, 0, 'every packet equals the per-packet computation');
+    // The receiver opens them in a locally shuffled order (reordering within the window).
+    for (let i = 0; i + 8 < sealed.length; i += 8) {
+      const j = i + Math.floor(next() * 8);
+      const a = sealed[i];
+      const b = sealed[j];
+      if (a === undefined || b === undefined) continue;
+      sealed[i] = b;
+      sealed[j] = a;
+    }
+    let failures = 0;
+    for (const { bytes, plain } of sealed) {
+      const out = Buffer.alloc(bytes.length);
+      const n = rx.unprotectRtp(bytes, bytes.length, out);
+      if (typeof n !== 'number' || !out.subarray(0, n).equals(plain)) failures++;
+    }
+    t.equal(failures, 0, `all ${sealed.length} packets open to their plaintext`);
+    t.end();
+  });
+}
 
-t.test('a forged packet inside a run opens nothing and the next genuine one still opens', (t) => {
-  const tx = new SrtpSession({ profile, keys });
-  const rx = new SrtpSession({ profile, keys });
-  const seal = (seq: number) => {
-    const plain = packet(seq, 0xcafe, 1200);
-    const out = Buffer.alloc(1210);
-    const n = tx.protectRtp(plain, 1200, out);
-    if (typeof n !== 'number') throw new Error(n.error);
-    return { bytes: out.subarray(0, n), plain };
-  };
-  const first = seal(1);
-  const second = seal(2);
-  const third = seal(3);
-  const open = (b: Buffer) => {
-    const out = Buffer.alloc(b.length);
-    const n = rx.unprotectRtp(b, b.length, out);
-    return typeof n === 'number' ? out.subarray(0, n) : n.error;
-  };
-  t.same(open(first.bytes), first.plain);
-  const forged = Buffer.from(second.bytes);
-  forged[500] = (forged[500] ?? 0) ^ 1;
-  t.equal(open(forged), 'auth-failed');
-  t.same(open(third.bytes), third.plain);
-  t.same(open(second.bytes), second.plain, 'the genuine one, late');
-  t.end();
-});
+for (const profile of PROFILES) {
+  t.test(`${profile}: a forged packet in a run opens nothing; the next genuine one opens`, (t) => {
+    const keys = keysFor(profile);
+    const tx = new SrtpSession({ profile, keys });
+    const rx = new SrtpSession({ profile, keys });
+    const seal = (seq: number, size = 200) => {
+      const plain = packet(seq, 0xcafe, size);
+      const out = Buffer.alloc(size + 16);
+      const n = tx.protectRtp(plain, size, out);
+      if (typeof n !== 'number') throw new Error(n.error);
+      return { bytes: out.subarray(0, n), plain };
+    };
+    const first = seal(1);
+    const second = seal(2);
+    const third = seal(3);
+    const fourth = seal(4);
+    const ahead = seal(3000);
+    const open = (b: Buffer) => {
+      const out = Buffer.alloc(b.length);
+      const n = rx.unprotectRtp(b, b.length, out);
+      return typeof n === 'number' ? out.subarray(0, n) : n.error;
+    };
+    t.same(open(first.bytes), first.plain);
+    const forged = Buffer.from(second.bytes);
+    forged[100] = (forged[100] ?? 0) ^ 1;
+    t.equal(open(forged), 'auth-failed');
+    t.same(open(third.bytes), third.plain);
+    t.same(open(second.bytes), second.plain, 'the genuine one, late');
+    // A forgery far ahead (a guessed index) leaves the stream opening as before.
+    const forgedAhead = Buffer.from(ahead.bytes);
+    forgedAhead[20] = (forgedAhead[20] ?? 0) ^ 0x80;
+    t.equal(open(forgedAhead), 'auth-failed');
+    t.same(open(fourth.bytes), fourth.plain);
+    t.same(open(ahead.bytes), ahead.plain);
+    t.end();
+  });
+}

@@ -1,0 +1,142 @@
+import type { Cipher } from 'node:crypto';
+
+/**
+ * SRTP packets whose keystream one ECB call makes ahead, per SSRC. A stream's indices come in
+ * order (the sender's are consecutive; a receiver's mostly so), so one native call and one
+ * result buffer serve this many packets instead of one: the per-call cost of node:crypto
+ * (~450 ns) and the per-packet allocation are what dominate AES-CM here, not AES itself.
+ */
+export const RUN_PACKETS = 8;
+/** SSRCs with a keystream run kept, per session key (a run of 1,200 B packets is ~10 kB). */
+export const MAX_RUNS = 64;
+const EMPTY = Buffer.alloc(0);
+
+/** Writes the first counter block of packet `index` of `ssrc` into `block` (16 bytes). */
+export type FirstBlock = (block: Buffer, ssrc: number, index: number) => void;
+
+/**
+ * Keystream for SRTP indices [first, first + count) of one SSRC, `stride` bytes each (a
+ * multiple of 16, at least the largest packet seen when it was made). Keystream is a function
+ * of key, SSRC and index only, so using it later, for either direction, is the same as making
+ * it then; holding it is no weaker than holding the key.
+ */
+interface Run {
+  first: number;
+  count: number;
+  stride: number;
+  /** Largest request served from this run: the next run's stride. */
+  largest: number;
+  keystream: Buffer;
+}
+
+/**
+ * Counter-mode keystream (AES-CM, RFC 3711 §4.1.1; GCM's CTR part, RFC 7714 §8) from an AES
+ * ECB cipher kept open for the session: block b of a packet is its first block with
+ * b added to the last 16 bits (a packet has far fewer than 2^16 blocks, and both profiles
+ * leave room there). `keystream` returns a buffer and sets `offset` to where the packet's
+ * keystream starts in it; both stay valid until the next call. Not reentrant.
+ */
+export class KeystreamRuns {
+  /** Where the last result's keystream starts in the returned buffer. */
+  offset = 0;
+  private readonly runs = new Map<number, Run>();
+  private readonly first = Buffer.alloc(16);
+  private counters = Buffer.alloc(1536);
+
+  constructor(
+    private readonly cipher: Cipher,
+    private readonly firstBlock: FirstBlock,
+  ) {}
+
+  /**
+   * `bytes` of keystream for packet `index` of `ssrc`: from the SSRC's run when the index is
+   * in it or just past it (then a new run is made from `index`), else (a late, reordered
+   * packet from before the run) made for this packet alone.
+   */
+  keystream(ssrc: number, index: number, bytes: number): Buffer {
+    let run = this.runs.get(ssrc);
+    if (run === undefined) {
+      if (this.runs.size >= MAX_RUNS) {
+        const oldest = this.runs.keys().next();
+        if (oldest.done !== true) this.runs.delete(oldest.value);
+      }
+      run = { first: 0, count: 0, stride: 0, largest: 0, keystream: EMPTY };
+      this.runs.set(ssrc, run);
+    }
+    const at = index - run.first;
+    if (at < 0) return this.single(ssrc, index, bytes);
+    if (at < run.count && bytes <= run.stride) {
+      if (bytes > run.largest) run.largest = bytes;
+      this.offset = at * run.stride;
+      return run.keystream;
+    }
+    // A new run from `index`, each packet as long as the largest of the last run.
+    const stride = (Math.max(bytes, run.largest) + 15) & ~15;
+    const perPacket = stride >>> 4;
+    const counters = this.counterBlocks(perPacket * RUN_PACKETS);
+    for (let p = 0; p < RUN_PACKETS; p++) {
+      this.firstBlock(this.first, ssrc, index + p);
+      writeCounters(counters, p * stride, this.first, perPacket);
+    }
+    run.keystream = this.cipher.update(counters.subarray(0, stride * RUN_PACKETS));
+    run.first = index;
+    run.count = RUN_PACKETS;
+    run.stride = stride;
+    run.largest = bytes;
+    this.offset = 0;
+    return run.keystream;
+  }
+
+  /**
+   * Drops the run of `ssrc`: after a packet failed authentication whose keystream was needed
+   * to check it (GCM), so forged indices cannot push a stream's run ahead of its real packets.
+   */
+  forget(ssrc: number): void {
+    this.runs.delete(ssrc);
+  }
+
+  /** Keystream for one packet, outside any run. */
+  single(ssrc: number, index: number, bytes: number): Buffer {
+    const blocks = (bytes + 15) >>> 4;
+    const counters = this.counterBlocks(blocks);
+    this.firstBlock(this.first, ssrc, index);
+    writeCounters(counters, 0, this.first, blocks);
+    this.offset = 0;
+    return this.cipher.update(counters.subarray(0, blocks * 16));
+  }
+
+  /** The counter-block scratch, at least `blocks` blocks long. */
+  private counterBlocks(blocks: number): Buffer {
+    if (this.counters.length < blocks * 16) this.counters = Buffer.alloc(blocks * 16);
+    return this.counters;
+  }
+}
+
+/** Writes `blocks` counter blocks first, first + 1, … (last 16 bits) at `counters[at]`. */
+function writeCounters(counters: Buffer, at: number, first: Buffer, blocks: number): void {
+  counters.fill(first, at, at + blocks * 16);
+  const start = ((first[14] ?? 0) << 8) | (first[15] ?? 0);
+  for (let b = 1, i = at + 30; b < blocks; b++, i += 16) {
+    const v = start + b;
+    counters[i] = (v >>> 8) & 0xff;
+    counters[i + 1] = v & 0xff;
+  }
+}
+
+/** out[at + i] = src[at + i] ^ keystream[from + i] for i < n; four bytes at a time. */
+export function xorInto(
+  out: Uint8Array,
+  at: number,
+  src: Uint8Array,
+  keystream: Uint8Array,
+  from: number,
+  n: number,
+): void {
+  if (n <= 0) return;
+  const o = new DataView(out.buffer, out.byteOffset + at, n);
+  const s = out === src ? o : new DataView(src.buffer, src.byteOffset + at, n);
+  const k = new DataView(keystream.buffer, keystream.byteOffset + from, n);
+  const words = n & ~3;
+  for (let i = 0; i < words; i += 4) o.setInt32(i, s.getInt32(i) ^ k.getInt32(i));
+  for (let i = words; i < n; i++) o.setUint8(i, s.getUint8(i) ^ k.getUint8(i));
+}
