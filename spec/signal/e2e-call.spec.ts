@@ -9,8 +9,9 @@ import t from 'tap';
 import { launchChromium } from '../helpers/browser.js';
 import { connected, openParticipant, startSignal } from '../helpers/signal-page.js';
 
-// getDisplayMedia({preferCurrentTab}) captures this tab without a picker.
-const browser = launchChromium(['--auto-accept-this-tab-capture']);
+// The fake-capture flags of CHROMIUM_ARGS (--use-fake-device-for-media-stream and
+// --use-fake-ui-for-media-stream) make getDisplayMedia return a synthetic screen, no picker.
+const browser = launchChromium();
 const site = startSignal();
 t.teardown(async () => {
   await (await browser.catch(() => undefined))?.close();
