@@ -169,29 +169,31 @@ t.test('RFC 6347 §4.1.2.6 replay window', (t) => {
     t.end();
   });
 
-  t.test('matches a reference set model on random traffic', (t) => {
-    let x = 12345;
-    const rand = (n: number): number => {
-      x = (x * 1103515245 + 12345) >>> 0;
-      return x % n;
-    };
-    const w = new RecordReplayWindow();
-    const seen = new Set<number>();
-    let top = -1;
-    let mismatches = 0;
-    for (let i = 0; i < 20000; i++) {
-      const seq = Math.max(0, top + rand(100) - 70);
-      const expect = seq > top || (top - seq < 64 && !seen.has(seq));
-      if (w.check(seq) !== expect) mismatches++;
-      if (expect) {
-        w.commit(seq);
-        seen.add(seq);
-        top = Math.max(top, seq);
+  for (const size of [64, 100, 128, 1]) {
+    t.test(`window of ${size} matches a reference set model on random traffic`, (t) => {
+      let x = 12345 + size;
+      const rand = (n: number): number => {
+        x = (x * 1103515245 + 12345) >>> 0;
+        return (x >>> 8) % n;
+      };
+      const w = new RecordReplayWindow(size);
+      const seen = new Set<number>();
+      let top = -1;
+      let mismatches = 0;
+      for (let i = 0; i < 20000; i++) {
+        const seq = Math.max(0, top + rand(size + 60) - size - 10);
+        const expect = seq > top || (top - seq < size && !seen.has(seq));
+        if (w.check(seq) !== expect) mismatches++;
+        if (expect) {
+          w.commit(seq);
+          seen.add(seq);
+          top = Math.max(top, seq);
+        }
       }
-    }
-    t.equal(mismatches, 0);
-    t.end();
-  });
+      t.equal(mismatches, 0);
+      t.end();
+    });
+  }
 
   t.test('large sequence numbers near 2^48', (t) => {
     const w = new RecordReplayWindow();
