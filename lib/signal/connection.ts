@@ -3,7 +3,8 @@ import type { Peer } from './peer.js';
 
 /** Where frames for one client go: a WebSocket, or a server-sent-events stream. */
 export interface PeerSink {
-  send(frame: string): void;
+  /** False when the transport is closing and the frame was not sent (the peer queues it). */
+  send(frame: string): boolean;
   /** Ends the transport (a WebSocket close code, see `CloseCode`). */
   close(code: number, reason: string): void;
 }

@@ -275,8 +275,10 @@ const FRAME_TYPE = /^\{"type":"([a-z-]+)"/;
 function sseSink(res: ServerResponse): PeerSink {
   return {
     send(frame) {
+      if (res.writableEnded || res.destroyed) return false;
       const type = FRAME_TYPE.exec(frame)?.[1] ?? 'message';
       res.write(`event: ${type}\ndata: ${frame}\n\n`);
+      return true;
     },
     close(code, reason) {
       res.end(`event: close\ndata: ${JSON.stringify({ code, reason })}\n\n`);

@@ -23,10 +23,7 @@ export class Peer {
 
   /** Sends now, or queues while detached (keeping at most `limit`). */
   deliver(frame: string, limit: number): void {
-    if (this.conn !== undefined) {
-      this.conn.sink.send(frame);
-      return;
-    }
+    if (this.conn?.sink.send(frame)) return;
     if (limit === 0) {
       this.dropped++;
       return;

@@ -205,7 +205,9 @@ export class SignalServer {
     }
     const sink: PeerSink = {
       send: (frame) => {
-        if (ws.readyState === ws.OPEN) ws.send(frame);
+        if (ws.readyState !== ws.OPEN) return false;
+        ws.send(frame);
+        return true;
       },
       close: (code, reason) => ws.close(code, reason),
     };
