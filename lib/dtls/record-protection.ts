@@ -33,6 +33,7 @@ export class RecordProtection {
   /** Scratch buffers: node copies the nonce and consumes the AAD synchronously. */
   private readonly nonce = Buffer.alloc(NONCE_LENGTH);
   private readonly aad = Buffer.alloc(AAD_LENGTH);
+  private readonly tag = Buffer.alloc(16);
 
   constructor(suite: CipherSuite, key: Buffer, fixedIv: Buffer) {
     if (key.length !== suite.keyLength) {
@@ -88,18 +89,25 @@ export class RecordProtection {
     if (this.chacha) {
       this.writeChachaNonce(epoch, seq);
     } else {
-      this.nonce.writeUInt16BE(epoch, 4);
-      this.nonce.writeUIntBE(seq, 6, 6);
-      this.nonce.copy(out, offset, 4, NONCE_LENGTH);
+      const nonce = this.nonce;
+      writeSeqNum(nonce, 4, epoch, seq);
+      for (let i = 0; i < 8; i++) out[offset + i] = nonce[4 + i]!;
     }
     const cipher = this.chacha
       ? createCipheriv('chacha20-poly1305', this.key, this.nonce, { authTagLength: 16 })
       : createCipheriv(this.gcm, this.key, this.nonce, { authTagLength: 16 });
     cipher.setAAD(this.aad);
     let n = offset + explicit;
-    n += cipher.update(plaintext).copy(out, n);
-    n += cipher.final().copy(out, n);
-    cipher.getAuthTag().copy(out, n);
+    const body = cipher.update(plaintext);
+    out.set(body, n);
+    n += body.length;
+    const tail = cipher.final(); // empty for AEAD ciphers in practice
+    if (tail.length > 0) {
+      out.set(tail, n);
+      n += tail.length;
+    }
+    const tag = cipher.getAuthTag();
+    for (let i = 0; i < 16; i++) out[n + i] = tag[i]!;
     return total;
   }
 
@@ -119,14 +127,18 @@ export class RecordProtection {
     const length = fragment.length - explicit - tagLength;
     if (length < 0 || !validSequence(epoch, seq)) return undefined;
     this.writeAad(type, version, epoch, seq, length);
+    const nonce = this.nonce;
     if (this.chacha) this.writeChachaNonce(epoch, seq);
-    else fragment.copy(this.nonce, 4, 0, explicit);
+    else for (let i = 0; i < 8; i++) nonce[4 + i] = fragment[i]!;
+    // Byte loops instead of subarray()/copy(): each of those costs more than 16 stores here.
+    const tag = this.tag;
+    for (let i = 0, j = explicit + length; i < 16; i++, j++) tag[i] = fragment[j]!;
     try {
       const decipher = this.chacha
-        ? createDecipheriv('chacha20-poly1305', this.key, this.nonce, { authTagLength: 16 })
-        : createDecipheriv(this.gcm, this.key, this.nonce, { authTagLength: 16 });
+        ? createDecipheriv('chacha20-poly1305', this.key, nonce, { authTagLength: 16 })
+        : createDecipheriv(this.gcm, this.key, nonce, { authTagLength: 16 });
       decipher.setAAD(this.aad);
-      decipher.setAuthTag(fragment.subarray(explicit + length));
+      decipher.setAuthTag(tag);
       const body = decipher.update(fragment.subarray(explicit, explicit + length));
       const tail = decipher.final();
       return tail.length === 0 ? body : Buffer.concat([body, tail]);
@@ -137,21 +149,35 @@ export class RecordProtection {
 
   private writeAad(type: number, version: number, epoch: number, seq: number, length: number) {
     const a = this.aad;
-    a.writeUInt16BE(epoch, 0);
-    a.writeUIntBE(seq, 2, 6);
+    writeSeqNum(a, 0, epoch, seq);
     a[8] = type;
-    a.writeUInt16BE(version, 9);
-    a.writeUInt16BE(length, 11);
+    a[9] = version >>> 8;
+    a[10] = version & 0xff;
+    a[11] = length >>> 8;
+    a[12] = length & 0xff;
   }
 
   private writeChachaNonce(epoch: number, seq: number) {
     const n = this.nonce;
     const iv = this.fixedIv;
-    n.writeUInt16BE(epoch, 4);
-    n.writeUIntBE(seq, 6, 6);
+    writeSeqNum(n, 4, epoch, seq);
     for (let i = 0; i < 4; i++) n[i] = iv[i]!;
     for (let i = 4; i < NONCE_LENGTH; i++) n[i] = n[i]! ^ iv[i]!;
   }
+}
+
+/** epoch(2) ‖ sequence_number(6) big-endian at `offset`; both already range-checked. */
+function writeSeqNum(b: Buffer, offset: number, epoch: number, seq: number): void {
+  const hi = Math.floor(seq / 0x100000000);
+  const lo = seq >>> 0;
+  b[offset] = epoch >>> 8;
+  b[offset + 1] = epoch & 0xff;
+  b[offset + 2] = hi >>> 8;
+  b[offset + 3] = hi & 0xff;
+  b[offset + 4] = lo >>> 24;
+  b[offset + 5] = (lo >>> 16) & 0xff;
+  b[offset + 6] = (lo >>> 8) & 0xff;
+  b[offset + 7] = lo & 0xff;
 }
 
 const SLAB_SIZE = 64 * 1024;
