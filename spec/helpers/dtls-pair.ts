@@ -32,6 +32,9 @@ export interface PairOptions {
   clientCertificate?: DtlsCertificate;
   serverCertificate?: DtlsCertificate;
   tap?: Tap;
+  /** A DtlsConnection subclass per side (a rogue peer that alters its own messages). */
+  clientClass?: typeof DtlsConnection;
+  serverClass?: typeof DtlsConnection;
   /** One-way delay of the fake link, ms. Default 5. */
   delayMs?: number;
 }
@@ -74,12 +77,13 @@ export async function dtlsPair(options: PairOptions = {}): Promise<Pair> {
   };
   const makeEnd = (side: Side, opts: DtlsOptions): Endpoint => {
     const other: Side = side === 'client' ? 'server' : 'client';
+    const Conn = (side === 'client' ? options.clientClass : options.serverClass) ?? DtlsConnection;
     const end: Endpoint = {
       received: [],
       connectedAt: undefined,
       closed: undefined,
       sent: [],
-      conn: new DtlsConnection(opts, {
+      conn: new Conn(opts, {
         send: (datagram) => {
           const copy = Buffer.from(datagram);
           end.sent.push({ at: pair.now, datagram: copy });
