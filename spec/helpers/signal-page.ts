@@ -4,15 +4,35 @@
  * is a Chromium browser context with its own page. Page state is read from `window.rtcdTest`
  * (web/app/test-state.ts), never scraped from text.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { SignalServer, type SignalServerOptions } from '../../lib/signal/index.js';
 import { buildWeb } from '../../scripts/build-web.js';
 import type { PageState } from '../../web/app/test-state.js';
+import { CHROMIUM_PATH, launchChromium } from './browser.js';
 
 export type { PageState } from '../../web/app/test-state.js';
+
+/** What the browser specs need installed (see spec/interop/tools.ts: skip locally, fail in CI). */
+export const BROWSER_TOOLS: readonly string[] = [CHROMIUM_PATH];
+
+let chromium: Promise<Browser> | undefined;
+
+/** The spec file's one Chromium, launched on first use; `closeChromium` in its teardown. */
+export function sharedChromium(): Promise<Browser> {
+  chromium ??= launchChromium();
+  return chromium;
+}
+
+export async function closeChromium(): Promise<void> {
+  const launched = chromium;
+  chromium = undefined;
+  // A launch that failed has already failed its test; closing must not throw again.
+  await (await launched?.catch(() => undefined))?.close();
+}
 
 let built: Promise<{ dir: string }> | undefined;
 
@@ -20,7 +40,7 @@ let built: Promise<{ dir: string }> | undefined;
 export function webRoot(): Promise<string> {
   built ??= (async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rtcd-web-'));
-    process.once('beforeExit', () => void rm(dir, { recursive: true, force: true }));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     await buildWeb(dir);
     return { dir };
   })();

@@ -6,12 +6,17 @@
  */
 import { SignJWT } from 'jose';
 import t from 'tap';
-import { launchChromium } from '../helpers/browser.js';
-import { openSdkPage, startSignal } from '../helpers/signal-page.js';
+import {
+  BROWSER_TOOLS,
+  closeChromium,
+  openSdkPage,
+  sharedChromium,
+  startSignal,
+} from '../helpers/signal-page.js';
+import { requireTools, toolOptions } from '../interop/tools.js';
 
-const browser = launchChromium();
 t.teardown(async () => {
-  await (await browser.catch(() => undefined))?.close();
+  await closeChromium();
 });
 
 /** Page-side helpers: a joined client as `window.call`, remote tracks in `window.tracks`. */
@@ -45,124 +50,145 @@ async function poll<T>(what: string, read: () => Promise<T>, ok: (v: T) => boole
   }
 }
 
-t.test('an offer collision is settled by perfect negotiation', async (t) => {
-  const site = await startSignal();
-  t.teardown(() => site.close());
-  const pages = [
-    await openSdkPage(await browser, site.origin),
-    await openSdkPage(await browser, site.origin),
-  ];
-  t.teardown(() => Promise.all(pages.map((p) => p.context.close())));
-  const [a, b] = pages.map((p) => p.page) as [(typeof pages)[0]['page'], (typeof pages)[0]['page']];
-  for (const p of [a, b]) await p.evaluate(JOIN);
-  const idA = await a.evaluate<string>(`joinRoom('sdk-glare')`);
-  const idB = await b.evaluate<string>(`joinRoom('sdk-glare')`);
-  await poll(
-    'a connected',
-    () => a.evaluate<string[]>('connectedTo()'),
-    (v) => v[0] === idB,
-  );
-  await poll(
-    'b connected',
-    () => b.evaluate<string[]>('connectedTo()'),
-    (v) => v[0] === idA,
-  );
+t.test(
+  'an offer collision is settled by perfect negotiation',
+  toolOptions(BROWSER_TOOLS),
+  async (t) => {
+    if (!requireTools(t, BROWSER_TOOLS)) return;
+    const site = await startSignal();
+    t.teardown(() => site.close());
+    const pages = [
+      await openSdkPage(await sharedChromium(), site.origin),
+      await openSdkPage(await sharedChromium(), site.origin),
+    ];
+    t.teardown(() => Promise.all(pages.map((p) => p.context.close())));
+    const [a, b] = pages.map((p) => p.page) as [
+      (typeof pages)[0]['page'],
+      (typeof pages)[0]['page'],
+    ];
+    for (const p of [a, b]) await p.evaluate(JOIN);
+    const idA = await a.evaluate<string>(`joinRoom('sdk-glare')`);
+    const idB = await b.evaluate<string>(`joinRoom('sdk-glare')`);
+    await poll(
+      'a connected',
+      () => a.evaluate<string[]>('connectedTo()'),
+      (v) => v[0] === idB,
+    );
+    await poll(
+      'b connected',
+      () => b.evaluate<string[]>('connectedTo()'),
+      (v) => v[0] === idA,
+    );
 
-  // Both add a second track at the same wall-clock instant: both offer, the offers cross.
-  const at = Date.now() + 400;
-  const addAt = `(async () => {
+    // Both add a second track at the same wall-clock instant: both offer, the offers cross.
+    const at = Date.now() + 400;
+    const addAt = `(async () => {
     const s = await navigator.mediaDevices.getUserMedia({ video: { width: 160, height: 120 } });
     await new Promise((r) => setTimeout(r, ${at} - Date.now()));
     call.addTrack(s.getVideoTracks()[0], s);
   })()`;
-  await Promise.all([a.evaluate(addAt), b.evaluate(addAt)]);
-  for (const [name, p] of [
-    ['a', a],
-    ['b', b],
-  ] as const) {
-    await poll(
-      `${name} receives two tracks`,
-      () => p.evaluate<number>('tracks.length'),
-      (n) => n === 2,
-    );
-  }
-  const stats = async (p: typeof a) =>
-    p.evaluate<{ polite: boolean; rollbacks: number; ignoredOffers: number; state: string }>(
-      `(() => { const p = [...call.peers.values()][0];
+    await Promise.all([a.evaluate(addAt), b.evaluate(addAt)]);
+    for (const [name, p] of [
+      ['a', a],
+      ['b', b],
+    ] as const) {
+      await poll(
+        `${name} receives two tracks`,
+        () => p.evaluate<number>('tracks.length'),
+        (n) => n === 2,
+      );
+    }
+    const stats = async (p: typeof a) =>
+      p.evaluate<{ polite: boolean; rollbacks: number; ignoredOffers: number; state: string }>(
+        `(() => { const p = [...call.peers.values()][0];
         return { polite: p.polite, ...p.stats, state: p.pc.signalingState }; })()`,
+      );
+    const [sa, sb] = [await stats(a), await stats(b)];
+    t.not(sa.polite, sb.polite, 'exactly one side is polite', { sa, sb });
+    const impolite = sa.polite ? sb : sa;
+    t.ok(impolite.ignoredOffers >= 1, 'the offers collided and the impolite side ignored one', {
+      sa,
+      sb,
+    });
+    t.same([sa.state, sb.state], ['stable', 'stable'], 'both settled');
+    t.same(await a.evaluate<string[]>('connectedTo()'), [idB], 'a still connected');
+    t.same(await b.evaluate<string[]>('connectedTo()'), [idA], 'b still connected');
+  },
+);
+
+t.test(
+  'joins refused by the server reject with its error code',
+  toolOptions(BROWSER_TOOLS),
+  async (t) => {
+    if (!requireTools(t, BROWSER_TOOLS)) return;
+    const secret = 'sdk-jwt-secret-0123456789';
+    const site = await startSignal({ jwtSecret: secret });
+    t.teardown(() => site.close());
+    const { context, page } = await openSdkPage(await sharedChromium(), site.origin);
+    t.teardown(() => context.close());
+    await page.evaluate(JOIN);
+    const token = await new SignJWT({ rooms: ['sdk-auth'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('alice')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(secret));
+    const attempt = (room: string, tok: string | undefined) =>
+      page.evaluate<string>(`joinError(${JSON.stringify(room)}, ${JSON.stringify(tok)})`);
+    t.equal(await attempt('sdk-auth', undefined), 'unauthorized', 'no token');
+    t.equal(await attempt('sdk-auth', `${token}x`), 'unauthorized', 'a forged token');
+    t.equal(await attempt('elsewhere', token), 'forbidden-room', 'a room the token does not name');
+    t.equal(await attempt('sdk-auth', token), 'joined', 'the room it names');
+  },
+);
+
+t.test(
+  'a resume the server has forgotten becomes a fresh join',
+  toolOptions(BROWSER_TOOLS),
+  async (t) => {
+    if (!requireTools(t, BROWSER_TOOLS)) return;
+    // No grace: a dropped peer leaves at once, so the resume token is unknown on return.
+    const site = await startSignal({ resumeGraceMs: 0 });
+    t.teardown(() => site.close());
+    const pages = [
+      await openSdkPage(await sharedChromium(), site.origin),
+      await openSdkPage(await sharedChromium(), site.origin),
+    ];
+    t.teardown(() => Promise.all(pages.map((p) => p.context.close())));
+    const [a, b] = pages.map((p) => p.page) as [
+      (typeof pages)[0]['page'],
+      (typeof pages)[0]['page'],
+    ];
+    for (const p of [a, b]) await p.evaluate(JOIN);
+    const idA = await a.evaluate<string>(`joinRoom('sdk-rejoin')`);
+    const idB = await b.evaluate<string>(`joinRoom('sdk-rejoin')`);
+    await poll(
+      'a connected',
+      () => a.evaluate<string[]>('connectedTo()'),
+      (v) => v[0] === idB,
     );
-  const [sa, sb] = [await stats(a), await stats(b)];
-  t.not(sa.polite, sb.polite, 'exactly one side is polite', { sa, sb });
-  const impolite = sa.polite ? sb : sa;
-  t.ok(impolite.ignoredOffers >= 1, 'the offers collided and the impolite side ignored one', {
-    sa,
-    sb,
-  });
-  t.same([sa.state, sb.state], ['stable', 'stable'], 'both settled');
-  t.same(await a.evaluate<string[]>('connectedTo()'), [idB], 'a still connected');
-  t.same(await b.evaluate<string[]>('connectedTo()'), [idA], 'b still connected');
-});
 
-t.test('joins refused by the server reject with its error code', async (t) => {
-  const secret = 'sdk-jwt-secret-0123456789';
-  const site = await startSignal({ jwtSecret: secret });
-  t.teardown(() => site.close());
-  const { context, page } = await openSdkPage(await browser, site.origin);
-  t.teardown(() => context.close());
-  await page.evaluate(JOIN);
-  const token = await new SignJWT({ rooms: ['sdk-auth'] })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject('alice')
-    .setExpirationTime('5m')
-    .sign(new TextEncoder().encode(secret));
-  const attempt = (room: string, tok: string | undefined) =>
-    page.evaluate<string>(`joinError(${JSON.stringify(room)}, ${JSON.stringify(tok)})`);
-  t.equal(await attempt('sdk-auth', undefined), 'unauthorized', 'no token');
-  t.equal(await attempt('sdk-auth', `${token}x`), 'unauthorized', 'a forged token');
-  t.equal(await attempt('elsewhere', token), 'forbidden-room', 'a room the token does not name');
-  t.equal(await attempt('sdk-auth', token), 'joined', 'the room it names');
-});
-
-t.test('a resume the server has forgotten becomes a fresh join', async (t) => {
-  // No grace: a dropped peer leaves at once, so the resume token is unknown on return.
-  const site = await startSignal({ resumeGraceMs: 0 });
-  t.teardown(() => site.close());
-  const pages = [
-    await openSdkPage(await browser, site.origin),
-    await openSdkPage(await browser, site.origin),
-  ];
-  t.teardown(() => Promise.all(pages.map((p) => p.context.close())));
-  const [a, b] = pages.map((p) => p.page) as [(typeof pages)[0]['page'], (typeof pages)[0]['page']];
-  for (const p of [a, b]) await p.evaluate(JOIN);
-  const idA = await a.evaluate<string>(`joinRoom('sdk-rejoin')`);
-  const idB = await b.evaluate<string>(`joinRoom('sdk-rejoin')`);
-  await poll(
-    'a connected',
-    () => a.evaluate<string[]>('connectedTo()'),
-    (v) => v[0] === idB,
-  );
-
-  await a.evaluate('call.dropSignaling()');
-  const [rejoin] = await poll(
-    'a rejoins',
-    () => a.evaluate<{ resumed: boolean; peerId: string }[]>('rejoins'),
-    (v) => v.length > 0,
-  );
-  t.equal(rejoin?.resumed, false, 'not resumed');
-  t.not(rejoin?.peerId, idA, 'a new peer id');
-  const newA = rejoin?.peerId ?? '';
-  await poll(
-    'b connected to the new a',
-    () => b.evaluate<string[]>('connectedTo()'),
-    (v) => v.includes(newA),
-  );
-  await poll(
-    'a connected to b again',
-    () => a.evaluate<string[]>('connectedTo()'),
-    (v) => v.includes(idB),
-  );
-  t.notOk(
-    (await b.evaluate<string[]>('[...call.peers.keys()]')).includes(idA),
-    'b let the old a go',
-  );
-});
+    await a.evaluate('call.dropSignaling()');
+    const [rejoin] = await poll(
+      'a rejoins',
+      () => a.evaluate<{ resumed: boolean; peerId: string }[]>('rejoins'),
+      (v) => v.length > 0,
+    );
+    t.equal(rejoin?.resumed, false, 'not resumed');
+    t.not(rejoin?.peerId, idA, 'a new peer id');
+    const newA = rejoin?.peerId ?? '';
+    await poll(
+      'b connected to the new a',
+      () => b.evaluate<string[]>('connectedTo()'),
+      (v) => v.includes(newA),
+    );
+    await poll(
+      'a connected to b again',
+      () => a.evaluate<string[]>('connectedTo()'),
+      (v) => v.includes(idB),
+    );
+    t.notOk(
+      (await b.evaluate<string[]>('[...call.peers.keys()]')).includes(idA),
+      'b let the old a go',
+    );
+  },
+);

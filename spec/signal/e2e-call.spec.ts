@@ -6,24 +6,31 @@
  * the server, and keep the call (and its peer id) across a dropped signaling WebSocket.
  */
 import t from 'tap';
-import { launchChromium } from '../helpers/browser.js';
-import { connected, openParticipant, startSignal } from '../helpers/signal-page.js';
+import {
+  BROWSER_TOOLS,
+  closeChromium,
+  connected,
+  openParticipant,
+  sharedChromium,
+  startSignal,
+} from '../helpers/signal-page.js';
+import { requireTools, toolOptions } from '../interop/tools.js';
 
 // The fake-capture flags of CHROMIUM_ARGS (--use-fake-device-for-media-stream and
 // --use-fake-ui-for-media-stream) make getDisplayMedia return a synthetic screen, no picker.
-const browser = launchChromium();
 const site = startSignal();
 t.teardown(async () => {
-  await (await browser.catch(() => undefined))?.close();
+  await closeChromium();
   await (await site).close();
 });
 
-t.test('two contexts join a room and see each other', async (t) => {
+t.test('two contexts join a room and see each other', toolOptions(BROWSER_TOOLS), async (t) => {
+  if (!requireTools(t, BROWSER_TOOLS)) return;
   const { origin } = await site;
   const room = 'e2e-call';
-  const alice = await openParticipant(await browser, origin, room);
+  const alice = await openParticipant(await sharedChromium(), origin, room);
   t.teardown(() => alice.close());
-  const bob = await openParticipant(await browser, origin, room);
+  const bob = await openParticipant(await sharedChromium(), origin, room);
   t.teardown(() => bob.close());
   const [a, b] = await connected(alice, bob);
   t.not(a, b, 'two distinct peer ids');
@@ -62,12 +69,13 @@ t.test('two contexts join a room and see each other', async (t) => {
   await alice.page.click('#camera');
 });
 
-t.test('a screen share arrives as a second video', async (t) => {
+t.test('a screen share arrives as a second video', toolOptions(BROWSER_TOOLS), async (t) => {
+  if (!requireTools(t, BROWSER_TOOLS)) return;
   const { origin } = await site;
   const room = 'e2e-screen';
-  const alice = await openParticipant(await browser, origin, room);
+  const alice = await openParticipant(await sharedChromium(), origin, room);
   t.teardown(() => alice.close());
-  const bob = await openParticipant(await browser, origin, room);
+  const bob = await openParticipant(await sharedChromium(), origin, room);
   t.teardown(() => bob.close());
   const [a] = await connected(alice, bob);
 
@@ -89,30 +97,35 @@ t.test('a screen share arrives as a second video', async (t) => {
   t.pass('stopping the share removes it on the other side');
 });
 
-t.test('a dropped signaling socket resumes with the same peer id', async (t) => {
-  const { origin } = await site;
-  const room = 'e2e-resume';
-  const alice = await openParticipant(await browser, origin, room);
-  t.teardown(() => alice.close());
-  const bob = await openParticipant(await browser, origin, room);
-  t.teardown(() => bob.close());
-  const [a, b] = await connected(alice, bob);
+t.test(
+  'a dropped signaling socket resumes with the same peer id',
+  toolOptions(BROWSER_TOOLS),
+  async (t) => {
+    if (!requireTools(t, BROWSER_TOOLS)) return;
+    const { origin } = await site;
+    const room = 'e2e-resume';
+    const alice = await openParticipant(await sharedChromium(), origin, room);
+    t.teardown(() => alice.close());
+    const bob = await openParticipant(await sharedChromium(), origin, room);
+    t.teardown(() => bob.close());
+    const [a, b] = await connected(alice, bob);
 
-  await alice.page.evaluate('window.rtcdTest.dropSignaling()');
-  const s = await alice.until('rejoined', (s) => s.rejoins.length > 0);
-  t.same(s.rejoins, [{ resumed: true, peerId: a }], 'resumed, same peer id');
-  t.equal(s.clientState, 'joined', 'joined again');
+    await alice.page.evaluate('window.rtcdTest.dropSignaling()');
+    const s = await alice.until('rejoined', (s) => s.rejoins.length > 0);
+    t.same(s.rejoins, [{ resumed: true, peerId: a }], 'resumed, same peer id');
+    t.equal(s.clientState, 'joined', 'joined again');
 
-  // Renegotiation after the resume goes through the new socket: share the screen now.
-  await alice.page.click('#share');
-  await bob.until('screen after resume', (s) =>
-    s.peers.some((p) => p.peerId === a && p.streams.some((st) => st.screen)),
-  );
-  t.ok((await bob.waitFrames(a, 'screen', 1)) > 0, 'the renegotiated track plays');
-  const bobView = (await bob.state()).peers.find((p) => p.peerId === a);
-  t.equal(bobView?.connectionState, 'connected', 'bob never lost alice');
-  t.ok(
-    (await alice.state()).peers.some((p) => p.peerId === b),
-    'alice still has bob',
-  );
-});
+    // Renegotiation after the resume goes through the new socket: share the screen now.
+    await alice.page.click('#share');
+    await bob.until('screen after resume', (s) =>
+      s.peers.some((p) => p.peerId === a && p.streams.some((st) => st.screen)),
+    );
+    t.ok((await bob.waitFrames(a, 'screen', 1)) > 0, 'the renegotiated track plays');
+    const bobView = (await bob.state()).peers.find((p) => p.peerId === a);
+    t.equal(bobView?.connectionState, 'connected', 'bob never lost alice');
+    t.ok(
+      (await alice.state()).peers.some((p) => p.peerId === b),
+      'alice still has bob',
+    );
+  },
+);

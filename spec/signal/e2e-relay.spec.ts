@@ -9,15 +9,21 @@
  */
 import t from 'tap';
 import { TurnServer } from '../../lib/turn/server.js';
-import { launchChromium } from '../helpers/browser.js';
-import { connected, openParticipant, startSignal } from '../helpers/signal-page.js';
+import {
+  BROWSER_TOOLS,
+  closeChromium,
+  connected,
+  openParticipant,
+  sharedChromium,
+  startSignal,
+} from '../helpers/signal-page.js';
 import { RecordingObserver } from '../interop/targets.js';
+import { requireTools, toolOptions } from '../interop/tools.js';
 
 const SECRET = 'e2e-relay-secret';
 // Its own relay port range, apart from the other TURN specs that may run alongside.
 const RELAY = { minPort: 32000, maxPort: 32999 };
 
-const browser = launchChromium();
 const observer = new RecordingObserver();
 const turn = new TurnServer(
   {
@@ -39,36 +45,44 @@ const site = turn.start().then(() => {
   });
 });
 t.teardown(async () => {
-  await (await browser.catch(() => undefined))?.close();
+  await closeChromium();
   await (await site.catch(() => undefined))?.close();
   await turn.close({ drainTimeoutMs: 0 });
 });
 
-t.test('relay-only call through rtcd turn with credentials from rtcd signal', async (t) => {
-  const { origin } = await site;
-  const room = 'e2e-relay';
-  const alice = await openParticipant(await browser, origin, room, { relay: '1' });
-  t.teardown(() => alice.close());
-  const bob = await openParticipant(await browser, origin, room, { relay: '1', turn: 'http' });
-  t.teardown(() => bob.close());
-  const [a, b] = await connected(alice, bob);
+t.test(
+  'relay-only call through rtcd turn with credentials from rtcd signal',
+  toolOptions(BROWSER_TOOLS),
+  async (t) => {
+    if (!requireTools(t, BROWSER_TOOLS)) return;
+    const { origin } = await site;
+    const room = 'e2e-relay';
+    const alice = await openParticipant(await sharedChromium(), origin, room, { relay: '1' });
+    t.teardown(() => alice.close());
+    const bob = await openParticipant(await sharedChromium(), origin, room, {
+      relay: '1',
+      turn: 'http',
+    });
+    t.teardown(() => bob.close());
+    const [a, b] = await connected(alice, bob);
 
-  for (const [name, p, other] of [
-    ['alice', alice, b],
-    ['bob', bob, a],
-  ] as const) {
-    const s = await p.until(`${name}: selected pair`, (s) =>
-      s.peers.some((x) => x.peerId === other && x.localCandidateType !== undefined),
-    );
-    const view = s.peers.find((x) => x.peerId === other);
-    const diag = { view, turn: observer.summary() };
-    t.equal(view?.localCandidateType, 'relay', `${name}: local candidate is relayed`, diag);
-    t.equal(view?.remoteCandidateType, 'relay', `${name}: remote candidate is relayed`, diag);
-    t.equal(view?.relayProtocol, 'udp', `${name}: spoke TURN over UDP`, diag);
-    t.ok((await p.waitFrames(other, 'camera', 1)) > 0, `${name} decodes video over TURN`);
-  }
-  t.ok(observer.peakAllocations >= 2, `rtcd turn held both allocations (${observer.summary()})`);
-  t.ok(observer.relayedBytes['client-to-peer'] > 0, 'rtcd turn relayed client → peer');
-  t.ok(observer.relayedBytes['peer-to-client'] > 0, 'rtcd turn relayed peer → client');
-  t.same([...observer.authFailures], [], 'every credential minted by rtcd signal verified');
-});
+    for (const [name, p, other] of [
+      ['alice', alice, b],
+      ['bob', bob, a],
+    ] as const) {
+      const s = await p.until(`${name}: selected pair`, (s) =>
+        s.peers.some((x) => x.peerId === other && x.localCandidateType !== undefined),
+      );
+      const view = s.peers.find((x) => x.peerId === other);
+      const diag = { view, turn: observer.summary() };
+      t.equal(view?.localCandidateType, 'relay', `${name}: local candidate is relayed`, diag);
+      t.equal(view?.remoteCandidateType, 'relay', `${name}: remote candidate is relayed`, diag);
+      t.equal(view?.relayProtocol, 'udp', `${name}: spoke TURN over UDP`, diag);
+      t.ok((await p.waitFrames(other, 'camera', 1)) > 0, `${name} decodes video over TURN`);
+    }
+    t.ok(observer.peakAllocations >= 2, `rtcd turn held both allocations (${observer.summary()})`);
+    t.ok(observer.relayedBytes['client-to-peer'] > 0, 'rtcd turn relayed client → peer');
+    t.ok(observer.relayedBytes['peer-to-client'] > 0, 'rtcd turn relayed peer → client');
+    t.same([...observer.authFailures], [], 'every credential minted by rtcd signal verified');
+  },
+);
