@@ -23,8 +23,15 @@ export interface Endpoint {
   readonly sent: { at: number; datagram: Buffer }[];
 }
 
-/** Returns what to deliver instead: undefined/[] drops, an array delivers each (in order). */
-export type Tap = (from: Side, datagram: Buffer, now: number) => Buffer[] | undefined;
+/**
+ * Returns what to deliver instead: undefined/[] drops, an array delivers each (in order),
+ * after the link delay or after its own `delayMs`.
+ */
+export type Tap = (
+  from: Side,
+  datagram: Buffer,
+  now: number,
+) => (Buffer | { datagram: Buffer; delayMs: number })[] | undefined;
 
 export interface PairOptions {
   client?: Partial<DtlsOptions>;
@@ -89,7 +96,10 @@ export async function dtlsPair(options: PairOptions = {}): Promise<Pair> {
           end.sent.push({ at: pair.now, datagram: copy });
           const out =
             options.tap === undefined ? [copy] : (options.tap(side, copy, pair.now) ?? []);
-          for (const d of out) enqueue(other, d, delay);
+          for (const d of out) {
+            if (Buffer.isBuffer(d)) enqueue(other, d, delay);
+            else enqueue(other, d.datagram, d.delayMs);
+          }
         },
         data: (x) => end.received.push(Buffer.from(x)),
         connected: () => {
