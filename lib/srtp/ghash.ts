@@ -1,3 +1,5 @@
+import { copyBytes, Slot, viewOf } from './views.js';
+
 /**
  * GHASH (NIST SP 800-38D §6.4), the authenticator of AES-GCM (RFC 7714 for SRTP), in
  * JavaScript with 8-bit tables: X·H is linear in X, so it is the XOR over the 16 bytes of X of
@@ -63,11 +65,14 @@ export class Ghash {
   /** Absorbs `data[at, at + n)`, its last block zero-padded (as GCM pads A and C). */
   update(data: Uint8Array, at: number, n: number): void {
     const full = n & ~15;
-    if (full > 0) this.blocks(new DataView(data.buffer, data.byteOffset + at, full), 0, full);
+    if (full > 0) {
+      const start = data.byteOffset + at;
+      this.blocks(viewOf(data, Slot.data), start, start + full);
+    }
     if (full < n) {
       const p = this.partial;
       p.fill(0);
-      p.set(data.subarray(at + full, at + n), 0);
+      copyBytes(data, at + full, p, 0, n - full);
       this.blocks(this.partialView, 0, 16);
     }
   }
@@ -90,12 +95,14 @@ export class Ghash {
     pv.setUint32(8, Math.floor(textBytes / 0x20000000));
     pv.setUint32(12, (textBytes * 8) >>> 0);
     this.blocks(pv, 0, 16);
-    const m = new DataView(mask.buffer, mask.byteOffset + maskAt, 16);
-    const o = new DataView(out.buffer, out.byteOffset + outAt, 16);
-    o.setInt32(0, this.y0 ^ m.getInt32(0));
-    o.setInt32(4, this.y1 ^ m.getInt32(4));
-    o.setInt32(8, this.y2 ^ m.getInt32(8));
-    o.setInt32(12, this.y3 ^ m.getInt32(12));
+    const m = viewOf(mask, Slot.keystream);
+    const ma = mask.byteOffset + maskAt;
+    const o = viewOf(out, Slot.out);
+    const oa = out.byteOffset + outAt;
+    o.setInt32(oa, this.y0 ^ m.getInt32(ma));
+    o.setInt32(oa + 4, this.y1 ^ m.getInt32(ma + 4));
+    o.setInt32(oa + 8, this.y2 ^ m.getInt32(ma + 8));
+    o.setInt32(oa + 12, this.y3 ^ m.getInt32(ma + 12));
   }
 
   /** Y = (Y XOR X)·H for each 16-byte block X of `view[at, end)`. */

@@ -1,4 +1,5 @@
 import { createHash, hash } from 'node:crypto';
+import { copyBytes, Slot, viewOf } from './views.js';
 
 /**
  * Messages up to this many bytes are hashed wholly in JavaScript; longer ones have their inner
@@ -136,8 +137,9 @@ export class HmacSha1 {
     state.set(this.inner);
     const full = length & ~(BLOCK - 1);
     if (full > 0) {
-      const view = new DataView(data.buffer, data.byteOffset, full);
-      for (let at = 0; at < full; at += BLOCK) compress(state, view, at);
+      const view = viewOf(data, Slot.hmac);
+      const start = data.byteOffset;
+      for (let at = start; at < start + full; at += BLOCK) compress(state, view, at);
     }
     // Last partial block, the suffix, 0x80, zeros and the 64-bit bit length (FIPS 180-4 §5.1.1).
     const tail = this.tail;
@@ -146,7 +148,7 @@ export class HmacSha1 {
     const total = BLOCK + length + (suffix === undefined ? 0 : 4);
     const tailLength = used + (suffix === undefined ? 0 : 4) + 9 <= BLOCK ? BLOCK : 2 * BLOCK;
     tail.fill(0, 0, tailLength);
-    if (used > 0) tail.set(data.subarray(full, length), 0);
+    if (used > 0) copyBytes(data, full, tail, 0, used);
     if (suffix !== undefined) {
       tailView.setUint32(used, suffix >>> 0);
       used += 4;

@@ -1,4 +1,5 @@
 import type { Cipher } from 'node:crypto';
+import { Slot, viewOf } from './views.js';
 
 /**
  * SRTP packets whose keystream one ECB call makes ahead, per SSRC. A stream's indices come in
@@ -133,10 +134,13 @@ export function xorInto(
   n: number,
 ): void {
   if (n <= 0) return;
-  const o = new DataView(out.buffer, out.byteOffset + at, n);
-  const s = out === src ? o : new DataView(src.buffer, src.byteOffset + at, n);
-  const k = new DataView(keystream.buffer, keystream.byteOffset + from, n);
+  const o = viewOf(out, Slot.out);
+  const s = viewOf(src, Slot.src);
+  const k = viewOf(keystream, Slot.keystream);
+  const oa = out.byteOffset + at;
+  const sa = src.byteOffset + at;
+  const ka = keystream.byteOffset + from;
   const words = n & ~3;
-  for (let i = 0; i < words; i += 4) o.setInt32(i, s.getInt32(i) ^ k.getInt32(i));
-  for (let i = words; i < n; i++) o.setUint8(i, s.getUint8(i) ^ k.getUint8(i));
+  for (let i = 0; i < words; i += 4) o.setInt32(oa + i, s.getInt32(sa + i) ^ k.getInt32(ka + i));
+  for (let i = words; i < n; i++) o.setUint8(oa + i, s.getUint8(sa + i) ^ k.getUint8(ka + i));
 }

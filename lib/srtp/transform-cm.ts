@@ -4,6 +4,7 @@ import type { SessionKeySet, SessionKeys } from './key-derivation.js';
 import { KeystreamRuns, xorInto } from './keystream-runs.js';
 import type { SrtpProfileParameters } from './profiles.js';
 import { type SrtpTransform, writeUint32, xorUint32 } from './transform.js';
+import { copyBytes } from './views.js';
 
 interface Keys {
   /**
@@ -73,7 +74,7 @@ export class AesCmHmacTransform implements SrtpTransform {
     index: number,
     out: Uint8Array,
   ): number {
-    if (out !== packet) out.set(packet.subarray(0, headerLength), 0);
+    if (out !== packet) copyBytes(packet, 0, out, 0, headerLength);
     this.ctr(this.rtp, ssrc, index, packet, headerLength, length, out);
     this.rtpTag(out, length, index, out, length);
     return length + this.rtpTagLength;
@@ -90,7 +91,7 @@ export class AesCmHmacTransform implements SrtpTransform {
     const end = length - this.rtpTagLength;
     const tag = this.rtpTag(packet, end, index);
     if (!tagsEqual(tag, 0, packet, end, this.rtpTagLength)) return -1;
-    if (out !== packet) out.set(packet.subarray(0, headerLength), 0);
+    if (out !== packet) copyBytes(packet, 0, out, 0, headerLength);
     this.ctr(this.rtp, ssrc, index, packet, headerLength, end, out);
     return end;
   }
@@ -102,11 +103,11 @@ export class AesCmHmacTransform implements SrtpTransform {
     index: number,
     out: Uint8Array,
   ): number {
-    if (out !== packet) out.set(packet.subarray(0, 8), 0);
+    if (out !== packet) copyBytes(packet, 0, out, 0, 8);
     this.ctr(this.rtcp, ssrc, index, packet, 8, length, out);
     writeUint32(out, length, (0x80000000 | index) >>> 0);
     const tag = this.rtcp.auth.compute(out, length + 4);
-    out.set(tag.subarray(0, this.rtcpTagLength), length + 4);
+    copyBytes(tag, 0, out, length + 4, this.rtcpTagLength);
     return length + 4 + this.rtcpTagLength;
   }
 
@@ -123,7 +124,7 @@ export class AesCmHmacTransform implements SrtpTransform {
     if (!tagsEqual(tag, 0, packet, tagAt, this.rtcpTagLength)) return -1;
     const end = tagAt - 4;
     if (encrypted) {
-      if (out !== packet) out.set(packet.subarray(0, 8), 0);
+      if (out !== packet) copyBytes(packet, 0, out, 0, 8);
       this.ctr(this.rtcp, ssrc, index, packet, 8, end, out);
     } else if (out !== packet) {
       out.set(packet.subarray(0, end), 0);
@@ -144,7 +145,7 @@ export class AesCmHmacTransform implements SrtpTransform {
     at?: number,
   ): Buffer {
     const digest = this.rtp.auth.compute(src, end, Math.floor(index / 65536));
-    if (dst !== undefined) dst.set(digest.subarray(0, this.rtpTagLength), at);
+    if (dst !== undefined) copyBytes(digest, 0, dst, at ?? 0, this.rtpTagLength);
     return digest;
   }
 

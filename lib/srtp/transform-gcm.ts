@@ -10,6 +10,7 @@ import type { SessionKeySet, SessionKeys } from './key-derivation.js';
 import { KeystreamRuns, xorInto } from './keystream-runs.js';
 import type { SrtpProfileParameters } from './profiles.js';
 import { type SrtpTransform, writeUint32, xorUint32 } from './transform.js';
+import { copyBytes } from './views.js';
 
 const TAG_LENGTH = 16;
 
@@ -91,7 +92,7 @@ export class AesGcmTransform implements SrtpTransform {
     if (n <= GCM_JS_LIMIT) {
       const ks = this.runs.keystream(ssrc, index, TAG_LENGTH + n);
       const at = this.runs.offset;
-      if (out !== packet) out.set(packet.subarray(0, headerLength), 0);
+      if (out !== packet) copyBytes(packet, 0, out, 0, headerLength);
       xorInto(out, headerLength, packet, ks, at + TAG_LENGTH, n);
       const g = this.ghash();
       g.reset();
@@ -136,7 +137,7 @@ export class AesGcmTransform implements SrtpTransform {
         this.runs.forget(ssrc);
         return -1;
       }
-      if (out !== packet) out.set(packet.subarray(0, headerLength), 0);
+      if (out !== packet) copyBytes(packet, 0, out, 0, headerLength);
       xorInto(out, headerLength, packet, ks, at + TAG_LENGTH, n);
       return end;
     }
