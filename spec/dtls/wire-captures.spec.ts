@@ -1,12 +1,6 @@
-import { randomBytes, verify, X509Certificate } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
-import {
-  ContentType,
-  DTLS1_0,
-  DTLS1_2,
-  ExtensionType,
-  HandshakeType,
-} from '../../lib/dtls/constants.js';
+import { DTLS1_0, DTLS1_2, ExtensionType, HandshakeType } from '../../lib/dtls/constants.js';
 import {
   decodeExtendedMasterSecret,
   decodeKeyShareClientHello,
@@ -16,26 +10,15 @@ import {
   findExtension,
 } from '../../lib/dtls/extensions.js';
 import {
-  encodeHandshakeFragment,
-  type HandshakeMessage,
-  readHandshakeFragments,
-} from '../../lib/dtls/handshake.js';
-import {
   type ClientHello,
   clientHelloWithoutCookie,
-  decodeCertificate,
-  decodeCertificateRequest,
   decodeClientHello,
-  decodeHandshakeBody,
   decodeHelloVerifyRequest,
-  decodeServerHello,
-  decodeServerKeyExchange,
-  encodeHandshakeBody,
-  serverKeyExchangeSignedData,
 } from '../../lib/dtls/messages/index.js';
-import { encodeRecord, readRecords } from '../../lib/dtls/record.js';
+import { readRecords } from '../../lib/dtls/record.js';
 import {
   CHROMIUM_CLIENT_HELLO,
+  CHROMIUM_SERVER_FLIGHT,
   captureOpensslClientHellos,
   captureOpensslServerFlight,
   checkChromiumClientHello,
@@ -49,40 +32,7 @@ import {
   webrtcClientHello,
   X25519_MLKEM768,
 } from '../helpers/dtls-captures.js';
-
-/**
- * Every layer re-encodes a capture byte for byte: datagram → records → handshake fragments →
- * reassembled messages → decoded bodies. Returns the reassembled messages.
- */
-function reencodesExactly(
-  t: Test,
-  name: string,
-  datagrams: readonly Buffer[],
-  nextSeq = 0,
-): HandshakeMessage[] {
-  for (const d of datagrams) {
-    const records = [...readRecords(d)];
-    t.same(Buffer.concat(records.map(encodeRecord)), d, `${name}: records re-encode`);
-    for (const r of records) {
-      t.equal(r.type, ContentType.handshake, `${name}: handshake record`);
-      const fs = readHandshakeFragments(r.fragment);
-      t.ok(fs, `${name}: fragments read`);
-      t.same(
-        Buffer.concat((fs ?? []).map(encodeHandshakeFragment)),
-        r.fragment,
-        `${name}: fragments re-encode`,
-      );
-    }
-  }
-  const msgs = handshakeMessages(datagrams, nextSeq);
-  for (const m of msgs) {
-    const decoded = decodeHandshakeBody(m.msgType, m.body);
-    t.ok(decoded, `${name}: message type ${m.msgType} decodes`);
-    if (decoded)
-      t.same(encodeHandshakeBody(decoded), m.body, `${name}: type ${m.msgType} re-encodes`);
-  }
-  return msgs;
-}
+import { checkServerFlight, reencodesExactly } from '../helpers/dtls-wire-checks.js';
 
 function onlyClientHello(
   t: Test,
@@ -118,49 +68,6 @@ function checkOpensslClientHello(t: Test, hello: ClientHello): void {
     decodeSupportedGroups(findExtension(hello.extensions, ExtensionType.supportedGroups)!.data),
     [29, 23, 30, 25, 24],
   );
-}
-
-/** Checks a server flight up to ServerHelloDone, including the real ServerKeyExchange signature. */
-function checkServerFlight(
-  t: Test,
-  name: string,
-  flight: readonly Buffer[],
-  clientRandom: Buffer,
-): void {
-  const msgs = reencodesExactly(t, name, flight, 1);
-  t.same(
-    msgs.map((m) => [m.msgType, m.messageSeq]),
-    [
-      [HandshakeType.serverHello, 1],
-      [HandshakeType.certificate, 2],
-      [HandshakeType.serverKeyExchange, 3],
-      [HandshakeType.certificateRequest, 4],
-      [HandshakeType.serverHelloDone, 5],
-    ],
-  );
-  const sh = decodeServerHello(msgs[0]!.body)!;
-  t.equal(sh.serverVersion, DTLS1_2);
-  t.equal(sh.cipherSuite, 0xc02b);
-  t.same(decodeUseSrtp(findExtension(sh.extensions, ExtensionType.useSrtp)!.data)?.profiles, [1]);
-  t.ok(findExtension(sh.extensions, ExtensionType.extendedMasterSecret), 'EMS echoed');
-  const certs = decodeCertificate(msgs[1]!.body)!.certificates;
-  t.equal(certs.length, 1);
-  const x509 = new X509Certificate(certs[0]!);
-  t.match(x509.subject, /CN=rtcd-dtls-wire/);
-  const ske = decodeServerKeyExchange(msgs[2]!.body)!;
-  t.equal(ske.namedGroup, 29, 'X25519');
-  t.equal(ske.publicKey.length, 32);
-  t.equal(ske.signatureScheme, 0x0403);
-  const signed = serverKeyExchangeSignedData(clientRandom, sh.random, ske);
-  t.equal(
-    verify('sha256', signed, x509.publicKey, ske.signature),
-    true,
-    'OpenSSL signature verifies over our signed bytes',
-  );
-  const cr = decodeCertificateRequest(msgs[3]!.body)!;
-  t.ok(cr.certificateTypes.includes(64), 'ecdsa_sign requested');
-  t.ok(cr.signatureSchemes.includes(0x0403));
-  t.same(cr.authorities, []);
 }
 
 t.test(
@@ -201,7 +108,11 @@ t.test(
       OPENSSL_SERVER_FLIGHT.some((d) => [...readRecords(d)].length > 1),
       'several records in a datagram',
     );
-    checkServerFlight(t, 'openssl server', OPENSSL_SERVER_FLIGHT, webrtcClientHello().random);
+    checkServerFlight(t, 'openssl server', OPENSSL_SERVER_FLIGHT, {
+      clientRandom: webrtcClientHello().random,
+      firstSeq: 1,
+      subject: /CN=rtcd-dtls-wire/,
+    });
     t.end();
   },
 );
@@ -262,6 +173,20 @@ t.test(
   },
 );
 
+t.test(
+  'Chromium 156 server flight (captured): one datagram, five messages, signature verifies',
+  (t) => {
+    t.equal(CHROMIUM_SERVER_FLIGHT.length, 1);
+    t.equal([...readRecords(CHROMIUM_SERVER_FLIGHT[0]!)].length, 5, 'five records in one datagram');
+    checkServerFlight(t, 'chromium server', CHROMIUM_SERVER_FLIGHT, {
+      clientRandom: webrtcClientHello().random,
+      firstSeq: 0,
+      subject: /CN=WebRTC/,
+    });
+    t.end();
+  },
+);
+
 t.test('live: openssl s_client hellos, before and after our HelloVerifyRequest', async (t) => {
   const cookie = randomBytes(32);
   const { first, second } = await captureOpensslClientHellos(cookie);
@@ -275,5 +200,9 @@ t.test('live: openssl s_client hellos, before and after our HelloVerifyRequest',
 t.test('live: openssl s_server flight answering our ClientHello', async (t) => {
   const { helloVerify, flight } = await captureOpensslServerFlight();
   t.equal(handshakeMessages(helloVerify)[0]?.msgType, HandshakeType.helloVerifyRequest);
-  checkServerFlight(t, 'live server', flight, webrtcClientHello().random);
+  checkServerFlight(t, 'live openssl server', flight, {
+    clientRandom: webrtcClientHello().random,
+    firstSeq: 1,
+    subject: /CN=rtcd-dtls-wire/,
+  });
 });

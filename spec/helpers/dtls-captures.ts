@@ -125,6 +125,7 @@ export function allCapturedDatagrams(): Buffer[] {
     ...OPENSSL_SERVER_FLIGHT,
     ...chromiumLikeClientHello().datagrams,
     ...CHROMIUM_CLIENT_HELLO,
+    ...CHROMIUM_SERVER_FLIGHT,
   ];
 }
 
@@ -198,6 +199,32 @@ export function checkChromiumClientHello(t: Test, hello: ClientHello): void {
   t.equal(decodeExtendedMasterSecret(ext(ExtensionType.extendedMasterSecret)), true);
   t.same(decodeRenegotiationInfo(ext(ExtensionType.renegotiationInfo)), Buffer.alloc(0));
 }
+
+/**
+ * Chromium 156 as the DTLS server (answer `a=setup:active`), answering `webrtcClientHello()`
+ * (captured with `captureChromiumServerFlight`): no HelloVerifyRequest, the whole flight in
+ * one datagram of five records — ServerHello (0xc02b, EMS, use_srtp SRTP_AES128_CM_SHA1_80),
+ * Certificate (self-signed P-256, CN=WebRTC), ServerKeyExchange (X25519, ecdsa_secp256r1_sha256),
+ * CertificateRequest, ServerHelloDone — message_seq 0..4.
+ */
+export const CHROMIUM_SERVER_FLIGHT: readonly Buffer[] = [
+  hex(`
+16fefd0000000000000000006c020000600000000000000060fefd6b0b086974cc7914e3afb8d8a1e0031af299
+310ff08fa4f8444f574e4752440120a5e28a851e8b76e1d22b6be96670597142000c23ab74413cb2068f3430a6
+bf33c02b00001800170000ff01000100000b00020100000e0005000200010016fefd0000000000000001012b0b
+00011f000100000000011f00011c000119308201153081bca00302010202085bf3a24471c020ad300a06082a86
+48ce3d0403023011310f300d06035504030c06576562525443301e170d3236313132373136353932315a170d32
+36313232383136353932315a3011310f300d06035504030c065765625254433059301306072a8648ce3d020106
+082a8648ce3d030107034200047c49090e578216a5aafa7ba36ed8e6e605e74195d1a2bf3f76b9c67bcdd92c9d
+e9331fe63d6c856d10b4112353922d508ea08f81e08a861371881e32e30c14c4300a06082a8648ce3d04030203
+48003045022100bcc2995c41b580d64a7c9493fd49610378713f862cd439fa07d2f5ac5d56604502207bbac916
+f6af574c493f2dd3b1ba3ce67c4211b61668bf534de6dc63054e86ec16fefd0000000000000002007c0c000070
+000200000000007003001d2088b640e730dee43ef00fd1bad43a257dccd9a6b9315da15cab862c8980e3e95604
+0300483046022100b621f4ad1602e48812571a086a33f76e4f20a0ad7036f2af36e1b591e4c5a63e022100e8d4
+daedccc1b69b4f2406b0a48e16a3afc3dfebb8c6f9a6b029a3b36c22235816fefd000000000000000300250d00
+001900030000000000190201400012040308040401050308050501080606010201000016fefd00000000000000
+04000c0e0000000004000000000000`),
+];
 
 /** What a WebRTC DTLS 1.2 client offers (our own encoder; deterministic). */
 export function webrtcClientHello(cookie: Buffer = Buffer.alloc(0)): ClientHello {
