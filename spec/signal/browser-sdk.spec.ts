@@ -5,6 +5,7 @@
  * the call is re-established).
  */
 import { SignJWT } from 'jose';
+import type { Page } from 'playwright-core';
 import t from 'tap';
 import {
   BROWSER_TOOLS,
@@ -25,9 +26,10 @@ const JOIN = `window.joinRoom = async (room, extra = {}) => {
     video: { width: 160, height: 120, frameRate: 10 } });
   window.tracks = [];
   window.rejoins = [];
+  window.states = [];
   window.call = await sdk.RtcdClient.join({ url: '/ws', room, localStream: stream, ...extra,
     listeners: { track: (e) => tracks.push(e.track.id),
-                 rejoined: (e) => rejoins.push(e) } });
+                 rejoined: (e) => rejoins.push(e), state: (s) => states.push(s) } });
   return call.peerId;
 };
 window.connectedTo = () => [...call.peers.values()]
@@ -190,5 +192,63 @@ t.test(
       (await b.evaluate<string[]>('[...call.peers.keys()]')).includes(idA),
       'b let the old a go',
     );
+  },
+);
+
+t.test(
+  'clients reconnect with backoff when the server restarts, and call again',
+  toolOptions(BROWSER_TOOLS),
+  async (t) => {
+    if (!requireTools(t, BROWSER_TOOLS)) return;
+    let site = await startSignal();
+    t.teardown(() => site.close());
+    const port = site.server.address?.port ?? 0;
+    const pages = [
+      await openSdkPage(await sharedChromium(), site.origin),
+      await openSdkPage(await sharedChromium(), site.origin),
+    ];
+    t.teardown(() => Promise.all(pages.map((p) => p.context.close())));
+    const [a, b] = pages.map((p) => p.page) as [Page, Page];
+    for (const p of [a, b]) await p.evaluate(JOIN);
+    const idA = await a.evaluate<string>(`joinRoom('sdk-restart')`);
+    const idB = await b.evaluate<string>(`joinRoom('sdk-restart')`);
+    await poll(
+      'a connected',
+      () => a.evaluate<string[]>('connectedTo()'),
+      (v) => v[0] === idB,
+    );
+
+    // The server goes away (close 1001) and comes back on the same port with no memory.
+    await site.close();
+    await poll(
+      'a reconnecting',
+      () => a.evaluate<string[]>('states'),
+      (v) => v.includes('reconnecting'),
+    );
+    await new Promise((r) => setTimeout(r, 600));
+    site = await startSignal({ listen: { host: '127.0.0.1', port } });
+    const rejoined = async (p: Page) =>
+      (
+        await poll(
+          'rejoined',
+          () => p.evaluate<{ peerId: string }[]>('rejoins'),
+          (v) => v.length > 0,
+        )
+      )[0]?.peerId ?? '';
+    const [newA, newB] = [await rejoined(a), await rejoined(b)];
+    t.not(newA, idA, 'a joined afresh');
+    t.not(newB, idB, 'b joined afresh');
+    await poll(
+      'a calls the new b',
+      () => a.evaluate<string[]>('connectedTo()'),
+      (v) => v.includes(newB),
+    );
+    await poll(
+      'b calls the new a',
+      () => b.evaluate<string[]>('connectedTo()'),
+      (v) => v.includes(newA),
+    );
+    t.same(await a.evaluate<string[]>('[...call.peers.keys()]'), [newB], 'a has only the new b');
+    t.equal(await a.evaluate<string>('call.state'), 'joined', 'a is joined');
   },
 );
