@@ -1,12 +1,13 @@
 import { ErrorCode, StunClass, StunMethod } from '../stun/constants.js';
-import { shortTermKey } from '../stun/integrity.js';
 import type { TransportAddress } from '../stun/transport-address.js';
+import type { CheckKey } from './check-hmac.js';
 import {
   authenticateCheck,
   buildCheckError,
   buildCheckSuccess,
   type CheckAuthentication,
   type CheckRejection,
+  checkKeyOf,
 } from './stun-check.js';
 
 /**
@@ -75,7 +76,7 @@ export class LiteEntry<S, R extends LiteRemote = LiteRemote> {
     readonly owner: S,
     readonly ufrag: string,
     /** The short-term key (RFC 8489 §9.1.1) of the local password, prepared once. */
-    readonly key: Buffer,
+    readonly key: CheckKey,
     remoteUfrag: string | undefined,
   ) {
     this.remoteUfrag = remoteUfrag;
@@ -122,7 +123,7 @@ export class IceLiteCore<S, R extends LiteRemote = LiteRemote> {
   /** Registers a session; throws TypeError if its ufrag is taken. */
   add(owner: S, ufrag: string, password: string, remoteUfrag?: string): LiteEntry<S, R> {
     if (this.#entries.has(ufrag)) throw new TypeError(`ufrag ${ufrag} is already registered`);
-    const entry = new LiteEntry<S, R>(owner, ufrag, shortTermKey(password), remoteUfrag);
+    const entry = new LiteEntry<S, R>(owner, ufrag, checkKeyOf(password), remoteUfrag);
     this.#entries.set(ufrag, entry);
     return entry;
   }
@@ -237,6 +238,6 @@ export class IceLiteCore<S, R extends LiteRemote = LiteRemote> {
   }
 }
 
-function keyOfEntry<S, R extends LiteRemote>(entry: LiteEntry<S, R>): Buffer {
+function keyOfEntry<S, R extends LiteRemote>(entry: LiteEntry<S, R>): CheckKey {
   return entry.key;
 }

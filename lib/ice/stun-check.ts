@@ -1,16 +1,19 @@
 import { randomBytes } from 'node:crypto';
+import { writeAddressValue } from '../stun/attributes/address.js';
 import { decodeTieBreaker, encodeTieBreaker } from '../stun/attributes/ice.js';
 import { decodeString, StringLimit } from '../stun/attributes/string.js';
 import { StunMessageBuilder } from '../stun/builder.js';
 import {
   AttributeType,
   ErrorCode,
+  HEADER_LENGTH,
+  MAGIC_COOKIE,
   StunClass,
   StunMethod,
   TRANSACTION_ID_LENGTH,
 } from '../stun/constants.js';
-import { verifyFingerprint } from '../stun/fingerprint.js';
-import { shortTermKey, verifyMessageIntegrity } from '../stun/integrity.js';
+import { fingerprintValue, verifyFingerprint } from '../stun/fingerprint.js';
+import { shortTermKey } from '../stun/integrity.js';
 import {
   decodeStunMessage,
   isStunMessage,
@@ -18,6 +21,10 @@ import {
   unknownComprehensionRequired,
 } from '../stun/message.js';
 import type { TransportAddress } from '../stun/transport-address.js';
+import { CheckKey } from './check-hmac.js';
+
+/** Message type of a Binding success response (RFC 8489 §5: class 0b10, method 0x001). */
+const BINDING_SUCCESS = 0x0101;
 
 /**
  * ICE's use of STUN (RFC 8445 §7): Binding requests and responses authenticated with
@@ -59,14 +66,43 @@ export const ICE_KNOWN_ATTRIBUTES: ReadonlySet<number> = new Set<number>([
   AttributeType.USE_CANDIDATE,
 ]);
 
-/** A short-term key: bytes are taken as an already prepared key, a string as a password. */
-export type ShortTermSecret = string | Uint8Array;
+/**
+ * A short-term key: a `CheckKey` (prepared once, the fast path), bytes (an already prepared
+ * key), or a string (a password, prepared on every call).
+ */
+export type ShortTermSecret = string | Uint8Array | CheckKey;
 
-function keyOf(secret: ShortTermSecret): Buffer {
-  if (typeof secret === 'string') return shortTermKey(secret);
-  return Buffer.isBuffer(secret)
-    ? secret
-    : Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength);
+/** The `CheckKey` of a password (RFC 8489 §9.1.1 preparation, then the HMAC key schedule). */
+export function checkKeyOf(secret: ShortTermSecret): CheckKey {
+  if (secret instanceof CheckKey) return secret;
+  return new CheckKey(typeof secret === 'string' ? shortTermKey(secret) : secret);
+}
+
+/** True if `m` carries a MESSAGE-INTEGRITY (HMAC-SHA1) that verifies under `key`. */
+export function verifyCheckIntegrity(m: StunMessage, key: ShortTermSecret): boolean {
+  const a = m.get(AttributeType.MESSAGE_INTEGRITY);
+  if (a === undefined || a.length !== 20) return false;
+  return checkKeyOf(key).verify(m.buffer, a.offset);
+}
+
+/**
+ * Appends MESSAGE-INTEGRITY (when `key` is given) and FINGERPRINT to the message whose header
+ * and attributes are `out[0, bodyEnd)`, in place: `out` must have room for 24 + 8 more bytes
+ * (8 without a key). Sets the header length. Returns `out`.
+ */
+function seal(out: Buffer, bodyEnd: number, key: CheckKey | undefined): Buffer {
+  let end = bodyEnd;
+  if (key !== undefined) {
+    out.writeUInt16BE(AttributeType.MESSAGE_INTEGRITY, end);
+    out.writeUInt16BE(20, end + 2);
+    key.sign(out, end, end + 24 - HEADER_LENGTH, out, end + 4);
+    end += 24;
+  }
+  out.writeUInt16BE(end + 8 - HEADER_LENGTH, 2);
+  out.writeUInt16BE(AttributeType.FINGERPRINT, end);
+  out.writeUInt16BE(4, end + 2);
+  out.writeUInt32BE(fingerprintValue(out, end), end + 4);
+  return out;
 }
 
 /**
@@ -99,11 +135,18 @@ export function buildCheckSuccess(
   mapped: TransportAddress,
   localPwd: ShortTermSecret,
 ): Buffer {
-  return StunMessageBuilder.responseTo(request, StunClass.success)
-    .addXorAddress(AttributeType.XOR_MAPPED_ADDRESS, mapped)
-    .addMessageIntegrity(keyOf(localPwd))
-    .addFingerprint()
-    .toBuffer();
+  const addressLength = mapped.family === 6 ? 20 : 8;
+  const bodyEnd = HEADER_LENGTH + 4 + addressLength;
+  const out = Buffer.allocUnsafe(bodyEnd + 24 + 8);
+  out.writeUInt16BE(BINDING_SUCCESS, 0);
+  out.writeUInt32BE(MAGIC_COOKIE, 4);
+  out.set(request.transactionId, 8);
+  out.writeUInt16BE(AttributeType.XOR_MAPPED_ADDRESS, HEADER_LENGTH);
+  out.writeUInt16BE(addressLength, HEADER_LENGTH + 2);
+  // XOR with the cookie and transaction ID just written (RFC 8489 §14.2); throws TypeError
+  // for an address that is not a literal of its family.
+  writeAddressValue(out, HEADER_LENGTH + 4, mapped, out.subarray(4, HEADER_LENGTH));
+  return seal(out, bodyEnd, checkKeyOf(localPwd));
 }
 
 /**
@@ -121,8 +164,10 @@ export function buildCheckError(
   if (code === ErrorCode.UNKNOWN_ATTRIBUTE && unknownAttributes !== undefined) {
     b.addUnknownAttributes(unknownAttributes);
   }
-  if (localPwd !== undefined) b.addMessageIntegrity(keyOf(localPwd));
-  return b.addFingerprint().toBuffer();
+  const body = b.toBuffer();
+  const out = Buffer.allocUnsafe(body.length + (localPwd === undefined ? 0 : 24) + 8);
+  body.copy(out);
+  return seal(out, body.length, localPwd === undefined ? undefined : checkKeyOf(localPwd));
 }
 
 /**
@@ -185,7 +230,7 @@ export type CheckAuthentication<T> =
 export function authenticateCheck<T>(
   buf: Buffer,
   lookup: (localUfrag: string) => T | undefined,
-  keyOf: (entry: T) => Buffer,
+  keyOf: (entry: T) => ShortTermSecret,
 ): CheckAuthentication<T> {
   if (!isStunMessage(buf)) return { ok: false, reason: 'not-stun' };
   const decoded = decodeStunMessage(buf);
@@ -206,7 +251,7 @@ export function authenticateCheck<T>(
   if (!message.has(AttributeType.MESSAGE_INTEGRITY)) {
     return { ok: false, reason: 'malformed', message };
   }
-  if (!verifyMessageIntegrity(message, keyOf(entry))) {
+  if (!verifyCheckIntegrity(message, keyOf(entry))) {
     return { ok: false, reason: 'bad-integrity', message, entry };
   }
   const unknown = unknownComprehensionRequired(message, ICE_KNOWN_ATTRIBUTES);
@@ -261,7 +306,7 @@ export function verifyCheckRequest(
   buf: Buffer,
   passwordFor: (localUfrag: string) => string | undefined,
 ): CheckVerdict {
-  const { entry: _password, ...verdict } = authenticateCheck(buf, passwordFor, shortTermKey);
+  const { entry: _password, ...verdict } = authenticateCheck(buf, passwordFor, (p) => p);
   return verdict;
 }
 
@@ -282,5 +327,5 @@ export function verifyCheckResponse(
   if (m.method !== StunMethod.binding) return undefined;
   if (m.messageClass !== StunClass.success && m.messageClass !== StunClass.error) return undefined;
   if (!verifyFingerprint(m)) return undefined;
-  return verifyMessageIntegrity(m, keyOf(remotePwd)) ? m : undefined;
+  return verifyCheckIntegrity(m, remotePwd) ? m : undefined;
 }
