@@ -77,8 +77,8 @@ export class RemotePeer {
     const pc = new RTCPeerConnection(setup.config);
     this.pc = pc;
     pc.addEventListener('negotiationneeded', () => {
-      if (!this.#awaitingOffer) return void this.#negotiate();
-      this.#deferred = true;
+      if (this.#awaitingOffer) this.#deferred = true;
+      else void this.#negotiate();
     });
     if (this.#awaitingOffer) {
       // The initiator may have nothing to send: then we offer after all.
