@@ -286,10 +286,8 @@ export class RtcdClient extends Emitter<RtcdClientEvents> {
           }),
         datachannel: (p, channel) =>
           this.emit('datachannel', { peerId: p.id, label: channel.label, channel }),
-        connectionState: (p, state) => {
-          this.emit('connection-state', { peerId: p.id, state });
-          this.#updateSessionState();
-        },
+        connectionState: (p, state) => this.emit('connection-state', { peerId: p.id, state }),
+        iceConnectionState: () => this.#updateSessionState(),
         candidatePair: (info) => this.emit('candidate-pair', info),
         error: (p, what, err) => this.#error(what, err, p.id),
       },
@@ -315,10 +313,13 @@ export class RtcdClient extends Emitter<RtcdClientEvents> {
     for (const id of [...this.#peers.keys()]) this.#removePeer(id);
   }
 
-  /** `connected` once any peer connection is up; `disconnected` when none is any more. */
+  /** `connected` once ICE is up with any peer; `disconnected` when with none any more. */
   #updateSessionState(): void {
     let up = false;
-    for (const p of this.#peers.values()) if (p.pc.connectionState === 'connected') up = true;
+    for (const p of this.#peers.values()) {
+      const ice = p.pc.iceConnectionState;
+      if (ice === 'connected' || ice === 'completed') up = true;
+    }
     const next = up ? 'connected' : this.#sessionState === undefined ? undefined : 'disconnected';
     if (next === undefined || next === this.#sessionState) return;
     this.#sessionState = next;

@@ -22,6 +22,7 @@ export interface PeerHooks {
   track(peer: RemotePeer, event: RTCTrackEvent): void;
   datachannel(peer: RemotePeer, channel: RTCDataChannel): void;
   connectionState(peer: RemotePeer, state: RTCPeerConnectionState): void;
+  iceConnectionState(peer: RemotePeer, state: RTCIceConnectionState): void;
   candidatePair(info: CandidatePairInfo): void;
   error(peer: RemotePeer, what: string, err: unknown): void;
 }
@@ -94,6 +95,7 @@ export class RemotePeer {
     pc.addEventListener('datachannel', (e) => this.hooks.datachannel(this, e.channel));
     pc.addEventListener('connectionstatechange', () => this.#connectionChanged());
     pc.addEventListener('iceconnectionstatechange', () => {
+      this.hooks.iceConnectionState(this, pc.iceConnectionState);
       // ICE failed for good (e.g. a network change): restart it, renegotiating in-band.
       if (pc.iceConnectionState === 'failed' && !this.#closed) {
         this.stats.iceRestarts++;
