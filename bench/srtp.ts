@@ -1,11 +1,12 @@
 /**
- * `npm run bench -- srtp [--seconds 1] [--sizes 1200,160] [--heap-packets 20000]
- *  [--no-werift] [--no-libsrtp] [--no-json]`: SRTP protect and unprotect, packets per
- * CPU-second, for every profile of lib/srtp, beside werift-rtp's SrtpSession (the profiles it
- * has), a bare node:crypto loop (one cipher object per packet: the naive ceiling) and libsrtp
- * (native, timed inside the C harness of spec/helpers). Checks the issue's targets (≥ 1.5×
- * werift, ≥ 1.0× the bare loop), reports heap growth per packet in steady state and writes
- * bench/out/srtp-<date>.json. See bench/RESULTS.md.
+ * `npm run bench -- srtp [--seconds 1] [--sizes 1200,160] [--rtcp-sizes 1000,100]
+ *  [--heap-packets 200000] [--no-werift] [--no-libsrtp] [--no-json]`: SRTP and SRTCP protect
+ * and unprotect, packets per CPU-second, for every profile of lib/srtp, beside werift-rtp's
+ * SrtpSession / SrtcpSession (the profiles it has), a bare node:crypto loop (one cipher object
+ * per packet: the naive ceiling) and libsrtp (native, SRTP rows, timed inside the C harness of
+ * spec/helpers). Each row also shows rtcd's JS heap allocated per packet (heap B/pkt) and the
+ * run checks that none is retained. Checks the issue's targets (≥ 1.5× werift, ≥ 1.0× the
+ * bare loop, no retained heap) and writes bench/out/srtp-<date>.json. See bench/RESULTS.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,13 +16,18 @@ import type { SrtpProfileName } from '../lib/srtp/index.js';
 import { type Libsrtp, libsrtpSkipReason, startLibsrtp } from '../spec/helpers/libsrtp.js';
 import { type HeapGrowth, heapGrowth, interleavedRates } from './srtp/measure.js';
 import {
+  bareRtcpStep,
   bareStep,
   benchKeys,
   crossCheck,
+  crossCheckRtcp,
   type Direction,
   PROFILES,
   plainPacket,
+  rtcdRtcpStep,
   rtcdStep,
+  type Step,
+  weriftRtcpStep,
   weriftStep,
 } from './srtp/workloads.js';
 
@@ -33,23 +39,27 @@ export interface SrtpBenchConfig {
   seconds: number;
   /** RTP packet sizes in bytes, header included. */
   sizes: number[];
+  /** Compound RTCP (SR + SDES) sizes in bytes for the SRTCP rows; empty for none. */
+  rtcpSizes: number[];
   profiles: readonly SrtpProfileName[];
   werift: boolean;
   libsrtp: boolean;
-  /** Packets per heap-growth measurement (1,200-byte packets, rtcd rows). */
+  /** Packets per heap measurement (every row, rtcd); 0 for none. */
   heapPackets: number;
 }
 
 export const defaultConfig: SrtpBenchConfig = {
   seconds: 1,
   sizes: [1200, 160],
+  rtcpSizes: [1000, 100],
   profiles: PROFILES,
   werift: true,
   libsrtp: true,
-  heapPackets: 20_000,
+  heapPackets: 200_000,
 };
 
 export interface SrtpRow {
+  kind: 'SRTP' | 'SRTCP';
   size: number;
   profile: SrtpProfileName;
   direction: Direction;
@@ -58,6 +68,8 @@ export interface SrtpRow {
   bare: number;
   werift: number | undefined;
   libsrtp: number | undefined;
+  /** rtcd's heap growth per packet (see HeapGrowth), when measured. */
+  heap: HeapGrowth | undefined;
 }
 
 export interface SrtpTargetCheck {
@@ -72,7 +84,6 @@ export interface SrtpBenchResult {
   node: string;
   config: SrtpBenchConfig;
   rows: SrtpRow[];
-  heap: { profile: SrtpProfileName; direction: Direction; growth: HeapGrowth }[];
   targets: SrtpTargetCheck[];
   libsrtpSkipped: string | undefined;
 }
@@ -114,18 +125,26 @@ export function checkTargets(rows: readonly SrtpRow[]): SrtpTargetCheck[] {
       const x = of(r);
       if (x === undefined || x >= w) continue;
       w = x;
-      where = `${r.profile} ${r.size} B ${r.direction}`;
+      where = `${r.kind} ${r.profile} ${r.size} B ${r.direction}`;
     }
     return { name, met: w >= min, worst: w, where };
   };
+  // Retained heap: "worst" is the smallest margin under 64 B/packet (a noise allowance far
+  // below one object per packet: 64 B × 200,000 packets would be 12.8 MB kept).
+  const retained = worst('no retained heap per packet (< 64 B/pkt after GC)', 0, (r) => {
+    const b = r.heap?.retainedBytesPerPacket;
+    return b === undefined ? undefined : 64 - b;
+  });
   return [
     worst('≥ 1.5× werift', 1.5, (r) => (r.werift === undefined ? undefined : r.rtcd / r.werift)),
     worst('≥ 1.0× bare node:crypto loop', 1.0, (r) => r.rtcd / r.bare),
+    retained,
   ];
 }
 
 export function formatTable(rows: readonly SrtpRow[]): string[] {
   const head = [
+    'kind',
     'size',
     'profile',
     'direction',
@@ -136,8 +155,10 @@ export function formatTable(rows: readonly SrtpRow[]): string[] {
     '× bare',
     'libsrtp',
     '× libsrtp',
+    'heap B/pkt',
   ];
   const body = rows.map((r) => [
+    r.kind,
     `${r.size} B`,
     r.profile,
     r.direction,
@@ -148,57 +169,84 @@ export function formatTable(rows: readonly SrtpRow[]): string[] {
     ratio(r.rtcd, r.bare),
     rate(r.libsrtp),
     ratio(r.rtcd, r.libsrtp),
+    r.heap === undefined ? '—' : r.heap.usedBytesPerPacket.toFixed(0),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
   return [line(head), ...body.map(line)];
 }
 
-/** Runs every row and the heap check, logging as it goes. */
+interface RowSteps {
+  rtcd: () => Step;
+  bare: () => Step;
+  werift: () => Step | undefined;
+  libsrtp: () => Promise<number | undefined>;
+}
+
+async function runRow(
+  config: SrtpBenchConfig,
+  row: Pick<SrtpRow, 'kind' | 'size' | 'profile' | 'direction'>,
+  steps: RowSteps,
+): Promise<SrtpRow> {
+  const w = config.werift ? steps.werift() : undefined;
+  const timed = [steps.rtcd(), steps.bare()];
+  if (w !== undefined) timed.push(w);
+  const [rtcd = 0, bare = 0, werift] = interleavedRates(timed, config.seconds);
+  const heap = config.heapPackets > 0 ? heapGrowth(steps.rtcd(), config.heapPackets) : undefined;
+  return { ...row, rtcd, bare, werift, libsrtp: await steps.libsrtp(), heap };
+}
+
+/** Runs every row (rates, then rtcd's heap growth), logging as it goes. */
 export async function runSrtpBench(
   config: SrtpBenchConfig,
   log: (line: string) => void,
 ): Promise<SrtpBenchResult> {
   const skip = config.libsrtp ? libsrtpSkipReason() : 'not asked (--no-libsrtp)';
   const libsrtp = skip === false ? await startLibsrtp() : undefined;
-  log(`SRTP protect/unprotect, node ${process.version}, ${config.seconds} s per row`);
+  log(`SRTP/SRTCP protect/unprotect, node ${process.version}, ${config.seconds} s per row`);
   if (skip !== false) log(`libsrtp rows skipped: ${skip}`);
   const rows: SrtpRow[] = [];
+  const add = (row: SrtpRow) => {
+    rows.push(row);
+    log(`  ${formatTable([row])[1]}`);
+  };
   try {
     for (const size of config.sizes) {
       for (const profile of config.profiles) {
         crossCheck(profile, size, config.werift);
         for (const direction of ['protect', 'unprotect'] as const) {
-          const w = config.werift ? weriftStep(profile, size, direction) : undefined;
-          const steps = [rtcdStep(profile, size, direction), bareStep(profile, size, direction)];
-          if (w !== undefined) steps.push(w);
-          const [rtcd = 0, bare = 0, werift] = interleavedRates(steps, config.seconds);
-          const row: SrtpRow = {
-            size,
-            profile,
-            direction,
-            rtcd,
-            bare,
-            werift,
-            libsrtp:
-              libsrtp === undefined
-                ? undefined
-                : await libsrtpRate(libsrtp, profile, size, direction, config.seconds),
-          };
-          rows.push(row);
-          log(`  ${formatTable([row])[1]}`);
+          const row = { kind: 'SRTP' as const, size, profile, direction };
+          add(
+            await runRow(config, row, {
+              rtcd: () => rtcdStep(profile, size, direction),
+              bare: () => bareStep(profile, size, direction),
+              werift: () => weriftStep(profile, size, direction),
+              libsrtp: async () =>
+                libsrtp === undefined
+                  ? undefined
+                  : await libsrtpRate(libsrtp, profile, size, direction, config.seconds),
+            }),
+          );
         }
       }
     }
   } finally {
     await libsrtp?.close();
   }
-  const heap: SrtpBenchResult['heap'] = [];
-  const heapSize = config.sizes.includes(1200) ? 1200 : (config.sizes[0] ?? 1200);
-  for (const profile of config.profiles) {
-    for (const direction of ['protect', 'unprotect'] as const) {
-      const growth = await heapGrowth(rtcdStep(profile, heapSize, direction), config.heapPackets);
-      heap.push({ profile, direction, growth });
+  for (const size of config.rtcpSizes) {
+    for (const profile of config.profiles) {
+      crossCheckRtcp(profile, size, config.werift);
+      for (const direction of ['protect', 'unprotect'] as const) {
+        const row = { kind: 'SRTCP' as const, size, profile, direction };
+        add(
+          await runRow(config, row, {
+            rtcd: () => rtcdRtcpStep(profile, size, direction),
+            bare: () => bareRtcpStep(profile, size, direction),
+            werift: () => weriftRtcpStep(profile, size, direction),
+            libsrtp: async () => undefined,
+          }),
+        );
+      }
     }
   }
   const targets = checkTargets(rows);
@@ -207,36 +255,33 @@ export async function runSrtpBench(
     node: process.version,
     config,
     rows,
-    heap,
     targets,
     libsrtpSkipped: skip === false ? undefined : skip,
   };
-  for (const l of report(result, heapSize)) log(l);
+  for (const l of report(result)) log(l);
   return result;
 }
 
-function report(r: SrtpBenchResult, heapSize: number): string[] {
+function report(r: SrtpBenchResult): string[] {
   const out = ['', ...formatTable(r.rows), ''];
   out.push('werift-rtp rows: AES_CM_128_HMAC_SHA1_80 and AEAD_AES_128_GCM only (all it has).');
+  out.push('SRTCP rows: compound SR + SDES; libsrtp is timed on SRTP only.');
   for (const t of r.targets) {
-    const worst = Number.isFinite(t.worst) ? `${t.worst.toFixed(2)}× at ${t.where}` : t.where;
+    const worst = Number.isFinite(t.worst) ? `${t.worst.toFixed(2)} at ${t.where}` : t.where;
     out.push(`target ${t.name}: ${t.met ? 'met' : 'NOT met'} (worst ${worst})`);
   }
-  const forced = r.heap.every((h) => h.growth.forcedGc);
-  out.push(
-    `heap growth, rtcd, ${heapSize}-byte packets, ${r.config.heapPackets} packets each ` +
-      (forced
-        ? '(GC forced before; used = no GC forced in between, retained = after a forced GC):'
-        : '(no GC control: raw heapUsed deltas, a GC in between hides allocation):'),
-  );
-  for (const { profile, direction, growth: g } of r.heap) {
-    const retained =
-      g.retainedBytesPerPacket === undefined
-        ? ''
-        : `, retained ${g.retainedBytesPerPacket.toFixed(3)} B/packet`;
+  const measured = r.rows.filter((row) => row.heap !== undefined);
+  if (measured.length > 0) {
+    const forced = measured.every((row) => row.heap?.forcedGc === true);
+    const retained = measured.map((row) => row.heap?.retainedBytesPerPacket ?? Number.NaN);
+    const skipped = measured.reduce((n, row) => n + (row.heap?.skippedChunks ?? 0), 0);
     out.push(
-      `  ${profile} ${direction}: used ${g.usedBytesPerPacket.toFixed(1)} B/packet, ` +
-        `${g.gcRuns} GC run(s)${retained}`,
+      `heap B/pkt: rtcd's JS heap allocated per packet over ${r.config.heapPackets} packets ` +
+        (forced
+          ? `per row, in chunks between forced GCs (${skipped} chunk(s) with a GC left out); ` +
+            `retained after a final GC: ${Math.min(...retained).toFixed(2)} to ` +
+            `${Math.max(...retained).toFixed(2)} B/pkt`
+          : '(no GC control: raw heapUsed deltas, a GC in between hides allocation)'),
     );
   }
   return out;
@@ -248,6 +293,7 @@ function parseConfig(args: string[]): SrtpBenchConfig | string {
     options: {
       seconds: { type: 'string', default: String(defaultConfig.seconds) },
       sizes: { type: 'string', default: defaultConfig.sizes.join(',') },
+      'rtcp-sizes': { type: 'string', default: defaultConfig.rtcpSizes.join(',') },
       'heap-packets': { type: 'string', default: String(defaultConfig.heapPackets) },
       'no-werift': { type: 'boolean', default: false },
       'no-libsrtp': { type: 'boolean', default: false },
@@ -257,15 +303,20 @@ function parseConfig(args: string[]): SrtpBenchConfig | string {
   const seconds = Number(values.seconds);
   const sizes = values.sizes.split(',').map(Number);
   const heapPackets = Number(values['heap-packets']);
+  const rtcpSizes = values['rtcp-sizes'] === '' ? [] : values['rtcp-sizes'].split(',').map(Number);
   if (!(seconds > 0)) return '--seconds must be positive';
   if (!sizes.every((s) => Number.isInteger(s) && s >= 12 && s <= 1500)) {
     return '--sizes: comma-separated packet sizes from 12 to 1500 bytes';
   }
-  if (!(Number.isInteger(heapPackets) && heapPackets > 0)) return '--heap-packets: an integer';
+  if (!rtcpSizes.every((s) => Number.isInteger(s) && s % 4 === 0 && s >= 40 && s <= 1024)) {
+    return '--rtcp-sizes: comma-separated multiples of 4 from 40 to 1024 (or empty)';
+  }
+  if (!(Number.isInteger(heapPackets) && heapPackets >= 0)) return '--heap-packets: an integer';
   return {
     ...defaultConfig,
     seconds,
     sizes,
+    rtcpSizes,
     heapPackets,
     werift: !values['no-werift'],
     libsrtp: !values['no-libsrtp'],
@@ -277,7 +328,7 @@ export async function main(args: string[]): Promise<number> {
   if (typeof config === 'string') {
     console.error(
       `${config}\nusage: npm run bench -- srtp [--seconds S] [--sizes 1200,160] ` +
-        '[--heap-packets N] [--no-werift] [--no-libsrtp] [--no-json]',
+        '[--rtcp-sizes 1000,100] [--heap-packets N] [--no-werift] [--no-libsrtp] [--no-json]',
     );
     return 1;
   }

@@ -2,7 +2,6 @@
  * Timing and heap measurement for `npm run bench -- srtp`: packets per CPU-second of a step,
  * and heap growth per packet in steady state.
  */
-import { PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Step } from './workloads.js';
@@ -64,46 +63,63 @@ export function interleavedRates(steps: readonly Step[], seconds: number, rounds
 }
 
 export interface HeapGrowth {
-  /** heapUsed after `packets` steps minus before (GC'd before; none forced in between). */
+  /**
+   * Bytes of JS heap allocated per packet (short-lived garbage included): the mean heapUsed
+   * growth over chunks of `chunk` packets, each started right after a forced GC so that none
+   * runs inside it (chunks that did see one, heapUsed going down, are left out).
+   */
   usedBytesPerPacket: number;
-  /** The same after a forced GC at the end: what the steps left behind. */
+  /**
+   * heapUsed after a forced GC at the end minus after one at the start, per packet: what the
+   * packets left behind (0 in steady state, give or take a few bytes of noise).
+   */
   retainedBytesPerPacket: number | undefined;
-  /** GC runs V8 made during the steps (0 with a near-zero used delta: no allocation). */
-  gcRuns: number;
+  /** Chunks measured, and those left out because a GC ran inside them. */
+  chunks: number;
+  skippedChunks: number;
   forcedGc: boolean;
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
-
-/** Heap growth per packet over `packets` steps, after a warm-up of the same step. */
-export async function heapGrowth(step: Step, packets: number): Promise<HeapGrowth> {
+/**
+ * Heap growth per packet over `packets` steps after a warm-up of the same step, measured in
+ * chunks between forced GCs (without GC control: one raw delta, which a GC may shrink).
+ */
+export function heapGrowth(step: Step, packets: number, chunk = 2000): HeapGrowth {
   const gc = findGc();
-  let gcRuns = 0;
-  const obs = new PerformanceObserver((list) => {
-    gcRuns += list.getEntries().length;
-  });
-  obs.observe({ entryTypes: ['gc'] });
   let sum = 0;
   for (let i = 0; i < Math.min(packets, 5000); i++) sum = (sum + step()) | 0;
   gc?.();
-  await settle();
-  gcRuns = 0;
-  const before = process.memoryUsage().heapUsed;
-  for (let i = 0; i < packets; i++) sum = (sum + step()) | 0;
-  const after = process.memoryUsage().heapUsed;
-  const runs = gcRuns;
+  const start = process.memoryUsage().heapUsed;
+  let used = 0;
+  let measured = 0;
+  let chunks = 0;
+  let skipped = 0;
+  for (let done = 0; done < packets; ) {
+    const n = Math.min(chunk, packets - done);
+    if (done > 0) gc?.();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < n; i++) sum = (sum + step()) | 0;
+    const delta = process.memoryUsage().heapUsed - before;
+    done += n;
+    chunks++;
+    if (delta < 0) {
+      skipped++;
+      continue;
+    }
+    used += delta;
+    measured += n;
+  }
   let retained: number | undefined;
   if (gc !== undefined) {
     gc();
-    retained = (process.memoryUsage().heapUsed - before) / packets;
+    retained = (process.memoryUsage().heapUsed - start) / packets;
   }
-  await settle();
-  obs.disconnect();
   if (sum === 0.5) console.log('unreachable');
   return {
-    usedBytesPerPacket: (after - before) / packets,
+    usedBytesPerPacket: measured === 0 ? Number.NaN : used / measured,
     retainedBytesPerPacket: retained,
-    gcRuns: runs,
+    chunks,
+    skippedChunks: skipped,
     forcedGc: gc !== undefined,
   };
 }

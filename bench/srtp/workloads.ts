@@ -11,7 +11,12 @@ import {
   createHmac,
   timingSafeEqual,
 } from 'node:crypto';
-import { RtpHeader, SrtpSession as WeriftSession } from 'werift-rtp';
+import {
+  RtpHeader,
+  SrtpSession as WeriftSession,
+  SrtcpSession as WeriftSrtcpSession,
+} from 'werift-rtp';
+import { decodeRtcp } from '../../lib/rtcp/index.js';
 import {
   deriveSessionKeys,
   profileParameters,
@@ -187,7 +192,8 @@ export function bareStep(profile: SrtpProfileName, size: number, direction: Dire
 }
 
 interface BareSeal {
-  protect(plain: Buffer, length: number, roc: number, out: Buffer): number;
+  /** `counter`: the ROC (SRTP) or the SRTCP index. */
+  protect(plain: Buffer, length: number, counter: number, out: Buffer): number;
   /** Returns the plain length, or -1 when the tag does not verify. */
   unprotect(packet: Buffer, length: number, roc: number, out: Buffer): number;
 }
@@ -294,5 +300,240 @@ export function crossCheck(profile: SrtpProfileName, size: number, werift: boole
   const opened = new WeriftSession(weriftConfig(profile, id)).decrypt(rtcd);
   if (!opened.equals(plainPacket(size, 1))) {
     throw new Error(`${profile}: werift does not open rtcd's packets to the same bytes`);
+  }
+}
+
+/**
+ * A compound RTCP packet of exactly `size` bytes (a multiple of 4, 40 to 1,024): a sender
+ * report with as many report blocks as fit (at most 31), then an SDES chunk whose CNAME fills
+ * the rest (RFC 3550 §6.4.1, §6.5). 100 B: SR + 2 blocks + SDES; 1,000 B: SR + 31 blocks + SDES.
+ */
+export function compoundRtcp(size: number, ssrc = SSRC): Buffer {
+  if (size % 4 !== 0 || size < 40 || size > 1024) {
+    throw new TypeError('compound RTCP size: a multiple of 4 from 40 to 1024');
+  }
+  const blocks = Math.min(31, Math.floor((size - 40) / 24));
+  const srLength = 28 + 24 * blocks;
+  const sdesLength = size - srLength;
+  const cname = sdesLength - 11; // header 4, SSRC 4, item type and length 2, one null
+  if (cname > 255) throw new TypeError(`compound RTCP size ${size}: CNAME would be ${cname} B`);
+  const b = Buffer.alloc(size);
+  b[0] = 0x80 | blocks;
+  b[1] = 200;
+  b.writeUInt16BE(srLength / 4 - 1, 2);
+  b.writeUInt32BE(ssrc, 4);
+  b.writeUInt32BE(0xe9d2a1c0, 8); // NTP seconds
+  b.writeUInt32BE(0x40000000, 12); // NTP fraction
+  b.writeUInt32BE(90000, 16);
+  b.writeUInt32BE(1234, 20);
+  b.writeUInt32BE(1234 * 1100, 24);
+  for (let i = 0; i < blocks; i++) {
+    const at = 28 + 24 * i;
+    b.writeUInt32BE((0x40000000 + i) >>> 0, at);
+    b.writeUInt32BE(0x01000010, at + 4); // fraction lost, cumulative lost
+    b.writeUInt32BE(70000 + i, at + 8); // extended highest sequence number
+    b.writeUInt32BE(20, at + 12); // jitter
+  }
+  b[srLength] = 0x81;
+  b[srLength + 1] = 202;
+  b.writeUInt16BE(sdesLength / 4 - 1, srLength + 2);
+  b.writeUInt32BE(ssrc, srLength + 4);
+  b[srLength + 8] = 1; // CNAME
+  b[srLength + 9] = cname;
+  for (let i = 0; i < cname; i++) b[srLength + 10 + i] = 0x61 + (i % 26);
+  return b;
+}
+
+/** `UNPROTECT_BATCH` compound RTCP packets protected by rtcd (SRTCP indices 0, 1, 2…). */
+export function protectedRtcpBatch(profile: SrtpProfileName, size: number): Buffer[] {
+  const tx = new SrtpSession({ profile, keys: benchKeys(profile) });
+  const plain = compoundRtcp(size);
+  const out: Buffer[] = [];
+  for (let i = 0; i < UNPROTECT_BATCH; i++) {
+    const o = Buffer.alloc(size + tx.rtcpOverhead);
+    const n = tx.protectRtcp(plain, size, o);
+    if (typeof n !== 'number') throw new Error(`rtcd SRTCP protect failed: ${n.error}`);
+    out.push(o.subarray(0, n));
+  }
+  return out;
+}
+
+/** rtcd: protectRtcp into a reused buffer, or unprotectRtcp of the batch into one. */
+export function rtcdRtcpStep(profile: SrtpProfileName, size: number, direction: Direction): Step {
+  const keys = benchKeys(profile);
+  const out = Buffer.alloc(size + 32);
+  if (direction === 'protect') {
+    let tx = new SrtpSession({ profile, keys });
+    const plain = compoundRtcp(size);
+    let sent = 0;
+    return () => {
+      // A fresh sender before the 31-bit SRTCP index would wrap (never, in a bench run).
+      if (++sent === 0x7fffffff) {
+        sent = 0;
+        tx = new SrtpSession({ profile, keys });
+      }
+      const n = tx.protectRtcp(plain, size, out);
+      if (typeof n !== 'number') throw new Error(`rtcd SRTCP protect: ${n.error}`);
+      return n;
+    };
+  }
+  return cycle(protectedRtcpBatch(profile, size), () => {
+    const rx = new SrtpSession({ profile, keys });
+    return (packet) => {
+      const n = rx.unprotectRtcp(packet, packet.length, out);
+      if (typeof n !== 'number') throw new Error(`rtcd SRTCP unprotect: ${n.error}`);
+      return n;
+    };
+  });
+}
+
+/** werift-rtp's SrtcpSession: encrypt(rawRtcp) allocates its result, as werift's sender does. */
+export function weriftRtcpStep(
+  profile: SrtpProfileName,
+  size: number,
+  direction: Direction,
+): Step | undefined {
+  const id = WERIFT_PROFILE_IDS[profile];
+  if (id === undefined) return undefined;
+  const config = weriftConfig(profile, id);
+  if (direction === 'protect') {
+    const tx = new WeriftSrtcpSession(config);
+    const plain = compoundRtcp(size);
+    return () => tx.encrypt(plain).length;
+  }
+  return cycle(protectedRtcpBatch(profile, size), () => {
+    const rx = new WeriftSrtcpSession(config);
+    return (packet) => rx.decrypt(packet).length;
+  });
+}
+
+/** The bare SRTCP loop: one fresh node:crypto cipher (and HMAC) per packet. */
+export function bareRtcpStep(profile: SrtpProfileName, size: number, direction: Direction): Step {
+  const p = profileParameters(profile);
+  const keys = deriveSessionKeys(profile, benchKeys(profile)).rtcp;
+  const out = Buffer.alloc(size + 32);
+  const seal = p.aead ? bareRtcpGcm(keys) : bareRtcpCm(keys, p.rtcpTagLength);
+  if (direction === 'protect') {
+    const plain = compoundRtcp(size);
+    let index = 0;
+    return () => {
+      index = (index + 1) & 0x7fffffff;
+      return seal.protect(plain, size, index, out);
+    };
+  }
+  const batch = protectedRtcpBatch(profile, size);
+  return cycle(batch, () => (packet) => {
+    const n = seal.unprotect(packet, packet.length, 0, out);
+    if (n < 0) throw new Error('bare SRTCP loop: authentication failed');
+    return n;
+  });
+}
+
+/** RFC 3711 §3.4, §4.1.1: IV from SSRC and the 31-bit SRTCP index; E flag set; 80-bit tag. */
+function bareRtcpCm(keys: SessionKeys, tagLength: number): BareSeal {
+  const iv = Buffer.alloc(16);
+  const setIv = (packet: Buffer, index: number) => {
+    keys.salt.copy(iv, 0, 0, 14);
+    iv.writeUInt32BE((iv.readUInt32BE(4) ^ packet.readUInt32BE(4)) >>> 0, 4);
+    iv.writeUInt32BE((iv.readUInt32BE(10) ^ index) >>> 0, 10);
+  };
+  return {
+    protect(plain, length, index, out) {
+      setIv(plain, index);
+      plain.copy(out, 0, 0, 8);
+      createCipheriv('aes-128-ctr', keys.encryptionKey, iv)
+        .update(plain.subarray(8, length))
+        .copy(out, 8);
+      out.writeUInt32BE((0x80000000 | index) >>> 0, length);
+      const mac = createHmac('sha1', keys.authKey)
+        .update(out.subarray(0, length + 4))
+        .digest();
+      mac.copy(out, length + 4, 0, tagLength);
+      return length + 4 + tagLength;
+    },
+    unprotect(packet, length, _index, out) {
+      const tagAt = length - tagLength;
+      const mac = createHmac('sha1', keys.authKey).update(packet.subarray(0, tagAt)).digest();
+      if (!timingSafeEqual(mac.subarray(0, tagLength), packet.subarray(tagAt, length))) return -1;
+      const end = tagAt - 4;
+      const index = packet.readUInt32BE(end) & 0x7fffffff;
+      setIv(packet, index);
+      packet.copy(out, 0, 0, 8);
+      createDecipheriv('aes-128-ctr', keys.encryptionKey, iv)
+        .update(packet.subarray(8, end))
+        .copy(out, 8);
+      return end;
+    },
+  };
+}
+
+/** RFC 7714 §9: AAD = first 8 bytes || E|index; trailer = tag then E|index. */
+function bareRtcpGcm(keys: SessionKeys): BareSeal {
+  const algorithm: CipherGCMTypes =
+    keys.encryptionKey.length === 32 ? 'aes-256-gcm' : 'aes-128-gcm';
+  const iv = Buffer.alloc(12);
+  const aad = Buffer.alloc(12);
+  const setIv = (packet: Buffer, index: number) => {
+    keys.salt.copy(iv, 0, 0, 12);
+    iv.writeUInt32BE((iv.readUInt32BE(2) ^ packet.readUInt32BE(4)) >>> 0, 2);
+    iv.writeUInt32BE((iv.readUInt32BE(8) ^ index) >>> 0, 8);
+  };
+  return {
+    protect(plain, length, index, out) {
+      setIv(plain, index);
+      plain.copy(aad, 0, 0, 8);
+      aad.writeUInt32BE((0x80000000 | index) >>> 0, 8);
+      const c = createCipheriv(algorithm, keys.encryptionKey, iv);
+      c.setAAD(aad);
+      plain.copy(out, 0, 0, 8);
+      c.update(plain.subarray(8, length)).copy(out, 8);
+      c.final();
+      c.getAuthTag().copy(out, length);
+      aad.copy(out, length + 16, 8, 12);
+      return length + 20;
+    },
+    unprotect(packet, length, _index, out) {
+      const indexAt = length - 4;
+      const end = indexAt - 16;
+      const index = packet.readUInt32BE(indexAt) & 0x7fffffff;
+      setIv(packet, index);
+      packet.copy(aad, 0, 0, 8);
+      packet.copy(aad, 8, indexAt, length);
+      const d = createDecipheriv(algorithm, keys.encryptionKey, iv);
+      d.setAAD(aad);
+      d.setAuthTag(packet.subarray(end, indexAt));
+      packet.copy(out, 0, 0, 8);
+      d.update(packet.subarray(8, end)).copy(out, 8);
+      try {
+        d.final();
+      } catch {
+        return -1;
+      }
+      return end;
+    },
+  };
+}
+
+/** The SRTCP counterpart of `crossCheck`: rtcd = bare loop, and werift opens rtcd's packets. */
+export function crossCheckRtcp(profile: SrtpProfileName, size: number, werift: boolean): void {
+  const p = profileParameters(profile);
+  const plain = compoundRtcp(size);
+  const decoded = decodeRtcp(plain);
+  if (!decoded.ok || decoded.packets.length !== 2) {
+    throw new Error(`compound RTCP of ${size} B does not decode as SR + SDES`);
+  }
+  const rtcd = protectedRtcpBatch(profile, size)[1];
+  const keys = deriveSessionKeys(profile, benchKeys(profile)).rtcp;
+  const seal = p.aead ? bareRtcpGcm(keys) : bareRtcpCm(keys, p.rtcpTagLength);
+  const bare = Buffer.alloc(size + 32);
+  const n = seal.protect(plain, size, 1, bare);
+  if (rtcd === undefined || !rtcd.equals(bare.subarray(0, n))) {
+    throw new Error(`${profile}: the bare SRTCP loop and rtcd disagree`);
+  }
+  const id = WERIFT_PROFILE_IDS[profile];
+  if (!werift || id === undefined) return;
+  const opened = new WeriftSrtcpSession(weriftConfig(profile, id)).decrypt(rtcd);
+  if (!opened.equals(plain)) {
+    throw new Error(`${profile}: werift does not open rtcd's SRTCP packets to the same bytes`);
   }
 }

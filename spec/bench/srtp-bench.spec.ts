@@ -1,5 +1,12 @@
 import t from 'tap';
-import { crossCheck, PROFILES, weriftStep } from '../../bench/srtp/workloads.js';
+import {
+  compoundRtcp,
+  crossCheck,
+  crossCheckRtcp,
+  PROFILES,
+  weriftRtcpStep,
+  weriftStep,
+} from '../../bench/srtp/workloads.js';
 import {
   checkTargets,
   defaultConfig,
@@ -8,6 +15,7 @@ import {
   runSrtpBench,
   type SrtpRow,
 } from '../../bench/srtp.js';
+import { decodeRtcp } from '../../lib/rtcp/index.js';
 import { libsrtpSkipReason } from '../helpers/libsrtp.js';
 
 t.test(
@@ -19,21 +27,26 @@ t.test(
         ...defaultConfig,
         seconds: 0.02,
         sizes: [160],
+        rtcpSizes: [100],
         werift: false,
         libsrtp: false,
         heapPackets: 300,
       },
       (l) => lines.push(l),
     );
-    t.equal(r.rows.length, PROFILES.length * 2, 'one row per profile and direction');
+    t.equal(r.rows.length, PROFILES.length * 4, 'SRTP and SRTCP, per profile and direction');
+    t.equal(r.rows.filter((row) => row.kind === 'SRTCP').length, PROFILES.length * 2);
     for (const row of r.rows) {
       t.ok(row.rtcd > 0 && Number.isFinite(row.rtcd), `${row.profile} ${row.direction}: rtcd rate`);
       t.ok(row.bare > 0 && Number.isFinite(row.bare), `${row.profile} ${row.direction}: bare rate`);
       t.equal(row.werift, undefined);
       t.equal(row.libsrtp, undefined);
     }
-    t.equal(r.heap.length, PROFILES.length * 2);
-    for (const h of r.heap) t.ok(Number.isFinite(h.growth.usedBytesPerPacket));
+    for (const row of r.rows) {
+      t.ok(Number.isFinite(row.heap?.usedBytesPerPacket), `${row.kind} ${row.profile} heap`);
+      t.ok(Number.isFinite(row.heap?.retainedBytesPerPacket), 'retained heap measured');
+    }
+    t.match(lines.join('\n'), /heap B\/pkt/);
     t.equal(r.libsrtpSkipped, 'not asked (--no-libsrtp)');
     t.ok(
       lines.some((l) => l.startsWith('target ≥ 1.0× bare')),
@@ -43,7 +56,14 @@ t.test(
 );
 
 t.test('targets report the worst ratio and where it is', (t) => {
-  const row = (profile: SrtpRow['profile'], rtcd: number, bare: number, werift?: number) => ({
+  const row = (
+    profile: SrtpRow['profile'],
+    rtcd: number,
+    bare: number,
+    werift?: number,
+    retained = 0,
+  ): SrtpRow => ({
+    kind: 'SRTP',
     size: 160,
     profile,
     direction: 'protect' as const,
@@ -51,16 +71,26 @@ t.test('targets report the worst ratio and where it is', (t) => {
     bare,
     werift,
     libsrtp: undefined,
+    heap: {
+      usedBytesPerPacket: 10,
+      retainedBytesPerPacket: retained,
+      chunks: 1,
+      skippedChunks: 0,
+      forcedGc: true,
+    },
   });
   const [w, b] = checkTargets([
     row('AES_CM_128_HMAC_SHA1_80', 300, 200, 100),
     row('AEAD_AES_128_GCM', 140, 150, 100),
   ]);
-  t.match(w, { met: false, worst: 1.4, where: 'AEAD_AES_128_GCM 160 B protect' });
-  t.match(b, { met: false, where: 'AEAD_AES_128_GCM 160 B protect' });
-  const [w2, b2] = checkTargets([row('AES_CM_128_HMAC_SHA1_80', 300, 200, 100)]);
+  t.match(w, { met: false, worst: 1.4, where: 'SRTP AEAD_AES_128_GCM 160 B protect' });
+  t.match(b, { met: false, where: 'SRTP AEAD_AES_128_GCM 160 B protect' });
+  const [w2, b2, h2] = checkTargets([row('AES_CM_128_HMAC_SHA1_80', 300, 200, 100)]);
   t.equal(w2?.met, true);
   t.equal(b2?.met, true);
+  t.equal(h2?.met, true, 'nothing retained');
+  const [, , h3] = checkTargets([row('AES_CM_128_HMAC_SHA1_80', 300, 200, 100, 80)]);
+  t.equal(h3?.met, false, '80 B/packet retained fails the heap target');
   t.match(formatTable([row('AEAD_AES_128_GCM', 2e6, 1e6)])[1], /2\.00 M .* 2\.00×/);
   t.end();
 });
@@ -74,6 +104,29 @@ t.test('werift-rtp opens rtcd packets to the same bytes, and its rows run', (t) 
   const unprotect = weriftStep('AEAD_AES_128_GCM', 160, 'unprotect');
   t.equal(protect?.(), 170, 'werift adds an 80-bit tag');
   t.equal(unprotect?.(), 160, 'werift opens a GCM packet');
+  for (const size of [100, 1000]) {
+    for (const profile of PROFILES) {
+      t.doesNotThrow(() => crossCheckRtcp(profile, size, true), `SRTCP ${profile} ${size} B`);
+    }
+  }
+  t.equal(weriftRtcpStep('AES_CM_128_HMAC_SHA1_80', 100, 'protect')?.(), 114, 'E|index + tag');
+  t.equal(weriftRtcpStep('AEAD_AES_128_GCM', 1000, 'unprotect')?.(), 1000);
+  t.end();
+});
+
+t.test('compound RTCP of the SRTCP rows: SR + SDES of exactly the size asked', (t) => {
+  for (const size of [40, 100, 1000, 1024]) {
+    const r = decodeRtcp(compoundRtcp(size));
+    t.ok(r.ok, `${size} B decodes`);
+    if (r.ok)
+      t.same(
+        r.packets.map((p) => p.kind),
+        ['sr', 'sdes'],
+        `${size} B: SR + SDES`,
+      );
+  }
+  t.throws(() => compoundRtcp(1028), TypeError);
+  t.throws(() => compoundRtcp(102), TypeError);
   t.end();
 });
 
@@ -83,6 +136,7 @@ t.test('libsrtp rows come from the C harness', { skip: libsrtpSkipReason() }, as
       ...defaultConfig,
       seconds: 0.01,
       sizes: [160],
+      rtcpSizes: [],
       profiles: ['AEAD_AES_128_GCM'],
       heapPackets: 100,
     },
@@ -100,8 +154,9 @@ t.test('bad arguments are refused before anything runs', async (t) => {
     t.equal(await main(['--seconds', '0']), 1);
     t.equal(await main(['--sizes', '8']), 1);
     t.equal(await main(['--heap-packets', '1.5']), 1);
+    t.equal(await main(['--rtcp-sizes', '102']), 1);
   } finally {
     console.error = saved;
   }
-  t.equal(errors.length, 3);
+  t.equal(errors.length, 4);
 });
