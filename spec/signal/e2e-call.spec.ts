@@ -139,3 +139,21 @@ t.test(
     );
   },
 );
+
+t.test('the room comes from /r/NAME, or is made up', toolOptions(BROWSER_TOOLS), async (t) => {
+  if (!requireTools(t, BROWSER_TOOLS)) return;
+  const { origin } = await site;
+  const context = await (await sharedChromium()).newContext();
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  const room = async () => {
+    await page.waitForFunction('window.rtcdTest?.state().clientState === "joined"');
+    return page.evaluate<string>('window.rtcdTest.state().room');
+  };
+  await page.goto(`${origin}/r/team.room-1?video=0&audio=0`);
+  t.equal(await room(), 'team.room-1', '/r/NAME');
+  await page.goto(`${origin}/?video=0&audio=0`);
+  const made = await room();
+  t.match(made, /^[0-9a-f]{8}$/, 'a random room');
+  t.equal(new URL(page.url()).searchParams.get('room'), made, 'put in the address bar to share');
+});
