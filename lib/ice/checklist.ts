@@ -256,16 +256,24 @@ export class CheckList {
     if (redundant !== undefined) return redundant;
     if (this.pairs.length >= this.timing.maxPairs) return undefined;
     const foundation = `${l.foundation}:${r.foundation}`;
-    const active = this.pairs.some(
-      (p) => p.foundation === foundation && (p.state === 'waiting' || p.state === 'in-progress'),
-    );
+    const priority = this.computePriority(l, r);
+    // §6.1.2.6: per foundation, the best pair waits and the others stay frozen. With
+    // trickle pairs come one by one: a better newcomer takes over from a waiting pair.
+    const same = this.pairs.filter((p) => p.foundation === foundation);
+    let state: PairState = 'waiting';
+    if (same.some((p) => p.state === 'in-progress')) state = 'frozen';
+    for (const p of same) {
+      if (p.state !== 'waiting' || this.triggered.includes(p)) continue;
+      if (p.priority >= priority) state = 'frozen';
+      else p.state = 'frozen';
+    }
     const pair: CandidatePair = {
       id,
       local: l,
       remote: r,
       foundation,
-      priority: this.computePriority(l, r),
-      state: active ? 'frozen' : 'waiting',
+      priority,
+      state,
       valid: false,
       nominated: false,
       nominateOnSuccess: false,
@@ -388,7 +396,8 @@ export class CheckList {
       }
       tx.sends += 1;
       tx.rto *= 2;
-      tx.nextAt = now + tx.rto;
+      // RFC 8489 §6.2.1: after the last (Rc-th) send, wait Rm (16) × the initial RTO.
+      tx.nextAt = now + (tx.sends >= this.timing.checkRc ? 16 * this.timing.checkRtoMs : tx.rto);
       this.sink.send(tx.pair.local.base, toAddress(tx.pair.remote), tx.request);
     }
   }
