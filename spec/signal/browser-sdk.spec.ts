@@ -27,9 +27,11 @@ const JOIN = `window.joinRoom = async (room, extra = {}) => {
   window.tracks = [];
   window.rejoins = [];
   window.states = [];
+  window.messages = [];
   window.call = await sdk.RtcdClient.join({ url: '/ws', room, localStream: stream, ...extra,
     listeners: { track: (e) => tracks.push(e.track.id),
-                 rejoined: (e) => rejoins.push(e), state: (s) => states.push(s) } });
+                 rejoined: (e) => rejoins.push(e), state: (s) => states.push(s),
+                 message: (m) => messages.push(m) } });
   return call.peerId;
 };
 window.connectedTo = () => [...call.peers.values()]
@@ -115,6 +117,15 @@ t.test(
     t.same([sa.state, sb.state], ['stable', 'stable'], 'both settled');
     t.same(await a.evaluate<string[]>('connectedTo()'), [idB], 'a still connected');
     t.same(await b.evaluate<string[]>('connectedTo()'), [idA], 'b still connected');
+
+    // Application data relayed by the server, no data channel involved.
+    await a.evaluate(`call.sendMessage(${JSON.stringify(idB)}, { hello: [1, 2] })`);
+    const got = await poll(
+      'relayed message',
+      () => b.evaluate<unknown[]>('messages'),
+      (v) => v.length > 0,
+    );
+    t.same(got, [{ from: idA, data: { hello: [1, 2] } }], 'sendMessage reaches the peer');
   },
 );
 
