@@ -84,7 +84,7 @@ export class DtlsConnection implements HandshakeHost {
   readonly drops = new Map<string, number>();
   private readonly sink: DtlsSink;
   private readonly handshake: HandshakeDriver;
-  private readonly reassembler: HandshakeReassembler;
+  private reassembler: HandshakeReassembler;
   private readonly timer: RetransmitTimer;
   private currentState: DtlsState = 'new';
   private lastFlight: FlightMessage[] | undefined;
@@ -279,7 +279,9 @@ export class DtlsConnection implements HandshakeHost {
       }
       return false;
     }
-    if (!rs.window.check(record.sequenceNumber)) {
+    // Epoch 0 is unauthenticated: a forged sequence number would move the window past the
+    // real records, so only protected epochs use it (the reassembler drops repeated messages).
+    if (rs.protection !== undefined && !rs.window.check(record.sequenceNumber)) {
       this.drop('replay');
       return false;
     }
@@ -302,7 +304,7 @@ export class DtlsConnection implements HandshakeHost {
       this.drop('record-overflow');
       return false;
     }
-    rs.window.commit(record.sequenceNumber);
+    if (rs.protection !== undefined) rs.window.commit(record.sequenceNumber);
     switch (record.type) {
       case ContentType.handshake:
         return this.receiveHandshake(record, plaintext, now);
@@ -346,7 +348,16 @@ export class DtlsConnection implements HandshakeHost {
       if (!this.handshakeStarted && f.msgType === HandshakeType.clientHello) {
         this.beginServerHandshake(f.messageSeq, record.sequenceNumber);
       }
-      const result = this.reassembler.add(f);
+      let result = this.reassembler.add(f);
+      if (result === 'invalid' && f.messageSeq === this.reassembler.nextSeq) {
+        // The partial message it conflicts with may be a forgery (epoch 0 is unauthenticated)
+        // that would block the real one forever: start that message over from this fragment.
+        this.reassembler = new HandshakeReassembler({
+          maxMessageLength: this.options.maxHandshakeMessageLength,
+          nextSeq: this.reassembler.nextSeq,
+        });
+        result = this.reassembler.add(f);
+      }
       if (result === 'old') sawOld = true;
       else if (result !== 'new') this.drop(`fragment-${result}`);
     }
