@@ -9,7 +9,7 @@
  * Needs `--allow-loopback-in-peer-connection` so that Chromium's ICE uses 127.0.0.1.
  */
 import dgram from 'node:dgram';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { HandshakeType } from '../../lib/dtls/constants.js';
 import type { HandshakeMessage } from '../../lib/dtls/handshake.js';
 import { encodeClientHello } from '../../lib/dtls/messages/client-hello.js';
@@ -26,12 +26,17 @@ export const CHROMIUM_LOOPBACK_ARG = '--allow-loopback-in-peer-connection';
 
 const ICE_UFRAG = 'rtcdwire';
 const ICE_PWD = 'rtcd-dtls-wire-password-0123';
-/** Any well-formed fingerprint: the handshake never gets far enough to compare it. */
+/** A well-formed fingerprint for captures that never get far enough to compare it. */
 const FINGERPRINT = Array.from({ length: 32 }, (_, i) =>
   (i * 7).toString(16).padStart(2, '0').toUpperCase(),
 ).join(':');
 
-function answerSdp(offer: string, port: number, setup: 'active' | 'passive'): string {
+function answerSdp(
+  offer: string,
+  port: number,
+  setup: 'active' | 'passive',
+  fingerprint: string,
+): string {
   const mid = /a=mid:(\S+)/.exec(offer)?.[1] ?? '0';
   return [
     'v=0',
@@ -45,7 +50,7 @@ function answerSdp(offer: string, port: number, setup: 'active' | 'passive'): st
     `a=mid:${mid}`,
     `a=ice-ufrag:${ICE_UFRAG}`,
     `a=ice-pwd:${ICE_PWD}`,
-    `a=fingerprint:sha-256 ${FINGERPRINT}`,
+    `a=fingerprint:sha-256 ${fingerprint}`,
     `a=setup:${setup}`,
     'a=sctp-port:5000',
     `a=candidate:1 1 udp 2130706431 127.0.0.1 ${port} typ host`,
@@ -54,22 +59,32 @@ function answerSdp(offer: string, port: number, setup: 'active' | 'passive'): st
   ].join('\r\n');
 }
 
-interface Peer {
+export interface ChromiumPeerOptions<T> {
+  /** Our DTLS role seen from Chromium: 'passive' = we are the DTLS server. */
+  setup: 'active' | 'passive';
+  /** Our certificate fingerprint for the answer (sha-256). Default: a dummy one. */
+  fingerprint?: string;
+  /** Sees Chromium's offer (e.g. to read its a=fingerprint) before the answer is set. */
+  onOffer?(sdp: string): void;
+  /** Every DTLS datagram from Chromium; returns the result once it has what it wants. */
+  onDtls(datagram: Buffer, peer: Peer): T | undefined;
+  /** Runs once, after the first connectivity check was answered. */
+  onChecked?(peer: Peer): void;
+  /** Runs in the still-open tab once `onDtls` produced a result (evaluate page state). */
+  finish?(tab: Page, result: T): Promise<void>;
+  timeoutMs?: number;
+}
+
+export interface Peer {
   send(datagram: Buffer): void;
 }
 
 /**
- * Runs one capture: `onDtls` sees every DTLS datagram from Chromium and returns the result
- * when it has what it wants; `onConnected` runs once after the first connectivity check
- * was answered.
+ * One Chromium RTCPeerConnection (a data channel offer) whose ICE we answer as a lite peer on
+ * a bare UDP socket on 127.0.0.1; the DTLS datagrams go to `onDtls`.
  */
-async function withChromium<T>(
-  browser: Browser,
-  setup: 'active' | 'passive',
-  onDtls: (datagram: Buffer, peer: Peer) => T | undefined,
-  onChecked: (peer: Peer) => void,
-  timeoutMs: number,
-): Promise<T> {
+export async function withChromium<T>(browser: Browser, o: ChromiumPeerOptions<T>): Promise<T> {
+  const timeoutMs = o.timeoutMs ?? 20_000;
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', resolve));
   const { port } = sock.address();
@@ -98,12 +113,12 @@ async function withChromium<T>(
           peer.send(res);
           if (!checked) {
             checked = true;
-            onChecked(peer);
+            o.onChecked?.(peer);
           }
           return;
         }
         if (d.length === 0 || !isDtlsDatagram(d[0]!)) return;
-        const done = onDtls(Buffer.from(d), peer);
+        const done = o.onDtls(Buffer.from(d), peer);
         if (done !== undefined) resolve(done);
       });
     });
@@ -115,17 +130,20 @@ async function withChromium<T>(
       await window.pc.setLocalDescription(await window.pc.createOffer());
       return window.pc.localDescription.sdp;
     })()`);
-    const answer = JSON.stringify(answerSdp(offer, port, setup));
+    o.onOffer?.(offer);
+    const answer = JSON.stringify(answerSdp(offer, port, o.setup, o.fingerprint ?? FINGERPRINT));
     await tab.evaluate(`window.pc.setRemoteDescription({ type: 'answer', sdp: ${answer} })`);
-    return await Promise.race([
+    const result = await Promise.race([
       captured,
       new Promise<T>((_, reject) => {
         timer = setTimeout(
-          () => reject(new Error(`no DTLS ${setup} capture from Chromium`)),
+          () => reject(new Error(`no DTLS result (${o.setup}) from Chromium`)),
           timeoutMs,
         );
       }),
     ]);
+    await o.finish?.(tab, result);
+    return result;
   } finally {
     clearTimeout(timer);
     await tab.close();
@@ -140,17 +158,15 @@ export function captureChromiumClientHello(
   timeoutMs = 20_000,
 ): Promise<Buffer[]> {
   const datagrams: Buffer[] = [];
-  return withChromium(
-    browser,
-    'passive',
-    (d) => {
+  return withChromium(browser, {
+    setup: 'passive',
+    onDtls: (d) => {
       datagrams.push(d);
       const m = handshakeMessages(datagrams)[0];
       return m?.msgType === HandshakeType.clientHello ? datagrams : undefined;
     },
-    () => {},
     timeoutMs,
-  );
+  });
 }
 
 /**
@@ -173,10 +189,9 @@ export async function captureChromiumServerFlight(
     peer.send(handshakeRecord(HandshakeType.clientHello, helloSeq, body, recordSeq++));
   };
   try {
-    return await withChromium(
-      browser,
-      'active',
-      (d, peer) => {
+    return await withChromium(browser, {
+      setup: 'active',
+      onDtls: (d, peer) => {
         answered = true;
         const first = handshakeMessages([d])[0];
         if (helloSeq === 0 && first?.msgType === HandshakeType.helloVerifyRequest) {
@@ -191,14 +206,14 @@ export async function captureChromiumServerFlight(
         if (last?.msgType !== HandshakeType.serverHelloDone) return undefined;
         return { datagrams, messages, helloVerify: helloSeq === 1 };
       },
-      (peer) => {
+      onChecked: (peer) => {
         sendHello(peer);
         repeat = setInterval(() => {
           if (!answered) sendHello(peer);
         }, 250);
       },
       timeoutMs,
-    );
+    });
   } finally {
     clearInterval(repeat);
   }
