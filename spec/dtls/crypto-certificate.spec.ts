@@ -137,3 +137,46 @@ t.test('SDP fingerprints: parse, normalize, compare', (t) => {
   t.throws(() => certificateFingerprint(der, 'md5' as 'sha-1'), TypeError);
   t.end();
 });
+
+t.test("publicKeyOf reads the same key as node's X.509 parser, and never throws", async (t) => {
+  const gen = await generateCertificate();
+  const ders = [gen.der];
+  for (const name of ['ec-sec1', 'ec-pkcs8', 'rsa-pkcs1']) {
+    ders.push(new X509Certificate(readFileSync(join(dir, `${name}.pem`))).raw);
+  }
+  for (const der of ders) {
+    const ours = publicKeyOf(der)!;
+    const theirs = new X509Certificate(der).publicKey;
+    t.same(
+      ours.export({ type: 'spki', format: 'der' }),
+      theirs.export({ type: 'spki', format: 'der' }),
+      `${theirs.asymmetricKeyType} ${theirs.asymmetricKeyDetails?.namedCurve ?? ''}`,
+    );
+  }
+  // Off-curve point: flip the last byte of the EC point (the SPKI ends the point).
+  const spki = gen.publicKey.export({ type: 'spki', format: 'der' });
+  const at = gen.der.indexOf(spki);
+  t.ok(at > 0, 'SPKI found in the certificate');
+  const off = Buffer.from(gen.der);
+  const last = at + spki.length - 1;
+  off[last] = off[last]! ^ 1;
+  t.equal(publicKeyOf(off), undefined, 'off-curve point');
+  let threw = 0;
+  let parsed = 0;
+  for (let i = 0; i < gen.der.length; i++) {
+    for (const mask of [0x01, 0x80, 0xff]) {
+      const m = Buffer.from(gen.der);
+      m[i] = m[i]! ^ mask;
+      try {
+        if (publicKeyOf(m) !== undefined) parsed++;
+      } catch {
+        threw++;
+      }
+    }
+  }
+  t.equal(threw, 0, 'no mutation throws');
+  t.ok(parsed > 0, 'mutations outside the key still parse');
+  for (let n = 0; n < gen.der.length; n += 7) {
+    t.equal(publicKeyOf(gen.der.subarray(0, n)), undefined, `truncated to ${n}`);
+  }
+});

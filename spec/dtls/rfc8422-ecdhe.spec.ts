@@ -83,6 +83,10 @@ t.test('invalid peer values give undefined, never an exception', (t) => {
       const one = Buffer.alloc(32);
       one[0] = 1;
       t.equal(a.computeSecret(one), undefined, 'X25519: point of order 1');
+      // RFC 7748 §5: the receiver masks the top bit of the u-coordinate.
+      const high = Buffer.from(good);
+      high[31] = high[31]! | 0x80;
+      t.same(a.computeSecret(high), a.computeSecret(good), 'X25519: top bit ignored');
     } else {
       const off = Buffer.from(good);
       off[off.length - 1] = off[off.length - 1]! ^ 1;
