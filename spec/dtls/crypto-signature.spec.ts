@@ -129,3 +129,42 @@ t.test('interop with openssl dgst -sign / -verify, both ways', (t) => {
   }
   t.end();
 });
+
+t.test('rsa_pss_rsae_sha256 requires the salt to be as long as the hash', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtcd-pss-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const key = join(dir, 'rsa.key');
+  const data = join(dir, 'data');
+  const sigFile = join(dir, 'sig');
+  writeFileSync(key, rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  writeFileSync(data, randomBytes(100));
+  const pss = ['-sigopt', 'rsa_padding_mode:pss', '-sigopt'];
+  for (const [saltlen, ok] of [
+    ['32', true],
+    ['max', false],
+    ['20', false],
+  ] as const) {
+    execFileSync('openssl', [
+      'dgst',
+      '-sha256',
+      ...pss,
+      `rsa_pss_saltlen:${saltlen}`,
+      '-sign',
+      key,
+      '-out',
+      sigFile,
+      data,
+    ]);
+    t.equal(
+      verifySignature(
+        SignatureScheme.rsaPssRsaeSha256,
+        rsa.publicKey,
+        readFileSync(data),
+        readFileSync(sigFile),
+      ),
+      ok,
+      `salt length ${saltlen}`,
+    );
+  }
+  t.end();
+});
