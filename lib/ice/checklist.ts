@@ -2,13 +2,26 @@ import { randomBytes } from 'node:crypto';
 import {
   AttributeType,
   decodeErrorCode,
-  decodeXorAddress,
   ErrorCode,
   StunClass,
   type StunMessage,
   type TransportAddress,
 } from '../stun/index.js';
 import { candidatePriority, type IceCandidate, pairPriority } from './candidate.js';
+import { ConsentFreshness } from './consent.js';
+import {
+  type CandidatePair,
+  familyOf,
+  type IceCredentials,
+  type LocalCandidate,
+  normalize,
+  type PairState,
+  priorityOf,
+  type Role,
+  readMapped,
+  sameAddress,
+  toAddress,
+} from './pair.js';
 import {
   buildCheckError,
   buildCheckRequest,
@@ -16,6 +29,8 @@ import {
   verifyCheckRequest,
   verifyCheckResponse,
 } from './stun-check.js';
+
+export type { CandidatePair, IceCredentials, LocalCandidate, PairState, Role } from './pair.js';
 
 /**
  * The check list of one ICE agent (RFC 8445 §6.1.2–§8, RFC 8838 for trickle) as a sans-IO
@@ -25,36 +40,6 @@ import {
  *
  * One data stream, one component (WebRTC with rtcp-mux and BUNDLE).
  */
-
-export type Role = 'controlling' | 'controlled';
-export type PairState = 'frozen' | 'waiting' | 'in-progress' | 'succeeded' | 'failed';
-
-/** A local candidate and the base it sends from (a host socket or a TURN allocation). */
-export interface LocalCandidate extends IceCandidate {
-  /** Identifies the socket/allocation packets of this candidate leave from. */
-  base: string;
-}
-
-export interface CandidatePair {
-  readonly id: string;
-  readonly local: LocalCandidate;
-  readonly remote: IceCandidate;
-  readonly foundation: string;
-  priority: bigint;
-  state: PairState;
-  /** In the valid list (RFC 8445 §7.2.5.3.2). */
-  valid: boolean;
-  nominated: boolean;
-  /** Controlled: USE-CANDIDATE seen on a check of this pair before it succeeded (§7.3.1.5). */
-  nominateOnSuccess: boolean;
-  /** The valid pair a successful check of this pair produced (itself or one with srflx/prflx). */
-  validPair?: CandidatePair;
-}
-
-export interface IceCredentials {
-  ufrag: string;
-  pwd: string;
-}
 
 export interface CheckListSink {
   send(base: string, to: TransportAddress, data: Buffer): void;
@@ -101,18 +86,6 @@ export interface CheckListCounters {
 
 const TX_KEY = (id: Uint8Array): string => Buffer.from(id).toString('latin1');
 
-function sameAddress(a: { address: string; port: number }, b: TransportAddress): boolean {
-  return a.port === b.port && normalize(a.address) === normalize(b.address);
-}
-
-function normalize(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
-
-function familyOf(address: string): 4 | 6 {
-  return address.includes(':') ? 6 : 4;
-}
-
 export class CheckList {
   role: Role;
   readonly tieBreaker: bigint;
@@ -132,9 +105,7 @@ export class CheckList {
   private firstValidAt: number | undefined;
   private nominating: CandidatePair | undefined;
   private selectedPair: CandidatePair | undefined;
-  private nextConsentAt = 0;
-  private lastConsentAt = 0;
-  private consentFresh = true;
+  private readonly consent: ConsentFreshness;
   private remoteEnded = false;
   private localEnded = false;
   private running = false;
@@ -147,10 +118,18 @@ export class CheckList {
     private readonly timing: CheckListTiming,
     private readonly sink: CheckListSink,
     tieBreaker: bigint = randomBytes(8).readBigUInt64BE(0),
-    private readonly random: () => number = Math.random,
+    random: () => number = Math.random,
   ) {
     this.role = controlling ? 'controlling' : 'controlled';
     this.tieBreaker = tieBreaker;
+    this.consent = new ConsentFreshness(
+      {
+        intervalMs: timing.consentIntervalMs,
+        staleMs: timing.disconnectedTimeoutMs,
+        timeoutMs: timing.consentTimeoutMs,
+      },
+      random,
+    );
   }
 
   get localCredentials(): IceCredentials {
@@ -201,6 +180,7 @@ export class CheckList {
     this.running = false;
     this.done = true;
     this.transactions.clear();
+    this.consent.stop();
   }
 
   addLocal(c: LocalCandidate): void {
@@ -292,10 +272,8 @@ export class CheckList {
     };
     for (const tx of this.transactions.values()) at(tx.nextAt);
     if (this.running && this.remote !== undefined && this.hasCheckToSend()) at(this.nextCheckAt);
-    if (this.selectedPair !== undefined) {
-      at(this.nextConsentAt);
-      at(this.lastConsentAt + this.timing.disconnectedTimeoutMs);
-    }
+    const consent = this.consent.nextTimeout();
+    if (consent !== undefined) at(consent);
     if (this.shouldNominateLater()) at((this.firstValidAt ?? 0) + this.timing.nominationDelayMs);
     return t;
   }
@@ -536,7 +514,9 @@ export class CheckList {
     this.transactions.delete(key);
     const pair = tx.pair;
     if (tx.consent) {
-      if (m.messageClass === StunClass.success) this.consentResponse(now);
+      if (m.messageClass === StunClass.success && this.consent.onResponse(now)) {
+        this.sink.consent(true);
+      }
       return;
     }
     // Non-symmetric: the response must come back on the same 5-tuple (§7.2.5.2.1).
@@ -561,6 +541,7 @@ export class CheckList {
     pair.validPair = valid;
     valid.state = 'succeeded';
     valid.valid = true;
+    if (valid === this.selectedPair && this.consent.onResponse(now)) this.sink.consent(true);
     this.firstValidAt ??= now;
     // Unfreeze pairs with the same foundation (§7.2.5.3.3).
     for (const p of this.pairs) {
@@ -600,7 +581,7 @@ export class CheckList {
     if (sameAddress(pair.local, mapped)) return pair;
     let local = this.locals.find((l) => l.base === pair.local.base && sameAddress(l, mapped));
     if (local === undefined) {
-      const priority = buildPriority(tx.request);
+      const priority = priorityOf(tx.request);
       local = {
         foundation: `lp${++this.prflxCount}`,
         component: 1,
@@ -676,51 +657,25 @@ export class CheckList {
     const current = this.selectedPair;
     if (current !== undefined && current.priority >= valid.priority) return;
     this.selectedPair = valid;
-    this.lastConsentAt = now;
-    this.consentFresh = true;
-    this.scheduleConsent(now);
+    this.consent.start(now);
     // Checks still queued for other pairs are abandoned (§8.1.2), triggered ones kept.
     this.sink.selected(valid);
-  }
-
-  // ---- consent freshness (RFC 7675) --------------------------------------------------------
-
-  private scheduleConsent(now: number): void {
-    const jitter = 0.8 + 0.4 * this.random();
-    this.nextConsentAt = now + this.timing.consentIntervalMs * jitter;
-  }
-
-  private consentResponse(now: number): void {
-    this.lastConsentAt = now;
-    if (!this.consentFresh) {
-      this.consentFresh = true;
-      this.sink.consent(true);
-    }
   }
 
   private consentTick(now: number): void {
     const pair = this.selectedPair;
     if (pair === undefined || this.done) return;
-    const silent = now - this.lastConsentAt;
-    if (silent >= this.timing.consentTimeoutMs) {
+    const due = this.consent.poll(now);
+    if (due.expired) {
       this.stop();
       this.sink.failed('consent expired (RFC 7675)');
       return;
     }
-    if (silent >= this.timing.disconnectedTimeoutMs && this.consentFresh) {
-      this.consentFresh = false;
-      this.sink.consent(false);
-    }
-    if (now >= this.nextConsentAt) {
-      this.scheduleConsent(now);
+    if (due.stale) this.sink.consent(false);
+    if (due.send) {
       const checked = this.pairs.find((p) => p.validPair === pair) ?? pair;
       this.sendCheck(checked, now, false, true);
     }
-  }
-
-  /** Consent check is answered by the peer on this pair: the adapter needs the checked pair. */
-  pairFor(base: string, from: TransportAddress): CandidatePair | undefined {
-    return this.pairs.find((p) => p.local.base === base && sameAddress(p.remote, from));
   }
 
   /** True if `from` on `base` authenticated itself (a check or a response) at least once. */
@@ -733,26 +688,4 @@ export class CheckList {
       (p) => p.local.base === base && sameAddress(p.remote, from) && p.state !== 'failed',
     );
   }
-}
-
-function toAddress(c: { address: string; port: number }): TransportAddress {
-  return { family: familyOf(c.address), address: c.address, port: c.port };
-}
-
-function readMapped(m: StunMessage): TransportAddress | undefined {
-  const a = m.get(AttributeType.XOR_MAPPED_ADDRESS);
-  return a === undefined ? undefined : decodeXorAddress(m, a);
-}
-
-/** The PRIORITY a check carried (what a prflx local candidate gets, §7.2.5.3.1). */
-function buildPriority(request: Buffer): number {
-  // Attributes start at 20; PRIORITY is the second attribute we write (after USERNAME).
-  let offset = 20;
-  while (offset + 4 <= request.length) {
-    const type = request.readUInt16BE(offset);
-    const length = request.readUInt16BE(offset + 2);
-    if (type === AttributeType.PRIORITY && length === 4) return request.readUInt32BE(offset + 4);
-    offset += 4 + ((length + 3) & ~3);
-  }
-  return 0;
 }
