@@ -26,8 +26,13 @@ export type ReassemblyResult = 'new' | 'old' | 'invalid' | 'dropped';
 interface Pending {
   msgType: number;
   body: Buffer;
-  /** Received byte ranges [start, end), sorted and merged. */
-  ranges: number[];
+  /**
+   * One bit per body byte received. A bitmap rather than a list of ranges: a peer sending
+   * thousands of 1-byte fragments with gaps would make range merging quadratic.
+   */
+  have: Uint8Array;
+  /** Body bytes received so far. */
+  received: number;
 }
 
 /**
@@ -90,7 +95,12 @@ export class HandshakeReassembler {
       if (p.msgType !== f.msgType || p.body.length !== f.length) return 'invalid';
     } else {
       if (this.buffered + f.length > this.maxBufferedBytes) return 'dropped';
-      p = { msgType: f.msgType, body: Buffer.alloc(f.length), ranges: [] };
+      p = {
+        msgType: f.msgType,
+        body: Buffer.alloc(f.length),
+        have: new Uint8Array((f.length + 7) >>> 3),
+        received: 0,
+      };
       this.pending.set(f.messageSeq, p);
       this.buffered += f.length;
     }
@@ -121,49 +131,39 @@ export class HandshakeReassembler {
 }
 
 function isComplete(p: Pending): boolean {
-  if (p.body.length === 0) return true;
-  return p.ranges.length === 2 && p.ranges[0] === 0 && p.ranges[1] === p.body.length;
+  return p.received === p.body.length;
 }
 
-/** Copies the bytes not yet held and merges [start, end) into the sorted range list. */
+/** Copies the bytes not yet held (the first bytes received for an offset win). */
 function insertRange(p: Pending, start: number, bytes: Buffer): void {
-  const end = start + bytes.length;
-  if (end === start) return;
-  const r = p.ranges;
-  // Copy only into the gaps so the first bytes received for any offset are kept.
-  let cursor = start;
-  for (let i = 0; i < r.length && cursor < end; i += 2) {
-    const a = r[i]!;
-    const b = r[i + 1]!;
-    if (b <= cursor) continue;
-    if (a >= end) break;
-    if (a > cursor) bytes.copy(p.body, cursor, cursor - start, a - start);
-    cursor = Math.max(cursor, b);
-  }
-  if (cursor < end) bytes.copy(p.body, cursor, cursor - start, end - start);
-  // Merge.
-  const merged: number[] = [];
-  let ns = start;
-  let ne = end;
-  let placed = false;
-  for (let i = 0; i < r.length; i += 2) {
-    const a = r[i]!;
-    const b = r[i + 1]!;
-    if (b < ns) {
-      merged.push(a, b);
-    } else if (a > ne) {
-      if (!placed) {
-        merged.push(ns, ne);
-        placed = true;
+  const { body, have } = p;
+  const n = bytes.length;
+  for (let i = 0; i < n; ) {
+    const at = start + i;
+    const byte = at >>> 3;
+    // Whole bitmap bytes at once when the fragment covers 8 aligned body bytes.
+    if ((at & 7) === 0 && n - i >= 8) {
+      const bits = have[byte]!;
+      if (bits === 0) {
+        bytes.copy(body, at, i, i + 8);
+        have[byte] = 0xff;
+        p.received += 8;
+        i += 8;
+        continue;
       }
-      merged.push(a, b);
-    } else {
-      ns = Math.min(ns, a);
-      ne = Math.max(ne, b);
+      if (bits === 0xff) {
+        i += 8;
+        continue;
+      }
     }
+    const mask = 1 << (at & 7);
+    if ((have[byte]! & mask) === 0) {
+      have[byte]! |= mask;
+      body[at] = bytes[i]!;
+      p.received++;
+    }
+    i++;
   }
-  if (!placed) merged.push(ns, ne);
-  p.ranges = merged;
 }
 
 function positive(v: number, name: string): number {

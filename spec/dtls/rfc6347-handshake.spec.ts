@@ -225,3 +225,16 @@ t.test('reassembler', (t) => {
   });
   t.end();
 });
+
+t.test('thousands of 1-byte fragments with gaps cost linear time (no quadratic merging)', (t) => {
+  const b = body(65536);
+  const r = new HandshakeReassembler();
+  const started = performance.now();
+  for (let o = 0; o < b.length; o += 2) r.add(frag(11, 0, b, o, 1));
+  t.equal(r.hasNext(), false);
+  for (let o = 1; o < b.length; o += 2) r.add(frag(11, 0, b, o, 1));
+  const ms = performance.now() - started;
+  t.same(r.next()?.body, b);
+  t.ok(ms < 1000, `65,536 one-byte fragments in ${ms.toFixed(0)} ms`);
+  t.end();
+});
