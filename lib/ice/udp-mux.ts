@@ -208,6 +208,21 @@ export class IceLiteMux implements LiteSessionHost {
   }
 
   /**
+   * Remote addresses the mux routes non-STUN packets from (one per connected UDP session):
+   * the only per-remote state it keeps. Checks that fail, or name unknown ufrags, add none.
+   */
+  get routedRemoteCount(): number {
+    let n = 0;
+    for (const byPort of this.#routes.values()) n += byPort.size;
+    return n;
+  }
+
+  /** Open ICE-TCP connections (authenticated or still in their handshake window). */
+  get tcpConnectionCount(): number {
+    return this.#tcp?.connectionCount ?? 0;
+  }
+
+  /**
    * A new session. Absent credentials are generated (ufrag 8 and password 24 random
    * ice-chars, RFC 8445 §5.3). Throws IceLiteOptionsError for malformed credentials, a ufrag
    * already registered, `maxSessions` reached, or a closed mux.

@@ -57,6 +57,8 @@ function checkFor(s: IceLiteSession, useCandidate = false, remoteUfrag = 'peer')
   });
 }
 
+t.setTimeout(60_000);
+
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 t.test(
@@ -240,3 +242,49 @@ t.test('options are validated once, with the option named', async (t) => {
   t.same(wildcard.candidates, [], 'a wildcard bind announces nothing by itself');
   await wildcard.close();
 });
+
+t.test(
+  'a flood of checks for unknown ufrags from many ports: no answer, no per-sender state',
+  async (t) => {
+    const mux = await IceLiteMux.bind({ address: '127.0.0.1' });
+    t.teardown(() => mux.close());
+    const s = mux.createSession();
+    const senders = await Promise.all(Array.from({ length: 40 }, () => peer()));
+    t.teardown(() => {
+      for (const p of senders) p.close();
+    });
+    let answers = 0;
+    for (const p of senders) p.socket.on('message', () => answers++);
+    const PER_SENDER = 250;
+    for (let i = 0; i < PER_SENDER; i++) {
+      for (const [j, p] of senders.entries()) {
+        const check = buildCheckRequest({
+          localUfrag: 'flood',
+          remoteUfrag: `x${(i * 64 + j).toString(36).padStart(7, '0')}`,
+          remotePwd: s.localPwd,
+          priority: 1,
+          role: 'controlling',
+          tieBreaker: 1n,
+          useCandidate: true,
+        });
+        p.send(check, mux.address.port);
+      }
+      if (i % 25 === 0) await wait(5);
+    }
+    await wait(300);
+    const c = mux.counters();
+    t.equal(answers, 0, 'not one answer');
+    t.ok(
+      (c.drops['unknown-ufrag'] ?? 0) > PER_SENDER * senders.length * 0.5,
+      `counted (${c.drops['unknown-ufrag']})`,
+    );
+    t.equal(mux.routedRemoteCount, 0, 'no remote learned');
+    t.equal(mux.sessionCount, 1);
+    t.equal(s.state, 'new');
+    // and a real check still gets through afterwards
+    const connected = once(s, 'connected');
+    senders[0]!.send(checkFor(s, true), mux.address.port);
+    await connected;
+    t.equal(mux.routedRemoteCount, 1);
+  },
+);
