@@ -15,6 +15,7 @@ export {
   type RtcIceServer,
   type SessionType,
 } from './protocol.js';
+export { RedisStore, type RedisStoreOptions } from './redis-store.js';
 export { SignalServer } from './server.js';
 export {
   type SessionRecord,
