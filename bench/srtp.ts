@@ -276,12 +276,12 @@ function report(r: SrtpBenchResult): string[] {
     const retained = measured.map((row) => row.heap?.retainedBytesPerPacket ?? Number.NaN);
     const skipped = measured.reduce((n, row) => n + (row.heap?.skippedChunks ?? 0), 0);
     out.push(
-      `heap B/pkt: rtcd's JS heap allocated per packet over ${r.config.heapPackets} packets ` +
+      "heap B/pkt: rtcd's JS heap allocated per packet (short-lived garbage included), " +
         (forced
-          ? `per row, in chunks between forced GCs (${skipped} chunk(s) with a GC left out); ` +
-            `retained after a final GC: ${Math.min(...retained).toFixed(2)} to ` +
-            `${Math.max(...retained).toFixed(2)} B/pkt`
-          : '(no GC control: raw heapUsed deltas, a GC in between hides allocation)'),
+          ? `sampled in chunks between forced GCs (${skipped} chunk(s) with a GC left out); ` +
+            `retained after a final GC over ${r.config.heapPackets} packets per row: ` +
+            `${Math.min(...retained).toFixed(2)} to ${Math.max(...retained).toFixed(2)} B/pkt`
+          : 'raw heapUsed deltas (no GC control: a GC in between hides allocation)'),
     );
   }
   return out;

@@ -65,50 +65,58 @@ export function interleavedRates(steps: readonly Step[], seconds: number, rounds
 export interface HeapGrowth {
   /**
    * Bytes of JS heap allocated per packet (short-lived garbage included): the mean heapUsed
-   * growth over chunks of `chunk` packets, each started right after a forced GC so that none
-   * runs inside it (chunks that did see one, heapUsed going down, are left out).
+   * growth over up to `MAX_CHUNKS` chunks, each started right after a forced GC and sized to
+   * allocate ~512 kB (at least 1,000 packets), below what would start a scavenge inside it (chunks that did see
+   * one, heapUsed going down, are left out).
    */
   usedBytesPerPacket: number;
   /**
-   * heapUsed after a forced GC at the end minus after one at the start, per packet: what the
-   * packets left behind (0 in steady state, give or take a few bytes of noise).
+   * heapUsed after a forced GC at the end of all the packets minus after one at the start,
+   * per packet: what they left behind (0 in steady state, give or take noise).
    */
   retainedBytesPerPacket: number | undefined;
-  /** Chunks measured, and those left out because a GC ran inside them. */
-  chunks: number;
+  /** Packets over which `usedBytesPerPacket` was measured, and chunks left out. */
+  sampledPackets: number;
   skippedChunks: number;
   forcedGc: boolean;
 }
 
+const MAX_CHUNKS = 40;
+const CHUNK_BYTES = 512 * 1024;
+
 /**
- * Heap growth per packet over `packets` steps after a warm-up of the same step, measured in
- * chunks between forced GCs (without GC control: one raw delta, which a GC may shrink).
+ * Heap growth per packet over `packets` steps after a warm-up of the same step: allocation
+ * from chunks between forced GCs, retention over all the packets (without GC control: one
+ * raw delta for both, which a GC may shrink).
  */
-export function heapGrowth(step: Step, packets: number, chunk = 2000): HeapGrowth {
+export function heapGrowth(step: Step, packets: number): HeapGrowth {
   const gc = findGc();
   let sum = 0;
   for (let i = 0; i < Math.min(packets, 5000); i++) sum = (sum + step()) | 0;
-  gc?.();
-  const start = process.memoryUsage().heapUsed;
   let used = 0;
-  let measured = 0;
-  let chunks = 0;
+  let sampled = 0;
   let skipped = 0;
-  for (let done = 0; done < packets; ) {
-    const n = Math.min(chunk, packets - done);
-    if (done > 0) gc?.();
+  let chunk = Math.min(packets, 1000);
+  for (let c = 0; gc !== undefined && c < MAX_CHUNKS; c++) {
+    gc();
     const before = process.memoryUsage().heapUsed;
-    for (let i = 0; i < n; i++) sum = (sum + step()) | 0;
+    for (let i = 0; i < chunk; i++) sum = (sum + step()) | 0;
     const delta = process.memoryUsage().heapUsed - before;
-    done += n;
-    chunks++;
     if (delta < 0) {
       skipped++;
+      chunk = Math.max(200, chunk >>> 1);
       continue;
     }
     used += delta;
-    measured += n;
+    sampled += chunk;
+    // Next chunks: ~CHUNK_BYTES of allocation each, from 1,000 to 20,000 packets.
+    const perPacket = used / sampled;
+    chunk = Math.max(1000, Math.min(20_000, Math.floor(CHUNK_BYTES / Math.max(perPacket, 1))));
   }
+  gc?.();
+  const start = process.memoryUsage().heapUsed;
+  for (let i = 0; i < packets; i++) sum = (sum + step()) | 0;
+  const end = process.memoryUsage().heapUsed;
   let retained: number | undefined;
   if (gc !== undefined) {
     gc();
@@ -116,9 +124,9 @@ export function heapGrowth(step: Step, packets: number, chunk = 2000): HeapGrowt
   }
   if (sum === 0.5) console.log('unreachable');
   return {
-    usedBytesPerPacket: measured === 0 ? Number.NaN : used / measured,
+    usedBytesPerPacket: gc === undefined ? (end - start) / packets : used / Math.max(sampled, 1),
     retainedBytesPerPacket: retained,
-    chunks,
+    sampledPackets: sampled,
     skippedChunks: skipped,
     forcedGc: gc !== undefined,
   };

@@ -74,7 +74,7 @@ t.test('targets report the worst ratio and where it is', (t) => {
     heap: {
       usedBytesPerPacket: 10,
       retainedBytesPerPacket: retained,
-      chunks: 1,
+      sampledPackets: 1,
       skippedChunks: 0,
       forcedGc: true,
     },
