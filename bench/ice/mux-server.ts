@@ -26,6 +26,7 @@ async function start(kind: 'mux' | 'bare', sessions: number): Promise<() => Prom
   if (kind === 'bare') {
     const socket = createSocket('udp4');
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+    socket.setRecvBufferSize(4 * 1024 * 1024); // as the mux's default receiveBufferBytes
     let answered = 0;
     socket.on('message', (buf, rinfo) => {
       answered++;
