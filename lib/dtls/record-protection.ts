@@ -57,7 +57,8 @@ export class RecordProtection {
    * Encrypts one record's plaintext; returns the record fragment
    * (explicit nonce ‖ ciphertext ‖ tag). `seq` is the 48-bit record sequence number. The
    * result is a view into a 64 KiB slab shared with other records (cheaper than one
-   * allocation each); it is never reused, so it stays valid for as long as it is referenced.
+   * allocation each); it is never reused, so it stays valid for as long as it is referenced
+   * (and keeps its slab alive: copy it to keep it for long).
    */
   seal(type: number, version: number, epoch: number, seq: number, plaintext: Buffer): Buffer {
     const out = slab(this.overhead + plaintext.length);
