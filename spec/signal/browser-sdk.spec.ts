@@ -28,10 +28,11 @@ const JOIN = `window.joinRoom = async (room, extra = {}) => {
   window.rejoins = [];
   window.states = [];
   window.messages = [];
+  window.errors = [];
   window.call = await sdk.RtcdClient.join({ url: '/ws', room, localStream: stream, ...extra,
     listeners: { track: (e) => tracks.push(e.track.id),
                  rejoined: (e) => rejoins.push(e), state: (s) => states.push(s),
-                 message: (m) => messages.push(m) } });
+                 message: (m) => messages.push(m), error: (e) => errors.push(e) } });
   return call.peerId;
 };
 window.connectedTo = () => [...call.peers.values()]
@@ -261,5 +262,7 @@ t.test(
     );
     t.same(await a.evaluate<string[]>('[...call.peers.keys()]'), [newB], 'a has only the new b');
     t.equal(await a.evaluate<string>('call.state'), 'joined', 'a is joined');
+    t.same(await a.evaluate('errors'), [], 'no error surfaced on a');
+    t.same(await b.evaluate('errors'), [], 'no error surfaced on b');
   },
 );

@@ -205,8 +205,9 @@ export class RtcdClient extends Emitter<RtcdClientEvents> {
 
   /** A fresh join (the resume was refused): new identity, so every connection starts over. */
   #restart(joined: JoinedMessage): void {
-    this.#closePeers();
+    // The old session ended with the old identity; nothing is reported for it any more.
     this.#sessionState = undefined;
+    this.#closePeers();
     this.#start(joined).catch((err: unknown) => this.#error('restart', err));
   }
 

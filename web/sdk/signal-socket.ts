@@ -169,6 +169,8 @@ export class SignalSocket extends Emitter<SignalSocketEvents> {
 
   #joined(joined: JoinedMessage): void {
     const resumed = this.#resumeToken !== '' && joined.peerId === this.peerId;
+    // A fresh identity: what was queued was addressed to peers of the old one.
+    if (!resumed) this.#queue = [];
     this.peerId = joined.peerId;
     this.#resumeToken = joined.resumeToken;
     this.#attempt = 0;
