@@ -134,7 +134,10 @@ t.test(
     const bobView = (await bob.state()).peers.find((p) => p.peerId === a);
     t.equal(bobView?.connectionState, 'connected', 'bob never lost alice');
     const after = await alice.state();
-    t.ok(after.peers.some((p) => p.peerId === b), 'alice still has bob');
+    t.ok(
+      after.peers.some((p) => p.peerId === b),
+      'alice still has bob',
+    );
     t.same(after.errors, [], 'and no error on the way');
   },
 );
