@@ -144,11 +144,7 @@ export class ClientHandshake implements HandshakeDriver {
 
   handle(msg: HandshakeMessage, now: number): void {
     if (this.state === 'done') {
-      // RFC 5246 §7.4.1.1: a client may refuse HelloRequest with a no_renegotiation warning.
-      if (msg.msgType === HandshakeType.helloRequest) {
-        this.host.sendWarning(AlertDescription.noRenegotiation);
-        return;
-      }
+      // (renegotiation requests are refused by the connection before they get here)
       throw unexpected(`handshake message ${msg.msgType} after the handshake`);
     }
     if (msg.msgType === HandshakeType.helloVerifyRequest) {

@@ -126,6 +126,11 @@ export class DtlsConnection implements HandshakeHost {
     return this.options.role;
   }
 
+  /** The message that starts a renegotiation when the peer sends it. */
+  private get renegotiationStart(): number {
+    return this.options.role === 'server' ? HandshakeType.clientHello : HandshakeType.helloRequest;
+  }
+
   get readEpoch(): number {
     return this.currentReadEpoch;
   }
@@ -248,6 +253,9 @@ export class DtlsConnection implements HandshakeHost {
 
   complete(_now: number): void {
     this.timer.stop();
+    // The client's last flight is answered by the server's Finished: nothing to repeat. The
+    // server keeps flight 6 for a client that repeats flight 5 (RFC 6347 §4.2.4).
+    if (this.options.role === 'client') this.lastFlight = undefined;
     this.currentState = 'connected';
     try {
       this.sink.connected?.();
@@ -337,6 +345,13 @@ export class DtlsConnection implements HandshakeHost {
     for (const f of fragments) {
       // During the handshake only Finished travels in epoch 1, and never in epoch 0; after
       // it, epoch 0 carries only retransmissions of old messages.
+      if (done && record.epoch > 0 && f.msgType === this.renegotiationStart) {
+        // RFC 5746 §4.2/§4.4: WebRTC never renegotiates; refuse with a warning and carry on.
+        // (A rehandshake restarts message_seq at 0, so it must not pass for a retransmission.)
+        if (f.fragmentOffset === 0) this.sendWarning(AlertDescription.noRenegotiation);
+        this.drop('renegotiation-refused');
+        continue;
+      }
       const isFinished = f.msgType === HandshakeType.finished;
       const misplaced = done
         ? record.epoch === 0 && f.messageSeq >= this.reassembler.nextSeq

@@ -129,11 +129,7 @@ export class ServerHandshake implements HandshakeDriver {
         this.onFinished(msg, now);
         return;
       case 'done':
-        // RFC 5746 §4.4 / RFC 5246 §7.2.2: refuse a renegotiation with a warning.
-        if (msg.msgType === t.clientHello) {
-          this.host.sendWarning(AlertDescription.noRenegotiation);
-          return;
-        }
+        // (renegotiation requests are refused by the connection before they get here)
         throw unexpected(`handshake message ${msg.msgType} after the handshake`);
     }
   }

@@ -7,8 +7,10 @@
 import t from 'tap';
 import { generateCertificate, loadCertificate } from '../../lib/dtls/certificate.js';
 import { CipherSuiteId } from '../../lib/dtls/cipher-suites.js';
-import type { DtlsConnection } from '../../lib/dtls/connection.js';
+import type { DtlsCloseReason, DtlsConnection } from '../../lib/dtls/connection.js';
+import { AlertDescription } from '../../lib/dtls/constants.js';
 import { CookieJar } from '../../lib/dtls/cookie.js';
+import { DtlsErrorCode } from '../../lib/dtls/errors.js';
 import { SrtpProtectionProfile } from '../../lib/dtls/srtp-keys.js';
 import { DtlsSocket, DtlsUdpServer } from '../../lib/dtls/udp-adapter.js';
 import {
@@ -158,3 +160,58 @@ t.test('a small MTU fragments our flight and OpenSSL reassembles it', async (t) 
   t.teardown(() => client.close());
   t.same(client.exportKeyingMaterial(EXPORTER, 60), await server.keyingMaterial());
 });
+
+t.test('renegotiation is refused both ways (RFC 5746: no_renegotiation)', async (t) => {
+  const ec = await generateCertificate();
+  // OpenSSL client asks to renegotiate ('R' on s_client's stdin): a ClientHello in epoch 1.
+  const server = await DtlsUdpServer.listen({ certificate: ec, cookieJar: new CookieJar() });
+  t.teardown(() => server.close());
+  const connected = new Promise<DtlsConnection>((resolve) => server.once('connect', resolve));
+  const closed = new Promise<DtlsCloseReason>((resolve) =>
+    server.once('close', (_c, r) => resolve(r)),
+  );
+  const client = await startOpensslClient(server.port, { credentials: creds.ec! });
+  t.teardown(() => client.stop());
+  const conn = await connected;
+  await client.keyingMaterial();
+  client.write('R\n');
+  await client.waitFor(/no renegotiation/);
+  t.equal(conn.drops.get('renegotiation-refused'), 1);
+  t.match(await closed, { alert: AlertDescription.handshakeFailure, remote: true });
+  // OpenSSL server asks with a HelloRequest ('R' on s_server's stdin).
+  const opensslServer = await startOpensslServer({ credentials: creds.ec! });
+  t.teardown(() => opensslServer.stop());
+  const ours = await DtlsSocket.connect(
+    { address: '127.0.0.1', port: opensslServer.port },
+    { certificate: ec },
+  );
+  t.teardown(() => ours.close());
+  const oursClosed = new Promise<DtlsCloseReason>((resolve) => ours.once('close', resolve));
+  opensslServer.write('R\n');
+  await opensslServer.waitFor(/no renegotiation/);
+  t.equal(ours.connection.drops.get('renegotiation-refused'), 1);
+  t.match(await oursClosed, { alert: AlertDescription.handshakeFailure, remote: true });
+});
+
+t.test(
+  'a client without a certificate is refused: handshake_failure (WebRTC default)',
+  async (t) => {
+    const ec = await generateCertificate();
+    const server = await DtlsUdpServer.listen({ certificate: ec, cookieJar: new CookieJar() });
+    t.teardown(() => server.close());
+    const closed = new Promise<DtlsCloseReason>((resolve) =>
+      server.once('close', (_c, r) => resolve(r)),
+    );
+    const client = await startOpensslClient(server.port, {
+      credentials: creds.ec!,
+      noCertificate: true,
+    });
+    t.teardown(() => client.stop());
+    t.match(await closed, {
+      error: DtlsErrorCode.badCertificate,
+      alert: AlertDescription.handshakeFailure,
+      remote: false,
+    });
+    await client.waitFor(/alert handshake failure/);
+  },
+);

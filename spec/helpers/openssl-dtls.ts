@@ -96,6 +96,10 @@ export interface OpensslPeerOptions {
   requestClientCert?: boolean;
   /** `-mtu` (the link MTU for OpenSSL's own fragmentation). */
   mtu?: number;
+  /** Extra arguments, e.g. ['-msg'] to print every protocol message. */
+  extraArgs?: string[];
+  /** Send no certificate (a client that ignores the server's CertificateRequest). */
+  noCertificate?: boolean;
   /** Give up waiting for the child to be ready after this many ms. Default 5000. */
   startTimeoutMs?: number;
 }
@@ -159,11 +163,9 @@ async function spawnPeer(
     'EXTRACTOR-dtls_srtp',
     '-keymatexportlen',
     '60',
-    '-cert',
-    credentials.certPath,
-    '-key',
-    credentials.keyPath,
   ];
+  if (!options.noCertificate) args.push('-cert', credentials.certPath, '-key', credentials.keyPath);
+  args.push(...(options.extraArgs ?? []));
   if (options.cipher !== undefined) args.push('-cipher', options.cipher);
   if (options.groups !== undefined) args.push('-groups', options.groups);
   if (options.mtu !== undefined) args.push('-mtu', String(options.mtu));
