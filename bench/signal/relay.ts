@@ -82,40 +82,43 @@ function message(to: string, t0: number): string {
 /** Messages per second through all `pairs` with `window` in flight per pair, over `ms`. */
 export async function throughput(pairs: Pair[], window: number, ms: number): Promise<number> {
   let received = 0;
+  let inFlight = 0;
   let stop = false;
-  const done: Promise<void>[] = [];
+  const handlers: (() => void)[] = [];
   const start = performance.now();
   for (const p of pairs) {
     const text = message(p.to, 0);
-    let inFlight = 0;
+    let mine = 0;
     const pump = () => {
-      while (!stop && inFlight < window) {
+      while (!stop && mine < window) {
         p.a.send(text);
+        mine++;
         inFlight++;
       }
     };
     const on = () => {
       received++;
+      mine--;
       inFlight--;
       pump();
     };
     p.b.on('message', on);
-    done.push(
-      new Promise((resolve) =>
-        setTimeout(() => {
-          stop = true;
-          p.b.off('message', on);
-          resolve();
-        }, ms),
-      ),
-    );
+    handlers.push(on);
     pump();
   }
-  await Promise.all(done);
+  await new Promise((r) => setTimeout(r, ms));
+  stop = true;
+  const counted = received;
   const elapsed = (performance.now() - start) / 1000;
-  // Let what is still in flight arrive before the next measurement.
-  await new Promise((r) => setTimeout(r, 300));
-  return received / elapsed;
+  // What is still in flight arrives before the next measurement (or is lost: give up at 10 s).
+  await until(() => inFlight === 0, 10_000);
+  for (const [i, p] of pairs.entries()) p.b.off('message', handlers[i]!);
+  return counted / elapsed;
+}
+
+async function until(done: () => boolean, ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  while (!done() && performance.now() < end) await new Promise((r) => setTimeout(r, 20));
 }
 
 export interface LatencyResult {
@@ -160,7 +163,7 @@ export async function latency(pairs: Pair[], rate: number, ms: number): Promise<
       }
     }, tickMs);
   });
-  await new Promise((r) => setTimeout(r, 300));
+  await until(() => samples.length >= sent, 10_000);
   for (const [i, p] of pairs.entries()) p.b.off('message', handlers[i]!);
   samples.sort((x, y) => x - y);
   const q = (f: number) =>
