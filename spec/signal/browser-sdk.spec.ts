@@ -266,3 +266,55 @@ t.test(
     t.same(await b.evaluate('errors'), [], 'no error surfaced on b');
   },
 );
+
+t.test(
+  'a peer that joined while we were away calls us once we resume',
+  toolOptions(BROWSER_TOOLS),
+  async (t) => {
+    if (!requireTools(t, BROWSER_TOOLS)) return;
+    const site = await startSignal();
+    t.teardown(() => site.close());
+    const pages = [
+      await openSdkPage(await sharedChromium(), site.origin),
+      await openSdkPage(await sharedChromium(), site.origin),
+    ];
+    t.teardown(() => Promise.all(pages.map((p) => p.context.close())));
+    const [a, b] = pages.map((p) => p.page) as [Page, Page];
+    for (const p of [a, b]) await p.evaluate(JOIN);
+    // A's first reconnect comes 1-2 s after a drop: time for B to join meanwhile.
+    const idA = await a.evaluate<string>(
+      `joinRoom('sdk-away', { reconnect: { minDelayMs: 2000 } })`,
+    );
+    await a.evaluate('call.dropSignaling()');
+    await poll(
+      'a away',
+      () => a.evaluate<string[]>('states'),
+      (v) => v.includes('reconnecting'),
+    );
+    // B's `joined` lists A (still a member during the grace period): B offers, the server
+    // holds the offer for A until A resumes.
+    const idB = await b.evaluate<string>(`joinRoom('sdk-away')`);
+    t.equal(await a.evaluate<string>('call.state'), 'reconnecting', 'a was away when b joined');
+    const [rejoin] = await poll(
+      'a resumes',
+      () => a.evaluate<{ resumed: boolean }[]>('rejoins'),
+      (v) => v.length > 0,
+    );
+    t.equal(rejoin?.resumed, true, 'a resumed');
+    await poll(
+      'a connected to b',
+      () => a.evaluate<string[]>('connectedTo()'),
+      (v) => v.includes(idB),
+    );
+    await poll(
+      'b connected to a',
+      () => b.evaluate<string[]>('connectedTo()'),
+      (v) => v.includes(idA),
+    );
+    const collisions = `(() => { const s = [...call.peers.values()][0].stats;
+      return s.rollbacks + s.ignoredOffers; })()`;
+    t.equal(await a.evaluate<number>(collisions), 0, 'no offer collision on a: it waited for b');
+    t.equal(await b.evaluate<number>(collisions), 0, 'nor on b');
+    t.same(await a.evaluate('errors'), [], 'no error surfaced on a');
+  },
+);

@@ -211,11 +211,14 @@ export class RtcdClient extends Emitter<RtcdClientEvents> {
     this.#start(joined).catch((err: unknown) => this.#error('restart', err));
   }
 
-  /** After a resume: peers that left while we were away are gone, new ones are added. */
+  /**
+   * After a resume: peers that left while we were away are gone, new ones are added. Those
+   * joined after us (we were still a member), so they make the first offer, as newcomers do.
+   */
   #reconcile(present: readonly string[]): void {
     const now = new Set(present);
     for (const id of [...this.#peers.keys()]) if (!now.has(id)) this.#removePeer(id);
-    for (const id of present) if (!this.#peers.has(id)) this.#addPeer(id, true);
+    for (const id of present) if (!this.#peers.has(id)) this.#addPeer(id, false);
   }
 
   async #iceServersFor(joined: JoinedMessage): Promise<RTCIceServer[]> {
