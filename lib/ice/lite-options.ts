@@ -42,6 +42,11 @@ export interface IceLiteOptions {
    * closed. Default `10_000` ms.
    */
   tcpHandshakeTimeoutMs?: number;
+  /**
+   * ICE-TCP connections still waiting for their first valid check, at most; more are closed
+   * on accept (each costs a socket for up to `tcpHandshakeTimeoutMs`). Default `1_000`.
+   */
+  tcpMaxPendingConnections?: number;
   /** Where debug logs of drops and info logs of lifecycle go. Default: silent. */
   logger?: Logger;
 }
@@ -57,6 +62,7 @@ export interface ResolvedLiteOptions {
   tcpPort: number | undefined;
   tcpMaxFrameBytes: number;
   tcpHandshakeTimeoutMs: number;
+  tcpMaxPendingConnections: number;
 }
 
 export const LITE_DEFAULTS = {
@@ -68,6 +74,7 @@ export const LITE_DEFAULTS = {
   receiveBufferBytes: 4 * 1024 * 1024,
   tcpMaxFrameBytes: 65_535,
   tcpHandshakeTimeoutMs: 10_000,
+  tcpMaxPendingConnections: 1_000,
 } as const;
 
 export class IceLiteOptionsError extends TypeError {
@@ -156,6 +163,13 @@ export function resolveLiteOptions(o: IceLiteOptions = {}): ResolvedLiteOptions 
       1,
       600_000,
       LITE_DEFAULTS.tcpHandshakeTimeoutMs,
+    ),
+    tcpMaxPendingConnections: integer(
+      'tcpMaxPendingConnections',
+      o.tcpMaxPendingConnections,
+      1,
+      1_000_000,
+      LITE_DEFAULTS.tcpMaxPendingConnections,
     ),
   };
 }

@@ -37,6 +37,8 @@ export class TcpMux {
   readonly #options: ResolvedLiteOptions;
   readonly #logger: Logger;
   readonly #connections = new Map<object, TcpRemote>();
+  /** Connections not yet bound to a session by a valid check. */
+  #pending = 0;
   readonly address: TransportAddress;
 
   private constructor(
@@ -77,6 +79,10 @@ export class TcpMux {
     return this.#connections.size;
   }
 
+  get pendingCount(): number {
+    return this.#pending;
+  }
+
   /** Frames and writes one packet on the connection of `remote` (if still open). */
   send(remote: LiteRemote, packet: Uint8Array): void {
     const conn =
@@ -91,6 +97,7 @@ export class TcpMux {
 
   /** A valid check arrived on `remote`: it belongs to `session`; no handshake deadline. */
   authenticated(remote: TcpRemote, session: IceLiteSession): void {
+    if (remote.session === undefined) this.#pending--;
     remote.session = session;
     remote.connection.setTimeout(0);
   }
@@ -107,6 +114,12 @@ export class TcpMux {
       socket.destroy();
       return;
     }
+    if (this.#pending >= this.#options.tcpMaxPendingConnections) {
+      this.#logger.debug({ from: `${address}:${port}` }, 'ice-tcp: too many pending connections');
+      socket.destroy();
+      return;
+    }
+    this.#pending++;
     const remote: TcpRemote = {
       family: socket.remoteFamily === 'IPv6' ? 6 : 4,
       address,
@@ -140,6 +153,7 @@ export class TcpMux {
     });
     socket.on('error', () => {});
     socket.on('close', () => {
+      if (remote.session === undefined) this.#pending--;
       this.#connections.delete(socket);
       this.#handlers.closed(remote);
     });

@@ -19,6 +19,7 @@ t.test('defaults are the documented ones', async (t) => {
     tcpPort: undefined,
     tcpMaxFrameBytes: 65_535,
     tcpHandshakeTimeoutMs: 10_000,
+    tcpMaxPendingConnections: 1_000,
   });
   t.equal(LITE_DEFAULTS.consentTimeoutMs, 30_000, 'RFC 7675 §5.1: 30 s');
 });
@@ -48,6 +49,7 @@ t.test('each bad option is refused with its name and a stable code', async (t) =
     ['tcpPort', { tcpPort: 65536 }],
     ['tcpMaxFrameBytes', { tcpMaxFrameBytes: 10 }],
     ['tcpHandshakeTimeoutMs', { tcpHandshakeTimeoutMs: 0 }],
+    ['tcpMaxPendingConnections', { tcpMaxPendingConnections: 0 }],
   ];
   for (const [option, o] of bad) {
     t.throws(() => resolveLiteOptions(o), { code: 'ICE_LITE_BAD_OPTION', option }, option);

@@ -153,3 +153,32 @@ t.test(
     t.equal(s.state, 'new', 'a check without USE-CANDIDATE does not nominate');
   },
 );
+
+t.test(
+  'unauthenticated connections beyond tcpMaxPendingConnections are closed on accept',
+  async (t) => {
+    const mux = await IceLiteMux.bind({
+      address: '127.0.0.1',
+      tcpPort: 0,
+      tcpMaxPendingConnections: 2,
+    });
+    t.teardown(() => mux.close());
+    const port = mux.tcpAddress?.port ?? 0;
+    const a = await client(port);
+    const b = await client(port);
+    t.teardown(() => {
+      a.socket.destroy();
+      b.socket.destroy();
+    });
+    const c = await client(port);
+    await c.closed;
+    t.pass('the third pending connection is closed');
+    const s = mux.createSession();
+    a.socket.write(frame(checkFor(s)));
+    t.ok(verifyCheckResponse(await a.next(), s.localPwd), 'an authenticated one frees its slot');
+    const d = await client(port);
+    t.teardown(() => d.socket.destroy());
+    d.socket.write(frame(checkFor(s)));
+    t.ok(verifyCheckResponse(await d.next(), s.localPwd), 'so a new connection is accepted');
+  },
+);
