@@ -56,3 +56,11 @@ t.test('reusePort needs Node 22.12+ or 23.1+', async (t) => {
   ];
   for (const [node, want] of cases) t.equal(reusePortSupported({ node }), want, node);
 });
+
+t.test('with signaling, the banner leads with the page URL and the WebSocket', async (t) => {
+  const text = devBanner({ ...input, signalPort: 8080 });
+  t.match(text, /\n {2}Open +http:\/\/127\.0\.0\.1:8080\/\?room=dev /);
+  t.match(text, /Signaling +ws:\/\/127\.0\.0\.1:8080\/ws /);
+  t.ok(text.indexOf('Open') < text.indexOf('STUN'), 'the URL to open comes first');
+  t.notMatch(devBanner(input), /Open|Signaling/, 'TURN alone prints no page');
+});
