@@ -1,0 +1,102 @@
+import { SRTP_EXPORTER_LABEL } from '../dtls/srtp-keys.js';
+import { isRtcp } from '../ice/demux.js';
+import { dtlsExportLength, keysFromDtlsExport } from '../srtp/dtls-keys.js';
+import { isSrtpError, type SrtpErrorCode } from '../srtp/errors.js';
+import { profileById, type SrtpProfileName } from '../srtp/profiles.js';
+import { SrtpSession } from '../srtp/session.js';
+
+/** Why an SRTP or SRTCP packet from the peer was dropped: `srtp-<code>` / `srtcp-<code>`. */
+export type SrtpDropReason = `srtp-${SrtpErrorCode}` | `srtcp-${SrtpErrorCode}`;
+
+/** What unprotecting one datagram of class `rtp` gave. */
+export type UnprotectResult =
+  | { kind: 'rtp' | 'rtcp'; packet: Buffer }
+  | { kind: 'drop'; reason: SrtpDropReason };
+
+/** What `SrtpTransport.fromDtls` needs of a connected DTLS connection. */
+export interface DtlsKeyingSource {
+  readonly srtpProfile: number | undefined;
+  exportKeyingMaterial(label: string, length: number): Buffer;
+}
+
+/**
+ * The SRTP/SRTCP contexts of one DTLS-SRTP association (RFC 5764), sans-IO: a protect
+ * context keyed with our write keys and an unprotect context keyed with the peer's. RTP and
+ * RTCP share the port (rtcp-mux, RFC 5761 §4): a packet is RTCP when its second byte is in
+ * 192–223.
+ */
+export class SrtpTransport {
+  readonly profile: SrtpProfileName;
+  readonly #tx: SrtpSession;
+  readonly #rx: SrtpSession;
+
+  constructor(
+    profile: SrtpProfileName,
+    material: Buffer,
+    role: 'client' | 'server',
+    o: { replayWindow: number; maxStreams: number },
+  ) {
+    // RFC 5764 §4.2: the client protects with the client write key, the server with the
+    // server's; keysFromDtlsExport picks ours (`local`) and the peer's (`remote`) by role.
+    const { local, remote } = keysFromDtlsExport(profile, material, role);
+    this.profile = profile;
+    const common = { profile, replayWindow: o.replayWindow, maxStreams: o.maxStreams };
+    this.#tx = new SrtpSession({ ...common, keys: local });
+    this.#rx = new SrtpSession({ ...common, keys: remote });
+  }
+
+  /**
+   * Keys from the DTLS exporter (label "EXTRACTOR-dtls_srtp", RFC 5764 §4.2) for the profile
+   * the handshake negotiated; undefined when use_srtp chose none that lib/srtp implements.
+   */
+  static fromDtls(
+    dtls: DtlsKeyingSource,
+    role: 'client' | 'server',
+    o: { replayWindow: number; maxStreams: number },
+  ): SrtpTransport | undefined {
+    const id = dtls.srtpProfile;
+    const profile = id === undefined ? undefined : profileById(id);
+    if (profile === undefined) return undefined;
+    const material = dtls.exportKeyingMaterial(SRTP_EXPORTER_LABEL, dtlsExportLength(profile));
+    return new SrtpTransport(profile, material, role, o);
+  }
+
+  /** Bytes protecting adds to an RTP packet. */
+  get rtpOverhead(): number {
+    return this.#tx.rtpOverhead;
+  }
+
+  /** Bytes protecting adds to an RTCP packet. */
+  get rtcpOverhead(): number {
+    return this.#tx.rtcpOverhead;
+  }
+
+  /**
+   * Authenticates and decrypts `datagram` in place; the result is a view of it. Never throws
+   * on its content.
+   */
+  unprotect(datagram: Buffer): UnprotectResult {
+    if (isRtcp(datagram)) {
+      const n = this.#rx.unprotectRtcp(datagram, datagram.length, datagram);
+      if (isSrtpError(n)) return { kind: 'drop', reason: `srtcp-${n.error}` };
+      return { kind: 'rtcp', packet: datagram.subarray(0, n) };
+    }
+    const n = this.#rx.unprotectRtp(datagram, datagram.length, datagram);
+    if (isSrtpError(n)) return { kind: 'drop', reason: `srtp-${n.error}` };
+    return { kind: 'rtp', packet: datagram.subarray(0, n) };
+  }
+
+  /** A new buffer holding `packet` protected as SRTP, or the reason it was refused. */
+  protectRtp(packet: Uint8Array): Buffer | SrtpErrorCode {
+    const out = Buffer.allocUnsafe(packet.length + this.#tx.rtpOverhead);
+    const n = this.#tx.protectRtp(packet, packet.length, out);
+    return isSrtpError(n) ? n.error : out.subarray(0, n);
+  }
+
+  /** A new buffer holding the (compound) RTCP `packet` protected as SRTCP. */
+  protectRtcp(packet: Uint8Array): Buffer | SrtpErrorCode {
+    const out = Buffer.allocUnsafe(packet.length + this.#tx.rtcpOverhead);
+    const n = this.#tx.protectRtcp(packet, packet.length, out);
+    return isSrtpError(n) ? n.error : out.subarray(0, n);
+  }
+}
