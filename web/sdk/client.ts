@@ -92,8 +92,9 @@ export class RtcdClient extends Emitter<RtcdClientEvents> {
     for (const name of Object.keys(listeners) as (keyof RtcdClientEvents)[]) {
       this.#listen(listeners, name);
     }
-    for (const track of options.localStream?.getTracks() ?? []) {
-      this.#tracks.push({ track, stream: options.localStream as MediaStream });
+    const stream = options.localStream;
+    if (stream !== undefined) {
+      for (const track of stream.getTracks()) this.#tracks.push({ track, stream });
     }
     this.#socket = new SignalSocket({
       url: websocketUrl(options.url),
