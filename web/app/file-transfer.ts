@@ -113,6 +113,14 @@ export class FileTransfer {
     if (data instanceof ArrayBuffer) {
       const incoming = this.#incoming.get(peerId);
       if (incoming === undefined) return;
+      if (incoming.view.bytes + data.byteLength > incoming.view.size) {
+        // More than announced: not the file we were promised; stop holding it.
+        this.#incoming.delete(peerId);
+        incoming.view.verified = false;
+        incoming.view.done = true;
+        incoming.row.progress();
+        return;
+      }
       incoming.chunks.push(data);
       incoming.view.bytes += data.byteLength;
       incoming.row.progress();
@@ -125,7 +133,7 @@ export class FileTransfer {
     } catch {
       return;
     }
-    if (control.t === 'file') this.#begin(peerId, control);
+    if (control.t === 'file' && validHeader(control)) this.#begin(peerId, control);
     else if (control.t === 'end') void this.#finish(peerId, control.id);
     else if (control.t === 'ack') this.#acked(control.id, control.ok);
   }
@@ -214,6 +222,20 @@ class TransferRow {
     const link = el('a', { href: URL.createObjectURL(blob), download: this.view.name }, 'save');
     this.node.append(link);
   }
+}
+
+/** A peer's header is network input: check its fields before they reach the page. */
+function validHeader(h: Extract<Control, { t: 'file' }>): boolean {
+  return (
+    typeof h.id === 'string' &&
+    typeof h.name === 'string' &&
+    typeof h.mime === 'string' &&
+    typeof h.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(h.sha256) &&
+    Number.isSafeInteger(h.size) &&
+    h.size >= 0 &&
+    h.size <= MAX_FILE_BYTES
+  );
 }
 
 function drained(channel: RTCDataChannel): Promise<void> {
