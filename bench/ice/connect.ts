@@ -119,10 +119,12 @@ async function bare(server: TurnServer, c: ConnectCase): Promise<number> {
       password: PASS,
       localAddress: '127.0.0.1',
     });
-    await client.allocate();
-    const took = performance.now() - t0;
-    await client.close();
-    return took;
+    try {
+      await client.allocate();
+      return performance.now() - t0;
+    } finally {
+      await client.close();
+    }
   }
   const x = dgram.createSocket('udp4');
   const y = dgram.createSocket('udp4');
@@ -141,20 +143,40 @@ async function bare(server: TurnServer, c: ConnectCase): Promise<number> {
   return took;
 }
 
+/**
+ * An in-process TurnServer on 127.0.0.1. Port 0 picks the UDP port and TCP then listens on
+ * the same number, which another process may hold: retried on EADDRINUSE.
+ */
+async function startTurn(): Promise<TurnServer> {
+  for (let attempt = 1; ; attempt++) {
+    // Short allocation lifetimes: werift 0.24's refresh loop sleeps 5/6 of the lifetime and
+    // close() does not cancel the sleep, which would hold the process open for minutes.
+    const server = new TurnServer({
+      listen: [{ host: '127.0.0.1', port: 0 }],
+      realm: 'bench',
+      users: { [USER]: PASS },
+      allowLoopbackPeers: true,
+      defaultLifetime: 2,
+      maxLifetime: 2,
+      maxAllocationsPerUser: 1000,
+      drainTimeoutMs: 0,
+    });
+    try {
+      await server.start();
+      return server;
+    } catch (err) {
+      await server.close().catch(() => {});
+      const code = err instanceof Error && 'code' in err ? err.code : undefined;
+      if (code !== 'EADDRINUSE' || attempt >= 5) throw err;
+    }
+  }
+}
+
 export async function benchConnect(o: ConnectBenchOptions = {}): Promise<ConnectRow[]> {
   const rounds = o.rounds ?? 10;
   // Short allocation lifetimes: werift 0.24's refresh loop sleeps 5/6 of the lifetime and
   // close() does not cancel the sleep, which would hold the process open for minutes.
-  const server = new TurnServer({
-    listen: [{ host: '127.0.0.1', port: 0 }],
-    realm: 'bench',
-    users: { [USER]: PASS },
-    allowLoopbackPeers: true,
-    defaultLifetime: 2,
-    maxLifetime: 2,
-    drainTimeoutMs: 0,
-  });
-  await server.start();
+  const server = await startTurn();
   const rows: ConnectRow[] = [];
   try {
     for (const c of o.cases ?? ['host', 'srflx', 'relay']) {
