@@ -37,6 +37,8 @@ export type SignalErrorCode = (typeof SignalErrorCode)[keyof typeof SignalErrorC
 /** WebSocket close codes (4000-4999 are the application's, RFC 6455 §7.4.2). */
 export const CloseCode = {
   goingAway: 1001,
+  /** The client does not read: more than `maxBufferedBytes` wait to be sent to it. */
+  policyViolation: 1008,
   messageTooBig: 1009,
   unauthorized: 4401,
   forbiddenRoom: 4403,

@@ -41,6 +41,8 @@ export class SignalServer {
   private readonly sockets = new Map<WebSocket, Connection>();
   private readonly sse = new Set<Connection>();
   private readonly perIp = new Map<string, number>();
+  /** Bytes waiting to be sent to one WebSocket beyond which it is closed (1008). */
+  private readonly maxBuffered: number;
   private heartbeat: NodeJS.Timeout | undefined;
   private bound: { host: string; port: number } | undefined;
   private closing: Promise<void> | undefined;
@@ -55,6 +57,7 @@ export class SignalServer {
     this.hub = new SignalHub(this.options, this.store, this.auth, this.log, this.now);
     const root = this.options.webRoot;
     this.webRoot = root === false ? undefined : (root ?? defaultWebRoot());
+    this.maxBuffered = Math.max(1 << 20, this.options.maxMessageBytes * 16);
     this.wss = new WebSocketServer({
       noServer: true,
       // Between maxMessageBytes and this, a message gets `message-too-large` and the
@@ -206,6 +209,12 @@ export class SignalServer {
     const sink: PeerSink = {
       send: (frame) => {
         if (ws.readyState !== ws.OPEN) return false;
+        if (ws.bufferedAmount > this.maxBuffered) {
+          // A client that does not read would hold server memory without bound; it may
+          // resume and get the queued frames.
+          ws.close(CloseCode.policyViolation, 'not reading');
+          return false;
+        }
         ws.send(frame);
         return true;
       },

@@ -4,6 +4,7 @@
  * rooms per process, connections per IP and in all (close 4429), dead connections found by
  * heartbeats (close 4408).
  */
+import type { Socket } from 'node:net';
 import t from 'tap';
 import { joined, startSignal, TestClient } from './fixture.js';
 
@@ -82,4 +83,25 @@ t.test('a client that stops answering pings is closed with 4408', async (t) => {
   t.equal(await dead.closed, 4408);
   t.equal(alive.ws.readyState, alive.ws.OPEN, 'a client answering pings stays');
   alive.close();
+});
+
+t.test('a client that does not read is closed with 1008; its peer may resume', async (t) => {
+  const { server, url } = await startSignal({ messagesPerSecond: 100000, messageBurst: 100000 });
+  t.teardown(() => server.close());
+  const [a] = await joined(url, 'slow');
+  const [b, jb] = await joined(url, 'slow');
+  await a.next('peer-joined');
+  // b stops reading: pause its TCP socket (ws keeps it as _socket) so the server's buffer fills.
+  const socket = Reflect.get(b.ws, '_socket') as Socket;
+  socket.pause();
+  const sdp = 'x'.repeat(60000);
+  for (let i = 0; i < 200 && b.closeCode === undefined; i++) {
+    a.send({ type: 'offer', to: jb.peerId, sdp });
+    if (i % 20 === 0) await new Promise((r) => setTimeout(r, 20));
+  }
+  socket.resume();
+  t.equal(await b.closed, 1008);
+  a.send({ type: 'ping', id: 'a' });
+  t.same(await a.next('pong'), { type: 'pong', id: 'a' }, 'the sender is unaffected');
+  a.close();
 });
