@@ -41,7 +41,10 @@ export interface DtlsOptions {
   initialRetransmitMs?: number;
   /** Ceiling of the doubling timer, ms. Default 60000 (RFC 6347 §4.2.4.1). */
   maxRetransmitMs?: number;
-  /** Retransmissions of one flight before the handshake fails. Default 7 (~51 s at 400 ms). */
+  /**
+   * Retransmissions of one flight before the handshake fails. Default 6: at the default
+   * timers the handshake gives up 51 s after the flight was first sent (0.4 + 0.8 + … + 25.6).
+   */
   maxRetransmits?: number;
   /** Server: request a client certificate and fail without one. Default true (WebRTC). */
   requireClientCertificate?: boolean;
@@ -113,7 +116,7 @@ export function resolveDtlsOptions(o: DtlsOptions): ResolvedDtlsOptions {
     mtu: int(o.mtu, 1200, 256, 65507, 'mtu'),
     initialRetransmitMs: int(o.initialRetransmitMs, 400, 1, 60_000, 'initialRetransmitMs'),
     maxRetransmitMs: int(o.maxRetransmitMs, 60_000, 1, 600_000, 'maxRetransmitMs'),
-    maxRetransmits: int(o.maxRetransmits, 7, 0, 100, 'maxRetransmits'),
+    maxRetransmits: int(o.maxRetransmits, 6, 0, 100, 'maxRetransmits'),
     requireClientCertificate: o.requireClientCertificate ?? true,
     maxHandshakeMessageLength: int(
       o.maxHandshakeMessageLength,

@@ -322,3 +322,11 @@ t.test('options are validated at construction', async (t) => {
     TypeError,
   );
 });
+
+t.test('by default a silent peer fails the handshake 51 s after the first flight', async (t) => {
+  const pair = await dtlsPair({ tap: () => [] });
+  pair.run();
+  t.equal(pair.ends.client.sent.length, 7, 'the first flight and 6 retransmissions');
+  t.equal(pair.now, 50_800);
+  t.match(pair.ends.client.closed, { error: DtlsErrorCode.handshakeTimeout });
+});
