@@ -1,0 +1,192 @@
+/**
+ * WebRtcEndpoint against a Node peer built from rtcd's own ICE check, DTLS and SRTP (see
+ * node-peer.ts), over real UDP on 127.0.0.1: both DTLS roles from `a=setup` (RFC 5763 §5),
+ * every SRTP profile keyed from the exporter with the client/server key order of RFC 5764
+ * §4.2, and the lifecycle (new → connecting → connected → closed/failed) with its causes.
+ */
+import { once } from 'node:events';
+import t, { type Test } from 'tap';
+import { generateCertificate } from '../../lib/dtls/certificate.js';
+import { IceLiteMux } from '../../lib/ice/udp-mux.js';
+import { encodeRtcp } from '../../lib/rtcp/index.js';
+import type { SrtpProfileName } from '../../lib/srtp/profiles.js';
+import { WebRtcEndpoint, type WebRtcState } from '../../lib/webrtc/endpoint.js';
+import { delay, within } from '../helpers/raw-stun.js';
+import { NodePeer, peerRemoteParameters, rtpPacket } from './node-peer.js';
+
+const certificate = await generateCertificate();
+
+async function setup(t: Test, muxOptions: Parameters<typeof IceLiteMux.bind>[0] = {}) {
+  const mux = await IceLiteMux.bind({ address: '127.0.0.1', ...muxOptions });
+  t.teardown(() => mux.close());
+  const peer = await NodePeer.open(mux.address);
+  t.teardown(() => peer.close());
+  return { mux, peer };
+}
+
+const ROLES = [
+  { remoteSetup: 'actpass', preferred: 'server', role: 'server', localSetup: 'passive' },
+  { remoteSetup: 'actpass', preferred: 'client', role: 'client', localSetup: 'active' },
+  { remoteSetup: 'active', preferred: 'client', role: 'server', localSetup: 'passive' },
+  { remoteSetup: 'passive', preferred: 'server', role: 'client', localSetup: 'active' },
+] as const;
+
+for (const c of ROLES) {
+  t.test(
+    `peer setup:${c.remoteSetup}, preferring ${c.preferred}: we are DTLS ${c.role} (setup:${c.localSetup})`,
+    async (t) => {
+      const { mux, peer } = await setup(t);
+      const ep = new WebRtcEndpoint({
+        mux,
+        certificate,
+        remote: await peerRemoteParameters(c.remoteSetup),
+        preferredDtlsRole: c.preferred,
+      });
+      t.teardown(() => ep.close());
+      const states: WebRtcState[] = [];
+      ep.on('state', (s) => states.push(s));
+      t.equal(ep.localSetup, c.localSetup);
+      t.equal(ep.dtlsRole, c.role);
+      t.equal(ep.state, 'new');
+      const connected = once(ep, 'connected');
+      await peer.nominate(ep);
+      await within(peer.connect(ep), 5000, 'peer DTLS');
+      await within(connected, 5000, 'endpoint connected');
+      t.same(states, ['connecting', 'connected']);
+      t.equal(ep.srtpProfile, 'AEAD_AES_128_GCM');
+    },
+  );
+}
+
+const PROFILES: SrtpProfileName[] = [
+  'AEAD_AES_128_GCM',
+  'AEAD_AES_256_GCM',
+  'AES_CM_128_HMAC_SHA1_80',
+  'AES_CM_128_HMAC_SHA1_32',
+];
+
+for (const profile of PROFILES) {
+  for (const role of ['server', 'client'] as const) {
+    t.test(`${profile}, endpoint as DTLS ${role}: RTP and RTCP both ways`, async (t) => {
+      const { mux, peer } = await setup(t);
+      const ep = new WebRtcEndpoint({
+        mux,
+        certificate,
+        remote: await peerRemoteParameters(),
+        preferredDtlsRole: role,
+      });
+      t.teardown(() => ep.close());
+      const rtp: Buffer[] = [];
+      const rtcp: Buffer[] = [];
+      ep.on('rtp', (p) => rtp.push(Buffer.from(p)));
+      ep.on('rtcp', (p) => rtcp.push(Buffer.from(p)));
+      await peer.nominate(ep);
+      await peer.connect(ep, [profile]);
+      if (ep.state !== 'connected') await once(ep, 'connected');
+      t.equal(ep.srtpProfile, profile);
+      const sent = [0, 1, 2].map((i) => rtpPacket(0xa1, 1000 + i, 111, 50 + i, i));
+      for (const p of sent) peer.sendRtp(p);
+      const rr = encodeRtcp([{ kind: 'rr', ssrc: 0xa1, reports: [] }]);
+      peer.sendRtcp(rr);
+      const back = rtpPacket(0xb2, 7, 96, 300, 0x5a);
+      t.ok(ep.sendRtp(back));
+      t.ok(ep.sendRtcp(encodeRtcp([{ kind: 'rr', ssrc: 0xb2, reports: [] }])));
+      for (let i = 0; i < 50 && (rtp.length < 3 || peer.rtp.length < 1); i++) await delay(10);
+      t.same(rtp, sent, 'the peer’s RTP arrives decrypted, byte for byte');
+      t.same(rtcp, [rr], 'and its RTCP');
+      t.same(peer.rtp, [back], 'our RTP decrypts with the peer’s keys');
+      t.equal(peer.rtcp.length, 1, 'and our RTCP');
+      const s = ep.stats();
+      t.equal(s.rtpPacketsReceived, 3);
+      t.equal(s.rtcpPacketsReceived, 1);
+      t.equal(s.rtpPacketsSent, 1);
+      t.equal(s.rtcpPacketsSent, 1);
+      t.ok(s.rtpBytesSent > back.length, 'bytes out are counted protected');
+    });
+  }
+}
+
+t.test('close() sends close_notify, closes the ICE session and is idempotent', async (t) => {
+  const { mux, peer } = await setup(t);
+  const ep = new WebRtcEndpoint({ mux, certificate, remote: await peerRemoteParameters() });
+  await peer.nominate(ep);
+  await peer.connect(ep);
+  const closed: unknown[] = [];
+  ep.on('closed', (r) => closed.push(r));
+  ep.close();
+  ep.close();
+  t.same(closed, [{ reason: 'closed' }], 'closed once');
+  t.equal(ep.state, 'closed');
+  t.equal(mux.sessionCount, 0);
+  for (let i = 0; i < 50 && peer.dtlsClosed === undefined; i++) await delay(10);
+  t.equal(peer.dtls?.state, 'closed', 'the peer got close_notify');
+  t.equal(ep.sendRtp(rtpPacket(1, 1)), false);
+  t.equal(ep.stats().sendFailures, 1);
+});
+
+t.test('the peer’s close_notify closes the endpoint (dtls-closed)', async (t) => {
+  const { mux, peer } = await setup(t);
+  const ep = new WebRtcEndpoint({ mux, certificate, remote: await peerRemoteParameters() });
+  await peer.nominate(ep);
+  await peer.connect(ep);
+  const closed = once(ep, 'closed');
+  peer.dtls!.close();
+  const [reason] = await within(closed, 2000, 'closed');
+  t.equal(reason.reason, 'dtls-closed');
+  t.equal(ep.state, 'closed');
+  t.equal(mux.sessionCount, 0);
+});
+
+t.test('consent loss (RFC 7675) closes the endpoint', async (t) => {
+  const { mux, peer } = await setup(t, { consentTimeoutMs: 300, sweepIntervalMs: 50 });
+  const ep = new WebRtcEndpoint({ mux, certificate, remote: await peerRemoteParameters() });
+  await peer.nominate(ep);
+  await peer.connect(ep);
+  const [reason] = await within(once(ep, 'closed'), 3000, 'closed');
+  t.equal(reason.reason, 'consent-lost');
+  t.equal(ep.state, 'closed');
+  t.equal(mux.sessionCount, 0);
+});
+
+t.test('no nomination within connectTimeoutMs fails the endpoint', async (t) => {
+  const { mux } = await setup(t);
+  const ep = new WebRtcEndpoint({
+    mux,
+    certificate,
+    remote: await peerRemoteParameters(),
+    connectTimeoutMs: 100,
+  });
+  const [reason] = await within(once(ep, 'closed'), 2000, 'closed');
+  t.equal(reason.reason, 'connect-timeout');
+  t.equal(ep.state, 'failed');
+  t.equal(mux.sessionCount, 0, 'its ICE session is gone');
+});
+
+t.test('closing the mux closes its endpoints (ice-closed)', async (t) => {
+  const { mux } = await setup(t);
+  const ep = new WebRtcEndpoint({ mux, certificate, remote: await peerRemoteParameters() });
+  const closed = once(ep, 'closed');
+  await mux.close();
+  t.same((await closed)[0], { reason: 'ice-closed' });
+});
+
+t.test('remote parameters set late: DTLS before them is dropped, then it connects', async (t) => {
+  const { mux, peer } = await setup(t);
+  const ep = new WebRtcEndpoint({ mux, certificate, preferredDtlsRole: 'server' });
+  t.teardown(() => ep.close());
+  t.equal(ep.localSetup, 'actpass', 'we would offer actpass');
+  t.equal(ep.dtlsRole, undefined);
+  await peer.nominate(ep);
+  t.equal(ep.state, 'connecting', 'nominated: connecting, DTLS waits for the parameters');
+  // The peer is DTLS client (we will be passive): its first flight finds no DTLS yet.
+  const peerDone = peer.connect({ dtlsRole: 'server', localFingerprint: ep.localFingerprint });
+  for (let i = 0; i < 50 && (ep.stats().drops['dtls-no-remote'] ?? 0) === 0; i++) await delay(10);
+  t.ok((ep.stats().drops['dtls-no-remote'] ?? 0) >= 1, 'the early ClientHello is dropped');
+  const connected = once(ep, 'connected');
+  ep.setRemoteParameters(await peerRemoteParameters('active'));
+  const again = await peerRemoteParameters('active');
+  t.throws(() => ep.setRemoteParameters(again), { code: 'WEBRTC_BAD_OPTION' }, 'only once');
+  await within(peerDone, 5000, 'peer DTLS (after its retransmission)');
+  await within(connected, 2000, 'connected');
+  t.equal(ep.state, 'connected');
+});
