@@ -226,6 +226,16 @@ export class ClientHandshake implements HandshakeDriver {
         `server chose cipher suite 0x${sh.cipherSuite.toString(16)} we did not offer`,
       );
     }
+    // RFC 5246 §7.4.1.4: a server may only answer extensions we sent.
+    const offered = new Set(this.hello!.extensions.map((e) => e.type));
+    const unsolicited = sh.extensions.find((e) => !offered.has(e.type));
+    if (unsolicited !== undefined) {
+      throw fatal(
+        DtlsErrorCode.unsupportedExtension,
+        AlertDescription.unsupportedExtension,
+        `server sent extension ${unsolicited.type} we did not offer`,
+      );
+    }
     requireExtendedMasterSecret(sh.extensions);
     checkRenegotiationInfo(sh.extensions);
     const srtp = findExtension(sh.extensions, ExtensionType.useSrtp);

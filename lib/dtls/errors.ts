@@ -16,6 +16,8 @@ export const DtlsErrorCode = {
   decodeError: 'DTLS_ERR_DECODE_ERROR',
   /** A field had a value the peer could not legally send (e.g. a group we did not offer). */
   illegalParameter: 'DTLS_ERR_ILLEGAL_PARAMETER',
+  /** The server answered an extension we did not offer. */
+  unsupportedExtension: 'DTLS_ERR_UNSUPPORTED_EXTENSION',
   /** The peer offered no DTLS version we speak (1.2). */
   protocolVersion: 'DTLS_ERR_PROTOCOL_VERSION',
   /** No cipher suite, group or signature scheme in common. */

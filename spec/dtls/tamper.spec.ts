@@ -15,7 +15,7 @@ import { DtlsErrorCode } from '../../lib/dtls/errors.js';
 import type { FlightMessage } from '../../lib/dtls/flight.js';
 import { encodeHandshake, readHandshakeFragments } from '../../lib/dtls/handshake.js';
 import { decodeClientHello } from '../../lib/dtls/messages/client-hello.js';
-import { decodeServerHello } from '../../lib/dtls/messages/server-hello.js';
+import { decodeServerHello, encodeServerHello } from '../../lib/dtls/messages/server-hello.js';
 import {
   decodeServerKeyExchange,
   encodeServerKeyExchange,
@@ -249,3 +249,35 @@ t.test('werift, for contrast, accepts an impostor ours refuses', async (t) => {
   await weriftServer.connected;
   t.same(weriftServer.dtls.remoteCertificate, real!.der, 'werift believes it talks to the victim');
 });
+
+/** A server whose ServerHello carries an extension the client never offered. */
+class UnsolicitedExtension extends DtlsConnection {
+  override sendFlight(messages: FlightMessage[], expectsReply: boolean, now: number): void {
+    const out = messages.map((m) => {
+      if (m.kind !== 'handshake' || m.msgType !== HandshakeType.serverHello) return m;
+      const sh = decodeServerHello(m.body)!;
+      const body = encodeServerHello({
+        ...sh,
+        extensions: [...sh.extensions, { type: 0x1234, data: Buffer.alloc(0) }],
+      });
+      return { ...m, body };
+    });
+    super.sendFlight(out, expectsReply, now);
+  }
+}
+
+t.test(
+  'RFC 5246 §7.4.1.4: an unsolicited ServerHello extension gets unsupported_extension',
+  async (t) => {
+    const pair = await dtlsPair({ serverClass: UnsolicitedExtension });
+    pair.run();
+    t.match(pair.ends.client.closed, {
+      error: DtlsErrorCode.unsupportedExtension,
+      alert: AlertDescription.unsupportedExtension,
+    });
+    t.match(pair.ends.server.closed, {
+      alert: AlertDescription.unsupportedExtension,
+      remote: true,
+    });
+  },
+);
