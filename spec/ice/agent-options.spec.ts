@@ -79,10 +79,8 @@ t.test('host addresses: explicit list, interface and address filters', async (t)
     all.some((h) => h.address.startsWith('fe80')),
     'never link-local IPv6',
   );
-  t.same(
-    hostAddresses({ includeLoopback: true, interfaces: ['lo'] }).map((h) => h.interfaceName),
-    ['lo', 'lo'].slice(0, hostAddresses({ includeLoopback: true, interfaces: ['lo'] }).length),
-  );
+  const lo = hostAddresses({ includeLoopback: true, interfaces: ['lo'] });
+  t.ok(lo.length > 0 && lo.every((h) => h.interfaceName === 'lo'), 'interfaces: only those');
   t.notOk(
     hostAddresses({ includeLoopback: true, ipv6: false }).some((h) => h.family === 6),
     'ipv6: false',
