@@ -232,8 +232,8 @@ export class SignalHub {
     members.add(peer);
     this.saveSession(peer);
     if (conn.closed) {
-      // The client went while the store answered: it may still resume.
-      this.detach(conn, peer);
+      // The client went before it could learn its resume token: nobody can resume this peer.
+      this.leave(peer, 'gone before joined');
       return;
     }
     peer.attach(conn);

@@ -48,6 +48,19 @@ t.test('usage errors exit 2 with one line', async (t) => {
   }
 });
 
+t.test('an unreachable --redis fails the start with one line (exit 1)', async (t) => {
+  const r = await runRtcd([
+    'signal',
+    '--listen',
+    '127.0.0.1:0',
+    '--no-auth',
+    '--redis',
+    'redis://127.0.0.1:1',
+  ]);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /^rtcd: cannot start: cannot connect to Redis: .*\n$/);
+});
+
 t.test('signal --no-auth serves a join, warns loudly, drains on SIGTERM', async (t) => {
   const child = startRtcd(['signal', '--listen', '127.0.0.1:0', '--no-auth']);
   t.teardown(() => {
