@@ -68,6 +68,8 @@ export interface WebRtcEndpointStats {
   rtpBytesSent: number;
   rtcpPacketsSent: number;
   rtcpBytesSent: number;
+  /** DTLS datagrams handed to the DTLS connection (its own drops are in `dtlsDrops`). */
+  dtlsPacketsReceived: number;
   /** Packets `sendRtp`/`sendRtcp` refused (not connected, or SRTP refused them). */
   sendFailures: number;
   /** Dropped packets from the peer by reason (only reasons seen so far are present). */
@@ -130,6 +132,7 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
     rtpBytesSent: 0,
     rtcpPacketsSent: 0,
     rtcpBytesSent: 0,
+    dtlsPacketsReceived: 0,
     sendFailures: 0,
   };
 
@@ -329,6 +332,7 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
       this.#drop('dtls-no-remote');
       return;
     }
+    this.#counts.dtlsPacketsReceived++;
     dtls.receive(packet, this.#now());
     this.#scheduleDtls();
   }
