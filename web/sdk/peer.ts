@@ -36,8 +36,11 @@ export interface PeerSetup {
   /**
    * Whether this side makes the first offer. The newcomer does (it learns of the others from
    * `joined`); the others wait up to `firstOfferWaitMs` for it. Perfect negotiation would
-   * survive both offering at once, but Chromium can stall ICE gathering after rolling back
-   * the very first offer, so the first exchange is kept free of glare.
+   * survive both offering at once, but Chromium (156) stalls ICE gathering for good — no
+   * candidate ever, `restartIce()` does not help — in about one first-offer collision out of
+   * seven, when the polite side rolls back its very first offer right after setting it
+   * (explicitly or implicitly). So the first exchange is kept free of glare; later ones are not
+   * affected.
    */
   initiator: boolean;
   /** Default 5,000 ms. */
