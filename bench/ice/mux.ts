@@ -12,7 +12,12 @@
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { LiteRemote } from '../../lib/ice/lite-core.js';
+import { IceLiteCore } from '../../lib/ice/lite-core.js';
+import { buildCheckRequest } from '../../lib/ice/stun-check.js';
 import {
+  benchPwd,
+  benchUfrag,
   isMessage,
   type LoadIn,
   type LoadOut,
@@ -54,6 +59,17 @@ export interface MuxBenchRow {
   sessions: number;
   /** Mux only: checks the mux itself counted as answered (≥ responses received). */
   muxAnswered?: number;
+  /**
+   * Mux only: `IceLiteCore.handleStun` alone, in a loop in the bench process with a no-op
+   * send (the ICE work without sockets): checks per CPU-second and CPU µs per check.
+   */
+  coreOnlyPerCpuSecond?: number;
+  coreOnlyCpuUs?: number;
+}
+
+interface CoreMeasured {
+  perCpuSecond: number;
+  cpuUsPerCheck: number;
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -154,6 +170,45 @@ async function measure(kind: ServerKind, o: Required<MuxBenchOptions>): Promise<
   }
 }
 
+/**
+ * The ICE work alone: the same precomputed checks through `IceLiteCore.handleStun` with a
+ * no-op `send`, in this process, for `durationMs`. What the mux would reach if UDP were free.
+ */
+function measureCore(o: Required<MuxBenchOptions>): CoreMeasured {
+  const core = new IceLiteCore<number>(
+    { consentTimeoutMs: 30_000 },
+    { send() {}, selected() {}, consentExpired() {}, drop() {} },
+  );
+  const checks: Buffer[] = [];
+  for (let i = 0; i < o.sessions; i++) {
+    core.add(i, benchUfrag(i), benchPwd(i));
+    checks.push(
+      buildCheckRequest({
+        localUfrag: 'load',
+        remoteUfrag: benchUfrag(i),
+        remotePwd: benchPwd(i),
+        priority: 1862270975,
+        role: 'controlling',
+        tieBreaker: BigInt(i + 1),
+      }),
+    );
+  }
+  const from: LiteRemote = { family: 4, address: '127.0.0.1', port: 50_000, transport: 'udp' };
+  let n = 0;
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const deadline = started + o.durationMs;
+  while (performance.now() < deadline) {
+    for (let k = 0; k < 1000; k++) {
+      core.handleStun(checks[n % checks.length]!, from, 0);
+      n++;
+    }
+  }
+  const used = process.cpuUsage(cpu);
+  const cpuUs = used.user + used.system;
+  return { perCpuSecond: n / (cpuUs / 1e6), cpuUsPerCheck: cpuUs / n };
+}
+
 function better(a: Measured | undefined, b: Measured): Measured {
   return a === undefined || b.perCpuSecond > a.perCpuSecond ? b : a;
 }
@@ -168,11 +223,16 @@ export async function benchMux(options: MuxBenchOptions = {}): Promise<MuxBenchR
   };
   let bare: Measured | undefined;
   let mux: Measured | undefined;
+  let core: CoreMeasured | undefined;
   for (let r = 0; r < o.rounds; r++) {
     bare = better(bare, await measure('bare', o));
     mux = better(mux, await measure('mux', o));
+    const c = measureCore({ ...o, durationMs: Math.min(o.durationMs, 1_000) });
+    if (core === undefined || c.perCpuSecond > core.perCpuSecond) core = c;
   }
-  if (bare === undefined || mux === undefined) throw new TypeError('rounds must be ≥ 1');
+  if (bare === undefined || mux === undefined || core === undefined) {
+    throw new TypeError('rounds must be ≥ 1');
+  }
   const row = (m: Measured, name: string): MuxBenchRow => ({
     name,
     kind: m.kind,
@@ -186,7 +246,14 @@ export async function benchMux(options: MuxBenchOptions = {}): Promise<MuxBenchR
     sessions: m.kind === 'mux' ? o.sessions : 0,
     ...(m.kind === 'mux' ? { bytesPerSession: m.bytesPerSession, muxAnswered: m.muxAnswered } : {}),
   });
-  return [row(bare, 'bare dgram echo'), row(mux, 'rtcd ice-lite mux')];
+  return [
+    row(bare, 'bare dgram echo'),
+    {
+      ...row(mux, 'rtcd ice-lite mux'),
+      coreOnlyPerCpuSecond: Math.round(core.perCpuSecond),
+      coreOnlyCpuUs: Number(core.cpuUsPerCheck.toFixed(2)),
+    },
+  ];
 }
 
 /** The rows as a text table with the targets, for the console. */
@@ -203,6 +270,7 @@ export function formatMuxRows(rows: readonly MuxBenchRow[]): string {
   const mux = rows.find((r) => r.kind === 'mux');
   if (mux !== undefined) {
     lines.push(
+      `lite core alone, no I/O: ${mux.coreOnlyPerCpuSecond} checks/CPU-s (${mux.coreOnlyCpuUs} µs per check; the rest of the mux's cost is UDP)`,
       `memory per idle session: ${mux.bytesPerSession} B (${mux.sessions} sessions; target ≤ 2048 B)`,
       `target ≥ 50,000 checks/s on one core: ${mux.perCpuSecond >= 50_000 ? 'met' : 'NOT met'} (${mux.perCpuSecond}/CPU-s, ${mux.perSecond}/s wall)`,
     );
