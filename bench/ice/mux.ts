@@ -270,7 +270,7 @@ export function formatMuxRows(rows: readonly MuxBenchRow[]): string {
   const mux = rows.find((r) => r.kind === 'mux');
   if (mux !== undefined) {
     lines.push(
-      `lite core alone, no I/O: ${mux.coreOnlyPerCpuSecond} checks/CPU-s (${mux.coreOnlyCpuUs} µs per check; the rest of the mux's cost is UDP)`,
+      `lite core alone, no I/O: ${mux.coreOnlyPerCpuSecond} checks/CPU-s (${mux.coreOnlyCpuUs} µs per check without sockets)`,
       `memory per idle session: ${mux.bytesPerSession} B (${mux.sessions} sessions; target ≤ 2048 B)`,
       `target ≥ 50,000 checks/s on one core: ${mux.perCpuSecond >= 50_000 ? 'met' : 'NOT met'} (${mux.perCpuSecond}/CPU-s, ${mux.perSecond}/s wall)`,
     );
