@@ -42,6 +42,8 @@ export interface ListenerCounters {
   badCookies: number;
   accepted: number;
   ignored: number;
+  /** Associations replaced by a new handshake from the same address (RFC 6347 §4.2.8). */
+  restarts: number;
 }
 
 export class DtlsServerListener {
@@ -50,8 +52,11 @@ export class DtlsServerListener {
     badCookies: 0,
     accepted: 0,
     ignored: 0,
+    restarts: 0,
   };
   private readonly connections = new Map<string, DtlsConnection>();
+  /** The client random of the hello that created each connection. */
+  private readonly randoms = new WeakMap<DtlsConnection, Buffer>();
   private readonly maxConnections: number;
 
   constructor(
@@ -77,7 +82,7 @@ export class DtlsServerListener {
   /** One datagram from `address`:`port`. Never throws on its content. */
   receive(datagram: Buffer, address: string, port: number, now: number): void {
     const existing = this.connections.get(key(address, port));
-    if (existing !== undefined) {
+    if (existing !== undefined && !this.restarts(existing, datagram)) {
       existing.receive(datagram, now);
       return;
     }
@@ -103,13 +108,34 @@ export class DtlsServerListener {
       this.sink.send(record, address, port);
       return;
     }
+    if (existing !== undefined) {
+      this.counters.restarts++;
+      existing.close();
+      this.connections.delete(key(address, port));
+    }
     if (this.connections.size >= this.maxConnections) {
       this.counters.ignored++;
       return;
     }
     this.counters.accepted++;
     const conn = this.create(address, port);
+    this.randoms.set(conn, Buffer.from(hello.prefix.subarray(2, 34)));
     conn.receive(datagram, now);
+  }
+
+  /**
+   * RFC 6347 §4.2.8: a peer that lost its state (a restart on the same port) starts over
+   * with a new ClientHello in epoch 0. A hello with another random than the one that made
+   * the connection goes through the stateless cookie exchange like any new peer; only once
+   * it returns a valid cookie (which an off-path attacker cannot) is the old association
+   * closed (close_notify) and replaced. Retransmissions of the original hello carry its
+   * random and stay with the connection.
+   */
+  private restarts(existing: DtlsConnection, datagram: Buffer): boolean {
+    if (existing.state === 'connecting') return false;
+    const hello = firstClientHello(datagram);
+    if (hello === undefined) return false;
+    return !this.randoms.get(existing)?.equals(hello.prefix.subarray(2, 34));
   }
 
   /** Runs every connection's timer that is due. */

@@ -210,6 +210,20 @@ t.test('our client completes a handshake through the listener', async (t) => {
   t.equal(l.size, 0, 'close_notify removes the connection');
 });
 
+t.test('RFC 6347 §4.2.8: a restarted client on the same port gets a new association', async (t) => {
+  const { l, out } = await listener();
+  const first = await connectThrough(l, out, 7);
+  t.ok(first.connected());
+  const old = l.connection('127.0.0.1', 7);
+  // The client lost its state: a new DtlsConnection from the same address and port.
+  const second = await connectThrough(l, out, 7);
+  t.ok(second.connected(), 'the new handshake completes');
+  t.equal(old?.state, 'closed', 'the old association was closed');
+  t.not(l.connection('127.0.0.1', 7), old);
+  t.equal(l.counters.restarts, 1);
+  t.equal(l.size, 1);
+});
+
 t.test('maxConnections bounds the connections held', async (t) => {
   const { l, out } = await listener({ maxConnections: 1 });
   t.ok((await connectThrough(l, out, 1)).connected());
