@@ -1,9 +1,15 @@
 // rtcd: the roles a program embeds, their options, and the protocol layers as namespaces.
-// `rtcd/stun`, `rtcd/turn`, `rtcd/rtp`, `rtcd/rtcp` and `rtcd/srtp` give the same layers as
-// flat modules.
+// `rtcd/stun`, `rtcd/turn`, `rtcd/rtp`, `rtcd/rtcp`, `rtcd/srtp`, `rtcd/dtls`, `rtcd/ice` and
+// `rtcd/signal` give the same layers as flat modules.
 
+export * as dtls from './dtls/index.js';
+export { DtlsConnection, type DtlsOptions, generateCertificate } from './dtls/index.js';
+export * as ice from './ice/index.js';
+export { IceAgent, type IceAgentOptions, IceLiteMux } from './ice/index.js';
 export * as rtcp from './rtcp/index.js';
 export * as rtp from './rtp/index.js';
+export * as signal from './signal/index.js';
+export { SignalServer, type SignalServerOptions } from './signal/index.js';
 export * as srtp from './srtp/index.js';
 export * as stun from './stun/index.js';
 export * as turn from './turn/index.js';

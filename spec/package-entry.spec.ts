@@ -1,8 +1,11 @@
 /** The package's main entry ("." in package.json "exports") carries the public API. */
 import t from 'tap';
+import * as dtls from '../lib/dtls/index.js';
+import * as ice from '../lib/ice/index.js';
 import * as rtcd from '../lib/index.js';
 import * as rtcp from '../lib/rtcp/index.js';
 import * as rtp from '../lib/rtp/index.js';
+import * as signal from '../lib/signal/index.js';
 import * as srtp from '../lib/srtp/index.js';
 import * as stun from '../lib/stun/index.js';
 import { TurnClient } from '../lib/turn/client.js';
@@ -13,6 +16,11 @@ t.test('the roles are exported by name', async (t) => {
   t.equal(rtcd.TurnServer, TurnServer);
   t.equal(rtcd.TurnClient, TurnClient);
   t.equal(typeof rtcd.VERSION, 'string');
+  t.equal(rtcd.SignalServer, signal.SignalServer);
+  t.equal(rtcd.IceAgent, ice.IceAgent);
+  t.equal(rtcd.IceLiteMux, ice.IceLiteMux);
+  t.equal(rtcd.DtlsConnection, dtls.DtlsConnection);
+  t.equal(rtcd.generateCertificate, dtls.generateCertificate);
 });
 
 t.test('the protocol layers are namespaces equal to rtcd/stun and rtcd/turn', async (t) => {
@@ -21,6 +29,9 @@ t.test('the protocol layers are namespaces equal to rtcd/stun and rtcd/turn', as
   t.same(Object.keys(rtcd.rtp).sort(), Object.keys(rtp).sort());
   t.same(Object.keys(rtcd.rtcp).sort(), Object.keys(rtcp).sort());
   t.same(Object.keys(rtcd.srtp).sort(), Object.keys(srtp).sort());
+  t.same(Object.keys(rtcd.dtls).sort(), Object.keys(dtls).sort());
+  t.same(Object.keys(rtcd.ice).sort(), Object.keys(ice).sort());
+  t.same(Object.keys(rtcd.signal).sort(), Object.keys(signal).sort());
   t.equal(rtcd.stun.decodeStunMessage, stun.decodeStunMessage);
   t.equal(rtcd.turn.TurnCore, turn.TurnCore);
 });
