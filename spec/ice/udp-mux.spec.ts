@@ -288,3 +288,39 @@ t.test(
     t.equal(mux.routedRemoteCount, 1);
   },
 );
+
+t.test(
+  'RFC 8445 §8.1.1: a later nomination from a new address moves the session there',
+  async (t) => {
+    const mux = await IceLiteMux.bind({ address: '127.0.0.1' });
+    t.teardown(() => mux.close());
+    const [before, after] = await Promise.all([peer(), peer()]);
+    t.teardown(() => {
+      before.close();
+      after.close();
+    });
+    const s = mux.createSession();
+    const connected = once(s, 'connected');
+    before.send(checkFor(s, true), mux.address.port);
+    await connected;
+    await before.next();
+    let connects = 0;
+    s.on('connected', () => connects++);
+    const moved = once(s, 'selected');
+    after.send(checkFor(s, true), mux.address.port);
+    const [remote, transport] = await moved;
+    t.same(remote, { family: 4, address: '127.0.0.1', port: after.port });
+    t.equal(transport, 'udp');
+    t.equal(connects, 0, "a move is not a new 'connected'");
+    await after.next();
+    const got: string[] = [];
+    s.on('data', (b) => got.push(b.toString('hex')));
+    before.send(Buffer.from('8011', 'hex'), mux.address.port);
+    after.send(Buffer.from('8022', 'hex'), mux.address.port);
+    await wait(100);
+    t.same(got, ['8022'], 'the old address is no longer routed');
+    t.ok(s.send(Buffer.from('8033', 'hex')));
+    t.same(await after.next(), Buffer.from('8033', 'hex'), 'sending follows the new address');
+    t.equal(mux.routedRemoteCount, 1);
+  },
+);
