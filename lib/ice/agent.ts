@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { EventEmitter } from 'node:events';
 import {
@@ -11,12 +10,11 @@ import {
 import { silentLogger } from '../util/logger.js';
 import {
   type IceAgentOptions,
-  type IceTurnServer,
   parseIceUrl,
   type ResolvedAgentOptions,
   resolveAgentOptions,
 } from './agent-options.js';
-import { candidatePriority, type IceCandidate, isMdnsName } from './candidate.js';
+import { type IceCandidate, isMdnsName } from './candidate.js';
 import {
   type CandidatePair,
   CheckList,
@@ -25,9 +23,7 @@ import {
   type LocalCandidate,
   type Role,
 } from './checklist.js';
-import { bindUdp, type HostAddress, hostAddresses } from './gather-host.js';
-import { RelayBase } from './gather-relay.js';
-import { SrflxRequests } from './gather-srflx.js';
+import { Gatherer } from './gather.js';
 
 export type IceState =
   | 'new'
@@ -54,13 +50,6 @@ export interface IceAgentEvents {
   error: [Error];
 }
 
-interface HostBase {
-  id: string;
-  socket: dgram.Socket;
-  host: HostAddress;
-  candidate: LocalCandidate;
-}
-
 /**
  * A full ICE agent (RFC 8445) with trickle (RFC 8838) and consent freshness (RFC 7675), for
  * one component over UDP. Gathers host, server-reflexive and relayed candidates, runs the
@@ -71,11 +60,8 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
   private readonly log;
   private list: CheckList;
   private oldList: CheckList | undefined;
-  private readonly hosts: HostBase[] = [];
-  private readonly relays = new Map<string, RelayBase>();
+  private readonly gatherer: Gatherer;
   private readonly locals: LocalCandidate[] = [];
-  private readonly foundations = new Map<string, string>();
-  private readonly srflx = new SrflxRequests();
   private timer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   private gathering: Promise<void> | undefined;
@@ -97,6 +83,11 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
       this.opts.controlling,
       options.tieBreaker,
     );
+    this.gatherer = new Gatherer(options, this.opts.gatherTimeoutMs, this.log, {
+      candidate: (c) => this.addLocal(c),
+      packet: (base, buf, from) => this.onPacket(base, buf, from),
+      closed: () => this.isClosed(),
+    });
   }
 
   get localParameters(): IceCredentials {
@@ -182,140 +173,12 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
 
   private async doGather(): Promise<void> {
     this.gatherState = 'gathering';
-    const addresses = hostAddresses(this.options);
-    const bound = await Promise.all(
-      addresses.map((h) =>
-        bindUdp(h.address).then(
-          (s) => ({ h, s }),
-          (err: Error) => {
-            this.log.debug({ err, address: h.address }, 'ice: cannot bind host candidate');
-            return undefined;
-          },
-        ),
-      ),
-    );
-    if (this.iceState === 'closed') {
-      for (const b of bound) b?.s.close();
-      return;
-    }
-    const relayOnly = this.options.relayOnly === true;
-    bound.forEach((b, i) => {
-      if (b === undefined) return;
-      const port = b.s.address().port;
-      const base = `h${i}`;
-      const candidate: LocalCandidate = {
-        foundation: this.foundation('host', b.h.address, ''),
-        component: 1,
-        transport: 'udp',
-        priority: candidatePriority('host', 65535 - i, 1),
-        address: b.h.address,
-        port,
-        type: 'host',
-        base,
-      };
-      const host: HostBase = { id: base, socket: b.s, host: b.h, candidate };
-      this.hosts.push(host);
-      b.s.on('message', (msg, rinfo) => this.onPacket(base, msg, fromRinfo(rinfo)));
-      b.s.on('error', (err) => this.log.debug({ err }, 'ice: socket error'));
-      if (!relayOnly) this.addLocal(candidate);
-    });
-    const tasks: Promise<void>[] = [];
-    if (!relayOnly) {
-      for (const server of this.options.stunServers ?? []) {
-        const s = typeof server === 'string' ? parseIceUrl(server) : server;
-        for (const h of this.hosts) tasks.push(this.gatherSrflx(h, s.host, s.port));
-      }
-    }
-    let r = 0;
-    for (const server of this.options.turnServers ?? []) {
-      for (const u of typeof server.urls === 'string' ? [server.urls] : server.urls) {
-        const url = parseIceUrl(u);
-        if (url.scheme === 'stun') continue;
-        tasks.push(this.gatherRelay(`r${r++}`, url, server));
-      }
-    }
-    await Promise.all(tasks);
+    await this.gatherer.run();
     if (this.isClosed()) return;
     this.gatherState = 'complete';
     this.list.setLocalEnded();
     this.emitSafe('gathering-complete');
     this.updateCompleted();
-  }
-
-  private async gatherSrflx(h: HostBase, host: string, port: number): Promise<void> {
-    if ((host.includes(':') ? 6 : 4) !== h.host.family) return;
-    try {
-      const mapped = await this.srflx.binding(
-        (buf) => h.socket.send(buf, port, host),
-        this.opts.gatherTimeoutMs,
-      );
-      if (this.iceState === 'closed') return;
-      const dup = this.locals.some((l) => l.address === mapped.address && l.port === mapped.port);
-      if (dup) return;
-      this.addLocal({
-        foundation: this.foundation('srflx', h.host.address, `${host}:${port}`),
-        component: 1,
-        transport: 'udp',
-        priority: candidatePriority('srflx', (h.candidate.priority >>> 8) & 0xffff, 1),
-        address: mapped.address,
-        port: mapped.port,
-        type: 'srflx',
-        relatedAddress: h.candidate.address,
-        relatedPort: h.candidate.port,
-        base: h.id,
-      });
-    } catch (err) {
-      this.log.debug({ err, host, port }, 'ice: no server-reflexive candidate');
-    }
-  }
-
-  private async gatherRelay(
-    id: string,
-    url: ReturnType<typeof parseIceUrl>,
-    server: IceTurnServer,
-  ): Promise<void> {
-    try {
-      const relay = await RelayBase.allocate(
-        url,
-        server.username,
-        server.credential,
-        this.opts.gatherTimeoutMs,
-        server.tls,
-      );
-      if (this.iceState === 'closed') {
-        await relay.close();
-        return;
-      }
-      this.relays.set(id, relay);
-      relay.client.on('data', (peer, data) => this.onPacket(id, data, peer));
-      relay.client.on('error', (err) => this.log.debug({ err }, 'ice: TURN client error'));
-      const transportPref = url.transport === 'udp' ? 2 : url.transport === 'tcp' ? 1 : 0;
-      this.addLocal({
-        foundation: this.foundation('relay', url.host, `${url.port}/${url.transport}`),
-        component: 1,
-        transport: 'udp',
-        priority: candidatePriority('relay', transportPref * 256 + 255 - this.relays.size, 1),
-        address: relay.relayed.address,
-        port: relay.relayed.port,
-        type: 'relay',
-        relatedAddress: relay.mapped.address,
-        relatedPort: relay.mapped.port,
-        base: id,
-      });
-    } catch (err) {
-      this.log.debug({ err, url }, 'ice: no relayed candidate');
-    }
-  }
-
-  /** RFC 8445 §5.1.1.3: same type, base IP and server (and transport) → same foundation. */
-  private foundation(type: string, base: string, server: string): string {
-    const key = `${type}|${base}|${server}`;
-    let f = this.foundations.get(key);
-    if (f === undefined) {
-      f = String(this.foundations.size + 1);
-      this.foundations.set(key, f);
-    }
-    return f;
   }
 
   private addLocal(c: LocalCandidate): void {
@@ -397,11 +260,8 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
     this.oldList?.stop();
     clearTimeout(this.timer);
     clearTimeout(this.connectTimer);
-    this.srflx.cancel();
     this.setState('closed');
-    for (const h of this.hosts) h.socket.close();
-    await Promise.all([...this.relays.values()].map((r) => r.close().catch(() => {})));
-    this.relays.clear();
+    await this.gatherer.close();
   }
 
   /** Read through a method: TypeScript narrows the field across awaits otherwise. */
@@ -434,7 +294,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
       this.oldList = undefined;
     }
     clearTimeout(this.connectTimer);
-    const relay = this.relays.get(pair.local.base);
+    const relay = this.gatherer.relays.get(pair.local.base);
     relay?.bindChannel(toTransport(pair.remote));
     this.emitSafe('selected-pair', pair);
     if (this.iceState !== 'connected' && this.iceState !== 'completed') this.setState('connected');
@@ -476,16 +336,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
   }
 
   private sendOn(base: string, to: TransportAddress, data: Buffer): void {
-    if (this.iceState === 'closed') return;
-    const relay = this.relays.get(base);
-    if (relay !== undefined) {
-      relay.send(to, data);
-      return;
-    }
-    const h = this.hosts.find((x) => x.id === base);
-    h?.socket.send(data, to.port, to.address, (err) => {
-      if (err) this.log.debug({ err }, 'ice: send failed');
-    });
+    if (this.iceState !== 'closed') this.gatherer.sendOn(base, to, data);
   }
 
   private onPacket(base: string, buf: Buffer, from: TransportAddress): void {
@@ -499,7 +350,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
         this.list.handleStun(base, from, buf, cls, now) ||
         (this.oldList?.handleStun(base, from, buf, cls, now) ?? false);
       if (!handled && (cls === StunClass.success || cls === StunClass.error)) {
-        this.srflx.handle(d.message);
+        this.gatherer.srflx.handle(d.message);
       }
       this.kick();
       return;
@@ -537,10 +388,6 @@ function randomIceString(n: number): string {
 function publicCandidate(c: LocalCandidate): IceCandidate {
   const { base: _base, ...rest } = c;
   return rest;
-}
-
-function fromRinfo(r: dgram.RemoteInfo): TransportAddress {
-  return { family: r.family === 'IPv6' ? 6 : 4, address: r.address, port: r.port };
 }
 
 function toTransport(c: { address: string; port: number }): TransportAddress {
