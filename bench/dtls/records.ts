@@ -114,20 +114,20 @@ function bareSteps(k: Keys, plain: Buffer): Record<RecordDirection, Step> {
       ? createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 })
       : createDecipheriv(gcm, key, nonce, { authTagLength: 16 });
   const c = enc();
-  c.setAAD(a);
+  c.setAAD(a, { plaintextLength: plain.length });
   const ct = Buffer.concat([c.update(plain), c.final()]);
   const tag = c.getAuthTag();
   return {
     seal: () => {
       const cipher = enc();
-      cipher.setAAD(a);
+      cipher.setAAD(a, { plaintextLength: plain.length });
       const n = cipher.update(plain).length + cipher.final().length;
       return n + cipher.getAuthTag().length;
     },
     open: () => {
       const d = dec();
       d.setAuthTag(tag);
-      d.setAAD(a);
+      d.setAAD(a, { plaintextLength: ct.length });
       return d.update(ct).length + d.final().length;
     },
   };

@@ -97,7 +97,8 @@ export class RecordProtection {
     const cipher = this.chacha
       ? createCipheriv('chacha20-poly1305', this.key, this.nonce, { authTagLength: 16 })
       : createCipheriv(this.gcm, this.key, this.nonce, { authTagLength: 16 });
-    cipher.setAAD(this.aad);
+    // plaintextLength: required by the ChaCha20-Poly1305 typing, ignored by both AEADs here.
+    cipher.setAAD(this.aad, { plaintextLength: plaintext.length });
     let n = offset + explicit;
     const body = cipher.update(plaintext);
     out.set(body, n);
@@ -138,7 +139,7 @@ export class RecordProtection {
       const decipher = this.chacha
         ? createDecipheriv('chacha20-poly1305', this.key, nonce, { authTagLength: 16 })
         : createDecipheriv(this.gcm, this.key, nonce, { authTagLength: 16 });
-      decipher.setAAD(this.aad);
+      decipher.setAAD(this.aad, { plaintextLength: length });
       decipher.setAuthTag(tag);
       const body = decipher.update(fragment.subarray(explicit, explicit + length));
       const tail = decipher.final();
