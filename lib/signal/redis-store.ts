@@ -109,7 +109,8 @@ export class RedisStore implements SignalStore {
       connectTimeout: this.connectTimeoutMs,
       retryStrategy: (times: number) => Math.min(100 * times, 2000),
     };
-    this.cmd = new Redis(o.url, options);
+    // Publishes issued in one tick go out in one write: the relay path's batching.
+    this.cmd = new Redis(o.url, { ...options, enableAutoPipelining: true });
     this.sub = new Redis(o.url, options);
   }
 
