@@ -8,6 +8,7 @@ import {
   type TransportAddress,
 } from '../stun/index.js';
 import { candidatePriority, type IceCandidate, pairPriority } from './candidate.js';
+import { type CheckTransaction, CheckTransactions } from './check-transactions.js';
 import { ConsentFreshness } from './consent.js';
 import {
   type CandidatePair,
@@ -65,17 +66,6 @@ export interface CheckListTiming {
   maxPairs: number;
 }
 
-interface Transaction {
-  pair: CandidatePair;
-  request: Buffer;
-  useCandidate: boolean;
-  role: Role;
-  consent: boolean;
-  sends: number;
-  rto: number;
-  nextAt: number;
-}
-
 /** Drop counters (bad input is dropped with a reason, never thrown). */
 export interface CheckListCounters {
   badRequests: number;
@@ -83,8 +73,6 @@ export interface CheckListCounters {
   strayResponses: number;
   roleConflicts: number;
 }
-
-const TX_KEY = (id: Uint8Array): string => Buffer.from(id).toString('latin1');
 
 export class CheckList {
   role: Role;
@@ -99,7 +87,7 @@ export class CheckList {
   private readonly remotes: IceCandidate[] = [];
   private readonly pairs: CandidatePair[] = [];
   private readonly triggered: CandidatePair[] = [];
-  private readonly transactions = new Map<string, Transaction>();
+  private readonly transactions: CheckTransactions;
   private remote: IceCredentials | undefined;
   private nextCheckAt = 0;
   private firstValidAt: number | undefined;
@@ -122,6 +110,11 @@ export class CheckList {
   ) {
     this.role = controlling ? 'controlling' : 'controlled';
     this.tieBreaker = tieBreaker;
+    this.transactions = new CheckTransactions({
+      rtoMs: timing.checkRtoMs,
+      rc: timing.checkRc,
+      consentWaitMs: timing.consentIntervalMs,
+    });
     this.consent = new ConsentFreshness(
       {
         intervalMs: timing.consentIntervalMs,
@@ -270,7 +263,8 @@ export class CheckList {
     const at = (x: number): void => {
       t = t === undefined ? x : Math.min(t, x);
     };
-    for (const tx of this.transactions.values()) at(tx.nextAt);
+    const tx = this.transactions.nextTimeout();
+    if (tx !== undefined) at(tx);
     if (this.running && this.remote !== undefined && this.hasCheckToSend()) at(this.nextCheckAt);
     const consent = this.consent.nextTimeout();
     if (consent !== undefined) at(consent);
@@ -336,48 +330,22 @@ export class CheckList {
       tieBreaker: this.tieBreaker,
       useCandidate,
     });
-    // Cancel an outstanding ordinary check of this pair: the new one replaces it (§7.2.5.4).
-    if (!consent) {
-      for (const [k, tx] of this.transactions) {
-        if (tx.pair === pair && !tx.consent) this.transactions.delete(k);
-      }
-      if (pair.state !== 'succeeded') pair.state = 'in-progress';
-    }
-    const tx: Transaction = {
-      pair,
-      request,
-      useCandidate,
-      role: this.role,
-      consent,
-      sends: 1,
-      rto: this.timing.checkRtoMs,
-      nextAt: now + this.timing.checkRtoMs,
-    };
-    if (consent) tx.nextAt = now + this.timing.consentIntervalMs; // consent: no retransmission
-    this.transactions.set(TX_KEY(request.subarray(8, 20)), tx);
+    // A new ordinary check of a pair replaces its outstanding one (§7.2.5.4).
+    if (!consent && pair.state !== 'succeeded') pair.state = 'in-progress';
+    this.transactions.add({ pair, request, useCandidate, role: this.role, consent }, now);
     this.sink.send(pair.local.base, toAddress(pair.remote), request);
   }
 
   private retransmit(now: number): void {
-    for (const [k, tx] of this.transactions) {
-      if (tx.nextAt > now) continue;
-      if (tx.consent) {
-        this.transactions.delete(k);
-        continue;
-      }
-      if (tx.sends >= this.timing.checkRc) {
-        this.transactions.delete(k);
+    this.transactions.due(
+      now,
+      (tx) => this.sink.send(tx.pair.local.base, toAddress(tx.pair.remote), tx.request),
+      (tx) => {
         if (tx.pair.state === 'in-progress') tx.pair.state = 'failed';
         if (this.nominating === tx.pair) this.nominating = undefined;
         this.checkFailure(now);
-        continue;
-      }
-      tx.sends += 1;
-      tx.rto *= 2;
-      // RFC 8489 §6.2.1: after the last (Rc-th) send, wait Rm (16) × the initial RTO.
-      tx.nextAt = now + (tx.sends >= this.timing.checkRc ? 16 * this.timing.checkRtoMs : tx.rto);
-      this.sink.send(tx.pair.local.base, toAddress(tx.pair.remote), tx.request);
-    }
+      },
+    );
   }
 
   private checkFailure(now: number): void {
@@ -407,10 +375,9 @@ export class CheckList {
       return true;
     }
     if (cls === StunClass.success || cls === StunClass.error) {
-      const key = TX_KEY(buf.subarray(8, 20));
-      const tx = this.transactions.get(key);
+      const tx = this.transactions.get(buf.subarray(8, 20));
       if (tx === undefined) return false;
-      this.handleResponse(key, tx, base, from, buf, now);
+      this.handleResponse(tx, base, from, buf, now);
       return true;
     }
     return cls === StunClass.indication; // keepalive indications: nothing to do
@@ -498,8 +465,7 @@ export class CheckList {
   }
 
   private handleResponse(
-    key: string,
-    tx: Transaction,
+    tx: CheckTransaction,
     base: string,
     from: TransportAddress,
     buf: Buffer,
@@ -511,7 +477,7 @@ export class CheckList {
       this.counters.badResponses++;
       return;
     }
-    this.transactions.delete(key);
+    this.transactions.delete(buf.subarray(8, 20));
     const pair = tx.pair;
     if (tx.consent) {
       if (m.messageClass === StunClass.success && this.consent.onResponse(now)) {
@@ -554,7 +520,7 @@ export class CheckList {
     }
   }
 
-  private onErrorResponse(m: StunMessage, tx: Transaction, now: number): void {
+  private onErrorResponse(m: StunMessage, tx: CheckTransaction, now: number): void {
     const pair = tx.pair;
     const a = m.get(AttributeType.ERROR_CODE);
     const code = a === undefined ? undefined : decodeErrorCode(m, a)?.code;
@@ -576,7 +542,7 @@ export class CheckList {
   private validPairFor(
     pair: CandidatePair,
     mapped: TransportAddress,
-    tx: Transaction,
+    tx: CheckTransaction,
   ): CandidatePair {
     if (sameAddress(pair.local, mapped)) return pair;
     let local = this.locals.find((l) => l.base === pair.local.base && sameAddress(l, mapped));
