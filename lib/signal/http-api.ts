@@ -16,7 +16,8 @@ import type { SessionRecord } from './store.js';
  *   (`event: <type>` + `data: <the WebSocket message>`), the first being `joined`;
  *   `?session_id=S` re-attaches an existing session's stream (a resume);
  * - `POST /api/v1/signaling/offer|answer|candidate|message` `{session_id, to, sdp|candidate|data}`
- *   relays as the WebSocket does; `POST /api/v1/signaling/leave` `{session_id}`;
+ *   relays as the WebSocket does; `…/session-state` `{session_id, state}` reports the
+ *   connection state; `…/leave` `{session_id}`;
  * - `GET /api/v1/sessions/:id`, `POST /api/v1/turn-credentials`, `GET /healthz`, `GET /metrics`.
  * Auth (unless `noAuth`): `Authorization: Bearer <jwt>` (or `?token=` on the event stream).
  * Errors: the status of the code and `{"error":{"code","message"}}`.
@@ -59,7 +60,8 @@ export async function handleApi(
       return true;
     }
     if (path === '/api/v1/signaling/events') return await events(ctx, req, res, url);
-    const relay = /^\/api\/v1\/signaling\/(offer|answer|candidate|message|leave)$/.exec(path);
+    const relay =
+      /^\/api\/v1\/signaling\/(offer|answer|candidate|message|leave|session-state)$/.exec(path);
     if (relay !== null) return await post(ctx, req, res, relay[1]!);
     const session = /^\/api\/v1\/sessions\/([^/]+)$/.exec(path);
     if (session !== null) return await getSession(ctx, req, res, session[1]!);
@@ -183,9 +185,15 @@ async function post(
     json(res, 200, { ok: true });
     return true;
   }
-  const parsed = parseClientMessage(JSON.stringify({ ...body, type }));
+  const parsed = parseClientMessage(JSON.stringify({ ...body, type, sessionId }));
   if (!parsed.ok) throw new HttpError(parsed.code, parsed.message);
   const m = parsed.message;
+  if (m.type === 'session-state') {
+    const code = ctx.hub.sessionState(peer, m);
+    if (code !== undefined) throw new HttpError(code, 'not your session');
+    json(res, 200, { ok: true });
+    return true;
+  }
   if (m.type !== 'offer' && m.type !== 'answer' && m.type !== 'candidate' && m.type !== 'message') {
     throw new HttpError('bad-message', 'not a relayable message');
   }

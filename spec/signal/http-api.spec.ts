@@ -95,6 +95,12 @@ t.test('an SSE + POST client and a WebSocket client negotiate', async (t) => {
   t.match(await again.next('joined'), { peerId: j.peerId, resumed: true });
   t.same(await again.next('offer'), { type: 'offer', from: jw.peerId, sdp: 'queued' });
 
+  r = await post('session-state', { session_id: j.sessionId, state: 'connected' });
+  t.equal(r.status, 200);
+  const record = await (await fetch(`${http}/api/v1/sessions/${j.sessionId}`)).json();
+  t.match(record, { status: 'connected' }, 'an HTTP client reports its state too');
+  r = await post('session-state', { session_id: j.sessionId, state: 'sideways' });
+  t.equal(r.status, 400);
   r = await post('leave', { session_id: j.sessionId });
   t.equal(r.status, 200);
   t.same(await ws.next('peer-left'), { type: 'peer-left', peerId: j.peerId });
