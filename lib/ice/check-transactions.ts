@@ -26,8 +26,13 @@ export interface CheckTiming {
 /** RFC 8489 §6.2.1: after the last send, wait Rm × the initial RTO. */
 const RM = 16;
 
+/** A map key for a transaction id; a short (truncated) id simply matches nothing. */
 function keyOf(transactionId: Uint8Array): string {
-  return Buffer.from(transactionId.buffer, transactionId.byteOffset, 12).toString('latin1');
+  return Buffer.from(
+    transactionId.buffer,
+    transactionId.byteOffset,
+    transactionId.byteLength,
+  ).toString('latin1');
 }
 
 /**
