@@ -49,6 +49,7 @@ export class DtlsSocket extends EventEmitter<SocketEvents> {
   private timer: NodeJS.Timeout | undefined;
   private remote: UdpEndpoint | undefined;
   private closed = false;
+  private readonly flusher: Flusher;
 
   private constructor(
     readonly socket: dgram.Socket,
@@ -57,13 +58,14 @@ export class DtlsSocket extends EventEmitter<SocketEvents> {
   ) {
     super();
     this.remote = remote;
+    this.flusher = new Flusher(socket);
     const { socket: _s, bindAddress: _a, bindPort: _p, role, ...dtls } = options;
     this.connection = new DtlsConnection(
       { ...dtls, role: role ?? 'client' },
       {
         send: (d) => {
           const r = this.remote;
-          if (r !== undefined && !this.closed) this.socket.send(d, r.port, r.address);
+          if (r !== undefined && !this.closed) this.flusher.send(d, r.port, r.address);
         },
         data: (b) => this.emit('data', b),
         connected: () => this.emit('connect'),
@@ -158,6 +160,33 @@ export class DtlsSocket extends EventEmitter<SocketEvents> {
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.emit('close', reason);
+    this.flusher.close();
+  }
+}
+
+/** Sends datagrams and closes the socket once the last one has left (close_notify). */
+class Flusher {
+  private pending = 0;
+  private closing = false;
+
+  constructor(private readonly socket: dgram.Socket) {}
+
+  send(d: Buffer, port: number, address: string): void {
+    if (this.closing) return;
+    this.pending++;
+    this.socket.send(d, port, address, () => {
+      this.pending--;
+      if (this.closing && this.pending === 0) this.closeNow();
+    });
+  }
+
+  close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.pending === 0) this.closeNow();
+  }
+
+  private closeNow(): void {
     try {
       this.socket.close();
     } catch {
@@ -185,16 +214,18 @@ export class DtlsUdpServer extends EventEmitter<ServerEvents> {
   readonly listener: DtlsServerListener;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly flusher: Flusher;
 
   private constructor(
     readonly socket: dgram.Socket,
     options: DtlsUdpServerOptions,
   ) {
     super();
+    this.flusher = new Flusher(socket);
     const { socket: _s, bindAddress: _a, bindPort: _p, ...listen } = options;
     this.listener = new DtlsServerListener(listen, {
       send: (d, address, port) => {
-        if (!this.closed) socket.send(d, port, address);
+        if (!this.closed) this.flusher.send(d, port, address);
       },
       connected: (conn, address, port) => this.emit('connect', conn, { address, port }),
       data: (conn, b, address, port) => this.emit('data', conn, b, { address, port }),
@@ -220,11 +251,7 @@ export class DtlsUdpServer extends EventEmitter<ServerEvents> {
     this.listener.close();
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    try {
-      this.socket.close();
-    } catch {
-      // already closed
-    }
+    this.flusher.close();
   }
 
   private schedule(): void {
