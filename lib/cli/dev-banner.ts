@@ -13,6 +13,8 @@ export interface DevBannerInput {
   nowMs: number;
   /** Port of the signaling server and web page, when it runs. */
   signalPort?: number;
+  /** The web client is not built (no dist/web): say how to build it. */
+  pageMissing?: boolean;
 }
 
 /** The page URL `rtcd dev` prints: open it in two tabs to make a call. */
@@ -39,6 +41,9 @@ export function devBanner(o: DevBannerInput): string {
       : [
           `  Open         ${devPageUrl(o.signalPort)}   (in two tabs to call yourself)`,
           `  Signaling    ws://${DEV_HOST}:${o.signalPort}/ws   (no auth; TURN credentials in joined)`,
+          ...(o.pageMissing
+            ? ['  (the web client is not built: run npm run build:web, then restart)']
+            : []),
           '',
         ];
   return [

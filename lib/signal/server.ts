@@ -37,7 +37,8 @@ export class SignalServer {
   private readonly auth: Authenticator;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
-  private readonly webRoot: string | undefined;
+  /** The directory served at `/`, or undefined (no web client). */
+  readonly webRoot: string | undefined;
   private readonly sockets = new Map<WebSocket, Connection>();
   private readonly sse = new Set<Connection>();
   private readonly perIp = new Map<string, number>();

@@ -63,4 +63,6 @@ t.test('with signaling, the banner leads with the page URL and the WebSocket', a
   t.match(text, /Signaling +ws:\/\/127\.0\.0\.1:8080\/ws /);
   t.ok(text.indexOf('Open') < text.indexOf('STUN'), 'the URL to open comes first');
   t.notMatch(devBanner(input), /Open|Signaling/, 'TURN alone prints no page');
+  t.notMatch(text, /not built/);
+  t.match(devBanner({ ...input, signalPort: 1, pageMissing: true }), /npm run build:web/);
 });

@@ -93,6 +93,9 @@ t.test('dev runs signal + turn, prints the page URL, mints TURN credentials', as
   t.ok(page, 'the page URL is printed');
   const port = Number(page![2]);
   const turnPort = Number(/stun:127\.0\.0\.1:(\d+)/.exec(block)?.[1]);
+  const html = await fetch(page![1]!);
+  // `npm run build` (prepare) puts the web client in dist/web; without it the banner says so.
+  t.equal(html.status, block.includes('not built') ? 404 : 200, 'the page is served when built');
   const c = await TestClient.open(`ws://127.0.0.1:${port}/ws`);
   const joined = await c.join('dev');
   const [ice] = joined.iceServers as { urls: string[]; username: string; credential: string }[];
