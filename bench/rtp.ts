@@ -1,10 +1,13 @@
 /**
- * `npm run bench -- rtp [--seconds 2] [--packets 1000000]`: RTP parse + header-extension lookup
- * rate for a typical 1,200-byte video packet with three one-byte extensions (abs-send-time,
+ * `npm run bench -- rtp [--seconds 2] [--packets 1000000] [--parse-seconds 1]
+ *  [--heap-packets 200000] [--no-parse]`: RTP parse + header-extension lookup rate for a
+ * typical 1,200-byte video packet with three one-byte extensions (abs-send-time,
  * transport-wide-cc, sdes:mid), through the reusable view (the hot-path API) and through the
  * allocating convenience API (`parseRtp` + `getExtension`), and heap growth / GC count over
  * `--packets` parses of the hot path (zero growth and no GC means no allocation per packet).
- * See bench/RESULTS.md.
+ * Then the parse rows: RTP and RTCP (SR, RR, SR+SDES, NACK, PLI, REMB, transport-cc) parsed by
+ * rtcd and by werift-rtp in the same run, interleaved, in millions of packets per CPU-second,
+ * with each one's JS heap allocated per packet. See bench/RESULTS.md.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -19,6 +22,17 @@ import {
   writeAbsSendTime,
   writeRtp,
 } from '../lib/rtp/index.js';
+import {
+  crossCheckParsers,
+  rtcdRtcpStep,
+  rtcdRtpParseStep,
+  rtcdRtpViewStep,
+  rtcpCases,
+  type Step,
+  weriftRtcpStep,
+  weriftRtpStep,
+} from './rtp/workloads.js';
+import { interleavedRates, heapGrowth as sampledHeapGrowth } from './srtp/measure.js';
 
 const TWCC_ID = 4;
 
@@ -159,21 +173,112 @@ export async function runRtpBench(
   };
 }
 
+export interface ParseRow {
+  name: string;
+  /** Packets per CPU-second: rtcd, werift-rtp (best of three interleaved rounds). */
+  rtcd: number;
+  werift: number;
+  /** JS heap allocated per packet (short-lived garbage), rtcd and werift. */
+  rtcdHeap: number;
+  weriftHeap: number;
+  /** rtcd's retained heap per packet after a final GC (0 in steady state). */
+  rtcdRetained: number | undefined;
+}
+
+/**
+ * The parse rows: each RTP or RTCP case parsed by rtcd and werift-rtp, interleaved; then
+ * heap allocated per packet by each over `heapPackets` parses.
+ */
+export function runParseRows(
+  seconds: number,
+  heapPackets: number,
+  log: (line: string) => void,
+): ParseRow[] {
+  crossCheckParsers();
+  const video = videoPacket();
+  const cases: { name: string; rtcd: Step; werift: Step }[] = [
+    {
+      name: 'RTP 1,200 B, reused view',
+      rtcd: rtcdRtpViewStep(video),
+      werift: weriftRtpStep(video),
+    },
+    {
+      name: 'RTP 1,200 B, parseRtp()',
+      rtcd: rtcdRtpParseStep(video),
+      werift: weriftRtpStep(video),
+    },
+    ...rtcpCases().map((c) => ({
+      name: `RTCP ${c.name}`,
+      rtcd: rtcdRtcpStep(c.packet),
+      werift: weriftRtcpStep(c.packet),
+    })),
+  ];
+  log('');
+  log('Parse rates, rtcd beside werift-rtp (RtpPacket / RtcpPacketConverter.deSerialize),');
+  log(`interleaved, best of 3 rounds in ${seconds} s per row, Mpkt per CPU-second:`);
+  const rows: ParseRow[] = [];
+  for (const c of cases) {
+    const [rtcd = 0, werift = 0] = interleavedRates([c.rtcd, c.werift], seconds);
+    const ours = sampledHeapGrowth(c.rtcd, heapPackets);
+    const theirs = sampledHeapGrowth(c.werift, Math.min(heapPackets, 50_000));
+    const row: ParseRow = {
+      name: c.name,
+      rtcd,
+      werift,
+      rtcdHeap: ours.usedBytesPerPacket,
+      weriftHeap: theirs.usedBytesPerPacket,
+      rtcdRetained: ours.retainedBytesPerPacket,
+    };
+    rows.push(row);
+    log(`  ${formatParseRow(row)}`);
+  }
+  const retained = rows.map((r) => r.rtcdRetained ?? Number.NaN);
+  log(
+    `heap B/pkt: JS heap allocated per parse (chunks between forced GCs); rtcd retained after ` +
+      `a final GC over ${heapPackets} parses: ${Math.min(...retained).toFixed(2)} to ` +
+      `${Math.max(...retained).toFixed(2)} B/pkt`,
+  );
+  return rows;
+}
+
+export function formatParseRow(r: ParseRow): string {
+  const m = (n: number) => `${(n / 1e6).toFixed(2)} M`;
+  return (
+    `${r.name.padEnd(36)} rtcd ${m(r.rtcd).padStart(8)}  werift ${m(r.werift).padStart(8)}  ` +
+    `${(r.rtcd / r.werift).toFixed(2).padStart(6)}×   heap B/pkt rtcd ` +
+    `${r.rtcdHeap.toFixed(0).padStart(4)}, werift ${r.weriftHeap.toFixed(0).padStart(5)}`
+  );
+}
+
 export async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
       seconds: { type: 'string', default: '2' },
       packets: { type: 'string', default: '1000000' },
+      'parse-seconds': { type: 'string', default: '1' },
+      'heap-packets': { type: 'string', default: '200000' },
+      'no-parse': { type: 'boolean', default: false },
     },
   });
   const seconds = Number(values.seconds);
   const packets = Number(values.packets);
-  if (!(seconds > 0) || !(Number.isInteger(packets) && packets > 0)) {
-    console.error('usage: npm run bench -- rtp [--seconds S] [--packets N]');
+  const parseSeconds = Number(values['parse-seconds']);
+  const heapPackets = Number(values['heap-packets']);
+  if (
+    !(seconds > 0) ||
+    !(Number.isInteger(packets) && packets > 0) ||
+    !(parseSeconds > 0) ||
+    !(Number.isInteger(heapPackets) && heapPackets > 0)
+  ) {
+    console.error(
+      'usage: npm run bench -- rtp [--seconds S] [--packets N] [--parse-seconds S] ' +
+        '[--heap-packets N] [--no-parse]',
+    );
     return 1;
   }
   await runRtpBench(seconds, packets, console.log);
+  if (!values['no-parse']) runParseRows(parseSeconds, heapPackets, console.log);
   return 0;
 }
 

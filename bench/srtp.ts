@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- srtp [--seconds 1] [--sizes 1200,160] [--rtcp-sizes 1000,100]
- *  [--heap-packets 200000] [--no-werift] [--no-libsrtp] [--no-json]`: SRTP and SRTCP protect
+ *  [--profiles P,…] [--heap-packets 200000] [--no-werift] [--no-libsrtp] [--no-json]`: SRTP and SRTCP protect
  * and unprotect, packets per CPU-second, for every profile of lib/srtp, beside werift-rtp's
  * SrtpSession / SrtcpSession (the profiles it has), a bare node:crypto loop (one cipher object
  * per packet: the naive ceiling) and libsrtp (native, SRTP rows, timed inside the C harness of
@@ -294,6 +294,7 @@ function parseConfig(args: string[]): SrtpBenchConfig | string {
       seconds: { type: 'string', default: String(defaultConfig.seconds) },
       sizes: { type: 'string', default: defaultConfig.sizes.join(',') },
       'rtcp-sizes': { type: 'string', default: defaultConfig.rtcpSizes.join(',') },
+      profiles: { type: 'string', default: defaultConfig.profiles.join(',') },
       'heap-packets': { type: 'string', default: String(defaultConfig.heapPackets) },
       'no-werift': { type: 'boolean', default: false },
       'no-libsrtp': { type: 'boolean', default: false },
@@ -312,11 +313,16 @@ function parseConfig(args: string[]): SrtpBenchConfig | string {
     return '--rtcp-sizes: comma-separated multiples of 4 from 40 to 1024 (or empty)';
   }
   if (!(Number.isInteger(heapPackets) && heapPackets >= 0)) return '--heap-packets: an integer';
+  const profiles = PROFILES.filter((p) => values.profiles.split(',').includes(p));
+  if (profiles.length !== values.profiles.split(',').length) {
+    return `--profiles: comma-separated, of ${PROFILES.join(', ')}`;
+  }
   return {
     ...defaultConfig,
     seconds,
     sizes,
     rtcpSizes,
+    profiles,
     heapPackets,
     werift: !values['no-werift'],
     libsrtp: !values['no-libsrtp'],
@@ -328,7 +334,8 @@ export async function main(args: string[]): Promise<number> {
   if (typeof config === 'string') {
     console.error(
       `${config}\nusage: npm run bench -- srtp [--seconds S] [--sizes 1200,160] ` +
-        '[--rtcp-sizes 1000,100] [--heap-packets N] [--no-werift] [--no-libsrtp] [--no-json]',
+        '[--rtcp-sizes 1000,100] [--profiles P,…] [--heap-packets N] [--no-werift] ' +
+        '[--no-libsrtp] [--no-json]',
     );
     return 1;
   }

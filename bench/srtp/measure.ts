@@ -2,7 +2,7 @@
  * Timing and heap measurement for `npm run bench -- srtp`: packets per CPU-second of a step,
  * and heap growth per packet in steady state.
  */
-import { setFlagsFromString } from 'node:v8';
+import { GCProfiler, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Step } from './workloads.js';
 
@@ -65,9 +65,8 @@ export function interleavedRates(steps: readonly Step[], seconds: number, rounds
 export interface HeapGrowth {
   /**
    * Bytes of JS heap allocated per packet (short-lived garbage included): the mean heapUsed
-   * growth over up to `MAX_CHUNKS` chunks, each started right after a forced GC and sized to
-   * allocate ~512 kB (at least 1,000 packets), below what would start a scavenge inside it (chunks that did see
-   * one, heapUsed going down, are left out).
+   * growth over up to `MAX_CHUNKS` chunks (and `packets` packets), each started right after a forced GC, sized to
+   * allocate ~256 kB, and kept only if V8's GCProfiler saw no collection inside it.
    */
   usedBytesPerPacket: number;
   /**
@@ -75,14 +74,22 @@ export interface HeapGrowth {
    * per packet: what they left behind (0 in steady state, give or take noise).
    */
   retainedBytesPerPacket: number | undefined;
-  /** Packets over which `usedBytesPerPacket` was measured, and chunks left out. */
+  /** Packets over which `usedBytesPerPacket` was measured, and chunks left out (a GC ran). */
   sampledPackets: number;
   skippedChunks: number;
   forcedGc: boolean;
 }
 
 const MAX_CHUNKS = 40;
-const CHUNK_BYTES = 512 * 1024;
+const CHUNK_BYTES = 256 * 1024;
+
+/** Collections V8 ran during `f`, from its GCProfiler (synchronous, Node ≥ 18.15). */
+function collectionsDuring(f: () => void): number {
+  const profiler = new GCProfiler();
+  profiler.start();
+  f();
+  return profiler.stop().statistics.length;
+}
 
 /**
  * Heap growth per packet over `packets` steps after a warm-up of the same step: allocation
@@ -96,22 +103,26 @@ export function heapGrowth(step: Step, packets: number): HeapGrowth {
   let used = 0;
   let sampled = 0;
   let skipped = 0;
-  let chunk = Math.min(packets, 1000);
-  for (let c = 0; gc !== undefined && c < MAX_CHUNKS; c++) {
+  let chunk = Math.min(packets, 200);
+  for (let c = 0; gc !== undefined && c < MAX_CHUNKS && sampled < packets; c++) {
     gc();
-    const before = process.memoryUsage().heapUsed;
-    for (let i = 0; i < chunk; i++) sum = (sum + step()) | 0;
-    const delta = process.memoryUsage().heapUsed - before;
-    if (delta < 0) {
+    const n = chunk;
+    let delta = 0;
+    const collections = collectionsDuring(() => {
+      const before = process.memoryUsage().heapUsed;
+      for (let i = 0; i < n; i++) sum = (sum + step()) | 0;
+      delta = process.memoryUsage().heapUsed - before;
+    });
+    if (collections > 0 || delta < 0) {
       skipped++;
-      chunk = Math.max(200, chunk >>> 1);
+      chunk = Math.max(50, chunk >>> 1);
       continue;
     }
     used += delta;
-    sampled += chunk;
-    // Next chunks: ~CHUNK_BYTES of allocation each, from 1,000 to 20,000 packets.
+    sampled += n;
+    // Next chunks: ~CHUNK_BYTES of allocation each, from 200 to 20,000 packets.
     const perPacket = used / sampled;
-    chunk = Math.max(1000, Math.min(20_000, Math.floor(CHUNK_BYTES / Math.max(perPacket, 1))));
+    chunk = Math.max(200, Math.min(20_000, Math.floor(CHUNK_BYTES / Math.max(perPacket, 1))));
   }
   gc?.();
   const start = process.memoryUsage().heapUsed;

@@ -27,15 +27,37 @@ t.test(
         ...defaultConfig,
         seconds: 0.02,
         sizes: [160],
-        rtcpSizes: [100],
+        rtcpSizes: [],
         werift: false,
         libsrtp: false,
         heapPackets: 300,
       },
       (l) => lines.push(l),
     );
-    t.equal(r.rows.length, PROFILES.length * 4, 'SRTP and SRTCP, per profile and direction');
-    t.equal(r.rows.filter((row) => row.kind === 'SRTCP').length, PROFILES.length * 2);
+    t.equal(r.rows.length, PROFILES.length * 2, 'SRTP, per profile and direction');
+    const rtcp = await runSrtpBench(
+      {
+        ...defaultConfig,
+        seconds: 0.02,
+        sizes: [],
+        rtcpSizes: [100],
+        profiles: ['AES_CM_128_HMAC_SHA1_32', 'AEAD_AES_256_GCM'],
+        werift: false,
+        libsrtp: false,
+        heapPackets: 300,
+      },
+      () => {},
+    );
+    t.same(
+      rtcp.rows.map((row) => `${row.kind} ${row.size} ${row.profile} ${row.direction}`),
+      [
+        'SRTCP 100 AES_CM_128_HMAC_SHA1_32 protect',
+        'SRTCP 100 AES_CM_128_HMAC_SHA1_32 unprotect',
+        'SRTCP 100 AEAD_AES_256_GCM protect',
+        'SRTCP 100 AEAD_AES_256_GCM unprotect',
+      ],
+    );
+    r.rows.push(...rtcp.rows);
     for (const row of r.rows) {
       t.ok(row.rtcd > 0 && Number.isFinite(row.rtcd), `${row.profile} ${row.direction}: rtcd rate`);
       t.ok(row.bare > 0 && Number.isFinite(row.bare), `${row.profile} ${row.direction}: bare rate`);
@@ -155,8 +177,9 @@ t.test('bad arguments are refused before anything runs', async (t) => {
     t.equal(await main(['--sizes', '8']), 1);
     t.equal(await main(['--heap-packets', '1.5']), 1);
     t.equal(await main(['--rtcp-sizes', '102']), 1);
+    t.equal(await main(['--profiles', 'AES_CM_128_NULL']), 1);
   } finally {
     console.error = saved;
   }
-  t.equal(errors.length, 4);
+  t.equal(errors.length, 5);
 });
