@@ -5,4 +5,5 @@
  */
 export * from './endpoint.js';
 export * from './options.js';
+export * from './remote-description.js';
 export * from './srtp-transport.js';

@@ -2,7 +2,7 @@
  * A Chromium page that publishes the fake camera and microphone to a server-side
  * `WebRtcEndpoint` and receives one video track back, plus the SDP answer the specs give it.
  *
- * The answer is built here with string templates (lib/sdp is written in parallel): one
+ * A minimal answer is built here with string templates (independent of lib/sdp): one
  * BUNDLE group, `a=ice-lite`, rtcp-mux, no header extensions, one codec per m-line (Opus,
  * VP8) with the offer's payload type, fmtp and rtcp-fb; the offer's send m-lines are
  * answered `recvonly`, its `recvonly` video m-line `sendonly` with our SSRC.

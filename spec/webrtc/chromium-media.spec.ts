@@ -4,6 +4,8 @@
  * packets with consecutive sequence numbers and SRTCP sender reports, then loop the VP8
  * packets back (our SSRC) on the page's `recvonly` video transceiver, which we answer
  * `sendonly`, and the page decodes frames: a browser decodes media that rtcd encrypted.
+ * The answers come from lib/sdp (`remoteParametersOf` + `createAnswer`, with header
+ * extensions and RTX), and once from the minimal template of spec/helpers/webrtc-page.ts.
  */
 import { once } from 'node:events';
 import t, { type Test } from 'tap';
@@ -12,7 +14,12 @@ import { DtlsErrorCode } from '../../lib/dtls/errors.js';
 import { IceLiteMux } from '../../lib/ice/udp-mux.js';
 import { decodeRtcp, encodeRtcp, type SenderReport } from '../../lib/rtcp/index.js';
 import { seqIsNewer } from '../../lib/rtp/sequence.js';
+import { createAnswer } from '../../lib/sdp/answer.js';
+import { directionOf } from '../../lib/sdp/media.js';
+import { parse } from '../../lib/sdp/parse.js';
+import { serialize } from '../../lib/sdp/serialize.js';
 import { WebRtcEndpoint } from '../../lib/webrtc/endpoint.js';
+import { answerTransportOf, remoteParametersOf } from '../../lib/webrtc/remote-description.js';
 import { launchChromium, servePage } from '../helpers/browser.js';
 import { within } from '../helpers/raw-stun.js';
 import {
@@ -98,7 +105,39 @@ function checkSequence(t: Test, name: string, seqs: readonly number[]): void {
   );
 }
 
-async function publishAndLoop(t: Test, role: 'client' | 'server') {
+/**
+ * The answer lib/sdp builds (default codecs and header extensions; the recvonly video
+ * section answered sendonly with our SSRC), for an endpoint built from lib/sdp's reading of
+ * the offer.
+ */
+function sdpAnswer(t: Test, offer: string, mux: IceLiteMux, role: 'client' | 'server') {
+  const parsed = parse(offer);
+  if (!parsed.ok) throw new Error(`offer: ${parsed.error.code}`);
+  const remote = remoteParametersOf(parsed.value);
+  if (!remote.ok) throw new Error(`offer: ${remote.error}`);
+  const ep = new WebRtcEndpoint({
+    mux,
+    certificate,
+    remote: remote.value,
+    preferredDtlsRole: role,
+  });
+  const answer = createAnswer(parsed.value, {
+    ...answerTransportOf(ep, mux.candidates),
+    media: (m) =>
+      m.kind === 'video' && directionOf(m, parsed.value.session) === 'recvonly'
+        ? {
+            direction: 'sendonly',
+            msid: { streamId: 'rtcd', trackId: 'loop' },
+            ssrcs: [{ ssrc: LOOP_SSRC, attribute: 'cname', value: 'rtcd' }],
+          }
+        : {},
+  });
+  if (!answer.ok) throw new Error(`answer: ${answer.error.code}`);
+  t.ok(answer.value.media.length === 3, 'lib/sdp answers the three sections');
+  return { ep, answer: serialize(answer.value) };
+}
+
+async function publishAndLoop(t: Test, role: 'client' | 'server', sdp: 'lib/sdp' | 'template') {
   const mux = await IceLiteMux.bind({ address: '127.0.0.1' });
   t.teardown(() => mux.close());
   const { page, offer } = await openPage(t);
@@ -107,18 +146,24 @@ async function publishAndLoop(t: Test, role: 'client' | 'server') {
   const video = sections.find((s) => s.kind === 'video' && s.direction !== 'recvonly')!;
   const videoSsrc = video.ssrcs[0]!;
   t.ok(videoSsrc, 'the offer names its video SSRC');
-  const ep = new WebRtcEndpoint({
-    mux,
-    certificate,
-    remote: remoteParameters(offer),
-    preferredDtlsRole: role,
-  });
+  let ep: WebRtcEndpoint;
+  let answer: string;
+  if (sdp === 'lib/sdp') ({ ep, answer } = sdpAnswer(t, offer, mux, role));
+  else {
+    ep = new WebRtcEndpoint({
+      mux,
+      certificate,
+      remote: remoteParameters(offer),
+      preferredDtlsRole: role,
+    });
+    answer = answerSdp(offer, ep, mux.candidates, { sendSsrc: LOOP_SSRC });
+  }
   t.teardown(() => ep.close());
   t.equal(ep.dtlsRole, role);
   t.equal(ep.localSetup, role === 'server' ? 'passive' : 'active');
+  t.match(answer, `a=setup:${ep.localSetup}`, 'the answer carries our setup');
   const got = wire(ep, videoSsrc);
   const connected = once(ep, 'connected');
-  const answer = answerSdp(offer, ep, mux.candidates, { sendSsrc: LOOP_SSRC });
   await page.evaluate(
     `window.pc.setRemoteDescription(${JSON.stringify({ type: 'answer', sdp: answer })})`,
   );
@@ -156,12 +201,16 @@ async function publishAndLoop(t: Test, role: 'client' | 'server') {
   t.equal(mux.sessionCount, 0, 'closing the endpoint closes its ICE session');
 }
 
-t.test('Chromium as DTLS client (we answer passive): media both ways', (t) =>
-  publishAndLoop(t, 'server'),
+t.test('Chromium as DTLS client (we answer passive, lib/sdp): media both ways', (t) =>
+  publishAndLoop(t, 'server', 'lib/sdp'),
 );
 
-t.test('Chromium as DTLS server (we answer active): media both ways', (t) =>
-  publishAndLoop(t, 'client'),
+t.test('Chromium as DTLS server (we answer active, lib/sdp): media both ways', (t) =>
+  publishAndLoop(t, 'client', 'lib/sdp'),
+);
+
+t.test('a minimal answer (one codec, no header extensions) works too', (t) =>
+  publishAndLoop(t, 'server', 'template'),
 );
 
 t.test('a certificate that does not match the offered fingerprint fails DTLS', async (t) => {
