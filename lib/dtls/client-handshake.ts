@@ -81,6 +81,7 @@ type ClientState =
   | 'done';
 
 const MAX_COOKIE = 255;
+const MAX_HELLO_VERIFIES = 3;
 
 export class ClientHandshake implements HandshakeDriver {
   private state: ClientState = 'wait-server-hello';
@@ -96,7 +97,8 @@ export class ClientHandshake implements HandshakeDriver {
   private certificateRequested = false;
   private clientScheme: number | undefined;
   private sessionKeys: SessionKeys | undefined;
-  private helloVerified = false;
+  /** HelloVerifyRequests answered (a server may ask again, e.g. after rotating its secret). */
+  private helloVerifies = 0;
   remoteCertificate: Buffer | undefined;
   srtpProfile: number | undefined;
 
@@ -193,7 +195,7 @@ export class ClientHandshake implements HandshakeDriver {
   }
 
   private onHelloVerify(msg: HandshakeMessage, now: number): void {
-    if (this.state !== 'wait-server-hello' || this.helloVerified) {
+    if (this.state !== 'wait-server-hello' || this.helloVerifies >= MAX_HELLO_VERIFIES) {
       throw unexpected('HelloVerifyRequest out of place');
     }
     const hvr = decodeHelloVerifyRequest(msg.body);
@@ -202,7 +204,7 @@ export class ClientHandshake implements HandshakeDriver {
     }
     // RFC 6347 §4.2.1: the cookie exchange is not part of the transcript; the second
     // ClientHello is the same hello plus the cookie, with the next message_seq.
-    this.helloVerified = true;
+    this.helloVerifies++;
     this.hello = { ...this.hello!, cookie: Buffer.from(hvr.cookie) };
     this.host.restartEpoch0();
     this.sendHello(now);

@@ -198,7 +198,11 @@ export class DtlsConnection implements HandshakeHost {
     return this.isOver() ? undefined : this.timer.nextTimeout;
   }
 
-  /** Sends application data as one record. */
+  /**
+   * Sends application data as one record (DTLS never splits a record across datagrams: keep
+   * it under `mtu` minus 13 header and 24 AEAD bytes to avoid IP fragmentation, as SCTP
+   * does). Throws DtlsError DTLS_ERR_NOT_CONNECTED before the handshake ends or after close.
+   */
   send(appData: Buffer): void {
     if (this.currentState !== 'connected') {
       throw new DtlsError(DtlsErrorCode.notConnected, `cannot send in state ${this.currentState}`);

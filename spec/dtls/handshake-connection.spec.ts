@@ -330,3 +330,37 @@ t.test('by default a silent peer fails the handshake 51 s after the first flight
   t.equal(pair.now, 50_800);
   t.match(pair.ends.client.closed, { error: DtlsErrorCode.handshakeTimeout });
 });
+
+t.test(
+  'RFC 6347 §4.2.1: a client answers a repeated HelloVerifyRequest, up to a limit',
+  async (t) => {
+    const [cert] = await testCertificates();
+    const sent: Buffer[] = [];
+    let closed: unknown;
+    const client = new DtlsConnection(
+      { role: 'client', certificate: cert! },
+      { send: (d) => sent.push(d), closed: (r) => (closed = r) },
+    );
+    client.start(0);
+    const hvr = (seq: number): Buffer =>
+      encodeRecord({
+        type: ContentType.handshake,
+        version: 0xfeff,
+        epoch: 0,
+        sequenceNumber: seq,
+        fragment: encodeHandshake(
+          HandshakeType.helloVerifyRequest,
+          seq,
+          Buffer.concat([Buffer.from([0xfe, 0xff, 4]), Buffer.alloc(4, seq + 1)]),
+        ),
+      });
+    for (let i = 0; i < 3; i++) client.receive(hvr(i), 1);
+    t.equal(sent.length, 4, 'a ClientHello, then one per HelloVerifyRequest');
+    const last = [...readRecords(sent[3]!)][0]!;
+    t.equal(last.fragment.readUInt16BE(4), 3, 'message_seq counts up');
+    t.equal(client.state, 'connecting');
+    client.receive(hvr(3), 1);
+    t.equal(client.state, 'failed', 'a fourth is refused');
+    t.match(closed, { error: DtlsErrorCode.unexpectedMessage });
+  },
+);
