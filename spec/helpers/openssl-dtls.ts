@@ -100,7 +100,7 @@ export interface OpensslPeerOptions {
   extraArgs?: string[];
   /** Send no certificate (a client that ignores the server's CertificateRequest). */
   noCertificate?: boolean;
-  /** Give up waiting for the child to be ready after this many ms. Default 5000. */
+  /** Give up waiting for the child to be ready after this many ms. Default 15000. */
   startTimeoutMs?: number;
 }
 
@@ -109,7 +109,10 @@ export interface OpensslPeer {
   readonly port: number;
   /** Everything the child printed (stdout and stderr), for assertions and failure messages. */
   output(): string;
-  /** Resolves with the first match of `re` in the output (polls), rejects after `timeoutMs`. */
+  /**
+   * Resolves with the first match of `re` in the output (polls), rejects after `timeoutMs`
+   * (default 15000: generous, the test machine is shared).
+   */
   waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** The 60 bytes of `EXTRACTOR-dtls_srtp` material OpenSSL exported, once the handshake ends. */
   keyingMaterial(timeoutMs?: number): Promise<Buffer>;
@@ -187,7 +190,7 @@ async function spawnPeer(
     stopped = true;
     await kill(child, exited);
   };
-  const waitFor = async (re: RegExp, timeoutMs = 5000): Promise<RegExpMatchArray> => {
+  const waitFor = async (re: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const m = log.match(re);
@@ -201,7 +204,7 @@ async function spawnPeer(
   };
   if (ready !== undefined) {
     try {
-      await waitFor(ready, options.startTimeoutMs ?? 5000);
+      await waitFor(ready, options.startTimeoutMs ?? 15_000);
     } catch (err) {
       await stop();
       throw err;

@@ -128,7 +128,7 @@ function wrap(dtls: DtlsSocket, transport: UdpPeerTransport): WeriftPeer {
     connected,
     received,
     errors,
-    nextData: (timeoutMs = 5000) => {
+    nextData: (timeoutMs = 15_000) => {
       const queued = received.shift();
       if (queued !== undefined) return Promise.resolve(queued);
       return new Promise<Buffer>((resolve, reject) => {
