@@ -1,0 +1,19 @@
+/**
+ * The SFU router core (sans-IO): Router → Room → Participant → Producer → Consumer, forwarding
+ * clear RTP with per-subscriber SSRC/sequence/timestamp/payload-type/extension rewriting,
+ * NACK/RTX from a packet cache, NACKs and throttled key-frame requests upstream, SR/RR per leg,
+ * simulcast layer selection by preference and bandwidth, and active-speaker detection.
+ */
+export * from './active-speaker.js';
+export * from './bandwidth.js';
+export * from './consumer.js';
+export * from './emitter.js';
+export * from './errors.js';
+export * from './incoming-layer.js';
+export * from './keyframe.js';
+export * from './options.js';
+export * from './packet-cache.js';
+export * from './participant.js';
+export * from './producer.js';
+export * from './room.js';
+export * from './router.js';

@@ -1,0 +1,408 @@
+import { randomUUID } from 'node:crypto';
+import {
+  decodeRtcp,
+  encodeRtcp,
+  nackPairsFromSequences,
+  type RtcpPacket,
+  sequencesFromNackPairs,
+} from '../rtcp/index.js';
+import {
+  decapsulateRtx,
+  ExtensionElement,
+  findExtension,
+  RtpPacket,
+  readSdesString,
+  rtxOriginalSequenceNumber,
+} from '../rtp/index.js';
+import { BandwidthEstimator } from './bandwidth.js';
+import { Consumer, type ConsumerOptions } from './consumer.js';
+import { Emitter } from './emitter.js';
+import { SfuError, SfuErrorCode } from './errors.js';
+import type { IncomingLayer } from './incoming-layer.js';
+import { limitError, type ResolvedRouterOptions } from './options.js';
+import { Producer, type ProducerOptions } from './producer.js';
+import type { Room } from './room.js';
+
+/** The two send functions of one participant's leg (the endpoint protects and sends). */
+export interface ParticipantOptions {
+  id?: string;
+  /** Sends a clear RTP packet to this participant (the buffer is the callee's to keep). */
+  sendRtp: (packet: Buffer) => void;
+  /** Sends a clear RTCP datagram to this participant. */
+  sendRtcp: (packet: Buffer) => void;
+}
+
+export type ParticipantEvents = {
+  /** Reason: `closed` (by the application), `room-closed`, `abuse`. */
+  close: [reason: string];
+  producer: [producer: Producer];
+  consumer: [consumer: Consumer];
+};
+
+interface Route {
+  producer: Producer;
+  layer: IncomingLayer;
+  rtx: boolean;
+}
+
+/** NACK pairs processed per feedback packet: a bound on the work one datagram can cause. */
+const MAX_NACK_PAIRS = 64;
+
+/** One participant: its published tracks (producers) and its subscriptions (consumers). */
+export class Participant extends Emitter<ParticipantEvents> {
+  readonly id: string;
+  readonly producers = new Map<string, Producer>();
+  readonly consumers = new Map<string, Consumer>();
+  /** SSRC of the SFU's RTCP toward this participant (RR, NACK, PLI sender). */
+  readonly rtcpSsrc = (Math.floor(Math.random() * 0xfffffffe) + 1) >>> 0;
+  readonly bandwidth: BandwidthEstimator;
+  closed = false;
+  readonly stats = {
+    rtpReceived: 0,
+    rtcpReceived: 0,
+    /** Packets dropped, by reason (stable kebab-case codes). */
+    dropped: {} as Record<string, number>,
+  };
+  private readonly routes = new Map<number, Route>();
+  private readonly consumersBySsrc = new Map<number, Consumer>();
+  private readonly view = new RtpPacket();
+  private readonly el = new ExtensionElement();
+  private readonly sendRtp: (packet: Buffer) => void;
+  private readonly sendRtcp: (packet: Buffer) => void;
+  private twccSeq = 0;
+  private badCount = 0;
+  private badWindowStart = Number.NEGATIVE_INFINITY;
+  private nextReportAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly room: Room,
+    o: ParticipantOptions,
+    private readonly opts: ResolvedRouterOptions,
+  ) {
+    super();
+    if (typeof o.sendRtp !== 'function' || typeof o.sendRtcp !== 'function') {
+      throw new TypeError('participant: sendRtp and sendRtcp functions are required');
+    }
+    this.id = o.id ?? randomUUID();
+    this.sendRtp = o.sendRtp;
+    this.sendRtcp = o.sendRtcp;
+    this.bandwidth = new BandwidthEstimator(opts.initialBandwidth);
+    this.onListenerError = (err, event) => opts.logger.warn({ err, event }, 'sfu listener threw');
+  }
+
+  now(): number {
+    return this.opts.now();
+  }
+
+  /** Publishes a track. Throws `SfuError` (LIMIT, DUPLICATE, INVALID, CLOSED). */
+  publish(o: ProducerOptions): Producer {
+    if (this.closed) throw new SfuError(SfuErrorCode.CLOSED, 'participant closed');
+    if (this.producers.size >= this.opts.maxProducersPerParticipant) {
+      throw limitError('producers per participant', this.opts.maxProducersPerParticipant);
+    }
+    const id = o.id ?? randomUUID();
+    if (this.producers.has(id)) throw new SfuError(SfuErrorCode.DUPLICATE, `producer ${id}`);
+    const producer = new Producer(this, id, o, this.opts);
+    producer.onListenerError = this.onListenerError;
+    for (const l of producer.layers) {
+      for (const s of [l.ssrc, l.rtxSsrc]) {
+        if (s !== 0 && this.routes.has(s)) {
+          throw new SfuError(SfuErrorCode.DUPLICATE, `ssrc ${s} already published`);
+        }
+      }
+    }
+    for (const l of producer.layers) {
+      if (l.ssrc !== 0) this.routes.set(l.ssrc, { producer, layer: l, rtx: false });
+      if (l.rtxSsrc !== 0) this.routes.set(l.rtxSsrc, { producer, layer: l, rtx: true });
+    }
+    this.producers.set(id, producer);
+    this.emit('producer', producer);
+    this.room.producerAdded(producer);
+    return producer;
+  }
+
+  /** Subscribes this participant to `producer`; a key frame is requested for it at once. */
+  subscribe(producer: Producer, o: ConsumerOptions): Consumer {
+    if (this.closed) throw new SfuError(SfuErrorCode.CLOSED, 'participant closed');
+    if (producer.closed) throw new SfuError(SfuErrorCode.CLOSED, 'producer closed');
+    if (producer.participant.room !== this.room) {
+      throw new SfuError(SfuErrorCode.INVALID, 'producer is in another room');
+    }
+    if (this.consumers.size >= this.opts.maxConsumersPerParticipant) {
+      throw limitError('consumers per participant', this.opts.maxConsumersPerParticipant);
+    }
+    const id = o.id ?? randomUUID();
+    if (this.consumers.has(id)) throw new SfuError(SfuErrorCode.DUPLICATE, `consumer ${id}`);
+    for (const s of [o.ssrc, o.rtx?.ssrc]) {
+      if (s !== undefined && this.consumersBySsrc.has(s)) {
+        throw new SfuError(SfuErrorCode.DUPLICATE, `ssrc ${s} already used toward ${this.id}`);
+      }
+    }
+    const consumer = new Consumer(producer, this, id, o);
+    consumer.onListenerError = this.onListenerError;
+    this.consumers.set(id, consumer);
+    this.consumersBySsrc.set(consumer.ssrc, consumer);
+    if (consumer.rtx) this.consumersBySsrc.set(consumer.rtx.ssrc, consumer);
+    producer.consumers.add(consumer);
+    this.emit('consumer', consumer);
+    this.allocate();
+    return consumer;
+  }
+
+  /** A clear RTP packet from this participant (after SRTP unprotect). Never throws. */
+  receiveRtp(buf: Buffer): void {
+    if (this.closed) return;
+    const now = this.opts.now();
+    this.stats.rtpReceived++;
+    if (buf.length > this.opts.maxPacketSize) {
+      this.bad('too-large', now);
+      return;
+    }
+    const v = this.view;
+    const reason = v.parse(buf);
+    if (reason !== undefined) {
+      this.bad(reason, now);
+      return;
+    }
+    const route = this.routes.get(v.ssrc) ?? this.learnSsrc(v);
+    if (!route) {
+      this.bad('unknown-ssrc', now);
+      return;
+    }
+    const { producer, layer } = route;
+    if (route.rtx) {
+      if (v.payloadType !== producer.rtxPayloadType) {
+        this.drop('unknown-payload-type');
+        return;
+      }
+      if (rtxOriginalSequenceNumber(v) < 0) {
+        this.drop('rtx-padding');
+        return;
+      }
+      const out = Buffer.allocUnsafe(v.length);
+      const len = decapsulateRtx(v, out, 0, {
+        ssrc: layer.ssrc,
+        payloadType: producer.payloadType,
+      });
+      layer.retransmissionsReceived++;
+      if (v.parse(out, 0, len) !== undefined) {
+        this.drop('bad-rtx');
+        return;
+      }
+    } else if (v.payloadType !== producer.payloadType) {
+      this.drop('unknown-payload-type');
+      return;
+    }
+    producer.handleRtp(layer, v, now);
+  }
+
+  /** Binds an unknown SSRC to a simulcast layer by its rid (or repaired rid) extension. */
+  private learnSsrc(v: RtpPacket): Route | undefined {
+    if (v.extensionProfile < 0) return undefined;
+    for (const producer of this.producers.values()) {
+      for (const [id, rtx] of [
+        [producer.ridId, false],
+        [producer.repairedRidId, true],
+      ] as const) {
+        if (id === 0 || !findExtension(v, id, this.el)) continue;
+        const rid = readSdesString(v.buffer, this.el.offset, this.el.length);
+        const layer = producer.layerByRid(rid);
+        if (!layer) continue;
+        if (rtx ? layer.rtxSsrc !== 0 : layer.ssrc !== 0) continue;
+        if (rtx) layer.rtxSsrc = v.ssrc;
+        else layer.ssrc = v.ssrc;
+        const route = { producer, layer, rtx };
+        this.routes.set(v.ssrc, route);
+        return route;
+      }
+    }
+    return undefined;
+  }
+
+  /** A clear RTCP datagram from this participant. Never throws. */
+  receiveRtcp(buf: Buffer): void {
+    if (this.closed) return;
+    const now = this.opts.now();
+    this.stats.rtcpReceived++;
+    const r = decodeRtcp(buf);
+    if (!r.ok) {
+      this.bad(r.reason, now);
+      return;
+    }
+    let reallocate = false;
+    for (const p of r.packets) reallocate = this.handleRtcpPacket(p, now) || reallocate;
+    if (reallocate) this.allocate();
+  }
+
+  private handleRtcpPacket(p: RtcpPacket, now: number): boolean {
+    switch (p.kind) {
+      case 'sr': {
+        const route = this.routes.get(p.ssrc);
+        if (route && !route.rtx) {
+          route.layer.lastSr = { ntpTime: p.ntpTime, rtpTimestamp: p.rtpTimestamp, at: now };
+        }
+        return false;
+      }
+      case 'nack': {
+        const c = this.consumersBySsrc.get(p.mediaSsrc);
+        if (!c) return false;
+        const seqs = sequencesFromNackPairs(p.pairs.slice(0, MAX_NACK_PAIRS));
+        for (const seq of seqs) c.retransmit(seq, now);
+        return false;
+      }
+      case 'pli':
+        this.consumersBySsrc.get(p.mediaSsrc)?.requestKeyFrame();
+        return false;
+      case 'fir':
+        for (const e of p.entries.slice(0, 16)) this.consumersBySsrc.get(e.ssrc)?.requestKeyFrame();
+        return false;
+      case 'remb':
+        this.bandwidth.onRemb(p.bitrate);
+        return true;
+      case 'transport-cc':
+        this.bandwidth.onTransportCc(p);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** Sends a forwarded packet to this participant, stamping the leg's transport-cc number. */
+  sendRtpDownstream(packet: Buffer, view: RtpPacket | undefined): void {
+    if (this.closed) return;
+    if (view) {
+      const c = this.consumersBySsrc.get(view.ssrc);
+      if (c?.writeTransportSequence(this.twccSeq)) {
+        this.bandwidth.onSent(this.twccSeq, packet.length);
+        this.twccSeq = (this.twccSeq + 1) & 0xffff;
+      }
+    }
+    this.callSend(this.sendRtp, packet);
+  }
+
+  sendNackUpstream(mediaSsrc: number, seqs: number[]): void {
+    const nack = {
+      kind: 'nack' as const,
+      senderSsrc: this.rtcpSsrc,
+      mediaSsrc,
+      pairs: nackPairsFromSequences(seqs),
+    };
+    this.callSend(this.sendRtcp, encodeRtcp([nack]));
+  }
+
+  sendPliUpstream(mediaSsrc: number): void {
+    const pli = { kind: 'pli' as const, senderSsrc: this.rtcpSsrc, mediaSsrc };
+    this.callSend(this.sendRtcp, encodeRtcp([pli]));
+  }
+
+  private callSend(fn: (b: Buffer) => void, b: Buffer): void {
+    try {
+      fn(b);
+    } catch (err) {
+      this.drop('send-error');
+      this.opts.logger.debug({ err, participant: this.id }, 'sfu send threw');
+    }
+  }
+
+  /**
+   * Splits the leg's estimated bandwidth over its subscriptions: audio first, then each video
+   * consumer in subscription order gets the highest layer up to its preference that fits what
+   * is left; one that cannot fit even its lowest layer is paused rather than flooded.
+   */
+  allocate(): void {
+    if (this.closed) return;
+    const now = this.opts.now();
+    let budget = this.bandwidth.estimate;
+    for (const c of this.consumers.values()) {
+      if (c.kind === 'audio') budget -= c.producer.layers[0]!.bitrate;
+    }
+    for (const c of this.consumers.values()) {
+      if (c.kind !== 'video' || c.paused) continue;
+      const layers = c.producer.layers;
+      const anyActive = layers.some((l) => l.isActive(now));
+      let chosen = -1;
+      for (let i = c.preferredLayer; i >= 0; i--) {
+        const l = layers[i]!;
+        if (anyActive && !l.isActive(now) && i !== c.currentLayer) continue;
+        if (l.bitrate <= budget) {
+          chosen = i;
+          break;
+        }
+      }
+      if (chosen < 0) {
+        c.setTarget(c.targetLayer, true);
+        continue;
+      }
+      budget -= layers[chosen]!.bitrate;
+      c.setTarget(chosen, false);
+    }
+  }
+
+  /** Periodic work: NACK retries, key-frame requests, SR/RR. */
+  tick(now: number): void {
+    if (this.closed) return;
+    for (const p of this.producers.values()) p.tick(now);
+    if (now >= this.nextReportAt) {
+      this.nextReportAt = now + this.opts.reportIntervalMs;
+      this.sendReports(now);
+      this.allocate();
+    }
+  }
+
+  /** SR for each stream sent to this participant, RR for each stream received from it. */
+  sendReports(now: number): void {
+    const wall = this.opts.wallClock();
+    for (const c of this.consumers.values()) {
+      const sr = c.senderReport(now, wall);
+      if (sr) this.callSend(this.sendRtcp, encodeRtcp([sr]));
+    }
+    const blocks = [];
+    for (const p of this.producers.values()) {
+      for (const l of p.layers) if (l.ssrc !== 0 && l.packetsReceived > 0) blocks.push(l);
+    }
+    for (let i = 0; i < blocks.length; i += 31) {
+      const reports = blocks.slice(i, i + 31).map((l) => l.reportBlock(now));
+      const rr = { kind: 'rr' as const, ssrc: this.rtcpSsrc, reports };
+      this.callSend(this.sendRtcp, encodeRtcp([rr]));
+    }
+  }
+
+  private drop(reason: string): void {
+    this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
+  }
+
+  /** A malformed or unroutable packet: counted, and too many per second close the participant. */
+  private bad(reason: string, now: number): void {
+    this.drop(reason);
+    if (now - this.badWindowStart >= 1000) {
+      this.badWindowStart = now;
+      this.badCount = 0;
+    }
+    if (++this.badCount > this.opts.maxBadPacketsPerSecond) {
+      this.opts.logger.info({ participant: this.id, reason }, 'sfu participant abusive');
+      this.close('abuse');
+    }
+  }
+
+  producerClosed(p: Producer): void {
+    this.producers.delete(p.id);
+    for (const [ssrc, r] of this.routes) if (r.producer === p) this.routes.delete(ssrc);
+  }
+
+  consumerClosed(c: Consumer): void {
+    this.consumers.delete(c.id);
+    this.consumersBySsrc.delete(c.ssrc);
+    if (c.rtx) this.consumersBySsrc.delete(c.rtx.ssrc);
+  }
+
+  /** Leaves the room: closes its producers (and their consumers) and its consumers. */
+  close(reason = 'closed'): void {
+    if (this.closed) return;
+    for (const p of [...this.producers.values()]) p.close();
+    for (const c of [...this.consumers.values()]) c.close();
+    this.closed = true;
+    this.room.participantClosed(this, reason);
+    this.emit('close', reason);
+    this.removeAllListeners();
+  }
+}
