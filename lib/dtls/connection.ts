@@ -200,7 +200,7 @@ export class DtlsConnection implements HandshakeHost {
 
   /**
    * Sends application data as one record (DTLS never splits a record across datagrams: keep
-   * it under `mtu` minus 13 header and 24 AEAD bytes to avoid IP fragmentation, as SCTP
+   * it under `mtu` minus 13 header and up to 24 AEAD bytes to avoid IP fragmentation, as SCTP
    * does). Throws DtlsError DTLS_ERR_NOT_CONNECTED before the handshake ends or after close.
    */
   send(appData: Buffer): void {
@@ -347,8 +347,6 @@ export class DtlsConnection implements HandshakeHost {
     const done = this.currentState === 'connected';
     let sawOld = false;
     for (const f of fragments) {
-      // During the handshake only Finished travels in epoch 1, and never in epoch 0; after
-      // it, epoch 0 carries only retransmissions of old messages.
       if (done && record.epoch > 0 && f.msgType === this.renegotiationStart) {
         // RFC 5746 §4.2/§4.4: WebRTC never renegotiates; refuse with a warning and carry on.
         // (A rehandshake restarts message_seq at 0, so it must not pass for a retransmission.)
@@ -356,6 +354,8 @@ export class DtlsConnection implements HandshakeHost {
         this.drop('renegotiation-refused');
         continue;
       }
+      // During the handshake only Finished travels in epoch 1, and never in epoch 0; after
+      // it, epoch 0 carries only retransmissions of old messages.
       const isFinished = f.msgType === HandshakeType.finished;
       const misplaced = done
         ? record.epoch === 0 && f.messageSeq >= this.reassembler.nextSeq
