@@ -7,7 +7,7 @@ import { mintIceServers } from './ice-servers.js';
 import type { ResolvedSignalOptions } from './options.js';
 import { Peer } from './peer.js';
 import { type ClientMessage, errorFrame, parseClientMessage } from './protocol.js';
-import type { SessionRecord, SignalStore, StoreEvent } from './store.js';
+import type { ResumeInfo, SessionRecord, SignalStore, StoreEvent } from './store.js';
 
 /**
  * The transport-independent core of the signaling server: rooms and peers of this node, the
@@ -185,6 +185,9 @@ export class SignalHub {
         this.resume(conn, peer);
         return;
       }
+      if (peer === undefined && (await this.resumeFromStore(conn, m.resume, m.room, identity))) {
+        return;
+      }
     }
     const local = this.rooms.get(m.room);
     if (local === undefined && this.rooms.size >= this.o.maxRooms) {
@@ -221,15 +224,7 @@ export class SignalHub {
     };
     if (identity.user !== undefined) session.user = identity.user;
     const peer = new Peer(peerId, m.room, identity.user, id('r_'), session);
-    this.peers.set(peerId, peer);
-    this.byResume.set(peer.resumeToken, peer);
-    this.bySession.set(session.id, peer);
-    let members = this.rooms.get(m.room);
-    if (members === undefined) {
-      members = new Set();
-      this.rooms.set(m.room, members);
-    }
-    members.add(peer);
+    this.register(peer);
     this.saveSession(peer);
     if (conn.closed) {
       // The client went before it could learn its resume token: nobody can resume this peer.
@@ -249,10 +244,100 @@ export class SignalHub {
       old.sink.close(CloseCode.goingAway, 'resumed on another connection');
     }
     conn.joining = false;
+    // Consume the token kept for other nodes, so none of them resumes this peer too.
+    this.store.takeResume?.(peer.resumeToken).catch(() => {});
     const peers = this.store.members(peer.room).filter((p) => p !== peer.id);
     conn.sink.send(this.joinedFrame(peer, peers, true));
     peer.attach(conn);
     this.log.debug({ room: peer.room, peerId: peer.id }, 'resumed');
+  }
+
+  /**
+   * A resume token this node does not know: with a store that keeps them (Redis), the peer
+   * may be waiting on another node. Take it over: the same peer id, room and session; its
+   * old node hands over what it queued. False when there is nothing to resume.
+   */
+  private async resumeFromStore(
+    conn: Connection,
+    token: string,
+    room: string,
+    identity: Identity,
+  ): Promise<boolean> {
+    const store = this.store;
+    if (store.takeResume === undefined || store.adopt === undefined) return false;
+    let info: Awaited<ReturnType<NonNullable<SignalStore['takeResume']>>>;
+    try {
+      info = await store.takeResume(token);
+      if (info === undefined || info.room !== room || info.user !== identity.user) return false;
+      const session = (await store.getSession(info.sessionId)) ?? {
+        id: info.sessionId,
+        room,
+        type: 'p2p' as const,
+        peerId: info.peerId,
+        participants: [info.peerId],
+        status: 'connecting' as const,
+        createdAt: this.now(),
+      };
+      const peer = new Peer(info.peerId, room, identity.user, token, session);
+      this.register(peer);
+      try {
+        await store.adopt(room, peer.id);
+      } catch (err) {
+        this.forget(peer);
+        throw err;
+      }
+      if (conn.closed) {
+        this.detach(conn, peer);
+        return true;
+      }
+      this.resume(conn, peer);
+      this.log.debug({ room, peerId: peer.id }, 'resumed from another node');
+      return true;
+    } catch (err) {
+      this.log.warn({ err, room }, 'cross-node resume failed; joining afresh');
+      return false;
+    }
+  }
+
+  private register(peer: Peer): void {
+    this.peers.set(peer.id, peer);
+    this.byResume.set(peer.resumeToken, peer);
+    this.bySession.set(peer.session.id, peer);
+    let members = this.rooms.get(peer.room);
+    if (members === undefined) {
+      members = new Set();
+      this.rooms.set(peer.room, members);
+    }
+    members.add(peer);
+  }
+
+  /** Drops `peer` from this node's maps (no `leave`: see `leave` and the takeover). */
+  private forget(peer: Peer): void {
+    peer.left = true;
+    if (peer.graceTimer !== undefined) clearTimeout(peer.graceTimer);
+    if (peer.conn !== undefined) peer.conn.peer = undefined;
+    peer.conn = undefined;
+    this.peers.delete(peer.id);
+    this.byResume.delete(peer.resumeToken);
+    this.bySession.delete(peer.session.id);
+    const members = this.rooms.get(peer.room);
+    members?.delete(peer);
+    if (members?.size === 0) this.rooms.delete(peer.room);
+  }
+
+  /** Another node resumed `peer`: send it what was queued here, through the store, and let go. */
+  private handOver(peer: Peer): void {
+    const old = peer.conn;
+    this.forget(peer);
+    old?.sink.close(CloseCode.goingAway, 'resumed on another node');
+    for (const frame of peer.queue) {
+      this.store.deliver(peer.room, peer.id, frame).catch((err: unknown) => {
+        this.log.warn({ err, peerId: peer.id }, 'hand-over of a queued frame failed');
+      });
+    }
+    peer.queue.length = 0;
+    this.store.release?.(peer.room, peer.id);
+    this.log.debug({ room: peer.room, peerId: peer.id }, 'handed over to another node');
   }
 
   private joinedFrame(peer: Peer, peers: string[], resumed: boolean): string {
@@ -296,21 +381,17 @@ export class SignalHub {
     }
     peer.graceTimer = setTimeout(() => this.leave(peer, 'resume grace over'), this.o.resumeGraceMs);
     peer.graceTimer.unref();
+    const info: ResumeInfo = { peerId: peer.id, room: peer.room, sessionId: peer.session.id };
+    if (peer.user !== undefined) info.user = peer.user;
+    this.store.saveResume?.(peer.resumeToken, info, this.o.resumeGraceMs).catch((err: unknown) => {
+      this.log.warn({ err, peerId: peer.id }, 'resume token not shared: store unavailable');
+    });
   }
 
   /** Takes `peer` out of its room; the others get `peer-left`. */
   leave(peer: Peer, reason: string): Promise<void> {
     if (peer.left) return Promise.resolve();
-    peer.left = true;
-    if (peer.graceTimer !== undefined) clearTimeout(peer.graceTimer);
-    if (peer.conn !== undefined) peer.conn.peer = undefined;
-    peer.conn = undefined;
-    this.peers.delete(peer.id);
-    this.byResume.delete(peer.resumeToken);
-    this.bySession.delete(peer.session.id);
-    const members = this.rooms.get(peer.room);
-    members?.delete(peer);
-    if (members?.size === 0) this.rooms.delete(peer.room);
+    this.forget(peer);
     peer.session.status = 'disconnected';
     peer.session.endedAt = this.now();
     this.saveSession(peer);
@@ -334,6 +415,11 @@ export class SignalHub {
         peer.deliver(e.frame, this.o.resumeQueueSize);
         this.stats.relayed++;
       }
+      return;
+    }
+    if (e.kind === 'takeover') {
+      const peer = this.peers.get(e.peerId);
+      if (peer !== undefined && peer.room === e.room) this.handOver(peer);
       return;
     }
     if (members === undefined) return;

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { type Logger, silentLogger } from '../util/logger.js';
 import {
   type JoinResult,
+  type ResumeInfo,
   type SessionRecord,
   type SignalStore,
   type StoreEvent,
@@ -63,6 +65,17 @@ if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
 end
 return 1`;
 
+/**
+ * KEYS: room set, channel. ARGV: peer, expiresAt, this node's id. A member that expired
+ * meanwhile (its old node died) is back: `join` again.
+ */
+const ADOPT = `
+if redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) == 1 then
+  redis.call('PUBLISH', KEYS[2], 'J\\n' .. ARGV[1])
+end
+redis.call('PUBLISH', KEYS[2], 'T\\n' .. ARGV[1] .. '\\n' .. ARGV[3])
+return 1`;
+
 /** KEYS: room set, channel. ARGV: now, expiresAt, this node's peers… */
 const TICK = `
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -92,6 +105,8 @@ export class RedisStore implements SignalStore {
   private timer: NodeJS.Timeout | undefined;
   private wasHealthy = true;
   private closed = false;
+  /** Names this node in takeover messages, so it ignores its own. */
+  private readonly nodeId = randomBytes(8).toString('base64url');
 
   constructor(o: RedisStoreOptions) {
     this.prefix = o.prefix ?? 'rtcd:';
@@ -154,15 +169,8 @@ export class RedisStore implements SignalStore {
   }
 
   async join(room: string, peerId: string, maxPeers: number): Promise<JoinResult> {
-    let w = this.rooms.get(room);
-    if (w === undefined) {
-      const subscribed = this.sub.subscribe(this.channel(room));
-      subscribed.catch(() => {});
-      w = { members: new Set(), local: new Set(), subscribed };
-      this.rooms.set(room, w);
-    }
     // Reserve the local slot first so a concurrent leave does not unsubscribe under us.
-    w.local.add(peerId);
+    const w = this.watch(room, peerId);
     try {
       await w.subscribed;
       const now = this.now();
@@ -201,6 +209,47 @@ export class RedisStore implements SignalStore {
     } finally {
       this.dropLocal(room, peerId);
     }
+  }
+
+  async saveResume(token: string, info: ResumeInfo, ttlMs: number): Promise<void> {
+    try {
+      await this.cmd.set(`${this.prefix}resume:${token}`, JSON.stringify(info), 'PX', ttlMs);
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  async takeResume(token: string): Promise<ResumeInfo | undefined> {
+    let text: string | null;
+    try {
+      text = await this.cmd.getdel(`${this.prefix}resume:${token}`);
+    } catch (err) {
+      throw unavailable(err);
+    }
+    if (text === null) return undefined;
+    try {
+      return JSON.parse(text) as ResumeInfo;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async adopt(room: string, peerId: string): Promise<void> {
+    const w = this.watch(room, peerId);
+    try {
+      await w.subscribed;
+      const expiresAt = this.now() + this.memberTtlMs;
+      const key = this.key(room);
+      await this.cmd.eval(ADOPT, 2, key, this.channel(room), peerId, expiresAt, this.nodeId);
+      w.members.add(peerId);
+    } catch (err) {
+      this.dropLocal(room, peerId);
+      throw unavailable(err);
+    }
+  }
+
+  release(room: string, peerId: string): void {
+    this.dropLocal(room, peerId);
   }
 
   isMember(room: string, peerId: string): boolean {
@@ -299,6 +348,11 @@ export class RedisStore implements SignalStore {
       });
       return;
     }
+    if (kind === 'T' && nl > 0) {
+      if (message.slice(nl + 1) === this.nodeId) return;
+      this.onEvent({ kind: 'takeover', room, peerId: message.slice(2, nl) });
+      return;
+    }
     const peerId = message.slice(2);
     if (kind === 'J') {
       if (w.members.has(peerId) && !w.local.has(peerId)) return;
@@ -308,6 +362,19 @@ export class RedisStore implements SignalStore {
       w.members.delete(peerId);
       this.onEvent({ kind: 'leave', room, peerId });
     }
+  }
+
+  /** The watched state of `room`, subscribing on first use, with `peerId` held here. */
+  private watch(room: string, peerId: string): Watched {
+    let w = this.rooms.get(room);
+    if (w === undefined) {
+      const subscribed = this.sub.subscribe(this.channel(room));
+      subscribed.catch(() => {});
+      w = { members: new Set(), local: new Set(), subscribed };
+      this.rooms.set(room, w);
+    }
+    w.local.add(peerId);
+    return w;
   }
 
   private dropLocal(room: string, peerId: string): void {

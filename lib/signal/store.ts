@@ -12,7 +12,17 @@ export type StoreEvent =
   | { kind: 'join'; room: string; peerId: string }
   | { kind: 'leave'; room: string; peerId: string }
   /** `frame` (a JSON text ready to send) for peer `to`, held by this node. */
-  | { kind: 'deliver'; room: string; to: string; frame: string };
+  | { kind: 'deliver'; room: string; to: string; frame: string }
+  /** Another node resumed `peerId`: hand over what is queued for it and let it go. */
+  | { kind: 'takeover'; room: string; peerId: string };
+
+/** What another node needs to resume a detached peer (see `SignalStore.saveResume`). */
+export interface ResumeInfo {
+  peerId: string;
+  room: string;
+  user?: string;
+  sessionId: string;
+}
 
 export type SessionStatus = 'connecting' | 'connected' | 'disconnected';
 
@@ -59,6 +69,17 @@ export interface SignalStore {
   deliver(room: string, to: string, frame: string): Promise<void>;
   putSession(record: SessionRecord, ttlMs: number): Promise<void>;
   getSession(id: string): Promise<SessionRecord | undefined>;
+  /**
+   * Cross-node resume (optional: a store without it resumes on the same node only).
+   * `saveResume` keeps a detached peer's resume token for `ttlMs` (the grace period);
+   * `takeResume` consumes it (one caller wins); `adopt` makes this node the holder of a live
+   * member resumed here (its old node gets `takeover`); `release` forgets a member handed
+   * over to another node without a `leave`.
+   */
+  saveResume?(token: string, info: ResumeInfo, ttlMs: number): Promise<void>;
+  takeResume?(token: string): Promise<ResumeInfo | undefined>;
+  adopt?(room: string, peerId: string): Promise<void>;
+  release?(room: string, peerId: string): void;
 }
 
 /** The store cannot reach its backend; the caller answers `redis-unavailable`. */

@@ -148,3 +148,41 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 8000): Promi
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+t.test('resume on another node: same peer id, queued frames handed over', async (t) => {
+  const prefix = `t${prefixes++}:`;
+  const n1 = await node(prefix);
+  const n2 = await node(prefix);
+  t.teardown(async () => {
+    await n1.server.close();
+    await n2.server.close();
+  });
+  const [a, ja] = await joined(n1.url, 'move');
+  const [b, jb] = await joined(n1.url, 'move');
+  const [c, jc] = await joined(n2.url, 'move');
+  await a.next('peer-joined');
+  await a.next('peer-joined');
+  b.ws.terminate();
+  await b.closed;
+  await new Promise((r) => setTimeout(r, 100));
+  a.send({ type: 'offer', to: jb.peerId, sdp: 'queued on node 1' });
+  await new Promise((r) => setTimeout(r, 100));
+  const b2 = await TestClient.open(n2.url);
+  const again = await b2.join('move', { resume: jb.resumeToken });
+  t.match(again, { type: 'joined', peerId: jb.peerId, sessionId: jb.sessionId, resumed: true });
+  t.same([...(again.peers as string[])].sort(), [ja.peerId, jc.peerId].sort());
+  t.same(await b2.next('offer'), { type: 'offer', from: ja.peerId, sdp: 'queued on node 1' });
+  a.send({ type: 'answer', to: jb.peerId, sdp: 'after the move' });
+  t.same(await b2.next('answer'), { type: 'answer', from: ja.peerId, sdp: 'after the move' });
+  b2.send({ type: 'message', to: ja.peerId, data: 'back' });
+  t.same(await a.next('message'), { type: 'message', from: jb.peerId, data: 'back' });
+  await new Promise((r) => setTimeout(r, 100));
+  t.notOk(
+    [...a.frames, ...c.frames].some((f) => f.type === 'peer-left'),
+    'nobody saw the peer leave',
+  );
+  const b3 = await TestClient.open(n1.url);
+  const stale = await b3.join('move', { resume: jb.resumeToken });
+  t.equal(stale.resumed, false, 'the token was consumed');
+  for (const x of [a, b2, b3, c]) x.close();
+});
