@@ -4,7 +4,7 @@ import { type DtlsCloseReason, DtlsConnection } from '../dtls/connection.js';
 import type { PacketClass } from '../ice/demux.js';
 import type { IceLiteSession } from '../ice/lite-session.js';
 import type { IceLiteMux } from '../ice/udp-mux.js';
-import { SRTP_PROFILE_IDS } from '../srtp/profiles.js';
+import { SRTP_PROFILE_IDS, type SrtpProfileName } from '../srtp/profiles.js';
 import type { Logger } from '../util/logger.js';
 import {
   checkRemoteParameters,
@@ -214,7 +214,7 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
   }
 
   /** The negotiated SRTP protection profile, once connected. */
-  get srtpProfile(): keyof typeof SRTP_PROFILE_IDS | undefined {
+  get srtpProfile(): SrtpProfileName | undefined {
     return this.#srtp?.profile;
   }
 
