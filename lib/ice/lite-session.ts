@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { TransportAddress } from '../stun/transport-address.js';
 import type { Logger } from '../util/logger.js';
 import type { PacketClass } from './demux.js';
-import type { LiteEntry, LiteRemote, LiteSessionState } from './lite-core.js';
+import type { LiteEntry, LiteSessionState } from './lite-core.js';
 
 /**
  * Events of one ICE-lite session. Listeners that throw are caught and logged: they cannot
@@ -27,7 +27,8 @@ export interface IceLiteSessionEvents {
 
 /** What a session needs from the mux that owns it. */
 export interface LiteSessionHost {
-  sendTo(remote: LiteRemote, packet: Uint8Array): void;
+  /** Sends `packet` to the selected remote of `session`. */
+  sendFor(session: IceLiteSession, packet: Uint8Array): void;
   release(session: IceLiteSession): void;
   readonly logger: Logger;
 }
@@ -111,7 +112,7 @@ export class IceLiteSession extends EventEmitter<IceLiteSessionEvents> {
     }
     this.stats.packetsSent++;
     this.stats.bytesSent += packet.length;
-    this.#host.sendTo(entry.selected, packet);
+    this.#host.sendFor(this, packet);
     return true;
   }
 

@@ -14,6 +14,16 @@ import type { IceLiteSession } from './lite-session.js';
  * a first frame that is not STUN, is closed.
  */
 
+const V4_MAPPED = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
+
+/**
+ * `a.b.c.d` for an IPv4-mapped IPv6 text address (`::ffff:a.b.c.d`, how a dual-stack socket
+ * reports an IPv4 peer), else undefined.
+ */
+export function unmapIpv4Text(address: string): string | undefined {
+  return V4_MAPPED.exec(address)?.[1];
+}
+
 /** One accepted connection, as the lite core sees its remote. */
 export interface TcpRemote extends LiteRemote {
   readonly transport: 'tcp';
@@ -120,9 +130,10 @@ export class TcpMux {
       return;
     }
     this.#pending++;
+    const unmapped = socket.remoteFamily === 'IPv6' ? unmapIpv4Text(address) : undefined;
     const remote: TcpRemote = {
-      family: socket.remoteFamily === 'IPv6' ? 6 : 4,
-      address,
+      family: socket.remoteFamily === 'IPv6' && unmapped === undefined ? 6 : 4,
+      address: unmapped ?? address,
       port,
       transport: 'tcp',
       connection: socket,

@@ -20,7 +20,7 @@ import {
   resolveLiteOptions,
 } from './lite-options.js';
 import { IceLiteSession, type LiteSessionHost } from './lite-session.js';
-import { TcpMux, type TcpRemote } from './tcp-mux.js';
+import { TcpMux, type TcpRemote, unmapIpv4Text } from './tcp-mux.js';
 
 /**
  * Why the mux dropped a packet: the core's reasons plus `unknown-remote` (a non-STUN packet
@@ -51,6 +51,12 @@ export interface IceLiteCounters {
 /** A remote of the UDP socket, as the core keeps it for a selected pair. */
 interface UdpRemote extends LiteRemote {
   readonly transport: 'udp';
+  /**
+   * The address as the socket reports it, for sending and routing. On a dual-stack udp6
+   * socket an IPv4 peer is `::ffff:a.b.c.d` here, while `address`/`family` (what
+   * XOR-MAPPED-ADDRESS tells the peer) are its IPv4 address, as the peer knows itself.
+   */
+  readonly socketAddress: string;
 }
 
 type MuxRemote = UdpRemote | TcpRemote;
@@ -272,7 +278,9 @@ export class IceLiteMux implements LiteSessionHost {
   }
 
   /** @internal LiteSessionHost */
-  sendTo(remote: LiteRemote, packet: Uint8Array): void {
+  sendFor(session: IceLiteSession, packet: Uint8Array): void {
+    const remote = this.#core.entryOf(session.localUfrag)?.selected;
+    if (remote === undefined) return;
     this.#counts.sent++;
     this.#send(remote, packet);
   }
@@ -287,21 +295,23 @@ export class IceLiteMux implements LiteSessionHost {
     this.#core.remove(entry);
   }
 
-  #send(remote: LiteRemote, packet: Uint8Array): void {
+  #send(remote: MuxRemote, packet: Uint8Array): void {
     if (remote.transport === 'tcp') {
       this.#tcp?.send(remote, packet);
       return;
     }
-    this.#socket.send(packet, remote.port, remote.address);
+    this.#socket.send(packet, remote.port, remote.socketAddress);
   }
 
   #onMessage(buf: Buffer, rinfo: RemoteInfo): void {
     this.#counts.packetsReceived++;
     const cls = classifyPacket(buf);
     if (cls === 'stun') {
+      const unmapped = rinfo.family === 'IPv6' ? unmapIpv4Text(rinfo.address) : undefined;
       const from: UdpRemote = {
-        family: rinfo.family === 'IPv6' ? 6 : 4,
-        address: rinfo.address,
+        family: rinfo.family === 'IPv6' && unmapped === undefined ? 6 : 4,
+        address: unmapped ?? rinfo.address,
+        socketAddress: rinfo.address,
         port: rinfo.port,
         transport: 'udp',
       };
@@ -362,27 +372,27 @@ export class IceLiteMux implements LiteSessionHost {
       remote.session = session;
       return;
     }
-    const holder = this.#routes.get(remote.address)?.get(remote.port);
+    const holder = this.#routes.get(remote.socketAddress)?.get(remote.port);
     // Another session held this 5-tuple (a peer that reconnected from the same port): the
     // latest nomination wins; the old session is disconnected until nominated again.
     if (holder !== undefined && holder !== session) {
       const old = this.#core.entryOf(holder.localUfrag);
       if (old !== undefined) this.#core.unselect(old);
     }
-    let byPort = this.#routes.get(remote.address);
+    let byPort = this.#routes.get(remote.socketAddress);
     if (byPort === undefined) {
       byPort = new Map();
-      this.#routes.set(remote.address, byPort);
+      this.#routes.set(remote.socketAddress, byPort);
     }
     byPort.set(remote.port, session);
   }
 
   #unroute(remote: MuxRemote, session: IceLiteSession): void {
     if (remote.transport === 'tcp') return;
-    const byPort = this.#routes.get(remote.address);
+    const byPort = this.#routes.get(remote.socketAddress);
     if (byPort?.get(remote.port) !== session) return;
     byPort.delete(remote.port);
-    if (byPort.size === 0) this.#routes.delete(remote.address);
+    if (byPort.size === 0) this.#routes.delete(remote.socketAddress);
   }
 
   #effects(): LiteEffects<IceLiteSession, MuxRemote> {

@@ -8,6 +8,7 @@ import t from 'tap';
 import { parseCandidate } from '../../lib/ice/candidate.js';
 import type { IceLiteSession } from '../../lib/ice/lite-session.js';
 import { buildCheckRequest, verifyCheckResponse } from '../../lib/ice/stun-check.js';
+import { unmapIpv4Text } from '../../lib/ice/tcp-mux.js';
 import { IceLiteMux } from '../../lib/ice/udp-mux.js';
 
 t.setTimeout(60_000);
@@ -182,3 +183,11 @@ t.test(
     t.ok(verifyCheckResponse(await d.next(), s.localPwd), 'so a new connection is accepted');
   },
 );
+
+t.test('IPv4 peers of a dual-stack socket are reported (and XOR-mapped) as IPv4', async (t) => {
+  t.equal(unmapIpv4Text('::ffff:192.0.2.1'), '192.0.2.1');
+  t.equal(unmapIpv4Text('::FFFF:10.0.0.7'), '10.0.0.7');
+  t.equal(unmapIpv4Text('2001:db8::1'), undefined);
+  t.equal(unmapIpv4Text('::ffff:c000:201'), undefined, 'hex form is not how Node reports it');
+  t.equal(unmapIpv4Text('127.0.0.1'), undefined);
+});
