@@ -545,6 +545,10 @@ export class CheckList {
     tx: CheckTransaction,
   ): CandidatePair {
     if (sameAddress(pair.local, mapped)) return pair;
+    // The same mapping again (a re-check, a nomination): the same valid pair object, so
+    // that the selected pair keeps its identity.
+    const known = pair.validPair;
+    if (known !== undefined && sameAddress(known.local, mapped)) return known;
     let local = this.locals.find((l) => l.base === pair.local.base && sameAddress(l, mapped));
     if (local === undefined) {
       const priority = priorityOf(tx.request);

@@ -100,7 +100,8 @@ class Net {
   private readonly ports = new Map<string, { side: Side; base: string }>();
   /** Drop everything sent to these addresses (a peer that stopped answering). */
   readonly blackholes = new Set<string>();
-  private readonly sources = new Map<string, TransportAddress>();
+  /** Where each side's base appears to send from (a NAT can rewrite it). */
+  readonly sources = new Map<string, TransportAddress>();
   bind(address: string, port: number, side: Side, base: string): void {
     this.ports.set(`${address}:${port}`, { side, base });
     this.sources.set(`${side.name}|${base}`, { family: 4, address, port });
@@ -372,3 +373,28 @@ t.test('fuzz: mutated checks and responses never throw and teach nothing', async
   t.ok(authenticated <= 1, `at most the unmutated address was learned (${authenticated})`);
   t.pass(`seed ${seed}, ${iterations} inputs`);
 });
+
+t.test(
+  '§7.2.5.3.2: a mapped address other than the base makes a prflx valid pair, kept',
+  async (t) => {
+    const { net, a, b } = pairUp();
+    const ca = a.host('a0', '10.0.0.1', 1000);
+    const cb = b.host('b0', '10.0.0.2', 2000);
+    a.list.addRemote(remoteOf(cb));
+    b.list.addRemote(remoteOf(ca));
+    // b answers as if a's packets came through a NAT mapping 10.0.0.1:1000 → 192.0.2.9:5555.
+    net.sources.set('a|a0', { family: 4, address: '192.0.2.9', port: 5555 });
+    net.bind('192.0.2.9', 5555, a, 'a0');
+    a.list.start(0);
+    b.list.start(0);
+    net.run([a, b], 600);
+    const selected = a.selected.at(-1);
+    t.equal(selected?.local.type, 'prflx', "a's valid pair has the mapped (prflx) local");
+    t.equal(selected?.local.address, '192.0.2.9');
+    t.equal(a.selected.length, 1, 'selected once');
+    const checked = a.list.checklist.find((p) => p.validPair !== undefined);
+    t.equal(checked?.validPair, a.list.selected, 'the nominating check kept the same valid pair');
+    net.run([a, b], 20_000, 50);
+    t.equal(a.consent.length, 0, 'consent responses keep the same selected pair fresh');
+  },
+);
