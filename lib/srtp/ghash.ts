@@ -88,6 +88,7 @@ export class Ghash {
     maskAt: number,
     out: Uint8Array,
     outAt: number,
+    outSlot: Slot = Slot.out,
   ): void {
     const pv = this.partialView;
     pv.setUint32(0, Math.floor(aadBytes / 0x20000000));
@@ -97,7 +98,7 @@ export class Ghash {
     this.blocks(pv, 0, 16);
     const m = viewOf(mask, Slot.keystream);
     const ma = mask.byteOffset + maskAt;
-    const o = viewOf(out, Slot.out);
+    const o = viewOf(out, outSlot);
     const oa = out.byteOffset + outAt;
     o.setInt32(oa, this.y0 ^ m.getInt32(ma));
     o.setInt32(oa + 4, this.y1 ^ m.getInt32(ma + 4));

@@ -10,7 +10,7 @@ import type { SessionKeySet, SessionKeys } from './key-derivation.js';
 import { KeystreamRuns, xorInto } from './keystream-runs.js';
 import type { SrtpProfileParameters } from './profiles.js';
 import { type SrtpTransform, writeUint32, xorUint32 } from './transform.js';
-import { copyBytes } from './views.js';
+import { copyBytes, Slot } from './views.js';
 
 const TAG_LENGTH = 16;
 
@@ -130,7 +130,7 @@ export class AesGcmTransform implements SrtpTransform {
       g.reset();
       g.update(packet, 0, headerLength);
       g.update(packet, headerLength, n);
-      g.finish(headerLength, n, ks, at, this.tag, 0);
+      g.finish(headerLength, n, ks, at, this.tag, 0, Slot.tag);
       let diff = 0;
       for (let i = 0; i < TAG_LENGTH; i++) diff |= (this.tag[i] ?? 0) ^ (packet[end + i] ?? 0);
       if (diff !== 0) {

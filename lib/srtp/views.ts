@@ -5,17 +5,11 @@
  * last ArrayBuffer seen through it (one per slot, never more). Offsets into the returned view
  * are `array.byteOffset + i`; bounds are the caller's to check against the array's length.
  */
-export const Slot = { out: 0, src: 1, keystream: 2, data: 3, hmac: 4 } as const;
+export const Slot = { out: 0, src: 1, keystream: 2, data: 3, hmac: 4, tag: 5 } as const;
 export type Slot = (typeof Slot)[keyof typeof Slot];
 
-const buffers: (ArrayBufferLike | undefined)[] = [
-  undefined,
-  undefined,
-  undefined,
-  undefined,
-  undefined,
-];
-const views: (DataView | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
+const buffers: (ArrayBufferLike | undefined)[] = Array.from({ length: 6 }, () => undefined);
+const views: (DataView | undefined)[] = Array.from({ length: 6 }, () => undefined);
 
 /** A DataView over `a.buffer` (the whole of it). */
 export function viewOf(a: Uint8Array, slot: Slot): DataView {
