@@ -7,6 +7,7 @@ import { mintIceServers } from './ice-servers.js';
 import type { ResolvedSignalOptions } from './options.js';
 import { Peer } from './peer.js';
 import { type ClientMessage, errorFrame, parseClientMessage } from './protocol.js';
+import { type Relayable, relayFrame, relayMessage } from './relay-frame.js';
 import type { ResumeInfo, SessionRecord, SignalStore, StoreEvent } from './store.js';
 
 /**
@@ -22,8 +23,6 @@ export interface HubStats {
 
 /** What a relay did: undefined when delivered (or handed to the store), else the error. */
 export type RelayOutcome = SignalErrorCode | undefined | Promise<SignalErrorCode | undefined>;
-
-type Relayable = Extract<ClientMessage, { to: string }>;
 
 const id = (prefix: string): string => `${prefix}${randomBytes(12).toString('base64url')}`;
 
@@ -444,30 +443,5 @@ export class SignalHub {
     this.store.putSession(s, ttl).catch((err: unknown) => {
       this.log.warn({ err, sessionId: s.id }, 'session record not saved: store unavailable');
     });
-  }
-}
-
-function relayFrame(from: string, m: Relayable): string {
-  switch (m.type) {
-    case 'offer':
-    case 'answer':
-      return JSON.stringify({ type: m.type, from, sdp: m.sdp });
-    case 'candidate':
-      return JSON.stringify({ type: m.type, from, candidate: m.candidate });
-    case 'message':
-      return JSON.stringify({ type: m.type, from, data: m.data });
-  }
-}
-
-function relayMessage(code: SignalErrorCode, m: Relayable): string {
-  switch (code) {
-    case 'not-joined':
-      return 'join a room first';
-    case 'unknown-peer':
-      return `no peer "${m.to}" in your room`;
-    case 'redis-unavailable':
-      return `not delivered to "${m.to}": the store is unavailable`;
-    default:
-      return code;
   }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { type Logger, silentLogger } from '../util/logger.js';
+import { ADOPT, JOIN, LEAVE, TICK } from './redis-scripts.js';
 import {
   type JoinResult,
   type ResumeInfo,
@@ -48,47 +49,6 @@ interface Watched {
   /** The SUBSCRIBE to the room's channel; joins wait for it so no event is missed. */
   subscribed: Promise<unknown>;
 }
-
-/** KEYS: room set, channel. ARGV: peer, expiresAt, maxPeers, now. */
-const JOIN = `
-local live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[4], '+inf')
-if #live >= tonumber(ARGV[3]) then return false end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('PEXPIREAT', KEYS[1], ARGV[2])
-redis.call('PUBLISH', KEYS[2], 'J\\n' .. ARGV[1])
-return live`;
-
-/** KEYS: room set, channel. ARGV: peer. */
-const LEAVE = `
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
-  redis.call('PUBLISH', KEYS[2], 'L\\n' .. ARGV[1])
-end
-return 1`;
-
-/**
- * KEYS: room set, channel. ARGV: peer, expiresAt, this node's id. A member that expired
- * meanwhile (its old node died) is back: `join` again.
- */
-const ADOPT = `
-if redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) == 1 then
-  redis.call('PUBLISH', KEYS[2], 'J\\n' .. ARGV[1])
-end
-redis.call('PUBLISH', KEYS[2], 'T\\n' .. ARGV[1] .. '\\n' .. ARGV[3])
-return 1`;
-
-/** KEYS: room set, channel. ARGV: now, expiresAt, this node's peers… */
-const TICK = `
-local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-for _, p in ipairs(dead) do
-  if redis.call('ZREM', KEYS[1], p) == 1 then redis.call('PUBLISH', KEYS[2], 'L\\n' .. p) end
-end
-for i = 3, #ARGV do
-  if redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i]) == 1 then
-    redis.call('PUBLISH', KEYS[2], 'J\\n' .. ARGV[i])
-  end
-end
-if #ARGV > 2 then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
-return #dead`;
 
 export class RedisStore implements SignalStore {
   readonly kind = 'redis';
