@@ -70,7 +70,6 @@ export interface CheckListTiming {
 export interface CheckListCounters {
   badRequests: number;
   badResponses: number;
-  strayResponses: number;
   roleConflicts: number;
 }
 
@@ -80,7 +79,6 @@ export class CheckList {
   readonly counters: CheckListCounters = {
     badRequests: 0,
     badResponses: 0,
-    strayResponses: 0,
     roleConflicts: 0,
   };
   private readonly locals: LocalCandidate[] = [];
@@ -143,15 +141,6 @@ export class CheckList {
 
   get remoteCandidates(): readonly IceCandidate[] {
     return this.remotes;
-  }
-
-  /** True when nothing is left to check and both sides signalled end-of-candidates. */
-  get finished(): boolean {
-    return (
-      this.remoteEnded &&
-      this.localEnded &&
-      this.pairs.every((p) => p.state === 'succeeded' || p.state === 'failed')
-    );
   }
 
   get endOfCandidates(): boolean {
