@@ -40,8 +40,10 @@ t.test('usage errors exit 2 with one line', async (t) => {
     ],
     [['signal', '--no-auth', '--turn-url', 'http://h'], /^rtcd: invalid --turn-url: "http:\/\/h"/],
   ];
-  for (const [args, want] of cases) {
-    const r = await runRtcd(args);
+  // In parallel: each is a process start (tsx) and the spec must stay short.
+  const results = await Promise.all(cases.map(([args]) => runRtcd(args)));
+  for (const [i, [args, want]] of cases.entries()) {
+    const r = results[i]!;
     t.equal(r.code, 2, args.join(' '));
     t.match(r.stderr, want, args.join(' '));
     t.equal(r.stderr.split('\n').filter(Boolean).length, 1);
