@@ -114,12 +114,16 @@ export interface Extmap {
   attributes?: string;
 }
 
-const EXTMAP_DIRECTIONS: ReadonlySet<string> = new Set([
+const EXTMAP_DIRECTIONS: readonly ExtmapDirection[] = [
   'sendrecv',
   'sendonly',
   'recvonly',
   'inactive',
-]);
+];
+
+function isExtmapDirection(v: string): v is ExtmapDirection {
+  return (EXTMAP_DIRECTIONS as readonly string[]).includes(v);
+}
 
 export function extmapsOf(lines: readonly SdpLine[]): Extmap[] {
   const out: Extmap[] = [];
@@ -130,8 +134,8 @@ export function extmapsOf(lines: readonly SdpLine[]): Extmap[] {
     if (id === undefined || id === 15 || !uri || more !== undefined) continue;
     const e: Extmap = { id, uri };
     if (direction !== undefined) {
-      if (!EXTMAP_DIRECTIONS.has(direction)) continue;
-      e.direction = direction as ExtmapDirection;
+      if (!isExtmapDirection(direction)) continue;
+      e.direction = direction;
     }
     if (rest.length > 0) e.attributes = rest.join(' ');
     out.push(e);

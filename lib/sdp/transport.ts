@@ -75,7 +75,11 @@ export function formatFingerprint(f: Fingerprint): string {
   return `${f.algorithm} ${f.value}`;
 }
 
-const ROLES: ReadonlySet<string> = new Set(['actpass', 'active', 'passive', 'holdconn']);
+const ROLES: readonly SetupRole[] = ['actpass', 'active', 'passive', 'holdconn'];
+
+function isSetupRole(v: string | undefined): v is SetupRole {
+  return (ROLES as readonly (string | undefined)[]).includes(v);
+}
 
 /** `a=setup` (RFC 4145 §4), media then session; undefined if absent or unknown. */
 export function setupOf(
@@ -83,7 +87,7 @@ export function setupOf(
   session: readonly SdpLine[] = [],
 ): SetupRole | undefined {
   const v = mediaOrSession(media, session, 'setup');
-  return v !== undefined && ROLES.has(v) ? (v as SetupRole) : undefined;
+  return isSetupRole(v) ? v : undefined;
 }
 
 /** RTP and RTCP on one port (RFC 5761); WebRTC requires it (RFC 8834 §4.5). */

@@ -200,3 +200,33 @@ t.test('H.264-only capabilities choose packetization-mode 1 constrained baseline
   t.match(text, /a=rtpmap:\d+ rtx\/90000/);
   await page.close();
 });
+
+t.test('renegotiation: a second offer with a new video section is answered', async (t) => {
+  const page = await openPage();
+  const first = await negotiate(t, page, `pc.addTransceiver('audio');`, BASE);
+  t.equal(first.result.error, undefined);
+  const reoffer = await page.evaluate<string>(`(async () => {
+    window.pc.addTransceiver('video', { direction: 'recvonly' });
+    const o = await window.pc.createOffer();
+    await window.pc.setLocalDescription(o);
+    return o.sdp;
+  })()`);
+  const parsed = parse(reoffer);
+  if (!parsed.ok) throw new Error('re-offer refused');
+  t.equal(serialize(parsed.value), reoffer);
+  const built = createAnswer(parsed.value, { ...BASE, sessionVersion: 2 });
+  if (!built.ok) throw new Error(`answer refused: ${built.error.code}`);
+  t.match(serialize(built.value), /^v=0\r\no=rtcd 1234567890 2 /);
+  const result = await page.evaluate<{ error?: string; directions: string[] }>(`(async () => {
+    let error;
+    try {
+      await window.pc.setRemoteDescription({ type: 'answer', sdp: ${JSON.stringify(serialize(built.value))} });
+    } catch (e) {
+      error = String(e);
+    }
+    return { error, directions: window.pc.getTransceivers().map((x) => x.currentDirection) };
+  })()`);
+  t.equal(result.error, undefined, 'the updated answer is accepted');
+  t.same(result.directions, ['sendrecv', 'recvonly']);
+  await page.close();
+});
