@@ -47,6 +47,10 @@ export class NodePeer {
   /** Decrypted RTP/RTCP from the endpoint. */
   readonly rtp: Buffer[] = [];
   readonly rtcp: Buffer[] = [];
+  /** DTLS datagrams from the endpoint still to be lost on purpose (to make it retransmit). */
+  loseIncomingDtls = 0;
+  /** DTLS datagrams received from the endpoint, lost ones included. */
+  dtlsReceived = 0;
   #timer: NodeJS.Timeout | undefined;
 
   readonly #certificate: DtlsCertificate;
@@ -103,6 +107,7 @@ export class NodePeer {
   async connect(
     ep: Pick<WebRtcEndpoint, 'dtlsRole' | 'localFingerprint'>,
     profiles: readonly SrtpProfileName[] = ['AEAD_AES_128_GCM'],
+    initialRetransmitMs = 400,
   ): Promise<void> {
     const role = ep.dtlsRole === 'server' ? 'client' : 'server';
     const connected = new Promise<void>((resolve, reject) => {
@@ -112,6 +117,7 @@ export class NodePeer {
           certificate: this.#certificate,
           remoteFingerprints: [{ algorithm: 'sha-256', value: ep.localFingerprint }],
           srtpProfiles: profiles.map((p) => SRTP_PROFILE_IDS[p]),
+          initialRetransmitMs,
         },
         {
           send: (d) => this.send(d),
@@ -167,6 +173,11 @@ export class NodePeer {
   #onMessage(d: Buffer): void {
     const b = d[0] ?? 0;
     if (b >= 20 && b <= 63) {
+      this.dtlsReceived++;
+      if (this.loseIncomingDtls > 0) {
+        this.loseIncomingDtls--;
+        return;
+      }
       this.dtls?.receive(d, performance.now());
       this.#schedule();
     } else if (b >= 128 && b <= 191 && this.srtp !== undefined) {

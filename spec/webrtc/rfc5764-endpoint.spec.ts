@@ -106,6 +106,30 @@ for (const profile of PROFILES) {
   }
 }
 
+for (const role of ['client', 'server'] as const) {
+  t.test(`as DTLS ${role}, the endpoint retransmits a lost flight on its timer`, async (t) => {
+    const { mux, peer } = await setup(t);
+    const ep = new WebRtcEndpoint({
+      mux,
+      certificate,
+      remote: await peerRemoteParameters(),
+      preferredDtlsRole: role,
+    });
+    t.teardown(() => ep.close());
+    // Client: its ClientHello is lost. Server: its first flight (ServerHello…Done) is lost.
+    // The peer's own timer is slow (5 s), so only the endpoint's (400 ms) can recover in time.
+    peer.loseIncomingDtls = 1;
+    await peer.nominate(ep);
+    const started = performance.now();
+    await within(peer.connect(ep, ['AEAD_AES_128_GCM'], 5000), 4000, 'DTLS after a lost flight');
+    if (ep.state !== 'connected') await within(once(ep, 'connected'), 2000, 'connected');
+    const took = performance.now() - started;
+    t.equal(peer.loseIncomingDtls, 0, 'a flight was lost');
+    t.ok(took >= 300 && took < 4000, `recovered by the endpoint's retransmission (${took | 0} ms)`);
+    t.equal(ep.state, 'connected');
+  });
+}
+
 t.test('close() sends close_notify, closes the ICE session and is idempotent', async (t) => {
   const { mux, peer } = await setup(t);
   const ep = new WebRtcEndpoint({ mux, certificate, remote: await peerRemoteParameters() });
@@ -138,7 +162,7 @@ t.test('the peer’s close_notify closes the endpoint (dtls-closed)', async (t) 
 });
 
 t.test('consent loss (RFC 7675) closes the endpoint', async (t) => {
-  const { mux, peer } = await setup(t, { consentTimeoutMs: 300, sweepIntervalMs: 50 });
+  const { mux, peer } = await setup(t, { consentTimeoutMs: 800, sweepIntervalMs: 50 });
   const ep = new WebRtcEndpoint({ mux, certificate, remote: await peerRemoteParameters() });
   await peer.nominate(ep);
   await peer.connect(ep);
