@@ -4,6 +4,7 @@
  * demultiplexing. The SDP that carries its parameters is lib/sdp's.
  */
 export * from './endpoint.js';
+export * from './endpoint-events.js';
 export * from './options.js';
 export * from './remote-description.js';
 export * from './srtp-transport.js';

@@ -10,7 +10,8 @@ import { generateCertificate } from '../../lib/dtls/certificate.js';
 import { IceLiteMux } from '../../lib/ice/udp-mux.js';
 import { encodeRtcp } from '../../lib/rtcp/index.js';
 import type { SrtpProfileName } from '../../lib/srtp/profiles.js';
-import { WebRtcEndpoint, type WebRtcState } from '../../lib/webrtc/endpoint.js';
+import { WebRtcEndpoint } from '../../lib/webrtc/endpoint.js';
+import type { WebRtcState } from '../../lib/webrtc/endpoint-events.js';
 import { delay, within } from '../helpers/raw-stun.js';
 import { NodePeer, peerRemoteParameters, rtpPacket } from './node-peer.js';
 
