@@ -11,6 +11,7 @@ export * from './codecs.js';
 export * from './description.js';
 export * from './errors.js';
 export * from './media.js';
+export * from './offer.js';
 export * from './parse.js';
 export * from './rtp.js';
 export * from './serialize.js';
