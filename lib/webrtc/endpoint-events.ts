@@ -39,7 +39,7 @@ export type WebRtcDropReason =
   | 'dtls-no-remote'
   /** A class other than DTLS and RTP/RTCP (the mux passes only these, so: never). */
   | 'unknown-class'
-  /** DTLS application data: no SCTP here yet. */
+  /** DTLS application data with no `data` listener (SCTP, when nobody runs it). */
   | 'dtls-application-data';
 
 /** Counters of one endpoint. Bytes are counted on the wire (protected). */
@@ -72,6 +72,11 @@ export interface WebRtcEndpointEvents {
    * place; it is the listener's to keep (the endpoint does not reuse it).
    */
   rtp: [packet: Buffer];
+  /**
+   * DTLS application data from the peer (what SCTP for data channels rides on, RFC 8261).
+   * Without a listener it is dropped and counted as `dtls-application-data`.
+   */
+  data: [payload: Buffer];
   /** One decrypted (compound) RTCP packet, as `rtp`. */
   rtcp: [packet: Buffer];
   /** Once, on `failed` or `closed`. */

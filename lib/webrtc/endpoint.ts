@@ -192,7 +192,10 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
         send: (d) => {
           this.#session.send(d);
         },
-        data: () => this.#drop('dtls-application-data'),
+        data: (payload) => {
+          if (this.listenerCount('data') === 0) this.#drop('dtls-application-data');
+          else this.#emit('data', payload);
+        },
         connected: () => this.#onDtlsConnected(),
         closed: (why) => this.#onDtlsClosed(why),
       },
@@ -222,6 +225,17 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
     if (typeof out === 'string' || !this.#session.send(out)) return this.#sendFailed();
     this.#counts.rtcpPacketsSent++;
     this.#counts.rtcpBytesSent += out.length;
+    return true;
+  }
+
+  /**
+   * Sends `payload` (at most 16,384 bytes) as one DTLS application data record, e.g. an SCTP
+   * packet (RFC 8261). False (counted in `sendFailures`) unless connected.
+   */
+  sendData(payload: Buffer): boolean {
+    const dtls = this.#dtls;
+    if (dtls === undefined || this.#state !== 'connected') return this.#sendFailed();
+    dtls.send(payload);
     return true;
   }
 

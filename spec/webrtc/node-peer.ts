@@ -47,6 +47,8 @@ export class NodePeer {
   /** Decrypted RTP/RTCP from the endpoint. */
   readonly rtp: Buffer[] = [];
   readonly rtcp: Buffer[] = [];
+  /** DTLS application data from the endpoint. */
+  readonly data: Buffer[] = [];
   /** DTLS datagrams from the endpoint still to be lost on purpose (to make it retransmit). */
   loseIncomingDtls = 0;
   /** DTLS datagrams received from the endpoint, lost ones included. */
@@ -121,6 +123,7 @@ export class NodePeer {
         },
         {
           send: (d) => this.send(d),
+          data: (b) => this.data.push(b),
           connected: () => {
             this.srtp = SrtpTransport.fromDtls(this.dtls!, role, {
               replayWindow: 512,

@@ -131,6 +131,27 @@ for (const role of ['client', 'server'] as const) {
   });
 }
 
+t.test('DTLS application data both ways (the path SCTP will take)', async (t) => {
+  const { mux, peer } = await setup(t);
+  const ep = new WebRtcEndpoint({ mux, certificate, remote: await peerRemoteParameters() });
+  t.teardown(() => ep.close());
+  t.equal(ep.sendData(Buffer.from('early')), false, 'not before connected');
+  await peer.nominate(ep);
+  await peer.connect(ep);
+  if (ep.state !== 'connected') await once(ep, 'connected');
+  peer.dtls!.send(Buffer.from('unheard'));
+  for (let i = 0; i < 50 && (ep.stats().drops['dtls-application-data'] ?? 0) === 0; i++) {
+    await delay(10);
+  }
+  t.equal(ep.stats().drops['dtls-application-data'], 1, 'without a listener: dropped, counted');
+  const got = once(ep, 'data');
+  peer.dtls!.send(Buffer.from('hello endpoint'));
+  t.same((await within(got, 2000, 'data'))[0], Buffer.from('hello endpoint'));
+  t.ok(ep.sendData(Buffer.from('hello peer')));
+  for (let i = 0; i < 50 && peer.data.length === 0; i++) await delay(10);
+  t.same(peer.data, [Buffer.from('hello peer')]);
+});
+
 t.test('close() sends close_notify, closes the ICE session and is idempotent', async (t) => {
   const { mux, peer } = await setup(t);
   const ep = new WebRtcEndpoint({ mux, certificate, remote: await peerRemoteParameters() });
