@@ -7,22 +7,20 @@ import {
   type StunMessage,
   type TransportAddress,
 } from '../stun/index.js';
-import { candidatePriority, type IceCandidate, pairPriority } from './candidate.js';
+import { candidatePriority, type IceCandidate } from './candidate.js';
 import { type CheckTransaction, CheckTransactions } from './check-transactions.js';
 import { ConsentFreshness } from './consent.js';
 import {
   type CandidatePair,
-  familyOf,
   type IceCredentials,
   type LocalCandidate,
-  normalize,
-  type PairState,
   priorityOf,
   type Role,
   readMapped,
   sameAddress,
   toAddress,
 } from './pair.js';
+import { PairTable } from './pair-table.js';
 import {
   buildCheckError,
   buildCheckRequest,
@@ -81,9 +79,7 @@ export class CheckList {
     badResponses: 0,
     roleConflicts: 0,
   };
-  private readonly locals: LocalCandidate[] = [];
-  private readonly remotes: IceCandidate[] = [];
-  private readonly pairs: CandidatePair[] = [];
+  private readonly table: PairTable;
   private readonly triggered: CandidatePair[] = [];
   private readonly transactions: CheckTransactions;
   private remote: IceCredentials | undefined;
@@ -96,7 +92,6 @@ export class CheckList {
   private localEnded = false;
   private running = false;
   private done = false;
-  private prflxCount = 0;
 
   constructor(
     private readonly local: IceCredentials,
@@ -108,6 +103,11 @@ export class CheckList {
   ) {
     this.role = controlling ? 'controlling' : 'controlled';
     this.tieBreaker = tieBreaker;
+    this.table = new PairTable(
+      () => this.role,
+      timing.maxPairs,
+      (p) => this.triggered.includes(p),
+    );
     this.transactions = new CheckTransactions({
       rtoMs: timing.checkRtoMs,
       rc: timing.checkRc,
@@ -136,11 +136,20 @@ export class CheckList {
   }
 
   get checklist(): readonly CandidatePair[] {
-    return this.pairs;
+    return this.table.pairs;
   }
 
   get remoteCandidates(): readonly IceCandidate[] {
-    return this.remotes;
+    return this.table.remotes;
+  }
+
+  addLocal(c: LocalCandidate): void {
+    this.table.addLocal(c);
+  }
+
+  /** Adds a remote candidate (trickled or from the SDP); `.local` names are not paired. */
+  addRemote(c: IceCandidate): void {
+    this.table.addRemote(c);
   }
 
   get endOfCandidates(): boolean {
@@ -165,28 +174,6 @@ export class CheckList {
     this.consent.stop();
   }
 
-  addLocal(c: LocalCandidate): void {
-    this.locals.push(c);
-    // Server-reflexive candidates are pruned: checks leave from their base (§6.1.2.4).
-    if (c.type === 'srflx' || c.type === 'prflx') return;
-    for (const r of this.remotes) this.addPair(c, r);
-  }
-
-  /** Adds a remote candidate (trickled or from the SDP); `.local` names are not paired. */
-  addRemote(c: IceCandidate): void {
-    if (c.component !== 1 || c.transport !== 'udp') return;
-    const known = this.remotes.find((r) => r.address === c.address && r.port === c.port);
-    if (known !== undefined) {
-      // A prflx we learned is now signalled: keep the learned one (§7.3.1.3 note).
-      return;
-    }
-    this.remotes.push(c);
-    if (c.address.endsWith('.local')) return;
-    for (const l of this.locals) {
-      if (l.type === 'host' || l.type === 'relay') this.addPair(l, c);
-    }
-  }
-
   setLocalEnded(): void {
     this.localEnded = true;
   }
@@ -194,55 +181,6 @@ export class CheckList {
   setRemoteEnded(now: number): void {
     this.remoteEnded = true;
     this.checkFailure(now);
-  }
-
-  private pairKey(l: LocalCandidate, r: IceCandidate): string {
-    return `${l.base}|${l.address}:${l.port}|${normalize(r.address)}:${r.port}`;
-  }
-
-  private computePriority(l: IceCandidate, r: IceCandidate): bigint {
-    return this.role === 'controlling'
-      ? pairPriority(l.priority, r.priority)
-      : pairPriority(r.priority, l.priority);
-  }
-
-  private addPair(l: LocalCandidate, r: IceCandidate): CandidatePair | undefined {
-    if (familyOf(l.address) !== familyOf(normalize(r.address))) return undefined;
-    const id = this.pairKey(l, r);
-    const existing = this.pairs.find((p) => p.id === id);
-    if (existing !== undefined) return existing;
-    // Redundant: same base and remote as an existing pair (§6.1.2.4).
-    const redundant = this.pairs.find(
-      (p) => p.local.base === l.base && sameAddress(p.remote, toAddress(r)),
-    );
-    if (redundant !== undefined) return redundant;
-    if (this.pairs.length >= this.timing.maxPairs) return undefined;
-    const foundation = `${l.foundation}:${r.foundation}`;
-    const priority = this.computePriority(l, r);
-    // §6.1.2.6: per foundation, the best pair waits and the others stay frozen. With
-    // trickle pairs come one by one: a better newcomer takes over from a waiting pair.
-    const same = this.pairs.filter((p) => p.foundation === foundation);
-    let state: PairState = 'waiting';
-    if (same.some((p) => p.state === 'in-progress')) state = 'frozen';
-    for (const p of same) {
-      if (p.state !== 'waiting' || this.triggered.includes(p)) continue;
-      if (p.priority >= priority) state = 'frozen';
-      else p.state = 'frozen';
-    }
-    const pair: CandidatePair = {
-      id,
-      local: l,
-      remote: r,
-      foundation,
-      priority,
-      state,
-      valid: false,
-      nominated: false,
-      nominateOnSuccess: false,
-    };
-    this.pairs.push(pair);
-    this.pairs.sort((a, b) => (a.priority > b.priority ? -1 : a.priority < b.priority ? 1 : 0));
-    return pair;
   }
 
   /** Earliest time `tick` has something to do, or undefined. */
@@ -264,7 +202,7 @@ export class CheckList {
   private hasCheckToSend(): boolean {
     if (this.triggered.length > 0) return true;
     if (this.selectedPair !== undefined || this.nominating !== undefined) return false;
-    return this.pairs.some((p) => p.state === 'waiting' || p.state === 'frozen');
+    return this.table.pairs.some((p) => p.state === 'waiting' || p.state === 'frozen');
   }
 
   tick(now: number): void {
@@ -287,17 +225,17 @@ export class CheckList {
     const t = this.triggered.shift();
     if (t !== undefined) return t;
     if (this.selectedPair !== undefined || this.nominating !== undefined) return undefined;
-    const waiting = this.pairs.find((p) => p.state === 'waiting');
+    const waiting = this.table.pairs.find((p) => p.state === 'waiting');
     if (waiting !== undefined) return waiting;
-    const frozen = this.pairs.find(
+    const frozen = this.table.pairs.find(
       (p) =>
         p.state === 'frozen' &&
-        !this.pairs.some(
+        !this.table.pairs.some(
           (q) =>
             q.foundation === p.foundation && (q.state === 'waiting' || q.state === 'in-progress'),
         ),
     );
-    return frozen ?? this.pairs.find((p) => p.state === 'frozen');
+    return frozen ?? this.table.pairs.find((p) => p.state === 'frozen');
   }
 
   private sendCheck(
@@ -342,8 +280,8 @@ export class CheckList {
     if (!this.remoteEnded || !this.localEnded || !this.running) return;
     const pending =
       this.triggered.length > 0 ||
-      this.pairs.some((p) => p.state !== 'failed' && p.state !== 'succeeded') ||
-      this.pairs.some((p) => p.valid);
+      this.table.pairs.some((p) => p.state !== 'failed' && p.state !== 'succeeded') ||
+      this.table.pairs.some((p) => p.valid);
     if (pending) return;
     void now;
     this.stop();
@@ -411,25 +349,14 @@ export class CheckList {
       this.switchRole();
     }
     this.sink.send(base, from, buildCheckSuccess(v.message, from, this.local.pwd));
-    const local = this.locals.find(
-      (l) => l.base === base && (l.type === 'host' || l.type === 'relay'),
-    );
+    const local = this.table.baseCandidate(base);
     if (local === undefined) return;
-    let remote = this.remotes.find((r) => sameAddress(r, from));
+    let remote = this.table.findRemote(from);
     if (remote === undefined) {
-      remote = {
-        foundation: `p${++this.prflxCount}`,
-        component: 1,
-        transport: 'udp',
-        priority: v.priority,
-        address: normalize(from.address),
-        port: from.port,
-        type: 'prflx',
-      };
-      this.remotes.push(remote);
+      remote = this.table.learnRemote(from, v.priority);
       this.sink.remotePrflx?.(remote);
     }
-    const pair = this.addPair(local, remote);
+    const pair = this.table.addPair(local, remote);
     if (pair === undefined) return;
     const nominate = v.useCandidate && this.role === 'controlled';
     if (pair.state === 'succeeded') {
@@ -448,8 +375,7 @@ export class CheckList {
 
   private switchRole(): void {
     this.role = this.role === 'controlling' ? 'controlled' : 'controlling';
-    for (const p of this.pairs) p.priority = this.computePriority(p.local, p.remote);
-    this.pairs.sort((a, b) => (a.priority > b.priority ? -1 : a.priority < b.priority ? 1 : 0));
+    this.table.reprioritize();
     this.sink.roleChanged?.(this.role);
   }
 
@@ -491,7 +417,7 @@ export class CheckList {
       this.checkFailure(now);
       return;
     }
-    const valid = this.validPairFor(pair, mapped, tx);
+    const valid = this.table.validPairFor(pair, mapped, priorityOf(tx.request));
     pair.state = 'succeeded';
     pair.validPair = valid;
     valid.state = 'succeeded';
@@ -499,7 +425,7 @@ export class CheckList {
     if (valid === this.selectedPair && this.consent.onResponse(now)) this.sink.consent(true);
     this.firstValidAt ??= now;
     // Unfreeze pairs with the same foundation (§7.2.5.3.3).
-    for (const p of this.pairs) {
+    for (const p of this.table.pairs) {
       if (p.state === 'frozen' && p.foundation === pair.foundation) p.state = 'waiting';
     }
     if ((tx.useCandidate && tx.role === 'controlling') || pair.nominateOnSuccess) {
@@ -527,53 +453,6 @@ export class CheckList {
     this.checkFailure(now);
   }
 
-  /** §7.2.5.3.2: the valid pair's local candidate is the one matching the mapped address. */
-  private validPairFor(
-    pair: CandidatePair,
-    mapped: TransportAddress,
-    tx: CheckTransaction,
-  ): CandidatePair {
-    if (sameAddress(pair.local, mapped)) return pair;
-    // The same mapping again (a re-check, a nomination): the same valid pair object, so
-    // that the selected pair keeps its identity.
-    const known = pair.validPair;
-    if (known !== undefined && sameAddress(known.local, mapped)) return known;
-    let local = this.locals.find((l) => l.base === pair.local.base && sameAddress(l, mapped));
-    if (local === undefined) {
-      const priority = priorityOf(tx.request);
-      local = {
-        foundation: `lp${++this.prflxCount}`,
-        component: 1,
-        transport: 'udp',
-        priority,
-        address: normalize(mapped.address),
-        port: mapped.port,
-        type: 'prflx',
-        relatedAddress: pair.local.address,
-        relatedPort: pair.local.port,
-        base: pair.local.base,
-      };
-      this.locals.push(local);
-    }
-    const id = `${this.pairKey(local, pair.remote)}|valid`;
-    let v = this.pairs.find((p) => p.id === id);
-    if (v === undefined) {
-      v = {
-        id,
-        local,
-        remote: pair.remote,
-        foundation: `${local.foundation}:${pair.remote.foundation}`,
-        priority: this.computePriority(local, pair.remote),
-        state: 'succeeded',
-        valid: true,
-        nominated: false,
-        nominateOnSuccess: false,
-      };
-      // Kept out of the check list: it is never checked itself, only through `pair`.
-    }
-    return v;
-  }
-
   private shouldNominateLater(): boolean {
     return (
       this.role === 'controlling' &&
@@ -588,7 +467,7 @@ export class CheckList {
     if (!this.shouldNominateLater()) return;
     const best = this.bestSucceeded();
     if (best === undefined) return;
-    const better = this.pairs.some(
+    const better = this.table.pairs.some(
       (p) =>
         p.priority > best.priority &&
         (p.state === 'waiting' || p.state === 'in-progress' || p.state === 'frozen'),
@@ -601,7 +480,7 @@ export class CheckList {
 
   private bestSucceeded(): CandidatePair | undefined {
     let best: CandidatePair | undefined;
-    for (const p of this.pairs) {
+    for (const p of this.table.pairs) {
       if (p.state !== 'succeeded' || p.validPair === undefined) continue;
       if (best === undefined || p.validPair.priority > (best.validPair?.priority ?? 0n)) best = p;
     }
@@ -632,19 +511,15 @@ export class CheckList {
     }
     if (due.stale) this.sink.consent(false);
     if (due.send) {
-      const checked = this.pairs.find((p) => p.validPair === pair) ?? pair;
+      const checked = this.table.pairs.find((p) => p.validPair === pair) ?? pair;
       this.sendCheck(checked, now, false, true);
     }
   }
 
   /** True if `from` on `base` authenticated itself (a check or a response) at least once. */
   isKnownRemote(base: string, from: TransportAddress): boolean {
-    if (this.selectedPair !== undefined) {
-      const s = this.selectedPair;
-      if (s.local.base === base && sameAddress(s.remote, from)) return true;
-    }
-    return this.pairs.some(
-      (p) => p.local.base === base && sameAddress(p.remote, from) && p.state !== 'failed',
-    );
+    const s = this.selectedPair;
+    if (s !== undefined && s.local.base === base && sameAddress(s.remote, from)) return true;
+    return this.table.isKnownRemote(base, from);
   }
 }
