@@ -129,3 +129,45 @@ export function matchCodecs(
   }
   return out;
 }
+
+/** Whether two negotiated codecs are the same format (the rules of `codecMatches`). */
+export function sameFormat(a: Codec, b: Codec): boolean {
+  const cap: CodecCapability = {
+    name: b.name,
+    clockRate: b.clockRate,
+    parameters: Object.fromEntries(b.parameters),
+  };
+  if (b.channels !== undefined) cap.channels = b.channels;
+  return codecMatches(a, cap);
+}
+
+/**
+ * Payload-type rewriting for forwarding from one leg to another (an SFU's publisher →
+ * subscriber): each `from` payload type, and its RTX one, mapped to the first `to` codec of
+ * the same format. Formats the other leg did not negotiate are absent from the map.
+ */
+export function payloadTypeMap(from: readonly Codec[], to: readonly Codec[]): Map<number, number> {
+  const map = new Map<number, number>();
+  for (const c of from) {
+    const target = to.find((d) => sameFormat(c, d));
+    if (target === undefined) continue;
+    map.set(c.payloadType, target.payloadType);
+    if (c.rtxPayloadType !== undefined && target.rtxPayloadType !== undefined) {
+      map.set(c.rtxPayloadType, target.rtxPayloadType);
+    }
+  }
+  return map;
+}
+
+/** Header extension id rewriting between two legs: same URI → that leg's id (RFC 8285). */
+export function extensionIdMap(
+  from: readonly { id: number; uri: string }[],
+  to: readonly { id: number; uri: string }[],
+): Map<number, number> {
+  const map = new Map<number, number>();
+  for (const e of from) {
+    const target = to.find((x) => x.uri === e.uri);
+    if (target !== undefined) map.set(e.id, target.id);
+  }
+  return map;
+}

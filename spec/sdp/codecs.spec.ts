@@ -10,9 +10,12 @@ import {
   codecsOf,
   DEFAULT_AUDIO_CODECS,
   DEFAULT_VIDEO_CODECS,
+  extensionIdMap,
+  extmapsOf,
   h264Profile,
   matchCodecs,
   parse,
+  payloadTypeMap,
   type SessionDescription,
 } from '../../lib/sdp/index.js';
 import {
@@ -177,4 +180,41 @@ t.test('codecMatches: channels, clock rate and parameters', async (t) => {
   const av1 = DEFAULT_VIDEO_CODECS.find((c) => c.name === 'AV1')!;
   t.notOk(codecMatches(codec('AV1', 'profile=1'), av1));
   t.notOk(codecMatches({ ...codec('VP8', ''), clockRate: 8000 }, DEFAULT_VIDEO_CODECS[0]!));
+});
+
+t.test('payload-type and extension-id maps between two legs', async (t) => {
+  const publisher = matchCodecs(codecsOf(chrome.media[1]!), DEFAULT_VIDEO_CODECS);
+  const werift = load(WERIFT_OFFER);
+  const subscriber = codecsOf(werift.media[1]!);
+  t.same([...payloadTypeMap(publisher, subscriber)], [[96, 98]], 'VP8 only; no rtx on their side');
+  const withRtx = codecsOf(load(HANDWRITTEN_OFFER).media[1]!);
+  t.same(
+    [...payloadTypeMap(publisher, withRtx)],
+    [
+      [96, 96],
+      [97, 97],
+      [108, 98],
+    ],
+    'H.264 42e01f pm1 ↔ 98, RTX paired',
+  );
+  t.same(
+    [...payloadTypeMap(withRtx, publisher)],
+    [
+      [96, 96],
+      [97, 97],
+      [98, 108],
+    ],
+  );
+  t.same(
+    [
+      ...extensionIdMap(extmapsOf(chrome.media[1]!.lines), [
+        { id: 1, uri: 'urn:ietf:params:rtp-hdrext:sdes:mid' },
+        { id: 7, uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time' },
+      ]),
+    ],
+    [
+      [2, 7],
+      [4, 1],
+    ],
+  );
 });
