@@ -5,6 +5,7 @@ import {
   ExtensionUri,
   encapsulateRtx,
   findExtension,
+  isOneByteProfile,
   RtpPacket,
   rewriteExtensionIds,
   seqDiff,
@@ -74,6 +75,8 @@ export class Consumer extends Emitter<ConsumerEvents> {
   nackMisses = 0;
   /** Subscriber-side extension id for each publisher id (0: drop). */
   private readonly extMap = new Uint8Array(256);
+  /** The same for a one-byte-form packet: ids over 14 cannot be written there (RFC 8285). */
+  private readonly extMapOneByte = new Uint8Array(256);
   private readonly twccId: number;
   private started = false;
   private seqOffset = 0;
@@ -117,6 +120,7 @@ export class Consumer extends Emitter<ConsumerEvents> {
       if (uri === undefined || NOT_FORWARDED.has(uri)) return;
       const to = sub[uri];
       if (to !== undefined && to >= 1 && to <= 255) this.extMap[pubId] = to;
+      if (to !== undefined && to >= 1 && to <= 14) this.extMapOneByte[pubId] = to;
     });
     this.twccId = sub[ExtensionUri.transportWideCc] ?? 0;
   }
@@ -226,7 +230,12 @@ export class Consumer extends Emitter<ConsumerEvents> {
     v.sequenceNumber = outSeq;
     v.timestamp = outTs;
     v.payloadType = this.payloadType;
-    if (v.extensionProfile >= 0) rewriteExtensionIds(v, this.extMap);
+    if (v.extensionProfile >= 0) {
+      rewriteExtensionIds(
+        v,
+        isOneByteProfile(v.extensionProfile) ? this.extMapOneByte : this.extMap,
+      );
+    }
     return out;
   }
 

@@ -148,3 +148,65 @@ t.test('unnegotiated extensions become padding; transport-cc gets the leg number
     t.equal((p.buffer[el.offset]! << 8) | p.buffer[el.offset + 1]!, i, 'leg sequence from 0');
   }
 });
+
+t.test('H.264: forwarding starts at the STAP-A SPS/PPS, FU-A fragments follow', async (t) => {
+  const s = setup();
+  const alice = s.join('alice');
+  const bob = s.join('bob');
+  const video = alice.participant.publish({
+    kind: 'video',
+    mimeType: 'video/H264',
+    payloadType: 102,
+    clockRate: 90000,
+    encodings: [{ ssrc: 3 }],
+  });
+  const c = bob.participant.subscribe(video, { ssrc: 30, payloadType: 125 });
+  const send = (seq: number, payload: number[]) =>
+    alice.participant.receiveRtp(
+      rtp({ ssrc: 3, seq, ts: 0, pt: 102, payload: Buffer.from(payload) }),
+    );
+  send(1, [0x7c, 0x05, 0xaa]); // FU-A middle of an IDR: no start point
+  send(2, [0x41, 0x9a]); // P slice
+  t.equal(bob.rtp.length, 0);
+  send(3, [0x18, 0x00, 0x02, 0x67, 0x42, 0x00, 0x02, 0x68, 0xce]); // STAP-A SPS + PPS
+  send(4, [0x7c, 0x85, 0x88]); // FU-A start of IDR
+  send(5, [0x7c, 0x45, 0x88]); // FU-A end
+  t.equal(bob.rtp.length, 3);
+  t.equal(c.currentLayer, 0);
+  t.same([...bob.rtp[1]!.payload()], [0x7c, 0x85, 0x88]);
+  t.ok(bob.rtp.every((p) => p.payloadType === 125 && p.ssrc === 30));
+});
+
+t.test(
+  'an extension the subscriber numbered over 14 is dropped from one-byte packets',
+  async (t) => {
+    const s = setup();
+    const alice = s.join('alice');
+    const bob = s.join('bob');
+    const mic = alice.participant.publish({
+      ...OPUS,
+      encodings: [{ ssrc: 42 }],
+      headerExtensions: { [ExtensionUri.audioLevel]: 1, [ExtensionUri.absSendTime]: 2 },
+    });
+    bob.participant.subscribe(mic, {
+      ssrc: 77,
+      payloadType: 111,
+      headerExtensions: { [ExtensionUri.audioLevel]: 20, [ExtensionUri.absSendTime]: 3 },
+    });
+    alice.participant.receiveRtp(
+      rtp({
+        ssrc: 42,
+        seq: 1,
+        ts: 0,
+        pt: 111,
+        extensions: [
+          { id: 1, value: Uint8Array.from([0x85]) },
+          { id: 2, value: Uint8Array.from([1, 2, 3]) },
+        ],
+      }),
+    );
+    t.equal(bob.rtp.length, 1, 'forwarded, not thrown');
+    t.equal(bob.rtp[0]!.getExtension(20), undefined);
+    t.same(bob.rtp[0]!.getExtension(3), Uint8Array.from([1, 2, 3]));
+  },
+);
