@@ -1,6 +1,6 @@
 // rtcd: the roles a program embeds, their options, and the protocol layers as namespaces.
-// `rtcd/stun`, `rtcd/turn`, `rtcd/rtp`, `rtcd/rtcp`, `rtcd/srtp`, `rtcd/dtls`, `rtcd/ice` and
-// `rtcd/signal` give the same layers as flat modules.
+// `rtcd/stun`, `rtcd/turn`, `rtcd/rtp`, `rtcd/rtcp`, `rtcd/srtp`, `rtcd/dtls`, `rtcd/ice`,
+// `rtcd/sdp`, `rtcd/webrtc`, `rtcd/sfu` and `rtcd/signal` give the same layers as flat modules.
 
 export * as dtls from './dtls/index.js';
 export { DtlsConnection, type DtlsOptions, generateCertificate } from './dtls/index.js';
@@ -8,6 +8,8 @@ export * as ice from './ice/index.js';
 export { IceAgent, type IceAgentOptions, IceLiteMux } from './ice/index.js';
 export * as rtcp from './rtcp/index.js';
 export * as rtp from './rtp/index.js';
+export * as sdp from './sdp/index.js';
+export * as sfu from './sfu/index.js';
 export * as signal from './signal/index.js';
 export { SignalServer, type SignalServerOptions } from './signal/index.js';
 export * as srtp from './srtp/index.js';
@@ -37,3 +39,5 @@ export {
   type TurnServerOptions,
 } from './turn/index.js';
 export * from './version.js';
+export * as webrtc from './webrtc/index.js';
+export { WebRtcEndpoint } from './webrtc/index.js';
