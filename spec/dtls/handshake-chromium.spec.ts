@@ -7,7 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import t from 'tap';
+import type { Browser } from 'playwright-core';
+import t, { type Test } from 'tap';
 import { generateCertificate } from '../../lib/dtls/certificate.js';
 import { CipherSuiteId } from '../../lib/dtls/cipher-suites.js';
 import { type DtlsCloseReason, DtlsConnection } from '../../lib/dtls/connection.js';
@@ -22,9 +23,13 @@ import { shortTermKey } from '../../lib/stun/integrity.js';
 import { decodeStunMessage, isStunMessage } from '../../lib/stun/message.js';
 import { launchChromium, servePage } from '../helpers/browser.js';
 
-t.test('Chromium as DTLS client against our server (ICE-lite answer)', async (t) => {
-  const browser = await launchChromium();
-  t.teardown(() => browser.close());
+let browser: Browser;
+t.before(async () => {
+  browser = await launchChromium(); // one Chromium for the file
+});
+t.teardown(() => browser.close());
+
+async function handshakeWithChromium(t: Test, role: 'client' | 'server'): Promise<DtlsConnection> {
   const site = await servePage();
   t.teardown(() => site.close());
   const page = await browser.newPage();
@@ -56,7 +61,7 @@ t.test('Chromium as DTLS client against our server (ICE-lite answer)', async (t)
   });
   const conn = new DtlsConnection(
     {
-      role: 'server',
+      role,
       certificate,
       remoteFingerprints: [
         { algorithm: fingerprint[1]!.toLowerCase() as 'sha-256', value: fingerprint[2]! },
@@ -77,7 +82,10 @@ t.test('Chromium as DTLS client against our server (ICE-lite answer)', async (t)
       if (r.message.messageClass !== StunClass.request) return;
       const user = r.message.value(AttributeType.USERNAME)?.toString();
       if (user !== `${ufrag}:${theirUfrag}`) return;
-      remote = { address: rinfo.address, port: rinfo.port };
+      if (remote === undefined) {
+        remote = { address: rinfo.address, port: rinfo.port };
+        if (role === 'client') setImmediate(() => conn.start(performance.now()));
+      }
       const reply = StunMessageBuilder.responseTo(r.message, StunClass.success)
         .addXorAddress(AttributeType.XOR_MAPPED_ADDRESS, { family: 4, ...remote })
         .addMessageIntegrity(shortTermKey(pwd))
@@ -121,7 +129,7 @@ t.test('Chromium as DTLS client against our server (ICE-lite answer)', async (t)
     `a=ice-ufrag:${ufrag}`,
     `a=ice-pwd:${pwd}`,
     `a=fingerprint:sha-256 ${certificate.fingerprint('sha-256')}`,
-    'a=setup:passive',
+    `a=setup:${role === 'server' ? 'passive' : 'active'}`,
     'a=sctp-port:5000',
     `a=candidate:1 1 udp 2130706431 127.0.0.1 ${port} typ host`,
     'a=end-of-candidates',
@@ -138,19 +146,20 @@ t.test('Chromium as DTLS client against our server (ICE-lite answer)', async (t)
     ),
   ]);
   t.equal(conn.state, 'connected');
-  t.ok(dtlsDatagrams.length >= 2, `Chromium's ClientHello came in ${dtlsDatagrams[0]} B datagrams`);
   t.equal(conn.cipherSuite, CipherSuiteId.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
-  const first = helloFragments[0]!;
-  t.ok(first.fragmentLength < first.length, `the ClientHello (${first.length} B) was fragmented`);
-  const body = Buffer.alloc(first.length);
-  for (const f of helloFragments) f.body.copy(body, f.fragmentOffset);
-  const hello = decodeClientHello(body);
-  const versions = findExtension(hello?.extensions ?? [], ExtensionType.supportedVersions);
-  t.ok(
-    versions !== undefined && decodeSupportedVersions(versions.data)?.includes(DTLS1_3),
-    'it offered DTLS 1.3',
-  );
   t.ok(conn.remoteCertificate, 'Chromium sent its certificate and it matched the offer');
+  if (role === 'server') {
+    const first = helloFragments[0]!;
+    t.ok(first.fragmentLength < first.length, `the ClientHello (${first.length} B) was fragmented`);
+    const body = Buffer.alloc(first.length);
+    for (const f of helloFragments) f.body.copy(body, f.fragmentOffset);
+    const hello = decodeClientHello(body);
+    const versions = findExtension(hello?.extensions ?? [], ExtensionType.supportedVersions);
+    t.ok(
+      versions !== undefined && decodeSupportedVersions(versions.data)?.includes(DTLS1_3),
+      'it offered DTLS 1.3',
+    );
+  }
   const state = await page.evaluate<string | undefined>(`(async () => {
     for (let i = 0; i < 100; i++) {
       const s = window.pc.sctp?.transport.state;
@@ -160,4 +169,13 @@ t.test('Chromium as DTLS client against our server (ICE-lite answer)', async (t)
     return window.pc.sctp?.transport.state;
   })()`);
   t.equal(state, 'connected', "Chromium's RTCDtlsTransport is connected");
+  return conn;
+}
+
+t.test('Chromium as DTLS client against our server (ICE-lite answer)', async (t) => {
+  await handshakeWithChromium(t, 'server');
+});
+
+t.test('our client against Chromium as DTLS server (a=setup:active)', async (t) => {
+  await handshakeWithChromium(t, 'client');
 });
