@@ -54,7 +54,11 @@ function packet(seq: number, key: boolean): Buffer {
 }
 
 function room(subscribers: number, profile: SrtpProfileName) {
-  const router = new Router({ maxConsumersPerParticipant: 10, maxParticipantsPerRoom: 100_000 });
+  const router = new Router({
+    maxConsumersPerParticipant: 10,
+    maxParticipantsPerRoom: 100_000,
+    maxRtpPacketsPerSecond: 1e7,
+  });
   const r = router.createRoom('bench');
   const pub = r.join({ id: 'pub', sendRtp: () => {}, sendRtcp: () => {} });
   const producer = pub.publish({

@@ -36,6 +36,11 @@ export interface RouterOptions {
    * reason `abuse`. Defaults to 500.
    */
   maxBadPacketsPerSecond?: number;
+  /**
+   * RTP packets per second accepted from one participant; the excess is dropped (counted as
+   * `rate-limit`), so one flooding publisher cannot eat the router's CPU. Defaults to 10,000.
+   */
+  maxRtpPacketsPerSecond?: number;
   /** Largest RTP packet accepted. Defaults to 1,500 bytes. */
   maxPacketSize?: number;
   /** Bandwidth assumed for a subscriber leg before any feedback, bit/s. Defaults to 1.5 Mbit/s. */
@@ -59,6 +64,7 @@ const LIMITS: [keyof RouterOptions, number, number, number][] = [
   ['reportIntervalMs', 1000, 10, 60000],
   ['activeSpeakerIntervalMs', 300, 10, 60000],
   ['maxBadPacketsPerSecond', 500, 1, 1e7],
+  ['maxRtpPacketsPerSecond', 10_000, 1, 1e7],
   ['maxPacketSize', 1500, 64, 65535],
   ['initialBandwidth', 1_500_000, 1000, 1e10],
 ];

@@ -72,6 +72,8 @@ export class Participant extends Emitter<ParticipantEvents> {
   private twccSeq = 0;
   private badCount = 0;
   private badWindowStart = Number.NEGATIVE_INFINITY;
+  private rtpCount = 0;
+  private rtpWindowStart = Number.NEGATIVE_INFINITY;
   private nextReportAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -154,6 +156,14 @@ export class Participant extends Emitter<ParticipantEvents> {
     if (this.closed) return;
     const now = this.opts.now();
     this.stats.rtpReceived++;
+    if (now - this.rtpWindowStart >= 1000) {
+      this.rtpWindowStart = now;
+      this.rtpCount = 0;
+    }
+    if (++this.rtpCount > this.opts.maxRtpPacketsPerSecond) {
+      this.drop('rate-limit');
+      return;
+    }
     if (buf.length > this.opts.maxPacketSize) {
       this.bad('too-large', now);
       return;

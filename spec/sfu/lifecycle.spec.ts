@@ -187,3 +187,19 @@ t.test('RFC 6464 audio levels elect a smoothed active speaker', async (t) => {
   for (let i = 0; i < 3; i++) interval();
   t.same(speakers, ['alice', 'bob'], 'silence keeps the last speaker');
 });
+
+t.test('a publisher flooding valid packets is rate-limited, the excess counted', async (t) => {
+  const { join, clock } = setup({ maxRtpPacketsPerSecond: 100 });
+  const alice = join('alice');
+  const bob = join('bob');
+  const mic = alice.participant.publish({ ...OPUS, encodings: [{ ssrc: 1 }] });
+  bob.participant.subscribe(mic, { ssrc: 10, payloadType: 111 });
+  for (let i = 0; i < 150; i++)
+    alice.participant.receiveRtp(rtp({ ssrc: 1, seq: i, ts: 0, pt: 111 }));
+  t.equal(bob.rtp.length, 100);
+  t.equal(alice.participant.stats.dropped['rate-limit'], 50);
+  clock.t += 1000;
+  alice.participant.receiveRtp(rtp({ ssrc: 1, seq: 150, ts: 0, pt: 111 }));
+  t.equal(bob.rtp.length, 101, 'the next second is served again');
+  t.notOk(alice.participant.closed, 'valid packets never count as abuse');
+});
