@@ -144,8 +144,27 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     this.emit('close');
   }
 
-  /** One `listen` entry: UDP, then TCP on the same port (the UDP one when port 0 was asked). */
+  /**
+   * One `listen` entry: UDP, then TCP on the same port (the UDP one when port 0 was asked).
+   * With port 0 the kernel's free UDP port may be taken for TCP; then both are given up and
+   * tried again on a new port (a few times), so `port: 0` never fails for that reason.
+   */
   private async startPlain(listen: ListenAddress): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.startPlainOnce(listen);
+        return;
+      } catch (err) {
+        const retry =
+          listen.port === 0 &&
+          attempt < 5 &&
+          (err as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+        if (!retry) throw err;
+      }
+    }
+  }
+
+  private async startPlainOnce(listen: ListenAddress): Promise<void> {
     const udp = new UdpListener(
       listen,
       this.options.reusePort,
@@ -158,11 +177,19 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       },
       this.options.listenerBufferSize,
     );
-    this.udp.push(udp);
     const bound = await udp.start();
-    this.addresses.udp.push(toListen(bound));
     const tcp = this.streamListener('tcp', { host: listen.host, port: bound.port }, undefined);
-    this.addresses.tcp.push(toListen(await tcp.start()));
+    let tcpBound: TransportAddress;
+    try {
+      tcpBound = await tcp.start();
+    } catch (err) {
+      this.streams.splice(this.streams.indexOf(tcp), 1);
+      await udp.close();
+      throw err;
+    }
+    this.udp.push(udp);
+    this.addresses.udp.push(toListen(bound));
+    this.addresses.tcp.push(toListen(tcpBound));
   }
 
   private streamListener(
