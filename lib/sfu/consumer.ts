@@ -4,13 +4,17 @@ import {
   ExtensionElement,
   ExtensionUri,
   encapsulateRtx,
+  extensionsSize,
   findExtension,
+  forEachExtension,
+  type HeaderExtension,
   isOneByteProfile,
   RtpPacket,
   rewriteExtensionIds,
   seqDiff,
   seqIsNewer,
   tsAdd,
+  writeRtp,
   writeTransportSequenceNumber,
 } from '../rtp/index.js';
 import { Emitter } from './emitter.js';
@@ -31,6 +35,12 @@ export interface ConsumerOptions {
   headerExtensions?: Readonly<Record<string, number>>;
   /** Simulcast layer wanted (index, lowest 0). Defaults to the highest. */
   preferredLayer?: number;
+  /**
+   * The subscriber's mid for this track (RFC 8843): when given and the sdes:mid extension was
+   * negotiated, every packet carries it (the header is rebuilt), so the receiver can demux
+   * without `a=ssrc` lines. Defaults to none (extensions rewritten in place).
+   */
+  mid?: string;
 }
 
 export type ConsumerEvents = {
@@ -78,6 +88,8 @@ export class Consumer extends Emitter<ConsumerEvents> {
   /** The same for a one-byte-form packet: ids over 14 cannot be written there (RFC 8285). */
   private readonly extMapOneByte = new Uint8Array(256);
   private readonly twccId: number;
+  private readonly midId: number;
+  private readonly midValue: Buffer;
   private started = false;
   private seqOffset = 0;
   private tsOffset = 0;
@@ -123,6 +135,9 @@ export class Consumer extends Emitter<ConsumerEvents> {
       if (to !== undefined && to >= 1 && to <= 14) this.extMapOneByte[pubId] = to;
     });
     this.twccId = sub[ExtensionUri.transportWideCc] ?? 0;
+    this.midValue = Buffer.from(o.mid ?? '');
+    this.midId = this.midValue.length > 0 ? (sub[ExtensionUri.mid] ?? 0) : 0;
+    if (this.midValue.length > 255) throw new SfuError(SfuErrorCode.INVALID, 'consumer: mid');
   }
 
   get kind(): 'audio' | 'video' {
@@ -222,6 +237,7 @@ export class Consumer extends Emitter<ConsumerEvents> {
 
   /** A copy of `packet` as the subscriber sees it; `this.view` is left parsed over it. */
   private rewrite(packet: RtpPacket, outSeq: number, outTs: number): Buffer {
+    if (this.midId > 0) return this.rebuildWithMid(packet, outSeq, outTs);
     const out = Buffer.allocUnsafe(packet.length);
     out.set(packet.buffer.subarray(packet.offset, packet.offset + packet.length));
     const v = this.view;
@@ -236,6 +252,42 @@ export class Consumer extends Emitter<ConsumerEvents> {
         isOneByteProfile(v.extensionProfile) ? this.extMapOneByte : this.extMap,
       );
     }
+    return out;
+  }
+
+  /** The subscriber's packet with a new extension block: the mapped elements, then mid. */
+  private rebuildWithMid(packet: RtpPacket, outSeq: number, outTs: number): Buffer {
+    const extensions: HeaderExtension[] = [];
+    const src = packet.buffer;
+    if (packet.extensionProfile >= 0) {
+      forEachExtension(packet, (id, offset, length) => {
+        const to = this.extMap[id]!;
+        if (to !== 0 && to !== this.midId && length > 0) {
+          extensions.push({ id: to, value: src.subarray(offset, offset + length) });
+        }
+      });
+    }
+    extensions.push({ id: this.midId, value: this.midValue });
+    const csrcs: number[] = [];
+    for (let i = 0; i < packet.csrcCount; i++) csrcs.push(packet.csrc(i)!);
+    const payload = src.subarray(packet.payloadOffset, packet.payloadOffset + packet.payloadLength);
+    const size = 12 + csrcs.length * 4 + extensionsSize(extensions) + payload.length;
+    const out = Buffer.allocUnsafe(size);
+    writeRtp(
+      out,
+      0,
+      {
+        payloadType: this.payloadType,
+        sequenceNumber: outSeq,
+        timestamp: outTs,
+        ssrc: this.ssrc,
+        marker: packet.marker,
+        csrcs,
+        extensions,
+      },
+      payload,
+    );
+    this.view.parse(out);
     return out;
   }
 

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { encodeRtcp } from '../../lib/rtcp/index.js';
 import {
   ExtensionElement,
   ExtensionUri,
@@ -208,5 +209,59 @@ t.test(
     t.equal(bob.rtp.length, 1, 'forwarded, not thrown');
     t.equal(bob.rtp[0]!.getExtension(20), undefined);
     t.same(bob.rtp[0]!.getExtension(3), Uint8Array.from([1, 2, 3]));
+  },
+);
+
+t.test(
+  'a consumer with a mid carries it in sdes:mid (RFC 8843), other elements mapped',
+  async (t) => {
+    const { alice, bob, video } = pubSub();
+    const c = bob.participant.subscribe(video, {
+      ssrc: 5000,
+      payloadType: 96,
+      rtx: { ssrc: 5001, payloadType: 97 },
+      mid: 'v1',
+      headerExtensions: { [ExtensionUri.absSendTime]: 2, [ExtensionUri.mid]: 4 },
+    });
+    const send = (seq: number, key: boolean) =>
+      alice.participant.receiveRtp(
+        rtp({
+          ssrc: 1111,
+          seq,
+          ts: seq * 10,
+          marker: true,
+          payload: vp8(key),
+          extensions: [
+            { id: 3, value: Uint8Array.from([7, 8, 9]) },
+            { id: 4, value: Buffer.from('0') },
+          ],
+        }),
+      );
+    send(1, true);
+    send(2, false);
+    t.equal(bob.rtp.length, 2);
+    const [a, b] = bob.rtp;
+    t.same(Buffer.from(a!.getExtension(4)!).toString(), 'v1', "the subscriber's mid");
+    t.same(a!.getExtension(2), Uint8Array.from([7, 8, 9]));
+    t.equal(a!.getExtension(3), undefined);
+    t.ok(a!.marker);
+    t.equal(a!.ssrc, 5000);
+    t.same(a!.payload(), vp8(true));
+    t.equal(b!.sequenceNumber, (a!.sequenceNumber + 1) & 0xffff);
+    t.equal((b!.timestamp - a!.timestamp) >>> 0, 10);
+    bob.participant.receiveRtcp(
+      encodeRtcp([
+        {
+          kind: 'nack',
+          senderSsrc: 1,
+          mediaSsrc: 5000,
+          pairs: [{ pid: b!.sequenceNumber, blp: 0 }],
+        },
+      ]),
+    );
+    t.equal(c.retransmissionsSent, 1);
+    const r = bob.rtp[2]!;
+    t.equal(r.ssrc, 5001);
+    t.same(Buffer.from(r.getExtension(4)!).toString(), 'v1', 'the RTX packet carries it too');
   },
 );
