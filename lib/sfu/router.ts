@@ -22,6 +22,7 @@ export class Router extends Emitter<RouterEvents> {
   readonly options: ResolvedRouterOptions;
   readonly rooms = new Map<string, Room>();
   closed = false;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(options: RouterOptions = {}) {
     super();
@@ -49,6 +50,25 @@ export class Router extends Emitter<RouterEvents> {
     for (const room of [...this.rooms.values()]) room.tick(now);
   }
 
+  /**
+   * For hosts that do not drive `tick()` themselves: calls it every `intervalMs` (default 20)
+   * on an unref'd timer until `close()` or the returned stop function.
+   */
+  startTicking(intervalMs = 20): () => void {
+    if (!(intervalMs >= 1 && intervalMs <= 10_000)) {
+      throw new TypeError('startTicking: intervalMs must be in [1, 10000]');
+    }
+    this.stopTicking();
+    this.timer = setInterval(() => this.tick(), intervalMs);
+    this.timer.unref();
+    return () => this.stopTicking();
+  }
+
+  stopTicking(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
   roomClosed(room: Room): void {
     if (this.rooms.get(room.id) === room) this.rooms.delete(room.id);
   }
@@ -57,6 +77,7 @@ export class Router extends Emitter<RouterEvents> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.stopTicking();
     for (const room of [...this.rooms.values()]) room.close();
     this.emit('close');
     this.removeAllListeners();

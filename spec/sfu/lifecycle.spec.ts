@@ -203,3 +203,21 @@ t.test('a publisher flooding valid packets is rate-limited, the excess counted',
   t.equal(bob.rtp.length, 101, 'the next second is served again');
   t.notOk(alice.participant.closed, 'valid packets never count as abuse');
 });
+
+t.test('startTicking drives tick() on a timer until close', async (t) => {
+  const router = new Router({ reportIntervalMs: 10 });
+  const rtcp: Buffer[] = [];
+  const room = router.createRoom();
+  const alice = room.join({ sendRtp: () => {}, sendRtcp: (b) => rtcp.push(b) });
+  const mic = alice.publish({ ...OPUS, encodings: [{ ssrc: 1 }] });
+  alice.receiveRtp(rtp({ ssrc: 1, seq: 1, ts: 0, pt: 111 }));
+  t.throws(() => router.startTicking(0), TypeError);
+  router.startTicking(5);
+  await new Promise((r) => setTimeout(r, 60));
+  t.ok(rtcp.length >= 2, `${rtcp.length} receiver reports to the publisher`);
+  router.close();
+  t.ok(mic.closed);
+  const n = rtcp.length;
+  await new Promise((r) => setTimeout(r, 30));
+  t.equal(rtcp.length, n, 'stopped with the router');
+});
