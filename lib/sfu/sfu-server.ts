@@ -1,0 +1,230 @@
+/**
+ * `SfuServer`: the SFU's HTTP front (WHIP publish, WHEP view, DELETE of either resource) over
+ * one `IceLiteMux`, one DTLS certificate and one `Router`, whose `tick()` it drives.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type DtlsCertificate, generateCertificate } from '../dtls/certificate.js';
+import { IceLiteMux } from '../ice/udp-mux.js';
+import { type Logger, silentLogger } from '../util/logger.js';
+import { WebRtcEndpoint } from '../webrtc/endpoint.js';
+import { answerTransportOf } from '../webrtc/remote-description.js';
+import { bindEndpoint, endpointSenders } from './endpoint-leg.js';
+import { SfuError } from './errors.js';
+import type { RouterOptions } from './options.js';
+import type { Participant } from './participant.js';
+import type { Room } from './room.js';
+import { Router } from './router.js';
+import { answerPublish, answerView, readOffer, WhipError } from './whip.js';
+
+export interface SfuServerOptions {
+  /** HTTP listen address. Default `127.0.0.1`. */
+  host?: string;
+  /** HTTP port. Default 0 (any free port). */
+  port?: number;
+  /** Address of the ICE-lite UDP port. Default `127.0.0.1`. */
+  udpAddress?: string;
+  /** ICE-lite UDP port. Default 0. */
+  udpPort?: number;
+  /** Default: a fresh ECDSA certificate. */
+  certificate?: DtlsCertificate;
+  /** Interval of `router.tick()`, ms. Default 20. */
+  tickIntervalMs?: number;
+  /** Largest SDP body accepted, bytes. Default 65,536. */
+  maxBodyBytes?: number;
+  /** `Access-Control-Allow-Origin` value (browsers POST from another origin). Default `*`. */
+  corsOrigin?: string;
+  router?: RouterOptions;
+  logger?: Logger;
+}
+
+interface Resource {
+  kind: 'whip' | 'whep';
+  room: Room;
+  participant: Participant;
+  endpoint: WebRtcEndpoint;
+}
+
+export class SfuServer {
+  readonly router: Router;
+  /** Live WHIP/WHEP sessions by resource id. */
+  readonly resources = new Map<string, Resource>();
+  private http: Server | undefined;
+  private mux: IceLiteMux | undefined;
+  private certificate: DtlsCertificate | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly logger: Logger;
+
+  constructor(private readonly o: SfuServerOptions = {}) {
+    this.logger = o.logger ?? silentLogger;
+    this.router = new Router({ logger: this.logger, ...o.router });
+  }
+
+  /** Binds the UDP mux and the HTTP server; resolves with the HTTP base URL. */
+  async listen(): Promise<{ url: string; port: number }> {
+    this.certificate = this.o.certificate ?? (await generateCertificate());
+    this.mux = await IceLiteMux.bind({
+      address: this.o.udpAddress ?? '127.0.0.1',
+      port: this.o.udpPort ?? 0,
+      logger: this.logger,
+    });
+    const http = createServer((req, res) => {
+      this.handle(req, res).catch((err) => this.fail(res, err));
+    });
+    this.http = http;
+    const host = this.o.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(this.o.port ?? 0, host, () => resolve());
+    });
+    this.timer = setInterval(() => this.router.tick(), this.o.tickIntervalMs ?? 20);
+    this.timer.unref();
+    const { port } = http.address() as AddressInfo;
+    return { url: `http://${host}:${port}`, port };
+  }
+
+  /** Ends every session, the router, the mux and the HTTP server. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    for (const id of [...this.resources.keys()]) this.end(id);
+    this.router.close();
+    await this.mux?.close();
+    const http = this.http;
+    if (http) {
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.setHeader('access-control-allow-origin', this.o.corsOrigin ?? '*');
+    res.setHeader('access-control-expose-headers', 'location');
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const m = /^\/(whip|whep)\/([A-Za-z0-9_.~-]{1,128})$/.exec(path);
+    const r = /^\/resource\/([0-9a-f-]{36})$/.exec(path);
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-methods': 'POST, DELETE, OPTIONS',
+        'access-control-allow-headers': 'content-type',
+      });
+      res.end();
+      return;
+    }
+    if (m && req.method === 'POST') {
+      const kind = m[1] === 'whip' ? 'whip' : 'whep';
+      await this.post(kind, m[2]!, req, res);
+      return;
+    }
+    if (r && req.method === 'DELETE') {
+      if (!this.end(r[1]!)) throw new WhipError(404, 'no-such-resource', 'unknown resource');
+      res.writeHead(200);
+      res.end();
+      return;
+    }
+    if (m || r) throw new WhipError(405, 'method-not-allowed', `${req.method} not allowed`);
+    throw new WhipError(404, 'not-found', 'no such route');
+  }
+
+  private async post(
+    kind: 'whip' | 'whep',
+    roomId: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/sdp') {
+      req.resume();
+      throw new WhipError(415, 'unsupported-media-type', 'Content-Type must be application/sdp');
+    }
+    const body = await readBody(req, this.o.maxBodyBytes ?? 65_536);
+    const mux = this.mux;
+    const certificate = this.certificate;
+    if (!mux || !certificate) throw new WhipError(503, 'not-listening', 'server not listening');
+    let room = this.router.getRoom(roomId);
+    if (kind === 'whep' && room === undefined) {
+      throw new WhipError(404, 'no-such-room', `room ${roomId} has no publisher`);
+    }
+    const { offer, remote } = readOffer(body);
+    const endpoint = new WebRtcEndpoint({ mux, certificate, remote, logger: this.logger });
+    const transport = answerTransportOf(endpoint, mux.candidates);
+    let sdp: string;
+    let participant: Participant;
+    try {
+      if (kind === 'whip') {
+        const a = answerPublish(offer, transport);
+        room ??= this.router.createRoom(roomId);
+        participant = room.join(endpointSenders(endpoint));
+        for (const p of a.producers) participant.publish(p);
+        sdp = a.sdp;
+      } else {
+        const target = room!;
+        const a = answerView(offer, transport, [...target.producers()], `rtcd-${roomId}`);
+        const viewer = target.join(endpointSenders(endpoint));
+        participant = viewer;
+        endpoint.once('connected', () => {
+          for (const c of a.consumers) {
+            if (!c.producer.closed && !viewer.closed) viewer.subscribe(c.producer, c.options);
+          }
+        });
+        sdp = a.sdp;
+      }
+    } catch (err) {
+      endpoint.close();
+      throw err;
+    }
+    bindEndpoint(endpoint, participant);
+    const id = randomUUID();
+    this.resources.set(id, { kind, room: participant.room, participant, endpoint });
+    participant.on('close', () => {
+      this.resources.delete(id);
+      const r = participant.room;
+      if (r.participants.size === 0) r.close();
+    });
+    res.writeHead(201, {
+      'content-type': 'application/sdp',
+      location: `/resource/${id}`,
+    });
+    res.end(sdp);
+  }
+
+  /** Ends one session (its participant leaves; its producers' consumers close). */
+  private end(id: string): boolean {
+    const r = this.resources.get(id);
+    if (!r) return false;
+    this.resources.delete(id);
+    r.participant.close('deleted');
+    r.endpoint.close();
+    return true;
+  }
+
+  private fail(res: ServerResponse, err: unknown): void {
+    let status = 500;
+    let code = 'internal';
+    let message = 'internal error';
+    if (err instanceof WhipError) ({ status, code, message } = err);
+    else if (err instanceof SfuError) {
+      status = 422;
+      code = String(err.code);
+      message = err.message;
+    } else this.logger.warn({ err }, 'sfu http handler failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: code, message }));
+  }
+}
+
+async function readBody(req: IncomingMessage, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const b = chunk as Buffer;
+    size += b.length;
+    if (size > max) throw new WhipError(413, 'too-large', `body over ${max} bytes`);
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

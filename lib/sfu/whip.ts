@@ -1,0 +1,198 @@
+/**
+ * WHIP (RFC 9725) and WHEP SDP handling for the SFU, sans-IO: the answer to a publisher's
+ * offer and the producers it describes; the answer to a viewer's `recvonly` offer carrying a
+ * room's producers, and the consumers it implies (SSRCs chosen per consumer, payload types and
+ * header-extension ids as the viewer negotiated). Errors carry an HTTP status and a code.
+ */
+import { randomInt } from 'node:crypto';
+import {
+  type AnswerOptions,
+  type Codec,
+  type CodecCapability,
+  codecsOf,
+  createAnswer,
+  DEFAULT_AUDIO_CODECS,
+  DEFAULT_VIDEO_CODECS,
+  directionOf,
+  extmapsOf,
+  type MediaAnswerChoice,
+  type MediaSection,
+  midOf,
+  parse,
+  type SessionDescription,
+  sameName,
+  serialize,
+  ssrcGroupsOf,
+  ssrcsOf,
+} from '../sdp/index.js';
+import type { WebRtcRemoteParameters } from '../webrtc/options.js';
+import { remoteParametersOf } from '../webrtc/remote-description.js';
+import type { ConsumerOptions } from './consumer.js';
+import type { Producer, ProducerOptions } from './producer.js';
+
+/** An HTTP-facing error: status 400/404/415/422 and a stable kebab-case code. */
+export class WhipError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'WhipError';
+  }
+}
+
+/** Our transport for the answer (from `answerTransportOf`). */
+export type AnswerTransport = Pick<AnswerOptions, 'ice' | 'fingerprints' | 'setup' | 'candidates'>;
+
+/** A parsed offer and the peer's transport parameters. Throws `WhipError` 400. */
+export function readOffer(sdp: string): {
+  offer: SessionDescription;
+  remote: WebRtcRemoteParameters;
+} {
+  const parsed = parse(sdp);
+  if (!parsed.ok) throw new WhipError(400, 'bad-sdp', `offer: ${parsed.error.code}`);
+  const remote = remoteParametersOf(parsed.value);
+  if (!remote.ok) throw new WhipError(400, 'bad-sdp', `offer: ${remote.error}`);
+  return { offer: parsed.value, remote: remote.value };
+}
+
+const headerExtensions = (m: MediaSection): Record<string, number> =>
+  Object.fromEntries(extmapsOf(m.lines).map((e) => [e.uri, e.id]));
+
+function answer(
+  offer: SessionDescription,
+  transport: AnswerTransport,
+  extra: {
+    audioCodecs?: readonly CodecCapability[];
+    videoCodecs?: readonly CodecCapability[];
+    media?: (m: MediaSection, mid: string) => MediaAnswerChoice;
+  },
+): SessionDescription {
+  const r = createAnswer(offer, {
+    ...transport,
+    dataChannels: false,
+    ...extra,
+  });
+  if (!r.ok) throw new WhipError(422, r.error.code, r.error.message);
+  return r.value;
+}
+
+/**
+ * The answer to a WHIP publisher's offer and one `ProducerOptions` per accepted `sendonly`
+ * (or `sendrecv`) audio/video section (the first negotiated codec, its RTX, the offer's SSRC
+ * and FID group, the answered extension ids). Throws `WhipError` 422 if nothing is published.
+ */
+export function answerPublish(
+  offer: SessionDescription,
+  transport: AnswerTransport,
+): { sdp: string; producers: ProducerOptions[] } {
+  const desc = answer(offer, transport, {
+    media: (m) => {
+      const d = directionOf(m, offer.session);
+      return d === 'sendonly' || d === 'sendrecv' ? { direction: 'recvonly' } : { reject: true };
+    },
+  });
+  const producers: ProducerOptions[] = [];
+  for (const [i, m] of desc.media.entries()) {
+    if (m.port === 0 || (m.kind !== 'audio' && m.kind !== 'video')) continue;
+    const codec = codecsOf(m)[0];
+    const offered = offer.media[i]!;
+    const ssrcs = [...new Set(ssrcsOf(offered.lines).map((s) => s.ssrc))];
+    const fid = ssrcGroupsOf(offered.lines).find((g) => g.semantics === 'FID');
+    if (codec === undefined || ssrcs.length === 0) continue;
+    const ssrc = fid?.ssrcs[0] ?? ssrcs[0]!;
+    producers.push({
+      kind: m.kind,
+      mimeType: `${m.kind}/${codec.name}`,
+      payloadType: codec.payloadType,
+      clockRate: codec.clockRate,
+      ...(codec.rtxPayloadType === undefined ? {} : { rtxPayloadType: codec.rtxPayloadType }),
+      encodings: [{ ssrc, ...(fid?.ssrcs[1] === undefined ? {} : { rtxSsrc: fid.ssrcs[1] }) }],
+      headerExtensions: headerExtensions(m),
+    });
+  }
+  if (producers.length === 0) {
+    throw new WhipError(422, 'nothing-published', 'no audio or video section with an SSRC');
+  }
+  return { sdp: serialize(desc), producers };
+}
+
+/** A subscription a WHEP answer promised: subscribe `producer` with `options` once connected. */
+export interface PlannedConsumer {
+  producer: Producer;
+  options: ConsumerOptions;
+}
+
+const randomSsrc = () => randomInt(1, 0xffffffff);
+
+function capabilityFor(p: Producer): CodecCapability[] {
+  const name = p.mimeType.split('/')[1] ?? '';
+  const defaults = p.kind === 'audio' ? DEFAULT_AUDIO_CODECS : DEFAULT_VIDEO_CODECS;
+  return defaults.filter((c) => sameName(c.name, name));
+}
+
+/**
+ * The answer to a WHEP viewer's offer: each `recvonly` audio/video section gets the next
+ * producer of its kind (sendonly, its own SSRC and RTX SSRC, `a=msid`); sections left over are
+ * rejected. Codecs are limited to the producers' (one codec per kind in this version).
+ * Throws `WhipError` 422 when no section could carry a producer.
+ */
+export function answerView(
+  offer: SessionDescription,
+  transport: AnswerTransport,
+  producers: readonly Producer[],
+  streamId: string,
+): { sdp: string; consumers: PlannedConsumer[] } {
+  const free = [...producers];
+  const planned = new Map<string, { producer: Producer; ssrc: number; rtxSsrc: number }>();
+  const audio = free.find((p) => p.kind === 'audio');
+  const video = free.find((p) => p.kind === 'video');
+  const desc = answer(offer, transport, {
+    audioCodecs: audio ? capabilityFor(audio) : [],
+    videoCodecs: video ? capabilityFor(video) : [],
+    media: (m, mid) => {
+      const d = directionOf(m, offer.session);
+      if (d !== 'recvonly' && d !== 'sendrecv') return { reject: true };
+      const i = free.findIndex((p) => p.kind === m.kind && sameCodec(p, codecsOf(m)));
+      if (i < 0) return { reject: true };
+      const producer = free.splice(i, 1)[0]!;
+      const ssrc = randomSsrc();
+      const rtxSsrc = producer.kind === 'video' ? randomSsrc() : 0;
+      planned.set(mid, { producer, ssrc, rtxSsrc });
+      const cname = { ssrc, attribute: 'cname', value: streamId };
+      return {
+        direction: 'sendonly',
+        msid: { streamId, trackId: producer.id },
+        ssrcs: rtxSsrc ? [cname, { ...cname, ssrc: rtxSsrc }] : [cname],
+        ssrcGroups: rtxSsrc ? [{ semantics: 'FID', ssrcs: [ssrc, rtxSsrc] }] : [],
+      };
+    },
+  });
+  const consumers: PlannedConsumer[] = [];
+  for (const m of desc.media) {
+    const mid = midOf(m);
+    const plan = mid === undefined || m.port === 0 ? undefined : planned.get(mid);
+    if (plan === undefined) continue;
+    const codec = codecsOf(m).find((c) => sameCodec(plan.producer, [c]));
+    if (codec === undefined) continue;
+    const options: ConsumerOptions = {
+      ssrc: plan.ssrc,
+      payloadType: codec.payloadType,
+      headerExtensions: headerExtensions(m),
+    };
+    if (plan.rtxSsrc !== 0 && codec.rtxPayloadType !== undefined) {
+      options.rtx = { ssrc: plan.rtxSsrc, payloadType: codec.rtxPayloadType };
+    }
+    consumers.push({ producer: plan.producer, options });
+  }
+  if (consumers.length === 0) {
+    throw new WhipError(422, 'nothing-to-view', 'no recvonly section matches a published track');
+  }
+  return { sdp: serialize(desc), consumers };
+}
+
+function sameCodec(p: Producer, codecs: readonly Codec[]): boolean {
+  const name = p.mimeType.split('/')[1] ?? '';
+  return codecs.some((c) => sameName(c.name, name) && c.clockRate === p.clockRate);
+}
