@@ -2,8 +2,9 @@
  * The first end-to-end SFU path, in headless Chromium: page A publishes its fake camera and
  * microphone with one WHIP request (RFC 9725: POST application/sdp → 201, answer, Location),
  * page B views the room with one WHEP request; the SfuServer forwards through the Router
- * (SSRCs rewritten per consumer) and B decodes video frames and receives audio. A DELETE of
- * A's resource ends the publisher: the room's producers close and B's packets stop.
+ * (SSRCs rewritten per consumer) and B decodes video frames and receives audio; a late viewer
+ * C does too, on SSRCs of its own. A DELETE of A's resource ends the publisher: the room's
+ * producers close and the viewers' packets stop (their tracks do not end: no renegotiation).
  */
 
 import type { Page } from 'playwright-core';
@@ -117,7 +118,20 @@ t.test('WHIP publisher → router → WHEP viewer: B decodes video and receives 
     'B receives on its own SSRCs, not the publisher’s',
   );
 
-  // DELETE the publisher's resource: its producers close, B's packets stop.
+  // A late viewer C gets its own subscription, and a key frame (PLI upstream) to start from.
+  const c = await openPage(t);
+  const late = await c.evaluate<PostResult>(post(`${url}/whep/room1`, false));
+  t.equal(late.status, 201, 'a second WHEP viewer → 201');
+  const gotC = await poll(c, (s) => s.framesDecoded > 0 && s.audioPackets > 10, 20_000);
+  t.ok(gotC.framesDecoded > 0, `C decodes too (${gotC.framesDecoded} frames)`);
+  t.ok(gotC.audioPackets > 10, `C receives audio (${gotC.audioPackets} packets)`);
+  t.notOk(
+    gotC.ssrcs.some((s) => got.ssrcs.includes(s)),
+    'C’s SSRCs differ from B’s (rewritten per consumer)',
+  );
+  t.equal(room?.participants.size, 3, 'one publisher and two viewers in the room');
+
+  // DELETE the publisher's resource: its producers close, the viewers' packets stop.
   const del = await fetch(`${url}${pub.location}`, { method: 'DELETE' });
   t.equal(del.status, 200, 'DELETE of the WHIP resource → 200');
   t.ok(
@@ -126,11 +140,14 @@ t.test('WHIP publisher → router → WHEP viewer: B decodes video and receives 
   );
   t.equal([...(room?.producers() ?? [])].length, 0, 'the room has no producers left');
   await new Promise((r) => setTimeout(r, 500));
-  const before = await b.evaluate<Inbound>(INBOUND);
+  const before = [await b.evaluate<Inbound>(INBOUND), await c.evaluate<Inbound>(INBOUND)];
   await new Promise((r) => setTimeout(r, 1500));
-  const after = await b.evaluate<Inbound>(INBOUND);
-  t.equal(after.videoPackets, before.videoPackets, 'no more video packets reach B');
-  t.equal(after.audioPackets, before.audioPackets, 'no more audio packets reach B');
+  const after = [await b.evaluate<Inbound>(INBOUND), await c.evaluate<Inbound>(INBOUND)];
+  for (const [i, name] of ['B', 'C'].entries()) {
+    t.equal(after[i]?.videoPackets, before[i]?.videoPackets, `no more video reaches ${name}`);
+    t.equal(after[i]?.audioPackets, before[i]?.audioPackets, `no more audio reaches ${name}`);
+  }
+  t.equal(room?.participants.size, 2, 'the viewers stay in the room');
   const again = await fetch(`${url}${pub.location}`, { method: 'DELETE' });
   t.equal(again.status, 404, 'the resource is gone');
   t.same(await again.json(), { error: 'no-such-resource', message: 'unknown resource' });

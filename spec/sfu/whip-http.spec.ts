@@ -1,6 +1,6 @@
 /**
  * RFC 9725 (WHIP) and WHEP over HTTP, without a browser: the status codes and JSON error
- * bodies of SfuServer (201 + Location, 400, 404, 405, 415, 422), CORS preflight, DELETE ending
+ * bodies of SfuServer (201 + Location, 400, 404, 405, 413, 415, 422), CORS preflight, DELETE ending
  * the session, and that a refused offer leaves no room, participant or resource behind.
  */
 import t, { type Test } from 'tap';
@@ -90,6 +90,7 @@ t.test('errors: 415, 400, 404, 405, 422 with JSON bodies and no state', async (t
     'unsupported-media-type',
   );
   await error(t, await post('/whip/r2', 'not sdp'), 400, 'bad-sdp');
+  await error(t, await post('/whip/r2', 'x'.repeat(70_000)), 413, 'too-large');
   await error(
     t,
     await post('/whip/r2', offer({ direction: 'sendonly', bundle: false })),
