@@ -149,7 +149,7 @@ export class SfuServer {
     const endpoint = new WebRtcEndpoint({ mux, certificate, remote, logger: this.logger });
     const transport = answerTransportOf(endpoint, mux.candidates);
     let sdp: string;
-    let participant: Participant;
+    let participant: Participant | undefined;
     try {
       if (kind === 'whip') {
         const a = answerPublish(offer, transport);
@@ -164,13 +164,21 @@ export class SfuServer {
         participant = viewer;
         endpoint.once('connected', () => {
           for (const c of a.consumers) {
-            if (!c.producer.closed && !viewer.closed) viewer.subscribe(c.producer, c.options);
+            if (c.producer.closed || viewer.closed) continue;
+            try {
+              viewer.subscribe(c.producer, c.options);
+            } catch (err) {
+              this.logger.warn({ err, participant: viewer.id }, 'sfu: whep subscribe failed');
+            }
           }
         });
         sdp = a.sdp;
       }
     } catch (err) {
+      // A refused offer leaves nothing behind: no endpoint, participant or new empty room.
       endpoint.close();
+      participant?.close('refused');
+      if (room?.participants.size === 0) room.close();
       throw err;
     }
     bindEndpoint(endpoint, participant);

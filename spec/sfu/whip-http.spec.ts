@@ -114,6 +114,16 @@ t.test('errors: 415, 400, 404, 405, 422 with JSON bodies and no state', async (t
   t.equal(sfu.router.getRoom('r3')?.participants.size, 1, 'the refused viewer did not join');
 });
 
+t.test('an offer the router refuses (one SSRC in two sections) → 422, no room left', async (t) => {
+  const sessions = sfu.resources.size;
+  const one = offer({ direction: 'sendonly', ssrc: 42 });
+  const m = one.indexOf('m=video');
+  const two = `${one.replace('BUNDLE 0', 'BUNDLE 0 1')}${one.slice(m).replace('a=mid:0', 'a=mid:1')}`;
+  await error(t, await post('/whip/r5', two), 422, 'SFU_ERR_DUPLICATE');
+  t.equal(sfu.router.getRoom('r5'), undefined, 'the room created for it is closed again');
+  t.equal(sfu.resources.size, sessions, 'no session was kept');
+});
+
 t.test('CORS: a browser page on another origin may POST and read Location', async (t) => {
   const res = await fetch(`${url}/whip/r4`, { method: 'OPTIONS' });
   t.equal(res.status, 204);
