@@ -148,6 +148,13 @@ t.test('WHIP publisher → router → WHEP viewer: B decodes video and receives 
     t.equal(after[i]?.audioPackets, before[i]?.audioPackets, `no more audio reaches ${name}`);
   }
   t.equal(room?.participants.size, 2, 'the viewers stay in the room');
+  // A viewer that closes its RTCPeerConnection (DTLS close_notify) leaves the room by itself.
+  t.equal(sfu.resources.size, 2, 'two viewer sessions remain');
+  await c.evaluate('window.pc.close()');
+  const until = Date.now() + 10_000;
+  while (sfu.resources.size > 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  t.equal(sfu.resources.size, 1, 'C’s session ended when its page closed the connection');
+  t.equal(room?.participants.size, 1, 'C left the room');
   const again = await fetch(`${url}${pub.location}`, { method: 'DELETE' });
   t.equal(again.status, 404, 'the resource is gone');
   t.same(await again.json(), { error: 'no-such-resource', message: 'unknown resource' });
