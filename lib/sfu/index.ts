@@ -8,6 +8,9 @@ export * from './active-speaker.js';
 export * from './bandwidth.js';
 export * from './consumer.js';
 export * from './emitter.js';
+// The first network-facing pieces: WHIP/WHEP answers, an endpoint bound to a participant and
+// the HTTP + shared-UDP-port server that runs them (lib/sfu → lib/webrtc, as DESIGN.md draws it).
+export * from './endpoint-leg.js';
 export * from './errors.js';
 export * from './incoming-layer.js';
 export * from './keyframe.js';
@@ -17,3 +20,5 @@ export * from './participant.js';
 export * from './producer.js';
 export * from './room.js';
 export * from './router.js';
+export * from './sfu-server.js';
+export * from './whip.js';
