@@ -2,14 +2,14 @@
  * The SFU router core (sans-IO): Router → Room → Participant → Producer → Consumer, forwarding
  * clear RTP with per-subscriber SSRC/sequence/timestamp/payload-type/extension rewriting,
  * NACK/RTX from a packet cache, NACKs and throttled key-frame requests upstream, SR/RR per leg,
- * simulcast layer selection by preference and bandwidth, and active-speaker detection.
+ * simulcast layer selection by preference and bandwidth, and active-speaker detection. Beside
+ * it, the first network-facing pieces: WHIP/WHEP answers (whip.ts), an endpoint bound to a
+ * participant (endpoint-leg.ts) and the HTTP + shared-UDP-port server (sfu-server.ts).
  */
 export * from './active-speaker.js';
 export * from './bandwidth.js';
 export * from './consumer.js';
 export * from './emitter.js';
-// The first network-facing pieces: WHIP/WHEP answers, an endpoint bound to a participant and
-// the HTTP + shared-UDP-port server that runs them (lib/sfu → lib/webrtc, as DESIGN.md draws it).
 export * from './endpoint-leg.js';
 export * from './errors.js';
 export * from './incoming-layer.js';
