@@ -7,10 +7,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type DtlsCertificate, generateCertificate } from '../dtls/certificate.js';
 import { IceLiteMux } from '../ice/udp-mux.js';
+import type { TransportAddress } from '../stun/transport-address.js';
 import { type Logger, silentLogger } from '../util/logger.js';
 import { WebRtcEndpoint } from '../webrtc/endpoint.js';
 import { answerTransportOf } from '../webrtc/remote-description.js';
-import { bindEndpoint, endpointSenders } from './endpoint-leg.js';
+import {
+  bindEndpoint,
+  endpointSenders,
+  ingressDropFilter,
+  type TestIngressDrop,
+} from './endpoint-leg.js';
 import { SfuError } from './errors.js';
 import type { RouterOptions } from './options.js';
 import type { Participant } from './participant.js';
@@ -27,6 +33,11 @@ export interface SfuServerOptions {
   udpAddress?: string;
   /** ICE-lite UDP port. Default 0. */
   udpPort?: number;
+  /**
+   * Addresses written into the ICE candidates instead of `udpAddress` (behind 1:1 NAT, or
+   * when bound to a wildcard). Default: `udpAddress` (see `IceLiteOptions.announcedAddress`).
+   */
+  announcedAddress?: string | readonly string[];
   /** Default: a fresh ECDSA certificate. */
   certificate?: DtlsCertificate;
   /** Interval of `router.tick()`, ms. Default 20. */
@@ -37,6 +48,11 @@ export interface SfuServerOptions {
   corsOrigin?: string;
   router?: RouterOptions;
   logger?: Logger;
+  /**
+   * TEST ONLY: drop a share of each WHIP publisher's media RTP at ingress, before the router
+   * (forced loss that the router must repair with NACKs upstream). Default: off.
+   */
+  testIngressDrop?: TestIngressDrop;
 }
 
 interface Resource {
@@ -67,6 +83,7 @@ export class SfuServer {
     this.mux = await IceLiteMux.bind({
       address: this.o.udpAddress ?? '127.0.0.1',
       port: this.o.udpPort ?? 0,
+      announcedAddress: this.o.announcedAddress,
       logger: this.logger,
     });
     const http = createServer((req, res) => {
@@ -82,6 +99,11 @@ export class SfuServer {
     this.timer.unref();
     const { port } = http.address() as AddressInfo;
     return { url: `http://${host}:${port}`, port };
+  }
+
+  /** The bound ICE-lite UDP address, once listening. */
+  get udpAddress(): TransportAddress | undefined {
+    return this.mux?.address;
   }
 
   /** Ends every session, the router, the mux and the HTTP server. */
@@ -181,7 +203,12 @@ export class SfuServer {
       if (room?.participants.size === 0) room.close();
       throw err;
     }
-    bindEndpoint(endpoint, participant);
+    const drop = this.o.testIngressDrop;
+    bindEndpoint(
+      endpoint,
+      participant,
+      kind === 'whip' && drop ? ingressDropFilter(drop, participant) : undefined,
+    );
     const id = randomUUID();
     this.resources.set(id, { kind, room: participant.room, participant, endpoint });
     participant.on('close', () => {

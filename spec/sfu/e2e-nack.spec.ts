@@ -1,0 +1,144 @@
+/**
+ * Loss repair through the SFU, in headless Chromium (RFC 4585 §6.2.1 Generic NACK, RFC 4588
+ * RTX): page A publishes its fake camera via WHIP, page B views via WHEP, and the SfuServer's
+ * test-only `testIngressDrop` discards 5% of A's video RTP before the router sees it. The router
+ * finds the gaps and NACKs upstream; A retransmits (its outbound-rtp `nackCount` and
+ * `retransmittedPacketsSent` rise), the repaired packets are forwarded, and B keeps decoding
+ * with few freezes. B NACKs the SFU too when a repair arrives after its own gap detection; the
+ * SFU answers those from its packet cache.
+ */
+
+import type { Page } from 'playwright-core';
+import t, { type Test } from 'tap';
+import { SfuServer } from '../../lib/sfu/sfu-server.js';
+import { launchChromium, servePage } from '../helpers/browser.js';
+
+type Launched = Awaited<ReturnType<typeof launchChromium>>;
+const browser: Promise<Launched> = launchChromium(['--allow-loopback-in-peer-connection']);
+const site = servePage();
+t.teardown(async () => {
+  await (await browser.catch(() => undefined))?.close();
+  await (await site).close();
+});
+
+/** Creates the page's pc (`window.pc`), POSTs its offer to `url`, applies the answer. */
+const post = (url: string, publish: boolean) => `(async () => {
+  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+  window.pc = pc;
+  if (${publish}) {
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: true, video: { width: 320, height: 240, frameRate: 15 } });
+    for (const track of stream.getTracks()) {
+      pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    }
+  } else {
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    pc.addTransceiver('video', { direction: 'recvonly' });
+  }
+  await pc.setLocalDescription(await pc.createOffer());
+  const res = await fetch(${JSON.stringify(url)}, {
+    method: 'POST', headers: { 'content-type': 'application/sdp' },
+    body: pc.localDescription.sdp });
+  const sdp = await res.text();
+  if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp });
+  return res.status;
+})()`;
+
+/** The page's video stats: inbound-rtp on a viewer, outbound-rtp on a publisher. */
+const VIDEO = `(async () => {
+  const out = { framesDecoded: 0, freezeCount: 0, nackIn: 0, packetsLost: 0, packetsReceived: 0,
+    nackOut: 0, retransmitted: 0, packetsSent: 0 };
+  for (const s of (await window.pc.getStats()).values()) {
+    if (s.kind !== 'video') continue;
+    if (s.type === 'inbound-rtp') {
+      out.framesDecoded += s.framesDecoded ?? 0;
+      out.freezeCount += s.freezeCount ?? 0;
+      out.nackIn += s.nackCount ?? 0;
+      out.packetsLost += s.packetsLost ?? 0;
+      out.packetsReceived += s.packetsReceived ?? 0;
+    } else if (s.type === 'outbound-rtp') {
+      out.nackOut += s.nackCount ?? 0;
+      out.retransmitted += s.retransmittedPacketsSent ?? 0;
+      out.packetsSent += s.packetsSent ?? 0;
+    }
+  }
+  return out;
+})()`;
+
+interface Video {
+  framesDecoded: number;
+  freezeCount: number;
+  nackIn: number;
+  packetsLost: number;
+  packetsReceived: number;
+  nackOut: number;
+  retransmitted: number;
+  packetsSent: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const video = (page: Page) => page.evaluate<Video>(VIDEO);
+
+async function openPage(t: Test): Promise<Page> {
+  const page = await (await browser).newPage();
+  t.teardown(() => page.close());
+  await page.goto((await site).url);
+  return page;
+}
+
+t.test(
+  '5% video loss at the SFU ingress is repaired by NACK upstream and retransmission',
+  async (t) => {
+    const sfu = new SfuServer({ testIngressDrop: { ratio: 0.05, seed: 7, kinds: ['video'] } });
+    const { url } = await sfu.listen();
+    t.teardown(() => sfu.close());
+
+    const a = await openPage(t);
+    t.equal(await a.evaluate<number>(post(`${url}/whip/room1`, true)), 201, 'WHIP → 201');
+    const b = await openPage(t);
+    t.equal(await b.evaluate<number>(post(`${url}/whep/room1`, false)), 201, 'WHEP → 201');
+
+    // Wait for B's first decoded frames, then measure over a window of several seconds.
+    const until = Date.now() + 20_000;
+    let start = await video(b);
+    while (start.framesDecoded < 5 && Date.now() < until) {
+      await sleep(250);
+      start = await video(b);
+    }
+    t.ok(start.framesDecoded >= 5, `B decodes video (${start.framesDecoded} frames)`);
+    const pubStart = await video(a);
+    const samples: number[] = [start.framesDecoded];
+    for (let i = 0; i < 6; i++) {
+      await sleep(1000);
+      samples.push((await video(b)).framesDecoded);
+    }
+    const end = await video(b);
+    const pubEnd = await video(a);
+    t.comment(`viewer ${JSON.stringify(end)}; publisher ${JSON.stringify(pubEnd)}`);
+
+    t.ok(
+      samples.every((n, i) => i === 0 || n > samples[i - 1]!),
+      `B's framesDecoded rises every second (${samples.join(' → ')})`,
+    );
+    t.ok(end.framesDecoded - start.framesDecoded >= 40, 'about 15 fps over 6 s, not a trickle');
+    t.ok(pubEnd.nackOut > pubStart.nackOut, `the SFU NACKs A upstream (${pubEnd.nackOut} NACKs)`);
+    t.ok(
+      pubEnd.retransmitted > pubStart.retransmitted,
+      `A retransmits (${pubEnd.retransmitted} packets)`,
+    );
+    // B sees each gap as soon as the SFU does (the SFU NACKs on the packet after the gap, which
+    // it forwards at once), so B NACKs the SFU too; the SFU answers from its cache, or misses if
+    // A's repair has not arrived yet (then the forwarded repair fills B's gap).
+    const consumers = [...(sfu.router.getRoom('room1')?.participants.values() ?? [])].flatMap((p) =>
+      [...p.consumers.values()].filter((c) => c.producer.kind === 'video'),
+    );
+    const answered = consumers.reduce((n, c) => n + c.retransmissionsSent + c.nackMisses, 0);
+    t.comment(
+      `SFU → B: ${consumers.map((c) => `${c.retransmissionsSent} resent, ${c.nackMisses} missed`)}`,
+    );
+    t.ok(end.nackIn > 0, `B NACKs the SFU's gaps (${end.nackIn} NACKs)`);
+    t.ok(answered > 0, 'the SFU handles B’s NACKs (resent from its cache or missed)');
+    t.ok(end.freezeCount - start.freezeCount <= 2, `few freezes (${end.freezeCount})`);
+    t.ok(end.packetsLost <= 10, `B's net loss stays small (${end.packetsLost} packets)`);
+  },
+);
