@@ -10,8 +10,10 @@
 
 import type { Page } from 'playwright-core';
 import t, { type Test } from 'tap';
+import { ingressDropFilter } from '../../lib/sfu/endpoint-leg.js';
 import { SfuServer } from '../../lib/sfu/sfu-server.js';
 import { launchChromium, servePage } from '../helpers/browser.js';
+import { OPUS, rtp, setup, VP8 } from './harness.js';
 
 type Launched = Awaited<ReturnType<typeof launchChromium>>;
 const browser: Promise<Launched> = launchChromium(['--allow-loopback-in-peer-connection']);
@@ -85,6 +87,31 @@ async function openPage(t: Test): Promise<Page> {
   await page.goto((await site).url);
   return page;
 }
+
+t.test(
+  'testIngressDrop: seeded share of media packets; never RTX, never other kinds',
+  async (t) => {
+    const { join } = setup();
+    const alice = join('alice').participant;
+    alice.publish({ ...VP8, encodings: [{ ssrc: 1111, rtxSsrc: 1112 }] });
+    alice.publish({ ...OPUS, encodings: [{ ssrc: 42 }] });
+    const count = (pt: number, seed = 7) => {
+      const drop = ingressDropFilter({ ratio: 0.05, seed }, alice);
+      let n = 0;
+      for (let i = 0; i < 2000; i++) if (drop(rtp({ ssrc: 1111, seq: i, ts: 0, pt }))) n++;
+      return n;
+    };
+    const video = count(VP8.payloadType);
+    t.ok(video >= 60 && video <= 140, `about 5% of 2,000 video packets dropped (${video})`);
+    t.equal(count(VP8.payloadType), video, 'the same seed drops the same packets');
+    t.equal(count(VP8.rtxPayloadType), 0, 'retransmissions (RTX) are never dropped');
+    t.equal(count(OPUS.payloadType), 0, 'audio is kept by default (kinds: video)');
+    const all = ingressDropFilter({ ratio: 1, kinds: ['audio'] }, alice);
+    t.ok(all(rtp({ ssrc: 42, seq: 1, ts: 0, pt: OPUS.payloadType })), 'kinds: audio drops audio');
+    t.notOk(all(Buffer.alloc(8)), 'a runt is left to the router');
+    t.throws(() => ingressDropFilter({ ratio: 1.5 }, alice), RangeError, 'ratio beyond 0-1');
+  },
+);
 
 t.test(
   '5% video loss at the SFU ingress is repaired by NACK upstream and retransmission',
