@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { SfuServerOptions } from '../sfu/sfu-server.js';
 import type { SignalServerOptions } from '../signal/options.js';
 import type { TurnServerOptions } from '../turn/options.js';
 import {
@@ -8,6 +9,7 @@ import {
   kebab,
   type OptionSpec,
   type Resolved,
+  sfuOptions,
   signalOptions,
   turnOptions,
 } from './option-spec.js';
@@ -47,6 +49,7 @@ export interface TurnCliConfig {
 export interface DevCliConfig {
   port: number;
   signalPort: number;
+  sfuPort: number;
   logLevel: LogLevel;
 }
 
@@ -60,9 +63,20 @@ export interface SignalCliConfig {
   logLevel: LogLevel;
 }
 
+export interface SfuCliConfig {
+  /** host, port, udpAddress and udpPort always set (the CLI's defaults); the rest if given. */
+  sfu: SfuServerOptions;
+  logLevel: LogLevel;
+}
+
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
 export const DEFAULT_DEV_PORT = 3478;
 export const DEFAULT_DEV_SIGNAL_PORT = 8080;
+/** `rtcd sfu` HTTP: next to signal's 8080, clear of TURN's 3478 and its relay ports. */
+export const DEFAULT_SFU_LISTEN = { host: '127.0.0.1', port: 8090 };
+/** `rtcd sfu` media: one UDP port, below the TURN relay range (49152-65535). */
+export const DEFAULT_SFU_UDP_PORT = 40000;
+export const DEFAULT_SFU_UDP_ADDRESS = '127.0.0.1';
 
 /** `--config` wins over `RTCD_CONFIG`. */
 export function configPath(src: Pick<ConfigSources, 'flags' | 'env'>): string | undefined {
@@ -138,6 +152,7 @@ export function resolveDevConfig(src: ConfigSources): DevCliConfig {
   return {
     port: o.port ?? DEFAULT_DEV_PORT,
     signalPort: o.signalPort ?? DEFAULT_DEV_SIGNAL_PORT,
+    sfuPort: o.sfuPort ?? DEFAULT_SFU_LISTEN.port,
     logLevel: o.logLevel ?? DEFAULT_LOG_LEVEL,
   };
 }
@@ -176,6 +191,25 @@ export function resolveSignalConfig(src: ConfigSources): SignalCliConfig {
     redisMemberTtl: o.redisMemberTtl,
     logLevel: o.logLevel ?? DEFAULT_LOG_LEVEL,
   };
+}
+
+export function resolveSfuConfig(src: ConfigSources): SfuCliConfig {
+  const o = resolveOptions({ ...sfuOptions, logLevel: globalOptions.logLevel }, src);
+  const listen = o.listen ?? DEFAULT_SFU_LISTEN;
+  const sfu: SfuServerOptions = {
+    host: listen.host,
+    port: listen.port,
+    udpAddress: o.udpAddress ?? DEFAULT_SFU_UDP_ADDRESS,
+    udpPort: o.udpPort ?? DEFAULT_SFU_UDP_PORT,
+  };
+  if (o.announcedIp) sfu.announcedAddress = o.announcedIp;
+  if ((sfu.udpAddress === '0.0.0.0' || sfu.udpAddress === '::') && !o.announcedIp?.length) {
+    // A wildcard is not an address a browser can reach: there would be no ICE candidate.
+    throw new CliUsageError(
+      `--udp-address ${sfu.udpAddress} needs --announced-ip (the address clients reach)`,
+    );
+  }
+  return { sfu, logLevel: o.logLevel ?? DEFAULT_LOG_LEVEL };
 }
 
 /** Checks across options, where one value alone is fine but the combination is not. */

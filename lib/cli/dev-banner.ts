@@ -13,6 +13,8 @@ export interface DevBannerInput {
   nowMs: number;
   /** Port of the signaling server and web page, when it runs. */
   signalPort?: number;
+  /** HTTP port of the SFU (WHIP/WHEP), when it runs. */
+  sfuPort?: number;
   /** The web client is not built (no dist/web): say how to build it. */
   pageMissing?: boolean;
 }
@@ -46,11 +48,20 @@ export function devBanner(o: DevBannerInput): string {
             : []),
           '',
         ];
+  const sfu =
+    o.sfuPort === undefined
+      ? []
+      : [
+          `  WHIP         http://${DEV_HOST}:${o.sfuPort}/whip/ROOM   (POST an SDP offer: publish)`,
+          `  WHEP         http://${DEV_HOST}:${o.sfuPort}/whep/ROOM   (POST an SDP offer: view)`,
+          '',
+        ];
   return [
     '',
     'rtcd dev — local development only (loopback peers allowed, secrets new each start)',
     '',
     ...signal,
+    ...sfu,
     `  STUN         stun:${DEV_HOST}:${o.udp}`,
     `  TURN         ${urls[0]}`,
     `               ${urls[1]}`,

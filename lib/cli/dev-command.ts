@@ -5,6 +5,7 @@ import type { DevCliConfig } from './config.js';
 import { DEV_HOST, DEV_USER, devBanner, devPageUrl } from './dev-banner.js';
 import { createCliLogger } from './logger.js';
 import { exitOnSignals } from './signals.js';
+import { type StartedSfu, startSfuServer } from './start-sfu.js';
 import { startSignalServer } from './start-signal.js';
 import { closeTurnServer, startTurnServer } from './start-turn.js';
 
@@ -12,7 +13,7 @@ import { closeTurnServer, startTurnServer } from './start-turn.js';
  * `rtcd dev`: every role on localhost with generated secrets, the one-command start: TURN
  * (UDP and TCP on one port) with a static user, a REST secret and loopback peers allowed, and
  * the signaling server without auth, minting TURN credentials with that same secret and
- * serving the web page. The SFU joins later.
+ * serving the web page; and the SFU (WHIP/WHEP on --sfu-port, media on any free UDP port).
  */
 export async function devCommand(cfg: DevCliConfig): Promise<void> {
   const log = createCliLogger({ level: cfg.logLevel });
@@ -53,13 +54,34 @@ export async function devCommand(cfg: DevCliConfig): Promise<void> {
     await closeTurnServer(turn, options);
     throw err;
   }
+  let sfu: StartedSfu;
+  try {
+    sfu = await inUse(
+      startSfuServer({ host: DEV_HOST, port: cfg.sfuPort, udpAddress: DEV_HOST, udpPort: 0 }, log),
+      cfg.sfuPort,
+      '--sfu-port',
+    );
+  } catch (err) {
+    await signal.close();
+    await closeTurnServer(turn, options);
+    throw err;
+  }
   const signalPort = signal.address?.port ?? cfg.signalPort;
-  process.stdout.write(devBanner({ udp, tcp, password, secret, nowMs: Date.now(), signalPort }));
+  const sfuPort = sfu.port;
+  process.stdout.write(
+    devBanner({ udp, tcp, password, secret, nowMs: Date.now(), signalPort, sfuPort }),
+  );
   log.info(
-    { ...turn.addresses, signal: signal.address, open: devPageUrl(signalPort) },
+    {
+      ...turn.addresses,
+      signal: signal.address,
+      sfu: { url: sfu.url, udpPort: sfu.udpPort },
+      open: devPageUrl(signalPort),
+    },
     'rtcd dev listening',
   );
   exitOnSignals(log, async () => {
+    await sfu.server.close();
     await signal.close();
     await closeTurnServer(turn, options);
   });

@@ -8,6 +8,7 @@ import {
   configPath,
   readConfigFile,
   resolveDevConfig,
+  resolveSfuConfig,
   resolveSignalConfig,
   resolveTurnConfig,
 } from './config.js';
@@ -16,6 +17,7 @@ import {
   globalOptions,
   kebab,
   type OptionSpec,
+  sfuOptions,
   signalOptions,
   turnOptions,
 } from './option-spec.js';
@@ -64,9 +66,20 @@ Clients connect to ws://HOST:PORT/ws; the web client is at http://HOST:PORT/?roo
 Signals: SIGTERM/SIGINT close every client with 1001 (they resume elsewhere) and exit 0.
 Exit codes: 0 success, 1 runtime failure (e.g. a port in use, Redis unreachable), 2 usage error.`;
 
+const SFU_HELP_AFTER = `
+Publish with WHIP (RFC 9725): POST an SDP offer (Content-Type: application/sdp) to
+http://HOST:PORT/whip/ROOM; view with WHEP: POST to http://HOST:PORT/whep/ROOM. The answer
+comes back with 201 and a Location; DELETE that Location to end the session. All media uses
+the one --udp-port; behind NAT set --announced-ip to the address clients reach.
+Options also come from RTCD_* variables (RTCD_UDP_PORT=40000, RTCD_ANNOUNCED_IP=203.0.113.7)
+or the --config JSON file ({"listen": "0.0.0.0:8090", "udpAddress": "0.0.0.0",
+"announcedIp": ["203.0.113.7"]}), as for rtcd turn.
+Signals: SIGTERM/SIGINT end every session and exit 0.
+Exit codes: 0 success, 1 runtime failure (e.g. a port in use), 2 usage error.`;
+
 export function buildProgram(): Command {
   const program = new Command('rtcd')
-    .description('Pure-TypeScript WebRTC infrastructure: STUN/TURN server, signaling server')
+    .description('Pure-TypeScript WebRTC infrastructure: STUN/TURN server, signaling server, SFU')
     .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .exitOverride()
@@ -95,6 +108,17 @@ export function buildProgram(): Command {
       await signalCommand(cfg);
     });
   addOptions(signal, signalOptions);
+
+  const sfu = program
+    .command('sfu')
+    .description('run the SFU: WHIP publish and WHEP view over HTTP, media on one UDP port')
+    .addHelpText('after', SFU_HELP_AFTER)
+    .action(async (_opts: unknown, cmd: Command) => {
+      const cfg = resolveSfuConfig(sources(cmd));
+      const { sfuCommand } = await import('./sfu-command.js');
+      await sfuCommand(cfg);
+    });
+  addOptions(sfu, sfuOptions);
 
   const dev = program
     .command('dev')

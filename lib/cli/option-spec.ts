@@ -240,6 +240,30 @@ export const signalOptions = {
   ),
 } satisfies Record<string, OptionSpec>;
 
+/** Options of `rtcd sfu`: each maps onto one `SfuServerOptions` field (lib/sfu/sfu-server.ts). */
+export const sfuOptions = {
+  listen: one(
+    '<host:port>',
+    'HTTP listener of WHIP (POST /whip/ROOM) and WHEP (POST /whep/ROOM) (default 127.0.0.1:8090)',
+    v.hostPort({ allowZero: true }),
+  ),
+  udpPort: one(
+    '<port>',
+    'the one UDP port all media shares (ICE-lite); 0 picks one (default 40000)',
+    v.integer(0, 65535),
+  ),
+  udpAddress: one(
+    '<ip>',
+    'address the UDP port binds to; 0.0.0.0 or :: needs --announced-ip (default 127.0.0.1)',
+    v.ip,
+  ),
+  announcedIp: many(
+    '<ip>',
+    'address written into ICE candidates instead of --udp-address, e.g. the public IP behind 1:1 NAT; repeatable',
+    v.ip,
+  ),
+} satisfies Record<string, OptionSpec>;
+
 /** Options of `rtcd dev`. */
 export const devOptions = {
   port: one(
@@ -250,6 +274,11 @@ export const devOptions = {
   signalPort: one(
     '<port>',
     'signaling + web page port on 127.0.0.1; 0 picks one (default 8080)',
+    v.integer(0, 65535),
+  ),
+  sfuPort: one(
+    '<port>',
+    'SFU (WHIP/WHEP) HTTP port on 127.0.0.1; 0 picks one (default 8090)',
     v.integer(0, 65535),
   ),
 } satisfies Record<string, OptionSpec>;

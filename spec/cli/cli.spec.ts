@@ -178,6 +178,7 @@ t.test('--help lists the commands and exits 0', async (t) => {
   t.equal(r.code, 0);
   t.match(r.stdout, /Usage: rtcd/);
   t.match(r.stdout, /turn \[options\]/);
+  t.match(r.stdout, /sfu \[options\]/);
   t.match(r.stdout, /dev \[options\]/);
   t.equal(r.stderr, '');
 });
@@ -296,7 +297,7 @@ t.test(
   'dev prints the credential block and relays STUN on its port',
   { skip: NO_SERVER },
   async (t) => {
-    const child = start(['dev', '--port', '0', '--signal-port', '0']);
+    const child = start(['dev', '--port', '0', '--signal-port', '0', '--sfu-port', '0']);
     t.teardown(() => {
       child.kill('SIGKILL');
     });

@@ -340,11 +340,15 @@ t.test('dev: port and log level, no config file', async (t) => {
   t.same(resolveDevConfig({ flags: {}, env: {} }), {
     port: 3478,
     signalPort: 8080,
+    sfuPort: 8090,
     logLevel: 'info',
   });
   t.same(
-    resolveDevConfig({ flags: { port: '0', signalPort: '0' }, env: { RTCD_LOG_LEVEL: 'warn' } }),
-    { port: 0, signalPort: 0, logLevel: 'warn' },
+    resolveDevConfig({
+      flags: { port: '0', signalPort: '0', sfuPort: '0' },
+      env: { RTCD_LOG_LEVEL: 'warn' },
+    }),
+    { port: 0, signalPort: 0, sfuPort: 0, logLevel: 'warn' },
   );
   t.equal(
     usageError(() => resolveDevConfig({ flags: { port: '99999' }, env: {} })),

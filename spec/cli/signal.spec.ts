@@ -84,7 +84,7 @@ t.test('signal --no-auth serves a join, warns loudly, drains on SIGTERM', async 
 });
 
 t.test('dev runs signal + turn, prints the page URL, mints TURN credentials', async (t) => {
-  const child = startRtcd(['dev', '--port', '0', '--signal-port', '0']);
+  const child = startRtcd(['dev', '--port', '0', '--signal-port', '0', '--sfu-port', '0']);
   t.teardown(() => {
     child.kill('SIGKILL');
   });

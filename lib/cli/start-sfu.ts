@@ -1,0 +1,27 @@
+import { SfuServer, type SfuServerOptions } from '../sfu/sfu-server.js';
+import type { Logger } from '../util/logger.js';
+
+/** What a started SFU serves: the HTTP base URL (WHIP/WHEP) and its media UDP port. */
+export interface StartedSfu {
+  server: SfuServer;
+  /** `http://host:port`, IPv6 hosts in brackets. */
+  url: string;
+  /** The bound HTTP port. */
+  port: number;
+  udpPort: number;
+}
+
+/** Listens; a server that fails to start is closed (nothing left bound). */
+export async function startSfuServer(options: SfuServerOptions, log: Logger): Promise<StartedSfu> {
+  const server = new SfuServer({ ...options, logger: log });
+  let port: number;
+  try {
+    ({ port } = await server.listen());
+  } catch (err) {
+    await server.close().catch(() => {});
+    throw err;
+  }
+  const host = options.host ?? '127.0.0.1';
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return { server, url, port, udpPort: server.udpAddress?.port ?? options.udpPort ?? 0 };
+}
