@@ -8,6 +8,7 @@ import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import t from 'tap';
 import { CliUsageError, resolveSfuConfig } from '../../lib/cli/config.js';
+import { kebab, sfuOptions } from '../../lib/cli/option-spec.js';
 import { runRtcd, startRtcd, stop, waitForOutput } from '../signal/child.js';
 
 const FP = Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, '0').toUpperCase());
@@ -82,6 +83,14 @@ t.test('flags, environment and config map onto SfuServerOptions', async (t) => {
     ),
     'unknown key "jwtSecret" in config file c.json',
   );
+});
+
+t.test('sfu --help documents every option, WHIP/WHEP and the environment', async (t) => {
+  const r = await runRtcd(['sfu', '--help']);
+  t.equal(r.code, 0);
+  for (const key of Object.keys(sfuOptions)) t.match(r.stdout, `--${kebab(key)} <`, key);
+  t.match(r.stdout, 'POST to http://HOST:PORT/whep/ROOM');
+  t.match(r.stdout, 'RTCD_ANNOUNCED_IP=');
 });
 
 t.test('usage errors exit 2 with one line', async (t) => {
