@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { type HmacSha1Pads, hmacSha1Pads, SHA1_BLOCK, sha1Compress } from '../util/sha1.js';
 
 /**
  * HMAC-SHA1 (RFC 2104) for STUN MESSAGE-INTEGRITY on the ICE-lite hot path, in JavaScript
@@ -10,66 +11,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
  * twice, ~3x). Here a check costs the SHA-1 compressions of its own blocks plus one outer
  * block, starting from the states after K⊕ipad and K⊕opad kept in 40 bytes per session.
  *
- * lib/srtp/hmac-sha1.ts does the same for SRTP; lib/ice may not import lib/srtp (DESIGN.md
- * layering), so the two should move to lib/util together.
+ * The SHA-1 compression and key schedule are lib/util/sha1.ts, shared with SRTP's HMAC.
  */
 
-const BLOCK = 64;
-const INITIAL = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0] as const;
-const W = new Int32Array(80);
-
-/** SHA-1 compression (FIPS 180-4 §6.1.2) of the block at `v[at]` into `h[o, o+5)`. */
-function compress(h: Int32Array, o: number, v: DataView, at: number): void {
-  for (let i = 0; i < 16; i++) W[i] = v.getInt32(at + 4 * i);
-  for (let i = 16; i < 80; i++) {
-    const x = W[i - 3]! ^ W[i - 8]! ^ W[i - 14]! ^ W[i - 16]!;
-    W[i] = (x << 1) | (x >>> 31);
-  }
-  let a = h[o]!;
-  let b = h[o + 1]!;
-  let c = h[o + 2]!;
-  let d = h[o + 3]!;
-  let e = h[o + 4]!;
-  // The four 20-round stages, each with its function and constant (FIPS 180-4 §4.1.1).
-  for (let i = 0; i < 20; i++) {
-    const t = (((a << 5) | (a >>> 27)) + ((b & c) | (~b & d)) + e + 0x5a827999 + W[i]!) | 0;
-    e = d;
-    d = c;
-    c = (b << 30) | (b >>> 2);
-    b = a;
-    a = t;
-  }
-  for (let i = 20; i < 40; i++) {
-    const t = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + 0x6ed9eba1 + W[i]!) | 0;
-    e = d;
-    d = c;
-    c = (b << 30) | (b >>> 2);
-    b = a;
-    a = t;
-  }
-  for (let i = 40; i < 60; i++) {
-    const t =
-      (((a << 5) | (a >>> 27)) + ((b & c) | (b & d) | (c & d)) + e + 0x8f1bbcdc + W[i]!) | 0;
-    e = d;
-    d = c;
-    c = (b << 30) | (b >>> 2);
-    b = a;
-    a = t;
-  }
-  for (let i = 60; i < 80; i++) {
-    const t = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + 0xca62c1d6 + W[i]!) | 0;
-    e = d;
-    d = c;
-    c = (b << 30) | (b >>> 2);
-    b = a;
-    a = t;
-  }
-  h[o] = (h[o]! + a) | 0;
-  h[o + 1] = (h[o + 1]! + b) | 0;
-  h[o + 2] = (h[o + 2]! + c) | 0;
-  h[o + 3] = (h[o + 3]! + d) | 0;
-  h[o + 4] = (h[o + 4]! + e) | 0;
-}
+const BLOCK = SHA1_BLOCK;
 
 /** Scratch for one HMAC: the working state, the message's last blocks, the outer block. */
 const state = new Int32Array(5);
@@ -82,21 +27,10 @@ outerView.setUint32(60, (BLOCK + 20) * 8);
 
 /** A short-term key with its HMAC key schedule: the SHA-1 states after K⊕ipad and K⊕opad. */
 export class CheckKey {
-  /** inner state [0, 5), outer state [5, 10). */
-  readonly #pads = new Int32Array(10);
+  readonly #pads: HmacSha1Pads;
 
   constructor(key: Uint8Array) {
-    const k = key.length > BLOCK ? createHash('sha1').update(key).digest() : key;
-    const block = new Uint8Array(BLOCK);
-    const view = new DataView(block.buffer);
-    for (const [o, pad] of [
-      [0, 0x36],
-      [5, 0x5c],
-    ] as const) {
-      for (let i = 0; i < BLOCK; i++) block[i] = (i < k.length ? k[i]! : 0) ^ pad;
-      this.#pads.set(INITIAL, o);
-      compress(this.#pads, o, view, 0);
-    }
+    this.#pads = hmacSha1Pads(key);
   }
 
   /**
@@ -110,17 +44,17 @@ export class CheckKey {
     out: Uint8Array,
     outOffset: number,
   ): void {
-    state.set(this.#pads.subarray(0, 5));
+    state.set(this.#pads.inner);
     const full = end & ~(BLOCK - 1);
     if (full > 0) {
       // The first block holds the length field: compress it from a patched copy.
       tail.set(buf.subarray(0, BLOCK), 0);
       tail[2] = (lengthField >> 8) & 0xff;
       tail[3] = lengthField & 0xff;
-      compress(state, 0, tailView, 0);
+      sha1Compress(state, tailView, 0);
       if (full > BLOCK) {
         const view = new DataView(buf.buffer, buf.byteOffset, full);
-        for (let at = BLOCK; at < full; at += BLOCK) compress(state, 0, view, at);
+        for (let at = BLOCK; at < full; at += BLOCK) sha1Compress(state, view, at);
       }
     }
     const rest = end - full;
@@ -135,11 +69,11 @@ export class CheckKey {
     const bits = (BLOCK + end) * 8;
     tailView.setUint32(tailLength - 8, Math.floor(bits / 0x100000000));
     tailView.setUint32(tailLength - 4, bits >>> 0);
-    compress(state, 0, tailView, 0);
-    if (tailLength > BLOCK) compress(state, 0, tailView, BLOCK);
+    sha1Compress(state, tailView, 0);
+    if (tailLength > BLOCK) sha1Compress(state, tailView, BLOCK);
     for (let i = 0; i < 5; i++) outerView.setInt32(4 * i, state[i]!);
-    state.set(this.#pads.subarray(5, 10));
-    compress(state, 0, outerView, 0);
+    state.set(this.#pads.outer);
+    sha1Compress(state, outerView, 0);
     for (let i = 0; i < 5; i++) {
       const v = state[i]!;
       const p = outOffset + 4 * i;

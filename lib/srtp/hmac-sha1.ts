@@ -1,4 +1,5 @@
-import { createHash, hash } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { hmacSha1Pads, SHA1_BLOCK, sha1Compress } from '../util/sha1.js';
 import { copyBytes, Slot, viewOf } from './views.js';
 
 /**
@@ -11,74 +12,7 @@ import { copyBytes, Slot, viewOf } from './views.js';
  */
 export const SMALL_MESSAGE_LIMIT = 256;
 
-const BLOCK = 64;
-const INITIAL_STATE = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
-
-/** Message schedule, shared: compression never re-enters. */
-const schedule = new Int32Array(80);
-
-/** SHA-1 compression (FIPS 180-4 §6.1.2) of the 64-byte block at `view[at]` into `state`. */
-function compress(state: Int32Array, view: DataView, at: number): void {
-  const w = schedule;
-  for (let i = 0; i < 16; i++) w[i] = view.getInt32(at + 4 * i);
-  for (let i = 16; i < 80; i++) {
-    const x = (w[i - 3] ?? 0) ^ (w[i - 8] ?? 0) ^ (w[i - 14] ?? 0) ^ (w[i - 16] ?? 0);
-    w[i] = (x << 1) | (x >>> 31);
-  }
-  let a = state[0] ?? 0;
-  let b = state[1] ?? 0;
-  let c = state[2] ?? 0;
-  let d = state[3] ?? 0;
-  let e = state[4] ?? 0;
-  // The four 20-round stages, each with its own function and constant (FIPS 180-4 §4.1.1).
-  for (let i = 0; i < 20; i++) {
-    const t = (((a << 5) | (a >>> 27)) + ((b & c) | (~b & d)) + e + 0x5a827999 + (w[i] ?? 0)) | 0;
-    e = d;
-    d = c;
-    c = (b << 30) | (b >>> 2);
-    b = a;
-    a = t;
-  }
-  for (let i = 20; i < 40; i++) {
-    const t = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + 0x6ed9eba1 + (w[i] ?? 0)) | 0;
-    e = d;
-    d = c;
-    c = (b << 30) | (b >>> 2);
-    b = a;
-    a = t;
-  }
-  for (let i = 40; i < 60; i++) {
-    const majority = (b & c) | (b & d) | (c & d);
-    const t = (((a << 5) | (a >>> 27)) + majority + e + 0x8f1bbcdc + (w[i] ?? 0)) | 0;
-    e = d;
-    d = c;
-    c = (b << 30) | (b >>> 2);
-    b = a;
-    a = t;
-  }
-  for (let i = 60; i < 80; i++) {
-    const t = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + 0xca62c1d6 + (w[i] ?? 0)) | 0;
-    e = d;
-    d = c;
-    c = (b << 30) | (b >>> 2);
-    b = a;
-    a = t;
-  }
-  state[0] = ((state[0] ?? 0) + a) | 0;
-  state[1] = ((state[1] ?? 0) + b) | 0;
-  state[2] = ((state[2] ?? 0) + c) | 0;
-  state[3] = ((state[3] ?? 0) + d) | 0;
-  state[4] = ((state[4] ?? 0) + e) | 0;
-}
-
-/** SHA-1 state after absorbing one block of `key` XOR `pad` (RFC 2104 §2). */
-function padState(key: Uint8Array, pad: number): Int32Array {
-  const block = new Uint8Array(BLOCK).fill(pad);
-  for (let i = 0; i < key.length; i++) block[i] = (block[i] ?? 0) ^ (key[i] ?? 0);
-  const state = Int32Array.from(INITIAL_STATE);
-  compress(state, new DataView(block.buffer), 0);
-  return state;
-}
+const BLOCK = SHA1_BLOCK;
 
 /**
  * HMAC-SHA1 (RFC 2104) for one key, with the key schedule done once: the SHA-1 states after
@@ -99,10 +33,10 @@ export class HmacSha1 {
   private readonly digestOut = Buffer.alloc(20);
 
   constructor(key: Uint8Array) {
-    // RFC 2104 §2: keys longer than the block are replaced by their hash.
-    const k = key.length > BLOCK ? createHash('sha1').update(key).digest() : key;
-    this.inner = padState(k, 0x36);
-    this.outer = padState(k, 0x5c);
+    const pads = hmacSha1Pads(key);
+    const k = pads.key;
+    this.inner = pads.inner;
+    this.outer = pads.outer;
     for (let i = 0; i < BLOCK; i++) this.scratch[i] = (k[i] ?? 0) ^ 0x36;
     // The outer message is always the 20-byte inner digest: its padding never changes.
     this.outerBlock[20] = 0x80;
@@ -139,7 +73,7 @@ export class HmacSha1 {
     if (full > 0) {
       const view = viewOf(data, Slot.hmac);
       const start = data.byteOffset;
-      for (let at = start; at < start + full; at += BLOCK) compress(state, view, at);
+      for (let at = start; at < start + full; at += BLOCK) sha1Compress(state, view, at);
     }
     // Last partial block, the suffix, 0x80, zeros and the 64-bit bit length (FIPS 180-4 §5.1.1).
     const tail = this.tail;
@@ -156,8 +90,8 @@ export class HmacSha1 {
     tail[used] = 0x80;
     tailView.setUint32(tailLength - 8, Math.floor(total / 0x20000000));
     tailView.setUint32(tailLength - 4, (total * 8) >>> 0);
-    compress(state, tailView, 0);
-    if (tailLength > BLOCK) compress(state, tailView, BLOCK);
+    sha1Compress(state, tailView, 0);
+    if (tailLength > BLOCK) sha1Compress(state, tailView, BLOCK);
 
     const outerView = this.outerView;
     for (let i = 0; i < 5; i++) outerView.setInt32(4 * i, state[i] ?? 0);
@@ -168,7 +102,7 @@ export class HmacSha1 {
   private finish(): Buffer {
     const state = this.state;
     state.set(this.outer);
-    compress(state, this.outerView, 0);
+    sha1Compress(state, this.outerView, 0);
     const out = this.digestOut;
     for (let i = 0; i < 5; i++) out.writeInt32BE(state[i] ?? 0, 4 * i);
     return out;
