@@ -101,6 +101,22 @@ export class SfuServer {
     return { url: `http://${host}:${port}`, port };
   }
 
+  /**
+   * What another front (the room service, lib/sfu/room-service.ts) needs to make endpoints on
+   * this server's shared UDP port: the mux, the DTLS certificate, the logger and the test-only
+   * ingress drop. Throws `WhipError` 503 before `listen()`.
+   */
+  media(): {
+    mux: IceLiteMux;
+    certificate: DtlsCertificate;
+    logger: Logger;
+    testIngressDrop: TestIngressDrop | undefined;
+  } {
+    const { mux, certificate } = this;
+    if (!mux || !certificate) throw new WhipError(503, 'not-listening', 'server not listening');
+    return { mux, certificate, logger: this.logger, testIngressDrop: this.o.testIngressDrop };
+  }
+
   /** The bound ICE-lite UDP address, once listening. */
   get udpAddress(): TransportAddress | undefined {
     return this.mux?.address;
