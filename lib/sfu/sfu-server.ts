@@ -138,7 +138,8 @@ export class SfuServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     res.setHeader('access-control-allow-origin', this.o.corsOrigin ?? '*');
     res.setHeader('access-control-expose-headers', 'location');
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname;
     const m = /^\/(whip|whep)\/([A-Za-z0-9_.~-]{1,128})$/.exec(path);
     const r = /^\/resource\/([0-9a-f-]{36})$/.exec(path);
     if (req.method === 'OPTIONS') {
@@ -151,7 +152,7 @@ export class SfuServer {
     }
     if (m && req.method === 'POST') {
       const kind = m[1] === 'whip' ? 'whip' : 'whep';
-      await this.post(kind, m[2]!, req, res);
+      await this.post(kind, m[2]!, req, res, viewLayerOf(url.searchParams));
       return;
     }
     if (r && req.method === 'DELETE') {
@@ -169,6 +170,7 @@ export class SfuServer {
     roomId: string,
     req: IncomingMessage,
     res: ServerResponse,
+    layer: number | undefined,
   ): Promise<void> {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/sdp') {
@@ -204,7 +206,10 @@ export class SfuServer {
           for (const c of a.consumers) {
             if (c.producer.closed || viewer.closed) continue;
             try {
-              viewer.subscribe(c.producer, c.options);
+              viewer.subscribe(
+                c.producer,
+                layer === undefined ? c.options : { ...c.options, preferredLayer: layer },
+              );
             } catch (err) {
               this.logger.warn({ err, participant: viewer.id }, 'sfu: whep subscribe failed');
             }
@@ -266,6 +271,17 @@ export class SfuServer {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: code, message }));
   }
+}
+
+/**
+ * WHEP `?layer=N`: the simulcast layer a viewer prefers (0 = lowest; clamped by the router to
+ * the layers that exist). Absent: the highest. Anything but an integer 0-3 is a 400.
+ */
+export function viewLayerOf(q: URLSearchParams): number | undefined {
+  const v = q.get('layer');
+  if (v === null) return undefined;
+  if (!/^[0-3]$/.test(v)) throw new WhipError(400, 'bad-layer', 'layer must be an integer 0-3');
+  return Number(v);
 }
 
 async function readBody(req: IncomingMessage, max: number): Promise<string> {
