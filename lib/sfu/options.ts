@@ -1,4 +1,6 @@
+import type { DtlsCertificate } from '../dtls/certificate.js';
 import { type Logger, silentLogger } from '../util/logger.js';
+import type { TestIngressDrop } from './endpoint-leg.js';
 import { SfuError, SfuErrorCode } from './errors.js';
 
 /** Options of a `Router`; every limit is finite by default. */
@@ -41,6 +43,11 @@ export interface RouterOptions {
    * `rate-limit`), so one flooding publisher cannot eat the router's CPU. Defaults to 10,000.
    */
   maxRtpPacketsPerSecond?: number;
+  /**
+   * A participant over `maxRtpPacketsPerSecond` in this many one-second windows running is
+   * closed with reason `flood` (a short burst is only trimmed). Defaults to 5.
+   */
+  maxRateLimitedSeconds?: number;
   /** Largest RTP packet accepted. Defaults to 1,500 bytes. */
   maxPacketSize?: number;
   /** Bandwidth assumed for a subscriber leg before any feedback, bit/s. Defaults to 1.5 Mbit/s. */
@@ -65,6 +72,7 @@ const LIMITS: [keyof RouterOptions, number, number, number][] = [
   ['activeSpeakerIntervalMs', 300, 10, 60000],
   ['maxBadPacketsPerSecond', 500, 1, 1e7],
   ['maxRtpPacketsPerSecond', 10_000, 1, 1e7],
+  ['maxRateLimitedSeconds', 5, 1, 3600],
   ['maxPacketSize', 1500, 64, 65535],
   ['initialBandwidth', 1_500_000, 1000, 1e10],
 ];
@@ -88,4 +96,101 @@ export function resolveRouterOptions(o: RouterOptions = {}): ResolvedRouterOptio
 
 export function limitError(what: string, limit: number): SfuError {
   return new SfuError(SfuErrorCode.LIMIT, `${what} limit of ${limit} reached`);
+}
+
+/**
+ * Options of an `SfuServer` (WHIP/WHEP over HTTP, media on one UDP port). Every limit is
+ * finite by default; `new SfuServer()` validates them once (a `TypeError` names the option).
+ */
+export interface SfuServerOptions {
+  /** HTTP listen address. Default `127.0.0.1`. */
+  host?: string;
+  /** HTTP port. Default 0 (any free port). */
+  port?: number;
+  /** Address of the ICE-lite UDP port. Default `127.0.0.1`. */
+  udpAddress?: string;
+  /** ICE-lite UDP port. Default 0. */
+  udpPort?: number;
+  /**
+   * Addresses written into the ICE candidates instead of `udpAddress` (behind 1:1 NAT, or
+   * when bound to a wildcard). Default: `udpAddress` (see `IceLiteOptions.announcedAddress`).
+   */
+  announcedAddress?: string | readonly string[];
+  /** Default: a fresh ECDSA certificate. */
+  certificate?: DtlsCertificate;
+  /** Interval of `router.tick()`, ms. Default 20. */
+  tickIntervalMs?: number;
+  /** Largest SDP body accepted, bytes (413 `too-large` above). Default 65,536. */
+  maxBodyBytes?: number;
+  /** WHIP/WHEP sessions on this server (503 `server-full` beyond). Default 1,000. */
+  maxSessions?: number;
+  /** Sessions in one room, WHIP and WHEP together (503 `room-full` beyond). Default 100. */
+  maxSessionsPerRoom?: number;
+  /**
+   * Requests per second per client address (IPv6: per /64), with bursts up to
+   * `requestBurst`; beyond, 429 `rate-limited` with `Retry-After`. Default 5.
+   */
+  requestsPerSecond?: number;
+  /** Requests one address may make at once before `requestsPerSecond` applies. Default 20. */
+  requestBurst?: number;
+  /**
+   * A session whose client has not completed ICE and DTLS this long after its POST ends
+   * (its endpoint, participant and empty room go), so offers without media cost nothing
+   * for long. Default 15,000 ms.
+   */
+  pendingTimeoutMs?: number;
+  /** Serve `GET /metrics` (Prometheus text) on the HTTP port. Default `true`. */
+  metrics?: boolean;
+  /** `Access-Control-Allow-Origin` value (browsers POST from another origin). Default `*`. */
+  corsOrigin?: string;
+  /**
+   * The router's limits: rooms, participants per room, tracks per publisher
+   * (`maxProducersPerParticipant`, 422 `SFU_ERR_LIMIT` beyond), packet rate and bad packets
+   * per participant (also applied to SRTP/DTLS drops of its endpoint). See `RouterOptions`.
+   */
+  router?: RouterOptions;
+  logger?: Logger;
+  /**
+   * TEST ONLY: drop a share of each WHIP publisher's media RTP at ingress, before the router
+   * (forced loss that the router must repair with NACKs upstream). Default: off.
+   */
+  testIngressDrop?: TestIngressDrop;
+}
+
+type ServerLimit =
+  | 'port'
+  | 'udpPort'
+  | 'tickIntervalMs'
+  | 'maxBodyBytes'
+  | 'maxSessions'
+  | 'maxSessionsPerRoom'
+  | 'requestsPerSecond'
+  | 'requestBurst'
+  | 'pendingTimeoutMs';
+
+const SERVER_LIMITS: [ServerLimit, number, number, number][] = [
+  ['port', 0, 0, 65535],
+  ['udpPort', 0, 0, 65535],
+  ['tickIntervalMs', 20, 1, 10_000],
+  ['maxBodyBytes', 65_536, 1024, 16 * 1024 * 1024],
+  ['maxSessions', 1000, 1, 1e6],
+  ['maxSessionsPerRoom', 100, 1, 1e5],
+  ['requestsPerSecond', 5, 0.01, 1e6],
+  ['requestBurst', 20, 1, 1e6],
+  ['pendingTimeoutMs', 15_000, 1, 3_600_000],
+];
+
+export type ResolvedSfuServerLimits = Record<ServerLimit, number>;
+
+/** The numeric `SfuServerOptions` with their defaults, validated (a `TypeError` names one). */
+export function resolveSfuServerLimits(o: SfuServerOptions): ResolvedSfuServerLimits {
+  const out = {} as ResolvedSfuServerLimits;
+  for (const [name, def, min, max] of SERVER_LIMITS) {
+    const v = o[name] ?? def;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+      throw new TypeError(`SfuServerOptions.${name} must be a number in [${min}, ${max}]`);
+    }
+    out[name] = v;
+  }
+  return out;
 }

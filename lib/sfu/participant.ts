@@ -19,6 +19,7 @@ import { Consumer, type ConsumerOptions } from './consumer.js';
 import { Emitter } from './emitter.js';
 import { SfuError, SfuErrorCode } from './errors.js';
 import type { IncomingLayer } from './incoming-layer.js';
+import { newParticipantStats, type ParticipantStats } from './metrics.js';
 import { limitError, type ResolvedRouterOptions } from './options.js';
 import { Producer, type ProducerOptions } from './producer.js';
 import type { Room } from './room.js';
@@ -33,7 +34,10 @@ export interface ParticipantOptions {
 }
 
 export type ParticipantEvents = {
-  /** Reason: `closed` (by the application), `room-closed`, `abuse`. */
+  /**
+   * Reason: `closed` (by the application), `room-closed`, `abuse` (too many bad packets per
+   * second), `flood` (over the RTP rate limit for `maxRateLimitedSeconds` seconds running).
+   */
   close: [reason: string];
   producer: [producer: Producer];
   consumer: [consumer: Consumer];
@@ -57,12 +61,8 @@ export class Participant extends Emitter<ParticipantEvents> {
   readonly rtcpSsrc = (Math.floor(Math.random() * 0xfffffffe) + 1) >>> 0;
   readonly bandwidth: BandwidthEstimator;
   closed = false;
-  readonly stats = {
-    rtpReceived: 0,
-    rtcpReceived: 0,
-    /** Packets dropped, by reason (stable kebab-case codes). */
-    dropped: {} as Record<string, number>,
-  };
+  /** Counters (they only grow); `SfuServer.stats()` sums them over the router. */
+  readonly stats: ParticipantStats = newParticipantStats();
   private readonly routes = new Map<number, Route>();
   private readonly consumersBySsrc = new Map<number, Consumer>();
   private readonly view = new RtpPacket();
@@ -74,6 +74,8 @@ export class Participant extends Emitter<ParticipantEvents> {
   private badWindowStart = Number.NEGATIVE_INFINITY;
   private rtpCount = 0;
   private rtpWindowStart = Number.NEGATIVE_INFINITY;
+  /** One-second windows running in which the RTP rate limit was exceeded. */
+  private floodWindows = 0;
   private nextReportAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -156,14 +158,8 @@ export class Participant extends Emitter<ParticipantEvents> {
     if (this.closed) return;
     const now = this.opts.now();
     this.stats.rtpReceived++;
-    if (now - this.rtpWindowStart >= 1000) {
-      this.rtpWindowStart = now;
-      this.rtpCount = 0;
-    }
-    if (++this.rtpCount > this.opts.maxRtpPacketsPerSecond) {
-      this.drop('rate-limit');
-      return;
-    }
+    this.stats.rtpBytesReceived += buf.length;
+    if (!this.withinRate(now)) return;
     if (buf.length > this.opts.maxPacketSize) {
       this.bad('too-large', now);
       return;
@@ -204,6 +200,30 @@ export class Participant extends Emitter<ParticipantEvents> {
       return;
     }
     producer.handleRtp(layer, v, now);
+  }
+
+  /**
+   * The RTP rate limit: the excess of each one-second window is dropped (`rate-limit`); a
+   * sender over the limit in `maxRateLimitedSeconds` windows running is closed (`flood`).
+   */
+  private withinRate(now: number): boolean {
+    const limit = this.opts.maxRtpPacketsPerSecond;
+    if (now - this.rtpWindowStart >= 1000) {
+      // A window under the limit, or a silent one in between, ends the run.
+      if (this.rtpCount <= limit || now - this.rtpWindowStart >= 2000) this.floodWindows = 0;
+      this.rtpWindowStart = now;
+      this.rtpCount = 0;
+    }
+    if (++this.rtpCount <= limit) return true;
+    this.drop('rate-limit');
+    if (this.rtpCount === limit + 1 && ++this.floodWindows >= this.opts.maxRateLimitedSeconds) {
+      this.opts.logger.info(
+        { participant: this.id, room: this.room.id, reason: 'flood', limit },
+        'sfu participant closed: over the RTP rate limit',
+      );
+      this.close('flood');
+    }
+    return false;
   }
 
   /** Binds an unknown SSRC to a simulcast layer by its rid (or repaired rid) extension. */
@@ -254,16 +274,19 @@ export class Participant extends Emitter<ParticipantEvents> {
         return false;
       }
       case 'nack': {
+        this.stats.nacksReceived++;
         const c = this.consumersBySsrc.get(p.mediaSsrc);
         if (!c) return false;
         const seqs = sequencesFromNackPairs(p.pairs.slice(0, MAX_NACK_PAIRS));
-        for (const seq of seqs) c.retransmit(seq, now);
+        for (const seq of seqs) if (c.retransmit(seq, now)) this.stats.retransmissionsSent++;
         return false;
       }
       case 'pli':
+        this.stats.keyFrameRequestsReceived++;
         this.consumersBySsrc.get(p.mediaSsrc)?.requestKeyFrame();
         return false;
       case 'fir':
+        this.stats.keyFrameRequestsReceived++;
         for (const e of p.entries.slice(0, 16)) this.consumersBySsrc.get(e.ssrc)?.requestKeyFrame();
         return false;
       case 'remb':
@@ -287,6 +310,8 @@ export class Participant extends Emitter<ParticipantEvents> {
         this.twccSeq = (this.twccSeq + 1) & 0xffff;
       }
     }
+    this.stats.rtpSent++;
+    this.stats.rtpBytesSent += packet.length;
     this.callSend(this.sendRtp, packet);
   }
 
@@ -297,11 +322,13 @@ export class Participant extends Emitter<ParticipantEvents> {
       mediaSsrc,
       pairs: nackPairsFromSequences(seqs),
     };
+    this.stats.nacksSent++;
     this.callSend(this.sendRtcp, encodeRtcp([nack]));
   }
 
   sendPliUpstream(mediaSsrc: number): void {
     const pli = { kind: 'pli' as const, senderSsrc: this.rtcpSsrc, mediaSsrc };
+    this.stats.keyFrameRequestsSent++;
     this.callSend(this.sendRtcp, encodeRtcp([pli]));
   }
 
@@ -389,7 +416,10 @@ export class Participant extends Emitter<ParticipantEvents> {
       this.badCount = 0;
     }
     if (++this.badCount > this.opts.maxBadPacketsPerSecond) {
-      this.opts.logger.info({ participant: this.id, reason }, 'sfu participant abusive');
+      this.opts.logger.info(
+        { participant: this.id, room: this.room.id, reason: 'abuse', last: reason },
+        'sfu participant closed: too many bad packets',
+      );
       this.close('abuse');
     }
   }

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
 import { type DtlsCertificate, generateCertificate } from '../dtls/certificate.js';
 import { IceLiteMux } from '../ice/udp-mux.js';
 import type { TransportAddress } from '../stun/transport-address.js';
@@ -18,42 +19,19 @@ import {
   type TestIngressDrop,
 } from './endpoint-leg.js';
 import { SfuError } from './errors.js';
-import type { RouterOptions } from './options.js';
+import { type SfuStats, SfuStatsCollector, sfuRegistry } from './metrics.js';
+import {
+  type ResolvedSfuServerLimits,
+  resolveSfuServerLimits,
+  type SfuServerOptions,
+} from './options.js';
 import type { Participant } from './participant.js';
+import { AddressRateLimiter } from './request-limiter.js';
 import type { Room } from './room.js';
 import { Router } from './router.js';
 import { answerPublish, answerView, readOffer, WhipError } from './whip.js';
 
-export interface SfuServerOptions {
-  /** HTTP listen address. Default `127.0.0.1`. */
-  host?: string;
-  /** HTTP port. Default 0 (any free port). */
-  port?: number;
-  /** Address of the ICE-lite UDP port. Default `127.0.0.1`. */
-  udpAddress?: string;
-  /** ICE-lite UDP port. Default 0. */
-  udpPort?: number;
-  /**
-   * Addresses written into the ICE candidates instead of `udpAddress` (behind 1:1 NAT, or
-   * when bound to a wildcard). Default: `udpAddress` (see `IceLiteOptions.announcedAddress`).
-   */
-  announcedAddress?: string | readonly string[];
-  /** Default: a fresh ECDSA certificate. */
-  certificate?: DtlsCertificate;
-  /** Interval of `router.tick()`, ms. Default 20. */
-  tickIntervalMs?: number;
-  /** Largest SDP body accepted, bytes. Default 65,536. */
-  maxBodyBytes?: number;
-  /** `Access-Control-Allow-Origin` value (browsers POST from another origin). Default `*`. */
-  corsOrigin?: string;
-  router?: RouterOptions;
-  logger?: Logger;
-  /**
-   * TEST ONLY: drop a share of each WHIP publisher's media RTP at ingress, before the router
-   * (forced loss that the router must repair with NACKs upstream). Default: off.
-   */
-  testIngressDrop?: TestIngressDrop;
-}
+export type { SfuServerOptions } from './options.js';
 
 interface Resource {
   kind: 'whip' | 'whep';
@@ -62,19 +40,49 @@ interface Resource {
   endpoint: WebRtcEndpoint;
 }
 
+/** An HTTP error the front answers with a `Retry-After` (429, 503). */
+class RetryError extends WhipError {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(status, code, message);
+  }
+}
+
+/**
+ * The SFU's HTTP front and media port. Limits (all finite by default, see `SfuServerOptions`):
+ * sessions in all and per room (503), requests per second per client address (429), SDP size
+ * (413), tracks per publisher (422 from the router), sessions that never connect (ended after
+ * `pendingTimeoutMs`), and per participant the router's packet-rate and bad-packet budgets,
+ * which also count its endpoint's SRTP/DTLS drops. `stats()` and `GET /metrics` report it.
+ */
 export class SfuServer {
   readonly router: Router;
   /** Live WHIP/WHEP sessions by resource id. */
   readonly resources = new Map<string, Resource>();
+  /** The Prometheus registry `GET /metrics` serves (its own, not prom-client's global one). */
+  readonly registry: Registry;
   private http: Server | undefined;
   private mux: IceLiteMux | undefined;
   private certificate: DtlsCertificate | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly logger: Logger;
+  private readonly limits: ResolvedSfuServerLimits;
+  private readonly collector: SfuStatsCollector;
+  private readonly limiter: AddressRateLimiter;
+  private lastSweepAt = performance.now();
 
+  /** @throws TypeError naming an option out of range. */
   constructor(private readonly o: SfuServerOptions = {}) {
+    this.limits = resolveSfuServerLimits(o);
     this.logger = o.logger ?? silentLogger;
     this.router = new Router({ logger: this.logger, ...o.router });
+    this.collector = new SfuStatsCollector(this.router);
+    this.limiter = new AddressRateLimiter(this.limits.requestsPerSecond, this.limits.requestBurst);
+    this.registry = sfuRegistry(() => this.stats());
   }
 
   /** Binds the UDP mux and the HTTP server; resolves with the HTTP base URL. */
@@ -82,7 +90,7 @@ export class SfuServer {
     this.certificate = this.o.certificate ?? (await generateCertificate());
     this.mux = await IceLiteMux.bind({
       address: this.o.udpAddress ?? '127.0.0.1',
-      port: this.o.udpPort ?? 0,
+      port: this.limits.udpPort,
       announcedAddress: this.o.announcedAddress,
       logger: this.logger,
     });
@@ -93,9 +101,9 @@ export class SfuServer {
     const host = this.o.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
-      http.listen(this.o.port ?? 0, host, () => resolve());
+      http.listen(this.limits.port, host, () => resolve());
     });
-    this.timer = setInterval(() => this.router.tick(), this.o.tickIntervalMs ?? 20);
+    this.timer = setInterval(() => this.tick(), this.limits.tickIntervalMs);
     this.timer.unref();
     const { port } = http.address() as AddressInfo;
     return { url: `http://${host}:${port}`, port };
@@ -103,23 +111,40 @@ export class SfuServer {
 
   /**
    * What another front (the room service, lib/sfu/room-service.ts) needs to make endpoints on
-   * this server's shared UDP port: the mux, the DTLS certificate, the logger and the test-only
-   * ingress drop. Throws `WhipError` 503 before `listen()`.
+   * this server's shared UDP port: the mux, the DTLS certificate, the logger, the test-only
+   * ingress drop, the pending timeout (pass it as the endpoint's `connectTimeoutMs`) and
+   * `watch`, which counts an endpoint in `stats()`/metrics and closes its participant
+   * (`abuse`) when it drops more bad packets per second than the router allows.
+   * Throws `WhipError` 503 before `listen()`.
    */
   media(): {
     mux: IceLiteMux;
     certificate: DtlsCertificate;
     logger: Logger;
     testIngressDrop: TestIngressDrop | undefined;
+    pendingTimeoutMs: number;
+    watch: (endpoint: WebRtcEndpoint, participant: Participant) => void;
   } {
     const { mux, certificate } = this;
     if (!mux || !certificate) throw new WhipError(503, 'not-listening', 'server not listening');
-    return { mux, certificate, logger: this.logger, testIngressDrop: this.o.testIngressDrop };
+    return {
+      mux,
+      certificate,
+      logger: this.logger,
+      testIngressDrop: this.o.testIngressDrop,
+      pendingTimeoutMs: this.limits.pendingTimeoutMs,
+      watch: (endpoint, participant) => this.collector.watchEndpoint(endpoint, participant),
+    };
   }
 
   /** The bound ICE-lite UDP address, once listening. */
   get udpAddress(): TransportAddress | undefined {
     return this.mux?.address;
+  }
+
+  /** Counters of the router, the endpoints, the shared UDP port and the HTTP front. */
+  stats(): SfuStats {
+    return this.collector.stats(this.mux?.counters(), this.resources.size);
   }
 
   /** Ends every session, the router, the mux and the HTTP server. */
@@ -135,11 +160,32 @@ export class SfuServer {
     }
   }
 
+  private tick(): void {
+    this.router.tick();
+    const now = performance.now();
+    const elapsed = now - this.lastSweepAt;
+    if (elapsed < 1000) return;
+    this.lastSweepAt = now;
+    this.collector.sweep(this.router.options.maxBadPacketsPerSecond, elapsed, this.logger);
+    this.limiter.sweep(now);
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.collector.http.requests++;
     res.setHeader('access-control-allow-origin', this.o.corsOrigin ?? '*');
     res.setHeader('access-control-expose-headers', 'location');
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
+    if (path === '/metrics' && this.o.metrics !== false) {
+      await this.serveMetrics(req, res);
+      return;
+    }
+    const wait = this.limiter.take(req.socket.remoteAddress ?? '', performance.now());
+    if (wait > 0) {
+      req.resume();
+      const s = Math.ceil(wait / 1000);
+      throw new RetryError(429, 'rate-limited', 'too many requests from this address', s);
+    }
     const m = /^\/(whip|whep)\/([A-Za-z0-9_.~-]{1,128})$/.exec(path);
     const r = /^\/resource\/([0-9a-f-]{36})$/.exec(path);
     if (req.method === 'OPTIONS') {
@@ -165,6 +211,31 @@ export class SfuServer {
     throw new WhipError(404, 'not-found', 'no such route');
   }
 
+  private async serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      req.resume();
+      throw new WhipError(405, 'method-not-allowed', `${req.method} not allowed`);
+    }
+    const body = await this.registry.metrics();
+    res.writeHead(200, {
+      'content-type': this.registry.contentType,
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  /** 503 before any work when the server or the room holds all the sessions it may. */
+  private checkCapacity(room: Room | undefined): void {
+    if (this.resources.size >= this.limits.maxSessions) {
+      throw new RetryError(503, 'server-full', `${this.limits.maxSessions} sessions held`, 5);
+    }
+    if (room && room.participants.size >= this.limits.maxSessionsPerRoom) {
+      const max = this.limits.maxSessionsPerRoom;
+      throw new RetryError(503, 'room-full', `room ${room.id} holds ${max} sessions`, 5);
+    }
+  }
+
   private async post(
     kind: 'whip' | 'whep',
     roomId: string,
@@ -177,16 +248,32 @@ export class SfuServer {
       req.resume();
       throw new WhipError(415, 'unsupported-media-type', 'Content-Type must be application/sdp');
     }
-    const body = await readBody(req, this.o.maxBodyBytes ?? 65_536);
     const mux = this.mux;
     const certificate = this.certificate;
-    if (!mux || !certificate) throw new WhipError(503, 'not-listening', 'server not listening');
+    if (!mux || !certificate) {
+      req.resume();
+      throw new WhipError(503, 'not-listening', 'server not listening');
+    }
+    try {
+      this.checkCapacity(this.router.getRoom(roomId));
+    } catch (err) {
+      req.resume();
+      throw err;
+    }
+    const body = await readBody(req, this.limits.maxBodyBytes);
     let room = this.router.getRoom(roomId);
     if (kind === 'whep' && room === undefined) {
       throw new WhipError(404, 'no-such-room', `room ${roomId} has no publisher`);
     }
+    this.checkCapacity(room); // again: other requests may have joined while the body came
     const { offer, remote } = readOffer(body);
-    const endpoint = new WebRtcEndpoint({ mux, certificate, remote, logger: this.logger });
+    const endpoint = new WebRtcEndpoint({
+      mux,
+      certificate,
+      remote,
+      logger: this.logger,
+      connectTimeoutMs: this.limits.pendingTimeoutMs,
+    });
     const transport = answerTransportOf(endpoint, mux.candidates);
     let sdp: string;
     let participant: Participant | undefined;
@@ -230,11 +317,17 @@ export class SfuServer {
       participant,
       kind === 'whip' && drop ? ingressDropFilter(drop, participant) : undefined,
     );
+    this.collector.watchEndpoint(endpoint, participant);
     const id = randomUUID();
-    this.resources.set(id, { kind, room: participant.room, participant, endpoint });
-    participant.on('close', () => {
+    const joined = participant;
+    this.resources.set(id, { kind, room: joined.room, participant: joined, endpoint });
+    joined.on('close', (reason) => {
       this.resources.delete(id);
-      const r = participant.room;
+      this.logger.info(
+        { resource: id, kind, room: joined.room.id, participant: joined.id, reason },
+        'sfu session ended',
+      );
+      const r = joined.room;
       if (r.participants.size === 0) r.close();
     });
     res.writeHead(201, {
@@ -258,17 +351,20 @@ export class SfuServer {
     let status = 500;
     let code = 'internal';
     let message = 'internal error';
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (err instanceof WhipError) ({ status, code, message } = err);
     else if (err instanceof SfuError) {
       status = 422;
       code = String(err.code);
       message = err.message;
     } else this.logger.warn({ err }, 'sfu http handler failed');
+    if (err instanceof RetryError) headers['retry-after'] = String(err.retryAfterSeconds);
+    this.collector.httpError(code);
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    res.writeHead(status, { 'content-type': 'application/json' });
+    res.writeHead(status, headers);
     res.end(JSON.stringify({ error: code, message }));
   }
 }
