@@ -1,14 +1,17 @@
 /**
  * The call page served at `/` by `rtcd signal`: `/?room=NAME` (or `/r/NAME`) joins NAME.
  * Other query parameters: `token` (JWT), `relay=1` (TURN only), `turn=http` (credentials from
- * POST /api/v1/turn-credentials), `video=0`, `audio=0`.
+ * POST /api/v1/turn-credentials), `video=0`, `audio=0`, and `mode=sfu`: the room's media goes
+ * through the SFU (sfu-page.ts) instead of a mesh of peer connections.
  */
 import { type CandidatePairInfo, type JoinOptions, RtcdClient } from '../sdk/index.js';
 import { Chat } from './chat.js';
 import { byId, el } from './dom.js';
 import { FileTransfer } from './file-transfer.js';
 import { Media } from './media.js';
+import { runSfuPage } from './sfu-page.js';
 import type { PageState, PeerView, RtcdTestApi } from './test-state.js';
+import { wireToggles } from './toggles.js';
 
 declare global {
   interface Window {
@@ -18,7 +21,9 @@ declare global {
 
 const params = new URLSearchParams(location.search);
 const room = roomFromUrl();
+const mode = params.get('mode') === 'sfu' ? 'sfu' : 'p2p';
 const state: PageState = {
+  mode,
   room,
   peerId: '',
   sessionId: '',
@@ -160,18 +165,7 @@ function listeners(): JoinOptions['listeners'] {
 }
 
 function wireControls(): void {
-  const mute = byId<HTMLButtonElement>('mute');
-  mute.addEventListener('click', () => {
-    state.audioMuted = media.toggleAudio();
-    mute.setAttribute('aria-pressed', String(state.audioMuted));
-    mute.textContent = state.audioMuted ? 'Unmute' : 'Mute';
-  });
-  const camera = byId<HTMLButtonElement>('camera');
-  camera.addEventListener('click', () => {
-    state.videoMuted = media.toggleVideo();
-    camera.setAttribute('aria-pressed', String(state.videoMuted));
-    camera.textContent = state.videoMuted ? 'Camera on' : 'Camera off';
-  });
+  wireToggles(media, state);
   const share = byId<HTMLButtonElement>('share');
   const stopSharing = () => {
     const screen = media.screenStream;
@@ -238,10 +232,16 @@ async function main(): Promise<void> {
   renderPeers();
 }
 
-// Leave at once when the tab goes, rather than after the server's resume grace period.
-addEventListener('pagehide', () => call?.leave());
-
-main().catch((err: unknown) => {
-  setClientState('failed');
-  report('join', err);
-});
+if (mode === 'sfu') {
+  runSfuPage({ room, params, state, media, report, setClientState }).catch((err: unknown) => {
+    setClientState('failed');
+    report('join', err);
+  });
+} else {
+  // Leave at once when the tab goes, rather than after the server's resume grace period.
+  addEventListener('pagehide', () => call?.leave());
+  main().catch((err: unknown) => {
+    setClientState('failed');
+    report('join', err);
+  });
+}

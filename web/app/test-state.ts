@@ -46,7 +46,48 @@ export interface ChatLine {
   text: string;
 }
 
+/** A remote track received through the SFU (room mode `sfu`). */
+export interface RemoteTrackView {
+  peerId: string;
+  trackId: string;
+  kind: string;
+  mid: string;
+  /** The page shows it: a video tile (video) or an audio element (audio) is in the DOM. */
+  shown: boolean;
+}
+
+export interface SfuView {
+  /** The other participants. */
+  peers: string[];
+  /** Live remote tracks. */
+  tracks: RemoteTrackView[];
+  /** Tracks that ended (SDK `trackended`), in order. */
+  ended: { peerId: string; trackId: string; kind: string }[];
+  /** Peers whose `peer-left` arrived, in order. */
+  left: string[];
+  /** Connection states of the publishing and subscribing RTCPeerConnections. */
+  publishState: string;
+  subscribeState: string;
+  negotiations: { publish: number; subscribe: number };
+  /** Kinds of the local tracks being published. */
+  published: string[];
+  /** Video elements of remote tracks in the page. */
+  videoElements: number;
+}
+
+/** Receive statistics of one remote track (SFU mode), from its receiver's getStats(). */
+export interface InboundView {
+  peerId: string;
+  trackId: string;
+  kind: string;
+  packetsReceived: number;
+  framesDecoded: number;
+  frameWidth: number;
+}
+
 export interface PageState {
+  /** `p2p` (a mesh of connections) or `sfu` (`?mode=sfu`: media through the SFU). */
+  mode: 'p2p' | 'sfu';
   room: string;
   peerId: string;
   sessionId: string;
@@ -60,6 +101,8 @@ export interface PageState {
   chat: ChatLine[];
   transfers: TransferView[];
   errors: string[];
+  /** SFU mode only. */
+  sfu?: SfuView;
 }
 
 export interface RtcdTestApi {
@@ -68,4 +111,8 @@ export interface RtcdTestApi {
   framesDecoded(peerId: string, which: 'camera' | 'screen'): Promise<number>;
   /** Drops the signaling WebSocket as a network failure would. */
   dropSignaling(): void;
+  /** SFU mode: receive statistics of every live remote track. */
+  inbound?(): Promise<InboundView[]>;
+  /** Leaves the room as the Leave button does. */
+  leave?(): void;
 }

@@ -11,14 +11,32 @@ export interface IceCandidateMessage {
   usernameFragment?: string | null;
 }
 
+/** `p2p` (default): a mesh of RTCPeerConnections; `sfu`: media through the room's SFU. */
+export type SessionType = 'p2p' | 'sfu';
+
 export type ClientMessage =
-  | { type: 'join'; room: string; token?: string; resume?: string }
+  | { type: 'join'; room: string; token?: string; resume?: string; sessionType?: SessionType }
   | { type: 'offer' | 'answer'; to: string; sdp: string }
   | { type: 'candidate'; to: string; candidate: IceCandidateMessage | null }
   | { type: 'leave' }
   | { type: 'ping'; id: number }
   | { type: 'session-state'; sessionId: string; state: 'connected' | 'disconnected' }
-  | { type: 'message'; to: string; data: unknown };
+  | { type: 'message'; to: string; data: unknown }
+  // Rooms of session type `sfu` (README "SFU rooms"): the publishing connection's offer, the
+  // answer to the SFU's latest subscribe offer, and a preferred simulcast layer (0 = lowest).
+  | { type: 'publish'; sdp: string }
+  | { type: 'subscribe-answer'; sdp: string }
+  | { type: 'set-layer'; trackId: string; layer: number };
+
+/** One remote track of a `subscribe-offer`: which m-section carries whose track. */
+export interface SfuTrackInfo {
+  mid: string;
+  /** The SFU's id of the track (its producer); also the section's `a=msid` track id. */
+  trackId: string;
+  /** The publishing peer. */
+  peerId: string;
+  kind: 'audio' | 'video';
+}
 
 export interface JoinedMessage {
   type: 'joined';
@@ -37,7 +55,9 @@ export type ServerMessage =
   | { type: 'candidate'; from: string; candidate: IceCandidateMessage | null }
   | { type: 'message'; from: string; data: unknown }
   | { type: 'error'; code: string; message: string; ref?: string }
-  | { type: 'pong'; id: number };
+  | { type: 'pong'; id: number }
+  | { type: 'publish-answer'; sdp: string }
+  | { type: 'subscribe-offer'; sdp: string; tracks: SfuTrackInfo[] };
 
 /** WebSocket close codes the server uses (see the README's Signaling section). */
 export const CloseCode = {
@@ -63,6 +83,16 @@ const isString = (v: unknown): v is string => typeof v === 'string';
 
 function isCandidate(v: unknown): v is IceCandidateMessage | null {
   return v === null || (isObject(v) && isString(v.candidate));
+}
+
+function isTrackInfo(v: unknown): v is SfuTrackInfo {
+  return (
+    isObject(v) &&
+    isString(v.mid) &&
+    isString(v.trackId) &&
+    isString(v.peerId) &&
+    (v.kind === 'audio' || v.kind === 'video')
+  );
 }
 
 function isIceServer(v: unknown): v is RTCIceServer {
@@ -122,6 +152,22 @@ export function parseServerMessage(text: string): ServerMessage | undefined {
         : undefined;
     case 'pong':
       return typeof v.id === 'number' ? { type: 'pong', id: v.id } : undefined;
+    case 'publish-answer':
+      return isString(v.sdp) ? { type: 'publish-answer', sdp: v.sdp } : undefined;
+    case 'subscribe-offer':
+      // Entries this client cannot read are left out rather than failing the whole offer.
+      return isString(v.sdp) && Array.isArray(v.tracks)
+        ? {
+            type: 'subscribe-offer',
+            sdp: v.sdp,
+            tracks: v.tracks.filter(isTrackInfo).map(({ mid, trackId, peerId, kind }) => ({
+              mid,
+              trackId,
+              peerId,
+              kind,
+            })),
+          }
+        : undefined;
     default:
       return undefined;
   }

@@ -11,6 +11,7 @@ import {
   type JoinedMessage,
   parseServerMessage,
   type ServerMessage,
+  type SessionType,
 } from './protocol.js';
 
 export interface ReconnectOptions {
@@ -26,6 +27,8 @@ export interface SignalSocketOptions {
   url: string;
   room: string;
   token?: string;
+  /** Sent in every join (and resume); omitted means the server's default, `p2p`. */
+  sessionType?: SessionType;
   reconnect?: ReconnectOptions;
   /** Application ping interval; two missed pongs close the socket. Default 10,000 ms. */
   heartbeatMs?: number;
@@ -67,8 +70,9 @@ export class SignalSocket extends Emitter<SignalSocketEvents> {
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #pingId = 0;
   #unanswered = 0;
-  readonly #o: Required<Omit<SignalSocketOptions, 'token' | 'reconnect'>> & {
+  readonly #o: Required<Omit<SignalSocketOptions, 'token' | 'reconnect' | 'sessionType'>> & {
     token: string | undefined;
+    sessionType: SessionType | undefined;
     reconnect: Required<ReconnectOptions>;
   };
 
@@ -78,6 +82,7 @@ export class SignalSocket extends Emitter<SignalSocketEvents> {
       url: options.url,
       room: options.room,
       token: options.token,
+      sessionType: options.sessionType,
       heartbeatMs: options.heartbeatMs ?? 10_000,
       joinTimeoutMs: options.joinTimeoutMs ?? 10_000,
       maxQueued: options.maxQueued ?? 1000,
@@ -143,6 +148,7 @@ export class SignalSocket extends Emitter<SignalSocketEvents> {
     ws.addEventListener('open', () => {
       const join: ClientMessage = { type: 'join', room: this.#o.room };
       if (this.#o.token !== undefined) join.token = this.#o.token;
+      if (this.#o.sessionType !== undefined) join.sessionType = this.#o.sessionType;
       if (this.#resumeToken !== '') join.resume = this.#resumeToken;
       ws.send(JSON.stringify(join));
     });
