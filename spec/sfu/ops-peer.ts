@@ -10,11 +10,14 @@ import { NodePeer, PEER_PWD, PEER_UFRAG, peerCertificate } from '../webrtc/node-
 
 export const OPUS_PT = 111;
 export const VP8_PT = 96;
+export const RTX_PT = 97;
 
 export interface OfferSection {
   kind: 'audio' | 'video';
   /** Sending SSRC (publishers). */
   ssrc?: number;
+  /** Offer RTX (RFC 4588) for video, payload type 97. */
+  rtx?: boolean;
 }
 
 /** An offer in our peer's name: `sendonly` (WHIP) or `recvonly` (WHEP) sections. */
@@ -28,8 +31,9 @@ export async function peerOffer(
   lines.push(`a=group:BUNDLE ${mids.join(' ')}`);
   sections.forEach((s, i) => {
     const pt = s.kind === 'audio' ? OPUS_PT : VP8_PT;
+    const rtx = s.kind === 'video' && s.rtx === true;
     lines.push(
-      `m=${s.kind} 9 UDP/TLS/RTP/SAVPF ${pt}`,
+      `m=${s.kind} 9 UDP/TLS/RTP/SAVPF ${pt}${rtx ? ` ${RTX_PT}` : ''}`,
       'c=IN IP4 0.0.0.0',
       `a=ice-ufrag:${PEER_UFRAG}`,
       `a=ice-pwd:${PEER_PWD}`,
@@ -41,6 +45,7 @@ export async function peerOffer(
       s.kind === 'audio' ? `a=rtpmap:${pt} opus/48000/2` : `a=rtpmap:${pt} VP8/90000`,
     );
     if (s.kind === 'video') lines.push(`a=rtcp-fb:${pt} nack`, `a=rtcp-fb:${pt} nack pli`);
+    if (rtx) lines.push(`a=rtpmap:${RTX_PT} rtx/90000`, `a=fmtp:${RTX_PT} apt=${pt}`);
     if (s.ssrc !== undefined) lines.push(`a=ssrc:${s.ssrc} cname:ops-peer`);
   });
   return `${lines.join('\r\n')}\r\n`;
