@@ -1,219 +1,174 @@
 /**
- * `npm run bench -- sfu [--seconds 2] [--subscribers 200] [--memory-subscribers 1000]
- *  [--profile AEAD_AES_128_GCM]`: the SFU router core alone (no sockets), one publisher's
- * 1,200-byte VP8 packets fanned out to N subscribers, each leg SRTP-protected with its own
- * session (lib/srtp), as the endpoint will. Reports forwarded packets per CPU-second,
- * subscriber tracks per core at 1 Mbit/s (~104 packets/s each), the fan-out time of one
- * packet to all N (p50/p99: the latency the router adds before the last subscriber's packet
- * leaves), the bare ceiling (copy + SRTP protect alone, same run) and heap per subscriber.
- * Anchor: mediasoup quotes ~500 consumers per worker core.
+ * `npm run bench -- sfu [--quick] [--only core|e2e] [--seconds 3] [--max 1000]
+ *  [--steps 100,200,300,500,700,1000] [--room-size 10] [--clients 2] [--idle-subscribers 200]
+ *  [--budget 70] [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]
+ *  [--profile AEAD_AES_128_GCM]`
+ *
+ * Two parts, one run:
+ * - end to end (bench/sfu/e2e.ts): `SfuServer` in its own process, light SRTP clients in
+ *   others (WHIP/WHEP, ICE, DTLS), rooms of 1 publisher + `--room-size` subscribers at
+ *   1 Mbit/s; subscriber tracks stepped up to `--max` (or the `--budget` in seconds, or the
+ *   first step over 1% loss), `--seconds` of SFU path per step and then the direct path;
+ *   tracks per core, added latency, memory per subscriber;
+ * - router core only (bench/sfu/core.ts): the router and SRTP with no sockets, the ceiling
+ *   the end-to-end figures can approach.
+ * `--quick` is the smoke-test size (a few seconds). Results: bench/RESULTS.md, "SFU".
  */
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { writeRtp } from '../lib/rtp/index.js';
-import { Router } from '../lib/sfu/index.js';
-import { profileParameters, type SrtpProfileName, SrtpSession } from '../lib/srtp/index.js';
+import type { SrtpProfileName } from '../lib/srtp/index.js';
+import {
+  type CoreBenchConfig,
+  type CoreBenchResult,
+  formatCoreRows,
+  runCoreBench,
+} from './sfu/core.js';
+import {
+  benchE2e,
+  type E2eOptions,
+  type E2eResult,
+  formatE2eSummary,
+  STEP_HEADER,
+} from './sfu/e2e.js';
+import { PACKET_BYTES, PACKETS_PER_SECOND } from './sfu/protocol.js';
 
-const PACKET_BYTES = 1200;
-const PACKETS_PER_TRACK = 1_000_000 / 8 / PACKET_BYTES; // 1 Mbit/s of 1,200-byte packets
-const MEDIASOUP_CONSUMERS_PER_CORE = 500;
+export { type CoreBenchConfig, type CoreBenchResult, runCoreBench } from './sfu/core.js';
 
 export interface SfuBenchConfig {
-  seconds: number;
-  subscribers: number;
-  memorySubscribers: number;
-  profile: SrtpProfileName;
+  only: 'core' | 'e2e' | undefined;
+  core: CoreBenchConfig;
+  e2e: E2eOptions;
 }
 
 export interface SfuBenchResult {
-  forwardedPerCpuSecond: number;
-  bareProtectPerCpuSecond: number;
-  tracksPerCore: number;
-  fanoutP50Ms: number;
-  fanoutP99Ms: number;
-  heapBytesPerSubscriber: number;
+  core?: CoreBenchResult;
+  e2e?: E2eResult;
 }
 
-function keys(profile: SrtpProfileName): { masterKey: Buffer; masterSalt: Buffer } {
-  const p = profileParameters(profile);
-  return { masterKey: randomBytes(p.keyLength), masterSalt: randomBytes(p.saltLength) };
-}
+const PROFILES: SrtpProfileName[] = [
+  'AES_CM_128_HMAC_SHA1_80',
+  'AES_CM_128_HMAC_SHA1_32',
+  'AEAD_AES_128_GCM',
+  'AEAD_AES_256_GCM',
+];
 
-function packet(seq: number, key: boolean): Buffer {
-  const payload = Buffer.alloc(PACKET_BYTES - 12);
-  payload[0] = 0x10;
-  payload[1] = key ? 0x10 : 0x11;
-  const out = Buffer.alloc(PACKET_BYTES);
-  writeRtp(
-    out,
-    0,
-    { payloadType: 96, sequenceNumber: seq & 0xffff, timestamp: seq * 3000, ssrc: 1 },
-    payload,
-  );
-  return out;
-}
-
-function room(subscribers: number, profile: SrtpProfileName) {
-  const router = new Router({
-    maxConsumersPerParticipant: 10,
-    maxParticipantsPerRoom: 100_000,
-    maxRtpPacketsPerSecond: 1e7,
-  });
-  const r = router.createRoom('bench');
-  const pub = r.join({ id: 'pub', sendRtp: () => {}, sendRtcp: () => {} });
-  const producer = pub.publish({
-    kind: 'video',
-    mimeType: 'video/VP8',
-    payloadType: 96,
-    clockRate: 90000,
-    encodings: [{ ssrc: 1 }],
-  });
-  let sent = 0;
-  for (let i = 0; i < subscribers; i++) {
-    const srtp = new SrtpSession({ profile, keys: keys(profile) });
-    const out = Buffer.alloc(1500);
-    const sub = r.join({
-      sendRtp: (b) => {
-        const n = srtp.protectRtp(b, b.length, out);
-        if (typeof n === 'number') sent++;
-      },
-      sendRtcp: () => {},
-    });
-    sub.subscribe(producer, { ssrc: 1000 + i, payloadType: 96 });
+function integer(name: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!(Number.isInteger(n) && n >= min && n <= max)) {
+    throw new TypeError(`--${name} must be an integer ${min}-${max}, got ${v}`);
   }
-  return { router, pub, sent: () => sent };
+  return n;
 }
 
-function cpuSeconds(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
+function seconds(name: string, v: string, max: number): number {
+  const n = Number(v);
+  if (!(n > 0 && n <= max)) throw new TypeError(`--${name} must be in (0, ${max}], got ${v}`);
+  return n;
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
-}
-
-export function runSfuBench(c: SfuBenchConfig): SfuBenchResult {
-  const { pub, sent } = room(c.subscribers, c.profile);
-  pub.receiveRtp(packet(0, true));
-  const fanout: number[] = [];
-  let seq = 1;
-  const cpu0 = cpuSeconds();
-  const sent0 = sent();
-  const end = performance.now() + c.seconds * 1000;
-  while (performance.now() < end) {
-    const p = packet(seq++, false);
-    const t0 = performance.now();
-    pub.receiveRtp(p);
-    fanout.push(performance.now() - t0);
-  }
-  const forwardedPerCpuSecond = (sent() - sent0) / (cpuSeconds() - cpu0);
-
-  // The ceiling: the copy and SRTP protect every forwarded packet needs, and nothing else.
-  const sessions = Array.from(
-    { length: 16 },
-    () => new SrtpSession({ profile: c.profile, keys: keys(c.profile) }),
-  );
-  const src = packet(1, false);
-  const out = Buffer.alloc(1500);
-  let bare = 0;
-  const cpu1 = cpuSeconds();
-  const end2 = performance.now() + c.seconds * 500;
-  for (let s = 1; performance.now() < end2; s++) {
-    src.writeUInt16BE(s & 0xffff, 2);
-    for (const session of sessions) {
-      const copy = Buffer.allocUnsafe(src.length);
-      copy.set(src);
-      session.protectRtp(copy, copy.length, out);
-      bare++;
-    }
-  }
-  const bareProtectPerCpuSecond = bare / (cpuSeconds() - cpu1);
-
-  globalThis.gc?.();
-  const heap0 = process.memoryUsage().heapUsed;
-  const big = room(c.memorySubscribers, c.profile);
-  for (let i = 0; i < 50; i++) big.pub.receiveRtp(packet(i, i === 0));
-  globalThis.gc?.();
-  const heap1 = process.memoryUsage().heapUsed;
-  big.router.close();
-
-  fanout.sort((a, b) => a - b);
-  return {
-    forwardedPerCpuSecond,
-    bareProtectPerCpuSecond,
-    tracksPerCore: forwardedPerCpuSecond / PACKETS_PER_TRACK,
-    fanoutP50Ms: percentile(fanout, 0.5),
-    fanoutP99Ms: percentile(fanout, 0.99),
-    heapBytesPerSubscriber: (heap1 - heap0) / c.memorySubscribers,
-  };
-}
-
-function parse(args: string[]): SfuBenchConfig | string {
-  const { values } = parseArgs({
+/** Parses the options; throws `TypeError` naming the bad one. */
+export function parseSfuArgs(args: string[]): SfuBenchConfig {
+  const { values: v } = parseArgs({
     args,
+    strict: true,
     options: {
-      seconds: { type: 'string', default: '2' },
-      subscribers: { type: 'string', default: '200' },
-      'memory-subscribers': { type: 'string', default: '1000' },
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      seconds: { type: 'string' },
+      max: { type: 'string' },
+      steps: { type: 'string' },
+      'room-size': { type: 'string' },
+      clients: { type: 'string' },
+      'idle-subscribers': { type: 'string' },
+      budget: { type: 'string' },
+      'core-seconds': { type: 'string' },
+      'core-subscribers': { type: 'string' },
+      'memory-subscribers': { type: 'string' },
       profile: { type: 'string', default: 'AEAD_AES_128_GCM' },
     },
   });
-  const seconds = Number(values.seconds);
-  const subscribers = Number(values.subscribers);
-  const memorySubscribers = Number(values['memory-subscribers']);
-  const profiles: SrtpProfileName[] = [
-    'AES_CM_128_HMAC_SHA1_80',
-    'AES_CM_128_HMAC_SHA1_32',
-    'AEAD_AES_128_GCM',
-    'AEAD_AES_256_GCM',
-  ];
-  if (!(seconds > 0 && seconds <= 60)) return '--seconds must be in (0, 60]';
-  if (!(Number.isInteger(subscribers) && subscribers >= 1 && subscribers <= 5000)) {
-    return '--subscribers must be an integer 1-5000';
+  const q = v.quick;
+  if (v.only !== undefined && v.only !== 'core' && v.only !== 'e2e') {
+    throw new TypeError(`--only takes core or e2e, got ${v.only}`);
   }
-  if (
-    !(Number.isInteger(memorySubscribers) && memorySubscribers >= 1 && memorySubscribers <= 20000)
-  ) {
-    return '--memory-subscribers must be an integer 1-20000';
+  const profile = PROFILES.find((p) => p === v.profile);
+  if (!profile) throw new TypeError(`--profile must be one of ${PROFILES.join(', ')}`);
+  const steps = (v.steps ?? (q ? '2,4' : '100,200,300,500,700,1000'))
+    .split(',')
+    .map((s) => integer('steps', s.trim(), 1, 100_000));
+  return {
+    only: v.only,
+    core: {
+      seconds: seconds('core-seconds', v['core-seconds'] ?? (q ? '0.05' : '1'), 60),
+      subscribers: integer('core-subscribers', v['core-subscribers'] ?? (q ? '3' : '200'), 1, 5000),
+      memorySubscribers: integer(
+        'memory-subscribers',
+        v['memory-subscribers'] ?? (q ? '20' : '1000'),
+        1,
+        20_000,
+      ),
+      profile,
+    },
+    e2e: {
+      steps,
+      maxTracks: integer('max', v.max ?? (q ? '4' : '1000'), 1, 100_000),
+      roomSize: integer('room-size', v['room-size'] ?? (q ? '2' : '10'), 1, 1000),
+      seconds: seconds('seconds', v.seconds ?? (q ? '0.5' : '3'), 60),
+      clientProcesses: integer('clients', v.clients ?? (q ? '1' : '2'), 1, 8),
+      idleSubscribers: integer(
+        'idle-subscribers',
+        v['idle-subscribers'] ?? (q ? '2' : '200'),
+        1,
+        10_000,
+      ),
+      budgetSeconds: seconds('budget', v.budget ?? (q ? '20' : '70'), 3600),
+      maxLoss: 0.01,
+    },
+  };
+}
+
+/** Runs the parts `c.only` selects, printing as it goes. */
+export async function runSfuBench(
+  c: SfuBenchConfig,
+  log: (line: string) => void = console.log,
+): Promise<SfuBenchResult> {
+  const out: SfuBenchResult = {};
+  if (c.only !== 'core') {
+    const e = c.e2e;
+    log(
+      `SFU end to end, node ${process.version}: SfuServer alone in one process; ` +
+        `${e.clientProcesses} client process(es) of light WHIP/WHEP clients (ICE, DTLS, SRTP ` +
+        `AEAD_AES_128_GCM); rooms of 1 publisher + ${e.roomSize} subscribers; ` +
+        `${PACKET_BYTES} B VP8 packets at ${PACKETS_PER_SECOND.toFixed(0)}/s per track (1 Mbit/s); ` +
+        `${e.seconds} s per step on the SFU path, then the direct path (no SFU) for the latency baseline`,
+    );
+    log(STEP_HEADER);
+    out.e2e = await benchE2e(e, log);
+    for (const line of formatE2eSummary(out.e2e)) log(line);
+    log('');
   }
-  const profile = profiles.find((p) => p === values.profile);
-  if (!profile) return `--profile must be one of ${profiles.join(', ')}`;
-  return { seconds, subscribers, memorySubscribers, profile };
+  if (c.only !== 'e2e') {
+    out.core = runCoreBench(c.core);
+    for (const line of formatCoreRows(c.core, out.core)) log(line);
+  }
+  return out;
 }
 
 export async function main(
   args: string[],
   log: (line: string) => void = console.log,
 ): Promise<number> {
-  let config: SfuBenchConfig | string;
+  let config: SfuBenchConfig;
   try {
-    config = parse(args);
+    config = parseSfuArgs(args);
   } catch (err) {
-    config = String(err);
-  }
-  if (typeof config === 'string') {
-    console.error(
-      `${config}\nusage: npm run bench -- sfu [--seconds S] [--subscribers N] [--memory-subscribers N] [--profile P]`,
-    );
+    console.error(`${err instanceof Error ? err.message : String(err)}\nusage: see bench/sfu.ts`);
     return 1;
   }
-  const r = runSfuBench(config);
-  log(
-    `SFU router core, node ${process.version}, ${config.profile}, 1 publisher → ${config.subscribers} subscribers, ${config.seconds} s`,
-  );
-  log(`forwarded packets/s per core     ${Math.round(r.forwardedPerCpuSecond)}`);
-  log(
-    `bare copy+protect packets/s      ${Math.round(r.bareProtectPerCpuSecond)} (router at ${(r.forwardedPerCpuSecond / r.bareProtectPerCpuSecond).toFixed(2)}x of the ceiling)`,
-  );
-  log(
-    `subscriber tracks/core @1 Mbit/s ${Math.round(r.tracksPerCore)} (${(r.tracksPerCore / MEDIASOUP_CONSUMERS_PER_CORE).toFixed(2)}x mediasoup's ~500)`,
-  );
-  log(
-    `fan-out of one packet to all     p50 ${r.fanoutP50Ms.toFixed(3)} ms, p99 ${r.fanoutP99Ms.toFixed(3)} ms`,
-  );
-  log(
-    `heap per subscriber              ${Math.round(r.heapBytesPerSubscriber)} B (${config.memorySubscribers} subscribers)`,
-  );
-  return 0;
+  try {
+    await runSfuBench(config, log);
+    return 0;
+  } catch (err) {
+    console.error(err);
+    return 1;
+  }
 }

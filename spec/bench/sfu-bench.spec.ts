@@ -1,8 +1,9 @@
 import t from 'tap';
-import { main, runSfuBench } from '../../bench/sfu.js';
+import { Histogram } from '../../bench/sfu/protocol.js';
+import { main, parseSfuArgs, runCoreBench, runSfuBench } from '../../bench/sfu.js';
 
-t.test('the SFU bench forwards through the router and SRTP in a tiny run', async (t) => {
-  const r = runSfuBench({
+t.test('the router-core part forwards through the router and SRTP in a tiny run', async (t) => {
+  const r = runCoreBench({
     seconds: 0.05,
     subscribers: 3,
     memorySubscribers: 20,
@@ -13,16 +14,67 @@ t.test('the SFU bench forwards through the router and SRTP in a tiny run', async
   t.ok(r.fanoutP99Ms >= r.fanoutP50Ms);
   t.ok(r.tracksPerCore > 0);
   const lines: string[] = [];
-  t.equal(
-    await main(['--seconds', '0.05', '--subscribers', '2', '--memory-subscribers', '5'], (l) =>
-      lines.push(l),
-    ),
-    0,
+  t.equal(await main(['--quick', '--only', 'core'], (l) => lines.push(l)), 0);
+  t.match(lines.join('\n'), /router core only \(no sockets\)[\s\S]*tracks\/core/);
+});
+
+t.test('end to end, quick: SfuServer and light clients in child processes', async (t) => {
+  const lines: string[] = [];
+  const r = await runSfuBench(parseSfuArgs(['--quick', '--only', 'e2e']), (l) => lines.push(l));
+  const e = r.e2e;
+  if (!e) throw new Error('no end-to-end result');
+  t.equal(r.core, undefined, '--only e2e skips the router core');
+  t.same(
+    e.steps.map((s) => [s.rooms, s.tracks]),
+    [
+      [1, 2],
+      [2, 4],
+    ],
+    'two steps: rooms of 1 publisher + 2 subscribers',
   );
-  t.match(lines.join('\n'), /tracks\/core/);
+  for (const s of e.steps) {
+    t.ok(s.loss < 0.5, `SFU path: packets flowed end to end (loss ${s.loss})`);
+    t.ok(s.directLoss < 0.5, `direct path: packets flowed (loss ${s.directLoss})`);
+    t.ok(s.forwardedPerSecond > 0, `the SFU counted ${s.forwardedPerSecond} forwarded/s`);
+    t.ok(s.sfuCpuShare > 0, 'the SFU process used CPU');
+    t.ok(s.latencySamples > 0 && s.sfuP50 > 0 && s.sfuP99 >= s.sfuP50, 'SFU latency measured');
+    t.ok(s.directP50 > 0 && s.directP99 >= s.directP50, 'direct latency measured');
+    t.equal(s.addedP50, s.sfuP50 - s.directP50, 'added = SFU path minus direct path');
+    t.equal(s.badPackets, 0, 'every packet authenticated');
+  }
+  t.equal(e.failedConnects, 0);
+  t.equal(e.memory.subscribers, 2, 'two idle subscribers joined for the memory figure');
+  t.ok(Number.isFinite(e.memory.heapPerSubscriber));
+  const out = lines.join('\n');
+  t.match(out, /^tracks rooms fwd pkt\/s/m);
+  t.match(out, /tracks per core: \d+ = \d+ subscriber tracks/);
+  t.match(out, /mediasoup/);
+  t.match(out, /Janus/);
+  t.match(out, /memory per subscriber \(2 idle/);
+});
+
+t.test('the latency histogram merges and reads quantiles in 5 µs bins', async (t) => {
+  const a = new Histogram();
+  const b = new Histogram();
+  for (let i = 1; i <= 99; i++) a.add(i * 10);
+  b.add(1_000_000); // beyond 100 ms: the last bin
+  a.merge(new Histogram(b.toArray()));
+  t.equal(a.total, 100);
+  t.equal(a.quantile(0.5), 502.5);
+  t.equal(a.quantile(1), 99_997.5);
+  t.ok(Number.isNaN(new Histogram().quantile(0.5)));
 });
 
 t.test('bad options are refused with exit code 1', async (t) => {
-  t.equal(await main(['--subscribers', '0']), 1);
-  t.equal(await main(['--profile', 'NULL']), 1);
+  const err = console.error;
+  console.error = () => {};
+  try {
+    t.equal(await main(['--core-subscribers', '0']), 1);
+    t.equal(await main(['--profile', 'NULL']), 1);
+    t.equal(await main(['--only', 'nothing']), 1);
+    t.equal(await main(['--steps', '100,x']), 1);
+    t.equal(await main(['--bogus']), 1);
+  } finally {
+    console.error = err;
+  }
 });

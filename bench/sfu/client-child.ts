@@ -1,0 +1,372 @@
+/**
+ * Child process of the end-to-end SFU bench: synthetic clients for whole rooms (a publisher
+ * and its subscribers in this one process, so a send time stamped by the publisher and read
+ * by a subscriber come from one clock). Publishers send 1 Mbit/s of 1,200-byte VP8 packets,
+ * a key frame first, every second and on PLI/FIR, each stamped with its send time in µs
+ * (`performance.timeOrigin + performance.now()`); subscribers decrypt, count and subtract.
+ *
+ * A phase runs one path: `sfu` (publisher → SFU → subscribers, each leg its own SRTP
+ * session) or `direct` (the publisher protects once with a room key and sends to each of its
+ * subscribers' sockets itself: the same sockets, rate and decrypt work, no SFU).
+ */
+import { randomBytes } from 'node:crypto';
+import type { RemoteInfo } from 'node:dgram';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { generateCertificate } from '../../lib/dtls/certificate.js';
+import { profileParameters, type SrtpProfileName, SrtpSession } from '../../lib/srtp/index.js';
+import { LightClient } from './light-client.js';
+import {
+  type ClientIn,
+  type ClientOut,
+  Histogram,
+  isMessage,
+  PACKET_BYTES,
+  PACKETS_PER_SECOND,
+  type RoomPlan,
+} from './protocol.js';
+
+const PROFILE: SrtpProfileName = 'AEAD_AES_128_GCM';
+const PT = 96;
+const KEY_FRAME_INTERVAL_MS = 1000;
+const TICK_MS = 4;
+/** Where the send time sits: after the RTP header and the 4-byte VP8 descriptor + header. */
+const STAMP_AT = 4;
+const CONCURRENT_CONNECTS = 12;
+const CONCURRENT_ROOMS = 4;
+
+interface Subscriber {
+  client: LightClient;
+  directRx: SrtpSession;
+  received: number;
+  bad: number;
+}
+
+interface Publisher {
+  client: LightClient;
+  room: string;
+  ssrc: number;
+  directSsrc: number;
+  seq: number;
+  directSeq: number;
+  directTx: SrtpSession;
+  directKeys: { masterKey: Buffer; masterSalt: Buffer };
+  subscribers: Subscriber[];
+  keyFrameDue: boolean;
+  lastKeyFrameAt: number;
+  sent: number;
+  /** Packets sent inside the measured window. */
+  sentInWindow: number;
+  /** Phase offset in ms, so publishers do not all send in the same tick. */
+  offset: number;
+}
+
+const certificate = generateCertificate({ commonName: 'sfu-bench-client' });
+const publishers = new Map<string, Publisher>();
+const clear = Buffer.alloc(PACKET_BYTES);
+let ufrags = 0;
+let counting: 'sfu' | 'direct' | undefined;
+let histogram = new Histogram();
+let sfuPort = 0;
+/** The measured window, in send-stamp µs: packets stamped outside it are not counted. */
+let windowStart = Number.POSITIVE_INFINITY;
+let windowEnd = Number.NEGATIVE_INFINITY;
+
+function reply(m: ClientOut): void {
+  process.send?.(m);
+}
+
+const nowUs = (): number => (performance.timeOrigin + performance.now()) * 1000;
+
+async function openClient(url: string, udpPort: number): Promise<LightClient> {
+  return LightClient.open({
+    certificate: await certificate,
+    url,
+    udpPort,
+    ufrag: `b${process.pid.toString(36)}c${(ufrags++).toString(36)}`,
+    profile: PROFILE,
+  });
+}
+
+function randomSsrc(): number {
+  return randomBytes(4).readUInt32BE(0) >>> 1 || 1;
+}
+
+function rtpPayloadOffset(p: Buffer, length: number): number {
+  if (length < 12) return -1;
+  let at = 12 + (p[0]! & 0x0f) * 4;
+  if (p[0]! & 0x10) {
+    if (length < at + 4) return -1;
+    at += 4 + p.readUInt16BE(at + 2) * 4;
+  }
+  return at;
+}
+
+/** Counts a packet of the measured window (by its send stamp) and its latency. */
+function arrived(s: Subscriber, p: Buffer, length: number): void {
+  const at = rtpPayloadOffset(p, length) + STAMP_AT;
+  if (at < STAMP_AT || at + 8 > length) return;
+  const sent = p.readDoubleBE(at);
+  if (sent < windowStart || sent >= windowEnd) return;
+  s.received++;
+  histogram.add(nowUs() - sent);
+}
+
+function onSubscriberMedia(s: Subscriber, d: Buffer, from: RemoteInfo): void {
+  if (counting === undefined) return;
+  const b1 = d[1] ?? 0;
+  if (from.port === sfuPort) {
+    if (counting !== 'sfu' || (b1 >= 192 && b1 <= 223)) return; // RTCP (SR) from the SFU
+    const r = s.client.srtp?.unprotect(d);
+    if (r?.kind === 'rtp') arrived(s, r.packet, r.packet.length);
+    else s.bad++;
+  } else if (counting === 'direct') {
+    const n = s.directRx.unprotectRtp(d, d.length, d);
+    if (typeof n === 'number') arrived(s, d, n);
+    else s.bad++;
+  }
+}
+
+/** PLI or FIR (RFC 4585 §6.3.1, RFC 5104 §4.3.1) in a compound RTCP packet from the SFU. */
+function wantsKeyFrame(p: Buffer): boolean {
+  for (let i = 0; i + 4 <= p.length; ) {
+    const fmt = p[i]! & 0x1f;
+    if (p[i + 1] === 206 && (fmt === 1 || fmt === 4)) return true;
+    i += (p.readUInt16BE(i + 2) + 1) * 4;
+  }
+  return false;
+}
+
+function onPublisherMedia(p: Publisher, d: Buffer): void {
+  const r = p.client.srtp?.unprotect(d);
+  if (r?.kind === 'rtcp' && wantsKeyFrame(r.packet)) p.keyFrameDue = true;
+}
+
+function directKeys() {
+  const k = profileParameters(PROFILE);
+  return { masterKey: randomBytes(k.keyLength), masterSalt: randomBytes(k.saltLength) };
+}
+
+async function addSubscriber(
+  p: Publisher,
+  url: string,
+  udpPort: number,
+): Promise<Subscriber | undefined> {
+  const client = await openClient(url, udpPort);
+  const s: Subscriber = {
+    client,
+    directRx: new SrtpSession({ profile: PROFILE, keys: p.directKeys, replayWindow: 1024 }),
+    received: 0,
+    bad: 0,
+  };
+  client.onMedia = (d, from) => onSubscriberMedia(s, d, from);
+  try {
+    await client.connect('whep', p.room);
+  } catch (err) {
+    client.close();
+    process.stderr.write(`sfu-bench client: ${String(err)}\n`);
+    return undefined;
+  }
+  p.subscribers.push(s);
+  return s;
+}
+
+async function setUpRoom(plan: RoomPlan, url: string, udpPort: number): Promise<number> {
+  const client = await openClient(url, udpPort);
+  const keys = directKeys();
+  const p: Publisher = {
+    client,
+    room: plan.id,
+    ssrc: randomSsrc(),
+    directSsrc: randomSsrc(),
+    seq: 0,
+    directSeq: 0,
+    directTx: new SrtpSession({ profile: PROFILE, keys }),
+    directKeys: keys,
+    subscribers: [],
+    keyFrameDue: true,
+    lastKeyFrameAt: 0,
+    sent: 0,
+    sentInWindow: 0,
+    offset: Math.random() * (1000 / PACKETS_PER_SECOND),
+  };
+  client.onMedia = (d) => onPublisherMedia(p, d);
+  try {
+    await client.connect('whip', plan.id, p.ssrc);
+  } catch (err) {
+    client.close();
+    process.stderr.write(`sfu-bench publisher: ${String(err)}\n`);
+    return plan.subscribers + 1;
+  }
+  publishers.set(plan.id, p);
+  return addSubscribers(p, plan.subscribers, url, udpPort);
+}
+
+/** Connects `n` subscribers to `p`'s room, a few at a time; resolves with the failures. */
+async function addSubscribers(
+  p: Publisher,
+  n: number,
+  url: string,
+  udpPort: number,
+): Promise<number> {
+  let failed = 0;
+  for (let i = 0; i < n; i += CONCURRENT_CONNECTS) {
+    const batch = Array.from({ length: Math.min(CONCURRENT_CONNECTS, n - i) }, () =>
+      addSubscriber(p, url, udpPort),
+    );
+    for (const s of await Promise.all(batch)) if (s === undefined) failed++;
+  }
+  return failed;
+}
+
+function counts(): { publishers: number; subscribers: number } {
+  let subscribers = 0;
+  for (const p of publishers.values()) subscribers += p.subscribers.length;
+  return { publishers: publishers.size, subscribers };
+}
+
+function packet(p: Publisher, mode: 'sfu' | 'direct', now: number): Buffer {
+  const key = p.keyFrameDue || now - p.lastKeyFrameAt >= KEY_FRAME_INTERVAL_MS;
+  if (key) {
+    p.keyFrameDue = false;
+    p.lastKeyFrameAt = now;
+  }
+  const seq = mode === 'sfu' ? p.seq++ : p.directSeq++;
+  clear[0] = 0x80;
+  clear[1] = 0x80 | PT; // marker: every packet ends a (small) frame
+  clear.writeUInt16BE(seq & 0xffff, 2);
+  clear.writeUInt32BE((seq * 865) >>> 0, 4); // 90 kHz / ~104 packets/s
+  clear.writeUInt32BE(mode === 'sfu' ? p.ssrc : p.directSsrc, 8);
+  // VP8 payload descriptor (S=1, PartID 0) and payload header: P=0 on a key frame (RFC 7741).
+  clear[12] = 0x10;
+  clear[13] = key ? 0x00 : 0x01;
+  clear[14] = 0x9d;
+  clear[15] = 0x01;
+  const t = nowUs();
+  clear.writeDoubleBE(t, 12 + STAMP_AT);
+  if (t >= windowStart && t < windowEnd) p.sentInWindow++;
+  return clear;
+}
+
+function sendOne(p: Publisher, mode: 'sfu' | 'direct', now: number): void {
+  const c = packet(p, mode, now);
+  if (mode === 'sfu') {
+    const out = p.client.srtp?.protectRtp(c);
+    if (out === undefined || typeof out === 'string') return;
+    p.client.send(out);
+  } else {
+    // A fresh buffer: dgram may still hold it queued while the next packet is built.
+    const out = Buffer.allocUnsafe(c.length + 16);
+    const n = p.directTx.protectRtp(c, c.length, out);
+    if (typeof n !== 'number') return;
+    const datagram = out.subarray(0, n);
+    for (const s of p.subscribers) p.client.socket.send(datagram, s.client.port, '127.0.0.1');
+  }
+  p.sent++;
+}
+
+async function runPhase(
+  mode: 'sfu' | 'direct',
+  warmupMs: number,
+  durationMs: number,
+  drainMs: number,
+): Promise<void> {
+  histogram = new Histogram();
+  for (const p of publishers.values()) {
+    p.sent = 0;
+    p.sentInWindow = 0;
+    p.keyFrameDue = true;
+    for (const s of p.subscribers) {
+      s.received = 0;
+      s.bad = 0;
+    }
+  }
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  counting = mode;
+  const start = performance.now();
+  const sendMs = warmupMs + durationMs;
+  windowStart = nowUs() + warmupMs * 1000;
+  windowEnd = windowStart + durationMs * 1000;
+  let cpu0 = process.cpuUsage();
+  const warm = setTimeout(() => {
+    cpu0 = process.cpuUsage();
+    delay.enable();
+  }, warmupMs);
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const now = performance.now();
+      const elapsed = Math.min(now, start + sendMs) - start;
+      for (const p of publishers.values()) {
+        const due = Math.floor(((elapsed + p.offset) * PACKETS_PER_SECOND) / 1000);
+        while (p.sent < due) sendOne(p, mode, now);
+      }
+      if (now >= start + sendMs) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, TICK_MS);
+  });
+  clearTimeout(warm);
+  const cpu = process.cpuUsage(cpu0);
+  delay.disable();
+  await new Promise((r) => setTimeout(r, drainMs));
+  counting = undefined;
+  let sent = 0;
+  let expected = 0;
+  let received = 0;
+  let badPackets = 0;
+  for (const p of publishers.values()) {
+    sent += p.sentInWindow;
+    expected += p.sentInWindow * p.subscribers.length;
+    for (const s of p.subscribers) {
+      received += s.received;
+      badPackets += s.bad;
+    }
+  }
+  reply({
+    type: 'phase-done',
+    sent,
+    expected,
+    received,
+    badPackets,
+    histogram: histogram.toArray(),
+    cpuUs: cpu.user + cpu.system,
+    loopDelayP99Ms: delay.count > 0 ? delay.percentile(99) / 1e6 : 0,
+  });
+}
+
+async function handle(m: ClientIn): Promise<void> {
+  if (m.type === 'connect') {
+    sfuPort = m.udpPort;
+    let failed = 0;
+    for (let i = 0; i < m.rooms.length; i += CONCURRENT_ROOMS) {
+      const batch = m.rooms.slice(i, i + CONCURRENT_ROOMS);
+      for (const f of await Promise.all(batch.map((r) => setUpRoom(r, m.url, m.udpPort)))) {
+        failed += f;
+      }
+    }
+    reply({ type: 'connected', ...counts(), failed });
+  } else if (m.type === 'add-subscribers') {
+    let failed = 0;
+    for (const r of m.rooms) {
+      const p = publishers.get(r.id);
+      if (p) failed += await addSubscribers(p, r.subscribers, m.url, m.udpPort);
+      else failed += r.subscribers;
+    }
+    reply({ type: 'connected', ...counts(), failed });
+  } else if (m.type === 'phase') {
+    await runPhase(m.mode, m.warmupMs, m.durationMs, m.drainMs);
+  } else {
+    for (const p of publishers.values()) {
+      for (const s of p.subscribers) s.client.close();
+      p.client.close();
+    }
+    publishers.clear();
+    reply({ type: 'closed' });
+    process.disconnect?.();
+  }
+}
+
+process.on('message', (m: unknown) => {
+  if (!isMessage(m)) return;
+  handle(m as ClientIn).catch((err: unknown) => reply({ type: 'error', message: String(err) }));
+});

@@ -1,0 +1,140 @@
+/**
+ * Messages between the end-to-end SFU bench (bench/sfu/e2e.ts) and its children: the SFU
+ * under test (server-child.ts) and the synthetic clients (client-child.ts); and the latency
+ * histogram the clients fill and the parent merges.
+ */
+
+/** 1 Mbit/s of 1,200-byte packets: ~104 packets per second per video track. */
+export const PACKET_BYTES = 1200;
+export const PACKETS_PER_SECOND = 1_000_000 / 8 / PACKET_BYTES;
+
+export interface MemorySample {
+  rss: number;
+  heapUsed: number;
+  arrayBuffers: number;
+}
+
+export type ServerIn = { type: 'start' } | { type: 'mark' } | { type: 'memory' } | { type: 'stop' };
+
+export type ServerOut =
+  | { type: 'ready'; url: string; udpPort: number }
+  | {
+      type: 'mark';
+      /** CPU µs (user + system) and wall ms since the previous mark. */
+      cpuUs: number;
+      wallMs: number;
+      /** RTP packets the SFU's endpoints sent (all time), and received. */
+      forwarded: number;
+      received: number;
+      sessions: number;
+      /** Event-loop delay p99 since the previous mark, ms. */
+      loopDelayP99Ms: number;
+    }
+  | ({ type: 'memory'; sessions: number } & MemorySample)
+  | { type: 'stopped' }
+  | { type: 'error'; message: string };
+
+/** A room as a client child hosts it: publisher and subscribers in one process. */
+export interface RoomPlan {
+  id: string;
+  subscribers: number;
+}
+
+export type ClientIn =
+  | {
+      type: 'connect';
+      url: string;
+      udpPort: number;
+      /** New rooms (a publisher and its subscribers) to set up. */
+      rooms: RoomPlan[];
+    }
+  | {
+      type: 'add-subscribers';
+      url: string;
+      udpPort: number;
+      /** Subscribers joining rooms this child already hosts (idle, for memory). */
+      rooms: RoomPlan[];
+    }
+  | {
+      type: 'phase';
+      /** `sfu`: publisher → SFU → subscribers; `direct`: publisher socket → subscriber sockets. */
+      mode: 'sfu' | 'direct';
+      /** Sending before the measured window (consumers start on a key frame). */
+      warmupMs: number;
+      /** The measured window: packets stamped inside it are counted. */
+      durationMs: number;
+      drainMs: number;
+    }
+  | { type: 'close' };
+
+export type ClientOut =
+  | { type: 'connected'; publishers: number; subscribers: number; failed: number }
+  | {
+      type: 'phase-done';
+      /**
+       * Packets the publishers sent in the window, and packets expected at subscribers
+       * (sent × fan-out); `received` counts those that arrived by the end of the drain.
+       */
+      sent: number;
+      expected: number;
+      received: number;
+      /** Packets whose SRTP authentication or decryption failed at a subscriber. */
+      badPackets: number;
+      /** Latency histogram counts (see `Histogram`). */
+      histogram: number[];
+      /** CPU µs of this process during the window. */
+      cpuUs: number;
+      /** Event-loop delay p99 of this process during the window, ms. */
+      loopDelayP99Ms: number;
+    }
+  | { type: 'closed' }
+  | { type: 'error'; message: string };
+
+export function isMessage(m: unknown): m is { type: string } {
+  return typeof m === 'object' && m !== null && typeof Reflect.get(m, 'type') === 'string';
+}
+
+const BIN_US = 5;
+const BINS = 20_000; // 5 µs bins up to 100 ms; the last bin holds everything later
+
+/** Latency counts in 5 µs bins (0-100 ms), mergeable across processes. */
+export class Histogram {
+  readonly counts: Uint32Array;
+
+  constructor(counts?: readonly number[]) {
+    this.counts = new Uint32Array(BINS);
+    if (counts) this.counts.set(counts.slice(0, BINS));
+  }
+
+  add(us: number): void {
+    const i = us <= 0 ? 0 : Math.min(BINS - 1, Math.floor(us / BIN_US));
+    this.counts[i]!++;
+  }
+
+  merge(o: Histogram): void {
+    for (let i = 0; i < BINS; i++) this.counts[i]! += o.counts[i]!;
+  }
+
+  get total(): number {
+    let n = 0;
+    for (const c of this.counts) n += c;
+    return n;
+  }
+
+  /** The `p` quantile in µs (the middle of its bin); NaN when empty. */
+  quantile(p: number): number {
+    const total = this.total;
+    if (total === 0) return Number.NaN;
+    const rank = Math.ceil(total * p);
+    let seen = 0;
+    for (let i = 0; i < BINS; i++) {
+      seen += this.counts[i]!;
+      if (seen >= rank) return (i + 0.5) * BIN_US;
+    }
+    return BINS * BIN_US;
+  }
+
+  toArray(): number[] {
+    return Array.from(this.counts);
+  }
+}

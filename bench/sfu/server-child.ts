@@ -1,0 +1,92 @@
+/**
+ * Child process of the end-to-end SFU bench: the SFU under test, an `SfuServer` (WHIP/WHEP on
+ * 127.0.0.1, one ICE-lite UDP port) alone in this process, so its CPU time is the SFU's.
+ * Reports CPU and wall time between marks, the RTP its endpoints sent and received, and memory
+ * after GC. Run with `--expose-gc`.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { SfuServer } from '../../lib/sfu/sfu-server.js';
+import { isMessage, type MemorySample, type ServerIn, type ServerOut } from './protocol.js';
+
+let sfu: SfuServer | undefined;
+let cpu = process.cpuUsage();
+let wall = performance.now();
+const delay = monitorEventLoopDelay({ resolution: 10 });
+
+function reply(m: ServerOut): void {
+  process.send?.(m);
+}
+
+function memory(): MemorySample {
+  const gc = Reflect.get(globalThis, 'gc');
+  if (typeof gc === 'function') {
+    gc();
+    gc();
+  }
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers };
+}
+
+function traffic(s: SfuServer): { forwarded: number; received: number } {
+  let forwarded = 0;
+  let received = 0;
+  for (const r of s.resources.values()) {
+    const st = r.endpoint.stats();
+    forwarded += st.rtpPacketsSent;
+    received += st.rtpPacketsReceived;
+  }
+  return { forwarded, received };
+}
+
+async function handle(m: ServerIn): Promise<void> {
+  if (m.type === 'start') {
+    sfu = new SfuServer({
+      // The bench's clients all come from 127.0.0.1 and connect hundreds at once: the
+      // per-address request rate and the session counts are not what is measured.
+      maxSessions: 1_000_000,
+      maxSessionsPerRoom: 100_000,
+      requestsPerSecond: 1_000_000,
+      requestBurst: 1_000_000,
+      metrics: false,
+      router: {
+        // Rooms here are calls of a publisher and its viewers; the defaults' 100 per room and
+        // the 1.5 Mbit/s initial estimate (no REMB from the light clients) are not the limit.
+        maxParticipantsPerRoom: 10_000,
+        maxRooms: 100_000,
+        initialBandwidth: 10_000_000,
+      },
+    });
+    const { url } = await sfu.listen();
+    cpu = process.cpuUsage();
+    wall = performance.now();
+    reply({ type: 'ready', url, udpPort: sfu.udpAddress?.port ?? 0 });
+  } else if (m.type === 'mark') {
+    if (!sfu) throw new Error('not started');
+    const used = process.cpuUsage(cpu);
+    const now = performance.now();
+    delay.disable();
+    reply({
+      type: 'mark',
+      cpuUs: used.user + used.system,
+      wallMs: now - wall,
+      loopDelayP99Ms: delay.count > 0 ? delay.percentile(99) / 1e6 : 0,
+      ...traffic(sfu),
+      sessions: sfu.resources.size,
+    });
+    cpu = process.cpuUsage();
+    wall = now;
+    delay.reset();
+    delay.enable();
+  } else if (m.type === 'memory') {
+    reply({ type: 'memory', sessions: sfu?.resources.size ?? 0, ...memory() });
+  } else {
+    await sfu?.close();
+    reply({ type: 'stopped' });
+    process.disconnect?.();
+  }
+}
+
+process.on('message', (m: unknown) => {
+  if (!isMessage(m)) return;
+  handle(m as ServerIn).catch((err: unknown) => reply({ type: 'error', message: String(err) }));
+});
