@@ -28,6 +28,12 @@ export const SignalErrorCode = {
   unknownSession: 'unknown-session',
   /** The server is shutting down. */
   shuttingDown: 'shutting-down',
+  /** A join of the other session type than the room's (fixed by its first joiner). */
+  roomTypeMismatch: 'room-type-mismatch',
+  /** `publish`, `subscribe-answer` or `set-layer` from a peer that is not in an sfu room. */
+  notSfuSession: 'not-sfu-session',
+  /** No SFU is attached to this server, or its link is down: sfu rooms are unavailable. */
+  sfuUnavailable: 'sfu-unavailable',
   notFound: 'not-found',
   methodNotAllowed: 'method-not-allowed',
   internal: 'internal',
@@ -63,6 +69,8 @@ export function httpStatus(code: SignalErrorCode): number {
     case 'not-joined':
     case 'already-joined':
     case 'room-full':
+    case 'room-type-mismatch':
+    case 'not-sfu-session':
       return 409;
     case 'message-too-large':
       return 413;
@@ -73,6 +81,7 @@ export function httpStatus(code: SignalErrorCode): number {
       return 500;
     case 'redis-unavailable':
     case 'shutting-down':
+    case 'sfu-unavailable':
       return 503;
     default:
       return 400;

@@ -7,7 +7,7 @@ import { httpStatus, type SignalErrorCode } from './errors.js';
 import type { SignalHub } from './hub.js';
 import { mintIceServers } from './ice-servers.js';
 import type { ResolvedSignalOptions } from './options.js';
-import { parseClientMessage, ROOM_NAME } from './protocol.js';
+import { isSfuClientMessage, parseClientMessage, ROOM_NAME } from './protocol.js';
 import type { SessionRecord } from './store.js';
 
 /**
@@ -191,6 +191,12 @@ async function post(
   if (m.type === 'session-state') {
     const code = ctx.hub.sessionState(peer, m);
     if (code !== undefined) throw new HttpError(code, 'not your session');
+    json(res, 200, { ok: true });
+    return true;
+  }
+  if (isSfuClientMessage(m)) {
+    const code = ctx.hub.sfuMessage(peer, m);
+    if (code !== undefined) throw new HttpError(code, `${m.type} refused: ${code}`);
     json(res, 200, { ok: true });
     return true;
   }

@@ -6,8 +6,14 @@ import { CloseCode, type SignalErrorCode } from './errors.js';
 import { mintIceServers } from './ice-servers.js';
 import type { ResolvedSignalOptions } from './options.js';
 import { Peer } from './peer.js';
-import { type ClientMessage, errorFrame, parseClientMessage } from './protocol.js';
+import {
+  type ClientMessage,
+  errorFrame,
+  parseClientMessage,
+  type SessionType,
+} from './protocol.js';
 import { type Relayable, relayFrame, relayMessage } from './relay-frame.js';
+import type { RoomService, SfuClientMessage, SfuServerMessage } from './room-service.js';
 import type { ResumeInfo, SessionRecord, SignalStore, StoreEvent } from './store.js';
 
 /**
@@ -39,13 +45,24 @@ export class SignalHub {
   readonly stats: HubStats = { relayed: 0, errors: new Map() };
   shuttingDown = false;
 
+  /**
+   * @param service where the peers of `sfu` rooms go (see room-service.ts); without one, sfu
+   *   joins get `sfu-unavailable`. Its sink is attached here.
+   * @param handOver what the service is told when another node resumes one of its peers:
+   *   default `service.leave`; the link's proxy forgets the peer without a leave instead, as
+   *   the same SFU serves the peer through the other node's link.
+   */
   constructor(
     private readonly o: ResolvedSignalOptions,
     readonly store: SignalStore,
     private readonly auth: Authenticator,
     private readonly log: Logger,
     private readonly now: () => number,
-  ) {}
+    private readonly service?: RoomService,
+    private readonly handOverService?: (room: string, peerId: string) => void,
+  ) {
+    service?.attach((peerId, message) => this.fromService(peerId, message));
+  }
 
   peerBySession(sessionId: string): Peer | undefined {
     return this.bySession.get(sessionId);
@@ -104,6 +121,13 @@ export class SignalHub {
         if (code !== undefined) this.fail(conn, code, 'not your session', m.type);
         return;
       }
+      case 'publish':
+      case 'subscribe-answer':
+      case 'set-layer': {
+        const code = this.sfuMessage(conn.peer, m);
+        if (code !== undefined) this.fail(conn, code, sfuRefusal(code), m.type);
+        return;
+      }
       default: {
         const outcome = this.relay(conn.peer, m);
         if (outcome === undefined) return;
@@ -147,6 +171,65 @@ export class SignalHub {
     );
   }
 
+  /** A message for the room service from `peer`; returns an error code if refused. */
+  sfuMessage(peer: Peer | undefined, m: SfuClientMessage): SignalErrorCode | undefined {
+    if (peer === undefined || peer.left) return 'not-joined';
+    if (peer.session.type !== 'sfu') return 'not-sfu-session';
+    const service = this.service;
+    if (service === undefined || !peer.inService || service.available?.() === false) {
+      return 'sfu-unavailable';
+    }
+    try {
+      service.message(peer.room, peer.id, m);
+    } catch (err) {
+      this.log.error({ err, peerId: peer.id, type: m.type }, 'room service message failed');
+      return 'internal';
+    }
+    return undefined;
+  }
+
+  /** Whether sfu rooms can be joined now. */
+  sfuAvailable(): boolean {
+    return this.service !== undefined && this.service.available?.() !== false;
+  }
+
+  /** The service's message to one of this node's peers: sent, or queued while it resumes. */
+  private fromService(peerId: string, message: SfuServerMessage): void {
+    const peer = this.peers.get(peerId);
+    if (peer === undefined || peer.left || !peer.inService) {
+      this.log.debug({ peerId, type: message.type }, 'room service message for no peer here');
+      return;
+    }
+    peer.deliver(JSON.stringify(message), this.o.resumeQueueSize);
+  }
+
+  /** Hands `peer` (of an sfu room) to the service; false (and `sfu-unavailable`) if it can't. */
+  private serviceJoin(peer: Peer): boolean {
+    const service = this.service;
+    if (service === undefined || service.available?.() === false) return false;
+    peer.inService = true;
+    try {
+      service.join(peer.room, peer.id);
+    } catch (err) {
+      this.log.error({ err, peerId: peer.id }, 'room service join failed');
+    }
+    return true;
+  }
+
+  private serviceLeave(peer: Peer, handOver: boolean): void {
+    if (!peer.inService || this.service === undefined) return;
+    peer.inService = false;
+    try {
+      if (handOver && this.handOverService !== undefined) {
+        this.handOverService(peer.room, peer.id);
+      } else {
+        this.service.leave(peer.room, peer.id);
+      }
+    } catch (err) {
+      this.log.error({ err, peerId: peer.id }, 'room service leave failed');
+    }
+  }
+
   /** A `session-state` report; returns an error code if the session is not the sender's. */
   sessionState(
     peer: Peer | undefined,
@@ -188,6 +271,12 @@ export class SignalHub {
         return;
       }
     }
+    const type: SessionType = m.sessionType ?? 'p2p';
+    if (type === 'sfu' && !this.sfuAvailable()) {
+      conn.joining = false;
+      const why = this.service === undefined ? 'no SFU is attached' : 'the SFU link is down';
+      return this.fail(conn, 'sfu-unavailable', `sfu rooms are unavailable: ${why}`, 'join');
+    }
     const local = this.rooms.get(m.room);
     if (local === undefined && this.rooms.size >= this.o.maxRooms) {
       conn.joining = false;
@@ -201,13 +290,17 @@ export class SignalHub {
     const peerId = id('p_');
     let result: Awaited<ReturnType<SignalStore['join']>>;
     try {
-      result = await this.store.join(m.room, peerId, this.o.maxPeersPerRoom);
+      result = await this.store.join(m.room, peerId, this.o.maxPeersPerRoom, type);
     } catch (err) {
       conn.joining = false;
       this.log.warn({ err, room: m.room }, 'join: store unavailable');
       return this.fail(conn, 'redis-unavailable', 'room state is unavailable; retry', 'join');
     }
     conn.joining = false;
+    if (!result.ok && result.reason === 'room-type-mismatch') {
+      const msg = `room "${m.room}" is a ${result.type} room; this join is ${type}`;
+      return this.fail(conn, 'room-type-mismatch', msg, 'join');
+    }
     if (!result.ok) {
       return this.fail(conn, 'room-full', `room holds ${this.o.maxPeersPerRoom} peers`, 'join');
     }
@@ -215,7 +308,7 @@ export class SignalHub {
     const session: SessionRecord = {
       id: id('s_'),
       room: m.room,
-      type: m.sessionType ?? 'p2p',
+      type,
       peerId,
       participants: [peerId],
       status: 'connecting',
@@ -232,7 +325,11 @@ export class SignalHub {
     }
     peer.attach(conn);
     conn.sink.send(this.joinedFrame(peer, result.peers, false));
-    this.log.debug({ room: m.room, peerId, user: identity.user }, 'joined');
+    if (type === 'sfu' && !this.serviceJoin(peer)) {
+      // The link went down between the check and now: the peer is in the room without media.
+      this.fail(conn, 'sfu-unavailable', 'sfu rooms are unavailable: the SFU link is down');
+    }
+    this.log.debug({ room: m.room, peerId, user: identity.user, type }, 'joined');
   }
 
   /** Re-attaches a live `peer` to `conn` (a resume): `joined` again, then what was queued. */
@@ -290,6 +387,11 @@ export class SignalHub {
         return true;
       }
       this.resume(conn, peer);
+      // This node's service has not seen the peer: hand it over (the SFU, linked to every
+      // node, keeps its media; an SFU of this node alone sees a new peer that must publish).
+      if (session.type === 'sfu' && !this.serviceJoin(peer)) {
+        this.fail(conn, 'sfu-unavailable', 'sfu rooms are unavailable: the SFU link is down');
+      }
       this.log.debug({ room, peerId: peer.id }, 'resumed from another node');
       return true;
     } catch (err) {
@@ -327,6 +429,7 @@ export class SignalHub {
   /** Another node resumed `peer`: send it what was queued here, through the store, and let go. */
   private handOver(peer: Peer): void {
     const old = peer.conn;
+    this.serviceLeave(peer, true);
     this.forget(peer);
     old?.sink.close(CloseCode.goingAway, 'resumed on another node');
     for (const frame of peer.queue) {
@@ -390,6 +493,7 @@ export class SignalHub {
   /** Takes `peer` out of its room; the others get `peer-left`. */
   leave(peer: Peer, reason: string): Promise<void> {
     if (peer.left) return Promise.resolve();
+    this.serviceLeave(peer, false);
     this.forget(peer);
     peer.session.status = 'disconnected';
     peer.session.endedAt = this.now();
@@ -443,5 +547,18 @@ export class SignalHub {
     this.store.putSession(s, ttl).catch((err: unknown) => {
       this.log.warn({ err, sessionId: s.id }, 'session record not saved: store unavailable');
     });
+  }
+}
+
+function sfuRefusal(code: SignalErrorCode): string {
+  switch (code) {
+    case 'not-joined':
+      return 'join a room first';
+    case 'not-sfu-session':
+      return 'only peers of an sfu room (join with "sessionType":"sfu") talk to the SFU';
+    case 'sfu-unavailable':
+      return 'the SFU is unavailable';
+    default:
+      return code;
   }
 }

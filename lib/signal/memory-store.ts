@@ -1,4 +1,5 @@
 import type { Logger } from '../util/logger.js';
+import type { SessionType } from './protocol.js';
 import type { JoinResult, SessionRecord, SignalStore, StoreEvent } from './store.js';
 
 /**
@@ -9,6 +10,7 @@ import type { JoinResult, SessionRecord, SignalStore, StoreEvent } from './store
 export class MemoryStore implements SignalStore {
   readonly kind = 'memory';
   private readonly rooms = new Map<string, Set<string>>();
+  private readonly types = new Map<string, SessionType>();
   private readonly sessions = new Map<string, { record: SessionRecord; expiresAt: number }>();
   private onEvent: (event: StoreEvent) => void = () => {};
   private readonly now: () => number;
@@ -24,19 +26,28 @@ export class MemoryStore implements SignalStore {
 
   async close(): Promise<void> {
     this.rooms.clear();
+    this.types.clear();
   }
 
   healthy(): boolean {
     return true;
   }
 
-  async join(room: string, peerId: string, maxPeers: number): Promise<JoinResult> {
+  async join(
+    room: string,
+    peerId: string,
+    maxPeers: number,
+    type: SessionType = 'p2p',
+  ): Promise<JoinResult> {
     let members = this.rooms.get(room);
     if (members === undefined) {
       members = new Set();
       this.rooms.set(room, members);
+      this.types.set(room, type);
     }
     if (members.size >= maxPeers) return { ok: false, reason: 'room-full' };
+    const roomType = this.types.get(room) ?? type;
+    if (roomType !== type) return { ok: false, reason: 'room-type-mismatch', type: roomType };
     const peers = [...members];
     members.add(peerId);
     this.onEvent({ kind: 'join', room, peerId });
@@ -46,7 +57,10 @@ export class MemoryStore implements SignalStore {
   async leave(room: string, peerId: string): Promise<void> {
     const members = this.rooms.get(room);
     if (members === undefined || !members.delete(peerId)) return;
-    if (members.size === 0) this.rooms.delete(room);
+    if (members.size === 0) {
+      this.rooms.delete(room);
+      this.types.delete(room);
+    }
     this.onEvent({ kind: 'leave', room, peerId });
   }
 

@@ -1,5 +1,6 @@
 import type { Logger } from '../util/logger.js';
 import { SignalOptionsError } from './errors.js';
+import type { RoomService } from './room-service.js';
 import type { SignalStore } from './store.js';
 
 /**
@@ -52,6 +53,18 @@ export interface SignalServerOptions {
    * exists; `false` serves nothing.
    */
   webRoot?: string | false;
+  /**
+   * The media server of rooms of session type `sfu`, in this process (e.g. `new
+   * SfuRoomService(sfuServer)` from rtcd/sfu). Default none: sfu joins get `sfu-unavailable`
+   * unless `sfuSecret` lets an SFU link in. Not both.
+   */
+  roomService?: RoomService;
+  /**
+   * Bearer secret of SFU links: an SFU in another process connects to `GET /sfu` (WebSocket,
+   * `Authorization: Bearer <sfuSecret>`, see room-service-link.ts) and serves the sfu rooms.
+   * Several links may be up (rooms are spread over them). Default none: `/sfu` is not served.
+   */
+  sfuSecret?: string;
   /** Where rooms, membership and sessions live. Default a new `MemoryStore`. */
   store?: SignalStore;
   logger?: Logger;
@@ -80,6 +93,7 @@ export interface ResolvedSignalOptions {
   sessionRetentionMs: number;
   drainTimeoutMs: number;
   webRoot: string | false | undefined;
+  sfuSecret: string | undefined;
 }
 
 export const SIGNAL_DEFAULTS = {
@@ -136,6 +150,12 @@ export function resolveSignalOptions(o: SignalServerOptions): ResolvedSignalOpti
   if (turnUrls.some((u) => u.startsWith('turn')) && !o.turnSecret) {
     throw new SignalOptionsError('turnSecret', 'turn: URLs need turnSecret to mint credentials');
   }
+  if (o.sfuSecret !== undefined && (typeof o.sfuSecret !== 'string' || o.sfuSecret === '')) {
+    throw new SignalOptionsError('sfuSecret', 'must be a non-empty string');
+  }
+  if (o.sfuSecret !== undefined && o.roomService !== undefined) {
+    throw new SignalOptionsError('sfuSecret', 'give roomService or sfuSecret, not both');
+  }
   const d = SIGNAL_DEFAULTS;
   return {
     listen: { host: listen.host, port: listen.port },
@@ -172,5 +192,6 @@ export function resolveSignalOptions(o: SignalServerOptions): ResolvedSignalOpti
     ),
     drainTimeoutMs: positive('drainTimeoutMs', o.drainTimeoutMs, d.drainTimeoutMs, 0),
     webRoot: o.webRoot,
+    sfuSecret: o.sfuSecret,
   };
 }

@@ -12,6 +12,8 @@ export class Peer {
   dropped = 0;
   graceTimer: NodeJS.Timeout | undefined;
   left = false;
+  /** Handed to the room service (`join` called; `leave` is owed when it goes). */
+  inService = false;
 
   constructor(
     readonly id: string,

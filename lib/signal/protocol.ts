@@ -1,4 +1,5 @@
 import type { SignalErrorCode } from './errors.js';
+import type { SfuClientMessage } from './room-service.js';
 
 /**
  * The WebSocket protocol: JSON text frames, one message each, validated by `parseClientMessage`
@@ -12,6 +13,8 @@ export const ROOM_NAME = /^[A-Za-z0-9._~-]{1,64}$/;
 const MAX_ID = 64;
 const MAX_TOKEN = 8192;
 const MAX_CANDIDATE = 1024;
+/** Simulcast layers a `set-layer` may name: 0 (lowest) to 3. */
+export const MAX_LAYER = 3;
 
 export type SessionType = 'p2p' | 'sfu';
 
@@ -29,7 +32,20 @@ export type ClientMessage =
   | { type: 'leave' }
   | { type: 'ping'; id?: number | string }
   | { type: 'session-state'; sessionId: string; state: 'connected' | 'disconnected' }
-  | { type: 'message'; to: string; data: unknown };
+  | { type: 'message'; to: string; data: unknown }
+  /** To the room's SFU (rooms of session type `sfu` only): see room-service.ts. */
+  | SfuClientMessage;
+
+/** The types that go to the room service, not to another peer. */
+export const SFU_CLIENT_TYPES: ReadonlySet<string> = new Set([
+  'publish',
+  'subscribe-answer',
+  'set-layer',
+]);
+
+export function isSfuClientMessage(m: ClientMessage): m is SfuClientMessage {
+  return SFU_CLIENT_TYPES.has(m.type);
+}
 
 export type ClientMessageType = ClientMessage['type'];
 
@@ -134,8 +150,41 @@ function build(type: string, o: Obj): ClientMessage | undefined {
     case 'message':
       if (!('data' in o)) throw new FieldError('"data" is missing');
       return { type, to: str(o, 'to', MAX_ID), data: o.data };
+    case 'publish':
+    case 'subscribe-answer':
+    case 'set-layer':
+      return buildSfu(type, o);
     default:
       return undefined;
+  }
+}
+
+function buildSfu(type: SfuClientMessage['type'], o: Obj): SfuClientMessage {
+  if (type !== 'set-layer') {
+    // Like offer/answer: the size of an SDP is bounded by the message size limit.
+    return { type, sdp: str(o, 'sdp', Number.MAX_SAFE_INTEGER) };
+  }
+  const layer = o.layer;
+  if (!Number.isInteger(layer) || (layer as number) < 0 || (layer as number) > MAX_LAYER) {
+    throw new FieldError(`"layer" must be an integer 0-${MAX_LAYER}`);
+  }
+  return { type, trackId: str(o, 'trackId', MAX_ID), layer: layer as number };
+}
+
+/**
+ * Validates a message for the room service on its own (the SFU side of a link checks what it
+ * is handed with this too). Undefined when `value` is not a valid `SfuClientMessage`.
+ */
+export function parseSfuClientMessage(value: unknown): SfuClientMessage | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const o = value as Obj;
+  const type = o.type;
+  if (type !== 'publish' && type !== 'subscribe-answer' && type !== 'set-layer') return undefined;
+  try {
+    return buildSfu(type, o);
+  } catch (err) {
+    if (err instanceof FieldError) return undefined;
+    throw err;
   }
 }
 

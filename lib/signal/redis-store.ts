@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { type Logger, silentLogger } from '../util/logger.js';
+import type { SessionType } from './protocol.js';
 import { ADOPT, JOIN, LEAVE, TICK } from './redis-scripts.js';
 import {
   type JoinResult,
@@ -24,6 +25,8 @@ import {
  *   room subscribe: `J\n<peer>` join, `L\n<peer>` leave, `D\n<to>\n<frame>` a frame for a peer
  *   (the node holding it delivers it). Join and leave change the set and publish in one
  *   script, so nobody sees one without the other.
+ * - Room type: `<prefix>type:<room>` (p2p or sfu), set by the join that finds no live member
+ *   and expiring with the set; a join of the other type is refused while members live.
  * - Sessions: `<prefix>session:<id>`, JSON with a PX expiry.
  * Commands are not queued while Redis is away (`enableOfflineQueue: false`): they fail at
  * once, `healthy()` is false, ioredis reconnects, and the next heartbeat re-adds this node's
@@ -128,7 +131,12 @@ export class RedisStore implements SignalStore {
     return this.cmd.status === 'ready' && this.sub.status === 'ready';
   }
 
-  async join(room: string, peerId: string, maxPeers: number): Promise<JoinResult> {
+  async join(
+    room: string,
+    peerId: string,
+    maxPeers: number,
+    type: SessionType = 'p2p',
+  ): Promise<JoinResult> {
     // Reserve the local slot first so a concurrent leave does not unsubscribe under us.
     const w = this.watch(room, peerId);
     try {
@@ -136,17 +144,20 @@ export class RedisStore implements SignalStore {
       const now = this.now();
       const live = (await this.cmd.eval(
         JOIN,
-        2,
+        3,
         this.key(room),
         this.channel(room),
+        this.typeKey(room),
         peerId,
         now + this.memberTtlMs,
         maxPeers,
         now,
-      )) as string[] | null;
-      if (live === null) {
+        type,
+      )) as string[] | string | null;
+      if (live === null || typeof live === 'string') {
         this.dropLocal(room, peerId);
-        return { ok: false, reason: 'room-full' };
+        if (live === null) return { ok: false, reason: 'room-full' };
+        return { ok: false, reason: 'room-type-mismatch', type: live === 'sfu' ? 'sfu' : 'p2p' };
       }
       for (const p of live) w.members.add(p);
       w.members.add(peerId);
@@ -282,9 +293,10 @@ export class RedisStore implements SignalStore {
     for (const [room, w] of this.rooms) {
       pipeline.eval(
         TICK,
-        2,
+        3,
         this.key(room),
         this.channel(room),
+        this.typeKey(room),
         now,
         now + this.memberTtlMs,
         ...w.local,
@@ -367,6 +379,11 @@ export class RedisStore implements SignalStore {
 
   private channel(room: string): string {
     return `${this.prefix}ch:${room}`;
+  }
+
+  /** The room's session type (p2p/sfu), set by the first joiner, expiring with the set. */
+  private typeKey(room: string): string {
+    return `${this.prefix}type:${room}`;
   }
 }
 

@@ -70,4 +70,9 @@ export interface RoomService {
   message(room: string, peerId: string, message: SfuClientMessage): void;
   /** The peer left (leave, or its connection ended and the resume grace is over). */
   leave(room: string, peerId: string): void;
+  /**
+   * Optional: false while the service cannot take peers (the link's proxy while no SFU is
+   * linked); sfu joins then get `sfu-unavailable`. Absent means always available.
+   */
+  available?(): boolean;
 }

@@ -14,12 +14,15 @@ import {
   resolveSignalOptions,
   type SignalServerOptions,
 } from './options.js';
+import { SfuLinks } from './sfu-links.js';
 import { defaultWebRoot, serveStatic } from './static-files.js';
 import type { SignalStore } from './store.js';
 
 /**
  * `rtcd signal` as a class: one HTTP server carrying the WebSocket endpoint `/ws`, the HTTP API
- * (http-api.ts) and the web client's files (static-files.ts), over a `SignalHub` and a store.
+ * (http-api.ts) and the web client's files (static-files.ts), over a `SignalHub` and a store;
+ * with `sfuSecret`, also `/sfu` where SFUs link in to serve rooms of session type sfu
+ * (sfu-links.ts), or with `roomService` an SFU in this process does.
  *
  * ```ts
  * const server = new SignalServer({ listen: { host: '127.0.0.1', port: 0 }, noAuth: true });
@@ -32,6 +35,8 @@ export class SignalServer {
   readonly options: ResolvedSignalOptions;
   readonly hub: SignalHub;
   readonly store: SignalStore;
+  /** The SFU links' end (`GET /sfu`) when `sfuSecret` is set. */
+  readonly sfuLinks: SfuLinks | undefined;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly auth: Authenticator;
@@ -55,7 +60,21 @@ export class SignalServer {
     this.now = options.now ?? Date.now;
     this.store = options.store ?? new MemoryStore({ now: this.now });
     this.auth = new Authenticator(this.options);
-    this.hub = new SignalHub(this.options, this.store, this.auth, this.log, this.now);
+    const secret = this.options.sfuSecret;
+    this.sfuLinks =
+      secret === undefined
+        ? undefined
+        : new SfuLinks({ secret, log: this.log, heartbeatMs: this.options.heartbeatIntervalMs });
+    const links = this.sfuLinks;
+    this.hub = new SignalHub(
+      this.options,
+      this.store,
+      this.auth,
+      this.log,
+      this.now,
+      options.roomService ?? links,
+      links === undefined ? undefined : (room, peerId) => links.forget(room, peerId),
+    );
     const root = this.options.webRoot;
     this.webRoot = root === false ? undefined : (root ?? defaultWebRoot());
     this.maxBuffered = Math.max(1 << 20, this.options.maxMessageBytes * 16);
@@ -140,6 +159,7 @@ export class SignalServer {
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
     const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
     await this.hub.leaveAll();
+    const unlinked = this.sfuLinks?.close();
     const gone = [...this.sockets.keys()].map(
       (ws) =>
         new Promise<void>((resolve) => {
@@ -153,9 +173,10 @@ export class SignalServer {
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.options.drainTimeoutMs);
     });
-    await Promise.race([Promise.all(gone), timeout]);
+    await Promise.race([Promise.all([...gone, unlinked]), timeout]);
     clearTimeout(timer);
     for (const ws of this.sockets.keys()) ws.terminate();
+    this.sfuLinks?.terminate();
     this.http.closeAllConnections();
     await stopped;
     await this.store.close();
@@ -178,6 +199,10 @@ export class SignalServer {
 
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/sfu' && this.sfuLinks !== undefined && this.closing === undefined) {
+      this.sfuLinks.upgrade(req, socket, head);
+      return;
+    }
     if (url.pathname !== '/ws' || this.closing !== undefined) {
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;

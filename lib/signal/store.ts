@@ -44,7 +44,11 @@ export interface SessionRecord {
   endedAt?: number;
 }
 
-export type JoinResult = { ok: true; peers: string[] } | { ok: false; reason: 'room-full' };
+export type JoinResult =
+  | { ok: true; peers: string[] }
+  | { ok: false; reason: 'room-full' }
+  /** The room's members are of session type `type` (the first joiner's), not this one's. */
+  | { ok: false; reason: 'room-type-mismatch'; type: SessionType };
 
 export interface SignalStore {
   readonly kind: 'memory' | 'redis';
@@ -55,10 +59,12 @@ export interface SignalStore {
   /** False while the backing service is unreachable (`/healthz` answers 503). */
   healthy(): boolean;
   /**
-   * Adds `peerId` (held by this node) to `room` unless the room holds `maxPeers` already;
-   * everyone in the room gets a `join` event. `peers` are the members before this one.
+   * Adds `peerId` (held by this node) to `room` unless the room holds `maxPeers` already or
+   * its members are of the other session type (a room's type is its first joiner's, kept while
+   * it has members; `type` defaults to `p2p`); everyone in the room gets a `join` event.
+   * `peers` are the members before this one.
    */
-  join(room: string, peerId: string, maxPeers: number): Promise<JoinResult>;
+  join(room: string, peerId: string, maxPeers: number, type?: SessionType): Promise<JoinResult>;
   /** Removes `peerId` (held by this node) from `room`; if it was there, a `leave` event. */
   leave(room: string, peerId: string): Promise<void>;
   /** Whether `peerId` is in `room`, for a room this node watches. Synchronous: a cache. */

@@ -16,6 +16,7 @@ import { parseClientMessage } from '../../lib/signal/protocol.js';
 import { silentLogger } from '../../lib/util/logger.js';
 import { fuzzSettings, Random } from '../helpers/prng.js';
 import { joined, startSignal, TestClient } from './fixture.js';
+import { RecordingService } from './recording-room-service.js';
 
 const { seed, iterations } = fuzzSettings({ seed: 6, iterations: 20000 });
 const CODES = new Set<string>(Object.values(SignalErrorCode));
@@ -29,8 +30,21 @@ const SERVER_TYPES = new Set([
   'message',
   'error',
   'pong',
+  'publish-answer',
 ]);
-const TYPES = ['join', 'offer', 'answer', 'candidate', 'leave', 'ping', 'session-state', 'message'];
+const TYPES = [
+  'join',
+  'offer',
+  'answer',
+  'candidate',
+  'leave',
+  'ping',
+  'session-state',
+  'message',
+  'publish',
+  'subscribe-answer',
+  'set-layer',
+];
 const KEYS = [
   'type',
   'room',
@@ -44,6 +58,8 @@ const KEYS = [
   'state',
   'data',
   'sessionType',
+  'trackId',
+  'layer',
 ];
 
 function randomValue(r: Random, depth = 0): unknown {
@@ -88,6 +104,9 @@ function randomFrame(r: Random, peers: string[]): string | Buffer {
         sessionId: 's_x',
         state: 'connected',
         data: { x: 1 },
+        sessionType: r.pick(['p2p', 'sfu']),
+        trackId: 'tr',
+        layer: r.int(5),
       };
       m[r.pick(KEYS)] = randomValue(r);
       return JSON.stringify(m);
@@ -136,7 +155,10 @@ t.test(`SignalHub.handleFrame: documented replies only (seed ${seed})`, async (t
   const r = new Random(seed + 1);
   const o = resolveSignalOptions({ noAuth: true, messagesPerSecond: 1e9, messageBurst: 1e9 });
   const store = new MemoryStore();
-  const hub = new SignalHub(o, store, new Authenticator({ noAuth: true }), silentLogger, Date.now);
+  // Rooms of both types: sfu messages reach a service that answers publish.
+  const service = new RecordingService();
+  const auth = new Authenticator({ noAuth: true });
+  const hub = new SignalHub(o, store, auth, silentLogger, Date.now, service);
   await store.start((e) => hub.onStoreEvent(e), silentLogger);
   const replies: string[] = [];
   const sink: PeerSink = {
@@ -161,6 +183,12 @@ t.test(`SignalHub.handleFrame: documented replies only (seed ${seed})`, async (t
   for (const f of replies) if (!checkFrame(t, f)) bad++;
   t.equal(bad, 0, `${replies.length} replies, all documented`);
   t.ok(hub.peers.size <= 4, 'at most one peer per connection');
+  for (const c of service.calls) {
+    if (c.op !== 'message') continue;
+    const peer = hub.peers.get(c.peerId);
+    // A peer may have left since; while here, only sfu peers reach the service.
+    if (peer !== undefined && peer.session.type !== 'sfu') t.fail(`p2p peer at the service`);
+  }
 });
 
 t.test('random frames on a real socket leave the others unaffected', async (t) => {

@@ -69,12 +69,13 @@ t.test('session records: connecting → connected → disconnected, retained', a
   t.teardown(() => server.close());
   const [a, ja] = await joined(url, 's');
   const b = await TestClient.open(url);
-  const jb = await b.join('s', { sessionType: 'sfu' });
+  // One room has one session type (sfu rooms: spec/signal/room-service.spec.ts).
+  const jb = await b.join('s', { sessionType: 'p2p' });
   const get = async (id: unknown) => {
     const r = await fetch(`${http}/api/v1/sessions/${String(id)}`);
     return { status: r.status, body: (await r.json()) as Record<string, unknown> };
   };
-  t.match((await get(jb.sessionId)).body, { type: 'sfu' });
+  t.match((await get(jb.sessionId)).body, { type: 'p2p' });
   let s = await get(ja.sessionId);
   t.match(s.body, {
     id: ja.sessionId,
