@@ -7,10 +7,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { type DtlsCertificate, generateCertificate } from '../dtls/certificate.js';
+import { IceLiteOptionsError } from '../ice/lite-options.js';
 import { IceLiteMux } from '../ice/udp-mux.js';
 import type { TransportAddress } from '../stun/transport-address.js';
 import { type Logger, silentLogger } from '../util/logger.js';
 import { WebRtcEndpoint } from '../webrtc/endpoint.js';
+import { WebRtcOptionsError, type WebRtcRemoteParameters } from '../webrtc/options.js';
 import { answerTransportOf } from '../webrtc/remote-description.js';
 import {
   bindEndpoint,
@@ -267,13 +269,7 @@ export class SfuServer {
     }
     this.checkCapacity(room); // again: other requests may have joined while the body came
     const { offer, remote } = readOffer(body);
-    const endpoint = new WebRtcEndpoint({
-      mux,
-      certificate,
-      remote,
-      logger: this.logger,
-      connectTimeoutMs: this.limits.pendingTimeoutMs,
-    });
+    const endpoint = this.newEndpoint(mux, certificate, remote);
     const transport = answerTransportOf(endpoint, mux.candidates);
     let sdp: string;
     let participant: Participant | undefined;
@@ -335,6 +331,34 @@ export class SfuServer {
       location: `/resource/${id}`,
     });
     res.end(sdp);
+  }
+
+  /**
+   * The offer's transport as an endpoint. What the SDP parser lets through but ICE refuses (a
+   * ufrag or password outside ice-chars or its lengths) is the offer's fault: 400 `bad-sdp`;
+   * a full mux is 503 `server-full`.
+   */
+  private newEndpoint(
+    mux: IceLiteMux,
+    certificate: DtlsCertificate,
+    remote: WebRtcRemoteParameters,
+  ): WebRtcEndpoint {
+    try {
+      return new WebRtcEndpoint({
+        mux,
+        certificate,
+        remote,
+        logger: this.logger,
+        connectTimeoutMs: this.limits.pendingTimeoutMs,
+      });
+    } catch (err) {
+      if (err instanceof WebRtcOptionsError) throw new WhipError(400, 'bad-sdp', err.message);
+      if (err instanceof IceLiteOptionsError) {
+        if (err.option.startsWith('remote')) throw new WhipError(400, 'bad-sdp', err.message);
+        if (err.option === 'maxSessions') throw new RetryError(503, 'server-full', err.message, 5);
+      }
+      throw err;
+    }
   }
 
   /** Ends one session (its participant leaves; its producers' consumers close). */
