@@ -4,7 +4,8 @@
  * NACK/RTX from a packet cache, NACKs and throttled key-frame requests upstream, SR/RR per leg,
  * simulcast layer selection by preference and bandwidth, and active-speaker detection. Beside
  * it, the first network-facing pieces: WHIP/WHEP answers (whip.ts), an endpoint bound to a
- * participant (endpoint-leg.ts) and the HTTP + shared-UDP-port server (sfu-server.ts).
+ * participant (endpoint-leg.ts), the HTTP + shared-UDP-port server (sfu-server.ts), and the
+ * SFU side of `rtcd signal` rooms of type sfu (room-service.ts: `SfuRoomService`).
  */
 export * from './active-speaker.js';
 export * from './bandwidth.js';
@@ -18,7 +19,12 @@ export * from './options.js';
 export * from './packet-cache.js';
 export * from './participant.js';
 export * from './producer.js';
+export * from './publish-offer.js';
 export * from './room.js';
+export * from './room-service.js';
+export * from './room-service-errors.js';
+export * from './room-service-options.js';
 export * from './router.js';
 export * from './sfu-server.js';
+export * from './subscribe-offer.js';
 export * from './whip.js';
