@@ -21,6 +21,7 @@ import {
   type TestIngressDrop,
 } from './endpoint-leg.js';
 import { SfuError } from './errors.js';
+import { checkFingerprints, RetryError, readBody, viewLayerOf } from './http-input.js';
 import { type SfuStats, SfuStatsCollector, sfuRegistry } from './metrics.js';
 import {
   type ResolvedSfuServerLimits,
@@ -33,6 +34,7 @@ import type { Room } from './room.js';
 import { Router } from './router.js';
 import { answerPublish, answerView, readOffer, WhipError } from './whip.js';
 
+export { viewLayerOf } from './http-input.js';
 export type { SfuServerOptions } from './options.js';
 
 interface Resource {
@@ -40,18 +42,6 @@ interface Resource {
   room: Room;
   participant: Participant;
   endpoint: WebRtcEndpoint;
-}
-
-/** An HTTP error the front answers with a `Retry-After` (429, 503). */
-class RetryError extends WhipError {
-  constructor(
-    status: number,
-    code: string,
-    message: string,
-    readonly retryAfterSeconds: number,
-  ) {
-    super(status, code, message);
-  }
 }
 
 /**
@@ -269,6 +259,7 @@ export class SfuServer {
     }
     this.checkCapacity(room); // again: other requests may have joined while the body came
     const { offer, remote } = readOffer(body);
+    checkFingerprints(remote);
     const endpoint = this.newEndpoint(mux, certificate, remote);
     const transport = answerTransportOf(endpoint, mux.candidates);
     let sdp: string;
@@ -391,27 +382,4 @@ export class SfuServer {
     res.writeHead(status, headers);
     res.end(JSON.stringify({ error: code, message }));
   }
-}
-
-/**
- * WHEP `?layer=N`: the simulcast layer a viewer prefers (0 = lowest; clamped by the router to
- * the layers that exist). Absent: the highest. Anything but an integer 0-3 is a 400.
- */
-export function viewLayerOf(q: URLSearchParams): number | undefined {
-  const v = q.get('layer');
-  if (v === null) return undefined;
-  if (!/^[0-3]$/.test(v)) throw new WhipError(400, 'bad-layer', 'layer must be an integer 0-3');
-  return Number(v);
-}
-
-async function readBody(req: IncomingMessage, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const b = chunk as Buffer;
-    size += b.length;
-    if (size > max) throw new WhipError(413, 'too-large', `body over ${max} bytes`);
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
