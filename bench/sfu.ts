@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- sfu [--quick] [--only core|e2e] [--seconds 3] [--max 1000]
+ * `npm run bench -- sfu [--quick] [--no-out] [--only core|e2e] [--seconds 3] [--max 1000]
  *  [--steps 100,200,300,500,700,1000] [--room-size 10] [--clients 2] [--idle-subscribers 200]
  *  [--budget 70] [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]
  *  [--profile AEAD_AES_128_GCM]`
@@ -12,8 +12,12 @@
  *   tracks per core, added latency, memory per subscriber;
  * - router core only (bench/sfu/core.ts): the router and SRTP with no sockets, the ceiling
  *   the end-to-end figures can approach.
- * `--quick` is the smoke-test size (a few seconds). Results: bench/RESULTS.md, "SFU".
+ * `--quick` is the smoke-test size (a few seconds). Writes bench/out/sfu-<date>.json (not with
+ * `--quick` or `--no-out`). Results: bench/RESULTS.md, "SFU".
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { SrtpProfileName } from '../lib/srtp/index.js';
 import {
@@ -35,6 +39,8 @@ export { type CoreBenchConfig, type CoreBenchResult, runCoreBench } from './sfu/
 
 export interface SfuBenchConfig {
   only: 'core' | 'e2e' | undefined;
+  /** Where to write the full result as JSON (`bench/out/sfu-<date>.json`); none in --quick. */
+  outDir: string | undefined;
   core: CoreBenchConfig;
   e2e: E2eOptions;
 }
@@ -72,6 +78,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
     strict: true,
     options: {
       quick: { type: 'boolean', default: false },
+      'no-out': { type: 'boolean', default: false },
       only: { type: 'string' },
       seconds: { type: 'string' },
       max: { type: 'string' },
@@ -97,6 +104,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
     .map((s) => integer('steps', s.trim(), 1, 100_000));
   return {
     only: v.only,
+    outDir: q || v['no-out'] ? undefined : fileURLToPath(new URL('out', import.meta.url)),
     core: {
       seconds: seconds('core-seconds', v['core-seconds'] ?? (q ? '0.05' : '1'), 60),
       subscribers: integer('core-subscribers', v['core-subscribers'] ?? (q ? '3' : '200'), 1, 5000),
@@ -165,7 +173,14 @@ export async function main(
     return 1;
   }
   try {
-    await runSfuBench(config, log);
+    const result = await runSfuBench(config, log);
+    if (config.outDir) {
+      mkdirSync(config.outDir, { recursive: true });
+      const date = new Date().toISOString();
+      const file = join(config.outDir, `sfu-${date.replace(/[:.]/g, '-')}.json`);
+      writeFileSync(file, `${JSON.stringify({ date, config, ...result }, null, 2)}\n`);
+      log(`wrote ${file}`);
+    }
     return 0;
   } catch (err) {
     console.error(err);

@@ -9,7 +9,7 @@
  * Then memory per subscriber: SFU RSS and heap delta over N idle but connected subscribers.
  */
 import { fork } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
   type ClientIn,
@@ -46,6 +46,11 @@ export interface E2eStep {
   rooms: number;
   /** RTP packets the SFU sent per second of the SFU phase. */
   forwardedPerSecond: number;
+  /** RTP packets the SFU received per second of the window, and the publishers sent. */
+  sfuReceivedPerSecond: number;
+  publishedPerSecond: number;
+  /** What the SFU dropped or closed during the window, by `where:reason`. */
+  sfuDrops: Record<string, number>;
   /** SFU process CPU time / window wall time (1.0 = one core busy). */
   sfuCpuShare: number;
   /** Event-loop delay p99 of the SFU process during the window, ms. */
@@ -235,6 +240,12 @@ async function connectRooms(
   return { subscribers, failed };
 }
 
+function delta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, n] of Object.entries(b)) if (n > (a[k] ?? 0)) out[k] = n - (a[k] ?? 0);
+  return out;
+}
+
 const roomId = (i: number): string => `call${i}`;
 
 async function memoryOf(server: Server): Promise<MemorySample & { sessions: number }> {
@@ -280,6 +291,9 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
         tracks,
         rooms,
         forwardedPerSecond: (mark.forwarded - sfu.sfuBefore!.forwarded) / windowS,
+        sfuReceivedPerSecond: (mark.received - sfu.sfuBefore!.received) / windowS,
+        publishedPerSecond: sfu.sent / o.seconds,
+        sfuDrops: delta(sfu.sfuBefore!.drops, mark.drops),
         sfuCpuShare: mark.cpuUs / 1e6 / windowS,
         sfuLoopDelayP99Ms: mark.loopDelayP99Ms,
         clientCpuShare: sfu.cpuUs / 1e6 / o.seconds,
@@ -297,6 +311,8 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
       };
       steps.push(step);
       log(formatStep(step));
+      const why = formatWhere(step);
+      if (why) log(why);
       if (step.loss > o.maxLoss) {
         stoppedBecause = `loss ${pct(step.loss)} > ${pct(o.maxLoss)} at ${tracks} tracks`;
         break;
@@ -376,6 +392,22 @@ export function formatStep(s: E2eStep): string {
   ].join(' ');
 }
 
+/**
+ * Under a lossy row: where packets went missing — the SFU's ingress (received vs published)
+ * or its egress (forwarded vs expected), and what it counted as dropped.
+ */
+export function formatWhere(s: E2eStep): string | undefined {
+  if (s.loss <= 0.01 && Object.keys(s.sfuDrops).length === 0) return undefined;
+  const drops = Object.entries(s.sfuDrops)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  return (
+    `       SFU received ${Math.round(s.sfuReceivedPerSecond)}/s of ${Math.round(s.publishedPerSecond)}/s published, ` +
+    `forwarded ${Math.round(s.forwardedPerSecond)}/s of ${Math.round(s.publishedPerSecond * (s.tracks / Math.max(1, s.rooms)))}/s expected; ` +
+    `SFU drops: ${drops || 'none'}`
+  );
+}
+
 /** The summary lines under the step table. */
 export function formatE2eSummary(r: E2eResult): string[] {
   const lines = [`ramp stopped: ${r.stoppedBecause}`];
@@ -398,6 +430,14 @@ export function formatE2eSummary(r: E2eResult): string[] {
       `RSS ${kb(m.rssPerSubscriber)}, heap ${kb(m.heapPerSubscriber)}, ArrayBuffers ${kb(m.arrayBuffersPerSubscriber)}`,
   );
   if (r.failedConnects > 0) lines.push(`clients that failed to connect: ${r.failedConnects}`);
+  const cores = availableParallelism();
+  if ((r.loadAverage[0] ?? 0) > cores) {
+    lines.push(
+      `BUSY MACHINE: load average ${r.loadAverage[0]?.toFixed(1)} on ${cores} cores — loss and ` +
+        'latency include waiting for a CPU; the tracks/core column (CPU time per forwarded ' +
+        'packet) is the steadier figure',
+    );
+  }
   lines.push(
     `load average ${r.loadAverage.map((l) => l.toFixed(2)).join(' ')}; ${PACKETS_PER_SECOND.toFixed(0)} packets/s per track`,
   );

@@ -26,6 +26,8 @@ export type ServerOut =
       /** RTP packets the SFU's endpoints sent (all time), and received. */
       forwarded: number;
       received: number;
+      /** The SFU's drop and close counters (all time), `router:<reason>`, `closed:<reason>`… */
+      drops: Record<string, number>;
       sessions: number;
       /** Event-loop delay p99 since the previous mark, ms. */
       loopDelayP99Ms: number;

@@ -27,6 +27,17 @@ function memory(): MemorySample {
   return { rss: m.rss, heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers };
 }
 
+/** The SFU's drop and close counters, flattened as `router:<reason>`, `closed:<reason>`… */
+function drops(s: SfuServer): Record<string, number> {
+  const st = s.stats();
+  const out: Record<string, number> = {};
+  for (const [where, reasons] of Object.entries(st.drops)) {
+    for (const [reason, n] of Object.entries(reasons)) out[`${where}:${reason}`] = n;
+  }
+  for (const [reason, n] of Object.entries(st.closed)) out[`closed:${reason}`] = n;
+  return out;
+}
+
 function traffic(s: SfuServer): { forwarded: number; received: number } {
   let forwarded = 0;
   let received = 0;
@@ -71,6 +82,7 @@ async function handle(m: ServerIn): Promise<void> {
       wallMs: now - wall,
       loopDelayP99Ms: delay.count > 0 ? delay.percentile(99) / 1e6 : 0,
       ...traffic(sfu),
+      drops: drops(sfu),
       sessions: sfu.resources.size,
     });
     cpu = process.cpuUsage();
