@@ -1,0 +1,264 @@
+/**
+ * The browser SDK's `SfuRoom` (`/sdk.js`) driven directly in Chromium against a real
+ * SignalServer: joins the server refuses (no room service: `sfu-unavailable`; a P2P room:
+ * `room-type-mismatch`) reject with the server's codes; and, with the SFU as the room
+ * service, a second published track reaches the other participant as a new `track` and
+ * `unpublish` ends it there (`trackended`, its section gone inactive) while the camera plays
+ * on; a dropped signaling socket resumes with the same connections.
+ */
+import type { Page } from 'playwright-core';
+import t, { type Test } from 'tap';
+import { SfuRoomService } from '../../lib/sfu/room-service.js';
+import { SfuServer } from '../../lib/sfu/sfu-server.js';
+import { launchChromium } from '../helpers/browser.js';
+import { BROWSER_TOOLS, openSdkPage, startSignal } from '../helpers/signal-page.js';
+import { requireTools, toolOptions } from '../interop/tools.js';
+
+type Launched = Awaited<ReturnType<typeof launchChromium>>;
+let browser: Promise<Launched> | undefined;
+const chromium = () => {
+  browser ??= launchChromium(['--allow-loopback-in-peer-connection']);
+  return browser;
+};
+t.teardown(async () => {
+  await (await browser?.catch(() => undefined))?.close();
+});
+
+/** Page-side helpers: `window.room` joined, events recorded in `window.log`. */
+const HELPERS = `
+window.log = { tracks: [], ended: [], rejoins: [], errors: [] };
+window.joinSfu = async (room, media = true, width = 320, publishOptions = {}) => {
+  const localStream = media
+    ? await navigator.mediaDevices.getUserMedia({
+        audio: true, video: { width, height: width * 3 / 4, frameRate: 15 } })
+    : undefined;
+  window.room = await sdk.SfuRoom.join({ url: '/ws', room, localStream, publishOptions,
+    listeners: {
+    track: (e) => log.tracks.push({ peerId: e.peerId, trackId: e.trackId, kind: e.kind }),
+    trackended: (e) => log.ended.push({ peerId: e.peerId, trackId: e.trackId, kind: e.kind }),
+    rejoined: (e) => log.rejoins.push(e),
+    error: (e) => log.errors.push(e) } });
+  return window.room.peerId;
+};
+window.joinError = async (room, sessionType) => {
+  try {
+    const c = sessionType === 'sfu'
+      ? await sdk.SfuRoom.join({ url: '/ws', room })
+      : await sdk.RtcdClient.join({ url: '/ws', room });
+    c.leave();
+    return 'joined';
+  } catch (e) { return e.code; }
+};
+window.inboundOf = async (trackId) => {
+  const t = room.tracks.find((t) => t.trackId === trackId);
+  const out = { frames: -1, width: 0 };
+  if (!t) return out;
+  out.frames = 0;
+  (await t.receiver.getStats()).forEach((s) => {
+    if (s.type !== 'inbound-rtp') return;
+    out.frames += s.framesDecoded ?? 0;
+    out.width = s.frameWidth ?? 0;
+  });
+  return out;
+};
+window.framesOf = async (trackId) => (await inboundOf(trackId)).frames;
+/** A second video track: a canvas that keeps changing, so its encoder keeps sending. */
+window.startCanvas = () => {
+  const canvas = document.createElement('canvas');
+  canvas.width = 160;
+  canvas.height = 120;
+  const g = canvas.getContext('2d');
+  let n = 0;
+  window.canvasTimer = setInterval(() => {
+    g.fillStyle = 'hsl(' + (n++ * 10) % 360 + ', 80%, 50%)';
+    g.fillRect(0, 0, 160, 120);
+  }, 50);
+  const stream = canvas.captureStream(15);
+  window.canvasTrack = stream.getVideoTracks()[0];
+  return room.publish(window.canvasTrack, stream);
+};
+`;
+
+async function sdkPage(t: Test, origin: string): Promise<Page> {
+  const { context, page } = await openSdkPage(await chromium(), origin);
+  t.teardown(() => context.close());
+  await page.evaluate(HELPERS);
+  return page;
+}
+
+async function poll<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: timed out at ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+interface Logged {
+  tracks: { peerId: string; trackId: string; kind: string }[];
+  ended: { peerId: string; trackId: string; kind: string }[];
+  rejoins: { resumed: boolean; peerId: string }[];
+  errors: { code: string; message: string }[];
+}
+const logOf = (page: Page) => page.evaluate<Logged>('window.log');
+
+t.test(
+  'refused sfu joins reject with the server’s codes',
+  toolOptions(BROWSER_TOOLS),
+  async (t) => {
+    if (!requireTools(t, BROWSER_TOOLS)) return;
+    const plain = await startSignal();
+    t.teardown(() => plain.close());
+    const page = await sdkPage(t, plain.origin);
+    t.equal(
+      await page.evaluate(`joinError('r1', 'sfu')`),
+      'sfu-unavailable',
+      'no room service: sfu-unavailable',
+    );
+
+    const sfu = new SfuServer();
+    await sfu.listen();
+    const service = new SfuRoomService(sfu);
+    const site = await startSignal({ roomService: service });
+    t.teardown(async () => {
+      await site.close();
+      service.close();
+      await sfu.close();
+    });
+    const a = await sdkPage(t, site.origin);
+    const b = await sdkPage(t, site.origin);
+    await a.evaluate(`sdk.RtcdClient.join({ url: '/ws', room: 'p2p-room' })`);
+    t.equal(
+      await b.evaluate(`joinError('p2p-room', 'sfu')`),
+      'room-type-mismatch',
+      'an sfu join of a P2P room: room-type-mismatch',
+    );
+    await a.evaluate(`joinSfu('sfu-room')`);
+    t.equal(
+      await b.evaluate(`joinError('sfu-room', 'p2p')`),
+      'room-type-mismatch',
+      'a P2P join of an sfu room: room-type-mismatch',
+    );
+  },
+);
+
+t.test(
+  'publish adds a track the other side receives; unpublish ends it there; a drop resumes',
+  toolOptions(BROWSER_TOOLS),
+  async (t) => {
+    if (!requireTools(t, BROWSER_TOOLS)) return;
+    const sfu = new SfuServer();
+    await sfu.listen();
+    const service = new SfuRoomService(sfu);
+    const site = await startSignal({ roomService: service });
+    t.teardown(async () => {
+      await site.close();
+      service.close();
+      await sfu.close();
+    });
+    const a = await sdkPage(t, site.origin);
+    const b = await sdkPage(t, site.origin);
+    const idA = await a.evaluate<string>(`joinSfu('pub')`);
+    const idB = await b.evaluate<string>(`joinSfu('pub')`);
+    t.not(idA, idB, 'two peers');
+
+    const first = await poll(
+      'B gets A’s camera and microphone',
+      () => logOf(b),
+      (l) => l.tracks.length === 2,
+    );
+    t.same(
+      first.tracks.map((x) => x.peerId),
+      [idA, idA],
+      'both tracks are A’s',
+    );
+    t.same(first.tracks.map((x) => x.kind).sort(), ['audio', 'video'], 'audio and video');
+    const ofA = await poll(
+      'A gets B’s two tracks',
+      () => logOf(a),
+      (l) => l.tracks.length === 2,
+    );
+    t.same(
+      ofA.tracks.map((x) => x.peerId),
+      [idB, idB],
+      'A receives B’s, not its own',
+    );
+    const camera = first.tracks.find((x) => x.kind === 'video')?.trackId ?? '';
+    await poll(
+      'B decodes A’s camera',
+      () => b.evaluate<number>(`framesOf('${camera}')`),
+      (f) => f > 0,
+    );
+
+    await a.evaluate('startCanvas()');
+    const second = await poll(
+      'B gets the canvas',
+      () => logOf(b),
+      (l) => l.tracks.length === 3,
+    );
+    const canvas = second.tracks[2];
+    t.equal(canvas?.kind, 'video', 'the new track is a video');
+    t.equal(canvas?.peerId, idA, 'from A');
+    await poll(
+      'B decodes the canvas',
+      () => b.evaluate<number>(`framesOf('${canvas?.trackId}')`),
+      (f) => f > 0,
+    );
+    t.same(await b.evaluate('room.negotiations.publish'), 1, 'B published once');
+    t.ok((await a.evaluate<number>('room.negotiations.publish')) >= 2, 'A re-offered');
+
+    await a.evaluate('room.unpublish(canvasTrack)');
+    const ended = await poll(
+      'B sees the canvas end',
+      () => logOf(b),
+      (l) => l.ended.length >= 1,
+    );
+    t.same(ended.ended, [canvas], 'exactly the canvas track ended');
+    t.match(
+      await b.evaluate<string>('room.subscribeConnection.remoteDescription.sdp'),
+      /a=inactive/,
+      'its section went inactive in the SFU’s new offer',
+    );
+    t.same(
+      (await b.evaluate<{ trackId: string }[]>('room.tracks.map((t) => ({ trackId: t.trackId }))'))
+        .map((x) => x.trackId)
+        .sort(),
+      first.tracks.map((x) => x.trackId).sort(),
+      'the camera and microphone are still live',
+    );
+    const before = await b.evaluate<number>(`framesOf('${camera}')`);
+    await poll(
+      'the camera keeps decoding',
+      () => b.evaluate<number>(`framesOf('${camera}')`),
+      (f) => f > before + 5,
+    );
+
+    // A network drop of B's signaling socket: resumed, same connections, media still flowing.
+    const pcBefore = await b.evaluate<string>('room.subscribeConnection.connectionState');
+    await b.evaluate('room.dropSignaling()');
+    const rejoined = await poll(
+      'B resumes',
+      () => logOf(b),
+      (l) => l.rejoins.length === 1,
+    );
+    t.same(rejoined.rejoins, [{ resumed: true, peerId: idB }], 'resumed with the same peer id');
+    t.equal(pcBefore, 'connected', 'the subscribe connection was up');
+    t.equal(
+      await b.evaluate<string>('room.subscribeConnection.connectionState'),
+      'connected',
+      'and still is, unchanged',
+    );
+    const after = await b.evaluate<number>(`framesOf('${camera}')`);
+    await poll(
+      'still decoding',
+      () => b.evaluate<number>(`framesOf('${camera}')`),
+      (f) => f > after + 5,
+    );
+    await b.evaluate(`room.setLayer('${camera}', 0)`);
+    await new Promise((r) => setTimeout(r, 300));
+    t.same((await logOf(b)).errors, [], 'B saw no errors');
+    t.same((await logOf(a)).errors, [], 'A saw no errors');
+  },
+);

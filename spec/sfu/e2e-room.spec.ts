@@ -1,0 +1,188 @@
+/**
+ * Multi-party rooms through `rtcd signal` (issue 7), in headless Chromium: the call page in
+ * SFU mode (`/?room=x&mode=sfu`, web/app/sfu-page.ts on the SDK's SfuRoom) against a real
+ * SignalServer whose room service is the SFU (`SfuRoomService` over an `SfuServer`), all in
+ * this process. Three participants each publish a fake camera and microphone and each decodes
+ * the other two's video and receives their audio; then one leaves, and the other two get
+ * `peer-left`, that peer's tracks end (SDK `trackended`) and its video elements go.
+ */
+import t, { type Test } from 'tap';
+import { SfuRoomService } from '../../lib/sfu/room-service.js';
+import { SfuServer } from '../../lib/sfu/sfu-server.js';
+import type { InboundView } from '../../web/app/test-state.js';
+import { launchChromium } from '../helpers/browser.js';
+import {
+  BROWSER_TOOLS,
+  openParticipant,
+  type Participant,
+  startSignal,
+} from '../helpers/signal-page.js';
+import { requireTools, toolOptions } from '../interop/tools.js';
+
+type Launched = Awaited<ReturnType<typeof launchChromium>>;
+let browser: Promise<Launched> | undefined;
+/** One Chromium for the file; loopback candidates allowed, as the SFU is on 127.0.0.1. */
+const chromium = () => {
+  browser ??= launchChromium(['--allow-loopback-in-peer-connection']);
+  return browser;
+};
+t.teardown(async () => {
+  await (await browser?.catch(() => undefined))?.close();
+});
+
+async function startRoomStack(t: Test) {
+  const sfu = new SfuServer();
+  await sfu.listen();
+  const service = new SfuRoomService(sfu);
+  const site = await startSignal({ roomService: service });
+  t.teardown(async () => {
+    await site.close();
+    service.close();
+    await sfu.close();
+  });
+  return { sfu, site };
+}
+
+async function inbound(p: Participant): Promise<InboundView[]> {
+  return p.page.evaluate<InboundView[]>('window.rtcdTest.inbound()');
+}
+
+/** Polls until every remote video decodes and every remote audio receives packets. */
+async function untilMediaFlows(p: Participant, from: readonly string[]): Promise<InboundView[]> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const views = await inbound(p);
+    const ok = from.every(
+      (peer) =>
+        views.some((v) => v.peerId === peer && v.kind === 'video' && v.framesDecoded > 0) &&
+        views.some((v) => v.peerId === peer && v.kind === 'audio' && v.packetsReceived > 0),
+    );
+    if (ok) return views;
+    if (Date.now() > deadline) {
+      const s = await p.state();
+      throw new Error(
+        `media from ${from.join(', ')}: timed out; inbound ${JSON.stringify(views)}; ` +
+          `state ${JSON.stringify(s.sfu)}; errors ${s.errors.join(' | ')}; logs ${p.logs.join(' | ')}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const SFU_PAGE = { mode: 'sfu', audio: '1' };
+
+t.test(
+  'three participants each receive the other two; one leaves and its tracks end for the others',
+  toolOptions(BROWSER_TOOLS),
+  async (t) => {
+    if (!requireTools(t, BROWSER_TOOLS)) return;
+    const { sfu, site } = await startRoomStack(t);
+    const browser = await chromium();
+    const people: Participant[] = [];
+    for (let i = 0; i < 3; i++) {
+      const p = await openParticipant(browser, site.origin, 'trio', SFU_PAGE);
+      t.teardown(() => p.close());
+      people.push(p);
+    }
+    const ids = await Promise.all(people.map(async (p) => (await p.state()).peerId));
+    t.equal(new Set(ids).size, 3, 'three distinct peer ids');
+    t.same(
+      [...(sfu.router.getRoom('trio')?.producers() ?? [])].map((p) => p.kind).sort(),
+      ['audio', 'audio', 'audio', 'video', 'video', 'video'],
+      'the SFU room has a camera and a microphone from each participant',
+    );
+
+    for (const [i, p] of people.entries()) {
+      const others = ids.filter((_, j) => j !== i);
+      const views = await untilMediaFlows(p, others);
+      for (const peer of others) {
+        const video = views.find((v) => v.peerId === peer && v.kind === 'video');
+        const audio = views.find((v) => v.peerId === peer && v.kind === 'audio');
+        t.ok((video?.framesDecoded ?? 0) > 0, `${i}: decodes ${peer}'s video`);
+        t.ok((audio?.packetsReceived ?? 0) > 0, `${i}: receives ${peer}'s audio`);
+      }
+      const s = await p.state();
+      t.same([...(s.sfu?.peers ?? [])].sort(), [...others].sort(), `${i}: knows the other two`);
+      t.equal(s.sfu?.videoElements, 2, `${i}: shows two remote videos`);
+      t.ok(
+        s.sfu?.tracks.every((tr) => tr.shown),
+        `${i}: every remote track is in the page`,
+      );
+      t.same(s.errors, [], `${i}: no errors`);
+    }
+
+    // The third leaves with the page's Leave button.
+    const [a, b, c] = people as [Participant, Participant, Participant];
+    const gone = ids[2] as string;
+    await c.page.click('#leave');
+    for (const [name, p] of [
+      ['first', a],
+      ['second', b],
+    ] as const) {
+      const s = await p.until(
+        `${name} sees ${gone} leave`,
+        (s) =>
+          (s.sfu?.left.includes(gone) ?? false) &&
+          (s.sfu?.ended.filter((e) => e.peerId === gone).length ?? 0) === 2 &&
+          s.sfu?.videoElements === 1,
+      );
+      t.ok(s.sfu?.left.includes(gone), `${name}: peer-left for the leaver`);
+      t.same(
+        s.sfu?.ended
+          .filter((e) => e.peerId === gone)
+          .map((e) => e.kind)
+          .sort(),
+        ['audio', 'video'],
+        `${name}: the leaver's audio and video tracks ended`,
+      );
+      t.notOk(
+        s.sfu?.tracks.some((tr) => tr.peerId === gone),
+        `${name}: none of the leaver's tracks is live`,
+      );
+      t.equal(s.sfu?.videoElements, 1, `${name}: one remote video left in the page`);
+    }
+    // The two who stay still receive each other.
+    await untilMediaFlows(a, [ids[1] as string]);
+    await untilMediaFlows(b, [ids[0] as string]);
+    t.same(
+      [...(sfu.router.getRoom('trio')?.producers() ?? [])].map((p) => p.kind).sort(),
+      ['audio', 'audio', 'video', 'video'],
+      "the leaver's producers are closed",
+    );
+  },
+);
+
+t.test(
+  'a screen share is a second published video: it arrives as a second tile and goes when stopped',
+  toolOptions(BROWSER_TOOLS),
+  async (t) => {
+    if (!requireTools(t, BROWSER_TOOLS)) return;
+    const { site } = await startRoomStack(t);
+    const browser = await chromium();
+    const alice = await openParticipant(browser, site.origin, 'share', SFU_PAGE);
+    t.teardown(() => alice.close());
+    const bob = await openParticipant(browser, site.origin, 'share', SFU_PAGE);
+    t.teardown(() => bob.close());
+    const a = (await alice.state()).peerId;
+    await untilMediaFlows(bob, [a]);
+
+    await alice.page.click('#share');
+    const sharing = await bob.until('a second video from alice', (s) => s.sfu?.videoElements === 2);
+    t.equal(
+      sharing.sfu?.tracks.filter((tr) => tr.peerId === a && tr.kind === 'video').length,
+      2,
+      'bob has two live video tracks from alice',
+    );
+    t.ok((await bob.waitFrames(a, 'screen', 1)) > 0, 'bob decodes the screen share');
+    t.equal((await alice.state()).sfu?.published.length, 3, 'alice publishes three tracks');
+
+    await alice.page.click('#share');
+    const stopped = await bob.until('the share ends', (s) => s.sfu?.videoElements === 1);
+    t.equal(stopped.sfu?.ended.length, 1, 'one track ended: the screen');
+    t.equal(stopped.sfu?.ended[0]?.kind, 'video', 'a video');
+    t.same(stopped.sfu?.left, [], 'alice did not leave');
+    const camera = await bob.framesDecoded(a, 'camera');
+    t.ok((await bob.waitFrames(a, 'camera', camera + 5)) > camera, 'alice’s camera plays on');
+    t.same((await bob.state()).errors, [], 'no errors');
+  },
+);
