@@ -83,13 +83,17 @@ export function sameTransport(a: WebRtcRemoteParameters, b: WebRtcRemoteParamete
 }
 
 /**
- * The answer to a re-offer in which the publisher sends nothing any more (its last track
- * removed): each section answered `inactive` rather than rejected, so the BUNDLE transport
- * stays up for tracks added later. Throws `WhipError` 422 as `createAnswer` refuses.
+ * The answer to a re-offer (`published`: what `answerPublish` answered, if it published
+ * anything): sections it rejected that the offer still has live are answered `inactive`
+ * instead, so the BUNDLE group and its transport stay as they were. libwebrtc cannot move the
+ * BUNDLE tag off a section rejected in a re-answer ("Failed to setup RTCP mux"), and a
+ * publisher that removed its last track keeps its transport for tracks added later.
+ * Throws `WhipError` 422 as `createAnswer` refuses.
  */
-export function answerNothingPublished(
+export function answerRepublish(
   offer: SessionDescription,
   transport: AnswerTransport,
+  published: string | undefined,
 ): string {
   const r = createAnswer(offer, {
     ...transport,
@@ -98,5 +102,20 @@ export function answerNothingPublished(
       m.kind === 'audio' || m.kind === 'video' ? { direction: 'inactive' } : { reject: true },
   });
   if (!r.ok) throw new WhipError(422, r.error.code, r.error.message);
-  return serialize(r.value);
+  const base = r.value;
+  const answered = published === undefined ? undefined : parse(published);
+  if (answered?.ok) {
+    for (const [i, m] of answered.value.media.entries()) {
+      if (m.port !== 0 && base.media[i] !== undefined) base.media[i] = m;
+    }
+  }
+  return serialize(base);
+}
+
+/**
+ * Our candidates for SDP written by lib/sdp (which adds the `candidate:` itself): the mux
+ * lists them as whole attribute values (`candidate:1 1 udp …`).
+ */
+export function sdpCandidates(candidates: readonly string[]): string[] {
+  return candidates.map((c) => c.replace(/^candidate:/, ''));
 }

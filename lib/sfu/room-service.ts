@@ -26,9 +26,10 @@ import { bindEndpoint, endpointSenders, ingressDropFilter } from './endpoint-leg
 import type { Participant } from './participant.js';
 import type { Producer } from './producer.js';
 import {
-  answerNothingPublished,
+  answerRepublish,
   publishedTracks,
   sameTransport,
+  sdpCandidates,
   trackKey,
 } from './publish-offer.js';
 import type { Room } from './room.js';
@@ -222,7 +223,10 @@ export class SfuRoomService implements RoomService {
     const byMid = new Map<string, { producer: Producer; key: string }>();
     let sdp: string;
     try {
-      const a = answerPublish(offer, answerTransportOf(endpoint, media.mux.candidates));
+      const a = answerPublish(
+        offer,
+        answerTransportOf(endpoint, sdpCandidates(media.mux.candidates)),
+      );
       room = this.roomFor(peer.room);
       participant = room.join({ id: peer.id, ...endpointSenders(endpoint) });
       for (const t of publishedTracks(offer, a.sdp, a.producers)) {
@@ -252,17 +256,18 @@ export class SfuRoomService implements RoomService {
 
   /** A re-offer on the same transport: new sections publish, gone or changed ones close. */
   private republish(leg: PublishLeg, offer: ReturnType<typeof readOffer>['offer']): string {
-    const transport = answerTransportOf(leg.endpoint, this.server.media().mux.candidates);
-    let sdp: string;
+    const candidates = sdpCandidates(this.server.media().mux.candidates);
+    const transport = answerTransportOf(leg.endpoint, candidates);
+    let published: string | undefined;
     let tracks: ReturnType<typeof publishedTracks> = [];
     try {
       const a = answerPublish(offer, transport);
-      sdp = a.sdp;
+      published = a.sdp;
       tracks = publishedTracks(offer, a.sdp, a.producers);
     } catch (err) {
       if (!(err instanceof WhipError && err.code === 'nothing-published')) throw err;
-      sdp = answerNothingPublished(offer, transport);
     }
+    const sdp = answerRepublish(offer, transport, published);
     const next = new Map(tracks.map((t) => [t.mid, t]));
     for (const [mid, { producer, key }] of leg.byMid) {
       const t = next.get(mid);
@@ -385,7 +390,7 @@ export class SfuRoomService implements RoomService {
     const { sdp, tracks } = leg.plan.offer({
       ice: { ufrag: ep.localUfrag, pwd: ep.localPwd },
       fingerprints: [{ algorithm: 'sha-256', value: ep.localFingerprint }],
-      candidates: this.server.media().mux.candidates,
+      candidates: sdpCandidates(this.server.media().mux.candidates),
       // Browsers re-offer actpass too; an answerer keeps the DTLS role already in use.
       setup: 'actpass',
     });

@@ -43,6 +43,8 @@ interface PeerConnection {
     init: { direction: 'sendonly' | 'recvonly' },
   ): Transceiver;
   getTransceivers(): Transceiver[];
+  getSenders(): { readonly track: Track | null }[];
+  removeTrack(sender: { readonly track: Track | null }): void;
   createOffer(): Promise<Description>;
   createAnswer(): Promise<Description>;
   setLocalDescription(d: Description): Promise<void>;
@@ -168,6 +170,30 @@ export class WrtcClient {
     this.tracks.push(track);
     this.pub.addTransceiver(track, { direction: 'sendonly' });
     return track;
+  }
+
+  /** Stops sending `track` (its section goes inactive on the next `publish()`). */
+  removeTrack(track: Track): void {
+    const sender = this.pub.getSenders().find((s) => s.track === track);
+    if (sender === undefined) throw new Error('not a published track');
+    this.pub.removeTrack(sender);
+  }
+
+  /** The answered direction of each subscribe section, by mid (from the last answer). */
+  answeredDirections(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const part of this.lastAnswer.split(/\r\nm=/).slice(1)) {
+      const mid = /a=mid:(\S+)/.exec(part)?.[1];
+      const dir = /a=(sendrecv|sendonly|recvonly|inactive)/.exec(part)?.[1];
+      if (mid !== undefined)
+        out.set(
+          mid,
+          part.startsWith('audio 0 ') || part.startsWith('video 0 ')
+            ? 'rejected'
+            : (dir ?? 'sendrecv'),
+        );
+    }
+    return out;
   }
 
   /** Offers the publish connection's tracks (first or again) and applies the answer. */

@@ -40,3 +40,84 @@ t.test('two peers each receive the other one’s video frames and audio', async 
   );
   t.equal(a.framesFrom('p_a', 'video'), 0, 'a never receives its own tracks');
 });
+
+t.test('three peers see the other two; one leaves and its tracks end for the others', async (t) => {
+  const h = await RoomHarness.start();
+  t.teardown(() => h.close());
+  const ids = ['p_1', 'p_2', 'p_3'];
+  const [c1, c2, c3] = ids.map((id) => h.join('three', id));
+  const all = [c1!, c2!, c3!];
+  for (const c of all) {
+    c.addTrack('video');
+    c.addTrack('audio');
+  }
+  await Promise.all(all.map((c) => c.publish()));
+  await waitFor(
+    () =>
+      all.every((c) =>
+        ids
+          .filter((id) => id !== c.peerId)
+          .every((id) => c.framesFrom(id, 'video') > 3 && c.framesFrom(id, 'audio') > 3),
+      ),
+    30_000,
+    'every peer receiving the other two',
+  );
+  for (const c of all) {
+    t.equal(c.current.length, 4, `${c.peerId} is offered the other two peers' four tracks`);
+    t.same(c.errors, [], `${c.peerId}: no errors`);
+  }
+  const offersBefore = [c1!.subscribeOffers, c2!.subscribeOffers];
+  const c3Mids = c1!.current.filter((x) => x.peerId === 'p_3').map((x) => x.mid);
+  c3!.close();
+  for (const [i, c] of [c1!, c2!].entries()) {
+    await waitFor(
+      () => c.subscribeOffers > offersBefore[i]! && c.current.every((x) => x.peerId !== 'p_3'),
+      10_000,
+      `${c.peerId}: a new subscribe-offer without p_3`,
+    );
+    t.equal(c.current.length, 2, `${c.peerId} keeps the remaining peer's two tracks`);
+  }
+  await waitFor(
+    () =>
+      c1!.lastAnswer !== '' && c3Mids.every((m) => c1!.answeredDirections().get(m) === 'inactive'),
+    5_000,
+    'p_3’s sections inactive in p_1’s answer',
+  );
+  t.pass('p_3’s sections are a=inactive in the answered description');
+  const before = c1!.framesFrom('p_3', 'video');
+  const other = c1!.framesFrom('p_2', 'video');
+  await new Promise((r) => setTimeout(r, 600));
+  t.equal(c1!.framesFrom('p_3', 'video'), before, 'no frames from the peer that left');
+  t.ok(c1!.framesFrom('p_2', 'video') > other, 'the remaining peer still delivers frames');
+  t.equal(h.server.router.getRoom('three')?.participants.size, 4, 'two peers, two legs each');
+});
+
+t.test('a second track published later reaches the others on the same transport', async (t) => {
+  const h = await RoomHarness.start();
+  t.teardown(() => h.close());
+  const a = h.join('re', 'p_a');
+  const b = h.join('re', 'p_b');
+  const video = a.addTrack('video');
+  b.addTrack('audio');
+  await Promise.all([a.publish(), b.publish()]);
+  await waitFor(() => b.framesFrom('p_a', 'video') > 3, 20_000, 'b receiving a’s video');
+  const sessions = h.server.media().mux.sessionCount;
+  t.equal(b.current.length, 1);
+  a.addTrack('audio');
+  await a.publish();
+  await waitFor(() => b.framesFrom('p_a', 'audio') > 3, 10_000, 'b receiving a’s new audio');
+  t.equal(b.current.length, 2, 'b is offered both of a’s tracks');
+  t.equal(h.server.media().mux.sessionCount, sessions, 'no new ICE session for the re-offer');
+  t.equal(a.publishAnswers, 2);
+  // Removing the video: its producer closes and b's section for it goes inactive.
+  const videoMid = b.current.find((x) => x.kind === 'video')?.mid;
+  a.removeTrack(video);
+  await a.publish();
+  await waitFor(
+    () => b.current.length === 1 && b.answeredDirections().get(videoMid ?? '') === 'inactive',
+    10_000,
+    'a’s video section inactive for b',
+  );
+  t.equal(b.current[0]?.kind, 'audio');
+  t.same([...a.errors, ...b.errors], []);
+});
