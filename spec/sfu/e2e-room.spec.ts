@@ -4,11 +4,14 @@
  * SignalServer whose room service is the SFU (`SfuRoomService` over an `SfuServer`), all in
  * this process. Three participants each publish a fake camera and microphone and each decodes
  * the other two's video and receives their audio; then one leaves, and the other two get
- * `peer-left`, that peer's tracks end (SDK `trackended`) and its video elements go.
+ * `peer-left`, that peer's tracks end (SDK `trackended`) and its video elements go. A screen
+ * share is a second published track; with `relay=1` both connections go through `rtcd turn`.
  */
 import t, { type Test } from 'tap';
 import { SfuRoomService } from '../../lib/sfu/room-service.js';
 import { SfuServer } from '../../lib/sfu/sfu-server.js';
+import type { SignalServerOptions } from '../../lib/signal/index.js';
+import { TurnServer } from '../../lib/turn/server.js';
 import type { InboundView } from '../../web/app/test-state.js';
 import { launchChromium } from '../helpers/browser.js';
 import {
@@ -30,11 +33,11 @@ t.teardown(async () => {
   await (await browser?.catch(() => undefined))?.close();
 });
 
-async function startRoomStack(t: Test) {
+async function startRoomStack(t: Test, options: SignalServerOptions = {}) {
   const sfu = new SfuServer();
   await sfu.listen();
   const service = new SfuRoomService(sfu);
-  const site = await startSignal({ roomService: service });
+  const site = await startSignal({ roomService: service, ...options });
   t.teardown(async () => {
     await site.close();
     service.close();
@@ -184,5 +187,61 @@ t.test(
     const camera = await bob.framesDecoded(a, 'camera');
     t.ok((await bob.waitFrames(a, 'camera', camera + 5)) > camera, 'alice’s camera plays on');
     t.same((await bob.state()).errors, [], 'no errors');
+  },
+);
+
+t.test(
+  'relay only: both connections of each page go through rtcd turn, media still flows',
+  toolOptions(BROWSER_TOOLS),
+  async (t) => {
+    if (!requireTools(t, BROWSER_TOOLS)) return;
+    const secret = 'e2e-room-relay';
+    const turn = new TurnServer({
+      listen: [{ host: '127.0.0.1', port: 0 }],
+      relayIps: ['127.0.0.1'],
+      realm: 'rtcd.e2e-room',
+      authSecrets: [secret],
+      // Its own relay port range, apart from the other TURN specs that may run alongside.
+      minPort: 35000,
+      maxPort: 35999,
+      // The SFU listens on 127.0.0.1.
+      allowLoopbackPeers: true,
+      drainTimeoutMs: 0,
+    });
+    await turn.start();
+    t.teardown(() => turn.close({ drainTimeoutMs: 0 }));
+    const port = turn.addresses.udp[0]?.port;
+    const { site } = await startRoomStack(t, {
+      turnSecret: secret,
+      turnUrls: [`turn:127.0.0.1:${port}?transport=udp`],
+    });
+    const browser = await chromium();
+    const query = { ...SFU_PAGE, relay: '1' };
+    const alice = await openParticipant(browser, site.origin, 'relay', query);
+    t.teardown(() => alice.close());
+    const bob = await openParticipant(browser, site.origin, 'relay', query);
+    t.teardown(() => bob.close());
+    const [a, b] = [(await alice.state()).peerId, (await bob.state()).peerId];
+    await untilMediaFlows(alice, [b]);
+    await untilMediaFlows(bob, [a]);
+    for (const [name, p] of [
+      ['alice', alice],
+      ['bob', bob],
+    ] as const) {
+      const s = await p.until(
+        `${name}: both pairs known`,
+        (s) => s.sfu?.pairs.publish !== undefined && s.sfu?.pairs.subscribe !== undefined,
+      );
+      for (const which of ['publish', 'subscribe'] as const) {
+        const pair = s.sfu?.pairs[which];
+        t.equal(
+          pair?.local,
+          'relay',
+          `${name}: the ${which} connection's local candidate is relayed`,
+        );
+        t.equal(pair?.relayProtocol, 'udp', `${name}: spoke TURN over UDP`);
+        t.equal(pair?.remote, 'host', `${name}: to the SFU's host candidate`);
+      }
+    }
   },
 );

@@ -35,11 +35,26 @@ export async function runSfuPage(ctx: SfuPageContext): Promise<void> {
     negotiations: { publish: 0, subscribe: 0 },
     published: [],
     videoElements: 0,
+    pairs: {},
   };
   state.sfu = view;
   let room: SfuRoom | undefined;
   const tiles = new SfuTiles((trackId, layer) => room?.setLayer(trackId, layer));
   const peers = new Set<string>();
+  const readPair = (which: 'publish' | 'subscribe') => {
+    room?.selectedCandidatePairs().then(
+      (pairs) => {
+        const p = pairs[which];
+        if (p === undefined) return;
+        view.pairs[which] = {
+          local: p.local.type,
+          remote: p.remote.type,
+          ...(p.relayProtocol !== undefined ? { relayProtocol: p.relayProtocol } : {}),
+        };
+      },
+      (err: unknown) => ctx.report('stats', err),
+    );
+  };
   const renderPeers = () => {
     byId('peers').replaceChildren(
       ...[...peers].map((id) => el('li', { 'data-peer': id, 'data-state': 'connected' }, id)),
@@ -101,6 +116,7 @@ export async function runSfuPage(ctx: SfuPageContext): Promise<void> {
       if (pc === 'publish') view.publishState = s;
       else view.subscribeState = s;
       renderPeers();
+      if (s === 'connected') readPair(pc);
     },
     rejoined: (r) => {
       state.rejoins.push(r);
@@ -119,6 +135,9 @@ export async function runSfuPage(ctx: SfuPageContext): Promise<void> {
     iceTransportPolicy: params.get('relay') === '1' ? 'relay' : 'all',
     listeners,
   });
+  // A connection may have come up before `room` was set.
+  if (view.publishState === 'connected') readPair('publish');
+  if (view.subscribeState === 'connected') readPair('subscribe');
   state.peerId = room.peerId;
   state.sessionId = room.sessionId;
   ctx.setClientState(room.state);

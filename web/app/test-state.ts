@@ -73,6 +73,18 @@ export interface SfuView {
   published: string[];
   /** Video elements of remote tracks in the page. */
   videoElements: number;
+  /** Candidate types of each connection's selected ICE pair, once connected. */
+  pairs: {
+    publish?: PairView;
+    subscribe?: PairView;
+  };
+}
+
+export interface PairView {
+  local: string;
+  remote: string;
+  /** For a local relay candidate: the transport spoken to the TURN server. */
+  relayProtocol?: string;
 }
 
 /** Receive statistics of one remote track (SFU mode), from its receiver's getStats(). */

@@ -137,29 +137,8 @@ export class RemotePeer {
   }
 
   /** The ICE candidate pair in use, from getStats(); undefined before ICE has chosen one. */
-  async selectedCandidatePair(): Promise<CandidatePairInfo | undefined> {
-    const report = await this.pc.getStats();
-    let pairId: string | undefined;
-    report.forEach((s: { type: string; selectedCandidatePairId?: string }) => {
-      if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
-    });
-    const pair = pairId === undefined ? undefined : report.get(pairId);
-    if (pair === undefined) return undefined;
-    const local = report.get(pair.localCandidateId);
-    const remote = report.get(pair.remoteCandidateId);
-    if (local === undefined || remote === undefined) return undefined;
-    const pick = (c: Record<string, unknown>) => ({
-      type: c.candidateType as CandidateType,
-      protocol: String(c.protocol),
-      address: String(c.address ?? c.ip ?? ''),
-      port: Number(c.port),
-    });
-    return {
-      peerId: this.id,
-      local: pick(local),
-      remote: pick(remote),
-      ...(typeof local.relayProtocol === 'string' ? { relayProtocol: local.relayProtocol } : {}),
-    };
+  selectedCandidatePair(): Promise<CandidatePairInfo | undefined> {
+    return selectedCandidatePair(this.pc, this.id);
   }
 
   close(): void {
@@ -265,4 +244,33 @@ export class RemotePeer {
       (err: unknown) => this.hooks.error(this, 'stats', err),
     );
   }
+}
+
+/** The ICE candidate pair `pc` uses, from getStats(); undefined before ICE has chosen one. */
+export async function selectedCandidatePair(
+  pc: RTCPeerConnection,
+  peerId: string,
+): Promise<CandidatePairInfo | undefined> {
+  const report = await pc.getStats();
+  let pairId: string | undefined;
+  report.forEach((s: { type: string; selectedCandidatePairId?: string }) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+  });
+  const pair = pairId === undefined ? undefined : report.get(pairId);
+  if (pair === undefined) return undefined;
+  const local = report.get(pair.localCandidateId);
+  const remote = report.get(pair.remoteCandidateId);
+  if (local === undefined || remote === undefined) return undefined;
+  const pick = (c: Record<string, unknown>) => ({
+    type: c.candidateType as CandidateType,
+    protocol: String(c.protocol),
+    address: String(c.address ?? c.ip ?? ''),
+    port: Number(c.port),
+  });
+  return {
+    peerId,
+    local: pick(local),
+    remote: pick(remote),
+    ...(typeof local.relayProtocol === 'string' ? { relayProtocol: local.relayProtocol } : {}),
+  };
 }

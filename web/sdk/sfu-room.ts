@@ -14,6 +14,7 @@
 import { websocketUrl } from './client.js';
 import type { Listener } from './emitter.js';
 import { Emitter } from './emitter.js';
+import { type CandidatePairInfo, selectedCandidatePair } from './peer.js';
 import type { JoinedMessage, ServerMessage } from './protocol.js';
 import { type PublishOptions, SfuPublisher } from './sfu-publisher.js';
 import { type RemoteTrack, SfuSubscriber } from './sfu-subscriber.js';
@@ -157,6 +158,20 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
 
   get subscribeConnection(): RTCPeerConnection | undefined {
     return this.#subscriber?.pc;
+  }
+
+  /** The ICE candidate pair each connection uses (`peerId` is `sfu`); undefined before. */
+  async selectedCandidatePairs(): Promise<{
+    publish: CandidatePairInfo | undefined;
+    subscribe: CandidatePairInfo | undefined;
+  }> {
+    const pair = (pc: RTCPeerConnection | undefined) =>
+      pc === undefined ? Promise.resolve(undefined) : selectedCandidatePair(pc, 'sfu');
+    const [publish, subscribe] = await Promise.all([
+      pair(this.publishConnection),
+      pair(this.subscribeConnection),
+    ]);
+    return { publish, subscribe };
   }
 
   /** Offer/answer exchanges done on each connection (diagnostics). */
