@@ -1,0 +1,193 @@
+/**
+ * `SfuRoomService` refusing bad input (rooms-contract): malformed or non-WebRTC SDP gets
+ * `error bad-sdp` and leaves no endpoint, participant or room behind; nothing publishable is
+ * `sfu-not-acceptable`; a `subscribe-answer` with no offer out, `set-layer` for an unknown
+ * track and messages from peers that did not join are `sfu-bad-state`; limits are `sfu-limit`.
+ * No media flows here: the SfuServer is real, the offers are written by hand.
+ */
+import t from 'tap';
+import { SfuRoomService, type SfuRoomServiceOptions } from '../../lib/sfu/room-service.js';
+import { SfuServer, type SfuServerOptions } from '../../lib/sfu/sfu-server.js';
+import type { SfuServerMessage } from '../../lib/signal/room-service.js';
+
+const FP = Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).padStart(2, '0')).join(':');
+
+/** A publisher's offer: audio and video `sendonly` with SSRCs (video with an RTX FID pair). */
+function publishOffer(o: { ufrag?: string; videoSsrc?: number } = {}): string {
+  const v = o.videoSsrc ?? 2222;
+  const transport = [
+    `a=ice-ufrag:${o.ufrag ?? 'pubU'}`,
+    'a=ice-pwd:publisherPasswordOf22chars',
+    `a=fingerprint:sha-256 ${FP.toUpperCase()}`,
+    'a=setup:actpass',
+  ];
+  return [
+    'v=0',
+    'o=- 1 1 IN IP4 127.0.0.1',
+    's=-',
+    't=0 0',
+    'a=group:BUNDLE 0 1',
+    'm=audio 9 UDP/TLS/RTP/SAVPF 111',
+    'c=IN IP4 0.0.0.0',
+    ...transport,
+    'a=mid:0',
+    'a=sendonly',
+    'a=msid:s a1',
+    'a=rtcp-mux',
+    'a=rtpmap:111 opus/48000/2',
+    'a=fmtp:111 minptime=10;useinbandfec=1',
+    'a=ssrc:1111 cname:c',
+    'm=video 9 UDP/TLS/RTP/SAVPF 96 97',
+    'c=IN IP4 0.0.0.0',
+    ...transport,
+    'a=mid:1',
+    'a=sendonly',
+    'a=msid:s v1',
+    'a=rtcp-mux',
+    'a=rtpmap:96 VP8/90000',
+    'a=rtcp-fb:96 nack',
+    'a=rtpmap:97 rtx/90000',
+    'a=fmtp:97 apt=96',
+    `a=ssrc-group:FID ${v} ${v + 1}`,
+    `a=ssrc:${v} cname:c`,
+    `a=ssrc:${v + 1} cname:c`,
+    '',
+  ].join('\r\n');
+}
+
+async function start(o: { server?: SfuServerOptions; service?: SfuRoomServiceOptions } = {}) {
+  const server = new SfuServer(o.server);
+  await server.listen();
+  const service = new SfuRoomService(server, o.service);
+  const inbox = new Map<string, SfuServerMessage[]>();
+  service.attach((peerId, m) => {
+    const list = inbox.get(peerId) ?? [];
+    list.push(m);
+    inbox.set(peerId, list);
+  });
+  const last = (peerId: string) => inbox.get(peerId)?.at(-1);
+  const empty = () => ({
+    rooms: server.router.rooms.size,
+    sessions: server.media().mux.sessionCount,
+  });
+  return {
+    server,
+    service,
+    last,
+    empty,
+    close: async () => {
+      service.close();
+      await server.close();
+    },
+  };
+}
+
+t.test('malformed and non-WebRTC publish offers: bad-sdp and no state', async (t) => {
+  const h = await start();
+  t.teardown(h.close);
+  h.service.join('r', 'p_1');
+  const cases: [string, string][] = [
+    ['not SDP at all', 'hello'],
+    ['no BUNDLE group', publishOffer().replace('a=group:BUNDLE 0 1\r\n', '')],
+    ['no ICE credentials', publishOffer().replace(/a=ice-(ufrag|pwd):.*\r\n/g, '')],
+    ['no fingerprint', publishOffer().replace(/a=fingerprint:.*\r\n/g, '')],
+    ['no rtcp-mux', publishOffer().replace(/a=rtcp-mux\r\n/g, '')],
+    ['a repeated mid', publishOffer().replace('a=mid:1', 'a=mid:0')],
+  ];
+  for (const [name, sdp] of cases) {
+    h.service.message('r', 'p_1', { type: 'publish', sdp });
+    const m = h.last('p_1');
+    t.match(m, { type: 'error', code: 'bad-sdp', ref: 'publish' }, name);
+    t.same(h.empty(), { rooms: 0, sessions: 0 }, `${name}: no room, no ICE session`);
+  }
+});
+
+t.test('an offer with nothing to publish: sfu-not-acceptable and no state', async (t) => {
+  const h = await start();
+  t.teardown(h.close);
+  h.service.join('r', 'p_1');
+  const sdp = publishOffer().replace(/a=sendonly/g, 'a=recvonly');
+  h.service.message('r', 'p_1', { type: 'publish', sdp });
+  t.match(h.last('p_1'), { type: 'error', code: 'sfu-not-acceptable', ref: 'publish' });
+  t.same(h.empty(), { rooms: 0, sessions: 0 });
+});
+
+t.test('a good offer is answered; leaving removes every trace', async (t) => {
+  const h = await start();
+  t.teardown(h.close);
+  h.service.join('r', 'p_1');
+  h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer() });
+  const m = h.last('p_1');
+  t.equal(m?.type, 'publish-answer');
+  const sdp = m?.type === 'publish-answer' ? m.sdp : '';
+  t.match(sdp, /a=ice-lite/);
+  t.match(sdp, /a=recvonly/);
+  t.notMatch(sdp, /candidate:candidate:/, 'candidates written once');
+  t.equal(h.server.router.getRoom('r')?.participants.get('p_1')?.producers.size, 2);
+  t.equal(h.empty().sessions, 1);
+  h.service.leave('r', 'p_1');
+  t.same(h.empty(), { rooms: 0, sessions: 0 });
+  t.equal(h.service.size, 0);
+});
+
+t.test('protocol misuse is sfu-bad-state', async (t) => {
+  const h = await start();
+  t.teardown(h.close);
+  h.service.message('r', 'p_x', { type: 'publish', sdp: publishOffer() });
+  t.match(h.last('p_x'), { type: 'error', code: 'sfu-bad-state', ref: 'publish' }, 'not joined');
+  h.service.join('r', 'p_1');
+  h.service.message('r', 'p_1', { type: 'subscribe-answer', sdp: publishOffer() });
+  t.match(h.last('p_1'), { type: 'error', code: 'sfu-bad-state', ref: 'subscribe-answer' });
+  h.service.message('r', 'p_1', { type: 'set-layer', trackId: 'nope', layer: 1 });
+  t.match(h.last('p_1'), { type: 'error', code: 'sfu-bad-state', ref: 'set-layer' });
+  h.service.message('other', 'p_1', { type: 'publish', sdp: publishOffer() });
+  t.match(h.last('p_1'), { type: 'error', code: 'sfu-bad-state' }, 'the wrong room');
+  t.same(h.empty(), { rooms: 0, sessions: 0 });
+});
+
+t.test('limits: peers per service, tracks per publisher', async (t) => {
+  const h = await start({
+    service: { maxPeers: 1 },
+    server: { router: { maxProducersPerParticipant: 1 } },
+  });
+  t.teardown(h.close);
+  h.service.join('r', 'p_1');
+  h.service.join('r', 'p_2');
+  t.match(h.last('p_2'), { type: 'error', code: 'sfu-limit', ref: 'join' });
+  t.equal(h.service.size, 1);
+  h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer() });
+  t.match(h.last('p_1'), { type: 'error', code: 'sfu-limit', ref: 'publish' }, 'two tracks > 1');
+  t.same(h.empty(), { rooms: 0, sessions: 0 }, 'the refused offer left nothing');
+});
+
+t.test(
+  'a re-offer with a new ICE ufrag replaces the endpoint; changed SSRCs a track',
+  async (t) => {
+    const h = await start();
+    t.teardown(h.close);
+    h.service.join('r', 'p_1');
+    h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer() });
+    const part = () => h.server.router.getRoom('r')?.participants.get('p_1');
+    const first = [...(part()?.producers.values() ?? [])];
+    t.equal(first.length, 2);
+    h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer({ videoSsrc: 5000 }) });
+    t.equal(h.last('p_1')?.type, 'publish-answer');
+    const second = [...(part()?.producers.values() ?? [])];
+    t.equal(second[0], first[0], 'the unchanged audio producer is kept');
+    t.ok(first[1]?.closed, 'the video producer whose SSRC changed closed');
+    t.equal(second.length, 2);
+    t.equal(h.empty().sessions, 1, 'same ICE session');
+    h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer({ ufrag: 'newU' }) });
+    t.equal(h.last('p_1')?.type, 'publish-answer');
+    t.ok(second[0]?.closed, 'an ICE restart ends the old tracks');
+    t.equal(part()?.producers.size, 2);
+    t.equal(h.empty().sessions, 1, 'the old session is gone, one new');
+  },
+);
+
+t.test('options are validated', async (t) => {
+  const server = new SfuServer();
+  t.throws(() => new SfuRoomService(server, { maxPeers: 0 }), TypeError);
+  t.throws(() => new SfuRoomService(server, { subscribeAnswerTimeoutMs: 1.5 }), TypeError);
+  t.throws(() => new SfuRoomService(server, { maxSubscribeSections: Number.NaN }), TypeError);
+});
