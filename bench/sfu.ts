@@ -130,6 +130,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       ),
       budgetSeconds: seconds('budget', v.budget ?? (q ? '20' : '70'), 3600),
       maxLoss: 0.01,
+      ...(q ? { warmupMs: 500 } : {}),
     },
   };
 }

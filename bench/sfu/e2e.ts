@@ -35,6 +35,11 @@ export interface E2eOptions {
   clientProcesses: number;
   /** Idle subscribers added for the memory figure. */
   idleSubscribers: number;
+  /**
+   * Sending before the SFU path's measured window: a new consumer starts on a key frame, and
+   * the router allocates each leg's layers once per report interval (1 s). Default 1,200 ms.
+   */
+  warmupMs?: number;
   /** Stop stepping once this much wall time has passed, s. */
   budgetSeconds: number;
   /** Loss above which the ramp stops (the knee is found). */
@@ -91,10 +96,6 @@ export interface E2eResult {
 const here = fileURLToPath(new URL('.', import.meta.url));
 const tsx = import.meta.resolve('tsx');
 const REPLY_TIMEOUT_MS = 120_000;
-/**
- * Sending before the SFU path's measured window: a new consumer starts on a key frame, and
- * the router allocates each leg's layers once per report interval (1 s).
- */
 const SFU_WARMUP_MS = 1200;
 const DIRECT_WARMUP_MS = 200;
 
@@ -277,7 +278,7 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
       const connected = await connectRooms(clients, 'connect', plans, ready);
       failedConnects += connected.failed;
       const durationMs = o.seconds * 1000;
-      const sfu = await phase(clients, 'sfu', SFU_WARMUP_MS, durationMs, server);
+      const sfu = await phase(clients, 'sfu', o.warmupMs ?? SFU_WARMUP_MS, durationMs, server);
       const direct = await phase(
         clients,
         'direct',

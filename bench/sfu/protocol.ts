@@ -96,10 +96,24 @@ export function isMessage(m: unknown): m is { type: string } {
   return typeof m === 'object' && m !== null && typeof Reflect.get(m, 'type') === 'string';
 }
 
-const BIN_US = 5;
-const BINS = 20_000; // 5 µs bins up to 100 ms; the last bin holds everything later
+const FINE_US = 5;
+const FINE_BINS = 4000; // 5 µs bins up to 20 ms
+const COARSE_US = 1000;
+const BINS = FINE_BINS + 5000; // then 1 ms bins up to ~5 s; the last bin holds everything later
 
-/** Latency counts in 5 µs bins (0-100 ms), mergeable across processes. */
+function binOf(us: number): number {
+  if (us <= 0) return 0;
+  if (us < FINE_BINS * FINE_US) return Math.floor(us / FINE_US);
+  return Math.min(BINS - 1, FINE_BINS + Math.floor((us - FINE_BINS * FINE_US) / COARSE_US));
+}
+
+/** The middle of bin `i`, µs. */
+function midOf(i: number): number {
+  if (i < FINE_BINS) return (i + 0.5) * FINE_US;
+  return FINE_BINS * FINE_US + (i - FINE_BINS + 0.5) * COARSE_US;
+}
+
+/** Latency counts in 5 µs bins to 20 ms, then 1 ms bins to ~5 s; mergeable across processes. */
 export class Histogram {
   readonly counts: Uint32Array;
 
@@ -109,8 +123,7 @@ export class Histogram {
   }
 
   add(us: number): void {
-    const i = us <= 0 ? 0 : Math.min(BINS - 1, Math.floor(us / BIN_US));
-    this.counts[i]!++;
+    this.counts[binOf(us)]!++;
   }
 
   merge(o: Histogram): void {
@@ -131,9 +144,9 @@ export class Histogram {
     let seen = 0;
     for (let i = 0; i < BINS; i++) {
       seen += this.counts[i]!;
-      if (seen >= rank) return (i + 0.5) * BIN_US;
+      if (seen >= rank) return midOf(i);
     }
-    return BINS * BIN_US;
+    return midOf(BINS - 1);
   }
 
   toArray(): number[] {
