@@ -9,9 +9,11 @@ import {
 import {
   decapsulateRtx,
   ExtensionElement,
+  ExtensionUri,
   findExtension,
   RtpPacket,
   readSdesString,
+  readTransportSequenceNumber,
   rtxOriginalSequenceNumber,
 } from '../rtp/index.js';
 import { BandwidthEstimator } from './bandwidth.js';
@@ -19,10 +21,12 @@ import { Consumer, type ConsumerOptions } from './consumer.js';
 import { Emitter } from './emitter.js';
 import { SfuError, SfuErrorCode } from './errors.js';
 import type { IncomingLayer } from './incoming-layer.js';
+import { IngressLimits } from './ingress-limits.js';
 import { newParticipantStats, type ParticipantStats } from './metrics.js';
 import { limitError, type ResolvedRouterOptions } from './options.js';
 import { Producer, type ProducerOptions } from './producer.js';
 import type { Room } from './room.js';
+import { TransportCcFeedbackGenerator } from './transport-cc-feedback.js';
 
 /** The two send functions of one participant's leg (the endpoint protects and sends). */
 export interface ParticipantOptions {
@@ -36,7 +40,7 @@ export interface ParticipantOptions {
 export type ParticipantEvents = {
   /**
    * Reason: `closed` (by the application), `room-closed`, `abuse` (too many bad packets per
-   * second), `flood` (over the RTP rate limit for `maxRateLimitedSeconds` seconds running).
+   * second), `flood` (over the packet rate limit for `maxRateLimitedSeconds` seconds running).
    */
   close: [reason: string];
   producer: [producer: Producer];
@@ -67,15 +71,13 @@ export class Participant extends Emitter<ParticipantEvents> {
   private readonly consumersBySsrc = new Map<number, Consumer>();
   private readonly view = new RtpPacket();
   private readonly el = new ExtensionElement();
+  /** Transport-cc feedback to this participant as a publisher, on its transport-wide ids. */
+  private readonly transportCc = new TransportCcFeedbackGenerator();
+  private transportCcId = 0;
   private readonly sendRtp: (packet: Buffer) => void;
   private readonly sendRtcp: (packet: Buffer) => void;
   private twccSeq = 0;
-  private badCount = 0;
-  private badWindowStart = Number.NEGATIVE_INFINITY;
-  private rtpCount = 0;
-  private rtpWindowStart = Number.NEGATIVE_INFINITY;
-  /** One-second windows running in which the RTP rate limit was exceeded. */
-  private floodWindows = 0;
+  private readonly limits: IngressLimits;
   private nextReportAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -91,6 +93,7 @@ export class Participant extends Emitter<ParticipantEvents> {
     this.sendRtp = o.sendRtp;
     this.sendRtcp = o.sendRtcp;
     this.bandwidth = new BandwidthEstimator(opts.initialBandwidth);
+    this.limits = new IngressLimits(opts);
     this.onListenerError = (err, event) => opts.logger.warn({ err, event }, 'sfu listener threw');
   }
 
@@ -120,6 +123,7 @@ export class Participant extends Emitter<ParticipantEvents> {
       if (l.rtxSsrc !== 0) this.routes.set(l.rtxSsrc, { producer, layer: l, rtx: true });
     }
     this.producers.set(id, producer);
+    this.transportCcId ||= o.headerExtensions?.[ExtensionUri.transportWideCc] ?? 0;
     this.emit('producer', producer);
     this.room.producerAdded(producer);
     return producer;
@@ -170,6 +174,11 @@ export class Participant extends Emitter<ParticipantEvents> {
       this.bad(reason, now);
       return;
     }
+    // Every packet of the transport is acknowledged, padding and RTX included (probes).
+    if (this.transportCcId > 0 && findExtension(v, this.transportCcId, this.el)) {
+      const seq = readTransportSequenceNumber(v.buffer, this.el.offset, this.el.length);
+      this.transportCc.record(seq, v.ssrc, now);
+    }
     const route = this.routes.get(v.ssrc) ?? this.learnSsrc(v);
     if (!route) {
       this.bad('unknown-ssrc', now);
@@ -203,23 +212,18 @@ export class Participant extends Emitter<ParticipantEvents> {
   }
 
   /**
-   * The RTP rate limit: the excess of each one-second window is dropped (`rate-limit`); a
-   * sender over the limit in `maxRateLimitedSeconds` windows running is closed (`flood`).
+   * The packet rate limit (RTP and RTCP together): the excess of each one-second window is
+   * dropped (`rate-limit`); a sender over the limit in `maxRateLimitedSeconds` windows running
+   * is closed (`flood`).
    */
   private withinRate(now: number): boolean {
-    const limit = this.opts.maxRtpPacketsPerSecond;
-    if (now - this.rtpWindowStart >= 1000) {
-      // A window under the limit, or a silent one in between, ends the run.
-      if (this.rtpCount <= limit || now - this.rtpWindowStart >= 2000) this.floodWindows = 0;
-      this.rtpWindowStart = now;
-      this.rtpCount = 0;
-    }
-    if (++this.rtpCount <= limit) return true;
+    const v = this.limits.packet(now);
+    if (v === 'ok') return true;
     this.drop('rate-limit');
-    if (this.rtpCount === limit + 1 && ++this.floodWindows >= this.opts.maxRateLimitedSeconds) {
+    if (v === 'flood') {
       this.opts.logger.info(
-        { participant: this.id, room: this.room.id, reason: 'flood', limit },
-        'sfu participant closed: over the RTP rate limit',
+        { participant: this.id, room: this.room.id, reason: 'flood' },
+        'sfu participant closed: over the packet rate limit',
       );
       this.close('flood');
     }
@@ -254,6 +258,7 @@ export class Participant extends Emitter<ParticipantEvents> {
     if (this.closed) return;
     const now = this.opts.now();
     this.stats.rtcpReceived++;
+    if (!this.withinRate(now)) return;
     const r = decodeRtcp(buf);
     if (!r.ok) {
       this.bad(r.reason, now);
@@ -278,7 +283,13 @@ export class Participant extends Emitter<ParticipantEvents> {
         const c = this.consumersBySsrc.get(p.mediaSsrc);
         if (!c) return false;
         const seqs = sequencesFromNackPairs(p.pairs.slice(0, MAX_NACK_PAIRS));
-        for (const seq of seqs) if (c.retransmit(seq, now)) this.stats.retransmissionsSent++;
+        for (const seq of seqs) {
+          if (!this.limits.retransmit(now)) {
+            this.drop('nack-rate-limit');
+            continue;
+          }
+          if (c.retransmit(seq, now)) this.stats.retransmissionsSent++;
+        }
         return false;
       }
       case 'pli':
@@ -379,6 +390,8 @@ export class Participant extends Emitter<ParticipantEvents> {
   tick(now: number): void {
     if (this.closed) return;
     for (const p of this.producers.values()) p.tick(now);
+    const feedback = this.transportCc.poll(now, this.rtcpSsrc);
+    if (feedback.length > 0) this.callSend(this.sendRtcp, encodeRtcp(feedback));
     if (now >= this.nextReportAt) {
       this.nextReportAt = now + this.opts.reportIntervalMs;
       this.sendReports(now);
@@ -411,11 +424,7 @@ export class Participant extends Emitter<ParticipantEvents> {
   /** A malformed or unroutable packet: counted, and too many per second close the participant. */
   private bad(reason: string, now: number): void {
     this.drop(reason);
-    if (now - this.badWindowStart >= 1000) {
-      this.badWindowStart = now;
-      this.badCount = 0;
-    }
-    if (++this.badCount > this.opts.maxBadPacketsPerSecond) {
+    if (this.limits.badPacket(now)) {
       this.opts.logger.info(
         { participant: this.id, room: this.room.id, reason: 'abuse', last: reason },
         'sfu participant closed: too many bad packets',

@@ -1,0 +1,95 @@
+import { type TransportCcFeedback, transportCcFromArrivals } from '../rtcp/index.js';
+import { seqDiff } from '../rtp/index.js';
+
+const RING = 4096;
+/** Packet statuses per feedback message: keeps one message well under an MTU. */
+const MAX_STATUSES = 400;
+/** A receive delta must fit 16 bits of 250 µs (draft-holmer-…-01 §3.1.5): about ±8.19 s. */
+const MAX_DELTA_US = 8_000_000;
+
+/**
+ * The receive side of transport-wide congestion control (draft-holmer-rmcat-transport-wide-
+ * cc-extensions-01 §3) for one publisher's transport: records the arrival time of each
+ * transport-wide sequence number and, every `intervalMs`, turns what arrived since the last
+ * feedback into transport-cc messages. Without it a publisher that negotiated transport-cc
+ * (Chromium always offers it) gets no feedback, and its send-side estimate sinks instead of
+ * growing: a simulcast publisher then never sends its upper layers. Sans-IO: times in ms from
+ * the caller's clock; allocates nothing per recorded packet.
+ */
+export class TransportCcFeedbackGenerator {
+  private readonly arrivals = new Float64Array(RING);
+  private readonly seqs = new Int32Array(RING).fill(-1);
+  /** Extended sequence number of the next packet to report; -1 before the first packet. */
+  private base = -1;
+  /** Highest extended sequence number recorded. */
+  private highest = -1;
+  private feedbackCount = 0;
+  private mediaSsrc = 0;
+  private nextAt = Number.NEGATIVE_INFINITY;
+
+  constructor(readonly intervalMs = 50) {}
+
+  /** A packet of `ssrc` carrying transport-wide sequence number `seq` arrived at `now` ms. */
+  record(seq: number, ssrc: number, now: number): void {
+    let ext: number;
+    if (this.highest < 0) {
+      // Start high enough that reordered packets before the first one stay positive.
+      ext = (seq & 0xffff) + 0x10000;
+      this.base = ext;
+      this.highest = ext;
+    } else {
+      ext = this.highest + seqDiff(seq & 0xffff, this.highest & 0xffff);
+      if (ext < this.base) return; // already reported as lost: too late
+      if (ext > this.highest) this.highest = ext;
+    }
+    const i = ext % RING;
+    this.seqs[i] = ext;
+    this.arrivals[i] = now;
+    this.mediaSsrc = ssrc >>> 0;
+    // Never keep more unreported packets than the ring holds.
+    if (this.highest - this.base >= RING) this.base = this.highest - RING + 1;
+  }
+
+  /**
+   * The feedback due at `now` (an empty list if it is not time yet or nothing arrived since
+   * the last one): statuses from the last reported packet on, split into messages of at most
+   * 400 statuses.
+   */
+  poll(now: number, senderSsrc: number): TransportCcFeedback[] {
+    if (now < this.nextAt || this.highest < this.base || this.base < 0) return [];
+    this.nextAt = now + this.intervalMs;
+    const out: TransportCcFeedback[] = [];
+    while (this.base <= this.highest) {
+      const n = Math.min(MAX_STATUSES, this.highest - this.base + 1);
+      const arrivalsUs: (number | undefined)[] = [];
+      let previous: number | undefined;
+      for (let k = 0; k < n; k++) {
+        const ext = this.base + k;
+        const i = ext % RING;
+        if (this.seqs[i] !== ext) {
+          arrivalsUs.push(undefined);
+          continue;
+        }
+        let us = this.arrivals[i]! * 1000;
+        if (previous !== undefined) {
+          us = Math.min(Math.max(us, previous - MAX_DELTA_US), previous + MAX_DELTA_US);
+        }
+        previous = us;
+        arrivalsUs.push(us);
+      }
+      if (previous !== undefined) {
+        out.push(
+          transportCcFromArrivals({
+            senderSsrc,
+            mediaSsrc: this.mediaSsrc,
+            baseSequence: this.base & 0xffff,
+            feedbackPacketCount: this.feedbackCount++ & 0xff,
+            arrivalsUs,
+          }),
+        );
+      }
+      this.base += n;
+    }
+    return out;
+  }
+}
