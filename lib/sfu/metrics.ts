@@ -138,7 +138,7 @@ export class SfuStatsCollector {
     for (const [ep, w] of this.endpoints) {
       const drops = endpointDrops(ep);
       let total = 0;
-      for (const v of Object.values(drops)) total += v;
+      for (const [r, v] of Object.entries(drops)) if (!BENIGN_DROPS.has(r)) total += v;
       const delta = total - w.lastDrops;
       w.lastDrops = total;
       if (delta <= budget || w.participant.closed) continue;
@@ -192,6 +192,12 @@ export class SfuStatsCollector {
     bump(this.http.errors, code, 1);
   }
 }
+
+/**
+ * Drops a well-behaved peer causes too: DTLS application data is SCTP for data channels that
+ * nobody runs here (a browser opening one keeps retransmitting its INIT).
+ */
+const BENIGN_DROPS = new Set(['dtls-application-data']);
 
 /** An endpoint's drops: its own reasons, and its DTLS connection's as `dtls-<reason>`. */
 function endpointDrops(ep: WebRtcEndpoint): Record<string, number> {

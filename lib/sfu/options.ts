@@ -39,8 +39,10 @@ export interface RouterOptions {
    */
   maxBadPacketsPerSecond?: number;
   /**
-   * RTP packets per second accepted from one participant; the excess is dropped (counted as
-   * `rate-limit`), so one flooding publisher cannot eat the router's CPU. Defaults to 10,000.
+   * RTP and RTCP packets per second accepted from one participant; the excess is dropped
+   * (counted as `rate-limit`), so one flooding publisher cannot eat the router's CPU. Also
+   * the retransmissions one subscriber's NACKs may cause per second (the excess counted as
+   * `nack-rate-limit`). Defaults to 10,000.
    */
   maxRtpPacketsPerSecond?: number;
   /**
