@@ -121,3 +121,36 @@ t.test('a second track published later reaches the others on the same transport'
   t.equal(b.current[0]?.kind, 'audio');
   t.same([...a.errors, ...b.errors], []);
 });
+
+t.test('set-layer reaches the subscription of a simulcast track', async (t) => {
+  const h = await RoomHarness.start();
+  t.teardown(() => h.close());
+  const a = h.join('sl', 'p_a');
+  a.addTrack('audio');
+  await a.publish();
+  // A three-layer publisher straight on the router (as a WHIP simulcast publisher would be).
+  const room = h.server.router.getRoom('sl');
+  const other = room?.join({ id: 'p_sim', sendRtp: () => {}, sendRtcp: () => {} });
+  const sim = other?.publish({
+    kind: 'video',
+    mimeType: 'video/VP8',
+    payloadType: 96,
+    clockRate: 90000,
+    encodings: [{ rid: 'l' }, { rid: 'm' }, { rid: 'h' }],
+  });
+  const consumer = () =>
+    [...(room?.participants.get('p_a~sub')?.consumers.values() ?? [])].find(
+      (c) => c.producer === sim,
+    );
+  await waitFor(() => consumer() !== undefined, 10_000, 'a subscribed to the simulcast track');
+  t.same(
+    a.current.map((x) => [x.peerId, x.kind]),
+    [['p_sim', 'video']],
+  );
+  t.equal(consumer()?.preferredLayer, 2, 'the highest layer by default');
+  a.send({ type: 'set-layer', trackId: sim?.id ?? '', layer: 0 });
+  t.equal(consumer()?.preferredLayer, 0, 'set-layer 0: the lowest');
+  a.send({ type: 'set-layer', trackId: sim?.id ?? '', layer: 3 });
+  t.equal(consumer()?.preferredLayer, 2, 'clamped to the layers that exist');
+  t.same(a.errors, []);
+});
