@@ -66,6 +66,8 @@ export interface SignalCliConfig {
 export interface SfuCliConfig {
   /** host, port, udpAddress and udpPort always set (the CLI's defaults); the rest if given. */
   sfu: SfuServerOptions;
+  /** `--signal-url` + `--signal-secret`: serve that rtcd signal node's sfu rooms. */
+  signalLink?: { url: string; secret: string };
   logLevel: LogLevel;
 }
 
@@ -179,6 +181,7 @@ export function resolveSignalConfig(src: ConfigSources): SignalCliConfig {
   if (o.heartbeatInterval !== undefined) signal.heartbeatIntervalMs = o.heartbeatInterval;
   if (o.sessionRetention !== undefined) signal.sessionRetentionMs = o.sessionRetention * 1000;
   if (o.drainTimeout !== undefined) signal.drainTimeoutMs = o.drainTimeout;
+  if (o.sfuSecret !== undefined) signal.sfuSecret = o.sfuSecret;
   if (o.redis !== undefined && !/^rediss?:\/\//.test(o.redis)) {
     throw new CliUsageError(`invalid --redis "${o.redis}": must be a redis:// or rediss:// URL`);
   }
@@ -209,7 +212,18 @@ export function resolveSfuConfig(src: ConfigSources): SfuCliConfig {
       `--udp-address ${sfu.udpAddress} needs --announced-ip (the address clients reach)`,
     );
   }
-  return { sfu, logLevel: o.logLevel ?? DEFAULT_LOG_LEVEL };
+  const cfg: SfuCliConfig = { sfu, logLevel: o.logLevel ?? DEFAULT_LOG_LEVEL };
+  if ((o.signalUrl === undefined) !== (o.signalSecret === undefined)) {
+    throw new CliUsageError(
+      o.signalUrl === undefined
+        ? '--signal-secret needs --signal-url (the rtcd signal node to link to)'
+        : "--signal-url needs --signal-secret (that node's --sfu-secret)",
+    );
+  }
+  if (o.signalUrl !== undefined && o.signalSecret !== undefined) {
+    cfg.signalLink = { url: o.signalUrl, secret: o.signalSecret };
+  }
+  return cfg;
 }
 
 /** Checks across options, where one value alone is fine but the combination is not. */

@@ -15,6 +15,8 @@ export interface DevBannerInput {
   signalPort?: number;
   /** HTTP port of the SFU (WHIP/WHEP), when it runs. */
   sfuPort?: number;
+  /** The signaling server's sfu rooms are served by the SFU in this process. */
+  sfuRooms?: boolean;
   /** The web client is not built (no dist/web): say how to build it. */
   pageMissing?: boolean;
 }
@@ -43,6 +45,11 @@ export function devBanner(o: DevBannerInput): string {
       : [
           `  Open         ${devPageUrl(o.signalPort)}   (in two tabs to call yourself)`,
           `  Signaling    ws://${DEV_HOST}:${o.signalPort}/ws   (no auth; TURN credentials in joined)`,
+          ...(o.sfuRooms
+            ? [
+                `  SFU room     ${devPageUrl(o.signalPort)}&mode=sfu   (multi-party: rooms of type sfu, served by the SFU here)`,
+              ]
+            : []),
           ...(o.pageMissing
             ? ['  (the web client is not built: run npm run build:web, then restart)']
             : []),

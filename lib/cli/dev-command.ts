@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { SfuRoomService } from '../sfu/room-service.js';
 import type { SignalServer } from '../signal/server.js';
 import type { TurnServerOptions } from '../turn/options.js';
 import type { DevCliConfig } from './config.js';
@@ -13,7 +14,9 @@ import { closeTurnServer, startTurnServer } from './start-turn.js';
  * `rtcd dev`: every role on localhost with generated secrets, the one-command start: TURN
  * (UDP and TCP on one port) with a static user, a REST secret and loopback peers allowed, and
  * the signaling server without auth, minting TURN credentials with that same secret and
- * serving the web page; and the SFU (WHIP/WHEP on --sfu-port, media on any free UDP port).
+ * serving the web page; and the SFU (WHIP/WHEP on --sfu-port, media on any free UDP port),
+ * which also serves the signaling server's rooms of session type sfu in-process (the page's
+ * `&mode=sfu`): no link, no secret.
  */
 export async function devCommand(cfg: DevCliConfig): Promise<void> {
   const log = createCliLogger({ level: cfg.logLevel });
@@ -30,6 +33,18 @@ export async function devCommand(cfg: DevCliConfig): Promise<void> {
   const turn = await inUse(startTurnServer(options, log, undefined), cfg.port, '--port');
   const udp = turn.addresses.udp[0]?.port ?? cfg.port;
   const tcp = turn.addresses.tcp[0]?.port ?? cfg.port;
+  let sfu: StartedSfu;
+  try {
+    sfu = await inUse(
+      startSfuServer({ host: DEV_HOST, port: cfg.sfuPort, udpAddress: DEV_HOST, udpPort: 0 }, log),
+      cfg.sfuPort,
+      '--sfu-port',
+    );
+  } catch (err) {
+    await closeTurnServer(turn, options);
+    throw err;
+  }
+  const rooms = new SfuRoomService(sfu.server, { logger: log });
   let signal: SignalServer;
   try {
     signal = await inUse(
@@ -44,6 +59,7 @@ export async function devCommand(cfg: DevCliConfig): Promise<void> {
             `turn:${DEV_HOST}:${tcp}?transport=tcp`,
           ],
           drainTimeoutMs: 1000,
+          roomService: rooms,
         },
         log,
       ),
@@ -51,38 +67,39 @@ export async function devCommand(cfg: DevCliConfig): Promise<void> {
       '--signal-port',
     );
   } catch (err) {
-    await closeTurnServer(turn, options);
-    throw err;
-  }
-  let sfu: StartedSfu;
-  try {
-    sfu = await inUse(
-      startSfuServer({ host: DEV_HOST, port: cfg.sfuPort, udpAddress: DEV_HOST, udpPort: 0 }, log),
-      cfg.sfuPort,
-      '--sfu-port',
-    );
-  } catch (err) {
-    await signal.close();
+    rooms.close();
+    await sfu.server.close();
     await closeTurnServer(turn, options);
     throw err;
   }
   const signalPort = signal.address?.port ?? cfg.signalPort;
   const sfuPort = sfu.port;
   process.stdout.write(
-    devBanner({ udp, tcp, password, secret, nowMs: Date.now(), signalPort, sfuPort }),
+    devBanner({
+      udp,
+      tcp,
+      password,
+      secret,
+      nowMs: Date.now(),
+      signalPort,
+      sfuPort,
+      sfuRooms: true,
+    }),
   );
   log.info(
     {
       ...turn.addresses,
       signal: signal.address,
-      sfu: { url: sfu.url, udpPort: sfu.udpPort },
+      sfu: { url: sfu.url, udpPort: sfu.udpPort, rooms: `${devPageUrl(signalPort)}&mode=sfu` },
       open: devPageUrl(signalPort),
     },
     'rtcd dev listening',
   );
   exitOnSignals(log, async () => {
-    await sfu.server.close();
+    // The signal server first: its peers leave the room service, then the SFU ends.
     await signal.close();
+    rooms.close();
+    await sfu.server.close();
     await closeTurnServer(turn, options);
   });
 }

@@ -238,6 +238,11 @@ export const signalOptions = {
     'on SIGTERM, wait this long for clients to go (default 5000)',
     v.integer(0),
   ),
+  sfuSecret: one(
+    '<secret>',
+    'secret SFUs present to link in on /sfu (rtcd sfu --signal-secret) and serve the rooms of session type sfu (default none: /sfu off)',
+    v.nonEmpty,
+  ),
 } satisfies Record<string, OptionSpec>;
 
 /** Options of `rtcd sfu`: each maps onto one `SfuServerOptions` field (lib/sfu/sfu-server.ts). */
@@ -261,6 +266,16 @@ export const sfuOptions = {
     '<ip>',
     'address written into ICE candidates instead of --udp-address, e.g. the public IP behind 1:1 NAT; repeatable',
     v.ip,
+  ),
+  signalUrl: one(
+    '<url>',
+    "serve the sfu rooms of an rtcd signal node: its link URL ws(s)://host:8080/sfu, kept up with reconnects; needs --signal-secret (that node's --sfu-secret)",
+    v.wsUrl,
+  ),
+  signalSecret: one(
+    '<secret>',
+    'the --sfu-secret of the rtcd signal node at --signal-url',
+    v.nonEmpty,
   ),
 } satisfies Record<string, OptionSpec>;
 

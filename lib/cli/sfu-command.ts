@@ -1,3 +1,5 @@
+import { SfuRoomService } from '../sfu/room-service.js';
+import { connectRoomService } from '../signal/room-service-link.js';
 import { VERSION } from '../version.js';
 import type { SfuCliConfig } from './config.js';
 import { createCliLogger } from './logger.js';
@@ -6,12 +8,19 @@ import { startSfuServer } from './start-sfu.js';
 
 /**
  * `rtcd sfu`: one SfuServer in this process — WHIP publish and WHEP view over HTTP, all media
- * on one ICE-lite UDP port. Resolves once listening; SIGTERM/SIGINT end every session and
- * exit 0.
+ * on one ICE-lite UDP port — and, with `--signal-url`, the rooms of session type sfu of that
+ * rtcd signal node, over a link kept up with reconnects. Resolves once listening (the link
+ * comes up in the background); SIGTERM/SIGINT close the link, end every session and exit 0.
  */
 export async function sfuCommand(cfg: SfuCliConfig): Promise<void> {
   const log = createCliLogger({ level: cfg.logLevel });
   const { server, url, port, udpPort } = await startSfuServer(cfg.sfu, log);
+  const rooms =
+    cfg.signalLink === undefined ? undefined : new SfuRoomService(server, { logger: log });
+  const link =
+    cfg.signalLink === undefined || rooms === undefined
+      ? undefined
+      : connectRoomService(cfg.signalLink.url, cfg.signalLink.secret, rooms, { logger: log });
   log.info(
     {
       version: VERSION,
@@ -21,11 +30,14 @@ export async function sfuCommand(cfg: SfuCliConfig): Promise<void> {
       announced: cfg.sfu.announcedAddress ?? cfg.sfu.udpAddress,
       whip: `${url}/whip/{room}`,
       whep: `${url}/whep/{room}`,
+      signal: cfg.signalLink?.url,
     },
     'rtcd sfu listening',
   );
   exitOnSignals(log, async (signal) => {
     log.info({ signal, sessions: server.resources.size }, 'closing');
+    await link?.close();
+    rooms?.close();
     await server.close();
   });
 }

@@ -69,6 +69,21 @@ export const nonEmpty: ValueParser<string> = (raw) => {
   return s;
 };
 
+/** A `ws://` or `wss://` URL (the link of `rtcd sfu --signal-url`). */
+export const wsUrl: ValueParser<string> = (raw) => {
+  const s = text(raw, 'a URL');
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    throw new ValueError('must be a ws:// or wss:// URL');
+  }
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
+    throw new ValueError('must be a ws:// or wss:// URL');
+  }
+  return s;
+};
+
 export const ip: ValueParser<string> = (raw) => {
   const s = text(raw, 'an IP address');
   if (parseIp(s) === undefined) throw new ValueError('must be an IPv4 or IPv6 address');
