@@ -141,6 +141,14 @@ export interface SfuServerOptions {
    * for long. Default 15,000 ms.
    */
   pendingTimeoutMs?: number;
+  /**
+   * A request must arrive whole (headers and SDP body) within this time, or it is answered
+   * 408 and its connection closed: a client trickling bytes cannot hold a socket. Default
+   * 10,000 ms.
+   */
+  requestTimeoutMs?: number;
+  /** HTTP connections held at once; more are refused at accept. Default 1,024. */
+  maxConnections?: number;
   /** Serve `GET /metrics` (Prometheus text) on the HTTP port. Default `true`. */
   metrics?: boolean;
   /** `Access-Control-Allow-Origin` value (browsers POST from another origin). Default `*`. */
@@ -168,7 +176,9 @@ type ServerLimit =
   | 'maxSessionsPerRoom'
   | 'requestsPerSecond'
   | 'requestBurst'
-  | 'pendingTimeoutMs';
+  | 'pendingTimeoutMs'
+  | 'requestTimeoutMs'
+  | 'maxConnections';
 
 const SERVER_LIMITS: [ServerLimit, number, number, number][] = [
   ['port', 0, 0, 65535],
@@ -180,6 +190,8 @@ const SERVER_LIMITS: [ServerLimit, number, number, number][] = [
   ['requestsPerSecond', 5, 0.01, 1e6],
   ['requestBurst', 20, 1, 1e6],
   ['pendingTimeoutMs', 15_000, 1, 3_600_000],
+  ['requestTimeoutMs', 10_000, 100, 600_000],
+  ['maxConnections', 1024, 1, 1e6],
 ];
 
 export type ResolvedSfuServerLimits = Record<ServerLimit, number>;

@@ -86,9 +86,19 @@ export class SfuServer {
       announcedAddress: this.o.announcedAddress,
       logger: this.logger,
     });
-    const http = createServer((req, res) => {
-      this.handle(req, res).catch((err) => this.fail(res, err));
-    });
+    const timeout = this.limits.requestTimeoutMs;
+    const http = createServer(
+      {
+        requestTimeout: timeout,
+        headersTimeout: timeout,
+        // Node looks for requests past their timeout only this often (30 s by default).
+        connectionsCheckingInterval: Math.min(1000, timeout / 2),
+      },
+      (req, res) => {
+        this.handle(req, res).catch((err) => this.fail(res, err));
+      },
+    );
+    http.maxConnections = this.limits.maxConnections;
     this.http = http;
     const host = this.o.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {

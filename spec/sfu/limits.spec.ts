@@ -4,6 +4,8 @@
  * client address (429 + Retry-After), tracks per publisher (422 from the router), and
  * sessions whose client never completes ICE/DTLS (ended after `pendingTimeoutMs`).
  */
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import t, { type Test } from 'tap';
 import type { SfuServerOptions } from '../../lib/sfu/options.js';
 import { AddressRateLimiter, addressKey } from '../../lib/sfu/request-limiter.js';
@@ -153,4 +155,41 @@ t.test('ICE without DTLS also ends after pendingTimeoutMs; a full connect does n
   t.ok(sfu.resources.has(connected.location.replace('/resource/', '')), 'the connected stays');
   await new Promise((r) => setTimeout(r, 300));
   t.equal(sfu.resources.size, 1, 'still there past the timeout');
+});
+
+t.test('a request trickling its body is cut off after requestTimeoutMs (408)', async (t) => {
+  const { sfu, url } = await server(t, { requestTimeoutMs: 400 });
+  const { port } = new URL(url);
+  const socket = connect(Number(port), '127.0.0.1');
+  t.teardown(() => socket.destroy());
+  const reply: Buffer[] = [];
+  socket.on('data', (d) => reply.push(d));
+  const closed = once(socket, 'close');
+  const started = performance.now();
+  socket.write(
+    'POST /whip/slow HTTP/1.1\r\nhost: x\r\ncontent-type: application/sdp\r\n' +
+      'content-length: 1000\r\n\r\nv=0\r\n',
+  );
+  await closed;
+  const elapsed = performance.now() - started;
+  t.match(Buffer.concat(reply).toString(), /^HTTP\/1\.1 408/, '408 Request Timeout');
+  t.ok(elapsed < 3000, `closed after ${Math.round(elapsed)} ms`);
+  t.equal(sfu.router.getRoom('slow'), undefined);
+});
+
+t.test('HTTP connections beyond maxConnections are refused at accept', async (t) => {
+  const { url } = await server(t, { maxConnections: 2 });
+  const { port } = new URL(url);
+  const sockets = [0, 1, 2].map(() => connect(Number(port), '127.0.0.1'));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+  });
+  await Promise.all(sockets.map((s) => once(s, 'connect')));
+  const third = sockets[2]!;
+  const ended = await Promise.race([
+    once(third, 'close').then(() => true),
+    new Promise((r) => setTimeout(() => r(false), 2000)),
+  ]);
+  t.ok(ended, 'the third connection is closed by the server');
+  t.notOk(sockets[0]!.destroyed, 'the first two stay open');
 });
