@@ -2,7 +2,7 @@
  * `npm run bench -- sfu [--quick] [--no-out] [--only core|e2e] [--seconds 3] [--max 1000]
  *  [--steps 100,200,300,500,700,1000] [--room-size 10] [--clients 2] [--idle-subscribers 200]
  *  [--budget 70] [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]
- *  [--profile AEAD_AES_128_GCM]`
+ *  [--profile AEAD_AES_128_GCM] [--cpu-prof DIR]`
  *
  * Two parts, one run:
  * - end to end (bench/sfu/e2e.ts): `SfuServer` in its own process, light SRTP clients in
@@ -12,6 +12,7 @@
  *   tracks per core, added latency, memory per subscriber;
  * - router core only (bench/sfu/core.ts): the router and SRTP with no sockets, the ceiling
  *   the end-to-end figures can approach.
+ * `--cpu-prof DIR` writes a V8 CPU profile of the SFU process (where its time goes under load).
  * `--quick` is the smoke-test size (a few seconds). Writes bench/out/sfu-<date>.json (not with
  * `--quick` or `--no-out`). Results: bench/RESULTS.md, "SFU".
  */
@@ -79,6 +80,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
     options: {
       quick: { type: 'boolean', default: false },
       'no-out': { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
       only: { type: 'string' },
       seconds: { type: 'string' },
       max: { type: 'string' },
@@ -131,6 +133,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       budgetSeconds: seconds('budget', v.budget ?? (q ? '20' : '70'), 3600),
       maxLoss: 0.01,
       ...(q ? { warmupMs: 500 } : {}),
+      ...(v['cpu-prof'] === undefined ? {} : { cpuProfileDir: v['cpu-prof'] }),
     },
   };
 }

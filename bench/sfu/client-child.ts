@@ -361,8 +361,8 @@ async function handle(m: ClientIn): Promise<void> {
       p.client.close();
     }
     publishers.clear();
-    reply({ type: 'closed' });
-    process.disconnect?.();
+    // Exit once the reply is flushed (and, with --cpu-prof, the profile written).
+    process.send?.({ type: 'closed' } satisfies ClientOut, () => process.exit(0));
   }
 }
 

@@ -40,6 +40,8 @@ export interface E2eOptions {
    * the router allocates each leg's layers once per report interval (1 s). Default 1,200 ms.
    */
   warmupMs?: number;
+  /** Write a V8 CPU profile of the SFU process into this directory (`--cpu-prof`). */
+  cpuProfileDir?: string;
   /** Stop stepping once this much wall time has passed, s. */
   budgetSeconds: number;
   /** Loss above which the ramp stops (the knee is found). */
@@ -102,12 +104,17 @@ const DIRECT_WARMUP_MS = 200;
 interface Child<In, Out> {
   send(m: In): void;
   next(): Promise<Out>;
+  /** Resolves when the process has exited. */
+  exited: Promise<void>;
   kill(): void;
 }
 
-function spawnChild<In, Out extends { type: string }>(file: string): Child<In, Out> {
+function spawnChild<In, Out extends { type: string }>(
+  file: string,
+  extraExecArgv: readonly string[] = [],
+): Child<In, Out> {
   const proc = fork(`${here}${file}`, [], {
-    execArgv: ['--import', tsx, '--expose-gc'],
+    execArgv: ['--import', tsx, '--expose-gc', ...extraExecArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const inbox: Out[] = [];
@@ -120,10 +127,14 @@ function spawnChild<In, Out extends { type: string }>(file: string): Child<In, O
   proc.on('message', (m: unknown) => {
     if (isMessage(m)) deliver(m as Out);
   });
-  proc.once('exit', (code) => {
-    while (waiters.length > 0) deliver(new Error(`${file} exited with code ${code}`));
+  const exited = new Promise<void>((resolve) => {
+    proc.once('exit', (code) => {
+      while (waiters.length > 0) deliver(new Error(`${file} exited with code ${code}`));
+      resolve();
+    });
   });
   return {
+    exited,
     send: (m) => {
       if (proc.connected) proc.send(m as object);
     },
@@ -256,7 +267,10 @@ async function memoryOf(server: Server): Promise<MemorySample & { sessions: numb
 
 /** Runs the whole end-to-end measurement; children are killed whatever happens. */
 export async function benchE2e(o: E2eOptions, log: (line: string) => void): Promise<E2eResult> {
-  const server: Server = spawnChild('server-child.ts');
+  const server: Server = spawnChild(
+    'server-child.ts',
+    o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : [],
+  );
   const clients: Client[] = Array.from({ length: o.clientProcesses }, () =>
     spawnChild<ClientIn, ClientOut>('client-child.ts'),
   );
@@ -357,9 +371,10 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
   } finally {
     for (const c of clients) c.send({ type: 'close' });
     server.send({ type: 'stop' });
+    // Children exit on their own once closed (the SFU's CPU profile is written then).
     await Promise.race([
-      Promise.allSettled([...clients.map((c) => c.next()), server.next()]),
-      new Promise((r) => setTimeout(r, 3000)),
+      Promise.all([...clients.map((c) => c.exited), server.exited]),
+      new Promise((r) => setTimeout(r, 5000)),
     ]);
     for (const c of clients) c.kill();
     server.kill();

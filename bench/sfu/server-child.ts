@@ -93,8 +93,8 @@ async function handle(m: ServerIn): Promise<void> {
     reply({ type: 'memory', sessions: sfu?.resources.size ?? 0, ...memory() });
   } else {
     await sfu?.close();
-    reply({ type: 'stopped' });
-    process.disconnect?.();
+    // Exit once the reply is flushed (and, with --cpu-prof, the profile written).
+    process.send?.({ type: 'stopped' } satisfies ServerOut, () => process.exit(0));
   }
 }
 
