@@ -11,7 +11,7 @@
  * room `x`. Bad input never throws at the caller: it goes back as an `error` message.
  */
 
-import { parse } from '../sdp/index.js';
+import { directionOf, parse } from '../sdp/index.js';
 import type {
   RoomService,
   RoomServiceSink,
@@ -223,10 +223,18 @@ export class SfuRoomService implements RoomService {
     const byMid = new Map<string, { producer: Producer; key: string }>();
     let sdp: string;
     try {
-      const a = answerPublish(
-        offer,
-        answerTransportOf(endpoint, sdpCandidates(media.mux.candidates)),
-      );
+      const transport = answerTransportOf(endpoint, sdpCandidates(media.mux.candidates));
+      let a: ReturnType<typeof answerPublish>;
+      try {
+        a = answerPublish(offer, transport);
+      } catch (err) {
+        // A peer that only watches offers `inactive` sections (rooms contract: a publish
+        // connection with no track yet is fine if it has a section): answered inactive, so
+        // its subscribe offers can follow. Anything else sending nothing stays refused.
+        const watching = err instanceof WhipError && err.code === 'nothing-published';
+        if (!watching || !onlyInactive(offer)) throw err;
+        a = { sdp: answerRepublish(offer, transport, undefined), producers: [] };
+      }
       room = this.roomFor(peer.room);
       participant = room.join({ id: peer.id, ...endpointSenders(endpoint) });
       for (const t of publishedTracks(offer, a.sdp, a.producers)) {
@@ -505,4 +513,10 @@ export class SfuRoomService implements RoomService {
     if (ref !== undefined) m.ref = ref;
     this.send(peerId, m);
   }
+}
+
+/** True when every audio/video section of `offer` is `inactive` (and there is one). */
+function onlyInactive(offer: ReturnType<typeof readOffer>['offer']): boolean {
+  const av = offer.media.filter((m) => m.kind === 'audio' || m.kind === 'video');
+  return av.length > 0 && av.every((m) => directionOf(m, offer.session) === 'inactive');
 }

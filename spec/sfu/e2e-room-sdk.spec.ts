@@ -262,3 +262,48 @@ t.test(
     t.same((await logOf(a)).errors, [], 'A saw no errors');
   },
 );
+
+t.test(
+  'a participant with nothing to publish still joins and receives the room',
+  toolOptions(BROWSER_TOOLS),
+  async (t) => {
+    if (!requireTools(t, BROWSER_TOOLS)) return;
+    const sfu = new SfuServer();
+    await sfu.listen();
+    const service = new SfuRoomService(sfu);
+    const site = await startSignal({ roomService: service });
+    t.teardown(async () => {
+      await site.close();
+      service.close();
+      await sfu.close();
+    });
+    const a = await sdkPage(t, site.origin);
+    const viewer = await sdkPage(t, site.origin);
+    const idA = await a.evaluate<string>(`joinSfu('watch')`);
+    await viewer.evaluate(`joinSfu('watch', false)`);
+    t.same(await viewer.evaluate('room.publishedTracks.length'), 0, 'the viewer publishes nothing');
+    const got = await poll(
+      'the viewer gets A’s tracks',
+      () => logOf(viewer),
+      (l) => l.tracks.length === 2,
+    );
+    t.same(
+      got.tracks.map((x) => x.peerId),
+      [idA, idA],
+      'both from A',
+    );
+    const camera = got.tracks.find((x) => x.kind === 'video')?.trackId ?? '';
+    await poll(
+      'the viewer decodes',
+      () => viewer.evaluate<number>(`framesOf('${camera}')`),
+      (f) => f > 0,
+    );
+    t.same(
+      [...(sfu.router.getRoom('watch')?.producers() ?? [])].map((p) => p.participant.id),
+      [idA, idA],
+      'the room’s only producers are A’s',
+    );
+    t.same((await logOf(a)).tracks, [], 'A receives nothing');
+    t.same((await logOf(viewer)).errors, [], 'no errors at the viewer');
+  },
+);
