@@ -35,7 +35,15 @@ import {
   type SsrcGroup,
 } from './rtp.js';
 import { bundleGroupsOf, midOf } from './session.js';
-import { formatRid, formatSimulcast, ridsOf, simulcastOf } from './simulcast.js';
+import {
+  formatRid,
+  formatSimulcast,
+  KNOWN_RID_RESTRICTIONS,
+  type Rid,
+  ridsOf,
+  type SimulcastStream,
+  simulcastOf,
+} from './simulcast.js';
 import {
   type Fingerprint,
   fingerprintsOf,
@@ -70,6 +78,12 @@ export interface MediaAnswerChoice {
   /** Our sending SSRCs (`cname`, `msid`) and groups (`FID` for RTX). */
   ssrcs?: readonly SsrcAttribute[];
   ssrcGroups?: readonly SsrcGroup[];
+  /**
+   * The offered `a=simulcast:send` streams we receive, in the offer's order, each a subset of
+   * its offered alternatives (RFC 8853 §5.3 lets the answerer drop streams and alternatives).
+   * Default: every offered stream whose rids survive the codec choice.
+   */
+  simulcastRecv?: readonly SimulcastStream[];
 }
 
 export interface AnswerOptions {
@@ -252,7 +266,7 @@ function writeRtp(
   addAttribute(lines, 'rtcp-mux');
   if (hasAttribute(m.lines, 'rtcp-rsize')) addAttribute(lines, 'rtcp-rsize');
   for (const c of codecs) writeCodec(lines, c);
-  if (receives(direction)) writeSimulcastRecv(m, codecs, lines);
+  if (receives(direction)) writeSimulcastRecv(m, codecs, choice.simulcastRecv, lines);
   if (sends(direction)) {
     for (const g of choice.ssrcGroups ?? []) addAttribute(lines, 'ssrc-group', formatSsrcGroup(g));
     for (const s of choice.ssrcs ?? []) addAttribute(lines, 'ssrc', formatSsrc(s));
@@ -282,29 +296,41 @@ export function writeCodec(lines: SdpLine[], c: Codec): void {
 }
 
 /**
- * The offer's `send` rids become our `recv` rids (RFC 8851 §7.2), `pt=` cut to the payload
- * types we accepted, and `a=simulcast:send` becomes `recv` with the same streams.
+ * The offer's `send` rids become our `recv` rids (RFC 8851 §4), `pt=` cut to the payload types
+ * we accepted and restrictions we do not know removed (an answerer only keeps restrictions it
+ * understands), and `a=simulcast:send` becomes `recv` (RFC 8853 §5.3) with the same streams
+ * in the same order, or with `chosen` ones. A rid named twice counts once; a rid with no
+ * `a=rid` line, or whose payload types were all refused, is dropped with its stream.
  */
-function writeSimulcastRecv(m: MediaSection, codecs: readonly Codec[], lines: SdpLine[]): void {
+function writeSimulcastRecv(
+  m: MediaSection,
+  codecs: readonly Codec[],
+  chosen: readonly SimulcastStream[] | undefined,
+  lines: SdpLine[],
+): void {
   const simulcast = simulcastOf(m.lines);
   if (simulcast?.send === undefined) return;
   const accepted = new Set(codecs.map((c) => c.payloadType));
-  const rids = ridsOf(m.lines).filter((r) => r.direction === 'send');
-  const kept = new Set<string>();
-  for (const r of rids) {
+  const usable = new Map<string, Rid>();
+  for (const r of ridsOf(m.lines)) {
+    if (r.direction !== 'send' || usable.has(r.id)) continue;
     const pts = r.payloadTypes?.filter((pt) => accepted.has(pt));
     if (pts !== undefined && pts.length === 0) continue;
-    kept.add(r.id);
-    addAttribute(
-      lines,
-      'rid',
-      formatRid({ ...r, direction: 'recv', ...(pts === undefined ? {} : { payloadTypes: pts }) }),
-    );
+    const restrictions = r.restrictions.filter(([k]) => KNOWN_RID_RESTRICTIONS.has(k));
+    const rid: Rid = { id: r.id, direction: 'recv', restrictions };
+    if (pts !== undefined) rid.payloadTypes = pts;
+    usable.set(r.id, rid);
   }
-  const streams = simulcast.send
-    .map((alts) => alts.filter((a) => kept.has(a.rid)))
-    .filter((alts) => alts.length > 0);
-  if (streams.length > 0) addAttribute(lines, 'simulcast', formatSimulcast({ recv: streams }));
+  const seen = new Set<string>();
+  const streams: SimulcastStream[] = [];
+  for (const alts of chosen ?? simulcast.send) {
+    const kept = alts.filter((a) => usable.has(a.rid) && !seen.has(a.rid));
+    for (const a of kept) seen.add(a.rid);
+    if (kept.length > 0) streams.push(kept);
+  }
+  if (streams.length === 0) return;
+  for (const r of usable.values()) if (seen.has(r.id)) addAttribute(lines, 'rid', formatRid(r));
+  addAttribute(lines, 'simulcast', formatSimulcast({ recv: streams }));
 }
 
 function capabilitiesFor(kind: string, options: AnswerOptions): readonly CodecCapability[] {

@@ -20,6 +20,28 @@ export interface Rid {
   restrictions: [string, string][];
 }
 
+/**
+ * The rid restrictions of RFC 8851 §5 that an answer keeps (others are removed: an answerer
+ * keeps only what it understands). `depend` (layered coding across rids) is not among them:
+ * simulcast streams here are independent.
+ */
+export const KNOWN_RID_RESTRICTIONS: ReadonlySet<string> = new Set([
+  'max-width',
+  'max-height',
+  'max-fps',
+  'max-fs',
+  'max-br',
+  'max-pps',
+  'max-bpp',
+]);
+
+/** A numeric restriction of `rid` (`max-width` → 320), or undefined if absent or malformed. */
+export function ridRestriction(rid: Rid, key: string): number | undefined {
+  const v = rid.restrictions.find(([k]) => k === key)?.[1];
+  if (v === undefined || !/^\d+(\.\d+)?$/.test(v)) return undefined;
+  return Number(v);
+}
+
 export function isRidId(id: string): boolean {
   return RID.test(id) && id.length <= 255;
 }

@@ -28,19 +28,11 @@ import {
 import type { WebRtcRemoteParameters } from '../webrtc/options.js';
 import { remoteParametersOf } from '../webrtc/remote-description.js';
 import type { ConsumerOptions } from './consumer.js';
-import type { Producer, ProducerOptions } from './producer.js';
+import type { EncodingOptions, Producer, ProducerOptions } from './producer.js';
+import { simulcastEncodingsOf, simulcastToReceive, ssrcSimulcastOf } from './simulcast-offer.js';
+import { WhipError } from './whip-error.js';
 
-/** An HTTP-facing error: status 400/404/415/422 and a stable kebab-case code. */
-export class WhipError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'WhipError';
-  }
-}
+export { WhipError } from './whip-error.js';
 
 /** Our transport for the answer (from `answerTransportOf`). */
 export type AnswerTransport = Pick<AnswerOptions, 'ice' | 'fingerprints' | 'setup' | 'candidates'>;
@@ -56,6 +48,8 @@ export function readOffer(sdp: string): {
   if (!remote.ok) throw new WhipError(400, 'bad-sdp', `offer: ${remote.error}`);
   return { offer: parsed.value, remote: remote.value };
 }
+
+const RTP_STREAM_ID = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
 
 const headerExtensions = (m: MediaSection): Record<string, number> =>
   Object.fromEntries(extmapsOf(m.lines).map((e) => [e.uri, e.id]));
@@ -80,8 +74,19 @@ function answer(
 
 /**
  * The answer to a WHIP publisher's offer and one `ProducerOptions` per accepted `sendonly`
- * (or `sendrecv`) audio/video section (the first negotiated codec, its RTX, the offer's SSRC
- * and FID group, the answered extension ids). Throws `WhipError` 422 if nothing is published.
+ * (or `sendrecv`) audio/video section: the first negotiated codec, its RTX, the answered
+ * extension ids, and its encodings —
+ * - rid simulcast (`a=simulcast:send` with `a=rid … send`, RFC 8853): one encoding per
+ *   received rid, lowest quality first (see `simulcastEncodingsOf`), answered with
+ *   `a=rid:<id> recv` and `a=simulcast:recv` in the offer's order; the router binds each
+ *   layer's SSRC (and RTX SSRC) from the rid (repaired rid) header extension, so the
+ *   sdes:rtp-stream-id and repaired-rtp-stream-id extensions must be offered (else 422
+ *   `rid-extension-required`);
+ * - legacy `a=ssrc-group:SIM`: one encoding per SSRC with its FID RTX;
+ * - otherwise one encoding: the offer's SSRC and FID group.
+ * Rids without `a=simulcast` are not simulcast: not answered, the section needs an `a=ssrc`.
+ * Throws `WhipError` 422: `nothing-published`, `too-many-layers` (more than `MAX_LAYERS`
+ * streams), `rid-extension-required`; or the answer's own codes.
  */
 export function answerPublish(
   offer: SessionDescription,
@@ -90,25 +95,26 @@ export function answerPublish(
   const desc = answer(offer, transport, {
     media: (m) => {
       const d = directionOf(m, offer.session);
-      return d === 'sendonly' || d === 'sendrecv' ? { direction: 'recvonly' } : { reject: true };
+      if (d !== 'sendonly' && d !== 'sendrecv') return { reject: true };
+      const streams = m.kind === 'video' ? simulcastToReceive(m) : undefined;
+      return streams === undefined
+        ? { direction: 'recvonly' }
+        : { direction: 'recvonly', simulcastRecv: streams };
     },
   });
   const producers: ProducerOptions[] = [];
   for (const [i, m] of desc.media.entries()) {
     if (m.port === 0 || (m.kind !== 'audio' && m.kind !== 'video')) continue;
     const codec = codecsOf(m)[0];
-    const offered = offer.media[i]!;
-    const ssrcs = [...new Set(ssrcsOf(offered.lines).map((s) => s.ssrc))];
-    const fid = ssrcGroupsOf(offered.lines).find((g) => g.semantics === 'FID');
-    if (codec === undefined || ssrcs.length === 0) continue;
-    const ssrc = fid?.ssrcs[0] ?? ssrcs[0]!;
+    const encodings = encodingsOf(offer.media[i]!, m);
+    if (codec === undefined || encodings === undefined) continue;
     producers.push({
       kind: m.kind,
       mimeType: `${m.kind}/${codec.name}`,
       payloadType: codec.payloadType,
       clockRate: codec.clockRate,
       ...(codec.rtxPayloadType === undefined ? {} : { rtxPayloadType: codec.rtxPayloadType }),
-      encodings: [{ ssrc, ...(fid?.ssrcs[1] === undefined ? {} : { rtxSsrc: fid.ssrcs[1] }) }],
+      encodings,
       headerExtensions: headerExtensions(m),
     });
   }
@@ -116,6 +122,29 @@ export function answerPublish(
     throw new WhipError(422, 'nothing-published', 'no audio or video section with an SSRC');
   }
   return { sdp: serialize(desc), producers };
+}
+
+/** The encodings an answered publish section receives; undefined if it names no stream. */
+function encodingsOf(offered: MediaSection, answered: MediaSection): EncodingOptions[] | undefined {
+  const layers = simulcastEncodingsOf(answered);
+  if (layers !== undefined) {
+    const uris = extmapsOf(answered.lines).map((e) => e.uri);
+    if (!uris.includes(RTP_STREAM_ID)) {
+      throw new WhipError(
+        422,
+        'rid-extension-required',
+        `rid simulcast needs the ${RTP_STREAM_ID} header extension`,
+      );
+    }
+    return layers;
+  }
+  const sim = ssrcSimulcastOf(offered);
+  if (sim !== undefined) return sim;
+  const ssrcs = [...new Set(ssrcsOf(offered.lines).map((s) => s.ssrc))];
+  if (ssrcs.length === 0) return undefined;
+  const fid = ssrcGroupsOf(offered.lines).find((g) => g.semantics === 'FID');
+  const ssrc = fid?.ssrcs[0] ?? ssrcs[0]!;
+  return [{ ssrc, ...(fid?.ssrcs[1] === undefined ? {} : { rtxSsrc: fid.ssrcs[1] }) }];
 }
 
 /** A subscription a WHEP answer promised: subscribe `producer` with `options` once connected. */

@@ -1,0 +1,154 @@
+/**
+ * rid simulcast from a real publisher (RFC 8853, RFC 8851, RFC 8852), in headless Chromium:
+ * page A publishes a 1280x720 fake camera with three VP8 encodings (rids l/m/h scaled down
+ * by 4, 2, 1) in one WHIP request; the SFU answers `a=simulcast:recv l;m;h`, makes one
+ * producer with three layers (lowest first) and binds each layer's SSRC by its rid header
+ * extension. Two WHEP viewers ask for `?layer=0` and `?layer=2`: both decode, and the first
+ * gets the 320-wide layer while the second gets the full 1280 once Chromium's bandwidth
+ * estimate has ramped up to send it (loopback has the bandwidth for all three layers).
+ */
+
+import type { Page } from 'playwright-core';
+import t, { type Test } from 'tap';
+import { SfuServer } from '../../lib/sfu/sfu-server.js';
+import { launchChromium, servePage } from '../helpers/browser.js';
+
+type Launched = Awaited<ReturnType<typeof launchChromium>>;
+const browser: Promise<Launched> = launchChromium(['--allow-loopback-in-peer-connection']);
+const site = servePage();
+t.teardown(async () => {
+  await (await browser.catch(() => undefined))?.close();
+  await (await site).close();
+});
+
+interface PostResult {
+  status: number;
+  sdp: string;
+  offer: string;
+}
+
+/** A's pc: the fake camera at 1280x720 as three rid encodings, low → high, published by WHIP. */
+const publish = (url: string) => `(async () => {
+  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+  window.pc = pc;
+  const stream = await navigator.mediaDevices.getUserMedia({
+    video: { width: 1280, height: 720, frameRate: 15 } });
+  pc.addTransceiver(stream.getVideoTracks()[0], {
+    direction: 'sendonly', streams: [stream], sendEncodings: [
+      { rid: 'l', scaleResolutionDownBy: 4 },
+      { rid: 'm', scaleResolutionDownBy: 2 },
+      { rid: 'h' }] });
+  await pc.setLocalDescription(await pc.createOffer());
+  const offer = pc.localDescription.sdp;
+  const res = await fetch(${JSON.stringify(url)}, {
+    method: 'POST', headers: { 'content-type': 'application/sdp' }, body: offer });
+  const sdp = await res.text();
+  if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp });
+  return { status: res.status, sdp, offer };
+})()`;
+
+const view = (url: string) => `(async () => {
+  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+  window.pc = pc;
+  pc.addTransceiver('video', { direction: 'recvonly' });
+  await pc.setLocalDescription(await pc.createOffer());
+  const res = await fetch(${JSON.stringify(url)}, {
+    method: 'POST', headers: { 'content-type': 'application/sdp' },
+    body: pc.localDescription.sdp });
+  const sdp = await res.text();
+  if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp });
+  return { status: res.status, sdp, offer: '' };
+})()`;
+
+interface Received {
+  framesDecoded: number;
+  frameWidth: number;
+  frameHeight: number;
+}
+
+const RECEIVED = `(async () => {
+  const out = { framesDecoded: 0, frameWidth: 0, frameHeight: 0 };
+  for (const s of (await window.pc.getStats()).values()) {
+    if (s.type !== 'inbound-rtp' || s.kind !== 'video') continue;
+    out.framesDecoded = s.framesDecoded ?? 0;
+    out.frameWidth = s.frameWidth ?? 0;
+    out.frameHeight = s.frameHeight ?? 0;
+  }
+  return out;
+})()`;
+
+interface Sent {
+  rid: string;
+  frameWidth: number;
+  bytesSent: number;
+  limitation: string;
+}
+
+const SENT = `(async () => {
+  const out = [];
+  for (const s of (await window.pc.getStats()).values()) {
+    if (s.type !== 'outbound-rtp') continue;
+    out.push({ rid: s.rid, frameWidth: s.frameWidth ?? 0, bytesSent: s.bytesSent ?? 0,
+      limitation: s.qualityLimitationReason ?? '' });
+  }
+  return out.sort((a, b) => a.rid < b.rid ? -1 : 1);
+})()`;
+
+async function openPage(t: Test): Promise<Page> {
+  const page = await (await browser).newPage();
+  t.teardown(() => page.close());
+  await page.goto((await site).url);
+  return page;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+t.test('a three-layer rid publisher and viewers of layer 0 and layer 2', async (t) => {
+  const sfu = new SfuServer();
+  const { url } = await sfu.listen();
+  t.teardown(() => sfu.close());
+
+  const a = await openPage(t);
+  const pub = await a.evaluate<PostResult>(publish(`${url}/whip/sim`));
+  t.equal(pub.status, 201, 'WHIP POST → 201 Created');
+  t.match(pub.offer, /a=simulcast:send l;m;h\r\n/, 'Chromium offers the three rids');
+  t.match(pub.sdp, /a=simulcast:recv l;m;h\r\n/, 'answered recv in the offer’s order');
+  t.match(pub.sdp, /a=rid:l recv\r\na=rid:m recv\r\na=rid:h recv\r\n/);
+  t.match(pub.sdp, /a=extmap:\d+ urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n/);
+  t.match(pub.sdp, /a=extmap:\d+ urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id\r\n/);
+  const producers = [...(sfu.router.getRoom('sim')?.producers() ?? [])];
+  t.equal(producers.length, 1, 'one producer for the three encodings');
+  const video = producers[0]!;
+  t.same(
+    video.layers.map((l) => l.rid),
+    ['l', 'm', 'h'],
+    'layers lowest first',
+  );
+
+  const low = await openPage(t);
+  const high = await openPage(t);
+  t.equal((await low.evaluate<PostResult>(view(`${url}/whep/sim?layer=0`))).status, 201);
+  t.equal((await high.evaluate<PostResult>(view(`${url}/whep/sim?layer=2`))).status, 201);
+
+  // Chromium starts low and ramps up on our transport-cc feedback; the top layer comes last.
+  const started = Date.now();
+  let lo: Received = await low.evaluate<Received>(RECEIVED);
+  let hi: Received = await high.evaluate<Received>(RECEIVED);
+  while (Date.now() - started < 45_000) {
+    lo = await low.evaluate<Received>(RECEIVED);
+    hi = await high.evaluate<Received>(RECEIVED);
+    if (lo.framesDecoded > 10 && hi.framesDecoded > 10 && hi.frameWidth >= 1280) break;
+    await sleep(500);
+  }
+  const sent = await a.evaluate<Sent[]>(SENT);
+  t.comment(`after ${Date.now() - started} ms: ${JSON.stringify({ lo, hi, sent })}`);
+  t.ok(lo.framesDecoded > 10, `the layer-0 viewer decodes (${lo.framesDecoded} frames)`);
+  t.ok(hi.framesDecoded > 10, `the layer-2 viewer decodes (${hi.framesDecoded} frames)`);
+  t.ok(lo.frameWidth > 0 && lo.frameWidth <= 320, `layer 0 is 320 wide (${lo.frameWidth})`);
+  t.ok(hi.frameWidth > lo.frameWidth, `layer 2 is wider (${hi.frameWidth})`);
+  t.equal(hi.frameWidth, 1280, 'layer 2 is the full 1280x720');
+  t.ok(
+    video.layers.every((l) => l.ssrc !== 0),
+    'every layer’s SSRC was bound from its rid',
+  );
+});
