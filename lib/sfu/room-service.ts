@@ -21,7 +21,7 @@ import type {
 import { type Logger, silentLogger } from '../util/logger.js';
 import { WebRtcEndpoint } from '../webrtc/endpoint.js';
 import type { WebRtcRemoteParameters } from '../webrtc/options.js';
-import { answerTransportOf } from '../webrtc/remote-description.js';
+import { answerTransportOf, remoteParametersOf } from '../webrtc/remote-description.js';
 import { bindEndpoint, endpointSenders, ingressDropFilter } from './endpoint-leg.js';
 import type { Participant } from './participant.js';
 import type { Producer } from './producer.js';
@@ -419,14 +419,20 @@ export class SfuRoomService implements RoomService {
     if (leg === undefined || !leg.inFlight) {
       throw new RoomServiceError('badState', 'no subscribe-offer is outstanding');
     }
+    // Everything is checked before anything changes: a bad answer leaves the offer outstanding.
     const parsed = parse(sdp);
     if (!parsed.ok) throw new RoomServiceError('badSdp', `answer: ${parsed.error.code}`);
+    let remote: WebRtcRemoteParameters | undefined;
+    if (leg.endpoint.dtlsRole === undefined) {
+      const r = remoteParametersOf(parsed.value);
+      if (!r.ok) throw new RoomServiceError('badSdp', `answer: ${r.error}`);
+      if (r.value.setup === 'actpass')
+        throw new RoomServiceError('badSdp', 'answer: setup actpass');
+      remote = r.value;
+    }
     const read = leg.plan.readAnswer(parsed.value);
     if (!read.ok) throw new RoomServiceError('badSdp', `answer: ${read.reason}`);
-    if (leg.endpoint.state === 'new' || leg.endpoint.dtlsRole === undefined) {
-      const remote = readOffer(sdp).remote;
-      leg.endpoint.setRemoteParameters(remote);
-    }
+    if (remote !== undefined) leg.endpoint.setRemoteParameters(remote);
     leg.inFlight = false;
     clearTimeout(leg.answerTimer);
     for (const s of read.rejected) {

@@ -258,12 +258,15 @@ export class SubscribePlan {
         reason: `answer has ${answer.media.length} sections, offer had ${this.offered.length}`,
       };
     }
+    for (const [i, { slot }] of this.offered.entries()) {
+      if (midOf(answer.media[i]!) !== slot.mid) {
+        return { ok: false, reason: `section ${i} is not mid ${slot.mid}` };
+      }
+    }
     const subscriptions: PlannedSubscription[] = [];
     const rejected: SubscribeSlot[] = [];
     for (const [i, { slot, producer }] of this.offered.entries()) {
       const m = answer.media[i]!;
-      if (midOf(m) !== slot.mid)
-        return { ok: false, reason: `section ${i} is not mid ${slot.mid}` };
       if (m.port === 0) {
         if (slot.state !== 'rejected') rejected.push(slot);
         continue;

@@ -6,6 +6,7 @@
  * No media flows here: the SfuServer is real, the offers are written by hand.
  */
 import t from 'tap';
+import { createAnswer, parse, serialize } from '../../lib/sdp/index.js';
 import { SfuRoomService, type SfuRoomServiceOptions } from '../../lib/sfu/room-service.js';
 import { SfuServer, type SfuServerOptions } from '../../lib/sfu/sfu-server.js';
 import type { SfuServerMessage } from '../../lib/signal/room-service.js';
@@ -190,4 +191,80 @@ t.test('options are validated', async (t) => {
   t.throws(() => new SfuRoomService(server, { maxPeers: 0 }), TypeError);
   t.throws(() => new SfuRoomService(server, { subscribeAnswerTimeoutMs: 1.5 }), TypeError);
   t.throws(() => new SfuRoomService(server, { maxSubscribeSections: Number.NaN }), TypeError);
+});
+
+t.test('a bad subscribe-answer is bad-sdp and leaves the offer outstanding', async (t) => {
+  const h = await start();
+  t.teardown(h.close);
+  h.service.join('r', 'p_1');
+  h.service.join('r', 'p_2');
+  h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer() });
+  h.service.message('r', 'p_2', { type: 'publish', sdp: publishOffer({ ufrag: 'pub2' }) });
+  await new Promise((r) => setImmediate(r));
+  const offer = h.last('p_1');
+  t.equal(offer?.type, 'subscribe-offer', 'p_1 is offered p_2’s tracks');
+  const sdp = offer?.type === 'subscribe-offer' ? offer.sdp : '';
+  t.same(
+    offer?.type === 'subscribe-offer' ? offer.tracks.map((x) => [x.mid, x.peerId, x.kind]) : [],
+    [
+      ['0', 'p_2', 'audio'],
+      ['1', 'p_2', 'video'],
+    ],
+  );
+  const parsed = parse(sdp);
+  t.ok(parsed.ok);
+  if (!parsed.ok) return;
+  const good = createAnswer(parsed.value, {
+    ice: { ufrag: 'cliU', pwd: 'clientPasswordOf22chars' },
+    fingerprints: [{ algorithm: 'sha-256', value: FP }],
+    setup: 'active',
+    iceLite: false,
+  });
+  t.ok(good.ok);
+  if (!good.ok) return;
+  const answer = serialize(good.value);
+  const bad: [string, string][] = [
+    ['garbage', 'nope'],
+    ['sections missing', answer.slice(0, answer.indexOf('m=video'))],
+    ['no fingerprint', answer.replace(/a=fingerprint:.*\r\n/g, '')],
+    ['mids swapped', answer.replace('a=mid:0', 'a=mid:X').replace('a=mid:1', 'a=mid:0')],
+  ];
+  for (const [name, s] of bad) {
+    h.service.message('r', 'p_1', { type: 'subscribe-answer', sdp: s });
+    t.match(h.last('p_1'), { type: 'error', code: 'bad-sdp', ref: 'subscribe-answer' }, name);
+  }
+  const before = h.last('p_1');
+  h.service.message('r', 'p_1', { type: 'subscribe-answer', sdp: answer });
+  t.equal(h.last('p_1'), before, 'the good answer is taken silently');
+  h.service.message('r', 'p_1', { type: 'subscribe-answer', sdp: answer });
+  t.match(h.last('p_1'), { type: 'error', code: 'sfu-bad-state' }, 'no second answer');
+  h.service.message('r', 'p_1', { type: 'set-layer', trackId: 'unknown', layer: 0 });
+  t.match(h.last('p_1'), { type: 'error', code: 'sfu-bad-state', ref: 'set-layer' });
+  // p_2 leaves: p_1 is offered its sections again, inactive, and no tracks.
+  h.service.leave('r', 'p_2');
+  await new Promise((r) => setImmediate(r));
+  const again = h.last('p_1');
+  t.match(again, { type: 'subscribe-offer', tracks: [] });
+  const inactive = again?.type === 'subscribe-offer' ? again.sdp.match(/a=inactive/g) : null;
+  t.equal(inactive?.length, 2, 'both sections inactive');
+  t.equal(h.server.router.getRoom('r')?.participants.size, 2, 'p_1’s two legs remain');
+});
+
+t.test('an unanswered subscribe-offer is replaced after subscribeAnswerTimeoutMs', async (t) => {
+  const h = await start({ service: { subscribeAnswerTimeoutMs: 50 } });
+  t.teardown(h.close);
+  h.service.join('r', 'p_1');
+  h.service.join('r', 'p_2');
+  h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer() });
+  h.service.message('r', 'p_2', { type: 'publish', sdp: publishOffer({ ufrag: 'pub2' }) });
+  await new Promise((r) => setImmediate(r));
+  const first = h.last('p_1');
+  t.equal(first?.type, 'subscribe-offer');
+  await new Promise((r) => setTimeout(r, 150));
+  const second = h.last('p_1');
+  t.equal(second?.type, 'subscribe-offer');
+  t.not(second, first, 'a new offer was sent');
+  const version = (m: typeof first) =>
+    m?.type === 'subscribe-offer' ? /o=rtcd \d+ (\d+)/.exec(m.sdp)?.[1] : undefined;
+  t.ok(Number(version(second)) > Number(version(first)), 'with a higher o= version');
 });
