@@ -5,7 +5,8 @@
  * producer with three layers (lowest first) and binds each layer's SSRC by its rid header
  * extension. Two WHEP viewers ask for `?layer=0` and `?layer=2`: both decode, and the first
  * gets the 320-wide layer while the second gets the full 1280 once Chromium's bandwidth
- * estimate has ramped up to send it (loopback has the bandwidth for all three layers).
+ * estimate has ramped up to send it (loopback has the bandwidth for all three layers). Then
+ * the second viewer's consumer switches down to layer 0 and up to layer 1 mid-stream.
  */
 
 import type { Page } from 'playwright-core';
@@ -151,4 +152,34 @@ t.test('a three-layer rid publisher and viewers of layer 0 and layer 2', async (
     video.layers.every((l) => l.ssrc !== 0),
     'every layer’s SSRC was bound from its rid',
   );
+
+  // Mid-stream switches of the high viewer's consumer (what room peers' `set-layer` does):
+  // down to layer 0, then up to layer 1, each at that layer's next key frame, on the same
+  // SSRC with continuous sequence numbers and timestamps, so Chromium keeps decoding.
+  const viewers = [...sfu.resources.values()].filter((r) => r.kind === 'whep');
+  const consumer = [...(viewers[1]?.participant.consumers.values() ?? [])][0];
+  t.equal(consumer?.currentLayer, 2, 'the high viewer is on layer 2');
+  for (const [layer, width] of [
+    [0, 320],
+    [1, 640],
+  ] as const) {
+    const before = await high.evaluate<Received>(RECEIVED);
+    consumer?.setPreferredLayer(layer);
+    const until = Date.now() + 15_000;
+    let now = before;
+    while (
+      Date.now() < until &&
+      (now.frameWidth !== width || now.framesDecoded < before.framesDecoded + 10)
+    ) {
+      await sleep(250);
+      now = await high.evaluate<Received>(RECEIVED);
+    }
+    t.equal(
+      now.frameWidth,
+      width,
+      `setPreferredLayer(${layer}): the viewer now decodes ${width} wide`,
+    );
+    t.ok(now.framesDecoded >= before.framesDecoded + 10, 'and keeps decoding across the switch');
+    t.equal(consumer?.currentLayer, layer);
+  }
 });
