@@ -59,7 +59,8 @@ t.test('sessions per room and in all: 503 room-full / server-full, no state', as
 });
 
 t.test('requests per second per address: 429 rate-limited with Retry-After', async (t) => {
-  const { sfu, url } = await server(t, { requestsPerSecond: 1, requestBurst: 3 });
+  // One token per 100 s: the refill (unit-tested below on a fake clock) cannot race the test.
+  const { sfu, url } = await server(t, { requestsPerSecond: 0.01, requestBurst: 3 });
   for (let i = 0; i < 3; i++) {
     t.equal((await fetch(`${url}/whip/x`, { method: 'OPTIONS' })).status, 204, `burst ${i}`);
   }
@@ -69,11 +70,10 @@ t.test('requests per second per address: 429 rate-limited with Retry-After', asy
     429,
     'rate-limited',
   );
-  t.equal(res.headers.get('retry-after'), '1');
+  t.ok(Number(res.headers.get('retry-after')) >= 90, 'Retry-After: when the next token comes');
   t.equal(sfu.router.getRoom('x'), undefined, 'the refused offer made nothing');
   t.equal((await fetch(`${url}/metrics`)).status, 200, 'metrics are not rate limited');
-  await new Promise((r) => setTimeout(r, 1100));
-  t.equal((await postSdp(`${url}/whip/x`, await publish(1))).status, 201, 'a second later: ok');
+  t.equal(sfu.stats().http.errors['rate-limited'], 1);
 });
 
 t.test('the limiter keys IPv6 by /64, refills, and bounds its table', async (t) => {
@@ -136,7 +136,7 @@ t.test('a session whose client never does ICE/DTLS ends after pendingTimeoutMs',
 });
 
 t.test('ICE without DTLS also ends after pendingTimeoutMs; a full connect does not', async (t) => {
-  const { sfu, url } = await server(t, { pendingTimeoutMs: 1500 });
+  const { sfu, url } = await server(t, { pendingTimeoutMs: 3000 });
   const udp = sfu.udpAddress!;
   const res = await postSdp(`${url}/whip/q`, await publish(6));
   const answer = await res.text();
@@ -151,7 +151,7 @@ t.test('ICE without DTLS also ends after pendingTimeoutMs; a full connect does n
   ]);
   t.teardown(() => connected.peer.close());
   t.equal(sfu.resources.size, 2);
-  t.ok(await until(() => sfu.resources.size === 1, 4000), 'the half-done session ended');
+  t.ok(await until(() => sfu.resources.size === 1, 8000), 'the half-done session ended');
   t.ok(sfu.resources.has(connected.location.replace('/resource/', '')), 'the connected stays');
   await new Promise((r) => setTimeout(r, 300));
   t.equal(sfu.resources.size, 1, 'still there past the timeout');
