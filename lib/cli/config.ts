@@ -66,8 +66,8 @@ export interface SignalCliConfig {
 export interface SfuCliConfig {
   /** host, port, udpAddress and udpPort always set (the CLI's defaults); the rest if given. */
   sfu: SfuServerOptions;
-  /** `--signal-url` + `--signal-secret`: serve that rtcd signal node's sfu rooms. */
-  signalLink?: { url: string; secret: string };
+  /** `--signal-url` (one per node) + `--signal-secret`: serve those rtcd signal nodes' sfu rooms. */
+  signalLink?: { urls: string[]; secret: string };
   logLevel: LogLevel;
 }
 
@@ -213,15 +213,16 @@ export function resolveSfuConfig(src: ConfigSources): SfuCliConfig {
     );
   }
   const cfg: SfuCliConfig = { sfu, logLevel: o.logLevel ?? DEFAULT_LOG_LEVEL };
-  if ((o.signalUrl === undefined) !== (o.signalSecret === undefined)) {
+  const urls = o.signalUrl ?? [];
+  if ((urls.length === 0) !== (o.signalSecret === undefined)) {
     throw new CliUsageError(
-      o.signalUrl === undefined
+      urls.length === 0
         ? '--signal-secret needs --signal-url (the rtcd signal node to link to)'
         : "--signal-url needs --signal-secret (that node's --sfu-secret)",
     );
   }
-  if (o.signalUrl !== undefined && o.signalSecret !== undefined) {
-    cfg.signalLink = { url: o.signalUrl, secret: o.signalSecret };
+  if (urls.length > 0 && o.signalSecret !== undefined) {
+    cfg.signalLink = { urls, secret: o.signalSecret };
   }
   return cfg;
 }

@@ -267,9 +267,9 @@ export const sfuOptions = {
     'address written into ICE candidates instead of --udp-address, e.g. the public IP behind 1:1 NAT; repeatable',
     v.ip,
   ),
-  signalUrl: one(
+  signalUrl: many(
     '<url>',
-    "serve the sfu rooms of an rtcd signal node: its link URL ws(s)://host:8080/sfu, kept up with reconnects; needs --signal-secret (that node's --sfu-secret)",
+    "serve the sfu rooms of an rtcd signal node: its link URL ws(s)://host:8080/sfu, kept up with reconnects; repeatable (one per node sharing rooms through Redis); needs --signal-secret (the nodes' --sfu-secret)",
     v.wsUrl,
   ),
   signalSecret: one(

@@ -8,8 +8,8 @@ import { startSfuServer } from './start-sfu.js';
 
 /**
  * `rtcd sfu`: one SfuServer in this process — WHIP publish and WHEP view over HTTP, all media
- * on one ICE-lite UDP port — and, with `--signal-url`, the rooms of session type sfu of that
- * rtcd signal node, over a link kept up with reconnects. Resolves once listening (the link
+ * on one ICE-lite UDP port — and, with `--signal-url`, the rooms of session type sfu of those
+ * rtcd signal nodes, over links kept up with reconnects. Resolves once listening (the link
  * comes up in the background); SIGTERM/SIGINT close the link, end every session and exit 0.
  */
 export async function sfuCommand(cfg: SfuCliConfig): Promise<void> {
@@ -17,10 +17,13 @@ export async function sfuCommand(cfg: SfuCliConfig): Promise<void> {
   const { server, url, port, udpPort } = await startSfuServer(cfg.sfu, log);
   const rooms =
     cfg.signalLink === undefined ? undefined : new SfuRoomService(server, { logger: log });
-  const link =
+  // One link per signal node; the service is shared (a peer belongs to the link that joined it).
+  const links =
     cfg.signalLink === undefined || rooms === undefined
-      ? undefined
-      : connectRoomService(cfg.signalLink.url, cfg.signalLink.secret, rooms, { logger: log });
+      ? []
+      : cfg.signalLink.urls.map((url) =>
+          connectRoomService(url, cfg.signalLink!.secret, rooms, { logger: log }),
+        );
   log.info(
     {
       version: VERSION,
@@ -30,13 +33,13 @@ export async function sfuCommand(cfg: SfuCliConfig): Promise<void> {
       announced: cfg.sfu.announcedAddress ?? cfg.sfu.udpAddress,
       whip: `${url}/whip/{room}`,
       whep: `${url}/whep/{room}`,
-      signal: cfg.signalLink?.url,
+      signal: cfg.signalLink?.urls,
     },
     'rtcd sfu listening',
   );
   exitOnSignals(log, async (signal) => {
     log.info({ signal, sessions: server.resources.size }, 'closing');
-    await link?.close();
+    await Promise.all(links.map((l) => l.close()));
     rooms?.close();
     await server.close();
   });

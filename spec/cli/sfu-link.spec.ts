@@ -46,15 +46,16 @@ t.test('--sfu-secret: flag, environment, config file', async (t) => {
 });
 
 t.test('--signal-url and --signal-secret go together', async (t) => {
-  const link = { url: 'ws://10.0.0.1:8080/sfu', secret: 'k' };
+  const url = 'ws://10.0.0.1:8080/sfu';
+  const link = { urls: [url], secret: 'k' };
   t.same(
-    resolveSfuConfig({ flags: { signalUrl: link.url, signalSecret: 'k' }, env: {} }).signalLink,
+    resolveSfuConfig({ flags: { signalUrl: url, signalSecret: 'k' }, env: {} }).signalLink,
     link,
   );
   t.same(
     resolveSfuConfig({
       flags: {},
-      env: { RTCD_SIGNAL_URL: link.url, RTCD_SIGNAL_SECRET: 'k' },
+      env: { RTCD_SIGNAL_URL: url, RTCD_SIGNAL_SECRET: 'k' },
     }).signalLink,
     link,
   );
@@ -62,13 +63,21 @@ t.test('--signal-url and --signal-secret go together', async (t) => {
     resolveSfuConfig({
       flags: {},
       env: {},
-      file: { path: 'c.json', data: { signalUrl: link.url, signalSecret: 'k' } },
+      file: { path: 'c.json', data: { signalUrl: url, signalSecret: 'k' } },
     }).signalLink,
     link,
   );
+  t.same(
+    resolveSfuConfig({
+      flags: { signalUrl: [url, 'wss://n2.example/sfu'], signalSecret: 'k' },
+      env: {},
+    }).signalLink,
+    { urls: [url, 'wss://n2.example/sfu'], secret: 'k' },
+    'one link per signal node',
+  );
   t.equal(resolveSfuConfig({ flags: {}, env: {} }).signalLink, undefined, 'no link by default');
   t.match(
-    usageError(() => resolveSfuConfig({ flags: { signalUrl: link.url }, env: {} })),
+    usageError(() => resolveSfuConfig({ flags: { signalUrl: url }, env: {} })),
     /--signal-url needs --signal-secret/,
   );
   t.match(
