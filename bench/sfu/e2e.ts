@@ -265,6 +265,43 @@ async function memoryOf(server: Server): Promise<MemorySample & { sessions: numb
   return expect(server, 'memory');
 }
 
+/** One step on the clients already connected: the SFU path, then the direct path. */
+async function measureStep(
+  clients: Client[],
+  server: Server,
+  o: E2eOptions,
+  tracks: number,
+  rooms: number,
+): Promise<E2eStep> {
+  const durationMs = o.seconds * 1000;
+  const sfu = await phase(clients, 'sfu', o.warmupMs ?? SFU_WARMUP_MS, durationMs, server);
+  const direct = await phase(clients, 'direct', DIRECT_WARMUP_MS, Math.max(500, durationMs / 2));
+  const mark = sfu.sfu!;
+  const windowS = mark.wallMs / 1000;
+  return {
+    tracks,
+    rooms,
+    forwardedPerSecond: (mark.forwarded - sfu.sfuBefore!.forwarded) / windowS,
+    sfuReceivedPerSecond: (mark.received - sfu.sfuBefore!.received) / windowS,
+    publishedPerSecond: sfu.sent / o.seconds,
+    sfuDrops: delta(sfu.sfuBefore!.drops, mark.drops),
+    sfuCpuShare: mark.cpuUs / 1e6 / windowS,
+    sfuLoopDelayP99Ms: mark.loopDelayP99Ms,
+    clientCpuShare: sfu.cpuUs / 1e6 / o.seconds,
+    clientLoopDelayP99Ms: sfu.loopDelayP99Ms,
+    loss: loss(sfu),
+    directLoss: loss(direct),
+    badPackets: sfu.badPackets + direct.badPackets,
+    sfuP50: sfu.histogram.quantile(0.5),
+    sfuP99: sfu.histogram.quantile(0.99),
+    directP50: direct.histogram.quantile(0.5),
+    directP99: direct.histogram.quantile(0.99),
+    addedP50: sfu.histogram.quantile(0.5) - direct.histogram.quantile(0.5),
+    addedP99: sfu.histogram.quantile(0.99) - direct.histogram.quantile(0.99),
+    latencySamples: sfu.histogram.total,
+  };
+}
+
 /** Runs the whole end-to-end measurement; children are killed whatever happens. */
 export async function benchE2e(o: E2eOptions, log: (line: string) => void): Promise<E2eResult> {
   const server: Server = spawnChild(
@@ -291,45 +328,19 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
       }
       const connected = await connectRooms(clients, 'connect', plans, ready);
       failedConnects += connected.failed;
-      const durationMs = o.seconds * 1000;
-      const sfu = await phase(clients, 'sfu', o.warmupMs ?? SFU_WARMUP_MS, durationMs, server);
-      const direct = await phase(
-        clients,
-        'direct',
-        DIRECT_WARMUP_MS,
-        Math.max(500, durationMs / 2),
-      );
-      const tracks = connected.subscribers;
-      const mark = sfu.sfu!;
-      const windowS = mark.wallMs / 1000;
-      const step: E2eStep = {
-        tracks,
-        rooms,
-        forwardedPerSecond: (mark.forwarded - sfu.sfuBefore!.forwarded) / windowS,
-        sfuReceivedPerSecond: (mark.received - sfu.sfuBefore!.received) / windowS,
-        publishedPerSecond: sfu.sent / o.seconds,
-        sfuDrops: delta(sfu.sfuBefore!.drops, mark.drops),
-        sfuCpuShare: mark.cpuUs / 1e6 / windowS,
-        sfuLoopDelayP99Ms: mark.loopDelayP99Ms,
-        clientCpuShare: sfu.cpuUs / 1e6 / o.seconds,
-        clientLoopDelayP99Ms: sfu.loopDelayP99Ms,
-        loss: loss(sfu),
-        directLoss: loss(direct),
-        badPackets: sfu.badPackets + direct.badPackets,
-        sfuP50: sfu.histogram.quantile(0.5),
-        sfuP99: sfu.histogram.quantile(0.99),
-        directP50: direct.histogram.quantile(0.5),
-        directP99: direct.histogram.quantile(0.99),
-        addedP50: sfu.histogram.quantile(0.5) - direct.histogram.quantile(0.5),
-        addedP99: sfu.histogram.quantile(0.99) - direct.histogram.quantile(0.99),
-        latencySamples: sfu.histogram.total,
-      };
+      let step = await measureStep(clients, server, o, connected.subscribers, rooms);
+      if (step.loss > o.maxLoss) {
+        // One retry: on a shared machine a lossy step is often another process's burst.
+        log(formatStep(step));
+        log(`${formatWhere(step) ?? ''}; repeating the step once`);
+        step = await measureStep(clients, server, o, connected.subscribers, rooms);
+      }
       steps.push(step);
       log(formatStep(step));
       const why = formatWhere(step);
       if (why) log(why);
       if (step.loss > o.maxLoss) {
-        stoppedBecause = `loss ${pct(step.loss)} > ${pct(o.maxLoss)} at ${tracks} tracks`;
+        stoppedBecause = `loss ${pct(step.loss)} > ${pct(o.maxLoss)} at ${step.tracks} tracks (twice)`;
         break;
       }
       if ((performance.now() - started) / 1000 > o.budgetSeconds) {
