@@ -280,13 +280,21 @@ export class WrtcClient {
 /** An `SfuServer` on loopback with an `SfuRoomService` whose sink delivers to clients. */
 export class RoomHarness {
   readonly clients = new Map<string, WrtcClient>();
+  /** Receivers of peers that are not `WrtcClient`s (werift, hand-written SDP). */
+  readonly others = new Map<string, (m: SfuServerMessage) => void>();
 
   private constructor(
     readonly server: SfuServer,
     readonly service: SfuRoomService,
   ) {
     // Delivered a turn later, as a socket would: no re-entrance into the service.
-    service.attach((peerId, m) => setImmediate(() => this.clients.get(peerId)?.receive(m)));
+    service.attach((peerId, m) =>
+      setImmediate(() => {
+        const other = this.others.get(peerId);
+        if (other) other(m);
+        else this.clients.get(peerId)?.receive(m);
+      }),
+    );
   }
 
   static async start(

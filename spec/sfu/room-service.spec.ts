@@ -85,9 +85,11 @@ t.test('three peers see the other two; one leaves and its tracks end for the oth
   );
   t.pass('p_3’s sections are a=inactive in the answered description');
   const before = c1!.framesFrom('p_3', 'video');
+  const beforeAudio = c1!.framesFrom('p_3', 'audio');
   const other = c1!.framesFrom('p_2', 'video');
   await new Promise((r) => setTimeout(r, 600));
   t.equal(c1!.framesFrom('p_3', 'video'), before, 'no frames from the peer that left');
+  t.equal(c1!.framesFrom('p_3', 'audio'), beforeAudio, 'no audio from the peer that left');
   t.ok(c1!.framesFrom('p_2', 'video') > other, 'the remaining peer still delivers frames');
   t.equal(h.server.router.getRoom('three')?.participants.size, 4, 'two peers, two legs each');
 });
