@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { DtlsCertificate } from '../dtls/certificate.js';
 import { type Logger, silentLogger } from '../util/logger.js';
 import type { TestIngressDrop } from './endpoint-leg.js';
@@ -135,6 +136,12 @@ export interface SfuServerOptions {
   requestsPerSecond?: number;
   /** Requests one address may make at once before `requestsPerSecond` applies. Default 20. */
   requestBurst?: number;
+  /**
+   * The client address a request is counted against. Default: the TCP peer's address. Behind
+   * a reverse proxy every request comes from the proxy: pass a function that reads the
+   * address the proxy adds (e.g. the last `X-Forwarded-For` entry it appends).
+   */
+  clientAddress?: (req: IncomingMessage) => string;
   /**
    * A session whose client has not completed ICE and DTLS this long after its POST ends
    * (its endpoint, participant and empty room go), so offers without media cost nothing

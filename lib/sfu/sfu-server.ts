@@ -182,7 +182,7 @@ export class SfuServer {
       await this.serveMetrics(req, res);
       return;
     }
-    const wait = this.limiter.take(req.socket.remoteAddress ?? '', performance.now());
+    const wait = this.limiter.take(this.clientAddress(req), performance.now());
     if (wait > 0) {
       req.resume();
       const s = Math.ceil(wait / 1000);
@@ -211,6 +211,16 @@ export class SfuServer {
     }
     if (m || r) throw new WhipError(405, 'method-not-allowed', `${req.method} not allowed`);
     throw new WhipError(404, 'not-found', 'no such route');
+  }
+
+  private clientAddress(req: IncomingMessage): string {
+    if (this.o.clientAddress === undefined) return req.socket.remoteAddress ?? '';
+    try {
+      return String(this.o.clientAddress(req));
+    } catch (err) {
+      this.logger.warn({ err }, 'sfu clientAddress threw');
+      return req.socket.remoteAddress ?? '';
+    }
   }
 
   private async serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void> {

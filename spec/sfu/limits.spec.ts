@@ -76,6 +76,19 @@ t.test('requests per second per address: 429 rate-limited with Retry-After', asy
   t.equal(sfu.stats().http.errors['rate-limited'], 1);
 });
 
+t.test('clientAddress: behind a proxy, each client has its own budget', async (t) => {
+  const { url } = await server(t, {
+    requestsPerSecond: 0.01,
+    requestBurst: 1,
+    clientAddress: (req) => String(req.headers['x-client'] ?? 'proxy'),
+  });
+  const from = (who: string) =>
+    fetch(`${url}/whip/y`, { method: 'OPTIONS', headers: { 'x-client': who } });
+  t.equal((await from('192.0.2.1')).status, 204);
+  t.equal((await from('192.0.2.1')).status, 429, 'the same client: over its budget');
+  t.equal((await from('192.0.2.2')).status, 204, 'another client behind the same proxy: its own');
+});
+
 t.test('the limiter keys IPv6 by /64, refills, and bounds its table', async (t) => {
   t.equal(addressKey('192.0.2.7'), '192.0.2.7');
   t.equal(addressKey('::ffff:192.0.2.7'), '192.0.2.7');
