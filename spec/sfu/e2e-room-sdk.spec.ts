@@ -307,3 +307,75 @@ t.test(
     t.same((await logOf(viewer)).errors, [], 'no errors at the viewer');
   },
 );
+
+t.test(
+  'after a signaling restart the rooms join afresh: new connections, tracks published again',
+  toolOptions(BROWSER_TOOLS),
+  async (t) => {
+    if (!requireTools(t, BROWSER_TOOLS)) return;
+    const sfu = new SfuServer();
+    await sfu.listen();
+    t.teardown(() => sfu.close());
+    let service = new SfuRoomService(sfu);
+    let site = await startSignal({ roomService: service });
+    t.teardown(async () => {
+      await site.close();
+      service.close();
+    });
+    const port = site.server.address?.port ?? 0;
+    const a = await sdkPage(t, site.origin);
+    const b = await sdkPage(t, site.origin);
+    const idA = await a.evaluate<string>(`joinSfu('restart')`);
+    await b.evaluate(`joinSfu('restart')`);
+    const before = await poll(
+      'B gets A’s tracks',
+      () => logOf(b),
+      (l) => l.tracks.length === 2,
+    );
+    await b.evaluate('window.oldPc = room.subscribeConnection');
+
+    // The signal server and its room service go away; a new pair comes back on the same port
+    // with no memory of anyone, so the resume is refused and both pages join afresh.
+    await site.close();
+    service.close();
+    await new Promise((r) => setTimeout(r, 600));
+    service = new SfuRoomService(sfu);
+    site = await startSignal({ roomService: service, listen: { host: '127.0.0.1', port } });
+
+    const after = await poll(
+      'B rejoined and gets A’s tracks again',
+      () => logOf(b),
+      (l) => l.rejoins.length === 1 && l.tracks.length === 4,
+    );
+    t.same(
+      after.rejoins.map((r) => r.resumed),
+      [false],
+      'B joined afresh',
+    );
+    const newA = await a.evaluate<string>('room.peerId');
+    t.not(newA, idA, 'A has a new peer id');
+    t.same(
+      after.ended.map((x) => x.trackId).sort(),
+      before.tracks.map((x) => x.trackId).sort(),
+      'the old tracks ended',
+    );
+    const fresh = after.tracks.slice(2);
+    t.same(
+      fresh.map((x) => x.peerId),
+      [newA, newA],
+      'the new tracks are the new A’s',
+    );
+    t.equal(
+      await b.evaluate<boolean>('window.oldPc !== room.subscribeConnection'),
+      true,
+      'on a new subscribe connection',
+    );
+    const camera = fresh.find((x) => x.kind === 'video')?.trackId ?? '';
+    await poll(
+      'B decodes the new A',
+      () => b.evaluate<number>(`framesOf('${camera}')`),
+      (f) => f > 0,
+    );
+    t.same((await logOf(b)).errors, [], 'no errors at B');
+  },
+);
