@@ -183,3 +183,52 @@ t.test('a three-layer rid publisher and viewers of layer 0 and layer 2', async (
     t.equal(consumer?.currentLayer, layer);
   }
 });
+
+t.test('RTX of each rid layer is bound by repaired rid; NACKed losses are filled', async (t) => {
+  const sfu = new SfuServer({ testIngressDrop: { ratio: 0.03, seed: 11, kinds: ['video'] } });
+  const { url } = await sfu.listen();
+  t.teardown(() => sfu.close());
+  const a = await openPage(t);
+  t.equal((await a.evaluate<PostResult>(publish(`${url}/whip/lossy`))).status, 201);
+  const video = [...(sfu.router.getRoom('lossy')?.producers() ?? [])][0]!;
+  const viewer = await openPage(t);
+  t.equal((await viewer.evaluate<PostResult>(view(`${url}/whep/lossy?layer=1`))).status, 201);
+
+  // 3% of each layer's media is lost at the SFU's ingress; the SFU NACKs that layer's SSRC and
+  // Chromium resends on the layer's RTX SSRC, which the router binds by the
+  // repaired-rtp-stream-id extension (RFC 8852 §3.2) and decapsulates into the layer.
+  const bound = () => video.layers.filter((l) => l.rtxSsrc !== 0 && l.retransmissionsReceived > 0);
+  const started = Date.now();
+  while (Date.now() - started < 30_000 && (bound().length < 2 || Date.now() - started < 6000)) {
+    await sleep(500);
+  }
+  const layers = video.layers.map((l) => ({
+    rid: l.rid,
+    packets: l.packetsReceived,
+    lost: l.tracker.lost,
+    rtx: l.retransmissionsReceived,
+  }));
+  const publisher = video.participant;
+  t.comment(`after ${Date.now() - started} ms: ${JSON.stringify(layers)}`);
+  t.ok(bound().length >= 2, 'at least two layers got RTX on an SSRC bound by repaired rid');
+  for (const l of video.layers) {
+    if (l.rtxSsrc !== 0) t.not(l.rtxSsrc, l.ssrc, `layer ${l.rid}: its RTX SSRC is its own`);
+  }
+  t.ok(
+    publisher.stats.nacksSent > 0,
+    `the SFU NACKed the publisher (${publisher.stats.nacksSent})`,
+  );
+  for (const l of video.layers.filter((x) => x.packetsReceived > 100)) {
+    t.ok(
+      l.tracker.lost <= 0.01 * l.packetsReceived,
+      `layer ${l.rid}: ${l.tracker.lost} of ${l.packetsReceived} still missing after repair`,
+    );
+  }
+  const before = await viewer.evaluate<Received>(RECEIVED);
+  await sleep(2000);
+  const after = await viewer.evaluate<Received>(RECEIVED);
+  t.ok(
+    after.framesDecoded > before.framesDecoded + 10,
+    `the viewer keeps decoding (${before.framesDecoded} → ${after.framesDecoded})`,
+  );
+});
