@@ -18,6 +18,9 @@ import type { SessionRecord } from './store.js';
  * - `POST /api/v1/signaling/offer|answer|candidate|message` `{session_id, to, sdp|candidate|data}`
  *   relays as the WebSocket does; `…/session-state` `{session_id, state}` reports the
  *   connection state; `…/leave` `{session_id}`;
+ * - sfu rooms: `…/events?room=R&session_type=sfu` joins as an sfu peer, and
+ *   `POST …/publish|subscribe-answer|set-layer` `{session_id, sdp | trackId, layer}` go to the
+ *   room service; its answers and offers arrive on the event stream;
  * - `GET /api/v1/sessions/:id`, `POST /api/v1/turn-credentials`, `GET /healthz`, `GET /metrics`.
  * Auth (unless `noAuth`): `Authorization: Bearer <jwt>` (or `?token=` on the event stream).
  * Errors: the status of the code and `{"error":{"code","message"}}`.
@@ -61,7 +64,9 @@ export async function handleApi(
     }
     if (path === '/api/v1/signaling/events') return await events(ctx, req, res, url);
     const relay =
-      /^\/api\/v1\/signaling\/(offer|answer|candidate|message|leave|session-state)$/.exec(path);
+      /^\/api\/v1\/signaling\/(offer|answer|candidate|message|leave|session-state|publish|subscribe-answer|set-layer)$/.exec(
+        path,
+      );
     if (relay !== null) return await post(ctx, req, res, relay[1]!);
     const session = /^\/api\/v1\/sessions\/([^/]+)$/.exec(path);
     if (session !== null) return await getSession(ctx, req, res, session[1]!);
@@ -103,6 +108,10 @@ async function events(
   const identity = await authenticate(ctx, req, token);
   const sessionId = url.searchParams.get('session_id');
   const room = url.searchParams.get('room');
+  const sessionType = url.searchParams.get('session_type') ?? 'p2p';
+  if (sessionType !== 'p2p' && sessionType !== 'sfu') {
+    throw new HttpError('bad-message', '?session_type= must be p2p or sfu');
+  }
   let peer = undefined as ReturnType<SignalHub['peerBySession']>;
   if (sessionId !== null) {
     peer = ctx.hub.peerBySession(sessionId);
@@ -145,7 +154,7 @@ async function events(
   if (peer !== undefined) {
     ctx.hub.resume(conn, peer);
   } else {
-    ctx.hub.dispatch(conn, { type: 'join', room: room! });
+    ctx.hub.dispatch(conn, { type: 'join', room: room!, sessionType });
   }
   return true;
 }

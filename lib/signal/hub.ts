@@ -25,6 +25,10 @@ import type { ResumeInfo, SessionRecord, SignalStore, StoreEvent } from './store
 export interface HubStats {
   relayed: number;
   errors: Map<string, number>;
+  /** Messages handed to the room service (publish, subscribe-answer, set-layer). */
+  toService: number;
+  /** Messages from the room service delivered (or queued) to a peer of this node. */
+  fromService: number;
 }
 
 /** What a relay did: undefined when delivered (or handed to the store), else the error. */
@@ -42,7 +46,7 @@ export class SignalHub {
   readonly rooms = new Map<string, Set<Peer>>();
   private readonly byResume = new Map<string, Peer>();
   private readonly bySession = new Map<string, Peer>();
-  readonly stats: HubStats = { relayed: 0, errors: new Map() };
+  readonly stats: HubStats = { relayed: 0, errors: new Map(), toService: 0, fromService: 0 };
   shuttingDown = false;
 
   /**
@@ -181,6 +185,7 @@ export class SignalHub {
     }
     try {
       service.message(peer.room, peer.id, m);
+      this.stats.toService++;
     } catch (err) {
       this.log.error({ err, peerId: peer.id, type: m.type }, 'room service message failed');
       return 'internal';
@@ -201,6 +206,7 @@ export class SignalHub {
       return;
     }
     peer.deliver(JSON.stringify(message), this.o.resumeQueueSize);
+    this.stats.fromService++;
   }
 
   /** Hands `peer` (of an sfu room) to the service; false (and `sfu-unavailable`) if it can't. */

@@ -1,11 +1,16 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { SignalHub } from './hub.js';
+import type { SfuLinks } from './sfu-links.js';
 
 /**
  * Prometheus metrics of one SignalServer (`GET /metrics`): gauges read from the hub when
  * scraped, counters of relayed messages and of errors by code.
  */
-export function signalRegistry(hub: SignalHub, connections: () => number): Registry {
+export function signalRegistry(
+  hub: SignalHub,
+  connections: () => number,
+  links?: SfuLinks,
+): Registry {
   const registry = new Registry();
   new Gauge({
     name: 'rtcd_signal_connections',
@@ -62,5 +67,41 @@ export function signalRegistry(hub: SignalHub, connections: () => number): Regis
       }
     },
   });
+  sfuMetrics(registry, hub, links);
   return registry;
+}
+
+/** The room service's side: is it there, how many links, how many messages each way. */
+function sfuMetrics(registry: Registry, hub: SignalHub, links: SfuLinks | undefined): void {
+  new Gauge({
+    name: 'rtcd_signal_sfu_available',
+    help: '1 while rooms of session type sfu can be joined (a room service or SFU link is up)',
+    registers: [registry],
+    collect() {
+      this.set(hub.sfuAvailable() ? 1 : 0);
+    },
+  });
+  if (links !== undefined) {
+    new Gauge({
+      name: 'rtcd_signal_sfu_links',
+      help: 'SFU links up on /sfu',
+      registers: [registry],
+      collect() {
+        this.set(links.linkCount);
+      },
+    });
+  }
+  const seen = { toService: 0, fromService: 0 };
+  new Counter({
+    name: 'rtcd_signal_sfu_messages_total',
+    help: 'messages between peers and the room service, by direction (to_sfu, from_sfu)',
+    labelNames: ['direction'],
+    registers: [registry],
+    collect() {
+      this.inc({ direction: 'to_sfu' }, hub.stats.toService - seen.toService);
+      this.inc({ direction: 'from_sfu' }, hub.stats.fromService - seen.fromService);
+      seen.toService = hub.stats.toService;
+      seen.fromService = hub.stats.fromService;
+    },
+  });
 }

@@ -89,7 +89,7 @@ export class SignalServer {
       o: this.options,
       hub: this.hub,
       auth: this.auth,
-      registry: signalRegistry(this.hub, () => this.sockets.size + this.sse.size),
+      registry: signalRegistry(this.hub, () => this.sockets.size + this.sse.size, this.sfuLinks),
       now: this.now,
       admit: (conn, ip) => {
         if (!this.admit(ip)) return false;

@@ -141,7 +141,7 @@ t.test('/sfu: off without a secret, 401 for a wrong or missing one', async (t) =
 });
 
 t.test('frames both ways over the link; bad frames from the SFU are dropped', async (t) => {
-  const { server, url } = await startSignal({ sfuSecret: SECRET });
+  const { server, url, http } = await startSignal({ sfuSecret: SECRET });
   t.teardown(() => server.close());
   const service = new RecordingService();
   const { link: l, next } = link(url.replace(/\/ws$/, '/sfu'), service);
@@ -160,6 +160,11 @@ t.test('frames both ways over the link; bad frames from the SFU are dropped', as
   const tracks = [{ mid: '1', trackId: 'v9', peerId: 'p_other', kind: 'video' as const }];
   service.send(ja.peerId as string, { type: 'subscribe-offer', sdp: 'sub', tracks });
   t.same(await a.next('subscribe-offer'), { type: 'subscribe-offer', sdp: 'sub', tracks });
+  const metrics = await (await fetch(`${http}/metrics`)).text();
+  t.match(metrics, /^rtcd_signal_sfu_available 1$/m);
+  t.match(metrics, /^rtcd_signal_sfu_links 1$/m);
+  t.match(metrics, /^rtcd_signal_sfu_messages_total\{direction="to_sfu"\} 2$/m);
+  t.match(metrics, /^rtcd_signal_sfu_messages_total\{direction="from_sfu"\} 2$/m);
 
   // A second SFU link that misbehaves: nothing it sends reaches a peer.
   const rogue = new WebSocket(url.replace(/\/ws$/, '/sfu'), {

@@ -243,3 +243,42 @@ t.test('roomService and sfuSecret exclude each other', async (t) => {
     field: 'sfuSecret',
   });
 });
+
+t.test('over the HTTP API: an SSE peer of an sfu room publishes with POST', async (t) => {
+  const service = new RecordingService();
+  const { server, http } = await startSignal({ roomService: service });
+  t.teardown(() => server.close());
+  const ac = new AbortController();
+  const res = await fetch(`${http}/api/v1/signaling/events?room=sse&session_type=sfu`, {
+    signal: ac.signal,
+  });
+  t.teardown(() => ac.abort());
+  const reader = res.body!.getReader();
+  let text = '';
+  const event = async (name: string) => {
+    for (;;) {
+      const m = new RegExp(`event: ${name}\\ndata: (.+)\\n`).exec(text);
+      if (m) return JSON.parse(m[1]!) as Frame;
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`stream ended before ${name}`);
+      text += new TextDecoder().decode(value);
+    }
+  };
+  const j = await event('joined');
+  t.same(await service.next(op('join')), { op: 'join', room: 'sse', peerId: j.peerId });
+  const post = (type: string, body: object) =>
+    fetch(`${http}/api/v1/signaling/${type}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ session_id: j.sessionId, ...body }),
+    });
+  t.equal((await post('publish', { sdp: 'over http' })).status, 200);
+  t.same(await event('publish-answer'), { type: 'publish-answer', sdp: 'answer to over http' });
+  const bad = await post('set-layer', { trackId: 't', layer: 7 });
+  t.equal(bad.status, 400);
+  t.match(await bad.json(), { error: { code: 'bad-message' } });
+  const bogus = await fetch(`${http}/api/v1/signaling/events?room=sse&session_type=mcu`);
+  t.equal(bogus.status, 400);
+  await bogus.body?.cancel();
+  await reader.cancel();
+});
