@@ -93,6 +93,8 @@ export class SfuRoomService implements RoomService {
   readonly options: ResolvedRoomServiceOptions;
   private sink: RoomServiceSink | undefined;
   private readonly peers = new Map<string, Peer>();
+  /** Peers by room id (a room's changes renegotiate only its peers). */
+  private readonly rooms = new Map<string, Set<Peer>>();
   private readonly codecs = new WeakMap<Producer, ProducerCodec>();
   private readonly logger: Logger;
   private closed = false;
@@ -132,7 +134,7 @@ export class SfuRoomService implements RoomService {
       this.fail(peerId, 'limit', `peers limit of ${this.options.maxPeers}`, 'join');
       return;
     }
-    this.peers.set(peerId, {
+    const peer: Peer = {
       id: peerId,
       room,
       publish: undefined,
@@ -141,7 +143,11 @@ export class SfuRoomService implements RoomService {
       subscribable: false,
       scheduled: false,
       closed: false,
-    });
+    };
+    this.peers.set(peerId, peer);
+    const set = this.rooms.get(room) ?? new Set<Peer>();
+    set.add(peer);
+    this.rooms.set(room, set);
   }
 
   message(room: string, peerId: string, message: SfuClientMessage): void {
@@ -173,6 +179,9 @@ export class SfuRoomService implements RoomService {
     const peer = this.peers.get(peerId);
     if (peer === undefined || peer.room !== room) return;
     this.peers.delete(peerId);
+    const set = this.rooms.get(room);
+    set?.delete(peer);
+    if (set?.size === 0) this.rooms.delete(room);
     peer.closed = true;
     this.closeLegs(peer, 'left');
   }
@@ -311,7 +320,7 @@ export class SfuRoomService implements RoomService {
   }
 
   private roomChanged(roomId: string): void {
-    for (const peer of this.peers.values()) if (peer.room === roomId) this.schedule(peer);
+    for (const peer of this.rooms.get(roomId) ?? []) this.schedule(peer);
   }
 
   /** Coalesces changes of one event-loop turn into one renegotiation. */
