@@ -5,10 +5,12 @@
  * validated, a lost link tells the sfu peers `sfu-unavailable` and refuses sfu joins until the
  * SFU is back, and the SFU side reconnects by itself and gets the room's peers again.
  */
+import { isDeepStrictEqual } from 'node:util';
 import t from 'tap';
 import WebSocket from 'ws';
 import { parseLinkDownFrame, parseLinkUpFrame } from '../../lib/signal/link-frame.js';
 import { connectRoomService, type RoomServiceLink } from '../../lib/signal/room-service-link.js';
+import { fuzzSettings, Random } from '../helpers/prng.js';
 import { startSignal, TestClient } from './fixture.js';
 import { op, RecordingService } from './recording-room-service.js';
 
@@ -121,6 +123,83 @@ t.test('link frames: valid ones rebuilt, anything else refused', async (t) => {
   ]) {
     t.equal(up(bad), undefined, JSON.stringify(bad));
   }
+});
+
+t.test('link frame parsers never throw; what they accept is rebuilt whole', async (t) => {
+  const { seed, iterations } = fuzzSettings({ seed: 17, iterations: 20000 });
+  const r = new Random(seed);
+  const values = (depth: number): unknown => {
+    switch (r.int(depth > 2 ? 5 : 7)) {
+      case 0:
+        return null;
+      case 1:
+        return r.pick([0, 1, -1, 2.5, 4, 1e308]);
+      case 2:
+        return r.pick(['', 'r', 'p_1', 'x'.repeat(300), 'video', 'audio', 'sfu-limit', 'v=0']);
+      case 3:
+        return r.pick(['join', 'leave', 'message', 'send', 'publish', 'publish-answer']);
+      case 4:
+        return r.pick(['subscribe-offer', 'subscribe-answer', 'set-layer', 'error']);
+      case 5:
+        return Array.from({ length: r.int(3) }, () => values(depth + 1));
+      default: {
+        const o: Record<string, unknown> = {};
+        const keys = ['op', 'room', 'peerId', 'message', 'type', 'sdp', 'tracks', 'mid'];
+        for (const k of [...keys, 'trackId', 'kind', 'code', 'ref', 'layer']) {
+          if (r.chance(0.4)) o[k] = values(depth + 1);
+        }
+        return o;
+      }
+    }
+  };
+  const valid = (): Record<string, unknown>[] => [
+    { op: 'join', room: 'r', peerId: 'p_1' },
+    {
+      op: 'message',
+      room: 'r',
+      peerId: 'p_1',
+      message: { type: 'set-layer', trackId: 't', layer: 1 },
+    },
+    { op: 'message', room: 'r', peerId: 'p_1', message: { type: 'publish', sdp: 'v=0' } },
+    {
+      op: 'send',
+      peerId: 'p_1',
+      message: {
+        type: 'subscribe-offer',
+        sdp: 'v=0',
+        tracks: [{ mid: '0', trackId: 't', peerId: 'p_2', kind: 'video' }],
+      },
+    },
+    {
+      op: 'send',
+      peerId: 'p_1',
+      message: { type: 'error', code: 'bad-sdp', message: 'm', ref: 'publish' },
+    },
+  ];
+  /** A valid frame with one field, top-level or in its message, bent (or not). */
+  const bent = () => {
+    const f = r.pick(valid());
+    const target =
+      r.chance(0.5) && typeof f.message === 'object' ? (f.message as Record<string, unknown>) : f;
+    if (r.chance(0.7)) target[r.pick([...Object.keys(target), 'x'])] = values(1);
+    return f;
+  };
+  let accepted = 0;
+  let unstable = 0;
+  for (let i = 0; i < iterations; i++) {
+    const text = r.chance(0.1)
+      ? r.bytes(r.int(40)).toString('latin1')
+      : JSON.stringify(r.chance(0.3) ? values(0) : bent());
+    for (const parse of [parseLinkDownFrame, parseLinkUpFrame]) {
+      const f = parse(text);
+      if (f === undefined) continue;
+      accepted++;
+      // Accepted frames are plain data that parse to themselves again.
+      if (!isDeepStrictEqual(parse(JSON.stringify(f)), f)) unstable++;
+    }
+  }
+  t.equal(unstable, 0, 'every accepted frame round-trips');
+  t.ok(accepted > iterations / 10, `${accepted} of ${iterations * 2} accepted (seed ${seed})`);
 });
 
 t.test('/sfu: off without a secret, 401 for a wrong or missing one', async (t) => {
