@@ -30,9 +30,11 @@ export interface ParticipantStats {
   nacksReceived: number;
   /** NACK packets we sent it for media of its own that we missed. */
   nacksSent: number;
-  /** PLI and FIR packets it sent us (RFC 4585 §6.3.1, RFC 5104 §4.3.1). */
-  keyFrameRequestsReceived: number;
-  /** PLIs we sent it (throttled, one per track per interval). */
+  /** Picture Loss Indications it sent us (RFC 4585 §6.3.1). */
+  plisReceived: number;
+  /** Full Intra Requests it sent us (RFC 5104 §4.3.1). */
+  firsReceived: number;
+  /** Key-frame requests (PLIs) we sent it, throttled to one per track per interval. */
   keyFrameRequestsSent: number;
   /** Packets dropped, by reason (stable kebab-case codes). */
   dropped: Record<string, number>;
@@ -48,7 +50,8 @@ export function newParticipantStats(): ParticipantStats {
     retransmissionsSent: 0,
     nacksReceived: 0,
     nacksSent: 0,
-    keyFrameRequestsReceived: 0,
+    plisReceived: 0,
+    firsReceived: 0,
     keyFrameRequestsSent: 0,
     dropped: {},
   };
@@ -225,11 +228,8 @@ const PACKET_COUNTERS: [keyof Totals, string, string][] = [
   ['retransmissionsSent', 'rtcd_sfu_retransmissions_total', 'packets resent on NACK from cache'],
   ['nacksReceived', 'rtcd_sfu_nacks_received_total', 'NACK packets from subscribers'],
   ['nacksSent', 'rtcd_sfu_nacks_sent_total', 'NACK packets sent to publishers'],
-  [
-    'keyFrameRequestsReceived',
-    'rtcd_sfu_keyframe_requests_received_total',
-    'PLI and FIR packets from subscribers',
-  ],
+  ['plisReceived', 'rtcd_sfu_plis_received_total', 'PLI packets from subscribers'],
+  ['firsReceived', 'rtcd_sfu_firs_received_total', 'FIR packets from subscribers'],
   [
     'keyFrameRequestsSent',
     'rtcd_sfu_keyframe_requests_sent_total',

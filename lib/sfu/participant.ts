@@ -293,11 +293,11 @@ export class Participant extends Emitter<ParticipantEvents> {
         return false;
       }
       case 'pli':
-        this.stats.keyFrameRequestsReceived++;
+        this.stats.plisReceived++;
         this.consumersBySsrc.get(p.mediaSsrc)?.requestKeyFrame();
         return false;
       case 'fir':
-        this.stats.keyFrameRequestsReceived++;
+        this.stats.firsReceived++;
         for (const e of p.entries.slice(0, 16)) this.consumersBySsrc.get(e.ssrc)?.requestKeyFrame();
         return false;
       case 'remb':

@@ -62,48 +62,60 @@ t.test('a new viewer makes the SFU ask the publisher for a key frame (PLI)', asy
   t.ok(sfu.stats().packets.keyFrameRequestsSent >= 1);
 });
 
-t.test('forwarding, a NACK upstream for a gap, the viewer NACK and PLI, in stats()', async (t) => {
-  for (let seq = 0; seq < 20; seq++)
-    if (seq !== 10) pub.peer.sendRtp(vp8Packet(SSRC, seq, seq === 0));
-  t.ok(await until(() => viewer.peer.rtp.length >= 19), 'the viewer got 19 packets');
-  t.ok(
-    await until(() => rtcpOf(pub).some((p) => p.kind === 'nack' && p.mediaSsrc === SSRC)),
-    'the SFU NACKed the missing packet upstream',
-  );
-  const first = viewer.peer.rtp[0]!.readUInt16BE(2);
-  const nack = {
-    kind: 'nack' as const,
-    senderSsrc: 1,
-    mediaSsrc: consumerSsrc,
-    pairs: nackPairsFromSequences([first]),
-  };
-  viewer.peer.sendRtcp(encodeRtcp([nack]));
-  t.ok(await until(() => viewer.peer.rtp.length >= 20), 'the NACKed packet came again');
-  const rtx = viewer.peer.rtp.at(-1)!;
-  t.equal(rtx[1]! & 0x7f, RTX_PT, 'as RTX (a plain resend would be an SRTP replay)');
-  t.equal(rtx.readUInt32BE(8), viewer.ssrcs[1], 'on the RTX SSRC of the FID group');
-  t.equal(rtx.readUInt16BE(12), first, 'carrying the original sequence number');
-  viewer.peer.sendRtcp(encodeRtcp([{ kind: 'pli', senderSsrc: 1, mediaSsrc: consumerSsrc }]));
-  t.ok(await until(() => sfu.stats().packets.keyFrameRequestsReceived >= 1));
+t.test(
+  "forwarding, a NACK upstream for a gap, the viewer's NACK, PLI and FIR, in stats()",
+  async (t) => {
+    for (let seq = 0; seq < 20; seq++)
+      if (seq !== 10) pub.peer.sendRtp(vp8Packet(SSRC, seq, seq === 0));
+    t.ok(await until(() => viewer.peer.rtp.length >= 19), 'the viewer got 19 packets');
+    t.ok(
+      await until(() => rtcpOf(pub).some((p) => p.kind === 'nack' && p.mediaSsrc === SSRC)),
+      'the SFU NACKed the missing packet upstream',
+    );
+    const first = viewer.peer.rtp[0]!.readUInt16BE(2);
+    const nack = {
+      kind: 'nack' as const,
+      senderSsrc: 1,
+      mediaSsrc: consumerSsrc,
+      pairs: nackPairsFromSequences([first]),
+    };
+    viewer.peer.sendRtcp(encodeRtcp([nack]));
+    t.ok(await until(() => viewer.peer.rtp.length >= 20), 'the NACKed packet came again');
+    const rtx = viewer.peer.rtp.at(-1)!;
+    t.equal(rtx[1]! & 0x7f, RTX_PT, 'as RTX (a plain resend would be an SRTP replay)');
+    t.equal(rtx.readUInt32BE(8), viewer.ssrcs[1], 'on the RTX SSRC of the FID group');
+    t.equal(rtx.readUInt16BE(12), first, 'carrying the original sequence number');
+    viewer.peer.sendRtcp(encodeRtcp([{ kind: 'pli', senderSsrc: 1, mediaSsrc: consumerSsrc }]));
+    t.ok(await until(() => sfu.stats().packets.plisReceived >= 1));
+    const fir = {
+      kind: 'fir' as const,
+      senderSsrc: 1,
+      mediaSsrc: 0,
+      entries: [{ ssrc: consumerSsrc, sequenceNumber: 1 }],
+    };
+    viewer.peer.sendRtcp(encodeRtcp([fir]));
+    t.ok(await until(() => sfu.stats().packets.firsReceived >= 1));
 
-  const s = sfu.stats();
-  t.match(s, {
-    rooms: 1,
-    participants: 2,
-    producers: 1,
-    consumers: 1,
-    sessions: 2,
-    pendingEndpoints: 0,
-  });
-  t.equal(s.packets.rtpReceived, 19);
-  t.equal(s.packets.rtpSent, 20, '19 forwarded + 1 retransmission');
-  t.equal(s.packets.rtpBytesSent, 20 * 24 + 2, 'RTX adds the 2-byte OSN');
-  t.equal(s.packets.retransmissionsSent, 1);
-  t.equal(s.packets.nacksReceived, 1);
-  t.ok(s.packets.nacksSent >= 1);
-  t.equal(s.packets.keyFrameRequestsReceived, 1);
-  t.ok(s.packets.rtcpReceived >= 2);
-});
+    const s = sfu.stats();
+    t.match(s, {
+      rooms: 1,
+      participants: 2,
+      producers: 1,
+      consumers: 1,
+      sessions: 2,
+      pendingEndpoints: 0,
+    });
+    t.equal(s.packets.rtpReceived, 19);
+    t.equal(s.packets.rtpSent, 20, '19 forwarded + 1 retransmission');
+    t.equal(s.packets.rtpBytesSent, 20 * 24 + 2, 'RTX adds the 2-byte OSN');
+    t.equal(s.packets.retransmissionsSent, 1);
+    t.equal(s.packets.nacksReceived, 1);
+    t.ok(s.packets.nacksSent >= 1);
+    t.equal(s.packets.plisReceived, 1);
+    t.equal(s.packets.firsReceived, 1);
+    t.ok(s.packets.rtcpReceived >= 3);
+  },
+);
 
 t.test('GET /metrics: the same numbers as Prometheus text', async (t) => {
   const res = await fetch(`${url}/metrics`);
@@ -125,7 +137,8 @@ t.test('GET /metrics: the same numbers as Prometheus text', async (t) => {
   t.equal(m.get('rtcd_sfu_retransmissions_total'), 1);
   t.equal(m.get('rtcd_sfu_nacks_received_total'), 1);
   t.equal(m.get('rtcd_sfu_nacks_sent_total'), s.packets.nacksSent);
-  t.equal(m.get('rtcd_sfu_keyframe_requests_received_total'), 1);
+  t.equal(m.get('rtcd_sfu_plis_received_total'), 1);
+  t.equal(m.get('rtcd_sfu_firs_received_total'), 1);
   t.equal(m.get('rtcd_sfu_keyframe_requests_sent_total'), s.packets.keyFrameRequestsSent);
 
   const head = await fetch(`${url}/metrics`, { method: 'HEAD' });
