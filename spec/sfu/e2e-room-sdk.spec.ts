@@ -379,3 +379,55 @@ t.test(
     t.same((await logOf(b)).errors, [], 'no errors at B');
   },
 );
+
+t.test(
+  'setLayer picks a simulcast layer: two subscribers of one publisher get different widths',
+  toolOptions(BROWSER_TOOLS),
+  async (t) => {
+    if (!requireTools(t, BROWSER_TOOLS)) return;
+    const sfu = new SfuServer();
+    await sfu.listen();
+    const service = new SfuRoomService(sfu);
+    const site = await startSignal({ roomService: service });
+    t.teardown(async () => {
+      await site.close();
+      service.close();
+      await sfu.close();
+    });
+    const a = await sdkPage(t, site.origin);
+    const low = await sdkPage(t, site.origin);
+    const high = await sdkPage(t, site.origin);
+    // 1280x720 in three layers (Chromium sends fewer for small captures).
+    await a.evaluate(`joinSfu('layers', true, 1280, { simulcast: true })`);
+    await low.evaluate(`joinSfu('layers', true, 160)`);
+    await high.evaluate(`joinSfu('layers', true, 160)`);
+    const videoOf = async (page: Page, peer: string) => {
+      const l = await poll(
+        'A’s camera',
+        () => logOf(page),
+        (l) => l.tracks.some((x) => x.peerId === peer && x.kind === 'video'),
+      );
+      return l.tracks.find((x) => x.peerId === peer && x.kind === 'video')?.trackId ?? '';
+    };
+    const idA = await a.evaluate<string>('room.peerId');
+    const lowTrack = await videoOf(low, idA);
+    const highTrack = await videoOf(high, idA);
+    await low.evaluate(`room.setLayer('${lowTrack}', 0)`);
+    await high.evaluate(`room.setLayer('${highTrack}', 2)`);
+    type In = { frames: number; width: number };
+    const lowIn = await poll(
+      'the low subscriber decodes the 320-wide layer',
+      () => low.evaluate<In>(`inboundOf('${lowTrack}')`),
+      (v) => v.frames > 0 && v.width === 320,
+    );
+    const highIn = await poll(
+      'the high subscriber decodes a wider layer',
+      () => high.evaluate<In>(`inboundOf('${highTrack}')`),
+      (v) => v.frames > 0 && v.width > 320,
+    );
+    t.equal(lowIn.width, 320, 'layer 0: a quarter of 1280');
+    t.ok(highIn.width > lowIn.width, `layer 2: ${highIn.width} wide`);
+    t.same((await logOf(low)).errors, [], 'no errors at the low subscriber');
+    t.same((await logOf(high)).errors, [], 'no errors at the high subscriber');
+  },
+);
