@@ -158,6 +158,35 @@ t.test(`${iterations} random and mutated offers (seed ${seed})`, async (t) => {
   t.equal(sfu.media().mux.counters().sessions, 1, 'and its ICE session');
 });
 
+t.test('random methods and paths get JSON errors, never a 500', async (t) => {
+  const methods = ['GET', 'PUT', 'PATCH', 'DELETE', 'POST', 'OPTIONS', 'HEAD'];
+  const paths = () =>
+    rng.pick([
+      `/whip/${rng.bytes(4).toString('hex')}`,
+      `/resource/${rng.bytes(18).toString('hex').slice(0, 36)}`,
+      '/resource/00000000-0000-0000-0000-000000000000',
+      `/${encodeURIComponent(rng.bytes(rng.int(40)).toString('latin1'))}`,
+      '/whep/%2e%2e/whip',
+      '/whip/',
+      `/whip/${'a'.repeat(129)}`,
+    ]);
+  let bad = 0;
+  for (let i = 0; i < Math.ceil(iterations / 3); i++) {
+    const method = rng.pick(methods);
+    const res = await fetch(`${url}${paths()}`, { method });
+    const text = await res.text();
+    const ok =
+      [200, 204, 404, 405, 415].includes(res.status) &&
+      (method === 'HEAD' || res.status === 204 || /"error":"[a-z-]+"/.test(text));
+    if (!ok) {
+      bad++;
+      t.fail(`${method}: ${res.status} ${text.slice(0, 120)}`);
+    }
+  }
+  t.equal(bad, 0);
+  t.equal(sfu.resources.size, 1, 'the anchor session untouched');
+});
+
 t.test('random and mutated datagrams to the shared UDP port', async (t) => {
   const socket = createSocket('udp4');
   t.teardown(() => socket.close());
