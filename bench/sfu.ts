@@ -27,14 +27,9 @@ import {
   formatCoreRows,
   runCoreBench,
 } from './sfu/core.js';
-import {
-  benchE2e,
-  type E2eOptions,
-  type E2eResult,
-  formatE2eSummary,
-  STEP_HEADER,
-} from './sfu/e2e.js';
+import { benchE2e, type E2eOptions, type E2eResult } from './sfu/e2e.js';
 import { PACKET_BYTES, PACKETS_PER_SECOND } from './sfu/protocol.js';
+import { formatE2eSummary, STEP_HEADER } from './sfu/report.js';
 
 export { type CoreBenchConfig, type CoreBenchResult, runCoreBench } from './sfu/core.js';
 
@@ -150,8 +145,9 @@ export async function runSfuBench(
       `SFU end to end, node ${process.version}: SfuServer alone in one process; ` +
         `${e.clientProcesses} client process(es) of light WHIP/WHEP clients (ICE, DTLS, SRTP ` +
         `AEAD_AES_128_GCM); rooms of 1 publisher + ${e.roomSize} subscribers; ` +
-        `${PACKET_BYTES} B VP8 packets at ${PACKETS_PER_SECOND.toFixed(0)}/s per track (1 Mbit/s); ` +
-        `${e.seconds} s per step on the SFU path, then the direct path (no SFU) for the latency baseline`,
+        `${PACKET_BYTES} B VP8 packets at ${PACKETS_PER_SECOND.toFixed(0)}/s per track ` +
+        `(1 Mbit/s); ${e.seconds} s per step on the SFU path, then the direct path (no SFU) ` +
+        'for the latency baseline',
     );
     log(STEP_HEADER);
     out.e2e = await benchE2e(e, log);

@@ -150,12 +150,19 @@ export function runCoreBench(c: CoreBenchConfig): CoreBenchResult {
 
 /** The router-core rows, labelled so they are not read as end-to-end figures. */
 export function formatCoreRows(c: CoreBenchConfig, r: CoreBenchResult): string[] {
+  const ofCeiling = (r.forwardedPerCpuSecond / r.bareProtectPerCpuSecond).toFixed(2);
+  const ofMediasoup = (r.tracksPerCore / MEDIASOUP_CONSUMERS_PER_CORE).toFixed(2);
+  const fanout = `p50 ${r.fanoutP50Ms.toFixed(3)} ms, p99 ${r.fanoutP99Ms.toFixed(3)} ms`;
   return [
-    `router core only (no sockets), ${c.profile}, 1 publisher -> ${c.subscribers} subscribers, ${c.seconds} s`,
+    `router core only (no sockets), ${c.profile}, 1 publisher -> ${c.subscribers} ` +
+      `subscribers, ${c.seconds} s`,
     `  forwarded packets/s per core     ${Math.round(r.forwardedPerCpuSecond)}`,
-    `  bare copy+protect packets/s      ${Math.round(r.bareProtectPerCpuSecond)} (router at ${(r.forwardedPerCpuSecond / r.bareProtectPerCpuSecond).toFixed(2)}x of the ceiling)`,
-    `  subscriber tracks/core @1 Mbit/s ${Math.round(r.tracksPerCore)} (${(r.tracksPerCore / MEDIASOUP_CONSUMERS_PER_CORE).toFixed(2)}x mediasoup's ~500)`,
-    `  fan-out of one packet to all     p50 ${r.fanoutP50Ms.toFixed(3)} ms, p99 ${r.fanoutP99Ms.toFixed(3)} ms`,
-    `  heap per subscriber              ${Math.round(r.heapBytesPerSubscriber)} B (${c.memorySubscribers} subscribers)`,
+    `  bare copy+protect packets/s      ${Math.round(r.bareProtectPerCpuSecond)} ` +
+      `(router at ${ofCeiling}x of the ceiling)`,
+    `  subscriber tracks/core @1 Mbit/s ${Math.round(r.tracksPerCore)} ` +
+      `(${ofMediasoup}x mediasoup's ~500)`,
+    `  fan-out of one packet to all     ${fanout}`,
+    `  heap per subscriber              ${Math.round(r.heapBytesPerSubscriber)} B ` +
+      `(${c.memorySubscribers} subscribers)`,
   ];
 }

@@ -9,7 +9,7 @@
  * Then memory per subscriber: SFU RSS and heap delta over N idle but connected subscribers.
  */
 import { fork } from 'node:child_process';
-import { availableParallelism, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
   type ClientIn,
@@ -17,11 +17,11 @@ import {
   Histogram,
   isMessage,
   type MemorySample,
-  PACKETS_PER_SECOND,
   type RoomPlan,
   type ServerIn,
   type ServerOut,
 } from './protocol.js';
+import { formatStep, formatWhere } from './report.js';
 
 export interface E2eOptions {
   /** Subscriber-track counts to step through (each bounded by `maxTracks`). */
@@ -340,7 +340,8 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
       const why = formatWhere(step);
       if (why) log(why);
       if (step.loss > o.maxLoss) {
-        stoppedBecause = `loss ${pct(step.loss)} > ${pct(o.maxLoss)} at ${step.tracks} tracks (twice)`;
+        const lost = (step.loss * 100).toFixed(2);
+        stoppedBecause = `loss ${lost}% > ${o.maxLoss * 100}% at ${step.tracks} tracks (twice)`;
         break;
       }
       if ((performance.now() - started) / 1000 > o.budgetSeconds) {
@@ -391,84 +392,3 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
     server.kill();
   }
 }
-
-const ms = (us: number): string => (Number.isFinite(us) ? (us / 1000).toFixed(2) : '-');
-const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
-
-export const STEP_HEADER = [
-  'tracks rooms fwd pkt/s SFU CPU SFU lag  clients CPU lag   loss    direct  ',
-  'SFU p50/p99 ms  direct p50/p99 ms added p50/p99 ms tracks/core',
-].join('');
-
-/** One row: CPU shares of a core, event-loop delay p99 (lag, ms), loss, latency in ms. */
-export function formatStep(s: E2eStep): string {
-  return [
-    String(s.tracks).padEnd(6),
-    String(s.rooms).padEnd(5),
-    String(Math.round(s.forwardedPerSecond)).padEnd(9),
-    s.sfuCpuShare.toFixed(2).padEnd(7),
-    s.sfuLoopDelayP99Ms.toFixed(1).padEnd(8),
-    s.clientCpuShare.toFixed(2).padEnd(7),
-    s.clientLoopDelayP99Ms.toFixed(1).padEnd(5),
-    pct(s.loss).padEnd(7),
-    pct(s.directLoss).padEnd(7),
-    `${ms(s.sfuP50)}/${ms(s.sfuP99)}`.padEnd(15),
-    `${ms(s.directP50)}/${ms(s.directP99)}`.padEnd(17),
-    `${ms(s.addedP50)}/${ms(s.addedP99)}`.padEnd(16),
-    String(Math.round(s.tracks / Math.max(s.sfuCpuShare, 1e-6))),
-  ].join(' ');
-}
-
-/**
- * Under a lossy row: where packets went missing — the SFU's ingress (received vs published)
- * or its egress (forwarded vs expected), and what it counted as dropped.
- */
-export function formatWhere(s: E2eStep): string | undefined {
-  if (s.loss <= 0.01 && Object.keys(s.sfuDrops).length === 0) return undefined;
-  const drops = Object.entries(s.sfuDrops)
-    .map(([k, n]) => `${k} ${n}`)
-    .join(', ');
-  return (
-    `       SFU received ${Math.round(s.sfuReceivedPerSecond)}/s of ${Math.round(s.publishedPerSecond)}/s published, ` +
-    `forwarded ${Math.round(s.forwardedPerSecond)}/s of ${Math.round(s.publishedPerSecond * (s.tracks / Math.max(1, s.rooms)))}/s expected; ` +
-    `SFU drops: ${drops || 'none'}`
-  );
-}
-
-/** The summary lines under the step table. */
-export function formatE2eSummary(r: E2eResult): string[] {
-  const lines = [`ramp stopped: ${r.stoppedBecause}`];
-  const b = r.best;
-  if (b) {
-    lines.push(
-      `tracks per core: ${Math.round(r.tracksPerCore)} = ${b.tracks} subscriber tracks / ${b.sfuCpuShare.toFixed(2)} of a core ` +
-        '(the largest step with loss <= 1%; SFU process CPU time / phase wall time); ' +
-        `${(r.tracksPerCore / 500).toFixed(2)}x mediasoup's ~500 consumers per worker core (quoted); target >= 500`,
-      `added latency at ${b.tracks} tracks: p50 ${ms(b.addedP50)} ms, p99 ${ms(b.addedP99)} ms ` +
-        `(SFU path p50 ${ms(b.sfuP50)} / p99 ${ms(b.sfuP99)} minus direct path p50 ${ms(b.directP50)} / p99 ${ms(b.directP99)}); ` +
-        'Janus VideoRoom ~0.3 ms p50 / 1.4 ms p95 added (quoted, not run); target p99 < 2 ms',
-    );
-  } else {
-    lines.push('tracks per core: no step stayed under 1% loss');
-  }
-  const m = r.memory;
-  lines.push(
-    `memory per subscriber (${m.subscribers} idle connected subscribers, after GC): ` +
-      `RSS ${kb(m.rssPerSubscriber)}, heap ${kb(m.heapPerSubscriber)}, ArrayBuffers ${kb(m.arrayBuffersPerSubscriber)}`,
-  );
-  if (r.failedConnects > 0) lines.push(`clients that failed to connect: ${r.failedConnects}`);
-  const cores = availableParallelism();
-  if ((r.loadAverage[0] ?? 0) > cores) {
-    lines.push(
-      `BUSY MACHINE: load average ${r.loadAverage[0]?.toFixed(1)} on ${cores} cores — loss and ` +
-        'latency include waiting for a CPU; the tracks/core column (CPU time per forwarded ' +
-        'packet) is the steadier figure',
-    );
-  }
-  lines.push(
-    `load average ${r.loadAverage.map((l) => l.toFixed(2)).join(' ')}; ${PACKETS_PER_SECOND.toFixed(0)} packets/s per track`,
-  );
-  return lines;
-}
-
-const kb = (b: number): string => `${(b / 1024).toFixed(1)} kB`;

@@ -59,7 +59,7 @@ export type ClientIn =
     }
   | {
       type: 'phase';
-      /** `sfu`: publisher → SFU → subscribers; `direct`: publisher socket → subscriber sockets. */
+      /** `sfu`: publisher → SFU → subscribers; `direct`: publisher → subscriber sockets. */
       mode: 'sfu' | 'direct';
       /** Sending before the measured window (consumers start on a key frame). */
       warmupMs: number;
