@@ -96,7 +96,8 @@ export function answerPublish(
     media: (m) => {
       const d = directionOf(m, offer.session);
       if (d !== 'sendonly' && d !== 'sendrecv') return { reject: true };
-      const streams = m.kind === 'video' ? simulcastToReceive(m) : undefined;
+      // Simulcast is for video; an audio section's rids are not answered (one SSRC stream).
+      const streams = m.kind === 'video' ? simulcastToReceive(m) : [];
       return streams === undefined
         ? { direction: 'recvonly' }
         : { direction: 'recvonly', simulcastRecv: streams };
@@ -119,7 +120,11 @@ export function answerPublish(
     });
   }
   if (producers.length === 0) {
-    throw new WhipError(422, 'nothing-published', 'no audio or video section with an SSRC');
+    throw new WhipError(
+      422,
+      'nothing-published',
+      'no audio or video section with an SSRC or rid simulcast',
+    );
   }
   return { sdp: serialize(desc), producers };
 }

@@ -245,3 +245,44 @@ t.test('legacy a=ssrc-group:SIM: one layer per SSRC with its FID RTX', async (t)
   ]);
   refused(t, withRids(['ssrc-group:SIM 1 2 3 4 5', 'ssrc:1 cname:x']), 'too-many-layers');
 });
+
+t.test('an audio section’s rids and simulcast are not answered', async (t) => {
+  const o = load(CHROMIUM_RID_SIMULCAST_OFFER);
+  const audio: MediaSection = {
+    kind: 'audio',
+    port: 9,
+    protocol: 'UDP/TLS/RTP/SAVPF',
+    formats: ['111'],
+    lines: [
+      'c=IN IP4 0.0.0.0',
+      'a=mid:1',
+      'a=sendonly',
+      'a=rtcp-mux',
+      'a=rtpmap:111 opus/48000/2',
+      'a=rid:a send',
+      'a=rid:b send',
+      'a=simulcast:send a;b',
+      'a=ssrc:4444 cname:x',
+    ].map((l) => ({ type: l[0]!, value: l.slice(2) })),
+  };
+  // The transport attributes (ICE, DTLS) as in the video section: one BUNDLE transport.
+  audio.lines.push(
+    ...o.media[0]!.lines.filter((l) => /^(ice-ufrag|ice-pwd|fingerprint|setup):/.test(l.value)),
+  );
+  o.media.push(audio);
+  o.session = o.session.map((l) =>
+    l.value.startsWith('group:BUNDLE') ? { type: 'a', value: 'group:BUNDLE 0 1' } : l,
+  );
+  const a = answerPublish(o, TRANSPORT);
+  const answered = load(a.sdp).media[1]!;
+  t.equal(answered.port, 9, 'the audio section is accepted');
+  t.same(ridsOf(answered.lines), [], 'without rids');
+  t.equal(simulcastOf(answered.lines), undefined, 'and without simulcast');
+  t.same(
+    a.producers.map((p) => [p.kind, p.encodings]),
+    [
+      ['video', [{ rid: 'l' }, { rid: 'm' }, { rid: 'h' }]],
+      ['audio', [{ ssrc: 4444 }]],
+    ],
+  );
+});
