@@ -388,14 +388,16 @@ export class SignalHub {
         this.forget(peer);
         throw err;
       }
+      // This node's service has not seen the peer: hand it over (the SFU, linked to every
+      // node, keeps its media; an SFU of this node alone sees a new peer that must publish).
+      // Before anything else, so that its leave, whenever it comes, reaches the SFU from here.
+      const served = session.type !== 'sfu' || this.serviceJoin(peer);
       if (conn.closed) {
         this.detach(conn, peer);
         return true;
       }
       this.resume(conn, peer);
-      // This node's service has not seen the peer: hand it over (the SFU, linked to every
-      // node, keeps its media; an SFU of this node alone sees a new peer that must publish).
-      if (session.type === 'sfu' && !this.serviceJoin(peer)) {
+      if (!served) {
         this.fail(conn, 'sfu-unavailable', 'sfu rooms are unavailable: the SFU link is down');
       }
       this.log.debug({ room, peerId: peer.id }, 'resumed from another node');
