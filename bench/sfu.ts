@@ -127,7 +127,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       ),
       budgetSeconds: seconds('budget', v.budget ?? (q ? '20' : '70'), 3600),
       maxLoss: 0.01,
-      ...(q ? { warmupMs: 500 } : {}),
+      ...(q ? { warmupMs: 500, drainMs: 1000 } : {}),
       ...(v['cpu-prof'] === undefined ? {} : { cpuProfileDir: v['cpu-prof'] }),
     },
   };

@@ -40,6 +40,11 @@ export interface E2eOptions {
    * the router allocates each leg's layers once per report interval (1 s). Default 1,200 ms.
    */
   warmupMs?: number;
+  /**
+   * After the window, how long subscribers keep counting: a packet later than this past the
+   * window's end counts as lost. Default 300 ms.
+   */
+  drainMs?: number;
   /** Write a V8 CPU profile of the SFU process into this directory (`--cpu-prof`). */
   cpuProfileDir?: string;
   /** Stop stepping once this much wall time has passed, s. */
@@ -99,6 +104,7 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const tsx = import.meta.resolve('tsx');
 const REPLY_TIMEOUT_MS = 120_000;
 const SFU_WARMUP_MS = 1200;
+const DRAIN_MS = 300;
 const DIRECT_WARMUP_MS = 200;
 
 interface Child<In, Out> {
@@ -196,9 +202,9 @@ async function phase(
   mode: 'sfu' | 'direct',
   warmupMs: number,
   durationMs: number,
+  drainMs: number,
   server?: Server,
 ): Promise<PhaseTotals> {
-  const drainMs = Math.min(300, Math.max(100, durationMs / 5));
   for (const c of clients) c.send({ type: 'phase', mode, warmupMs, durationMs, drainMs });
   const t: PhaseTotals = {
     sent: 0,
@@ -274,8 +280,11 @@ async function measureStep(
   rooms: number,
 ): Promise<E2eStep> {
   const durationMs = o.seconds * 1000;
-  const sfu = await phase(clients, 'sfu', o.warmupMs ?? SFU_WARMUP_MS, durationMs, server);
-  const direct = await phase(clients, 'direct', DIRECT_WARMUP_MS, Math.max(500, durationMs / 2));
+  const drainMs = o.drainMs ?? DRAIN_MS;
+  const warmupMs = o.warmupMs ?? SFU_WARMUP_MS;
+  const sfu = await phase(clients, 'sfu', warmupMs, durationMs, drainMs, server);
+  const directMs = Math.max(500, durationMs / 2);
+  const direct = await phase(clients, 'direct', DIRECT_WARMUP_MS, directMs, drainMs);
   const mark = sfu.sfu!;
   const windowS = mark.wallMs / 1000;
   return {
