@@ -13,7 +13,8 @@ import {
   type SessionType,
 } from './protocol.js';
 import { type Relayable, relayFrame, relayMessage } from './relay-frame.js';
-import type { RoomService, SfuClientMessage, SfuServerMessage } from './room-service.js';
+import type { RoomService, SfuClientMessage } from './room-service.js';
+import { ServiceBridge, type ServiceCounters, sfuRefusal } from './service-bridge.js';
 import type { ResumeInfo, SessionRecord, SignalStore, StoreEvent } from './store.js';
 
 /**
@@ -22,13 +23,9 @@ import type { ResumeInfo, SessionRecord, SignalStore, StoreEvent } from './store
  * remote one), resume and session records. WebSockets and the HTTP API both feed it
  * `Connection`s; it never touches a socket itself.
  */
-export interface HubStats {
+export interface HubStats extends ServiceCounters {
   relayed: number;
   errors: Map<string, number>;
-  /** Messages handed to the room service (publish, subscribe-answer, set-layer). */
-  toService: number;
-  /** Messages from the room service delivered (or queued) to a peer of this node. */
-  fromService: number;
 }
 
 /** What a relay did: undefined when delivered (or handed to the store), else the error. */
@@ -49,12 +46,12 @@ export class SignalHub {
   readonly stats: HubStats = { relayed: 0, errors: new Map(), toService: 0, fromService: 0 };
   shuttingDown = false;
 
+  private readonly sfu: ServiceBridge;
+
   /**
-   * @param service where the peers of `sfu` rooms go (see room-service.ts); without one, sfu
-   *   joins get `sfu-unavailable`. Its sink is attached here.
-   * @param handOver what the service is told when another node resumes one of its peers:
-   *   default `service.leave`; the link's proxy forgets the peer without a leave instead, as
-   *   the same SFU serves the peer through the other node's link.
+   * @param service where the peers of `sfu` rooms go (room-service.ts, service-bridge.ts).
+   * @param handOverService what it is told when another node resumes one of its peers
+   *   (default its `leave`).
    */
   constructor(
     private readonly o: ResolvedSignalOptions,
@@ -62,10 +59,17 @@ export class SignalHub {
     private readonly auth: Authenticator,
     private readonly log: Logger,
     private readonly now: () => number,
-    private readonly service?: RoomService,
-    private readonly handOverService?: (room: string, peerId: string) => void,
+    service?: RoomService,
+    handOverService?: (room: string, peerId: string) => void,
   ) {
-    service?.attach((peerId, message) => this.fromService(peerId, message));
+    this.sfu = new ServiceBridge(
+      this.peers,
+      o.resumeQueueSize,
+      this.stats,
+      log,
+      service,
+      handOverService,
+    );
   }
 
   peerBySession(sessionId: string): Peer | undefined {
@@ -177,63 +181,12 @@ export class SignalHub {
 
   /** A message for the room service from `peer`; returns an error code if refused. */
   sfuMessage(peer: Peer | undefined, m: SfuClientMessage): SignalErrorCode | undefined {
-    if (peer === undefined || peer.left) return 'not-joined';
-    if (peer.session.type !== 'sfu') return 'not-sfu-session';
-    const service = this.service;
-    if (service === undefined || !peer.inService || service.available?.() === false) {
-      return 'sfu-unavailable';
-    }
-    try {
-      service.message(peer.room, peer.id, m);
-      this.stats.toService++;
-    } catch (err) {
-      this.log.error({ err, peerId: peer.id, type: m.type }, 'room service message failed');
-      return 'internal';
-    }
-    return undefined;
+    return this.sfu.message(peer, m);
   }
 
   /** Whether sfu rooms can be joined now. */
   sfuAvailable(): boolean {
-    return this.service !== undefined && this.service.available?.() !== false;
-  }
-
-  /** The service's message to one of this node's peers: sent, or queued while it resumes. */
-  private fromService(peerId: string, message: SfuServerMessage): void {
-    const peer = this.peers.get(peerId);
-    if (peer === undefined || peer.left || !peer.inService) {
-      this.log.debug({ peerId, type: message.type }, 'room service message for no peer here');
-      return;
-    }
-    peer.deliver(JSON.stringify(message), this.o.resumeQueueSize);
-    this.stats.fromService++;
-  }
-
-  /** Hands `peer` (of an sfu room) to the service; false (and `sfu-unavailable`) if it can't. */
-  private serviceJoin(peer: Peer): boolean {
-    const service = this.service;
-    if (service === undefined || service.available?.() === false) return false;
-    peer.inService = true;
-    try {
-      service.join(peer.room, peer.id);
-    } catch (err) {
-      this.log.error({ err, peerId: peer.id }, 'room service join failed');
-    }
-    return true;
-  }
-
-  private serviceLeave(peer: Peer, handOver: boolean): void {
-    if (!peer.inService || this.service === undefined) return;
-    peer.inService = false;
-    try {
-      if (handOver && this.handOverService !== undefined) {
-        this.handOverService(peer.room, peer.id);
-      } else {
-        this.service.leave(peer.room, peer.id);
-      }
-    } catch (err) {
-      this.log.error({ err, peerId: peer.id }, 'room service leave failed');
-    }
+    return this.sfu.available();
   }
 
   /** A `session-state` report; returns an error code if the session is not the sender's. */
@@ -278,10 +231,9 @@ export class SignalHub {
       }
     }
     const type: SessionType = m.sessionType ?? 'p2p';
-    if (type === 'sfu' && !this.sfuAvailable()) {
+    if (type === 'sfu' && !this.sfu.available()) {
       conn.joining = false;
-      const why = this.service === undefined ? 'no SFU is attached' : 'the SFU link is down';
-      return this.fail(conn, 'sfu-unavailable', `sfu rooms are unavailable: ${why}`, 'join');
+      return this.fail(conn, 'sfu-unavailable', this.sfu.unavailableReason(), 'join');
     }
     const local = this.rooms.get(m.room);
     if (local === undefined && this.rooms.size >= this.o.maxRooms) {
@@ -331,9 +283,9 @@ export class SignalHub {
     }
     peer.attach(conn);
     conn.sink.send(this.joinedFrame(peer, result.peers, false));
-    if (type === 'sfu' && !this.serviceJoin(peer)) {
+    if (type === 'sfu' && !this.sfu.join(peer)) {
       // The link went down between the check and now: the peer is in the room without media.
-      this.fail(conn, 'sfu-unavailable', 'sfu rooms are unavailable: the SFU link is down');
+      this.fail(conn, 'sfu-unavailable', this.sfu.unavailableReason());
     }
     this.log.debug({ room: m.room, peerId, user: identity.user, type }, 'joined');
   }
@@ -391,15 +343,13 @@ export class SignalHub {
       // This node's service has not seen the peer: hand it over (the SFU, linked to every
       // node, keeps its media; an SFU of this node alone sees a new peer that must publish).
       // Before anything else, so that its leave, whenever it comes, reaches the SFU from here.
-      const served = session.type !== 'sfu' || this.serviceJoin(peer);
+      const served = session.type !== 'sfu' || this.sfu.join(peer);
       if (conn.closed) {
         this.detach(conn, peer);
         return true;
       }
       this.resume(conn, peer);
-      if (!served) {
-        this.fail(conn, 'sfu-unavailable', 'sfu rooms are unavailable: the SFU link is down');
-      }
+      if (!served) this.fail(conn, 'sfu-unavailable', this.sfu.unavailableReason());
       this.log.debug({ room, peerId: peer.id }, 'resumed from another node');
       return true;
     } catch (err) {
@@ -437,7 +387,7 @@ export class SignalHub {
   /** Another node resumed `peer`: send it what was queued here, through the store, and let go. */
   private handOver(peer: Peer): void {
     const old = peer.conn;
-    this.serviceLeave(peer, true);
+    this.sfu.leave(peer, true);
     this.forget(peer);
     old?.sink.close(CloseCode.goingAway, 'resumed on another node');
     for (const frame of peer.queue) {
@@ -501,7 +451,7 @@ export class SignalHub {
   /** Takes `peer` out of its room; the others get `peer-left`. */
   leave(peer: Peer, reason: string): Promise<void> {
     if (peer.left) return Promise.resolve();
-    this.serviceLeave(peer, false);
+    this.sfu.leave(peer, false);
     this.forget(peer);
     peer.session.status = 'disconnected';
     peer.session.endedAt = this.now();
@@ -555,18 +505,5 @@ export class SignalHub {
     this.store.putSession(s, ttl).catch((err: unknown) => {
       this.log.warn({ err, sessionId: s.id }, 'session record not saved: store unavailable');
     });
-  }
-}
-
-function sfuRefusal(code: SignalErrorCode): string {
-  switch (code) {
-    case 'not-joined':
-      return 'join a room first';
-    case 'not-sfu-session':
-      return 'only peers of an sfu room (join with "sessionType":"sfu") talk to the SFU';
-    case 'sfu-unavailable':
-      return 'the SFU is unavailable';
-    default:
-      return code;
   }
 }
