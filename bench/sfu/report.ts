@@ -18,6 +18,15 @@ export const STEP_HEADER = [
   'SFU p50/p99 ms  direct p50/p99 ms added p50/p99 ms tracks/core',
 ].join('');
 
+/**
+ * A row's tracks/core by CPU cost: forwarded packets per SFU CPU-second over 104 packets/s
+ * per track. Equal to tracks / CPU share when nothing was lost; on a lossy row it counts only
+ * the work the SFU did.
+ */
+export function tracksPerCoreByCost(s: E2eStep): number {
+  return s.forwardedPerSecond / Math.max(s.sfuCpuShare, 1e-6) / PACKETS_PER_SECOND;
+}
+
 /** One row: CPU shares of a core, event-loop delay p99 (lag, ms), loss, latency in ms. */
 export function formatStep(s: E2eStep): string {
   return [
@@ -33,7 +42,7 @@ export function formatStep(s: E2eStep): string {
     pair(s.sfuP50, s.sfuP99).padEnd(15),
     pair(s.directP50, s.directP99).padEnd(17),
     pair(s.addedP50, s.addedP99).padEnd(16),
-    String(Math.round(s.tracks / Math.max(s.sfuCpuShare, 1e-6))),
+    String(Math.round(tracksPerCoreByCost(s))),
   ].join(' ');
 }
 
