@@ -16,9 +16,11 @@ import {
   tsAdd,
   writeRtp,
   writeTransportSequenceNumber,
+  writeU32,
 } from '../rtp/index.js';
 import { Emitter } from './emitter.js';
 import { SfuError, SfuErrorCode } from './errors.js';
+import { ExtensionLayout } from './extension-layout.js';
 import type { IncomingLayer } from './incoming-layer.js';
 import type { Participant } from './participant.js';
 import type { Producer } from './producer.js';
@@ -104,6 +106,9 @@ export class Consumer extends Emitter<ConsumerEvents> {
   private readonly histTs = new Uint32Array(HISTORY);
   private readonly view = new RtpPacket();
   private readonly el = new ExtensionElement();
+  /** Offset of the transport-cc value in the packet `view` covers, -1 when it has none. */
+  private twccAt = -1;
+  private readonly retransmitLayout = new ExtensionLayout();
 
   constructor(
     readonly producer: Producer,
@@ -182,8 +187,19 @@ export class Consumer extends Emitter<ConsumerEvents> {
     this.emit('layerchange', -1);
   }
 
-  /** Called by the producer for each new packet of any of its layers. */
-  forward(layer: IncomingLayer, packet: RtpPacket, keyFrame: boolean, now: number): void {
+  /**
+   * Called by the producer for each new packet of any of its layers: `bytes` is the packet
+   * (`packet`'s bytes) and `layout` its extension elements, both found once for every
+   * consumer; all are valid for this call only.
+   */
+  forward(
+    layer: IncomingLayer,
+    packet: RtpPacket,
+    bytes: Uint8Array,
+    layout: ExtensionLayout,
+    keyFrame: boolean,
+    now: number,
+  ): void {
     if (this.closed || this.paused || this.bandwidthPaused) return;
     const inSeq = packet.sequenceNumber;
     if (layer.index !== this.currentLayer) {
@@ -204,7 +220,10 @@ export class Consumer extends Emitter<ConsumerEvents> {
       this.lastOutTs = outTs;
       this.lastOutAt = now;
     }
-    const out = this.rewrite(packet, outSeq, outTs);
+    const out =
+      this.midId > 0
+        ? this.rebuildWithMid(packet, outSeq, outTs)
+        : this.rewrite(bytes, layout, outSeq, outTs);
     this.packetsSent++;
     this.octetsSent += packet.payloadLength;
     this.participant.sendRtpDownstream(out, this.twccId > 0 ? this.view : undefined);
@@ -235,22 +254,43 @@ export class Consumer extends Emitter<ConsumerEvents> {
     this.emit('layerchange', layer.index);
   }
 
-  /** A copy of `packet` as the subscriber sees it; `this.view` is left parsed over it. */
-  private rewrite(packet: RtpPacket, outSeq: number, outTs: number): Buffer {
-    if (this.midId > 0) return this.rebuildWithMid(packet, outSeq, outTs);
-    const out = Buffer.allocUnsafe(packet.length);
-    out.set(packet.buffer.subarray(packet.offset, packet.offset + packet.length));
-    const v = this.view;
-    v.parse(out);
-    v.ssrc = this.ssrc;
-    v.sequenceNumber = outSeq;
-    v.timestamp = outTs;
-    v.payloadType = this.payloadType;
-    if (v.extensionProfile >= 0) {
-      rewriteExtensionIds(
-        v,
-        isOneByteProfile(v.extensionProfile) ? this.extMapOneByte : this.extMap,
-      );
+  /**
+   * A copy of a packet (`bytes`, extension elements at `layout`) as the subscriber sees it:
+   * one copy, then the header fields and extension ids written in it by offset. With
+   * transport-cc negotiated, `this.view` is left parsed over it and `twccAt` where its
+   * sequence number goes.
+   */
+  private rewrite(
+    bytes: Uint8Array,
+    layout: ExtensionLayout,
+    outSeq: number,
+    outTs: number,
+  ): Buffer {
+    const out = Buffer.allocUnsafe(bytes.length);
+    out.set(bytes);
+    out[1] = (out[1]! & 0x80) | this.payloadType;
+    out[2] = outSeq >>> 8;
+    out[3] = outSeq & 0xff;
+    writeU32(out, 4, outTs);
+    writeU32(out, 8, this.ssrc);
+    this.twccAt = -1;
+    if (layout.count > 0) {
+      const map = layout.oneByte ? this.extMapOneByte : this.extMap;
+      this.twccAt = layout.apply(out, map, this.twccId === 0 ? -1 : this.twccId, 2);
+    }
+    if (layout.overflow || this.twccId > 0) {
+      const v = this.view;
+      v.parse(out);
+      if (layout.overflow && v.extensionProfile >= 0) {
+        rewriteExtensionIds(
+          v,
+          isOneByteProfile(v.extensionProfile) ? this.extMapOneByte : this.extMap,
+        );
+        this.twccAt =
+          this.twccId > 0 && findExtension(v, this.twccId, this.el) && this.el.length >= 2
+            ? this.el.offset
+            : -1;
+      }
     }
     return out;
   }
@@ -288,14 +328,17 @@ export class Consumer extends Emitter<ConsumerEvents> {
       payload,
     );
     this.view.parse(out);
+    this.twccAt =
+      this.twccId > 0 && findExtension(this.view, this.twccId, this.el) && this.el.length >= 2
+        ? this.el.offset
+        : -1;
     return out;
   }
 
   /** Writes the leg's transport-wide sequence number into the packet `view` covers. */
   writeTransportSequence(seq: number): boolean {
-    if (this.twccId === 0 || !findExtension(this.view, this.twccId, this.el)) return false;
-    if (this.el.length < 2) return false;
-    writeTransportSequenceNumber(this.view.buffer, this.el.offset, seq);
+    if (this.twccId === 0 || this.twccAt < 0) return false;
+    writeTransportSequenceNumber(this.view.buffer, this.twccAt, seq);
     return true;
   }
 
@@ -309,8 +352,14 @@ export class Consumer extends Emitter<ConsumerEvents> {
       this.nackMisses++;
       return false;
     }
-    let out = this.rewrite(this.view, outSeq, this.histTs[h]!);
+    const layout = this.retransmitLayout;
+    layout.scan(this.view, 0);
+    let out =
+      this.midId > 0
+        ? this.rebuildWithMid(this.view, outSeq, this.histTs[h]!)
+        : this.rewrite(cached, layout, outSeq, this.histTs[h]!);
     if (this.rtx) {
+      if (this.view.buffer !== out) this.view.parse(out);
       const rtx = Buffer.allocUnsafe(out.length + 2);
       const len = encapsulateRtx(this.view, rtx, 0, {
         ssrc: this.rtx.ssrc,
@@ -358,6 +407,7 @@ export class Consumer extends Emitter<ConsumerEvents> {
     if (this.closed) return;
     this.closed = true;
     this.producer.consumers.delete(this);
+    this.producer.consumersChanged();
     this.participant.consumerClosed(this);
     this.emit('close');
     this.removeAllListeners();

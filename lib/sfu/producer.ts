@@ -8,6 +8,7 @@ import {
 import type { Consumer } from './consumer.js';
 import { Emitter } from './emitter.js';
 import { SfuError, SfuErrorCode } from './errors.js';
+import { ExtensionLayout } from './extension-layout.js';
 import { IncomingLayer } from './incoming-layer.js';
 import {
   type CodecName,
@@ -75,6 +76,12 @@ export class Producer extends Emitter<ProducerEvents> {
   levelSum = 0;
   levelCount = 0;
   private readonly el = new ExtensionElement();
+  /** The extension elements of the packet being forwarded, found once for every consumer. */
+  private readonly layout = new ExtensionLayout();
+  /** Fan-out snapshot of `consumers`, and where the next packet's fan-out starts in it. */
+  private list: Consumer[] = [];
+  private listStale = false;
+  private fanoutStart = 0;
 
   constructor(
     readonly participant: Participant,
@@ -131,8 +138,38 @@ export class Producer extends Emitter<ProducerEvents> {
       this.levelCount++;
     }
     const keyFrame = this.isKeyFrame(packet);
-    for (const c of this.consumers) c.forward(layer, packet, keyFrame, now);
+    const layout = this.layout;
+    layout.scan(packet, packet.offset);
+    // Each packet's fan-out starts one consumer further on, so no subscriber is always the
+    // last one served (the one whose packet waits for every other's protect and send).
+    const list = this.consumerList();
+    const n = list.length;
+    if (n > 0) {
+      let i = this.fanoutStart < n ? this.fanoutStart : 0;
+      this.fanoutStart = i + 1;
+      for (let k = 0; k < n; k++) {
+        list[i]!.forward(layer, packet, bytes, layout, keyFrame, now);
+        if (++i === n) i = 0;
+      }
+    }
     if (layer.missing.size > 0) this.sendNacks(layer, now);
+  }
+
+  /**
+   * `consumers` as an array, remade when it changed: consumers are added to the set by the
+   * participant and removed by `Consumer.close`, which calls `consumersChanged`.
+   */
+  private consumerList(): Consumer[] {
+    if (this.listStale || this.list.length !== this.consumers.size) {
+      this.list = [...this.consumers];
+      this.listStale = false;
+    }
+    return this.list;
+  }
+
+  /** The consumer set changed: the next packet's fan-out takes a fresh snapshot of it. */
+  consumersChanged(): void {
+    this.listStale = true;
   }
 
   private isKeyFrame(packet: RtpPacket): boolean {
