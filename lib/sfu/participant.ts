@@ -393,7 +393,10 @@ export class Participant extends Emitter<ParticipantEvents> {
     const feedback = this.transportCc.poll(now, this.rtcpSsrc);
     if (feedback.length > 0) this.callSend(this.sendRtcp, encodeRtcp(feedback));
     if (now >= this.nextReportAt) {
-      this.nextReportAt = now + this.opts.reportIntervalMs;
+      // RFC 3550 §6.3.1: a random 0.5-1.5 × interval, so legs that joined together do not
+      // all report in the same tick (500 legs' SRs in one synchronous block held every
+      // packet arriving meanwhile for ~10 ms).
+      this.nextReportAt = now + this.opts.reportIntervalMs * (0.5 + Math.random());
       this.sendReports(now);
       this.allocate();
     }
