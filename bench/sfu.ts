@@ -46,6 +46,14 @@ export interface SfuBenchResult {
   e2e?: E2eResult;
 }
 
+const USAGE = [
+  'usage: npm run bench -- sfu [--quick] [--no-out] [--only core|e2e] [--cpu-prof DIR]',
+  '  end to end: [--steps 100,200,300,500,700,1000] [--max 1000] [--seconds 3]',
+  '    [--room-size 10] [--clients 2] [--idle-subscribers 200] [--budget 70]',
+  '  router core: [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]',
+  '    [--profile AEAD_AES_128_GCM]',
+].join('\n');
+
 const PROFILES: SrtpProfileName[] = [
   'AES_CM_128_HMAC_SHA1_80',
   'AES_CM_128_HMAC_SHA1_32',
@@ -169,7 +177,7 @@ export async function main(
   try {
     config = parseSfuArgs(args);
   } catch (err) {
-    console.error(`${err instanceof Error ? err.message : String(err)}\nusage: see bench/sfu.ts`);
+    console.error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
     return 1;
   }
   try {
