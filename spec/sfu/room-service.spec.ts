@@ -156,3 +156,24 @@ t.test('set-layer reaches the subscription of a simulcast track', async (t) => {
   t.equal(consumer()?.preferredLayer, 2, 'clamped to the layers that exist');
   t.same(a.errors, []);
 });
+
+t.test('the test-only ingress drop applies to room publishers: NACK + RTX repair it', async (t) => {
+  const h = await RoomHarness.start({ server: { testIngressDrop: { ratio: 0.1, seed: 7 } } });
+  t.teardown(() => h.close());
+  const a = h.join('loss', 'p_a');
+  const b = h.join('loss', 'p_b');
+  a.addTrack('video');
+  b.addTrack('audio');
+  await Promise.all([a.publish(), b.publish()]);
+  const video = () =>
+    [...(h.server.router.getRoom('loss')?.participants.get('p_a')?.producers.values() ?? [])][0];
+  await waitFor(
+    () => (video()?.layers[0]?.retransmissionsReceived ?? 0) > 3,
+    20_000,
+    'retransmissions from the publisher',
+  );
+  const frames = b.framesFrom('p_a', 'video');
+  await waitFor(() => b.framesFrom('p_a', 'video') > frames + 10, 10_000, 'b still decoding');
+  t.pass(`b decodes through 10% ingress loss (${b.framesFrom('p_a', 'video')} frames)`);
+  t.ok((h.server.router.getRoom('loss')?.participants.get('p_a')?.stats.rtpReceived ?? 0) > 0);
+});
