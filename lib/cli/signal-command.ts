@@ -6,7 +6,8 @@ import { startSignalServer } from './start-signal.js';
 
 /**
  * `rtcd signal`: one SignalServer in this process, its rooms in memory or, with `--redis`,
- * shared with the other nodes on that Redis. Resolves once listening; the process then lives
+ * shared with the other nodes on that Redis; with `--sfu-secret`, SFUs link in on `/sfu` and
+ * serve its rooms of session type sfu. Resolves once listening; the process then lives
  * until SIGTERM/SIGINT, which drain (clients get close 1001 and may reconnect elsewhere).
  */
 export async function signalCommand(cfg: SignalCliConfig): Promise<void> {
@@ -23,7 +24,13 @@ export async function signalCommand(cfg: SignalCliConfig): Promise<void> {
   }
   const server = await startSignalServer(cfg.signal, log, store);
   log.info(
-    { version: VERSION, ...server.address, store: server.store.kind },
+    {
+      version: VERSION,
+      ...server.address,
+      store: server.store.kind,
+      // Where SFUs link in to serve rooms of session type sfu (--sfu-secret), if anywhere.
+      sfuLink: server.sfuLinks === undefined ? undefined : '/sfu',
+    },
     'rtcd signal listening',
   );
   exitOnSignals(log, async (signal) => {

@@ -119,6 +119,7 @@ t.test('rtcd sfu --signal-url serves the sfu rooms of rtcd signal', async (t) =>
     signal.kill('SIGKILL');
   });
   const port = await listeningPort(signal);
+  t.match(signal.out(), /"sfuLink":"\/sfu"/, 'the listening line says where SFUs link in');
   const sfu = startRtcd(
     ['sfu', '--listen', '127.0.0.1:0', '--udp-port', '0', '--log-level', 'info'],
     {
