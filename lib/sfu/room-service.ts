@@ -11,7 +11,6 @@
  * room `x`. Bad input never throws at the caller: it goes back as an `error` message.
  */
 
-import { directionOf, parse } from '../sdp/index.js';
 import type {
   RoomService,
   RoomServiceSink,
@@ -19,20 +18,15 @@ import type {
   SfuServerMessage,
 } from '../signal/room-service.js';
 import { type Logger, silentLogger } from '../util/logger.js';
-import { WebRtcEndpoint } from '../webrtc/endpoint.js';
-import type { WebRtcRemoteParameters } from '../webrtc/options.js';
-import { answerTransportOf, remoteParametersOf } from '../webrtc/remote-description.js';
-import { bindEndpoint, endpointSenders, ingressDropFilter } from './endpoint-leg.js';
-import type { Participant } from './participant.js';
 import type { Producer } from './producer.js';
-import {
-  answerRepublish,
-  publishedTracks,
-  sameTransport,
-  sdpCandidates,
-  trackKey,
-} from './publish-offer.js';
+import { sameTransport } from './publish-offer.js';
 import type { Room } from './room.js';
+import {
+  openPublishLeg,
+  type PublishLeg,
+  type PublishLegContext,
+  republish,
+} from './room-publish-leg.js';
 import {
   RoomServiceError,
   type RoomServiceErrorKey,
@@ -44,34 +38,12 @@ import {
   resolveRoomServiceOptions,
   type SfuRoomServiceOptions,
 } from './room-service-options.js';
+import { SubscribeLeg } from './room-subscribe-leg.js';
 import type { SfuServer } from './sfu-server.js';
-import {
-  defaultProducerCodec,
-  type PlannedSubscription,
-  type ProducerCodec,
-  SubscribePlan,
-} from './subscribe-offer.js';
-import { answerPublish, readOffer, WhipError } from './whip.js';
+import { defaultProducerCodec, type ProducerCodec } from './subscribe-offer.js';
+import { readOffer } from './whip.js';
 
 export type { SfuRoomServiceOptions } from './room-service-options.js';
-
-interface PublishLeg {
-  endpoint: WebRtcEndpoint;
-  participant: Participant;
-  remote: WebRtcRemoteParameters;
-  /** Producers by the mid of their publish section, with the key of what they carry. */
-  byMid: Map<string, { producer: Producer; key: string }>;
-}
-
-interface SubscribeLeg {
-  endpoint: WebRtcEndpoint;
-  participant: Participant;
-  plan: SubscribePlan;
-  inFlight: boolean;
-  answerTimer: NodeJS.Timeout | undefined;
-  /** Subscriptions answered before the leg connected. */
-  pending: PlannedSubscription[];
-}
 
 interface Peer {
   readonly id: string;
@@ -86,8 +58,7 @@ interface Peer {
   closed: boolean;
 }
 
-/** The participant id of a peer's subscribe leg (its publish leg's id is the peer id). */
-export const subscriberIdOf = (peerId: string): string => `${peerId}~sub`;
+export { subscriberIdOf } from './room-subscribe-leg.js';
 
 export class SfuRoomService implements RoomService {
   readonly options: ResolvedRoomServiceOptions;
@@ -198,16 +169,26 @@ export class SfuRoomService implements RoomService {
 
   private publish(peer: Peer, sdp: string): void {
     const { offer, remote } = readOffer(sdp);
-    const leg = peer.publish;
-    if (leg !== undefined && !sameTransport(leg.remote, remote)) {
+    const old = peer.publish;
+    if (old !== undefined && !sameTransport(old.remote, remote)) {
       // An ICE restart or a new certificate: a new endpoint, the old tracks end.
       peer.publish = undefined;
-      leg.participant.close('republished');
-      leg.endpoint.close();
+      old.participant.close('republished');
+      old.endpoint.close();
     }
-    const answer = peer.publish
-      ? this.republish(peer.publish, offer)
-      : this.firstPublish(peer, offer, remote);
+    const ctx = this.publishContext(peer);
+    let answer: string;
+    if (peer.publish !== undefined) answer = republish(ctx, peer.publish, offer);
+    else {
+      const { leg, sdp: first } = openPublishLeg(ctx, peer.id, offer, remote);
+      answer = first;
+      peer.publish = leg;
+      const { participant } = leg;
+      participant.on('close', () => {
+        if (peer.publish === leg) peer.publish = undefined;
+        this.closeIfEmpty(participant.room);
+      });
+    }
     this.send(peer.id, { type: 'publish-answer', sdp: answer });
     if (!peer.subscribable) {
       peer.subscribable = true;
@@ -215,98 +196,13 @@ export class SfuRoomService implements RoomService {
     }
   }
 
-  private firstPublish(
-    peer: Peer,
-    offer: ReturnType<typeof readOffer>['offer'],
-    remote: WebRtcRemoteParameters,
-  ): string {
-    const media = this.server.media();
-    const endpoint = new WebRtcEndpoint({
-      mux: media.mux,
-      certificate: media.certificate,
-      remote,
-      logger: media.logger,
-    });
-    let participant: Participant | undefined;
-    let room: Room | undefined;
-    const byMid = new Map<string, { producer: Producer; key: string }>();
-    let sdp: string;
-    try {
-      const transport = answerTransportOf(endpoint, sdpCandidates(media.mux.candidates));
-      let a: ReturnType<typeof answerPublish>;
-      try {
-        a = answerPublish(offer, transport);
-      } catch (err) {
-        // A peer that only watches offers `inactive` sections (rooms contract: a publish
-        // connection with no track yet is fine if it has a section): answered inactive, so
-        // its subscribe offers can follow. Anything else sending nothing stays refused.
-        const watching = err instanceof WhipError && err.code === 'nothing-published';
-        if (!watching || !onlyInactive(offer)) throw err;
-        a = { sdp: answerRepublish(offer, transport, undefined), producers: [] };
-      }
-      room = this.roomFor(peer.room);
-      participant = room.join({ id: peer.id, ...endpointSenders(endpoint) });
-      for (const t of publishedTracks(offer, a.sdp, a.producers)) {
-        const producer = participant.publish(t.options);
-        this.codecs.set(producer, t.codec);
-        byMid.set(t.mid, { producer, key: trackKey(t.options) });
-      }
-      sdp = a.sdp;
-    } catch (err) {
-      // A refused offer leaves nothing: no endpoint, participant or fresh empty room.
-      endpoint.close();
-      participant?.close('refused');
-      if (room) this.closeIfEmpty(room);
-      throw err;
-    }
-    const drop = media.testIngressDrop;
-    bindEndpoint(endpoint, participant, drop ? ingressDropFilter(drop, participant) : undefined);
-    const leg: PublishLeg = { endpoint, participant, remote, byMid };
-    peer.publish = leg;
-    const joined = participant;
-    joined.on('close', () => {
-      if (peer.publish === leg) peer.publish = undefined;
-      this.closeIfEmpty(joined.room);
-    });
-    return sdp;
-  }
-
-  /** A re-offer on the same transport: new sections publish, gone or changed ones close. */
-  private republish(leg: PublishLeg, offer: ReturnType<typeof readOffer>['offer']): string {
-    const candidates = sdpCandidates(this.server.media().mux.candidates);
-    const transport = answerTransportOf(leg.endpoint, candidates);
-    let published: string | undefined;
-    let tracks: ReturnType<typeof publishedTracks> = [];
-    try {
-      const a = answerPublish(offer, transport);
-      published = a.sdp;
-      tracks = publishedTracks(offer, a.sdp, a.producers);
-    } catch (err) {
-      if (!(err instanceof WhipError && err.code === 'nothing-published')) throw err;
-    }
-    const sdp = answerRepublish(offer, transport, published);
-    const next = new Map(tracks.map((t) => [t.mid, t]));
-    for (const [mid, { producer, key }] of leg.byMid) {
-      const t = next.get(mid);
-      if (t !== undefined && trackKey(t.options) === key && !producer.closed) continue;
-      leg.byMid.delete(mid);
-      producer.close();
-    }
-    const added: Producer[] = [];
-    try {
-      for (const t of tracks) {
-        if (leg.byMid.has(t.mid)) continue;
-        const producer = leg.participant.publish(t.options);
-        this.codecs.set(producer, t.codec);
-        added.push(producer);
-        leg.byMid.set(t.mid, { producer, key: trackKey(t.options) });
-      }
-    } catch (err) {
-      for (const p of added) p.close();
-      for (const [mid, { producer }] of leg.byMid) if (producer.closed) leg.byMid.delete(mid);
-      throw err;
-    }
-    return sdp;
+  private publishContext(peer: Peer): PublishLegContext {
+    return {
+      media: this.server.media(),
+      room: () => this.roomFor(peer.room),
+      closeIfEmpty: (room) => this.closeIfEmpty(room),
+      codecs: this.codecs,
+    };
   }
 
   // --- subscribe -----------------------------------------------------------------------------
@@ -360,42 +256,21 @@ export class SfuRoomService implements RoomService {
   }
 
   private openSubscribe(peer: Peer): SubscribeLeg {
-    const media = this.server.media();
-    const endpoint = new WebRtcEndpoint({
-      mux: media.mux,
-      certificate: media.certificate,
-      logger: media.logger,
+    const leg = SubscribeLeg.open(this.server.media(), this.roomFor(peer.room), peer.id, {
+      codecOf: (p) => this.codecs.get(p) ?? defaultProducerCodec(p),
+      maxSections: this.options.maxSubscribeSections,
+      logger: this.logger,
     });
-    let participant: Participant;
-    try {
-      participant = this.roomFor(peer.room).join({
-        id: subscriberIdOf(peer.id),
-        ...endpointSenders(endpoint),
-      });
-    } catch (err) {
-      endpoint.close();
-      throw err;
-    }
-    bindEndpoint(endpoint, participant);
-    const plan = new SubscribePlan(
-      (p) => this.codecs.get(p) ?? defaultProducerCodec(p),
-      this.options.maxSubscribeSections,
-    );
-    const leg: SubscribeLeg = {
-      endpoint,
-      participant,
-      plan,
-      inFlight: false,
-      answerTimer: undefined,
-      pending: [],
-    };
     peer.subscribe = leg;
-    endpoint.once('connected', () => this.startPending(leg));
+    const { participant } = leg;
     participant.on('close', () => {
       clearTimeout(leg.answerTimer);
       if (peer.subscribe === leg) {
         peer.subscribe = undefined;
         peer.subscribeEnded = !peer.closed;
+        if (!peer.closed) {
+          this.logger.info({ peer: peer.id }, 'sfu room subscribe leg ended; no more offers');
+        }
       }
       this.closeIfEmpty(participant.room);
     });
@@ -403,21 +278,15 @@ export class SfuRoomService implements RoomService {
   }
 
   private sendOffer(peer: Peer, leg: SubscribeLeg): void {
-    const ep = leg.endpoint;
-    const { sdp, tracks } = leg.plan.offer({
-      ice: { ufrag: ep.localUfrag, pwd: ep.localPwd },
-      fingerprints: [{ algorithm: 'sha-256', value: ep.localFingerprint }],
-      candidates: sdpCandidates(this.server.media().mux.candidates),
-      // Browsers re-offer actpass too; an answerer keeps the DTLS role already in use.
-      setup: 'actpass',
-    });
-    leg.inFlight = true;
+    const { sdp, tracks } = leg.offer();
     clearTimeout(leg.answerTimer);
     leg.answerTimer = setTimeout(() => {
       // The answer never came: the next offer replaces this one (a remote offer may be set
       // again in have-remote-offer), carrying whatever changed meanwhile.
-      leg.inFlight = false;
-      if (peer.subscribe === leg && !peer.closed) this.sendOffer(peer, leg);
+      if (peer.subscribe === leg && !peer.closed) {
+        leg.plan.sync(this.otherProducers(peer));
+        this.sendOffer(peer, leg);
+      }
     }, this.options.subscribeAnswerTimeoutMs);
     leg.answerTimer.unref();
     this.send(peer.id, { type: 'subscribe-offer', sdp, tracks });
@@ -425,60 +294,16 @@ export class SfuRoomService implements RoomService {
 
   private subscribeAnswer(peer: Peer, sdp: string): void {
     const leg = peer.subscribe;
-    if (leg === undefined || !leg.inFlight) {
+    if (leg === undefined)
       throw new RoomServiceError('badState', 'no subscribe-offer is outstanding');
-    }
-    // Everything is checked before anything changes: a bad answer leaves the offer outstanding.
-    const parsed = parse(sdp);
-    if (!parsed.ok) throw new RoomServiceError('badSdp', `answer: ${parsed.error.code}`);
-    let remote: WebRtcRemoteParameters | undefined;
-    if (leg.endpoint.dtlsRole === undefined) {
-      const r = remoteParametersOf(parsed.value);
-      if (!r.ok) throw new RoomServiceError('badSdp', `answer: ${r.error}`);
-      if (r.value.setup === 'actpass')
-        throw new RoomServiceError('badSdp', 'answer: setup actpass');
-      remote = r.value;
-    }
-    const read = leg.plan.readAnswer(parsed.value);
-    if (!read.ok) throw new RoomServiceError('badSdp', `answer: ${read.reason}`);
-    if (remote !== undefined) leg.endpoint.setRemoteParameters(remote);
-    leg.inFlight = false;
-    clearTimeout(leg.answerTimer);
-    for (const s of read.rejected) {
-      for (const c of leg.participant.consumers.values()) if (c.ssrc === s.ssrc) c.close();
-    }
-    if (leg.endpoint.state === 'connected') this.subscribeAll(leg, read.subscriptions);
-    else leg.pending.push(...read.subscriptions);
+    leg.answer(sdp);
     this.schedule(peer);
-  }
-
-  private startPending(leg: SubscribeLeg): void {
-    const pending = leg.pending;
-    leg.pending = [];
-    this.subscribeAll(leg, pending);
-  }
-
-  private subscribeAll(leg: SubscribeLeg, subs: readonly PlannedSubscription[]): void {
-    for (const s of subs) {
-      if (s.producer.closed || leg.participant.closed || s.slot.producer !== s.producer) continue;
-      try {
-        leg.participant.subscribe(s.producer, s.options);
-      } catch (err) {
-        this.logger.warn({ err, participant: leg.participant.id }, 'sfu room subscribe failed');
-      }
-    }
   }
 
   private setLayer(peer: Peer, trackId: string, layer: number): void {
     const leg = peer.subscribe;
-    const slot = leg?.plan.slots.find((s) => s.producer?.id === trackId);
-    if (leg === undefined || slot === undefined) {
-      throw new RoomServiceError('badState', `no subscribed track ${trackId}`);
-    }
-    slot.preferredLayer = layer;
-    for (const c of leg.participant.consumers.values()) {
-      if (c.producer.id === trackId) c.setPreferredLayer(layer);
-    }
+    if (leg === undefined) throw new RoomServiceError('badState', `no subscribed track ${trackId}`);
+    leg.setLayer(trackId, layer);
   }
 
   // --- shared --------------------------------------------------------------------------------
@@ -495,11 +320,7 @@ export class SfuRoomService implements RoomService {
     const { publish, subscribe } = peer;
     peer.publish = undefined;
     peer.subscribe = undefined;
-    if (subscribe) {
-      clearTimeout(subscribe.answerTimer);
-      subscribe.participant.close(reason);
-      subscribe.endpoint.close();
-    }
+    subscribe?.close(reason);
     if (publish) {
       publish.participant.close(reason);
       publish.endpoint.close();
@@ -528,10 +349,4 @@ export class SfuRoomService implements RoomService {
     if (ref !== undefined) m.ref = ref;
     this.send(peerId, m);
   }
-}
-
-/** True when every audio/video section of `offer` is `inactive` (and there is one). */
-function onlyInactive(offer: ReturnType<typeof readOffer>['offer']): boolean {
-  const av = offer.media.filter((m) => m.kind === 'audio' || m.kind === 'video');
-  return av.length > 0 && av.every((m) => directionOf(m, offer.session) === 'inactive');
 }
