@@ -268,3 +268,48 @@ t.test('an unanswered subscribe-offer is replaced after subscribeAnswerTimeoutMs
     m?.type === 'subscribe-offer' ? /o=rtcd \d+ (\d+)/.exec(m.sdp)?.[1] : undefined;
   t.ok(Number(version(second)) > Number(version(first)), 'with a higher o= version');
 });
+
+t.test('changes while an offer is out coalesce into one next offer', async (t) => {
+  const h = await start();
+  t.teardown(h.close);
+  const offers: SfuServerMessage[] = [];
+  h.service.attach((peerId, m) => {
+    if (peerId === 'p_1' && m.type === 'subscribe-offer') offers.push(m);
+  });
+  const tick = () => new Promise((r) => setImmediate(r));
+  for (const p of ['p_1', 'p_2', 'p_3']) h.service.join('r', p);
+  h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer() });
+  h.service.message('r', 'p_2', { type: 'publish', sdp: publishOffer({ ufrag: 'pub2' }) });
+  await tick();
+  t.equal(offers.length, 1, 'the first offer: p_2’s tracks');
+  h.service.message('r', 'p_3', { type: 'publish', sdp: publishOffer({ ufrag: 'pub3' }) });
+  await tick();
+  h.service.leave('r', 'p_2');
+  await tick();
+  t.equal(offers.length, 1, 'nothing more while the first is unanswered');
+  const first = offers[0];
+  const parsed = parse(first?.type === 'subscribe-offer' ? first.sdp : '');
+  if (!parsed.ok) throw new Error('offer does not parse');
+  const a = createAnswer(parsed.value, {
+    ice: { ufrag: 'cliU', pwd: 'clientPasswordOf22chars' },
+    fingerprints: [{ algorithm: 'sha-256', value: FP }],
+    setup: 'active',
+    iceLite: false,
+  });
+  if (!a.ok) throw new Error(a.error.code);
+  h.service.message('r', 'p_1', { type: 'subscribe-answer', sdp: serialize(a.value) });
+  await tick();
+  t.equal(offers.length, 2, 'one next offer for both changes');
+  const second = offers[1];
+  t.same(
+    second?.type === 'subscribe-offer' ? second.tracks.map((x) => [x.peerId, x.kind]) : [],
+    [
+      ['p_3', 'audio'],
+      ['p_3', 'video'],
+    ],
+    'p_3’s tracks in new sections',
+  );
+  const sdp = second?.type === 'subscribe-offer' ? second.sdp : '';
+  t.equal(sdp.match(/a=inactive/g)?.length, 2, 'p_2’s two sections inactive');
+  t.equal(sdp.match(/^m=/gm)?.length, 4);
+});
