@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { type Logger, silentLogger } from '../util/logger.js';
 import { LINK_MAX_FRAME_BYTES, type LinkUpFrame, parseLinkDownFrame } from './link-frame.js';
@@ -45,6 +46,8 @@ export interface RoomServiceLink {
 /** Which link each peer of one service belongs to; one per service. */
 class ServiceMux {
   readonly owners = new Map<string, { link: LinkClient; room: string }>();
+  /** Sent on every link (`x-rtcd-sfu-id`): the signal nodes place a room by it. */
+  readonly id = randomBytes(12).toString('base64url');
 
   constructor(readonly service: RoomService) {
     service.attach((peerId, message) => this.owners.get(peerId)?.link.sendUp(peerId, message));
@@ -116,7 +119,7 @@ class LinkClient implements RoomServiceLink {
 
   connect(): void {
     const ws = new WebSocket(this.url, {
-      headers: { authorization: `Bearer ${this.secret}` },
+      headers: { authorization: `Bearer ${this.secret}`, 'x-rtcd-sfu-id': this.mux.id },
       maxPayload: this.o.maxFrameBytes ?? LINK_MAX_FRAME_BYTES,
       perMessageDeflate: false,
       handshakeTimeout: 10000,

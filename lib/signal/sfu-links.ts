@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -16,7 +16,8 @@ import type {
  * The signal side of SFU links: a `RoomService` that forwards to SFUs in other processes, each
  * connected to `GET /sfu` (WebSocket) with `Authorization: Bearer <sfuSecret>`. Frames are
  * link-frame.ts's. Several links may be up: each room with sfu peers on this node is homed on
- * one link (the least loaded when it gets its first peer) and stays there while the link lives.
+ * one link, chosen by rendezvous hashing of the room name over the SFUs' ids (so every node
+ * linked to the same SFUs picks the same one), and stays there while the link lives.
  *
  * A link that goes sends every peer of its rooms `error sfu-unavailable`; the rooms move to
  * another link if one is up (their peers are joined there afresh and must publish again), else
@@ -34,6 +35,8 @@ export interface SfuLinksOptions {
 
 interface Link {
   ws: WebSocket;
+  /** The SFU's id (`x-rtcd-sfu-id`; one per SFU, the same on its links to every node). */
+  id: string;
   rooms: Set<string>;
   alive: boolean;
   ip: string;
@@ -49,6 +52,7 @@ export interface SfuLinkStats {
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+const SFU_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export class SfuLinks implements RoomService {
   readonly stats: SfuLinkStats = { dropped: 0, accepted: 0, unauthorized: 0 };
@@ -97,12 +101,12 @@ export class SfuLinks implements RoomService {
       send(link, { op: 'join', room, peerId });
       return;
     }
-    const least = this.leastLoaded();
-    if (least === undefined) {
+    const chosen = this.choose(room);
+    if (chosen === undefined) {
       this.unavailable(peerId, 'no SFU is linked');
       return;
     }
-    this.home(room, least);
+    this.home(room, chosen);
   }
 
   message(room: string, peerId: string, message: SfuClientMessage): void {
@@ -147,7 +151,9 @@ export class SfuLinks implements RoomService {
       );
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onLink(ws, ip));
+    const header = req.headers['x-rtcd-sfu-id'];
+    const id = typeof header === 'string' && SFU_ID.test(header) ? header : randomUUID();
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onLink(ws, ip, id));
   }
 
   /** Closes every link (1001) and refuses new ones; resolves when they are closed. */
@@ -176,8 +182,8 @@ export class SfuLinks implements RoomService {
     return m !== null && timingSafeEqual(digest(m[1]!), this.secret);
   }
 
-  private onLink(ws: WebSocket, ip: string): void {
-    const link: Link = { ws, rooms: new Set(), alive: true, ip };
+  private onLink(ws: WebSocket, ip: string, id: string): void {
+    const link: Link = { ws, id, rooms: new Set(), alive: true, ip };
     this.links.add(link);
     this.stats.accepted++;
     this.o.log.info({ ip, links: this.links.size }, 'SFU linked');
@@ -189,7 +195,7 @@ export class SfuLinks implements RoomService {
     ws.on('close', (code) => this.onLinkGone(link, code));
     // Rooms whose peers wait for an SFU (their link went, or none was up) come here.
     for (const room of this.roomPeers.keys()) {
-      if (!this.roomLink.has(room)) this.home(room, this.leastLoaded() ?? link);
+      if (!this.roomLink.has(room)) this.home(room, this.choose(room) ?? link);
     }
   }
 
@@ -227,7 +233,7 @@ export class SfuLinks implements RoomService {
     }
     if (this.closed) return;
     for (const room of orphans) {
-      const next = this.leastLoaded();
+      const next = this.choose(room);
       if (next !== undefined) this.home(room, next);
     }
   }
@@ -239,10 +245,21 @@ export class SfuLinks implements RoomService {
     for (const peerId of this.roomPeers.get(room) ?? []) send(link, { op: 'join', room, peerId });
   }
 
-  private leastLoaded(): Link | undefined {
+  /**
+   * The link a room goes to: rendezvous hashing of the room name over the SFUs' ids, so that
+   * nodes linked to the same SFUs put a room on the same SFU (its peers on different nodes
+   * meet there), and rooms spread evenly over the SFUs.
+   */
+  private choose(room: string): Link | undefined {
     let best: Link | undefined;
-    for (const link of this.links)
-      if (best === undefined || link.rooms.size < best.rooms.size) best = link;
+    let bestScore = '';
+    for (const link of this.links) {
+      const score = createHash('sha256').update(`${link.id}\n${room}`).digest('hex');
+      if (best === undefined || score > bestScore) {
+        best = link;
+        bestScore = score;
+      }
+    }
     return best;
   }
 

@@ -101,3 +101,43 @@ t.test('one SFU linked to both nodes keeps a peer that resumes on the other', as
   t.same(await service.next(op('leave')), { op: 'leave', room: 'move', peerId: ja.peerId });
   a2.close();
 });
+
+t.test('two SFUs linked to both nodes: each room lands on one SFU from either node', async (t) => {
+  const [n1, n2] = await nodes();
+  t.teardown(async () => {
+    await n1.server.close();
+    await n2.server.close();
+  });
+  const sfus = [new RecordingService(), new RecordingService()];
+  const links = [
+    ...(await linked([n1.url, n2.url], sfus[0]!)),
+    ...(await linked([n1.url, n2.url], sfus[1]!)),
+  ];
+  t.teardown(() => Promise.all(links.map((l) => l.close())));
+  const clients: TestClient[] = [];
+  const rooms = Array.from({ length: 16 }, (_, i) => `spread-${i}`);
+  // Rooms on the first node only: its SFUs' loads differ from what the second node sees, so
+  // a choice by load would put the shared rooms on different SFUs from the two nodes.
+  for (const room of ['solo-a', 'solo-b', 'solo-c']) {
+    const c = await TestClient.open(n1.url);
+    await c.join(room, { sessionType: 'sfu' });
+    clients.push(c);
+  }
+  for (const room of rooms) {
+    for (const url of [n1.url, n2.url]) {
+      const c = await TestClient.open(url);
+      await c.join(room, { sessionType: 'sfu' });
+      clients.push(c);
+    }
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  const placed = sfus.map((s) =>
+    s.calls.filter((c) => c.op === 'join' && c.room.startsWith('spread-')).map((c) => c.room),
+  );
+  for (const room of rooms) {
+    const at = placed.map((p) => p.filter((r) => r === room).length);
+    t.ok(at.includes(2) && at.includes(0), `${room}: both peers at one SFU (${at.join('/')})`);
+  }
+  t.ok(placed[0]!.length > 0 && placed[1]!.length > 0, 'the rooms are spread over both SFUs');
+  for (const c of clients) c.close();
+});
