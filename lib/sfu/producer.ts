@@ -222,6 +222,16 @@ export class Producer extends Emitter<ProducerEvents> {
         this.requestKeyFrame(layer.index, now);
       }
     }
+    // A consumer waiting for its target layer's key frame (a start or a switch) asks again,
+    // throttled per layer: a publisher may drop a request — Chromium answered only some of
+    // the PLIs of mid-stream simulcast switches, and the switch then waited for ever.
+    if (this.kind === 'video') {
+      for (const c of this.consumers) {
+        if (c.currentLayer !== c.targetLayer && !c.paused && !c.bandwidthPaused) {
+          this.requestKeyFrame(c.targetLayer, now);
+        }
+      }
+    }
   }
 
   /** Closes the producer and, in cascade, its consumers. Idempotent. */
