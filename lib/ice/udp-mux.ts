@@ -1,5 +1,6 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
+import { isIP, isIPv6 } from 'node:net';
 import type { TransportAddress } from '../stun/transport-address.js';
 import { type Logger, silentLogger } from '../util/logger.js';
 import { candidatePriority, formatCandidate, type IceCandidate } from './candidate.js';
@@ -48,6 +49,30 @@ export interface IceLiteCounters {
   drops: Partial<Record<MuxDropReason, number>>;
 }
 
+const NO_PACKET = new Uint8Array(0);
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * `node:dgram` passes the address of every `send` through its socket's lookup, by default
+ * `dns.lookup`, which answers even an IP literal a `process.nextTick` later: a tick and two
+ * closures per datagram. Every address the mux sends to is a literal (it came from `rinfo`),
+ * so literals are answered at once; names still go to `dns.lookup`. Exported for its spec.
+ */
+export function literalLookup(
+  hostname: string,
+  options: LookupOneOptions | number,
+  callback: LookupCallback,
+): void {
+  const family = isIP(hostname);
+  if (family !== 0) {
+    callback(null, hostname, family);
+    return;
+  }
+  const o: LookupOneOptions = typeof options === 'number' ? { family: options } : options;
+  dnsLookup(hostname, o, callback);
+}
+
 /** A remote of the UDP socket, as the core keeps it for a selected pair. */
 interface UdpRemote extends LiteRemote {
   readonly transport: 'udp';
@@ -91,6 +116,11 @@ export class IceLiteMux implements LiteSessionHost {
     sent: 0,
   };
   #connected = 0;
+  /** UDP datagrams waiting for `#flush`: packet, port and address at the same index. */
+  readonly #pendingPackets: Uint8Array[] = [];
+  readonly #pendingPorts: number[] = [];
+  readonly #pendingAddresses: string[] = [];
+  #pendingCount = 0;
   #timer: NodeJS.Timeout | undefined;
   #tcp: TcpMux | undefined;
   #closed = false;
@@ -122,7 +152,10 @@ export class IceLiteMux implements LiteSessionHost {
   ): Promise<IceLiteMux> {
     const resolved = resolveLiteOptions(options);
     const logger = options.logger ?? silentLogger;
-    const socket = createSocket({ type: isIPv6(resolved.address) ? 'udp6' : 'udp4' });
+    const socket = createSocket({
+      type: isIPv6(resolved.address) ? 'udp6' : 'udp4',
+      lookup: literalLookup,
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(resolved.port, resolved.address, () => {
@@ -300,8 +333,36 @@ export class IceLiteMux implements LiteSessionHost {
       this.#tcp?.send(remote, packet);
       return;
     }
-    this.#socket.send(packet, remote.port, remote.socketAddress);
+    const n = this.#pendingCount;
+    if (n === 0) queueMicrotask(this.#flush);
+    this.#pendingPackets[n] = packet;
+    this.#pendingPorts[n] = remote.port;
+    this.#pendingAddresses[n] = remote.socketAddress;
+    this.#pendingCount = n + 1;
   }
+
+  /**
+   * Sends the datagrams queued since the last flush, back to back, once the current task
+   * (one packet's fan-out, a tick) is over, when the default lookup would have sent them
+   * too. Sending each at once instead, between one packet's SRTP protect and the next, cost
+   * ~0.5 µs more CPU per datagram than this (measured, 1,200 B SRTP; likely the cache and
+   * TLB state each system call disturbs); the queue costs one microtask per task, not a
+   * tick per datagram. A send that throws (the socket closed meanwhile) drops only its
+   * datagram.
+   */
+  readonly #flush = (): void => {
+    const n = this.#pendingCount;
+    this.#pendingCount = 0;
+    const packets = this.#pendingPackets;
+    for (let i = 0; i < n; i++) {
+      try {
+        this.#socket.send(packets[i]!, this.#pendingPorts[i], this.#pendingAddresses[i]);
+      } catch (err) {
+        this.logger.debug({ err }, 'ice-lite: UDP send failed');
+      }
+    }
+    packets.fill(NO_PACKET, 0, n);
+  };
 
   #onMessage(buf: Buffer, rinfo: RemoteInfo): void {
     this.#counts.packetsReceived++;

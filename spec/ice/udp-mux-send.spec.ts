@@ -1,0 +1,82 @@
+/**
+ * The mux's UDP send path: addresses are IP literals answered without `dns.lookup`'s tick,
+ * and the datagrams of one task leave together, in order, after it.
+ */
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import t from 'tap';
+import { buildCheckRequest } from '../../lib/ice/stun-check.js';
+import { IceLiteMux, literalLookup } from '../../lib/ice/udp-mux.js';
+
+t.test('literalLookup answers IP literals at once and names through dns', async (t) => {
+  const got: [string, number][] = [];
+  literalLookup('127.0.0.1', 4, (err, address, family) => {
+    t.equal(err, null);
+    got.push([address, family]);
+  });
+  literalLookup('::ffff:10.0.0.1', 6, (_e, address, family) => got.push([address, family]));
+  literalLookup('::1', { family: 6 }, (_e, address, family) => got.push([address, family]));
+  t.same(got, [
+    ['127.0.0.1', 4],
+    ['::ffff:10.0.0.1', 6],
+    ['::1', 6],
+  ]);
+  let answered = false;
+  const name = new Promise<[string, number]>((resolve, reject) => {
+    literalLookup('localhost', 4, (err, address, family) => {
+      answered = true;
+      if (err) reject(err);
+      else resolve([address, family]);
+    });
+  });
+  t.equal(answered, false, 'a name is resolved later, by dns.lookup');
+  const [address, family] = await name;
+  t.equal(family, 4);
+  t.match(address, /^127\./);
+});
+
+t.test('a task’s datagrams all leave, in order, once it is over', async (t) => {
+  const mux = await IceLiteMux.bind({ address: '127.0.0.1' });
+  t.teardown(() => mux.close());
+  const peer = createSocket('udp4');
+  await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r));
+  t.teardown(() => peer.close());
+  const received: Buffer[] = [];
+  peer.on('message', (b) => received.push(b));
+  const s = mux.createSession();
+  const connected = once(s, 'connected');
+  const check = buildCheckRequest({
+    localUfrag: 'peer',
+    remoteUfrag: s.localUfrag,
+    remotePwd: s.localPwd,
+    priority: 1862270975,
+    role: 'controlling',
+    tieBreaker: 7n,
+    useCandidate: true,
+  });
+  peer.send(check, mux.address.port, '127.0.0.1');
+  await connected;
+  while (received.length === 0) await new Promise((r) => setTimeout(r, 5));
+  received.length = 0; // the check's response
+
+  const packet = (i: number) => Buffer.from([0x80, 0x60, 0, i, 1, 2, 3, 4]);
+  let accepted = 0;
+  for (let i = 0; i < 100; i++) if (s.send(packet(i))) accepted++;
+  t.equal(accepted, 100);
+  t.equal(mux.counters().sent, 100, 'counted when queued');
+  const deadline = Date.now() + 3000;
+  while (received.length < 100 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  t.equal(received.length, 100, 'all arrived');
+  t.same(
+    received.map((b) => b[3]),
+    Array.from({ length: 100 }, (_, i) => i),
+    'in the order sent',
+  );
+
+  // Closing with datagrams still queued: nothing throws out of the flush.
+  for (let i = 0; i < 5; i++) s.send(packet(i));
+  await mux.close();
+  t.equal(s.state, 'closed');
+});
