@@ -60,6 +60,8 @@ export class SfuLinks implements RoomService {
   private readonly links = new Set<Link>();
   private readonly roomLink = new Map<string, Link>();
   private readonly roomPeers = new Map<string, Set<string>>();
+  /** Each known peer's room (peer ids are unique per server). */
+  private readonly peerRoom = new Map<string, string>();
   private readonly secret: Buffer;
   private readonly wss: WebSocketServer;
   private readonly timer: NodeJS.Timeout;
@@ -96,6 +98,7 @@ export class SfuLinks implements RoomService {
       this.roomPeers.set(room, peers);
     }
     peers.add(peerId);
+    this.peerRoom.set(peerId, room);
     const link = this.roomLink.get(room);
     if (link !== undefined) {
       send(link, { op: 'join', room, peerId });
@@ -130,6 +133,7 @@ export class SfuLinks implements RoomService {
   forget(room: string, peerId: string): boolean {
     const peers = this.roomPeers.get(room);
     if (peers === undefined || !peers.delete(peerId)) return false;
+    this.peerRoom.delete(peerId);
     if (peers.size === 0) {
       this.roomPeers.delete(room);
       this.roomLink.get(room)?.rooms.delete(room);
@@ -216,8 +220,8 @@ export class SfuLinks implements RoomService {
 
   /** Whether `peerId` is a peer of a room homed on `link`. */
   private onLinkOf(link: Link, peerId: string): boolean {
-    for (const room of link.rooms) if (this.roomPeers.get(room)?.has(peerId)) return true;
-    return false;
+    const room = this.peerRoom.get(peerId);
+    return room !== undefined && this.roomLink.get(room) === link;
   }
 
   private onLinkGone(link: Link, code: number): void {
