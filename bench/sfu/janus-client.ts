@@ -1,0 +1,337 @@
+/**
+ * The SFU bench's light client (bench/sfu/light-client.ts) adapted to Janus VideoRoom: the
+ * same rtcd parts (ICE check, DTLS, SRTP) on one UDP socket, but signalled over Janus's HTTP
+ * API, and talking to the host candidate Janus puts in its SDP (Janus opens one port per
+ * PeerConnection, where rtcd shares one). Janus runs ICE-lite here, as rtcd does, so the
+ * client is the controlling agent and nominates with USE-CANDIDATE; its own host candidate
+ * goes in its SDP so Janus has a remote candidate from the start.
+ *
+ * A publisher sends `joinandconfigure` with its offer and gets Janus's answer; a subscriber
+ * sends `join` (ptype subscriber, the publisher's feed), gets Janus's offer and answers with
+ * `start`, taking the DTLS client role (`a=setup:active`).
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { DtlsCertificate } from '../../lib/dtls/certificate.js';
+import { DtlsConnection } from '../../lib/dtls/connection.js';
+import { buildCheckRequest, buildCheckSuccess } from '../../lib/ice/stun-check.js';
+import { SRTP_PROFILE_IDS, type SrtpProfileName } from '../../lib/srtp/profiles.js';
+import { decodeStunMessage } from '../../lib/stun/message.js';
+import { SrtpTransport } from '../../lib/webrtc/srtp-transport.js';
+import type { JanusSession } from './janus-api.js';
+
+const CONSENT_INTERVAL_MS = 5000;
+const CLIENT_PWD = 'benchclientpassword0123456';
+const CONNECT_TIMEOUT_MS = 20_000;
+
+export interface JanusClientOptions {
+  certificate: DtlsCertificate;
+  session: JanusSession;
+  /** The address this client binds and announces (Janus's namespace address). */
+  address: string;
+  /** Unique per client (4+ ice-chars). */
+  ufrag: string;
+  profile: SrtpProfileName;
+}
+
+/** What the client needs from Janus's SDP. */
+export interface JanusTransport {
+  ufrag: string;
+  pwd: string;
+  fingerprint: string;
+  setup: string;
+  address: string;
+  port: number;
+  mid: string;
+  /** The payload type Janus uses for VP8. */
+  vp8: number;
+}
+
+/** Reads Janus's offer or answer (one video section); throws naming what is missing. */
+export function readJanusSdp(sdp: string): JanusTransport {
+  const get = (re: RegExp): RegExpExecArray => {
+    const m = re.exec(sdp);
+    if (!m) throw new Error(`janus SDP without ${re.source}:\n${sdp}`);
+    return m;
+  };
+  const candidate = get(/a=candidate:\S+ 1 udp \d+ (\S+) (\d+) typ host/i);
+  return {
+    ufrag: get(/a=ice-ufrag:(\S+)/)[1]!,
+    pwd: get(/a=ice-pwd:(\S+)/)[1]!,
+    fingerprint: get(/a=fingerprint:sha-256 (\S+)/i)[1]!,
+    setup: get(/a=setup:(\S+)/)[1]!,
+    address: candidate[1]!,
+    port: Number(candidate[2]),
+    mid: get(/a=mid:(\S+)/)[1]!,
+    vp8: Number(get(/a=rtpmap:(\d+) VP8\/90000/)[1]),
+  };
+}
+
+/**
+ * This client's SDP: the publisher's offer (sendonly, its SSRC, `actpass`) or the subscriber's
+ * answer to Janus's offer (recvonly, Janus's mid and VP8 payload type, `active`).
+ */
+export function janusClientSdp(o: {
+  direction: 'sendonly' | 'recvonly';
+  ufrag: string;
+  fingerprint: string;
+  address: string;
+  port: number;
+  mid?: string;
+  pt?: number;
+  ssrc?: number;
+}): string {
+  const mid = o.mid ?? '0';
+  const pt = o.pt ?? 96;
+  return [
+    'v=0',
+    `o=- 1 2 IN IP4 ${o.address}`,
+    's=-',
+    't=0 0',
+    `a=group:BUNDLE ${mid}`,
+    `m=video 9 UDP/TLS/RTP/SAVPF ${pt}`,
+    `c=IN IP4 ${o.address}`,
+    `a=ice-ufrag:${o.ufrag}`,
+    `a=ice-pwd:${CLIENT_PWD}`,
+    `a=fingerprint:sha-256 ${o.fingerprint}`,
+    `a=setup:${o.direction === 'sendonly' ? 'actpass' : 'active'}`,
+    `a=mid:${mid}`,
+    `a=${o.direction}`,
+    'a=rtcp-mux',
+    `a=rtpmap:${pt} VP8/90000`,
+    `a=rtcp-fb:${pt} nack pli`,
+    ...(o.ssrc === undefined ? [] : [`a=ssrc:${o.ssrc} cname:bench`]),
+    `a=candidate:1 1 udp 2130706431 ${o.address} ${o.port} typ host`,
+    'a=end-of-candidates',
+    '',
+  ].join('\r\n');
+}
+
+export class JanusClient {
+  readonly socket: Socket;
+  srtp: SrtpTransport | undefined;
+  handle = 0;
+  /** The publisher's feed id (publishers only). */
+  feed = 0;
+  /** Every SRTP/SRTCP datagram from Janus (still protected) and from other clients. */
+  onMedia: (datagram: Buffer, from: RemoteInfo) => void = () => {};
+  remote: JanusTransport | undefined;
+  private dtls: DtlsConnection | undefined;
+  private dtlsTimer: NodeJS.Timeout | undefined;
+  private consentTimer: NodeJS.Timeout | undefined;
+  private nominated: (() => void) | undefined;
+
+  private constructor(
+    readonly o: JanusClientOptions,
+    socket: Socket,
+  ) {
+    this.socket = socket;
+    socket.on('message', (d, from) => this.receive(d, from));
+  }
+
+  static async open(o: JanusClientOptions): Promise<JanusClient> {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(0, o.address, () => resolve());
+    });
+    socket.setRecvBufferSize(1 << 20);
+    return new JanusClient(o, socket);
+  }
+
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  private sdp(
+    direction: 'sendonly' | 'recvonly',
+    extra: { mid?: string; pt?: number; ssrc?: number },
+  ): string {
+    return janusClientSdp({
+      direction,
+      ufrag: this.o.ufrag,
+      fingerprint: this.o.certificate.fingerprint('sha-256'),
+      address: this.o.address,
+      port: this.port,
+      ...extra,
+    });
+  }
+
+  /** Creates VideoRoom `room` (1 publisher) and publishes one VP8 track with `ssrc` into it. */
+  async publish(room: number, ssrc: number): Promise<void> {
+    const s = this.o.session;
+    this.handle = await s.attach();
+    await s.message(this.handle, {
+      request: 'create',
+      room,
+      publishers: 1,
+      videocodec: 'vp8',
+      // No REMB cap and no periodic FIR/PLI from Janus: the bench's publisher sends a key
+      // frame every second on its own, as it does towards rtcd.
+      bitrate: 0,
+      fir_freq: 0,
+      notify_joining: false,
+    });
+    const offer = this.sdp('sendonly', { ssrc });
+    const r = await s.message(
+      this.handle,
+      { request: 'joinandconfigure', ptype: 'publisher', room, display: 'bench' },
+      { type: 'offer', sdp: offer },
+    );
+    if (r.data.videoroom !== 'joined' || typeof r.data.id !== 'number' || !r.jsep) {
+      throw new Error(`janus publish: ${JSON.stringify(r)}`);
+    }
+    this.feed = r.data.id;
+    this.remote = readJanusSdp(r.jsep.sdp);
+    await this.connect();
+  }
+
+  /** Subscribes to `feed` in `room`: Janus offers, this client answers. */
+  async subscribe(room: number, feed: number): Promise<void> {
+    const s = this.o.session;
+    this.handle = await s.attach();
+    const r = await s.message(this.handle, {
+      request: 'join',
+      ptype: 'subscriber',
+      room,
+      streams: [{ feed }],
+    });
+    if (r.data.videoroom !== 'attached' || !r.jsep) {
+      throw new Error(`janus subscribe: ${JSON.stringify(r)}`);
+    }
+    this.remote = readJanusSdp(r.jsep.sdp);
+    const answer = this.sdp('recvonly', { mid: this.remote.mid, pt: this.remote.vp8 });
+    await s.message(this.handle, { request: 'start' }, { type: 'answer', sdp: answer });
+    await this.connect();
+  }
+
+  send(datagram: Uint8Array): void {
+    const r = this.remote;
+    if (r) this.socket.send(datagram, r.port, r.address);
+  }
+
+  close(): void {
+    clearTimeout(this.dtlsTimer);
+    clearInterval(this.consentTimer);
+    this.nominated = undefined;
+    this.socket.close();
+  }
+
+  private async connect(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`janus ICE/DTLS not up in ${CONNECT_TIMEOUT_MS} ms`)),
+        CONNECT_TIMEOUT_MS,
+      );
+    });
+    try {
+      await Promise.race([this.nominate().then(() => this.handshake()), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    this.consentTimer = setInterval(() => this.check(false), CONSENT_INTERVAL_MS);
+  }
+
+  private check(useCandidate: boolean): void {
+    const r = this.remote;
+    if (!r) return;
+    this.send(
+      buildCheckRequest({
+        localUfrag: this.o.ufrag,
+        remoteUfrag: r.ufrag,
+        remotePwd: r.pwd,
+        priority: 0x6e7f1eff,
+        role: 'controlling',
+        tieBreaker: 0x5eedn,
+        useCandidate,
+      }),
+    );
+  }
+
+  private async nominate(): Promise<void> {
+    const answered = new Promise<void>((resolve) => {
+      this.nominated = resolve;
+    });
+    const resend = setInterval(() => this.check(true), 200);
+    this.check(true);
+    try {
+      await answered;
+    } finally {
+      clearInterval(resend);
+    }
+  }
+
+  private async handshake(): Promise<void> {
+    const r = this.remote!;
+    // Janus answers our actpass with active (it is the DTLS client); we answer its actpass
+    // offer with active (we are).
+    const role = r.setup === 'active' ? 'server' : 'client';
+    await new Promise<void>((resolve, reject) => {
+      const dtls = new DtlsConnection(
+        {
+          role,
+          certificate: this.o.certificate,
+          remoteFingerprints: [{ algorithm: 'sha-256', value: r.fingerprint }],
+          srtpProfiles: [SRTP_PROFILE_IDS[this.o.profile]],
+          initialRetransmitMs: 500,
+        },
+        {
+          send: (d) => this.send(d),
+          data: () => {},
+          connected: () => {
+            this.srtp = SrtpTransport.fromDtls(dtls, role, { replayWindow: 1024, maxStreams: 16 });
+            if (this.srtp) resolve();
+            else reject(new Error('no SRTP profile negotiated'));
+          },
+          closed: (why) => reject(new Error(`DTLS closed: ${JSON.stringify(why)}`)),
+        },
+      );
+      this.dtls = dtls;
+      dtls.start(performance.now());
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    clearTimeout(this.dtlsTimer);
+    const at = this.dtls?.nextTimeout();
+    if (at === undefined) return;
+    this.dtlsTimer = setTimeout(
+      () => {
+        this.dtls?.handleTimeout(performance.now());
+        this.schedule();
+      },
+      Math.max(0, at - performance.now()),
+    );
+  }
+
+  /**
+   * Janus's libnice sends its own checks even in ICE-lite mode and waits for them before it
+   * starts DTLS: answer them (short-term credentials: our password, RFC 8445 §7.3). The bench
+   * trusts Janus's USERNAME and integrity; it only needs the response to be valid.
+   */
+  private answerCheck(d: Buffer, from: RemoteInfo): void {
+    const m = decodeStunMessage(d);
+    if (!m.ok) return;
+    const mapped = { family: 4 as const, address: from.address, port: from.port };
+    this.socket.send(buildCheckSuccess(m.message, mapped, CLIENT_PWD), from.port, from.address);
+  }
+
+  private receive(d: Buffer, from: RemoteInfo): void {
+    const b = d[0] ?? 0;
+    if (b >= 128 && b <= 191) {
+      this.onMedia(d, from);
+    } else if (b < 2) {
+      if (d[0] === 0x01 && d[1] === 0x01 && this.nominated) {
+        // A STUN success response (0x0101) to a check: the first one ends nomination.
+        this.nominated();
+        this.nominated = undefined;
+      } else if (d[0] === 0x00 && d[1] === 0x01) {
+        this.answerCheck(d, from);
+      }
+    } else if (b >= 20 && b <= 63) {
+      this.dtls?.receive(d, performance.now());
+      this.schedule();
+    }
+  }
+}

@@ -1,0 +1,365 @@
+/**
+ * The SFU bench's Janus rows (`npm run bench -- sfu`, after rtcd's end-to-end rows): Janus
+ * VideoRoom (Debian `janus` 1.1.2, bench/sfu/janus-server.ts) measured the way rtcd is, in
+ * the same run — rooms of 1 publisher + S subscribers at 1 Mbit/s, the same synthetic
+ * clients (bench/sfu/janus-child.ts), stepped subscriber-track counts; per step Janus's CPU
+ * share (/proc/<pid>/stat, all its threads), loss, and latency of the Janus path minus the
+ * direct path. Then Janus's RSS per idle subscriber, and the rtcd/Janus ratios.
+ *
+ * Flags (taken out of the argument list before bench/sfu.ts parses the rest): `--janus` runs
+ * the rows even with `--quick`, `--no-janus` skips them, `--janus-steps 10,20,50`,
+ * `--janus-budget 60` (seconds of stepping).
+ */
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { E2eOptions, E2eResult, E2eStep } from './e2e.js';
+import { JanusProcess } from './janus-server.js';
+import {
+  type ClientIn,
+  type ClientOut,
+  Histogram,
+  isMessage,
+  PACKETS_PER_SECOND,
+  type RoomPlan,
+} from './protocol.js';
+
+export interface JanusArgs {
+  /** Whether to run the Janus rows. Default: yes, except with `--quick`. */
+  run: boolean;
+  /** Subscriber-track steps. Default: the rtcd steps. */
+  steps: number[] | undefined;
+  /** Stop stepping after this many seconds. Default 60 (`--quick`: 30). */
+  budgetSeconds: number;
+  /** The arguments left for `parseSfuArgs`. */
+  rest: string[];
+}
+
+/** Takes the Janus flags out of `args`; throws `TypeError` on a bad value. */
+export function janusArgs(args: readonly string[]): JanusArgs {
+  const rest: string[] = [];
+  const quick = args.includes('--quick');
+  const out: JanusArgs = { run: !quick, steps: undefined, budgetSeconds: quick ? 30 : 60, rest };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--janus') out.run = true;
+    else if (a === '--no-janus') out.run = false;
+    else if (a === '--janus-steps' || a === '--janus-budget') {
+      const v = args[++i] ?? '';
+      if (a === '--janus-budget') {
+        out.budgetSeconds = Number(v);
+        if (!(out.budgetSeconds > 0 && out.budgetSeconds <= 3600)) {
+          throw new TypeError(`--janus-budget must be in (0, 3600], got ${v}`);
+        }
+      } else {
+        out.steps = v.split(',').map((s) => Number(s.trim()));
+        if (!out.steps.every((n) => Number.isInteger(n) && n >= 1 && n <= 10_000)) {
+          throw new TypeError(`--janus-steps must be integers 1-10000, got ${v}`);
+        }
+      }
+    } else rest.push(a);
+  }
+  return out;
+}
+
+export interface JanusResult {
+  version: string;
+  steps: E2eStep[];
+  best: E2eStep | undefined;
+  tracksPerCore: number;
+  /** Janus RSS growth per idle connected subscriber, bytes. */
+  rssPerSubscriber: number;
+  memorySubscribers: number;
+  failedConnects: number;
+  stoppedBecause: string;
+}
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const tsx = import.meta.resolve('tsx');
+const REPLY_TIMEOUT_MS = 120_000;
+const DRAIN_MS = 300;
+const SFU_WARMUP_MS = 1200;
+const DIRECT_WARMUP_MS = 200;
+const MEMORY_SUBSCRIBERS_MAX = 50;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The client child inside Janus's namespace, as a request/reply queue. */
+class ClientChild {
+  private readonly inbox: ClientOut[] = [];
+  private readonly waiters: ((m: ClientOut | Error) => void)[] = [];
+  readonly exited: Promise<void>;
+
+  constructor(readonly proc: ChildProcess) {
+    proc.on('message', (m: unknown) => {
+      if (isMessage(m)) this.deliver(m as ClientOut);
+    });
+    this.exited = new Promise((resolve) => {
+      proc.once('exit', (code) => {
+        while (this.waiters.length > 0) this.deliver(new Error(`janus child exited ${code}`));
+        resolve();
+      });
+    });
+  }
+
+  send(m: ClientIn): void {
+    if (this.proc.connected) this.proc.send(m);
+  }
+
+  async expect<T extends ClientOut['type']>(type: T): Promise<Extract<ClientOut, { type: T }>> {
+    const m = this.inbox.shift() ?? (await this.next());
+    if (m.type === 'error') throw new Error(`janus child: ${m.message}`);
+    if (m.type !== type) throw new Error(`janus child: expected ${type}, got ${m.type}`);
+    return m as Extract<ClientOut, { type: T }>;
+  }
+
+  kill(): void {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
+  }
+
+  private deliver(m: ClientOut | Error): void {
+    const w = this.waiters.shift();
+    if (w) w(m);
+    else if (!(m instanceof Error)) this.inbox.push(m);
+  }
+
+  private next(): Promise<ClientOut> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`janus child: no reply in ${REPLY_TIMEOUT_MS / 1000} s`)),
+        REPLY_TIMEOUT_MS,
+      );
+      this.waiters.push((m) => {
+        clearTimeout(timer);
+        if (m instanceof Error) reject(m);
+        else resolve(m);
+      });
+    });
+  }
+}
+
+type PhaseDone = Extract<ClientOut, { type: 'phase-done' }>;
+
+async function phase(
+  client: ClientChild,
+  janus: JanusProcess | undefined,
+  mode: 'sfu' | 'direct',
+  warmupMs: number,
+  durationMs: number,
+): Promise<{ done: PhaseDone; cpuUs: number; wallMs: number }> {
+  client.send({ type: 'phase', mode, warmupMs, durationMs, drainMs: DRAIN_MS });
+  let cpuUs = 0;
+  let wallMs = durationMs;
+  if (janus) {
+    await sleep(warmupMs);
+    const u0 = janus.usage().cpuUs;
+    const t0 = performance.now();
+    await sleep(durationMs);
+    cpuUs = janus.usage().cpuUs - u0;
+    wallMs = performance.now() - t0;
+  }
+  return { done: await client.expect('phase-done'), cpuUs, wallMs };
+}
+
+const lossOf = (d: PhaseDone): number =>
+  d.expected === 0 ? 1 : Math.max(0, 1 - d.received / d.expected);
+
+async function measureStep(
+  client: ClientChild,
+  janus: JanusProcess,
+  o: E2eOptions,
+  tracks: number,
+  rooms: number,
+): Promise<E2eStep> {
+  const durationMs = o.seconds * 1000;
+  const warmupMs = o.warmupMs ?? SFU_WARMUP_MS;
+  const sfu = await phase(client, janus, 'sfu', warmupMs, durationMs);
+  const direct = await phase(client, undefined, 'direct', DIRECT_WARMUP_MS, durationMs / 2);
+  const h = new Histogram(sfu.done.histogram);
+  const hd = new Histogram(direct.done.histogram);
+  const windowS = sfu.wallMs / 1000;
+  return {
+    tracks,
+    rooms,
+    // Janus's own counters are not read: forwarded = what reached the subscribers.
+    forwardedPerSecond: sfu.done.received / o.seconds,
+    sfuReceivedPerSecond: Number.NaN,
+    publishedPerSecond: sfu.done.sent / o.seconds,
+    sfuDrops: {},
+    sfuCpuShare: sfu.cpuUs / 1e6 / windowS,
+    sfuLoopDelayP99Ms: Number.NaN,
+    clientCpuShare: sfu.done.cpuUs / 1e6 / o.seconds,
+    clientLoopDelayP99Ms: sfu.done.loopDelayP99Ms,
+    loss: lossOf(sfu.done),
+    directLoss: lossOf(direct.done),
+    badPackets: sfu.done.badPackets + direct.done.badPackets,
+    sfuP50: h.quantile(0.5),
+    sfuP99: h.quantile(0.99),
+    directP50: hd.quantile(0.5),
+    directP99: hd.quantile(0.99),
+    addedP50: h.quantile(0.5) - hd.quantile(0.5),
+    addedP99: h.quantile(0.99) - hd.quantile(0.99),
+    latencySamples: h.total,
+  };
+}
+
+const ms = (us: number): string => (Number.isFinite(us) ? (us / 1000).toFixed(2) : '-');
+const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+
+export const JANUS_HEADER =
+  'tracks rooms fwd pkt/s Janus CPU loss    direct  Janus p50/p99 ms direct p50/p99 ms ' +
+  'added p50/p99 ms tracks/core';
+
+export function formatJanusStep(s: E2eStep): string {
+  const perCore = s.forwardedPerSecond / Math.max(s.sfuCpuShare, 1e-6) / PACKETS_PER_SECOND;
+  return [
+    String(s.tracks).padEnd(6),
+    String(s.rooms).padEnd(5),
+    String(Math.round(s.forwardedPerSecond)).padEnd(9),
+    s.sfuCpuShare.toFixed(2).padEnd(9),
+    pct(s.loss).padEnd(7),
+    pct(s.directLoss).padEnd(7),
+    `${ms(s.sfuP50)}/${ms(s.sfuP99)}`.padEnd(16),
+    `${ms(s.directP50)}/${ms(s.directP99)}`.padEnd(17),
+    `${ms(s.addedP50)}/${ms(s.addedP99)}`.padEnd(16),
+    String(Math.round(perCore)),
+  ].join(' ');
+}
+
+function janusVersion(): string | undefined {
+  try {
+    const out = execFileSync('janus', ['--help'], { encoding: 'utf8' });
+    return /Janus version: \d+ \(([^)]+)\)/.exec(out)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Steps Janus through the rooms; the child and Janus are stopped whatever happens. */
+export async function benchJanus(o: E2eOptions, log: (line: string) => void): Promise<JanusResult> {
+  const version = janusVersion();
+  if (version === undefined) throw new Error('janus not found (apt-get install janus)');
+  const janus = await JanusProcess.start();
+  const client = new ClientChild(janus.spawnNode(`${here}janus-child.ts`, ['--import', tsx]));
+  const started = performance.now();
+  const steps: E2eStep[] = [];
+  let failedConnects = 0;
+  let stoppedBecause = 'all steps ran';
+  try {
+    let rooms = 0;
+    for (const target of [...new Set(o.steps.map((s) => Math.min(s, o.maxTracks)))]) {
+      const plans: RoomPlan[] = [];
+      for (; rooms < Math.ceil(target / o.roomSize); rooms++) {
+        plans.push({ id: `call${rooms}`, subscribers: o.roomSize });
+      }
+      client.send({ type: 'connect', url: janus.url, udpPort: 0, rooms: plans });
+      const c = await client.expect('connected');
+      failedConnects += c.failed;
+      if (c.subscribers === 0) {
+        stoppedBecause = `no subscriber connected; janus log:\n${janus.log.slice(-20).join('\n')}`;
+        break;
+      }
+      const step = await measureStep(client, janus, o, c.subscribers, c.publishers);
+      steps.push(step);
+      log(formatJanusStep(step));
+      if (step.loss > o.maxLoss) {
+        stoppedBecause = `loss ${pct(step.loss)} > ${pct(o.maxLoss)} at ${step.tracks} tracks`;
+        break;
+      }
+      if ((performance.now() - started) / 1000 > o.budgetSeconds) {
+        stoppedBecause = `time budget of ${o.budgetSeconds} s reached`;
+        break;
+      }
+    }
+    // Memory: idle subscribers added to the first room (no media flows now).
+    const idle = Math.min(o.idleSubscribers, MEMORY_SUBSCRIBERS_MAX);
+    const m0 = janus.usage().rssBytes;
+    let added = 0;
+    if (rooms > 0) {
+      client.send({
+        type: 'add-subscribers',
+        url: janus.url,
+        udpPort: 0,
+        rooms: [{ id: 'call0', subscribers: idle }],
+      });
+      const c = await client.expect('connected');
+      failedConnects += c.failed;
+      added = idle - c.failed;
+      await sleep(300);
+    }
+    const m1 = janus.usage().rssBytes;
+    const best = [...steps].reverse().find((s) => s.loss <= o.maxLoss);
+    return {
+      version,
+      steps,
+      best,
+      tracksPerCore: best ? best.tracks / Math.max(best.sfuCpuShare, 1e-6) : 0,
+      rssPerSubscriber: added > 0 ? (m1 - m0) / added : Number.NaN,
+      memorySubscribers: added,
+      failedConnects,
+      stoppedBecause,
+    };
+  } finally {
+    client.send({ type: 'close' });
+    await Promise.race([client.exited, sleep(5000)]);
+    client.kill();
+    await janus.stop();
+  }
+}
+
+/** The step of `r` with `tracks` tracks, or its best step. */
+function comparable(r: { steps: E2eStep[]; best: E2eStep | undefined }, tracks: number) {
+  return r.steps.find((s) => s.tracks === tracks && s.loss <= 0.01) ?? r.best;
+}
+
+/** The lines comparing rtcd's end-to-end result with Janus's, measured in the same run. */
+export function formatRatios(rtcd: E2eResult | undefined, j: JanusResult): string[] {
+  const lines = [`Janus ramp stopped: ${j.stoppedBecause}`];
+  const b = j.best;
+  if (!b) return [...lines, 'Janus: no step stayed under 1% loss'];
+  lines.push(
+    `Janus tracks per core: ${Math.round(j.tracksPerCore)} = ${b.tracks} subscriber tracks / ` +
+      `${b.sfuCpuShare.toFixed(2)} of a core; added latency p50 ${ms(b.addedP50)} ms, ` +
+      `p99 ${ms(b.addedP99)} ms; RSS per idle subscriber ` +
+      `${(j.rssPerSubscriber / 1024).toFixed(1)} kB (${j.memorySubscribers} subscribers)`,
+  );
+  if (!rtcd?.best) return [...lines, 'rtcd/Janus: no rtcd step under 1% loss to compare'];
+  const r = comparable(rtcd, b.tracks) ?? rtcd.best;
+  const jb = comparable(j, r.tracks) ?? b;
+  const ratio = (x: number, y: number): string => (y > 0 ? (x / y).toFixed(2) : '-');
+  lines.push(
+    `rtcd/Janus tracks per core: ${Math.round(rtcd.tracksPerCore)}/` +
+      `${Math.round(j.tracksPerCore)} = ${ratio(rtcd.tracksPerCore, j.tracksPerCore)}x ` +
+      '(each at its largest step under 1% loss)',
+    `rtcd/Janus added latency at ${r.tracks}/${jb.tracks} tracks: p50 ${ms(r.addedP50)}/` +
+      `${ms(jb.addedP50)} ms, p99 ${ms(r.addedP99)}/${ms(jb.addedP99)} ms (lower is better)`,
+  );
+  return lines;
+}
+
+/** Runs the Janus rows after rtcd's and prints them with the ratios; never throws. */
+export async function runJanusRows(
+  e2e: E2eOptions,
+  rtcd: E2eResult | undefined,
+  a: JanusArgs,
+  log: (line: string) => void,
+): Promise<JanusResult | undefined> {
+  const o: E2eOptions = {
+    ...e2e,
+    steps: a.steps ?? e2e.steps,
+    budgetSeconds: a.budgetSeconds,
+  };
+  log(
+    `Janus VideoRoom, same clients and rooms (1 publisher + ${o.roomSize} subscribers, ` +
+      '1 Mbit/s VP8, SRTP AEAD_AES_128_GCM), Janus ICE-lite in a network namespace ' +
+      '(clients in it too, at 10.99.0.1); Janus CPU from /proc (all threads)',
+  );
+  log(JANUS_HEADER);
+  try {
+    const j = await benchJanus(o, log);
+    for (const line of formatRatios(rtcd, j)) log(line);
+    return j;
+  } catch (err) {
+    log(`Janus rows not run: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
+}
