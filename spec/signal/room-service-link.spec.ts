@@ -316,6 +316,36 @@ t.test('link loss: sfu-unavailable, joins refused, reconnect brings the room bac
   b.close();
 });
 
+t.test('an SFU with the wrong secret is refused, and keeps trying', async (t) => {
+  const { server, url } = await startSignal({ sfuSecret: SECRET });
+  t.teardown(() => server.close());
+  const errors: unknown[] = [];
+  const logger = {
+    debug() {},
+    info() {},
+    warn() {},
+    error: (o: object) => {
+      errors.push(o);
+    },
+  };
+  const l = connectRoomService(url.replace(/\/ws$/, '/sfu'), 'wrong', new RecordingService(), {
+    backoffMs: 20,
+    maxBackoffMs: 20,
+    logger,
+  });
+  t.teardown(() => l.close());
+  for (let i = 0; i < 200 && (server.sfuLinks?.stats.unauthorized ?? 0) < 3; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  t.ok((server.sfuLinks?.stats.unauthorized ?? 0) >= 3, 'retried after each 401');
+  t.notOk(l.connected);
+  t.match(errors[0], { status: 401 }, 'logged at error level with the status');
+  await l.close();
+  const after = server.sfuLinks?.stats.unauthorized;
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(server.sfuLinks?.stats.unauthorized, after, 'no attempt after close()');
+});
+
 t.test('connectRoomService: misuse throws TypeError', async (t) => {
   const s = new RecordingService();
   t.throws(() => connectRoomService('http://x/sfu', SECRET, s), TypeError);
