@@ -28,6 +28,7 @@ import {
   runCoreBench,
 } from './sfu/core.js';
 import { benchE2e, type E2eOptions, type E2eResult } from './sfu/e2e.js';
+import { type JanusArgs, janusArgs, runJanusRows } from './sfu/janus.js';
 import { PACKET_BYTES, PACKETS_PER_SECOND } from './sfu/protocol.js';
 import { formatE2eSummary, STEP_HEADER } from './sfu/report.js';
 
@@ -174,14 +175,19 @@ export async function main(
   log: (line: string) => void = console.log,
 ): Promise<number> {
   let config: SfuBenchConfig;
+  let janus: JanusArgs; // --janus, --no-janus, --janus-steps, --janus-budget: bench/sfu/janus.ts
   try {
-    config = parseSfuArgs(args);
+    janus = janusArgs(args);
+    config = parseSfuArgs(janus.rest);
   } catch (err) {
     console.error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
     return 1;
   }
   try {
     const result = await runSfuBench(config, log);
+    if (janus.run && config.only !== 'core') {
+      Object.assign(result, { janus: await runJanusRows(config.e2e, result.e2e, janus, log) });
+    }
     if (config.outDir) {
       mkdirSync(config.outDir, { recursive: true });
       const date = new Date().toISOString();
