@@ -184,8 +184,12 @@ export class SfuRoomService implements RoomService {
       answer = first;
       peer.publish = leg;
       const { participant } = leg;
-      participant.on('close', () => {
-        if (peer.publish === leg) peer.publish = undefined;
+      participant.on('close', (reason) => {
+        if (peer.publish === leg) {
+          peer.publish = undefined;
+          // Not a leave or a restart we made: the peer learns its tracks are gone.
+          if (!peer.closed) this.legEnded(peer, 'publish', reason);
+        }
         this.closeIfEmpty(participant.room);
       });
     }
@@ -263,14 +267,12 @@ export class SfuRoomService implements RoomService {
     });
     peer.subscribe = leg;
     const { participant } = leg;
-    participant.on('close', () => {
+    participant.on('close', (reason) => {
       clearTimeout(leg.answerTimer);
       if (peer.subscribe === leg) {
         peer.subscribe = undefined;
         peer.subscribeEnded = !peer.closed;
-        if (!peer.closed) {
-          this.logger.info({ peer: peer.id }, 'sfu room subscribe leg ended; no more offers');
-        }
+        if (!peer.closed) this.legEnded(peer, 'subscribe', reason);
       }
       this.closeIfEmpty(participant.room);
     });
@@ -325,6 +327,16 @@ export class SfuRoomService implements RoomService {
       publish.participant.close(reason);
       publish.endpoint.close();
     }
+  }
+
+  /**
+   * A leg ended under a peer still in the room (its connection failed, consent was lost, the
+   * router closed it for abuse): logged, and the peer gets `error sfu-internal` naming the
+   * leg and the reason, so a client can publish again or leave and join afresh.
+   */
+  private legEnded(peer: Peer, leg: 'publish' | 'subscribe', reason: string): void {
+    this.logger.info({ peer: peer.id, leg, reason }, 'sfu room leg ended');
+    this.fail(peer.id, 'internal', `${leg} connection ended: ${reason}`, undefined);
   }
 
   private send(peerId: string, message: SfuServerMessage): void {

@@ -313,3 +313,24 @@ t.test('changes while an offer is out coalesce into one next offer', async (t) =
   t.equal(sdp.match(/a=inactive/g)?.length, 2, 'p_2’s two sections inactive');
   t.equal(sdp.match(/^m=/gm)?.length, 4);
 });
+
+t.test('a leg the router ends under a peer is reported; the peer can publish again', async (t) => {
+  const h = await start();
+  t.teardown(h.close);
+  h.service.join('r', 'p_1');
+  h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer() });
+  t.equal(h.last('p_1')?.type, 'publish-answer');
+  h.server.router.getRoom('r')?.participants.get('p_1')?.close('abuse');
+  t.match(h.last('p_1'), {
+    type: 'error',
+    code: 'sfu-internal',
+    message: 'publish connection ended: abuse',
+  });
+  t.same(h.empty(), { rooms: 0, sessions: 0 }, 'its endpoint and the empty room are gone');
+  h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer() });
+  t.equal(h.last('p_1')?.type, 'publish-answer', 'a new publish leg');
+  t.equal(h.server.router.getRoom('r')?.participants.get('p_1')?.producers.size, 2);
+  h.service.leave('r', 'p_1');
+  t.same(h.empty(), { rooms: 0, sessions: 0 });
+  t.equal(h.last('p_1')?.type, 'publish-answer', 'leaving is not reported as an error');
+});
