@@ -102,3 +102,5 @@ process.on('message', (m: unknown) => {
   if (!isMessage(m)) return;
   handle(m as ServerIn).catch((err: unknown) => reply({ type: 'error', message: String(err) }));
 });
+// The parent went away (killed, or the run was interrupted): nothing left to measure for.
+process.on('disconnect', () => process.exit(0));
