@@ -18,6 +18,7 @@ import {
   writeTransportSequenceNumber,
   writeU32,
 } from '../rtp/index.js';
+import { packetSlab } from '../util/packet-slab.js';
 import { Emitter } from './emitter.js';
 import { SfuError, SfuErrorCode } from './errors.js';
 import { ExtensionLayout } from './extension-layout.js';
@@ -266,7 +267,7 @@ export class Consumer extends Emitter<ConsumerEvents> {
     outSeq: number,
     outTs: number,
   ): Buffer {
-    const out = Buffer.allocUnsafe(bytes.length);
+    const out = packetSlab.take(bytes.length);
     out.set(bytes);
     out[1] = (out[1]! & 0x80) | this.payloadType;
     out[2] = outSeq >>> 8;

@@ -65,7 +65,8 @@ export class ExtensionLayout {
       const to = map[this.ids[i]!]!;
       const h = this.headerAt[i]!;
       if (to === 0) {
-        out.fill(0, h, this.valueEnd[i]!);
+        // A byte loop: Buffer#fill's argument checks cost more than these few bytes.
+        for (let j = h, end = this.valueEnd[i]!; j < end; j++) out[j] = 0;
         continue;
       }
       out[h] = this.oneByte ? (to << 4) | (out[h]! & 0x0f) : to;

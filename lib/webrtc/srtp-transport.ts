@@ -4,6 +4,7 @@ import { dtlsExportLength, keysFromDtlsExport } from '../srtp/dtls-keys.js';
 import { isSrtpError, type SrtpErrorCode } from '../srtp/errors.js';
 import { profileById, type SrtpProfileName } from '../srtp/profiles.js';
 import { SrtpSession } from '../srtp/session.js';
+import { packetSlab } from '../util/packet-slab.js';
 
 /** Why an SRTP or SRTCP packet from the peer was dropped: `srtp-<code>` / `srtcp-<code>`. */
 export type SrtpDropReason = `srtp-${SrtpErrorCode}` | `srtcp-${SrtpErrorCode}`;
@@ -86,11 +87,15 @@ export class SrtpTransport {
     return { kind: 'rtp', packet: datagram.subarray(0, n) };
   }
 
-  /** A new buffer holding `packet` protected as SRTP, or the reason it was refused. */
+  /**
+   * A new buffer holding `packet` protected as SRTP, or the reason it was refused. The buffer
+   * comes from the shared packet slab (one ArrayBuffer per ~50 packets, not per 6).
+   */
   protectRtp(packet: Uint8Array): Buffer | SrtpErrorCode {
-    const out = Buffer.allocUnsafe(packet.length + this.#tx.rtpOverhead);
+    const out = packetSlab.take(packet.length + this.#tx.rtpOverhead);
     const n = this.#tx.protectRtp(packet, packet.length, out);
-    return isSrtpError(n) ? n.error : out.subarray(0, n);
+    if (isSrtpError(n)) return n.error;
+    return n === out.length ? out : out.subarray(0, n);
   }
 
   /** A new buffer holding the (compound) RTCP `packet` protected as SRTCP. */
