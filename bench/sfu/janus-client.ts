@@ -17,11 +17,13 @@ import { buildCheckRequest, buildCheckSuccess } from '../../lib/ice/stun-check.j
 import { SRTP_PROFILE_IDS, type SrtpProfileName } from '../../lib/srtp/profiles.js';
 import { decodeStunMessage } from '../../lib/stun/message.js';
 import { SrtpTransport } from '../../lib/webrtc/srtp-transport.js';
-import type { JanusSession } from './janus-api.js';
+import type { JanusSession, PluginReply } from './janus-api.js';
 
 const CONSENT_INTERVAL_MS = 5000;
 const CLIENT_PWD = 'benchclientpassword0123456';
 const CONNECT_TIMEOUT_MS = 20_000;
+const FEED_RETRIES = 20;
+const FEED_RETRY_MS = 100;
 
 export interface JanusClientOptions {
   certificate: DtlsCertificate;
@@ -189,12 +191,18 @@ export class JanusClient {
   async subscribe(room: number, feed: number): Promise<void> {
     const s = this.o.session;
     this.handle = await s.attach();
-    const r = await s.message(this.handle, {
-      request: 'join',
-      ptype: 'subscriber',
-      room,
-      streams: [{ feed }],
-    });
+    const join = { request: 'join', ptype: 'subscriber', room, streams: [{ feed }] };
+    let r: PluginReply | undefined;
+    // Janus lists a feed once its own side of the publisher's DTLS is done, which can be a
+    // moment after ours (we sent the last flight): until then a join gets 428 No such feed.
+    for (let attempt = 1; r === undefined; attempt++) {
+      try {
+        r = await s.message(this.handle, join);
+      } catch (err) {
+        if (attempt >= FEED_RETRIES || !String(err).includes(': 428 ')) throw err;
+        await new Promise((resolve) => setTimeout(resolve, FEED_RETRY_MS));
+      }
+    }
     if (r.data.videoroom !== 'attached' || !r.jsep) {
       throw new Error(`janus subscribe: ${JSON.stringify(r)}`);
     }

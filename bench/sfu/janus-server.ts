@@ -190,29 +190,15 @@ export class JanusProcess {
     if (this.log.length > LOG_LINES) this.log.shift();
   }
 
+  /** Janus logs this once its HTTP transport listens (the API is then up). */
   private async waitForApi(): Promise<void> {
     const deadline = performance.now() + START_TIMEOUT_MS;
-    for (;;) {
+    while (!this.log.some((l) => l.includes('HTTP webserver started'))) {
       if (this.exited) throw new Error(`janus exited:\n${this.log.slice(-20).join('\n')}`);
-      try {
-        const { stdout } = await run('ip', [
-          'netns',
-          'exec',
-          this.namespace,
-          'curl',
-          '-sf',
-          '-m',
-          '1',
-          `${this.url}/info`,
-        ]);
-        if (stdout.includes('server_info')) return;
-      } catch {
-        // not listening yet
-      }
       if (performance.now() > deadline) {
         throw new Error(`janus API not up in ${START_TIMEOUT_MS} ms:\n${this.log.join('\n')}`);
       }
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 }

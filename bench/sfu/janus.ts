@@ -140,13 +140,13 @@ class ClientChild {
 type PhaseDone = Extract<ClientOut, { type: 'phase-done' }>;
 
 async function phase(
-  client: ClientChild,
+  clients: ClientChild[],
   janus: JanusProcess | undefined,
   mode: 'sfu' | 'direct',
   warmupMs: number,
   durationMs: number,
 ): Promise<{ done: PhaseDone; cpuUs: number; wallMs: number }> {
-  client.send({ type: 'phase', mode, warmupMs, durationMs, drainMs: DRAIN_MS });
+  for (const c of clients) c.send({ type: 'phase', mode, warmupMs, durationMs, drainMs: DRAIN_MS });
   let cpuUs = 0;
   let wallMs = durationMs;
   if (janus) {
@@ -157,14 +157,38 @@ async function phase(
     cpuUs = janus.usage().cpuUs - u0;
     wallMs = performance.now() - t0;
   }
-  return { done: await client.expect('phase-done'), cpuUs, wallMs };
+  const done: PhaseDone = { ...EMPTY_PHASE, histogram: [] };
+  const h = new Histogram();
+  for (const c of clients) {
+    const d = await c.expect('phase-done');
+    done.sent += d.sent;
+    done.expected += d.expected;
+    done.received += d.received;
+    done.badPackets += d.badPackets;
+    done.cpuUs += d.cpuUs;
+    done.loopDelayP99Ms = Math.max(done.loopDelayP99Ms, d.loopDelayP99Ms);
+    h.merge(new Histogram(d.histogram));
+  }
+  done.histogram = h.toArray();
+  return { done, cpuUs, wallMs };
 }
+
+const EMPTY_PHASE: PhaseDone = {
+  type: 'phase-done',
+  sent: 0,
+  expected: 0,
+  received: 0,
+  badPackets: 0,
+  histogram: [],
+  cpuUs: 0,
+  loopDelayP99Ms: 0,
+};
 
 const lossOf = (d: PhaseDone): number =>
   d.expected === 0 ? 1 : Math.max(0, 1 - d.received / d.expected);
 
 async function measureStep(
-  client: ClientChild,
+  clients: ClientChild[],
   janus: JanusProcess,
   o: E2eOptions,
   tracks: number,
@@ -172,8 +196,8 @@ async function measureStep(
 ): Promise<E2eStep> {
   const durationMs = o.seconds * 1000;
   const warmupMs = o.warmupMs ?? SFU_WARMUP_MS;
-  const sfu = await phase(client, janus, 'sfu', warmupMs, durationMs);
-  const direct = await phase(client, undefined, 'direct', DIRECT_WARMUP_MS, durationMs / 2);
+  const sfu = await phase(clients, janus, 'sfu', warmupMs, durationMs);
+  const direct = await phase(clients, undefined, 'direct', DIRECT_WARMUP_MS, durationMs / 2);
   const h = new Histogram(sfu.done.histogram);
   const hd = new Histogram(direct.done.histogram);
   const windowS = sfu.wallMs / 1000;
@@ -206,9 +230,8 @@ const ms = (us: number): string => (Number.isFinite(us) ? (us / 1000).toFixed(2)
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
 
 export const JANUS_HEADER =
-  'tracks rooms fwd pkt/s Janus CPU loss    direct  Janus p50/p99 ms direct p50/p99 ms ' +
-  'added p50/p99 ms tracks/core';
-
+  'tracks rooms fwd pkt/s Janus CPU clients CPU loss    direct  Janus p50/p99 ms ' +
+  'direct p50/p99 ms added p50/p99 ms tracks/core';
 export function formatJanusStep(s: E2eStep): string {
   const perCore = s.forwardedPerSecond / Math.max(s.sfuCpuShare, 1e-6) / PACKETS_PER_SECOND;
   return [
@@ -216,6 +239,7 @@ export function formatJanusStep(s: E2eStep): string {
     String(s.rooms).padEnd(5),
     String(Math.round(s.forwardedPerSecond)).padEnd(9),
     s.sfuCpuShare.toFixed(2).padEnd(9),
+    s.clientCpuShare.toFixed(2).padEnd(11),
     pct(s.loss).padEnd(7),
     pct(s.directLoss).padEnd(7),
     `${ms(s.sfuP50)}/${ms(s.sfuP99)}`.padEnd(16),
@@ -239,7 +263,23 @@ export async function benchJanus(o: E2eOptions, log: (line: string) => void): Pr
   const version = janusVersion();
   if (version === undefined) throw new Error('janus not found (apt-get install janus)');
   const janus = await JanusProcess.start();
-  const client = new ClientChild(janus.spawnNode(`${here}janus-child.ts`, ['--import', tsx]));
+  const clients = Array.from(
+    { length: o.clientProcesses },
+    () => new ClientChild(janus.spawnNode(`${here}janus-child.ts`, ['--import', tsx])),
+  );
+  const connect = async (type: 'connect' | 'add-subscribers', plans: RoomPlan[][]) => {
+    for (const [i, c] of clients.entries()) {
+      c.send({ type, url: janus.url, udpPort: 0, rooms: plans[i] ?? [] });
+    }
+    const t = { publishers: 0, subscribers: 0, failed: 0 };
+    for (const c of clients) {
+      const r = await c.expect('connected');
+      t.publishers += r.publishers;
+      t.subscribers += r.subscribers;
+      t.failed += r.failed;
+    }
+    return t;
+  };
   const started = performance.now();
   const steps: E2eStep[] = [];
   let failedConnects = 0;
@@ -247,18 +287,17 @@ export async function benchJanus(o: E2eOptions, log: (line: string) => void): Pr
   try {
     let rooms = 0;
     for (const target of [...new Set(o.steps.map((s) => Math.min(s, o.maxTracks)))]) {
-      const plans: RoomPlan[] = [];
+      const plans: RoomPlan[][] = clients.map(() => []);
       for (; rooms < Math.ceil(target / o.roomSize); rooms++) {
-        plans.push({ id: `call${rooms}`, subscribers: o.roomSize });
+        plans[rooms % clients.length]!.push({ id: `call${rooms}`, subscribers: o.roomSize });
       }
-      client.send({ type: 'connect', url: janus.url, udpPort: 0, rooms: plans });
-      const c = await client.expect('connected');
+      const c = await connect('connect', plans);
       failedConnects += c.failed;
       if (c.subscribers === 0) {
         stoppedBecause = `no subscriber connected; janus log:\n${janus.log.slice(-20).join('\n')}`;
         break;
       }
-      const step = await measureStep(client, janus, o, c.subscribers, c.publishers);
+      const step = await measureStep(clients, janus, o, c.subscribers, c.publishers);
       steps.push(step);
       log(formatJanusStep(step));
       if (step.loss > o.maxLoss) {
@@ -275,13 +314,7 @@ export async function benchJanus(o: E2eOptions, log: (line: string) => void): Pr
     const m0 = janus.usage().rssBytes;
     let added = 0;
     if (rooms > 0) {
-      client.send({
-        type: 'add-subscribers',
-        url: janus.url,
-        udpPort: 0,
-        rooms: [{ id: 'call0', subscribers: idle }],
-      });
-      const c = await client.expect('connected');
+      const c = await connect('add-subscribers', [[{ id: 'call0', subscribers: idle }]]);
       failedConnects += c.failed;
       added = idle - c.failed;
       await sleep(300);
@@ -299,9 +332,9 @@ export async function benchJanus(o: E2eOptions, log: (line: string) => void): Pr
       stoppedBecause,
     };
   } finally {
-    client.send({ type: 'close' });
-    await Promise.race([client.exited, sleep(5000)]);
-    client.kill();
+    for (const c of clients) c.send({ type: 'close' });
+    await Promise.race([Promise.all(clients.map((c) => c.exited)), sleep(5000)]);
+    for (const c of clients) c.kill();
     await janus.stop();
   }
 }
