@@ -4,12 +4,14 @@
  * `room-type-mismatch`) reject with the server's codes; and, with the SFU as the room
  * service, a second published track reaches the other participant as a new `track` and
  * `unpublish` ends it there (`trackended`, its section gone inactive) while the camera plays
- * on; a dropped signaling socket resumes with the same connections.
+ * on; a dropped signaling socket resumes with the same connections; an SFU that goes away
+ * (its link to the signal server closed) and comes back is recovered from without a reload.
  */
 import type { Page } from 'playwright-core';
 import t, { type Test } from 'tap';
 import { SfuRoomService } from '../../lib/sfu/room-service.js';
 import { SfuServer } from '../../lib/sfu/sfu-server.js';
+import { connectRoomService } from '../../lib/signal/room-service-link.js';
 import { launchChromium } from '../helpers/browser.js';
 import { BROWSER_TOOLS, openSdkPage, startSignal } from '../helpers/signal-page.js';
 import { requireTools, toolOptions } from '../interop/tools.js';
@@ -26,7 +28,7 @@ t.teardown(async () => {
 
 /** Page-side helpers: `window.room` joined, events recorded in `window.log`. */
 const HELPERS = `
-window.log = { tracks: [], ended: [], rejoins: [], errors: [] };
+window.log = { tracks: [], ended: [], rejoins: [], errors: [], lost: [], restored: [] };
 window.joinSfu = async (room, media = true, width = 320, publishOptions = {}) => {
   const localStream = media
     ? await navigator.mediaDevices.getUserMedia({
@@ -37,7 +39,9 @@ window.joinSfu = async (room, media = true, width = 320, publishOptions = {}) =>
     track: (e) => log.tracks.push({ peerId: e.peerId, trackId: e.trackId, kind: e.kind }),
     trackended: (e) => log.ended.push({ peerId: e.peerId, trackId: e.trackId, kind: e.kind }),
     rejoined: (e) => log.rejoins.push(e),
-    error: (e) => log.errors.push(e) } });
+    error: (e) => log.errors.push(e),
+    'sfu-lost': (e) => log.lost.push(e),
+    'sfu-restored': (e) => log.restored.push(e) } });
   return window.room.peerId;
 };
 window.joinError = async (room, sessionType) => {
@@ -101,6 +105,8 @@ interface Logged {
   ended: { peerId: string; trackId: string; kind: string }[];
   rejoins: { resumed: boolean; peerId: string }[];
   errors: { code: string; message: string }[];
+  lost: { message: string }[];
+  restored: { attempts: number }[];
 }
 const logOf = (page: Page) => page.evaluate<Logged>('window.log');
 
@@ -429,5 +435,153 @@ t.test(
     t.ok(highIn.width > lowIn.width, `layer 2: ${highIn.width} wide`);
     t.same((await logOf(low)).errors, [], 'no errors at the low subscriber');
     t.same((await logOf(high)).errors, [], 'no errors at the high subscriber');
+  },
+);
+
+/** An SfuServer + SfuRoomService linked to a signal server's `/sfu`; resolves once linked. */
+async function linkedSfu(url: string, secret: string) {
+  const sfu = new SfuServer();
+  await sfu.listen();
+  const service = new SfuRoomService(sfu);
+  let up: () => void = () => {};
+  const linked = new Promise<void>((resolve) => {
+    up = resolve;
+  });
+  const link = connectRoomService(url, secret, service, {
+    backoffMs: 100,
+    onState: (s) => {
+      if (s === 'up') up();
+    },
+  });
+  await linked;
+  return {
+    sfu,
+    close: async () => {
+      await link.close();
+      service.close();
+      await sfu.close();
+    },
+  };
+}
+
+t.test(
+  'the SFU lost (link closed, SFU gone) and a new one linked: both pages publish again and ' +
+    'decode each other without reloading',
+  toolOptions(BROWSER_TOOLS),
+  async (t) => {
+    if (!requireTools(t, BROWSER_TOOLS)) return;
+    const secret = 'sfu-link-secret';
+    const site = await startSignal({ sfuSecret: secret });
+    const url = `ws://127.0.0.1:${site.server.address?.port ?? 0}/sfu`;
+    let current = await linkedSfu(url, secret);
+    t.teardown(async () => {
+      await current.close();
+      await site.close();
+    });
+    const a = await sdkPage(t, site.origin);
+    const b = await sdkPage(t, site.origin);
+    const idA = await a.evaluate<string>(`joinSfu('lost')`);
+    const idB = await b.evaluate<string>(`joinSfu('lost')`);
+    const cameraOf = (l: Logged, peer: string, from = 0) =>
+      l.tracks.slice(from).find((x) => x.peerId === peer && x.kind === 'video')?.trackId ?? '';
+    const decodes = async (page: Page, trackId: string, what: string) =>
+      poll(
+        what,
+        () => page.evaluate<number>(`framesOf('${trackId}')`),
+        (f) => f > 0,
+      );
+    const twoEach = async () => {
+      const la = await poll(
+        'A gets B’s tracks',
+        () => logOf(a),
+        (l) => l.tracks.length === 2,
+      );
+      const lb = await poll(
+        'B gets A’s tracks',
+        () => logOf(b),
+        (l) => l.tracks.length === 2,
+      );
+      return { la, lb };
+    };
+    const first = await twoEach();
+    await decodes(a, cameraOf(first.la, idB), 'A decodes B');
+    await decodes(b, cameraOf(first.lb, idA), 'B decodes A');
+    await a.evaluate('window.oldPc = room.publishConnection');
+
+    await current.close();
+    for (const [name, page] of [
+      ['A', a],
+      ['B', b],
+    ] as const) {
+      const l = await poll(
+        `${name} hears the SFU is lost and its remote tracks end`,
+        () => logOf(page),
+        (l) => l.lost.length === 1 && l.ended.length === 2,
+      );
+      t.same(
+        l.ended.map((x) => x.trackId).sort(),
+        (name === 'A' ? first.la : first.lb).tracks.map((x) => x.trackId).sort(),
+        `${name}: exactly the old tracks ended`,
+      );
+    }
+    // Publishing is refused while no SFU is linked: the pages keep retrying meanwhile.
+    await new Promise((r) => setTimeout(r, 1500));
+    t.same(await a.evaluate('room.tracks.length'), 0, 'no live remote tracks without an SFU');
+
+    current = await linkedSfu(url, secret);
+    const la = await poll(
+      'A gets B’s new tracks',
+      () => logOf(a),
+      (l) => l.tracks.length === 4,
+    );
+    const lb = await poll(
+      'B gets A’s new tracks',
+      () => logOf(b),
+      (l) => l.tracks.length === 4,
+    );
+    t.same(
+      la.tracks.slice(2).map((x) => x.peerId),
+      [idB, idB],
+      'A’s new tracks are B’s, same peer id (no reload, no rejoin)',
+    );
+    t.same(
+      lb.tracks.slice(2).map((x) => x.peerId),
+      [idA, idA],
+      'B’s new tracks are A’s',
+    );
+    await decodes(a, cameraOf(la, idB, 2), 'A decodes B again');
+    await decodes(b, cameraOf(lb, idA, 2), 'B decodes A again');
+    t.equal(
+      await a.evaluate<boolean>('window.oldPc !== room.publishConnection'),
+      true,
+      'A publishes on a new connection',
+    );
+    for (const [name, l] of [
+      ['A', la],
+      ['B', lb],
+    ] as const) {
+      const restored = await poll(
+        `${name} restored`,
+        () => logOf(name === 'A' ? a : b),
+        (x) => x.restored.length === 1,
+      );
+      t.ok(
+        (restored.restored[0]?.attempts ?? 0) >= 2,
+        `${name} retried while refused (${restored.restored[0]?.attempts} offers)`,
+      );
+      t.same(
+        l.errors.map((e) => e.code),
+        ['sfu-unavailable'],
+        `${name}: the loss was its only error`,
+      );
+      t.same(l.rejoins, [], `${name} never rejoined the signal room`);
+    }
+    t.same(
+      [...(current.sfu.router.getRoom('lost')?.producers() ?? [])]
+        .map((p) => p.participant.id)
+        .sort(),
+      [idA, idA, idB, idB].sort(),
+      'the new SFU holds both pages’ tracks',
+    );
   },
 );

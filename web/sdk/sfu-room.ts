@@ -9,6 +9,11 @@
  *   room.on('trackended', ({ track }) => hide(track));
  *   await room.publish(screenTrack);            // a second video, re-offered to the SFU
  *   room.setLayer(trackId, 0);                  // the lowest simulcast layer of that track
+ *
+ * When the SFU loses this peer (`error` `sfu-unavailable` with no `ref`: its link to the
+ * signal server dropped, or the SFU restarted), the room recovers by itself: the remote tracks
+ * end, both connections start over and the published tracks are offered again, retried with
+ * backoff while the SFU stays unavailable (`sfu-lost`, then `sfu-restored`).
  */
 
 import { websocketUrl } from './client.js';
@@ -41,6 +46,12 @@ export interface SfuJoinOptions {
   answerTimeoutMs?: number;
   /** Listeners attached before joining, so nothing about the peers already there is missed. */
   listeners?: SfuRoomListeners;
+  /**
+   * Backoff of the media restarts after the SFU lost this peer, while publishing keeps being
+   * refused with `sfu-unavailable`: the first delay doubles per attempt (with jitter) up to the
+   * ceiling; retried for as long as the room is joined. Default 250 ms and 8,000 ms.
+   */
+  sfuRetry?: { minDelayMs?: number; maxDelayMs?: number };
 }
 
 export type { PublishOptions, RemoteTrack };
@@ -59,7 +70,14 @@ export interface SfuRoomEvents {
   /** The socket came back: `resumed` when the server kept our peer id (connections kept). */
   rejoined: { resumed: boolean; peerId: string };
   error: { code: string; message: string };
+  /** The SFU lost this peer (`sfu-unavailable`): remote tracks ended, media restarting. */
+  'sfu-lost': { message: string };
+  /** Media published again after `sfu-lost`, on new connections (`attempts` offers made). */
+  'sfu-restored': { attempts: number };
 }
+
+/** Join refusals and publish errors that pass once the SFU is back. */
+const SFU_UNAVAILABLE = 'sfu-unavailable';
 
 export class SfuRoom extends Emitter<SfuRoomEvents> {
   readonly room: string;
@@ -73,6 +91,14 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
   #publisher: SfuPublisher | undefined;
   #subscriber: SfuSubscriber | undefined;
   #iceServers: RTCIceServer[] = [];
+  /** Bumped each time the media connections start over; an older start's outcome is moot. */
+  #generation = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Between `sfu-lost` and `sfu-restored`. */
+  #recovering = false;
+  /** `join` resolved: before, a lost SFU fails the join instead of being recovered from. */
+  #ready = false;
+  #left = false;
 
   private constructor(options: SfuJoinOptions) {
     super();
@@ -93,6 +119,8 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
       ...(options.token !== undefined ? { token: options.token } : {}),
       ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
       ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+      // A fresh join while the SFU is away (a signal restart during an SFU outage) waits.
+      retryJoinCodes: [SFU_UNAVAILABLE],
     });
     this.#socket.on('state', (s) => this.emit('state', s));
     this.#socket.on('message', (m) => this.#onMessage(m));
@@ -124,6 +152,7 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
       room.leave();
       throw err;
     }
+    room.#ready = true;
     return room;
   }
 
@@ -222,20 +251,67 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
   }
 
   leave(): void {
+    this.#left = true;
     this.#socket.close();
     this.#stopMedia();
   }
 
   async #start(joined: JoinedMessage): Promise<void> {
-    this.peerId = joined.peerId;
-    this.sessionId = joined.sessionId;
-    this.#iceServers = this.#options.iceServers ?? joined.iceServers;
-    for (const id of joined.peers) this.#peerJoined(id);
+    this.#adopt(joined);
     const publisher = this.#startMedia();
     await publisher.negotiate();
   }
 
+  #adopt(joined: JoinedMessage): void {
+    this.peerId = joined.peerId;
+    this.sessionId = joined.sessionId;
+    this.#iceServers = this.#options.iceServers ?? joined.iceServers;
+    for (const id of joined.peers) this.#peerJoined(id);
+  }
+
+  /**
+   * Both connections start over and publish again (the SFU has no state for us); while that
+   * is refused with `sfu-unavailable` it is tried again with backoff. Any later restart (or
+   * leaving) supersedes this one.
+   */
+  #restartMedia(attempt: number): void {
+    this.#stopMedia();
+    if (this.#left) return;
+    const publisher = this.#startMedia();
+    const generation = this.#generation;
+    publisher.negotiate().then(
+      () => {
+        if (generation !== this.#generation || !this.#recovering) return;
+        this.#recovering = false;
+        this.emit('sfu-restored', { attempts: attempt + 1 });
+      },
+      (err: unknown) => {
+        if (generation !== this.#generation || this.#left) return;
+        if (codeOf(err) !== SFU_UNAVAILABLE) {
+          this.#recovering = false;
+          this.#error('publish', err);
+          return;
+        }
+        const { minDelayMs = 250, maxDelayMs = 8000 } = this.#options.sfuRetry ?? {};
+        const base = Math.min(maxDelayMs, minDelayMs * 2 ** attempt);
+        this.#retryTimer = setTimeout(
+          () => this.#restartMedia(attempt + 1),
+          base / 2 + Math.random() * (base / 2),
+        );
+      },
+    );
+  }
+
+  /** The SFU lost this peer: what it received from us and sent us is gone. */
+  #sfuLost(message: string): void {
+    if (this.#left || !this.#ready) return;
+    this.#recovering = true;
+    this.emit('sfu-lost', { message });
+    this.#restartMedia(0);
+  }
+
   #startMedia(): SfuPublisher {
+    this.#generation++;
     const config: RTCConfiguration = {
       iceServers: this.#iceServers,
       iceTransportPolicy: this.#options.iceTransportPolicy ?? 'all',
@@ -265,6 +341,10 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
   }
 
   #stopMedia(): void {
+    // Whatever the current connections were doing is moot now, a scheduled retry too.
+    this.#generation++;
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
     this.#publisher?.close();
     this.#subscriber?.close();
     this.#publisher = undefined;
@@ -279,9 +359,9 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
       for (const id of joined.peers) this.#peerJoined(id);
     } else {
       // A fresh join: the SFU forgot us, so both connections start over and we publish again.
-      this.#stopMedia();
       for (const id of [...this.#peers]) this.#peerLeft(id);
-      this.#start(joined).catch((err: unknown) => this.#error('publish', err));
+      this.#adopt(joined);
+      this.#restartMedia(0);
     }
     this.emit('rejoined', { resumed, peerId: joined.peerId });
   }
@@ -302,7 +382,12 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
         return;
       case 'error':
         if (m.ref === 'publish') this.#publisher?.refused(m.code, m.message);
+        // A refused publish while recovering is the retry's business, not the application's.
+        if (m.ref === 'publish' && m.code === SFU_UNAVAILABLE && this.#recovering) {
+          return;
+        }
         this.emit('error', { code: m.code, message: m.message });
+        if (m.code === SFU_UNAVAILABLE && m.ref === undefined) this.#sfuLost(m.message);
         return;
       default:
         return;
@@ -323,10 +408,12 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
 
   #error(what: string, err: unknown): void {
     const message = err instanceof Error ? `${what}: ${err.message}` : `${what}: ${String(err)}`;
-    const code =
-      err instanceof Error && 'code' in err && typeof err.code === 'string'
-        ? err.code
-        : `client-${what}`;
-    this.emit('error', { code, message });
+    this.emit('error', { code: codeOf(err) ?? `client-${what}`, message });
   }
+}
+
+function codeOf(err: unknown): string | undefined {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string'
+    ? err.code
+    : undefined;
 }

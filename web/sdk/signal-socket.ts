@@ -36,6 +36,12 @@ export interface SignalSocketOptions {
   joinTimeoutMs?: number;
   /** Messages kept while disconnected; older ones are dropped first. Default 1,000. */
   maxQueued?: number;
+  /**
+   * Codes of join refusals that are passing (e.g. `sfu-unavailable` while the SFU's link is
+   * down): after the first join, such a refusal is retried with the reconnect backoff instead
+   * of failing the socket. The first join still rejects with it. Default none.
+   */
+  retryJoinCodes?: readonly string[];
 }
 
 export type SocketState = 'connecting' | 'joined' | 'reconnecting' | 'closed';
@@ -70,7 +76,10 @@ export class SignalSocket extends Emitter<SignalSocketEvents> {
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #pingId = 0;
   #unanswered = 0;
-  readonly #o: Required<Omit<SignalSocketOptions, 'token' | 'reconnect' | 'sessionType'>> & {
+  readonly #o: Required<
+    Omit<SignalSocketOptions, 'token' | 'reconnect' | 'sessionType' | 'retryJoinCodes'>
+  > & {
+    retryJoinCodes: ReadonlySet<string>;
     token: string | undefined;
     sessionType: SessionType | undefined;
     reconnect: Required<ReconnectOptions>;
@@ -86,6 +95,7 @@ export class SignalSocket extends Emitter<SignalSocketEvents> {
       heartbeatMs: options.heartbeatMs ?? 10_000,
       joinTimeoutMs: options.joinTimeoutMs ?? 10_000,
       maxQueued: options.maxQueued ?? 1000,
+      retryJoinCodes: new Set(options.retryJoinCodes ?? []),
       reconnect: {
         retries: options.reconnect?.retries ?? 10,
         minDelayMs: options.reconnect?.minDelayMs ?? 250,
@@ -193,6 +203,11 @@ export class SignalSocket extends Emitter<SignalSocketEvents> {
       this.#resumeToken = '';
       this.#queue = [];
       ws.close(4000, 'resume refused');
+      return;
+    }
+    if (this.peerId !== '' && this.#o.retryJoinCodes.has(code)) {
+      // Joined before, so the room exists for us: wait it out with the reconnect backoff.
+      ws.close(4000, `join refused: ${code}`);
       return;
     }
     this.#fail(code, message);
