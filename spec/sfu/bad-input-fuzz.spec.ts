@@ -8,40 +8,23 @@
 import { createSocket } from 'node:dgram';
 import t from 'tap';
 import { buildCheckRequest } from '../../lib/ice/stun-check.js';
-import { SfuServer } from '../../lib/sfu/sfu-server.js';
 import { fuzzSettings, Random } from '../helpers/prng.js';
 import { delay } from '../helpers/raw-stun.js';
 import { BytePool, mutateMessage } from '../helpers/stun-mutations.js';
-import {
-  captureLogger,
-  connectSession,
-  opusPacket,
-  peerOffer,
-  postSdp,
-  type Session,
-  until,
-} from './ops-peer.js';
+import { captureLogger, opusPacket, peerOffer, postSdp, startOpsSfu, until } from './ops-peer.js';
 
 const { seed, iterations } = fuzzSettings({ seed: 0x5f0, iterations: 300 });
 const rng = new Random(seed);
 const { logger, lines: logLines } = captureLogger();
-const sfu = new SfuServer({
+const { sfu, url, udp, connect } = await startOpsSfu(t, {
   logger,
   requestsPerSecond: 1e6,
   requestBurst: 1e6,
   maxBodyBytes: 8192,
 });
-const { url } = await sfu.listen();
-const udp = sfu.udpAddress!;
-const sessions: Session[] = [];
-t.teardown(async () => {
-  for (const s of sessions) s.peer.close();
-  await sfu.close();
-});
 
 // A room with a live publisher, so WHEP bodies reach the SDP code, not a 404.
-const anchor = await connectSession(url, '/whip/fz', udp, [{ kind: 'audio', ssrc: 77 }]);
-sessions.push(anchor);
+await connect('/whip/fz', [{ kind: 'audio', ssrc: 77 }]);
 const base = {
   whip: await peerOffer('sendonly', [
     { kind: 'audio', ssrc: 1 },
@@ -229,10 +212,8 @@ t.test('random and mutated datagrams to the shared UDP port', async (t) => {
 });
 
 t.test('afterwards a real publish still works end to end', async (t) => {
-  const pub = await connectSession(url, '/whip/after', udp, [{ kind: 'audio', ssrc: 99 }]);
-  sessions.push(pub);
-  const viewer = await connectSession(url, '/whep/after', udp, [{ kind: 'audio' }]);
-  sessions.push(viewer);
+  const pub = await connect('/whip/after', [{ kind: 'audio', ssrc: 99 }]);
+  const viewer = await connect('/whep/after', [{ kind: 'audio' }]);
   let seq = 0;
   const talk = setInterval(() => pub.peer.sendRtp(opusPacket(99, seq++)), 20);
   t.teardown(() => clearInterval(talk));

@@ -8,28 +8,16 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import t from 'tap';
-import { SfuServer } from '../../lib/sfu/sfu-server.js';
 import { rtpPacket } from '../webrtc/node-peer.js';
-import { captureLogger, connectSession, opusPacket, type Session, until } from './ops-peer.js';
+import { captureLogger, opusPacket, type Session, startOpsSfu, until } from './ops-peer.js';
 
 const GOOD = 0x11;
 const { logger, lines } = captureLogger();
-const sfu = new SfuServer({
+const { sfu, udp, connect } = await startOpsSfu(t, {
   logger,
   router: { maxRtpPacketsPerSecond: 200, maxRateLimitedSeconds: 2, maxBadPacketsPerSecond: 100 },
 });
-const { url } = await sfu.listen();
-const udp = sfu.udpAddress!;
-const sessions: Session[] = [];
-t.teardown(async () => {
-  for (const s of sessions) s.peer.close();
-  await sfu.close();
-});
-const open = async (path: string, ssrc?: number) => {
-  const s = await connectSession(url, path, udp, [{ kind: 'audio', ssrc }]);
-  sessions.push(s);
-  return s;
-};
+const open = (path: string, ssrc?: number) => connect(path, [{ kind: 'audio', ssrc }]);
 const resourceId = (s: Session) => s.location.replace('/resource/', '');
 
 // One well-behaved publisher at 50 packets/s and a viewer of it, for the whole file.

@@ -6,19 +6,10 @@
  * (ice-char credentials).
  */
 import t from 'tap';
-import { SfuServer } from '../../lib/sfu/sfu-server.js';
-import { connectSession, peerOffer, postSdp, type Session } from './ops-peer.js';
+import { peerOffer, postSdp, startOpsSfu } from './ops-peer.js';
 
-const sfu = new SfuServer({ requestsPerSecond: 1000, requestBurst: 1000 });
-const { url } = await sfu.listen();
-const udp = sfu.udpAddress!;
-const sessions: Session[] = [];
-t.teardown(async () => {
-  for (const s of sessions) s.peer.close();
-  await sfu.close();
-});
-const anchor = await connectSession(url, '/whip/live', udp, [{ kind: 'audio', ssrc: 1 }]);
-sessions.push(anchor);
+const { sfu, url, connect } = await startOpsSfu(t, { requestsPerSecond: 1000, requestBurst: 1000 });
+await connect('/whip/live', [{ kind: 'audio', ssrc: 1 }]);
 
 const publish = await peerOffer('sendonly', [{ kind: 'audio', ssrc: 5 }]);
 const view = await peerOffer('recvonly', [{ kind: 'audio' }]);

@@ -7,18 +7,11 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import t, { type Test } from 'tap';
-import type { SfuServerOptions } from '../../lib/sfu/options.js';
 import { AddressRateLimiter, addressKey } from '../../lib/sfu/request-limiter.js';
 import { SfuServer } from '../../lib/sfu/sfu-server.js';
+import { startSfu } from '../helpers/sfu-fixture.js';
 import { NodePeer } from '../webrtc/node-peer.js';
 import { connectSession, peerOffer, postSdp, type Session, until } from './ops-peer.js';
-
-async function server(t: Test, o: SfuServerOptions = {}) {
-  const sfu = new SfuServer(o);
-  const { url } = await sfu.listen();
-  t.teardown(() => sfu.close());
-  return { sfu, url };
-}
 
 async function refused(t: Test, res: Response, status: number, code: string) {
   t.equal(res.status, status, `status ${status}`);
@@ -39,7 +32,7 @@ t.test('options are validated once, naming the bad one', async (t) => {
 });
 
 t.test('sessions per room and in all: 503 room-full / server-full, no state', async (t) => {
-  const { sfu, url } = await server(t, { maxSessions: 3, maxSessionsPerRoom: 2 });
+  const { sfu, url } = await startSfu(t, { maxSessions: 3, maxSessionsPerRoom: 2 });
   t.equal((await postSdp(`${url}/whip/a`, await publish(1))).status, 201);
   const viewer = await postSdp(`${url}/whep/a`, await view());
   t.equal(viewer.status, 201);
@@ -60,7 +53,7 @@ t.test('sessions per room and in all: 503 room-full / server-full, no state', as
 
 t.test('requests per second per address: 429 rate-limited with Retry-After', async (t) => {
   // One token per 100 s: the refill (unit-tested below on a fake clock) cannot race the test.
-  const { sfu, url } = await server(t, { requestsPerSecond: 0.01, requestBurst: 3 });
+  const { sfu, url } = await startSfu(t, { requestsPerSecond: 0.01, requestBurst: 3 });
   for (let i = 0; i < 3; i++) {
     t.equal((await fetch(`${url}/whip/x`, { method: 'OPTIONS' })).status, 204, `burst ${i}`);
   }
@@ -77,7 +70,7 @@ t.test('requests per second per address: 429 rate-limited with Retry-After', asy
 });
 
 t.test('clientAddress: behind a proxy, each client has its own budget', async (t) => {
-  const { url } = await server(t, {
+  const { url } = await startSfu(t, {
     requestsPerSecond: 0.01,
     requestBurst: 1,
     clientAddress: (req) => String(req.headers['x-client'] ?? 'proxy'),
@@ -108,7 +101,7 @@ t.test('the limiter keys IPv6 by /64, refills, and bounds its table', async (t) 
 });
 
 t.test('tracks per publisher: the router limit refuses with 422, no state', async (t) => {
-  const { sfu, url } = await server(t, { router: { maxProducersPerParticipant: 2 } });
+  const { sfu, url } = await startSfu(t, { router: { maxProducersPerParticipant: 2 } });
   const three = await peerOffer('sendonly', [
     { kind: 'audio', ssrc: 1 },
     { kind: 'video', ssrc: 2 },
@@ -126,7 +119,7 @@ t.test('tracks per publisher: the router limit refuses with 422, no state', asyn
 });
 
 t.test('the default track limit (16) holds for a 17-section offer', async (t) => {
-  const { sfu, url } = await server(t);
+  const { sfu, url } = await startSfu(t);
   const sections = Array.from({ length: 17 }, (_, i) => ({ kind: 'video' as const, ssrc: i + 1 }));
   const res = await postSdp(`${url}/whip/many`, await peerOffer('sendonly', sections));
   await refused(t, res, 422, 'SFU_ERR_LIMIT');
@@ -134,7 +127,7 @@ t.test('the default track limit (16) holds for a 17-section offer', async (t) =>
 });
 
 t.test('a session whose client never does ICE/DTLS ends after pendingTimeoutMs', async (t) => {
-  const { sfu, url } = await server(t, { pendingTimeoutMs: 400 });
+  const { sfu, url } = await startSfu(t, { pendingTimeoutMs: 400 });
   const mux = sfu.media().mux;
   const res = await postSdp(`${url}/whip/p`, await publish(5));
   t.equal(res.status, 201);
@@ -149,8 +142,7 @@ t.test('a session whose client never does ICE/DTLS ends after pendingTimeoutMs',
 });
 
 t.test('ICE without DTLS also ends after pendingTimeoutMs; a full connect does not', async (t) => {
-  const { sfu, url } = await server(t, { pendingTimeoutMs: 3000 });
-  const udp = sfu.udpAddress!;
+  const { sfu, url, udp } = await startSfu(t, { pendingTimeoutMs: 3000 });
   const res = await postSdp(`${url}/whip/q`, await publish(6));
   const answer = await res.text();
   const peer = await NodePeer.open(udp);
@@ -171,7 +163,7 @@ t.test('ICE without DTLS also ends after pendingTimeoutMs; a full connect does n
 });
 
 t.test('a request trickling its body is cut off after requestTimeoutMs (408)', async (t) => {
-  const { sfu, url } = await server(t, { requestTimeoutMs: 400 });
+  const { sfu, url } = await startSfu(t, { requestTimeoutMs: 400 });
   const { port } = new URL(url);
   const socket = connect(Number(port), '127.0.0.1');
   t.teardown(() => socket.destroy());
@@ -191,7 +183,7 @@ t.test('a request trickling its body is cut off after requestTimeoutMs (408)', a
 });
 
 t.test('HTTP connections beyond maxConnections are refused at accept', async (t) => {
-  const { url } = await server(t, { maxConnections: 2 });
+  const { url } = await startSfu(t, { maxConnections: 2 });
   const { port } = new URL(url);
   const sockets = [0, 1, 2].map(() => connect(Number(port), '127.0.0.1'));
   t.teardown(() => {

@@ -12,17 +12,10 @@ import {
   nackPairsFromSequences,
   type RtcpPacket,
 } from '../../lib/rtcp/index.js';
-import { SfuServer } from '../../lib/sfu/sfu-server.js';
-import { connectSession, RTX_PT, type Session, until, vp8Packet } from './ops-peer.js';
+import { startSfu } from '../helpers/sfu-fixture.js';
+import { RTX_PT, type Session, startOpsSfu, until, vp8Packet } from './ops-peer.js';
 
-const sfu = new SfuServer();
-const { url } = await sfu.listen();
-const udp = sfu.udpAddress!;
-const sessions: Session[] = [];
-t.teardown(async () => {
-  for (const s of sessions) s.peer.close();
-  await sfu.close();
-});
+const { sfu, url, connect } = await startOpsSfu(t);
 
 const rtcpOf = (s: Session): RtcpPacket[] =>
   s.peer.rtcp.flatMap((b) => {
@@ -48,10 +41,8 @@ async function scrape(): Promise<Map<string, number>> {
 }
 
 const SSRC = 0x5000;
-const pub = await connectSession(url, '/whip/m', udp, [{ kind: 'video', ssrc: SSRC }]);
-sessions.push(pub);
-const viewer = await connectSession(url, '/whep/m', udp, [{ kind: 'video', rtx: true }]);
-sessions.push(viewer);
+const pub = await connect('/whip/m', [{ kind: 'video', ssrc: SSRC }]);
+const viewer = await connect('/whep/m', [{ kind: 'video', rtx: true }]);
 const consumerSsrc = viewer.ssrcs[0]!;
 
 t.test('a new viewer makes the SFU ask the publisher for a key frame (PLI)', async (t) => {
@@ -180,8 +171,6 @@ t.test('totals survive the participants leaving; gauges fall to 0', async (t) =>
 });
 
 t.test('metrics: false serves no /metrics', async (t) => {
-  const quiet = new SfuServer({ metrics: false });
-  const { url: q } = await quiet.listen();
-  t.teardown(() => quiet.close());
-  t.equal((await fetch(`${q}/metrics`)).status, 404);
+  const quiet = await startSfu(t, { metrics: false });
+  t.equal((await fetch(`${quiet.url}/metrics`)).status, 404);
 });

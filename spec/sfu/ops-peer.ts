@@ -4,8 +4,11 @@
  * offer with the peer's credentials and fingerprint is POSTed, the answer read, and the peer
  * nominates and shakes hands like a browser would. It can also send every byte of bad input.
  */
+import type { Test } from 'tap';
+import type { SfuServerOptions } from '../../lib/sfu/sfu-server.js';
 import type { Logger } from '../../lib/util/logger.js';
 import { delay } from '../helpers/raw-stun.js';
+import { type ListeningSfu, listenSfu } from '../helpers/sfu-fixture.js';
 import { NodePeer, PEER_PWD, PEER_UFRAG, peerCertificate } from '../webrtc/node-peer.js';
 
 export const OPUS_PT = 111;
@@ -99,6 +102,32 @@ export async function connectSession(
   }
   const ssrcs = [...answer.matchAll(/^a=ssrc:(\d+) cname/gm)].map((m) => Number(m[1]));
   return { peer, location: res.headers.get('location') ?? '', answer, ssrcs };
+}
+
+export interface OpsSfu extends ListeningSfu {
+  /** `connectSession` against this server; the peer is closed in the teardown. */
+  connect(path: string, sections: readonly OfferSection[]): Promise<Session>;
+}
+
+/**
+ * An SfuServer on port 0 for NodePeer sessions: `t`'s teardown closes every session's peer,
+ * then the server.
+ */
+export async function startOpsSfu(t: Test, options: SfuServerOptions = {}): Promise<OpsSfu> {
+  const started = await listenSfu(options);
+  const sessions: Session[] = [];
+  t.teardown(async () => {
+    for (const s of sessions) s.peer.close();
+    await started.sfu.close();
+  });
+  return {
+    ...started,
+    connect: async (path, sections) => {
+      const session = await connectSession(started.url, path, started.udp, sections);
+      sessions.push(session);
+      return session;
+    },
+  };
 }
 
 /** Waits until `cond()` or about `ms`. */

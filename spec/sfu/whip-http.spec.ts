@@ -4,7 +4,7 @@
  * the session, and that a refused offer leaves no room, participant or resource behind.
  */
 import t, { type Test } from 'tap';
-import { SfuServer } from '../../lib/sfu/sfu-server.js';
+import { startSfu } from '../helpers/sfu-fixture.js';
 
 const FP = Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, '0').toUpperCase());
 
@@ -34,9 +34,7 @@ function offer(o: { direction: string; ssrc?: number; bundle?: boolean; ufrag?: 
   ].join('\r\n');
 }
 
-const sfu = new SfuServer();
-const { url } = await sfu.listen();
-t.teardown(() => sfu.close());
+const { sfu, url } = await startSfu(t);
 
 const post = (path: string, body: string, type = 'application/sdp') =>
   fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
