@@ -206,6 +206,14 @@ export function resolveSfuConfig(src: ConfigSources): SfuCliConfig {
     udpPort: o.udpPort ?? DEFAULT_SFU_UDP_PORT,
   };
   if (o.announcedIp) sfu.announcedAddress = o.announcedIp;
+  if (o.maxSessions !== undefined) sfu.maxSessions = o.maxSessions;
+  if (o.maxSessionsPerRoom !== undefined) sfu.maxSessionsPerRoom = o.maxSessionsPerRoom;
+  if (o.requestsPerSecond !== undefined) sfu.requestsPerSecond = o.requestsPerSecond;
+  if (o.requestBurst !== undefined) sfu.requestBurst = o.requestBurst;
+  if (o.pendingTimeout !== undefined) sfu.pendingTimeoutMs = o.pendingTimeout;
+  if (o.requestTimeout !== undefined) sfu.requestTimeoutMs = o.requestTimeout;
+  if (o.maxConnections !== undefined) sfu.maxConnections = o.maxConnections;
+  if (o.metrics !== undefined) sfu.metrics = o.metrics;
   if ((sfu.udpAddress === '0.0.0.0' || sfu.udpAddress === '::') && !o.announcedIp?.length) {
     // A wildcard is not an address a browser can reach: there would be no ICE candidate.
     throw new CliUsageError(

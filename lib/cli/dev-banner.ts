@@ -61,6 +61,7 @@ export function devBanner(o: DevBannerInput): string {
       : [
           `  WHIP         http://${DEV_HOST}:${o.sfuPort}/whip/ROOM   (POST an SDP offer: publish)`,
           `  WHEP         http://${DEV_HOST}:${o.sfuPort}/whep/ROOM   (POST an SDP offer: view)`,
+          `  SFU metrics  http://${DEV_HOST}:${o.sfuPort}/metrics   (Prometheus text: sessions, packets, drops)`,
           '',
         ];
   return [

@@ -71,11 +71,24 @@ Publish with WHIP (RFC 9725): POST an SDP offer (Content-Type: application/sdp) 
 http://HOST:PORT/whip/ROOM; view with WHEP: POST to http://HOST:PORT/whep/ROOM. The answer
 comes back with 201 and a Location; DELETE that Location to end the session. All media uses
 the one --udp-port; behind NAT set --announced-ip to the address clients reach.
+Beyond its limits the SFU answers 503 (--max-sessions, --max-sessions-per-room), 429 with
+Retry-After (--requests-per-second, --request-burst) or 408 (--request-timeout); GET /metrics
+on the same port serves its Prometheus counters (--no-metrics: off).
+With --signal-url it also serves that rtcd signal node's multi-party rooms (see rtcd --help).
 Options also come from RTCD_* variables (RTCD_UDP_PORT=40000, RTCD_ANNOUNCED_IP=203.0.113.7)
 or the --config JSON file ({"listen": "0.0.0.0:8090", "udpAddress": "0.0.0.0",
 "announcedIp": ["203.0.113.7"]}), as for rtcd turn.
 Signals: SIGTERM/SIGINT end every session and exit 0.
 Exit codes: 0 success, 1 runtime failure (e.g. a port in use), 2 usage error.`;
+
+const PROGRAM_HELP_AFTER = `
+The roles run apart or together: rtcd turn (STUN/TURN), rtcd signal (rooms, the web client),
+rtcd sfu (WHIP/WHEP and the media of multi-party rooms); rtcd dev runs all three on 127.0.0.1.
+Multi-party rooms (session type sfu) reach the SFU through the signal server: start
+  rtcd signal --sfu-secret S ...
+  rtcd sfu --signal-url ws://SIGNAL_HOST:8080/sfu --signal-secret S ...
+and the SFU keeps that link up (reconnecting; clients publish again after it comes back).
+Run rtcd <command> --help for each command's options.`;
 
 export function buildProgram(): Command {
   const program = new Command('rtcd')
@@ -84,7 +97,8 @@ export function buildProgram(): Command {
     .helpOption('-h, --help', 'show help')
     .exitOverride()
     .configureOutput({ outputError: () => {} })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    .addHelpText('after', PROGRAM_HELP_AFTER);
   addOptions(program, globalOptions);
 
   const turn = program

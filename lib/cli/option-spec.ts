@@ -277,6 +277,45 @@ export const sfuOptions = {
     'the --sfu-secret of the rtcd signal node at --signal-url',
     v.nonEmpty,
   ),
+  // Limits: the SfuServerOptions of the same names (ranges as SfuServer validates them).
+  maxSessions: one(
+    '<n>',
+    'WHIP/WHEP sessions on this server; 503 server-full beyond (default 1000)',
+    v.integer(1, 1_000_000),
+  ),
+  maxSessionsPerRoom: one(
+    '<n>',
+    'sessions in one room, WHIP and WHEP together; 503 room-full beyond (default 100)',
+    v.integer(1, 100_000),
+  ),
+  requestsPerSecond: one(
+    '<n>',
+    'HTTP requests per second per client address (IPv6: per /64), may be fractional; 429 beyond (default 5)',
+    v.decimal(0.01, 1_000_000),
+  ),
+  requestBurst: one(
+    '<n>',
+    'requests one address may make at once before --requests-per-second applies (default 20)',
+    v.integer(1, 1_000_000),
+  ),
+  pendingTimeout: one(
+    '<ms>',
+    'a session whose client has not completed ICE and DTLS by then is ended (default 15000)',
+    v.integer(1, 3_600_000),
+  ),
+  requestTimeout: one(
+    '<ms>',
+    'a request must arrive whole (headers and SDP) within this time, else 408 (default 10000)',
+    v.integer(100, 600_000),
+  ),
+  maxConnections: one(
+    '<n>',
+    'HTTP connections held at once; more are refused (default 1024)',
+    v.integer(1, 1_000_000),
+  ),
+  metrics: flag(
+    'serve GET /metrics (Prometheus text) on the HTTP port (default on; --no-metrics turns it off)',
+  ),
 } satisfies Record<string, OptionSpec>;
 
 /** Options of `rtcd dev`. */

@@ -51,6 +51,19 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER): ValueParser
   };
 }
 
+/** A decimal number in `[min, max]` (`0.5`, `20`); the text must be plain digits with an optional fraction. */
+export function decimal(min: number, max: number): ValueParser<number> {
+  return (raw) => {
+    let n = Number.NaN;
+    if (typeof raw === 'number') n = raw;
+    else if (typeof raw === 'string' && /^\d+(\.\d+)?$/.test(raw)) n = Number(raw);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      throw new ValueError(`must be a number ${min}-${max}`);
+    }
+    return n;
+  };
+}
+
 export const boolean: ValueParser<boolean> = (raw) => {
   if (typeof raw === 'boolean') return raw;
   if (typeof raw === 'string') {

@@ -71,6 +71,7 @@ t.test('with the SFU, the banner prints its WHIP and WHEP URLs', async (t) => {
   const text = devBanner({ ...input, signalPort: 8080, sfuPort: 8090 });
   t.match(text, /\n {2}WHIP +http:\/\/127\.0\.0\.1:8090\/whip\/ROOM /);
   t.match(text, /\n {2}WHEP +http:\/\/127\.0\.0\.1:8090\/whep\/ROOM /);
+  t.match(text, /\n {2}SFU metrics +http:\/\/127\.0\.0\.1:8090\/metrics /, 'its /metrics');
   t.ok(text.indexOf('WHIP') < text.indexOf('STUN'), 'before the TURN block');
-  t.notMatch(devBanner({ ...input, signalPort: 8080 }), /WHIP|WHEP/, 'no SFU, no URLs');
+  t.notMatch(devBanner({ ...input, signalPort: 8080 }), /WHIP|WHEP|metrics/, 'no SFU, no URLs');
 });

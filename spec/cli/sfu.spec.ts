@@ -88,7 +88,9 @@ t.test('flags, environment and config map onto SfuServerOptions', async (t) => {
 t.test('sfu --help documents every option, WHIP/WHEP and the environment', async (t) => {
   const r = await runRtcd(['sfu', '--help']);
   t.equal(r.code, 0);
-  for (const key of Object.keys(sfuOptions)) t.match(r.stdout, `--${kebab(key)} <`, key);
+  for (const [key, spec] of Object.entries(sfuOptions)) {
+    t.match(r.stdout, `--${kebab(key)}${'switch' in spec ? ' ' : ' <'}`, key);
+  }
   t.match(r.stdout, 'POST to http://HOST:PORT/whep/ROOM');
   t.match(r.stdout, 'RTCD_ANNOUNCED_IP=');
 });
@@ -170,6 +172,10 @@ t.test('dev also runs the SFU on loopback and prints its WHIP/WHEP URLs', async 
   const whip = /WHIP +(http:\/\/127\.0\.0\.1:(\d+))\/whip\/ROOM/.exec(block);
   t.ok(whip, 'the WHIP URL is printed');
   t.match(block, `WHEP         ${whip![1]}/whep/ROOM`);
+  t.match(block, `SFU metrics  ${whip![1]}/metrics`, 'the SFU’s /metrics URL is printed');
+  const metrics = await fetch(`${whip![1]}/metrics`);
+  t.equal(metrics.status, 200, 'and serves');
+  t.match(await metrics.text(), /^rtcd_sfu_/m, 'the SFU’s counters');
   const res = await post(`${whip![1]}/whip/dev`, offer('sendonly', 'dev1'));
   t.equal(res.status, 201);
   t.match(await res.text(), /a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 \d+ typ host/);
