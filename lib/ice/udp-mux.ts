@@ -50,6 +50,8 @@ export interface IceLiteCounters {
 }
 
 const NO_PACKET = new Uint8Array(0);
+/** Datagrams queued before the mux sends them without waiting for the task's end. */
+const SEND_BATCH = 32;
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
 
@@ -339,12 +341,14 @@ export class IceLiteMux implements LiteSessionHost {
     this.#pendingPorts[n] = remote.port;
     this.#pendingAddresses[n] = remote.socketAddress;
     this.#pendingCount = n + 1;
+    if (n + 1 === SEND_BATCH) this.#flush();
   }
 
   /**
-   * Sends the datagrams queued since the last flush, back to back, once the current task
+   * Sends the datagrams queued since the last flush, back to back: once the current task
    * (one packet's fan-out, a tick) is over, when the default lookup would have sent them
-   * too. Sending each at once instead, between one packet's SRTP protect and the next, cost
+   * too, or as soon as `SEND_BATCH` are waiting, so in a fan-out to hundreds the first
+   * subscribers' packets do not wait for the last one's protect. Sending each at once instead, between one packet's SRTP protect and the next, cost
    * ~0.5 µs more CPU per datagram than this (measured, 1,200 B SRTP; likely the cache and
    * TLB state each system call disturbs); the queue costs one microtask per task, not a
    * tick per datagram. A send that throws (the socket closed meanwhile) drops only its
