@@ -9,42 +9,14 @@
  */
 
 import type { Page } from 'playwright-core';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { ingressDropFilter } from '../../lib/sfu/endpoint-leg.js';
-import { SfuServer } from '../../lib/sfu/sfu-server.js';
-import { launchChromium, servePage } from '../helpers/browser.js';
+import { loopbackChromium, pollPage } from '../helpers/chromium-pages.js';
+import { type PostResult, whepView, whipPublish } from '../helpers/chromium-sfu-page.js';
+import { startSfu } from '../helpers/sfu-fixture.js';
 import { OPUS, rtp, setup, VP8 } from './harness.js';
 
-type Launched = Awaited<ReturnType<typeof launchChromium>>;
-const browser: Promise<Launched> = launchChromium(['--allow-loopback-in-peer-connection']);
-const site = servePage();
-t.teardown(async () => {
-  await (await browser.catch(() => undefined))?.close();
-  await (await site).close();
-});
-
-/** Creates the page's pc (`window.pc`), POSTs its offer to `url`, applies the answer. */
-const post = (url: string, publish: boolean) => `(async () => {
-  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-  window.pc = pc;
-  if (${publish}) {
-    const stream = await navigator.mediaDevices.getUserMedia({
-      audio: true, video: { width: 320, height: 240, frameRate: 15 } });
-    for (const track of stream.getTracks()) {
-      pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
-    }
-  } else {
-    pc.addTransceiver('audio', { direction: 'recvonly' });
-    pc.addTransceiver('video', { direction: 'recvonly' });
-  }
-  await pc.setLocalDescription(await pc.createOffer());
-  const res = await fetch(${JSON.stringify(url)}, {
-    method: 'POST', headers: { 'content-type': 'application/sdp' },
-    body: pc.localDescription.sdp });
-  const sdp = await res.text();
-  if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp });
-  return res.status;
-})()`;
+const { openPage } = loopbackChromium(t);
 
 /** The page's video stats: inbound-rtp on a viewer, outbound-rtp on a publisher. */
 const VIDEO = `(async () => {
@@ -81,13 +53,6 @@ interface Video {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const video = (page: Page) => page.evaluate<Video>(VIDEO);
 
-async function openPage(t: Test): Promise<Page> {
-  const page = await (await browser).newPage();
-  t.teardown(() => page.close());
-  await page.goto((await site).url);
-  return page;
-}
-
 t.test(
   'testIngressDrop: seeded share of media packets; never RTX, never other kinds',
   async (t) => {
@@ -116,22 +81,19 @@ t.test(
 t.test(
   '5% video loss at the SFU ingress is repaired by NACK upstream and retransmission',
   async (t) => {
-    const sfu = new SfuServer({ testIngressDrop: { ratio: 0.05, seed: 7, kinds: ['video'] } });
-    const { url } = await sfu.listen();
-    t.teardown(() => sfu.close());
+    const { sfu, url } = await startSfu(t, {
+      testIngressDrop: { ratio: 0.05, seed: 7, kinds: ['video'] },
+    });
 
     const a = await openPage(t);
-    t.equal(await a.evaluate<number>(post(`${url}/whip/room1`, true)), 201, 'WHIP → 201');
+    const published = await a.evaluate<PostResult>(whipPublish(`${url}/whip/room1`));
+    t.equal(published.status, 201, 'WHIP → 201');
     const b = await openPage(t);
-    t.equal(await b.evaluate<number>(post(`${url}/whep/room1`, false)), 201, 'WHEP → 201');
+    const viewing = await b.evaluate<PostResult>(whepView(`${url}/whep/room1`));
+    t.equal(viewing.status, 201, 'WHEP → 201');
 
     // Wait for B's first decoded frames, then measure over a window of several seconds.
-    const until = Date.now() + 20_000;
-    let start = await video(b);
-    while (start.framesDecoded < 5 && Date.now() < until) {
-      await sleep(250);
-      start = await video(b);
-    }
+    const start = await pollPage<Video>(b, VIDEO, (s) => s.framesDecoded >= 5, 20_000);
     t.ok(start.framesDecoded >= 5, `B decodes video (${start.framesDecoded} frames)`);
     const pubStart = await video(a);
     const samples: number[] = [start.framesDecoded];

@@ -7,11 +7,18 @@
  * candidate, and the TurnServer's observer saw both allocations relay bytes both ways.
  */
 
-import type { Page } from 'playwright-core';
-import t, { type Test } from 'tap';
-import { SfuServer } from '../../lib/sfu/sfu-server.js';
+import t from 'tap';
 import { TurnServer } from '../../lib/turn/server.js';
-import { launchChromium, servePage } from '../helpers/browser.js';
+import { loopbackChromium, pollPage } from '../helpers/chromium-pages.js';
+import {
+  INBOUND,
+  type Inbound,
+  type PostOfferOptions,
+  type PostResult,
+  whepView,
+  whipPublish,
+} from '../helpers/chromium-sfu-page.js';
+import { startSfu } from '../helpers/sfu-fixture.js';
 import { RecordingObserver } from '../interop/targets.js';
 
 const USER = 'sfu-relay';
@@ -36,78 +43,20 @@ const turnUrl: Promise<string> = turn
   .start()
   .then(() => `turn:127.0.0.1:${turn.addresses.udp[0]?.port}?transport=udp`);
 
-type Launched = Awaited<ReturnType<typeof launchChromium>>;
-const browser: Promise<Launched> = launchChromium(['--allow-loopback-in-peer-connection']);
-const site = servePage();
-t.teardown(async () => {
-  await (await browser.catch(() => undefined))?.close();
-  await (await site).close();
-  await turn.close({ drainTimeoutMs: 0 });
-});
-
-interface PostResult {
-  status: number;
-  location: string | null;
-  /** The answer. */
-  sdp: string;
-  /** The page's offer, with its gathered candidates. */
-  offer: string;
-}
+t.teardown(() => turn.close({ drainTimeoutMs: 0 }));
+const { openPage } = loopbackChromium(t);
 
 /**
- * Creates the page's relay-only pc (`window.pc`), waits for ICE gathering to finish (the
- * WHIP/WHEP offer carries the relay candidates; the SFU is ICE-lite and trickles nothing),
- * POSTs the offer to `url`, applies the answer.
+ * A relay-only pc: the offer waits for ICE gathering, so it carries the relay candidates (the
+ * SFU is ICE-lite and trickles nothing).
  */
-const post = (url: string, turnUrl: string, publish: boolean) => `(async () => {
-  const pc = new RTCPeerConnection({
-    bundlePolicy: 'max-bundle',
+const relayOnly = (turnUrl: string): PostOfferOptions => ({
+  config: {
     iceTransportPolicy: 'relay',
-    iceServers: [{ urls: ${JSON.stringify(turnUrl)}, username: ${JSON.stringify(USER)},
-      credential: ${JSON.stringify(PASS)} }],
-  });
-  window.pc = pc;
-  if (${publish}) {
-    const stream = await navigator.mediaDevices.getUserMedia({
-      audio: true, video: { width: 320, height: 240, frameRate: 15 } });
-    for (const track of stream.getTracks()) {
-      pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
-    }
-  } else {
-    pc.addTransceiver('audio', { direction: 'recvonly' });
-    pc.addTransceiver('video', { direction: 'recvonly' });
-  }
-  await pc.setLocalDescription(await pc.createOffer());
-  if (pc.iceGatheringState !== 'complete') {
-    await new Promise((resolve) => {
-      const done = () => { if (pc.iceGatheringState === 'complete') resolve(); };
-      pc.addEventListener('icegatheringstatechange', done);
-      setTimeout(resolve, 5000);
-    });
-  }
-  const res = await fetch(${JSON.stringify(url)}, {
-    method: 'POST', headers: { 'content-type': 'application/sdp' },
-    body: pc.localDescription.sdp });
-  const sdp = await res.text();
-  if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp });
-  return { status: res.status, location: res.headers.get('location'), sdp,
-    offer: pc.localDescription.sdp };
-})()`;
-
-const INBOUND = `(async () => {
-  const out = { framesDecoded: 0, audioPackets: 0 };
-  for (const s of (await window.pc.getStats()).values()) {
-    if (s.type !== 'inbound-rtp') continue;
-    if (s.kind === 'video') out.framesDecoded += s.framesDecoded ?? 0;
-    else out.audioPackets += s.packetsReceived ?? 0;
-  }
-  return out;
-})()`;
-
-interface Inbound {
-  framesDecoded: number;
-  audioPackets: number;
-}
+    iceServers: [{ urls: turnUrl, username: USER, credential: PASS }],
+  },
+  gatherFirst: true,
+});
 
 /** transport.selectedCandidatePairId → candidate-pair → local/remote candidate. */
 const SELECTED = `(async () => {
@@ -133,42 +82,23 @@ interface Selected {
   remoteType?: string;
 }
 
-async function pollUntil<T>(page: Page, expr: string, ok: (s: T) => boolean, ms: number) {
-  const until = Date.now() + ms;
-  let last = await page.evaluate<T>(expr);
-  while (!ok(last) && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 250));
-    last = await page.evaluate<T>(expr);
-  }
-  return last;
-}
-
-async function openPage(t: Test): Promise<Page> {
-  const page = await (await browser).newPage();
-  t.teardown(() => page.close());
-  await page.goto((await site).url);
-  return page;
-}
-
 t.test('WHIP publisher and WHEP viewer, relay-only through rtcd turn', async (t) => {
-  const sfu = new SfuServer();
-  const { url } = await sfu.listen();
-  t.teardown(() => sfu.close());
-  const turnAt = await turnUrl;
+  const { url } = await startSfu(t);
+  const relay = relayOnly(await turnUrl);
 
   const a = await openPage(t);
-  const pub = await a.evaluate<PostResult>(post(`${url}/whip/relay-room`, turnAt, true));
+  const pub = await a.evaluate<PostResult>(whipPublish(`${url}/whip/relay-room`, relay));
   t.equal(pub.status, 201, 'WHIP POST → 201 Created');
   t.match(pub.offer, /a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 \d+ typ relay/, 'offer has relay');
   t.notMatch(pub.offer, /typ (host|srflx)/, 'and only relay candidates');
 
   const b = await openPage(t);
-  const view = await b.evaluate<PostResult>(post(`${url}/whep/relay-room`, turnAt, false));
+  const view = await b.evaluate<PostResult>(whepView(`${url}/whep/relay-room`, relay));
   t.equal(view.status, 201, 'WHEP POST → 201 Created');
   t.match(view.sdp, /a=ice-lite/, 'the SFU answers ICE-lite');
   t.notMatch(view.offer, /typ (host|srflx)/, 'the viewer offers relay candidates only');
 
-  const got = await pollUntil<Inbound>(
+  const got = await pollPage<Inbound>(
     b,
     INBOUND,
     (s) => s.framesDecoded > 0 && s.audioPackets > 10,
@@ -182,7 +112,7 @@ t.test('WHIP publisher and WHEP viewer, relay-only through rtcd turn', async (t)
     ['publisher', a],
     ['viewer', b],
   ] as const) {
-    const sel = await pollUntil<Selected | null>(page, SELECTED, (s) => !!s?.localType, 10_000);
+    const sel = await pollPage<Selected | null>(page, SELECTED, (s) => !!s?.localType, 10_000);
     t.equal(sel?.localType, 'relay', `${name}: selected local candidate is relayed`, { sel });
     t.equal(sel?.relayProtocol, 'udp', `${name}: spoke TURN over UDP`, { sel });
     t.ok(

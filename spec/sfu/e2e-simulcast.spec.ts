@@ -9,30 +9,15 @@
  * the second viewer's consumer switches down to layer 0 and up to layer 1 mid-stream.
  */
 
-import type { Page } from 'playwright-core';
-import t, { type Test } from 'tap';
-import { SfuServer } from '../../lib/sfu/sfu-server.js';
-import { launchChromium, servePage } from '../helpers/browser.js';
+import t from 'tap';
+import { loopbackChromium, pollPage } from '../helpers/chromium-pages.js';
+import { INBOUND, type Inbound, type PostResult, postOffer } from '../helpers/chromium-sfu-page.js';
+import { startSfu } from '../helpers/sfu-fixture.js';
 
-type Launched = Awaited<ReturnType<typeof launchChromium>>;
-const browser: Promise<Launched> = launchChromium(['--allow-loopback-in-peer-connection']);
-const site = servePage();
-t.teardown(async () => {
-  await (await browser.catch(() => undefined))?.close();
-  await (await site).close();
-});
+const { openPage } = loopbackChromium(t);
 
-interface PostResult {
-  status: number;
-  sdp: string;
-  offer: string;
-}
-
-/** A's pc: the fake camera at 1280x720 as three rid encodings, low → high, published by WHIP. */
-const publish = (url: string) => `(async () => {
-  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-  window.pc = pc;
-  const stream = await navigator.mediaDevices.getUserMedia({
+/** A's media: the fake camera at 1280x720 as three rid encodings, low → high. */
+const SIMULCAST_CAMERA = `const stream = await navigator.mediaDevices.getUserMedia({
     video: { width: 1280, height: 720, frameRate: 15 } });
   const { sender } = pc.addTransceiver(stream.getVideoTracks()[0], {
     direction: 'sendonly', streams: [stream], sendEncodings: [
@@ -42,45 +27,11 @@ const publish = (url: string) => `(async () => {
   // A loaded test machine must not make Chromium scale the layers down (CPU adaptation).
   const params = sender.getParameters();
   params.degradationPreference = 'maintain-resolution';
-  await sender.setParameters(params);
-  await pc.setLocalDescription(await pc.createOffer());
-  const offer = pc.localDescription.sdp;
-  const res = await fetch(${JSON.stringify(url)}, {
-    method: 'POST', headers: { 'content-type': 'application/sdp' }, body: offer });
-  const sdp = await res.text();
-  if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp });
-  return { status: res.status, sdp, offer };
-})()`;
+  await sender.setParameters(params);`;
 
-const view = (url: string) => `(async () => {
-  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-  window.pc = pc;
-  pc.addTransceiver('video', { direction: 'recvonly' });
-  await pc.setLocalDescription(await pc.createOffer());
-  const res = await fetch(${JSON.stringify(url)}, {
-    method: 'POST', headers: { 'content-type': 'application/sdp' },
-    body: pc.localDescription.sdp });
-  const sdp = await res.text();
-  if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp });
-  return { status: res.status, sdp, offer: '' };
-})()`;
-
-interface Received {
-  framesDecoded: number;
-  frameWidth: number;
-  frameHeight: number;
-}
-
-const RECEIVED = `(async () => {
-  const out = { framesDecoded: 0, frameWidth: 0, frameHeight: 0 };
-  for (const s of (await window.pc.getStats()).values()) {
-    if (s.type !== 'inbound-rtp' || s.kind !== 'video') continue;
-    out.framesDecoded = s.framesDecoded ?? 0;
-    out.frameWidth = s.frameWidth ?? 0;
-    out.frameHeight = s.frameHeight ?? 0;
-  }
-  return out;
-})()`;
+const publish = (url: string) => postOffer(url, SIMULCAST_CAMERA);
+const view = (url: string) =>
+  postOffer(url, "pc.addTransceiver('video', { direction: 'recvonly' });");
 
 interface Sent {
   rid: string;
@@ -99,19 +50,10 @@ const SENT = `(async () => {
   return out.sort((a, b) => a.rid < b.rid ? -1 : 1);
 })()`;
 
-async function openPage(t: Test): Promise<Page> {
-  const page = await (await browser).newPage();
-  t.teardown(() => page.close());
-  await page.goto((await site).url);
-  return page;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 t.test('a three-layer rid publisher and viewers of layer 0 and layer 2', async (t) => {
-  const sfu = new SfuServer();
-  const { url } = await sfu.listen();
-  t.teardown(() => sfu.close());
+  const { sfu, url } = await startSfu(t);
 
   const a = await openPage(t);
   const pub = await a.evaluate<PostResult>(publish(`${url}/whip/sim`));
@@ -137,11 +79,11 @@ t.test('a three-layer rid publisher and viewers of layer 0 and layer 2', async (
 
   // Chromium starts low and ramps up on our transport-cc feedback; the top layer comes last.
   const started = Date.now();
-  let lo: Received = await low.evaluate<Received>(RECEIVED);
-  let hi: Received = await high.evaluate<Received>(RECEIVED);
+  let lo = await low.evaluate<Inbound>(INBOUND);
+  let hi = await high.evaluate<Inbound>(INBOUND);
   while (Date.now() - started < 45_000) {
-    lo = await low.evaluate<Received>(RECEIVED);
-    hi = await high.evaluate<Received>(RECEIVED);
+    lo = await low.evaluate<Inbound>(INBOUND);
+    hi = await high.evaluate<Inbound>(INBOUND);
     if (lo.framesDecoded > 10 && hi.framesDecoded > 10 && hi.frameWidth >= 1280) break;
     await sleep(500);
   }
@@ -167,18 +109,16 @@ t.test('a three-layer rid publisher and viewers of layer 0 and layer 2', async (
     [0, 320],
     [1, 640],
   ] as const) {
-    const before = await high.evaluate<Received>(RECEIVED);
+    const before = await high.evaluate<Inbound>(INBOUND);
     consumer?.setPreferredLayer(layer);
-    const until = Date.now() + 15_000;
-    let now = before;
-    while (
-      Date.now() < until &&
-      (now.frameWidth !== width || now.framesDecoded < before.framesDecoded + 10)
-    ) {
-      await sleep(250);
-      now = await high.evaluate<Received>(RECEIVED);
-    }
-    t.comment(`switch to layer ${layer}: ${Date.now() - (until - 15_000)} ms`);
+    const switchedAt = Date.now();
+    const now = await pollPage<Inbound>(
+      high,
+      INBOUND,
+      (s) => s.frameWidth === width && s.framesDecoded >= before.framesDecoded + 10,
+      15_000,
+    );
+    t.comment(`switch to layer ${layer}: ${Date.now() - switchedAt} ms`);
     t.equal(
       now.frameWidth,
       width,
@@ -190,9 +130,9 @@ t.test('a three-layer rid publisher and viewers of layer 0 and layer 2', async (
 });
 
 t.test('RTX of each rid layer is bound by repaired rid; NACKed losses are filled', async (t) => {
-  const sfu = new SfuServer({ testIngressDrop: { ratio: 0.03, seed: 11, kinds: ['video'] } });
-  const { url } = await sfu.listen();
-  t.teardown(() => sfu.close());
+  const { sfu, url } = await startSfu(t, {
+    testIngressDrop: { ratio: 0.03, seed: 11, kinds: ['video'] },
+  });
   const a = await openPage(t);
   t.equal((await a.evaluate<PostResult>(publish(`${url}/whip/lossy`))).status, 201);
   const video = [...(sfu.router.getRoom('lossy')?.producers() ?? [])][0]!;
@@ -229,9 +169,9 @@ t.test('RTX of each rid layer is bound by repaired rid; NACKed losses are filled
       `layer ${l.rid}: ${l.tracker.lost} of ${l.packetsReceived} still missing after repair`,
     );
   }
-  const before = await viewer.evaluate<Received>(RECEIVED);
+  const before = await viewer.evaluate<Inbound>(INBOUND);
   await sleep(2000);
-  const after = await viewer.evaluate<Received>(RECEIVED);
+  const after = await viewer.evaluate<Inbound>(INBOUND);
   t.ok(
     after.framesDecoded > before.framesDecoded + 10,
     `the viewer keeps decoding (${before.framesDecoded} → ${after.framesDecoded})`,

@@ -7,92 +7,26 @@
  * producers close and the viewers' packets stop (their tracks do not end: no renegotiation).
  */
 
-import type { Page } from 'playwright-core';
-import t, { type Test } from 'tap';
-import { SfuServer } from '../../lib/sfu/sfu-server.js';
-import { launchChromium, servePage } from '../helpers/browser.js';
+import t from 'tap';
+import { loopbackChromium, pollPage } from '../helpers/chromium-pages.js';
+import {
+  INBOUND,
+  type Inbound,
+  type PostResult,
+  whepView,
+  whipPublish,
+} from '../helpers/chromium-sfu-page.js';
+import { startSfu } from '../helpers/sfu-fixture.js';
 
-type Launched = Awaited<ReturnType<typeof launchChromium>>;
-const browser: Promise<Launched> = launchChromium(['--allow-loopback-in-peer-connection']);
-const site = servePage();
-t.teardown(async () => {
-  await (await browser.catch(() => undefined))?.close();
-  await (await site).close();
-});
+const { openPage } = loopbackChromium(t);
 
-interface PostResult {
-  status: number;
-  location: string | null;
-  sdp: string;
-}
-
-/** Creates the page's pc (`window.pc`), POSTs its offer to `url`, applies the answer. */
-const post = (url: string, publish: boolean) => `(async () => {
-  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-  window.pc = pc;
-  if (${publish}) {
-    const stream = await navigator.mediaDevices.getUserMedia({
-      audio: true, video: { width: 320, height: 240, frameRate: 15 } });
-    for (const track of stream.getTracks()) {
-      pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
-    }
-  } else {
-    pc.addTransceiver('audio', { direction: 'recvonly' });
-    pc.addTransceiver('video', { direction: 'recvonly' });
-  }
-  await pc.setLocalDescription(await pc.createOffer());
-  const res = await fetch(${JSON.stringify(url)}, {
-    method: 'POST', headers: { 'content-type': 'application/sdp' },
-    body: pc.localDescription.sdp });
-  const sdp = await res.text();
-  if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp });
-  return { status: res.status, location: res.headers.get('location'), sdp };
-})()`;
-
-const INBOUND = `(async () => {
-  const out = { framesDecoded: 0, videoPackets: 0, audioPackets: 0, ssrcs: [] };
-  for (const s of (await window.pc.getStats()).values()) {
-    if (s.type !== 'inbound-rtp') continue;
-    out.ssrcs.push(s.ssrc);
-    if (s.kind === 'video') {
-      out.framesDecoded += s.framesDecoded ?? 0;
-      out.videoPackets += s.packetsReceived ?? 0;
-    } else out.audioPackets += s.packetsReceived ?? 0;
-  }
-  return out;
-})()`;
-
-interface Inbound {
-  framesDecoded: number;
-  videoPackets: number;
-  audioPackets: number;
-  ssrcs: number[];
-}
-
-async function poll(page: Page, ok: (s: Inbound) => boolean, ms: number): Promise<Inbound> {
-  const until = Date.now() + ms;
-  let last = await page.evaluate<Inbound>(INBOUND);
-  while (!ok(last) && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 250));
-    last = await page.evaluate<Inbound>(INBOUND);
-  }
-  return last;
-}
-
-async function openPage(t: Test): Promise<Page> {
-  const page = await (await browser).newPage();
-  t.teardown(() => page.close());
-  await page.goto((await site).url);
-  return page;
-}
+const mediaFlows = (s: Inbound) => s.framesDecoded > 0 && s.audioPackets > 10;
 
 t.test('WHIP publisher → router → WHEP viewer: B decodes video and receives audio', async (t) => {
-  const sfu = new SfuServer();
-  const { url } = await sfu.listen();
-  t.teardown(() => sfu.close());
+  const { sfu, url } = await startSfu(t);
 
   const a = await openPage(t);
-  const pub = await a.evaluate<PostResult>(post(`${url}/whip/room1`, true));
+  const pub = await a.evaluate<PostResult>(whipPublish(`${url}/whip/room1`));
   t.equal(pub.status, 201, 'WHIP POST → 201 Created');
   t.match(pub.location, /^\/resource\/[0-9a-f-]{36}$/, 'with a Location for the session');
   t.match(pub.sdp, /a=ice-lite/, 'the answer is ICE-lite');
@@ -103,12 +37,12 @@ t.test('WHIP publisher → router → WHEP viewer: B decodes video and receives 
   t.same(producers.map((p) => p.kind).sort(), ['audio', 'video'], 'two producers published');
 
   const b = await openPage(t);
-  const view = await b.evaluate<PostResult>(post(`${url}/whep/room1`, false));
+  const view = await b.evaluate<PostResult>(whepView(`${url}/whep/room1`));
   t.equal(view.status, 201, 'WHEP POST → 201 Created');
   t.match(view.sdp, /a=sendonly/, 'the viewer sections are answered sendonly');
   t.match(view.sdp, /a=ssrc-group:FID \d+ \d+/, 'video carries an RTX SSRC');
 
-  const got = await poll(b, (s) => s.framesDecoded > 0 && s.audioPackets > 10, 20_000);
+  const got = await pollPage(b, INBOUND, mediaFlows, 20_000);
   t.ok(got.framesDecoded > 0, `B decodes forwarded video (${got.framesDecoded} frames)`);
   t.ok(got.audioPackets > 10, `B receives forwarded audio (${got.audioPackets} packets)`);
   const published = new Set(producers.flatMap((p) => p.layers.map((l) => l.ssrc)));
@@ -120,9 +54,9 @@ t.test('WHIP publisher → router → WHEP viewer: B decodes video and receives 
 
   // A late viewer C gets its own subscription, and a key frame (PLI upstream) to start from.
   const c = await openPage(t);
-  const late = await c.evaluate<PostResult>(post(`${url}/whep/room1`, false));
+  const late = await c.evaluate<PostResult>(whepView(`${url}/whep/room1`));
   t.equal(late.status, 201, 'a second WHEP viewer → 201');
-  const gotC = await poll(c, (s) => s.framesDecoded > 0 && s.audioPackets > 10, 20_000);
+  const gotC = await pollPage(c, INBOUND, mediaFlows, 20_000);
   t.ok(gotC.framesDecoded > 0, `C decodes too (${gotC.framesDecoded} frames)`);
   t.ok(gotC.audioPackets > 10, `C receives audio (${gotC.audioPackets} packets)`);
   t.notOk(

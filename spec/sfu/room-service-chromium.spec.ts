@@ -8,17 +8,12 @@
  */
 import t from 'tap';
 import type { SfuClientMessage, SfuServerMessage } from '../../lib/signal/room-service.js';
-import { launchChromium, servePage } from '../helpers/browser.js';
+import { loopbackChromium, pollPage } from '../helpers/chromium-pages.js';
+import { type Inbound, inboundStats, sendCamera } from '../helpers/chromium-sfu-page.js';
 import { exitAfterTests, RoomHarness, waitFor } from '../helpers/wrtc-client.js';
 
 exitAfterTests(t);
-type Launched = Awaited<ReturnType<typeof launchChromium>>;
-const browser: Promise<Launched> = launchChromium(['--allow-loopback-in-peer-connection']);
-const site = servePage();
-t.teardown(async () => {
-  await (await browser.catch(() => undefined))?.close();
-  await (await site).close();
-});
+const { openPage } = loopbackChromium(t);
 
 /** The page's room client: two RTCPeerConnections, as rooms-contract.md describes. */
 const CLIENT = `(async () => {
@@ -47,31 +42,17 @@ const CLIENT = `(async () => {
       await window.toSfu({ type: 'subscribe-answer', sdp: st.answer });
     });
   };
-  const stream = await navigator.mediaDevices.getUserMedia({
-    audio: true, video: { width: 320, height: 240, frameRate: 15 } });
-  for (const track of stream.getTracks()) {
-    pub.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
-  }
+  ${sendCamera('pub')}
   await pub.setLocalDescription(await pub.createOffer());
   await window.toSfu({ type: 'publish', sdp: pub.localDescription.sdp });
 })()`;
 
-const INBOUND = `(async () => {
-  const out = { framesDecoded: 0, audioPackets: 0 };
-  for (const s of (await window.sub.getStats()).values()) {
-    if (s.type !== 'inbound-rtp') continue;
-    if (s.kind === 'video') out.framesDecoded += s.framesDecoded ?? 0;
-    else out.audioPackets += s.packetsReceived ?? 0;
-  }
-  return out;
-})()`;
+const INBOUND = inboundStats('window.sub');
 
 t.test('a Chromium page and a wrtc peer in one room see each other', async (t) => {
   const h = await RoomHarness.start();
   t.teardown(() => h.close());
-  const page = await (await browser).newPage();
-  t.teardown(() => page.close());
-  await page.goto((await site).url);
+  const page = await openPage(t);
   await page.exposeFunction('toSfu', (m: SfuClientMessage) => {
     h.service.message('r', 'p_page', m);
   });
@@ -85,11 +66,12 @@ t.test('a Chromium page and a wrtc peer in one room see each other', async (t) =
   await w.publish();
   await page.evaluate(CLIENT);
 
-  let got = { framesDecoded: 0, audioPackets: 0 };
-  for (let i = 0; i < 100 && !(got.framesDecoded > 5 && got.audioPackets > 10); i++) {
-    await new Promise((r) => setTimeout(r, 250));
-    got = await page.evaluate<{ framesDecoded: number; audioPackets: number }>(INBOUND);
-  }
+  const got = await pollPage<Inbound>(
+    page,
+    INBOUND,
+    (s) => s.framesDecoded > 5 && s.audioPackets > 10,
+    25_000,
+  );
   t.ok(got.framesDecoded > 5, `the page decodes the wrtc peer's video (${got.framesDecoded})`);
   t.ok(got.audioPackets > 10, `the page receives its audio (${got.audioPackets} packets)`);
   await waitFor(() => w.framesFrom('p_page', 'video') > 5, 20_000, 'wrtc decoding the page');
