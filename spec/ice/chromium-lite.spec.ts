@@ -14,15 +14,9 @@ import { once } from 'node:events';
 import t, { type Test } from 'tap';
 import type { IceLiteSession } from '../../lib/ice/lite-session.js';
 import { IceLiteMux } from '../../lib/ice/udp-mux.js';
-import { launchChromium, servePage } from '../helpers/browser.js';
+import { loopbackChromium } from '../helpers/chromium-pages.js';
 
-type Launched = Awaited<ReturnType<typeof launchChromium>>;
-const browser: Promise<Launched> = launchChromium(['--allow-loopback-in-peer-connection']);
-const site = servePage();
-t.teardown(async () => {
-  await (await browser.catch(() => undefined))?.close();
-  await (await site).close();
-});
+const { openPage } = loopbackChromium(t);
 
 /** A fingerprint of the right shape; no certificate has it. */
 const FAKE_FINGERPRINT = Array.from({ length: 32 }, (_, i) =>
@@ -78,9 +72,7 @@ const WAIT_CONNECTED = `new Promise((resolve) => {
 })`;
 
 async function connect(t: Test, mux: IceLiteMux, candidates: readonly string[]) {
-  const page = await (await browser).newPage();
-  t.teardown(() => page.close());
-  await page.goto((await site).url);
+  const page = await openPage(t);
   const offer = await page.evaluate<string>(OFFER);
   const remoteUfrag = /^a=ice-ufrag:(\S+)/m.exec(offer)?.[1];
   t.ok(remoteUfrag, 'the offer has an ice-ufrag');
@@ -137,9 +129,7 @@ t.test(
   async (t) => {
     const mux = await IceLiteMux.bind({ address: '127.0.0.1' });
     t.teardown(() => mux.close());
-    const page = await (await browser).newPage();
-    t.teardown(() => page.close());
-    await page.goto((await site).url);
+    const page = await openPage(t);
     const offer = await page.evaluate<string>(OFFER);
     const session = mux.createSession();
     const lie = { localUfrag: session.localUfrag, localPwd: 'WrongPasswordWrongPassword' };

@@ -20,7 +20,7 @@ import { parse } from '../../lib/sdp/parse.js';
 import { serialize } from '../../lib/sdp/serialize.js';
 import { WebRtcEndpoint } from '../../lib/webrtc/endpoint.js';
 import { answerTransportOf, remoteParametersOf } from '../../lib/webrtc/remote-description.js';
-import { launchChromium, servePage } from '../helpers/browser.js';
+import { loopbackChromium } from '../helpers/chromium-pages.js';
 import { within } from '../helpers/raw-stun.js';
 import {
   answerSdp,
@@ -32,13 +32,7 @@ import {
   waitFramesDecoded,
 } from '../helpers/webrtc-page.js';
 
-type Launched = Awaited<ReturnType<typeof launchChromium>>;
-const browser: Promise<Launched> = launchChromium(['--allow-loopback-in-peer-connection']);
-const site = servePage();
-t.teardown(async () => {
-  await (await browser.catch(() => undefined))?.close();
-  await (await site).close();
-});
+const chromium = loopbackChromium(t);
 const certificate = await generateCertificate();
 const LOOP_SSRC = 0x5eed1234;
 
@@ -49,9 +43,7 @@ interface Received {
 }
 
 async function openPage(t: Test) {
-  const page = await (await browser).newPage();
-  t.teardown(() => page.close());
-  await page.goto((await site).url);
+  const page = await chromium.openPage(t);
   const offer = await page.evaluate<string>(PUBLISH_OFFER);
   return { page, offer };
 }
