@@ -13,15 +13,9 @@
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { E2eOptions, E2eResult, E2eStep } from './e2e.js';
+import { formatJanusStep, formatRatios, JANUS_HEADER, pct } from './janus-report.js';
 import { JanusProcess } from './janus-server.js';
-import {
-  type ClientIn,
-  type ClientOut,
-  Histogram,
-  isMessage,
-  PACKETS_PER_SECOND,
-  type RoomPlan,
-} from './protocol.js';
+import { type ClientIn, type ClientOut, Histogram, isMessage, type RoomPlan } from './protocol.js';
 
 export interface JanusArgs {
   /** Whether to run the Janus rows. Default: yes, except with `--quick`. */
@@ -226,29 +220,6 @@ async function measureStep(
   };
 }
 
-const ms = (us: number): string => (Number.isFinite(us) ? (us / 1000).toFixed(2) : '-');
-const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
-
-export const JANUS_HEADER =
-  'tracks rooms fwd pkt/s Janus CPU clients CPU loss    direct  Janus p50/p99 ms ' +
-  'direct p50/p99 ms added p50/p99 ms tracks/core';
-export function formatJanusStep(s: E2eStep): string {
-  const perCore = s.forwardedPerSecond / Math.max(s.sfuCpuShare, 1e-6) / PACKETS_PER_SECOND;
-  return [
-    String(s.tracks).padEnd(6),
-    String(s.rooms).padEnd(5),
-    String(Math.round(s.forwardedPerSecond)).padEnd(9),
-    s.sfuCpuShare.toFixed(2).padEnd(9),
-    s.clientCpuShare.toFixed(2).padEnd(11),
-    pct(s.loss).padEnd(7),
-    pct(s.directLoss).padEnd(7),
-    `${ms(s.sfuP50)}/${ms(s.sfuP99)}`.padEnd(16),
-    `${ms(s.directP50)}/${ms(s.directP99)}`.padEnd(17),
-    `${ms(s.addedP50)}/${ms(s.addedP99)}`.padEnd(16),
-    String(Math.round(perCore)),
-  ].join(' ');
-}
-
 function janusVersion(): string | undefined {
   try {
     const out = execFileSync('janus', ['--help'], { encoding: 'utf8' });
@@ -337,36 +308,6 @@ export async function benchJanus(o: E2eOptions, log: (line: string) => void): Pr
     for (const c of clients) c.kill();
     await janus.stop();
   }
-}
-
-/** The step of `r` with `tracks` tracks, or its best step. */
-function comparable(r: { steps: E2eStep[]; best: E2eStep | undefined }, tracks: number) {
-  return r.steps.find((s) => s.tracks === tracks && s.loss <= 0.01) ?? r.best;
-}
-
-/** The lines comparing rtcd's end-to-end result with Janus's, measured in the same run. */
-export function formatRatios(rtcd: E2eResult | undefined, j: JanusResult): string[] {
-  const lines = [`Janus ramp stopped: ${j.stoppedBecause}`];
-  const b = j.best;
-  if (!b) return [...lines, 'Janus: no step stayed under 1% loss'];
-  lines.push(
-    `Janus tracks per core: ${Math.round(j.tracksPerCore)} = ${b.tracks} subscriber tracks / ` +
-      `${b.sfuCpuShare.toFixed(2)} of a core; added latency p50 ${ms(b.addedP50)} ms, ` +
-      `p99 ${ms(b.addedP99)} ms; RSS per idle subscriber ` +
-      `${(j.rssPerSubscriber / 1024).toFixed(1)} kB (${j.memorySubscribers} subscribers)`,
-  );
-  if (!rtcd?.best) return [...lines, 'rtcd/Janus: no rtcd step under 1% loss to compare'];
-  const r = comparable(rtcd, b.tracks) ?? rtcd.best;
-  const jb = comparable(j, r.tracks) ?? b;
-  const ratio = (x: number, y: number): string => (y > 0 ? (x / y).toFixed(2) : '-');
-  lines.push(
-    `rtcd/Janus tracks per core: ${Math.round(rtcd.tracksPerCore)}/` +
-      `${Math.round(j.tracksPerCore)} = ${ratio(rtcd.tracksPerCore, j.tracksPerCore)}x ` +
-      '(each at its largest step under 1% loss)',
-    `rtcd/Janus added latency at ${r.tracks}/${jb.tracks} tracks: p50 ${ms(r.addedP50)}/` +
-      `${ms(jb.addedP50)} ms, p99 ${ms(r.addedP99)}/${ms(jb.addedP99)} ms (lower is better)`,
-  );
-  return lines;
 }
 
 /** Runs the Janus rows after rtcd's and prints them with the ratios; never throws. */

@@ -1,7 +1,9 @@
 import t from 'tap';
 import type { E2eStep } from '../../bench/sfu/e2e.js';
-import { formatRatios, type JanusResult, janusArgs } from '../../bench/sfu/janus.js';
+import { type JanusResult, janusArgs } from '../../bench/sfu/janus.js';
 import { readJanusSdp } from '../../bench/sfu/janus-client.js';
+import { formatRatios } from '../../bench/sfu/janus-report.js';
+import { PACKETS_PER_SECOND } from '../../bench/sfu/protocol.js';
 import { main } from '../../bench/sfu.js';
 
 t.test('the Janus flags come out of the argument list; the rest is for bench/sfu.ts', async (t) => {
@@ -48,7 +50,7 @@ t.test("Janus's SDP gives the client its host candidate, credentials and VP8 typ
 const step = (tracks: number, cpu: number, addedP50: number, loss = 0): E2eStep => ({
   tracks,
   rooms: tracks / 10,
-  forwardedPerSecond: tracks * 104,
+  forwardedPerSecond: tracks * PACKETS_PER_SECOND,
   sfuReceivedPerSecond: tracks * 10.4,
   publishedPerSecond: tracks * 10.4,
   sfuDrops: {},
@@ -97,8 +99,10 @@ t.test('the ratios compare each at its best step and latency at a common step', 
     stoppedBecause: 'loss 20.00% > 1.00% at 200 tracks',
   };
   const out = formatRatios(rtcd, janus).join('\n');
-  t.match(out, /rtcd\/Janus tracks per core: 1000\/250 = 4\.00x/);
-  t.match(out, /added latency at 100\/100 tracks: p50 0\.20\/0\.60 ms/);
+  t.match(out, /rtcd\/Janus tracks per core: 1000\/250 = 4\.00x \(.*: 200\/100 tracks\)/);
+  const common = /at 100 tracks \(both under 1% loss\): tracks\/core by CPU cost 1000\/250 = 4.00x/;
+  t.match(out, common);
+  t.match(out, /added latency p50 0\.20\/0\.60 ms/);
   t.match(out, /RSS per idle subscriber 100\.0 kB \(50 subscribers\)/);
   t.match(formatRatios(undefined, { ...janus, best: undefined }).join('\n'), /no step stayed/);
 });
@@ -129,5 +133,5 @@ t.test("Janus VideoRoom forwards the bench clients' media next to rtcd in one ru
   }
   t.match(out, /Janus tracks per core: \d+/);
   t.match(out, /rtcd\/Janus tracks per core: \d+\/\d+ = [\d.]+x/);
-  t.match(out, /rtcd\/Janus added latency at \d+\/\d+ tracks/);
+  t.match(out, /rtcd\/Janus at \d+ tracks \(both under 1% loss\): tracks\/core by CPU cost/);
 });
