@@ -9,7 +9,7 @@ import type { SfuServerOptions } from '../../lib/sfu/sfu-server.js';
 import type { Logger } from '../../lib/util/logger.js';
 import { delay } from '../helpers/raw-stun.js';
 import { type ListeningSfu, listenSfu } from '../helpers/sfu-fixture.js';
-import { NodePeer, PEER_PWD, PEER_UFRAG, peerCertificate } from '../webrtc/node-peer.js';
+import { NodePeer, PEER_PWD, PEER_UFRAG, peerCertificate, rtpPacket } from '../webrtc/node-peer.js';
 
 export const OPUS_PT = 111;
 export const VP8_PT = 96;
@@ -136,15 +136,9 @@ export async function until(cond: () => boolean, ms = 3000): Promise<boolean> {
   return cond();
 }
 
-/** A clear Opus RTP packet. */
+/** A clear Opus RTP packet, 20 ms after the one before. */
 export function opusPacket(ssrc: number, seq: number, fill = 0x5a, size = 60): Buffer {
-  const p = Buffer.alloc(12 + size, fill);
-  p[0] = 0x80;
-  p[1] = OPUS_PT;
-  p.writeUInt16BE(seq & 0xffff, 2);
-  p.writeUInt32BE((seq * 960) >>> 0, 4);
-  p.writeUInt32BE(ssrc >>> 0, 8);
-  return p;
+  return rtpPacket(ssrc, seq, OPUS_PT, size, fill, 960);
 }
 
 /** A clear VP8 RTP packet (RFC 7741 descriptor with a PictureID); `key` marks a key frame. */

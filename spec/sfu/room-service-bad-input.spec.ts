@@ -5,11 +5,12 @@
  * track and messages from peers that did not join are `sfu-bad-state`; limits are `sfu-limit`.
  * No media flows here: the SfuServer is real, the offers are written by hand.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createAnswer, parse, serialize } from '../../lib/sdp/index.js';
 import { SfuRoomService, type SfuRoomServiceOptions } from '../../lib/sfu/room-service.js';
 import { SfuServer, type SfuServerOptions } from '../../lib/sfu/sfu-server.js';
 import type { SfuServerMessage } from '../../lib/signal/room-service.js';
+import { listenSfu } from '../helpers/sfu-fixture.js';
 
 const FP = Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).padStart(2, '0')).join(':');
 
@@ -56,9 +57,26 @@ function publishOffer(o: { ufrag?: string; videoSsrc?: number } = {}): string {
   ].join('\r\n');
 }
 
-async function start(o: { server?: SfuServerOptions; service?: SfuRoomServiceOptions } = {}) {
-  const server = new SfuServer(o.server);
-  await server.listen();
+/** A client's answer to a subscribe-offer (DTLS active, full ICE), by lib/sdp's answerer. */
+function answerTo(offer: string): string {
+  const parsed = parse(offer);
+  if (!parsed.ok) throw new Error(`the subscribe-offer does not parse: ${parsed.error.code}`);
+  const answer = createAnswer(parsed.value, {
+    ice: { ufrag: 'cliU', pwd: 'clientPasswordOf22chars' },
+    fingerprints: [{ algorithm: 'sha-256', value: FP }],
+    setup: 'active',
+    iceLite: false,
+  });
+  if (!answer.ok) throw new Error(`no answer to the subscribe-offer: ${answer.error.code}`);
+  return serialize(answer.value);
+}
+
+/** An SfuServer and its room service with an inbox per peer; `t`'s teardown closes both. */
+async function start(
+  t: Test,
+  o: { server?: SfuServerOptions; service?: SfuRoomServiceOptions } = {},
+) {
+  const { sfu: server } = await listenSfu(o.server);
   const service = new SfuRoomService(server, o.service);
   const inbox = new Map<string, SfuServerMessage[]>();
   service.attach((peerId, m) => {
@@ -71,21 +89,15 @@ async function start(o: { server?: SfuServerOptions; service?: SfuRoomServiceOpt
     rooms: server.router.rooms.size,
     sessions: server.media().mux.sessionCount,
   });
-  return {
-    server,
-    service,
-    last,
-    empty,
-    close: async () => {
-      service.close();
-      await server.close();
-    },
-  };
+  t.teardown(async () => {
+    service.close();
+    await server.close();
+  });
+  return { server, service, last, empty };
 }
 
 t.test('malformed and non-WebRTC publish offers: bad-sdp and no state', async (t) => {
-  const h = await start();
-  t.teardown(h.close);
+  const h = await start(t);
   h.service.join('r', 'p_1');
   const cases: [string, string][] = [
     ['not SDP at all', 'hello'],
@@ -104,8 +116,7 @@ t.test('malformed and non-WebRTC publish offers: bad-sdp and no state', async (t
 });
 
 t.test('an offer with nothing to publish: sfu-not-acceptable and no state', async (t) => {
-  const h = await start();
-  t.teardown(h.close);
+  const h = await start(t);
   h.service.join('r', 'p_1');
   const sdp = publishOffer().replace(/a=sendonly/g, 'a=recvonly');
   h.service.message('r', 'p_1', { type: 'publish', sdp });
@@ -114,8 +125,7 @@ t.test('an offer with nothing to publish: sfu-not-acceptable and no state', asyn
 });
 
 t.test('a good offer is answered; leaving removes every trace', async (t) => {
-  const h = await start();
-  t.teardown(h.close);
+  const h = await start(t);
   h.service.join('r', 'p_1');
   h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer() });
   const m = h.last('p_1');
@@ -132,8 +142,7 @@ t.test('a good offer is answered; leaving removes every trace', async (t) => {
 });
 
 t.test('protocol misuse is sfu-bad-state', async (t) => {
-  const h = await start();
-  t.teardown(h.close);
+  const h = await start(t);
   h.service.message('r', 'p_x', { type: 'publish', sdp: publishOffer() });
   t.match(h.last('p_x'), { type: 'error', code: 'sfu-bad-state', ref: 'publish' }, 'not joined');
   h.service.join('r', 'p_1');
@@ -147,11 +156,10 @@ t.test('protocol misuse is sfu-bad-state', async (t) => {
 });
 
 t.test('limits: peers per service, tracks per publisher', async (t) => {
-  const h = await start({
+  const h = await start(t, {
     service: { maxPeers: 1 },
     server: { router: { maxProducersPerParticipant: 1 } },
   });
-  t.teardown(h.close);
   h.service.join('r', 'p_1');
   h.service.join('r', 'p_2');
   t.match(h.last('p_2'), { type: 'error', code: 'sfu-limit', ref: 'join' });
@@ -164,8 +172,7 @@ t.test('limits: peers per service, tracks per publisher', async (t) => {
 t.test(
   'a re-offer with a new ICE ufrag replaces the endpoint; changed SSRCs a track',
   async (t) => {
-    const h = await start();
-    t.teardown(h.close);
+    const h = await start(t);
     h.service.join('r', 'p_1');
     h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer() });
     const part = () => h.server.router.getRoom('r')?.participants.get('p_1');
@@ -194,8 +201,7 @@ t.test('options are validated', async (t) => {
 });
 
 t.test('a bad subscribe-answer is bad-sdp and leaves the offer outstanding', async (t) => {
-  const h = await start();
-  t.teardown(h.close);
+  const h = await start(t);
   h.service.join('r', 'p_1');
   h.service.join('r', 'p_2');
   h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer() });
@@ -211,18 +217,7 @@ t.test('a bad subscribe-answer is bad-sdp and leaves the offer outstanding', asy
       ['1', 'p_2', 'video'],
     ],
   );
-  const parsed = parse(sdp);
-  t.ok(parsed.ok);
-  if (!parsed.ok) return;
-  const good = createAnswer(parsed.value, {
-    ice: { ufrag: 'cliU', pwd: 'clientPasswordOf22chars' },
-    fingerprints: [{ algorithm: 'sha-256', value: FP }],
-    setup: 'active',
-    iceLite: false,
-  });
-  t.ok(good.ok);
-  if (!good.ok) return;
-  const answer = serialize(good.value);
+  const answer = answerTo(sdp);
   const bad: [string, string][] = [
     ['garbage', 'nope'],
     ['sections missing', answer.slice(0, answer.indexOf('m=video'))],
@@ -251,8 +246,7 @@ t.test('a bad subscribe-answer is bad-sdp and leaves the offer outstanding', asy
 });
 
 t.test('an unanswered subscribe-offer is replaced after subscribeAnswerTimeoutMs', async (t) => {
-  const h = await start({ service: { subscribeAnswerTimeoutMs: 50 } });
-  t.teardown(h.close);
+  const h = await start(t, { service: { subscribeAnswerTimeoutMs: 50 } });
   h.service.join('r', 'p_1');
   h.service.join('r', 'p_2');
   h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer() });
@@ -270,8 +264,7 @@ t.test('an unanswered subscribe-offer is replaced after subscribeAnswerTimeoutMs
 });
 
 t.test('changes while an offer is out coalesce into one next offer', async (t) => {
-  const h = await start();
-  t.teardown(h.close);
+  const h = await start(t);
   const offers: SfuServerMessage[] = [];
   h.service.attach((peerId, m) => {
     if (peerId === 'p_1' && m.type === 'subscribe-offer') offers.push(m);
@@ -288,16 +281,8 @@ t.test('changes while an offer is out coalesce into one next offer', async (t) =
   await tick();
   t.equal(offers.length, 1, 'nothing more while the first is unanswered');
   const first = offers[0];
-  const parsed = parse(first?.type === 'subscribe-offer' ? first.sdp : '');
-  if (!parsed.ok) throw new Error('offer does not parse');
-  const a = createAnswer(parsed.value, {
-    ice: { ufrag: 'cliU', pwd: 'clientPasswordOf22chars' },
-    fingerprints: [{ algorithm: 'sha-256', value: FP }],
-    setup: 'active',
-    iceLite: false,
-  });
-  if (!a.ok) throw new Error(a.error.code);
-  h.service.message('r', 'p_1', { type: 'subscribe-answer', sdp: serialize(a.value) });
+  const answer = answerTo(first?.type === 'subscribe-offer' ? first.sdp : '');
+  h.service.message('r', 'p_1', { type: 'subscribe-answer', sdp: answer });
   await tick();
   t.equal(offers.length, 2, 'one next offer for both changes');
   const second = offers[1];
@@ -315,8 +300,7 @@ t.test('changes while an offer is out coalesce into one next offer', async (t) =
 });
 
 t.test('a leg the router ends under a peer is reported; the peer can publish again', async (t) => {
-  const h = await start();
-  t.teardown(h.close);
+  const h = await start(t);
   h.service.join('r', 'p_1');
   h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer() });
   t.equal(h.last('p_1')?.type, 'publish-answer');

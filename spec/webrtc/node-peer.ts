@@ -16,7 +16,7 @@ import type { WebRtcRemoteParameters } from '../../lib/webrtc/options.js';
 import { SrtpTransport } from '../../lib/webrtc/srtp-transport.js';
 
 export const PEER_UFRAG = 'nodepeer';
-export const PEER_PWD = 'nodepeer-password-0123456789';
+export const PEER_PWD = 'nodepeerPassword0123456789'; // ice-chars only (RFC 8839 §5.4)
 
 let sharedCertificate: Promise<DtlsCertificate> | undefined;
 /** One certificate for every peer of a spec file (generating one costs milliseconds). */
@@ -191,13 +191,23 @@ export class NodePeer {
   }
 }
 
-/** A clear RTP packet: version 2, `pt`, `seq`, `ssrc`, a payload of `size` bytes of `fill`. */
-export function rtpPacket(ssrc: number, seq: number, pt = 96, size = 100, fill = 0xab): Buffer {
+/**
+ * A clear RTP packet: version 2, `pt`, `seq`, `ssrc`, a payload of `size` bytes of `fill`, and
+ * the timestamp `seq * tsStep` (3000: 30 fps video at 90 kHz; 960: 20 ms of Opus at 48 kHz).
+ */
+export function rtpPacket(
+  ssrc: number,
+  seq: number,
+  pt = 96,
+  size = 100,
+  fill = 0xab,
+  tsStep = 3000,
+): Buffer {
   const p = Buffer.alloc(12 + size, fill);
   p[0] = 0x80;
   p[1] = pt;
   p.writeUInt16BE(seq & 0xffff, 2);
-  p.writeUInt32BE((seq * 3000) >>> 0, 4);
+  p.writeUInt32BE((seq * tsStep) >>> 0, 4);
   p.writeUInt32BE(ssrc >>> 0, 8);
   return p;
 }
