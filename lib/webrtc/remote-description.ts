@@ -17,8 +17,29 @@ import type { WebRtcRemoteParameters } from './options.js';
 export type RemoteDescriptionError =
   | 'no-media'
   | 'missing-ice-credentials'
+  /** ufrag or pwd outside ice-char, or of the wrong length (RFC 8839 §5.4). */
+  | 'bad-ice-credentials'
   | 'missing-fingerprint'
+  /** A fingerprint of a known hash that is not colon-separated hex of its length (RFC 8122 §5). */
+  | 'bad-fingerprint'
   | 'bad-setup';
+
+/**
+ * RFC 8839 §5.4: ice-ufrag = 4*256ice-char, ice-pwd = 22*256ice-char, ice-char = ALPHA / DIGIT /
+ * "+" / "/". Refused here, so every front answers bad-sdp instead of ICE failing later.
+ */
+const ICE_UFRAG = /^[A-Za-z0-9+/]{4,256}$/;
+const ICE_PWD = /^[A-Za-z0-9+/]{22,256}$/;
+
+/** Bytes of each hash function's digest: a fingerprint is that many hex pairs (RFC 8122 §5). */
+const DIGEST_BYTES: Readonly<Record<FingerprintAlgorithm, number>> = {
+  'sha-1': 20,
+  'sha-224': 28,
+  'sha-256': 32,
+  'sha-384': 48,
+  'sha-512': 64,
+};
+const HEX_PAIRS = /^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2})*$/;
 
 /** The section whose transport the BUNDLE group uses (its first mid; else the first live one). */
 function transportSection(desc: SessionDescription): MediaSection | undefined {
@@ -30,7 +51,9 @@ function transportSection(desc: SessionDescription): MediaSection | undefined {
 /**
  * The peer's ICE credentials, `a=setup` and fingerprints (media level, else session level,
  * RFC 8839 §5.4 / RFC 8122 §5). Fingerprints with hash functions we do not know are left out;
- * an offer with none left is refused (RFC 8827 §6.5: the peer must be authenticated).
+ * an offer with none left is refused (RFC 8827 §6.5: the peer must be authenticated). ICE
+ * credentials outside ice-char and malformed fingerprints are refused with their own codes:
+ * such a peer could never connect, and a session waiting for it would only time out.
  */
 export function remoteParametersOf(
   desc: SessionDescription,
@@ -41,11 +64,19 @@ export function remoteParametersOf(
   if (ice.ufrag === undefined || ice.pwd === undefined) {
     return { ok: false, error: 'missing-ice-credentials' };
   }
+  if (!ICE_UFRAG.test(ice.ufrag) || !ICE_PWD.test(ice.pwd)) {
+    return { ok: false, error: 'bad-ice-credentials' };
+  }
   const fingerprints: RemoteFingerprint[] = [];
   for (const f of fingerprintsOf(m.lines, desc.session)) {
     const algorithm = f.algorithm.toLowerCase();
     const known = FINGERPRINT_ALGORITHMS.find((a): a is FingerprintAlgorithm => a === algorithm);
-    if (known !== undefined) fingerprints.push({ algorithm: known, value: f.value });
+    if (known === undefined) continue;
+    // n bytes are n hex pairs joined by n-1 colons.
+    if (!HEX_PAIRS.test(f.value) || f.value.length !== DIGEST_BYTES[known] * 3 - 1) {
+      return { ok: false, error: 'bad-fingerprint' };
+    }
+    fingerprints.push({ algorithm: known, value: f.value });
   }
   if (fingerprints.length === 0) return { ok: false, error: 'missing-fingerprint' };
   // RFC 4145 §4: an absent a=setup means active (the offerer connects).
