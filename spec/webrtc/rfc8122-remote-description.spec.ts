@@ -7,7 +7,11 @@
  */
 import t from 'tap';
 import { parse } from '../../lib/sdp/parse.js';
+import { SfuRoomService } from '../../lib/sfu/room-service.js';
+import { SfuServer } from '../../lib/sfu/sfu-server.js';
+import type { SfuServerMessage } from '../../lib/signal/room-service.js';
 import { remoteParametersOf } from '../../lib/webrtc/remote-description.js';
+import { peerOffer } from '../sfu/ops-peer.js';
 
 const FP = Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, '0').toUpperCase()).join(
   ':',
@@ -197,4 +201,50 @@ t.test('RFC 8122 §5: a fingerprint is colon-separated hex of its hash’s lengt
     { ok: true, value: { fingerprints: [{ algorithm: 'sha-256' }] } },
     'a hash we do not know is skipped, whatever its value',
   );
+});
+
+t.test('a room peer’s publish offer with such credentials or fingerprint is bad-sdp', async (t) => {
+  const sfu = new SfuServer();
+  await sfu.listen();
+  const service = new SfuRoomService(sfu);
+  t.teardown(async () => {
+    service.close();
+    await sfu.close();
+  });
+  const got: { peerId: string; message: SfuServerMessage }[] = [];
+  service.attach((peerId, message) => got.push({ peerId, message }));
+  const good = await peerOffer('sendonly', [{ kind: 'audio', ssrc: 5 }]);
+  const edits: [string, string, string][] = [
+    [
+      'bad-ice-credentials',
+      good.replace(/a=ice-pwd:\S+/g, 'a=ice-pwd:with-dashes-is-not-ice-chars'),
+      'a pwd with dashes',
+    ],
+    [
+      'bad-fingerprint',
+      good.replace(/(a=fingerprint:sha-256 \S+):[0-9A-F]{2}/g, '$1'),
+      'a 31-byte sha-256',
+    ],
+  ];
+  for (const [reason, sdp, name] of edits) {
+    got.length = 0;
+    service.join('bad', 'p1');
+    service.message('bad', 'p1', { type: 'publish', sdp });
+    t.match(
+      got,
+      [
+        {
+          peerId: 'p1',
+          message: { type: 'error', code: 'bad-sdp', ref: 'publish', message: new RegExp(reason) },
+        },
+      ],
+      `${name}: error bad-sdp (${reason})`,
+    );
+    t.equal(sfu.media().mux.counters().sessions, 0, `${name}: no ICE session`);
+    service.leave('bad', 'p1');
+  }
+  got.length = 0;
+  service.join('bad', 'p2');
+  service.message('bad', 'p2', { type: 'publish', sdp: good });
+  t.match(got, [{ message: { type: 'publish-answer' } }], 'the unedited offer is answered');
 });
