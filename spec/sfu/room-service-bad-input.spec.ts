@@ -96,6 +96,15 @@ async function start(
   return { server, service, last, empty };
 }
 
+/** p_1 and p_2 join room r and publish; resolves once the subscribe-offers have gone out. */
+async function twoPublishers(h: Awaited<ReturnType<typeof start>>): Promise<void> {
+  h.service.join('r', 'p_1');
+  h.service.join('r', 'p_2');
+  h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer() });
+  h.service.message('r', 'p_2', { type: 'publish', sdp: publishOffer({ ufrag: 'pub2' }) });
+  await new Promise((r) => setImmediate(r));
+}
+
 t.test('malformed and non-WebRTC publish offers: bad-sdp and no state', async (t) => {
   const h = await start(t);
   h.service.join('r', 'p_1');
@@ -202,11 +211,7 @@ t.test('options are validated', async (t) => {
 
 t.test('a bad subscribe-answer is bad-sdp and leaves the offer outstanding', async (t) => {
   const h = await start(t);
-  h.service.join('r', 'p_1');
-  h.service.join('r', 'p_2');
-  h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer() });
-  h.service.message('r', 'p_2', { type: 'publish', sdp: publishOffer({ ufrag: 'pub2' }) });
-  await new Promise((r) => setImmediate(r));
+  await twoPublishers(h);
   const offer = h.last('p_1');
   t.equal(offer?.type, 'subscribe-offer', 'p_1 is offered p_2’s tracks');
   const sdp = offer?.type === 'subscribe-offer' ? offer.sdp : '';
@@ -247,11 +252,7 @@ t.test('a bad subscribe-answer is bad-sdp and leaves the offer outstanding', asy
 
 t.test('an unanswered subscribe-offer is replaced after subscribeAnswerTimeoutMs', async (t) => {
   const h = await start(t, { service: { subscribeAnswerTimeoutMs: 50 } });
-  h.service.join('r', 'p_1');
-  h.service.join('r', 'p_2');
-  h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer() });
-  h.service.message('r', 'p_2', { type: 'publish', sdp: publishOffer({ ufrag: 'pub2' }) });
-  await new Promise((r) => setImmediate(r));
+  await twoPublishers(h);
   const first = h.last('p_1');
   t.equal(first?.type, 'subscribe-offer');
   await new Promise((r) => setTimeout(r, 150));

@@ -119,29 +119,24 @@ t.test(
 );
 
 t.test('the estimator grows slowly without loss, bounded by the delivered rate', async (t) => {
+  /** Ten packets of `bytes` sent, then transport-cc feedback: all arrived, `gapUs` apart. */
+  const deliver = (e: BandwidthEstimator, bytes: number, gapUs: number) => {
+    for (let i = 0; i < 10; i++) e.onSent(i, bytes);
+    e.onTransportCc(
+      transportCcFromArrivals({
+        senderSsrc: 0,
+        mediaSsrc: 0,
+        baseSequence: 0,
+        feedbackPacketCount: 0,
+        arrivalsUs: Array.from({ length: 10 }, (_, i) => i * gapUs),
+      }),
+    );
+  };
   const e = new BandwidthEstimator(100_000);
-  for (let i = 0; i < 10; i++) e.onSent(i, 1000);
-  e.onTransportCc(
-    transportCcFromArrivals({
-      senderSsrc: 0,
-      mediaSsrc: 0,
-      baseSequence: 0,
-      feedbackPacketCount: 0,
-      arrivalsUs: Array.from({ length: 10 }, (_, i) => i * 10_000),
-    }),
-  );
+  deliver(e, 1000, 10_000);
   t.equal(e.estimate, 108_000, '+8%: 10 kB in 90 ms is far more than the estimate');
   const e2 = new BandwidthEstimator(1_000_000);
-  for (let i = 0; i < 10; i++) e2.onSent(i, 100);
-  e2.onTransportCc(
-    transportCcFromArrivals({
-      senderSsrc: 0,
-      mediaSsrc: 0,
-      baseSequence: 0,
-      feedbackPacketCount: 0,
-      arrivalsUs: Array.from({ length: 10 }, (_, i) => i * 100_000),
-    }),
-  );
+  deliver(e2, 100, 100_000);
   t.equal(e2.estimate, 1_000_000, 'application-limited (~8.9 kbit/s delivered): no growth');
   e2.onRemb(300_000);
   t.equal(e2.estimate, 300_000);
