@@ -4,16 +4,16 @@
  * `room-type-mismatch`) reject with the server's codes; and, with the SFU as the room
  * service, a second published track reaches the other participant as a new `track` and
  * `unpublish` ends it there (`trackended`, its section gone inactive) while the camera plays
- * on; a dropped signaling socket resumes with the same connections; an SFU that goes away
- * (its link to the signal server closed) and comes back is recovered from without a reload.
+ * on; a dropped signaling socket resumes with the same connections. (Losing the SFU:
+ * e2e-room-sdk-recovery.spec.ts.)
  */
 import type { Page } from 'playwright-core';
 import t, { type Test } from 'tap';
 import { SfuRoomService } from '../../lib/sfu/room-service.js';
 import { SfuServer } from '../../lib/sfu/sfu-server.js';
-import { connectRoomService } from '../../lib/signal/room-service-link.js';
 import { launchChromium } from '../helpers/browser.js';
-import { BROWSER_TOOLS, openSdkPage, startSignal } from '../helpers/signal-page.js';
+import { logOf, sdkPage as openPage, poll } from '../helpers/sfu-room-page.js';
+import { BROWSER_TOOLS, startSignal } from '../helpers/signal-page.js';
 import { requireTools, toolOptions } from '../interop/tools.js';
 
 type Launched = Awaited<ReturnType<typeof launchChromium>>;
@@ -26,89 +26,8 @@ t.teardown(async () => {
   await (await browser?.catch(() => undefined))?.close();
 });
 
-/** Page-side helpers: `window.room` joined, events recorded in `window.log`. */
-const HELPERS = `
-window.log = { tracks: [], ended: [], rejoins: [], errors: [], lost: [], restored: [] };
-window.joinSfu = async (room, media = true, width = 320, publishOptions = {}) => {
-  const localStream = media
-    ? await navigator.mediaDevices.getUserMedia({
-        audio: true, video: { width, height: width * 3 / 4, frameRate: 15 } })
-    : undefined;
-  window.room = await sdk.SfuRoom.join({ url: '/ws', room, localStream, publishOptions,
-    listeners: {
-    track: (e) => log.tracks.push({ peerId: e.peerId, trackId: e.trackId, kind: e.kind }),
-    trackended: (e) => log.ended.push({ peerId: e.peerId, trackId: e.trackId, kind: e.kind }),
-    rejoined: (e) => log.rejoins.push(e),
-    error: (e) => log.errors.push(e),
-    'sfu-lost': (e) => log.lost.push(e),
-    'sfu-restored': (e) => log.restored.push(e) } });
-  return window.room.peerId;
-};
-window.joinError = async (room, sessionType) => {
-  try {
-    const c = sessionType === 'sfu'
-      ? await sdk.SfuRoom.join({ url: '/ws', room })
-      : await sdk.RtcdClient.join({ url: '/ws', room });
-    c.leave();
-    return 'joined';
-  } catch (e) { return e.code; }
-};
-window.inboundOf = async (trackId) => {
-  const t = room.tracks.find((t) => t.trackId === trackId);
-  const out = { frames: -1, width: 0 };
-  if (!t) return out;
-  out.frames = 0;
-  (await t.receiver.getStats()).forEach((s) => {
-    if (s.type !== 'inbound-rtp') return;
-    out.frames += s.framesDecoded ?? 0;
-    out.width = s.frameWidth ?? 0;
-  });
-  return out;
-};
-window.framesOf = async (trackId) => (await inboundOf(trackId)).frames;
-/** A second video track: a canvas that keeps changing, so its encoder keeps sending. */
-window.startCanvas = () => {
-  const canvas = document.createElement('canvas');
-  canvas.width = 160;
-  canvas.height = 120;
-  const g = canvas.getContext('2d');
-  let n = 0;
-  window.canvasTimer = setInterval(() => {
-    g.fillStyle = 'hsl(' + (n++ * 10) % 360 + ', 80%, 50%)';
-    g.fillRect(0, 0, 160, 120);
-  }, 50);
-  const stream = canvas.captureStream(15);
-  window.canvasTrack = stream.getVideoTracks()[0];
-  return room.publish(window.canvasTrack, stream);
-};
-`;
-
-async function sdkPage(t: Test, origin: string): Promise<Page> {
-  const { context, page } = await openSdkPage(await chromium(), origin);
-  t.teardown(() => context.close());
-  await page.evaluate(HELPERS);
-  return page;
-}
-
-async function poll<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: timed out at ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-interface Logged {
-  tracks: { peerId: string; trackId: string; kind: string }[];
-  ended: { peerId: string; trackId: string; kind: string }[];
-  rejoins: { resumed: boolean; peerId: string }[];
-  errors: { code: string; message: string }[];
-  lost: { message: string }[];
-  restored: { attempts: number }[];
-}
-const logOf = (page: Page) => page.evaluate<Logged>('window.log');
+const sdkPage = async (t: Test, origin: string): Promise<Page> =>
+  openPage(t, await chromium(), origin);
 
 t.test(
   'refused sfu joins reject with the server’s codes',
@@ -435,153 +354,5 @@ t.test(
     t.ok(highIn.width > lowIn.width, `layer 2: ${highIn.width} wide`);
     t.same((await logOf(low)).errors, [], 'no errors at the low subscriber');
     t.same((await logOf(high)).errors, [], 'no errors at the high subscriber');
-  },
-);
-
-/** An SfuServer + SfuRoomService linked to a signal server's `/sfu`; resolves once linked. */
-async function linkedSfu(url: string, secret: string) {
-  const sfu = new SfuServer();
-  await sfu.listen();
-  const service = new SfuRoomService(sfu);
-  let up: () => void = () => {};
-  const linked = new Promise<void>((resolve) => {
-    up = resolve;
-  });
-  const link = connectRoomService(url, secret, service, {
-    backoffMs: 100,
-    onState: (s) => {
-      if (s === 'up') up();
-    },
-  });
-  await linked;
-  return {
-    sfu,
-    close: async () => {
-      await link.close();
-      service.close();
-      await sfu.close();
-    },
-  };
-}
-
-t.test(
-  'the SFU lost (link closed, SFU gone) and a new one linked: both pages publish again and ' +
-    'decode each other without reloading',
-  toolOptions(BROWSER_TOOLS),
-  async (t) => {
-    if (!requireTools(t, BROWSER_TOOLS)) return;
-    const secret = 'sfu-link-secret';
-    const site = await startSignal({ sfuSecret: secret });
-    const url = `ws://127.0.0.1:${site.server.address?.port ?? 0}/sfu`;
-    let current = await linkedSfu(url, secret);
-    t.teardown(async () => {
-      await current.close();
-      await site.close();
-    });
-    const a = await sdkPage(t, site.origin);
-    const b = await sdkPage(t, site.origin);
-    const idA = await a.evaluate<string>(`joinSfu('lost')`);
-    const idB = await b.evaluate<string>(`joinSfu('lost')`);
-    const cameraOf = (l: Logged, peer: string, from = 0) =>
-      l.tracks.slice(from).find((x) => x.peerId === peer && x.kind === 'video')?.trackId ?? '';
-    const decodes = async (page: Page, trackId: string, what: string) =>
-      poll(
-        what,
-        () => page.evaluate<number>(`framesOf('${trackId}')`),
-        (f) => f > 0,
-      );
-    const twoEach = async () => {
-      const la = await poll(
-        'A gets B’s tracks',
-        () => logOf(a),
-        (l) => l.tracks.length === 2,
-      );
-      const lb = await poll(
-        'B gets A’s tracks',
-        () => logOf(b),
-        (l) => l.tracks.length === 2,
-      );
-      return { la, lb };
-    };
-    const first = await twoEach();
-    await decodes(a, cameraOf(first.la, idB), 'A decodes B');
-    await decodes(b, cameraOf(first.lb, idA), 'B decodes A');
-    await a.evaluate('window.oldPc = room.publishConnection');
-
-    await current.close();
-    for (const [name, page] of [
-      ['A', a],
-      ['B', b],
-    ] as const) {
-      const l = await poll(
-        `${name} hears the SFU is lost and its remote tracks end`,
-        () => logOf(page),
-        (l) => l.lost.length === 1 && l.ended.length === 2,
-      );
-      t.same(
-        l.ended.map((x) => x.trackId).sort(),
-        (name === 'A' ? first.la : first.lb).tracks.map((x) => x.trackId).sort(),
-        `${name}: exactly the old tracks ended`,
-      );
-    }
-    // Publishing is refused while no SFU is linked: the pages keep retrying meanwhile.
-    await new Promise((r) => setTimeout(r, 1500));
-    t.same(await a.evaluate('room.tracks.length'), 0, 'no live remote tracks without an SFU');
-
-    current = await linkedSfu(url, secret);
-    const la = await poll(
-      'A gets B’s new tracks',
-      () => logOf(a),
-      (l) => l.tracks.length === 4,
-    );
-    const lb = await poll(
-      'B gets A’s new tracks',
-      () => logOf(b),
-      (l) => l.tracks.length === 4,
-    );
-    t.same(
-      la.tracks.slice(2).map((x) => x.peerId),
-      [idB, idB],
-      'A’s new tracks are B’s, same peer id (no reload, no rejoin)',
-    );
-    t.same(
-      lb.tracks.slice(2).map((x) => x.peerId),
-      [idA, idA],
-      'B’s new tracks are A’s',
-    );
-    await decodes(a, cameraOf(la, idB, 2), 'A decodes B again');
-    await decodes(b, cameraOf(lb, idA, 2), 'B decodes A again');
-    t.equal(
-      await a.evaluate<boolean>('window.oldPc !== room.publishConnection'),
-      true,
-      'A publishes on a new connection',
-    );
-    for (const [name, l] of [
-      ['A', la],
-      ['B', lb],
-    ] as const) {
-      const restored = await poll(
-        `${name} restored`,
-        () => logOf(name === 'A' ? a : b),
-        (x) => x.restored.length === 1,
-      );
-      t.ok(
-        (restored.restored[0]?.attempts ?? 0) >= 2,
-        `${name} retried while refused (${restored.restored[0]?.attempts} offers)`,
-      );
-      t.same(
-        l.errors.map((e) => e.code),
-        ['sfu-unavailable'],
-        `${name}: the loss was its only error`,
-      );
-      t.same(l.rejoins, [], `${name} never rejoined the signal room`);
-    }
-    t.same(
-      [...(current.sfu.router.getRoom('lost')?.producers() ?? [])]
-        .map((p) => p.participant.id)
-        .sort(),
-      [idA, idA, idB, idB].sort(),
-      'the new SFU holds both pages’ tracks',
-    );
   },
 );
