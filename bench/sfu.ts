@@ -136,7 +136,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       ),
       budgetSeconds: seconds('budget', v.budget ?? (q ? '20' : '70'), 3600),
       maxLoss: 0.01,
-      ...(q ? { warmupMs: 500, drainMs: 1000 } : {}),
+      ...(q ? { warmupMs: 500, drainMs: 1000, bareMs: 100 } : {}),
       ...(v['cpu-prof'] === undefined ? {} : { cpuProfileDir: v['cpu-prof'] }),
     },
   };

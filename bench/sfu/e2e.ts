@@ -9,6 +9,7 @@
  * Then memory per subscriber: SFU RSS and heap delta over N idle but connected subscribers.
  */
 import { fork } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
@@ -45,6 +46,8 @@ export interface E2eOptions {
    * window's end counts as lost. Default 300 ms.
    */
   drainMs?: number;
+  /** Duration of the bare `dgram` send ceiling. Default 1,000 ms. */
+  bareMs?: number;
   /** Write a V8 CPU profile of the SFU process into this directory (`--cpu-prof`). */
   cpuProfileDir?: string;
   /** Stop stepping once this much wall time has passed, s. */
@@ -89,6 +92,8 @@ export interface E2eResult {
   /** The largest step with loss ≤ 1%, and tracks per core computed from it. */
   best: E2eStep | undefined;
   tracksPerCore: number;
+  /** The ceiling: bare `dgram` sends of 1,216 B per CPU-second in the SFU's process. */
+  bareSendsPerCpuSecond?: number;
   memory: {
     subscribers: number;
     rssPerSubscriber: number;
@@ -105,6 +110,7 @@ const tsx = import.meta.resolve('tsx');
 const REPLY_TIMEOUT_MS = 120_000;
 const SFU_WARMUP_MS = 1200;
 const DRAIN_MS = 300;
+const BARE_MS = 1000;
 const DIRECT_WARMUP_MS = 200;
 
 interface Child<In, Out> {
@@ -264,6 +270,23 @@ function delta(a: Record<string, number>, b: Record<string, number>): Record<str
   return out;
 }
 
+/**
+ * Sends per CPU-second of a bare `dgram` loop in the SFU's process, to a sink socket here
+ * (the ceiling of Node's UDP, measured in the same run).
+ */
+async function bareCeiling(server: Server, durationMs: number): Promise<number> {
+  const sink = createSocket('udp4');
+  await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', () => resolve()));
+  sink.on('message', () => {});
+  try {
+    server.send({ type: 'bare-send', port: sink.address().port, durationMs });
+    const r = await expect(server, 'bare-sent');
+    return r.sent / (r.cpuUs / 1e6);
+  } finally {
+    sink.close();
+  }
+}
+
 const roomId = (i: number): string => `call${i}`;
 
 async function memoryOf(server: Server): Promise<MemorySample & { sessions: number }> {
@@ -374,10 +397,12 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
     const m1 = await memoryOf(server);
     const added = Math.max(1, m1.sessions - m0.sessions);
 
+    const ceiling = await bareCeiling(server, o.bareMs ?? BARE_MS);
     const best = [...steps].reverse().find((s) => s.loss <= 0.01);
     return {
       steps,
       best,
+      bareSendsPerCpuSecond: ceiling,
       tracksPerCore: best ? best.tracks / Math.max(best.sfuCpuShare, 1e-6) : 0,
       memory: {
         subscribers: m1.sessions - m0.sessions,

@@ -14,7 +14,13 @@ export interface MemorySample {
   arrayBuffers: number;
 }
 
-export type ServerIn = { type: 'start' } | { type: 'mark' } | { type: 'memory' } | { type: 'stop' };
+export type ServerIn =
+  | { type: 'start' }
+  | { type: 'mark' }
+  | { type: 'memory' }
+  /** The ceiling: send datagrams of a forwarded packet's size to `port` for `durationMs`. */
+  | { type: 'bare-send'; port: number; durationMs: number }
+  | { type: 'stop' };
 
 export type ServerOut =
   | { type: 'ready'; url: string; udpPort: number }
@@ -33,6 +39,7 @@ export type ServerOut =
       loopDelayP99Ms: number;
     }
   | ({ type: 'memory'; sessions: number } & MemorySample)
+  | { type: 'bare-sent'; sent: number; cpuUs: number }
   | { type: 'stopped' }
   | { type: 'error'; message: string };
 

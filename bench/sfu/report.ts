@@ -83,6 +83,16 @@ export function formatE2eSummary(r: E2eResult): string[] {
   } else {
     lines.push('tracks per core: no step stayed under 1% loss');
   }
+  const bare = r.bareSendsPerCpuSecond;
+  if (bare !== undefined) {
+    const bareTracks = bare / PACKETS_PER_SECOND;
+    const top = r.steps.reduce((a, s) => Math.max(a, tracksPerCoreByCost(s)), 0);
+    lines.push(
+      'bare ceiling: Node dgram sends alone (1,216 B, no crypto, no routing) ' +
+        `${Math.round(bare)}/CPU-second = ${Math.round(bareTracks)} tracks/core; ` +
+        `the SFU's best row by CPU cost is ${(top / Math.max(bareTracks, 1e-6)).toFixed(2)}x of it`,
+    );
+  }
   const m = r.memory;
   lines.push(
     `memory per subscriber (${m.subscribers} idle connected subscribers, after GC): ` +

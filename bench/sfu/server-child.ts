@@ -4,9 +4,16 @@
  * Reports CPU and wall time between marks, the RTP its endpoints sent and received, and memory
  * after GC. Run with `--expose-gc`.
  */
+import { createSocket } from 'node:dgram';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SfuServer } from '../../lib/sfu/sfu-server.js';
-import { isMessage, type MemorySample, type ServerIn, type ServerOut } from './protocol.js';
+import {
+  isMessage,
+  type MemorySample,
+  PACKET_BYTES,
+  type ServerIn,
+  type ServerOut,
+} from './protocol.js';
 
 let sfu: SfuServer | undefined;
 let cpu = process.cpuUsage();
@@ -36,6 +43,31 @@ function drops(s: SfuServer): Record<string, number> {
   }
   for (const [reason, n] of Object.entries(st.closed)) out[`closed:${reason}`] = n;
   return out;
+}
+
+/**
+ * The ceiling of Node itself: `dgram` sends of a forwarded packet's size (1,216 B: 1,200 of
+ * RTP and a GCM tag) to one sink, back to back in batches, no crypto and no routing; the CPU
+ * per send is what every forwarded packet costs before the SFU does anything.
+ */
+async function bareSend(
+  port: number,
+  durationMs: number,
+): Promise<{ sent: number; cpuUs: number }> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  const datagram = Buffer.alloc(PACKET_BYTES + 16, 0x80);
+  let sent = 0;
+  const cpu0 = process.cpuUsage();
+  const end = performance.now() + durationMs;
+  while (performance.now() < end) {
+    for (let i = 0; i < 64; i++) socket.send(datagram, port, '127.0.0.1');
+    sent += 64;
+    await new Promise((r) => setImmediate(r));
+  }
+  const used = process.cpuUsage(cpu0);
+  socket.close();
+  return { sent, cpuUs: used.user + used.system };
 }
 
 function traffic(s: SfuServer): { forwarded: number; received: number } {
@@ -89,6 +121,8 @@ async function handle(m: ServerIn): Promise<void> {
     wall = now;
     delay.reset();
     delay.enable();
+  } else if (m.type === 'bare-send') {
+    reply({ type: 'bare-sent', ...(await bareSend(m.port, m.durationMs)) });
   } else if (m.type === 'memory') {
     reply({ type: 'memory', sessions: sfu?.resources.size ?? 0, ...memory() });
   } else {

@@ -43,6 +43,7 @@ t.test('end to end, quick: SfuServer and light clients in child processes', asyn
     t.equal(s.badPackets, 0, 'every packet authenticated');
   }
   t.equal(e.failedConnects, 0);
+  t.ok((e.bareSendsPerCpuSecond ?? 0) > 0, 'the bare dgram ceiling was measured');
   t.equal(e.memory.subscribers, 2, 'two idle subscribers joined for the memory figure');
   t.ok(Number.isFinite(e.memory.heapPerSubscriber));
   const out = lines.join('\n');
@@ -50,6 +51,7 @@ t.test('end to end, quick: SfuServer and light clients in child processes', asyn
   t.match(out, /tracks per core: \d+ = \d+ subscriber tracks/);
   t.match(out, /mediasoup/);
   t.match(out, /Janus/);
+  t.match(out, /bare ceiling: Node dgram sends alone/);
   t.match(out, /memory per subscriber \(2 idle/);
 });
 
