@@ -96,6 +96,8 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Between `sfu-lost` and `sfu-restored`. */
   #recovering = false;
+  /** A retry that came due while the socket was down: run when it is joined again. */
+  #deferredAttempt: number | undefined;
   /** `join` resolved: before, a lost SFU fails the join instead of being recovered from. */
   #ready = false;
   #left = false;
@@ -287,7 +289,11 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
       },
       (err: unknown) => {
         if (generation !== this.#generation || this.#left) return;
-        if (codeOf(err) !== SFU_UNAVAILABLE) {
+        const code = codeOf(err);
+        // While recovering, an unanswered offer (the SFU went mid-exchange) is retried too.
+        const passing =
+          code === SFU_UNAVAILABLE || (this.#recovering && code === 'publish-timeout');
+        if (!passing) {
           this.#recovering = false;
           this.#error('publish', err);
           return;
@@ -295,7 +301,12 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
         const { minDelayMs = 250, maxDelayMs = 8000 } = this.#options.sfuRetry ?? {};
         const base = Math.min(maxDelayMs, minDelayMs * 2 ** attempt);
         this.#retryTimer = setTimeout(
-          () => this.#restartMedia(attempt + 1),
+          () => {
+            this.#retryTimer = undefined;
+            // Offers sent now would only queue in the socket: wait for it to be joined again.
+            if (this.#socket.state === 'joined') this.#restartMedia(attempt + 1);
+            else this.#deferredAttempt = attempt + 1;
+          },
           base / 2 + Math.random() * (base / 2),
         );
       },
@@ -343,6 +354,7 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
   #stopMedia(): void {
     // Whatever the current connections were doing is moot now, a scheduled retry too.
     this.#generation++;
+    this.#deferredAttempt = undefined;
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.#publisher?.close();
@@ -357,6 +369,8 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
       const now = new Set(joined.peers);
       for (const id of [...this.#peers]) if (!now.has(id)) this.#peerLeft(id);
       for (const id of joined.peers) this.#peerJoined(id);
+      const deferred = this.#deferredAttempt;
+      if (deferred !== undefined) this.#restartMedia(deferred);
     } else {
       // A fresh join: the SFU forgot us, so both connections start over and we publish again.
       for (const id of [...this.#peers]) this.#peerLeft(id);
