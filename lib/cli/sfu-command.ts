@@ -33,6 +33,7 @@ export async function sfuCommand(cfg: SfuCliConfig): Promise<void> {
       announced: cfg.sfu.announcedAddress ?? cfg.sfu.udpAddress,
       whip: `${url}/whip/{room}`,
       whep: `${url}/whep/{room}`,
+      metrics: cfg.sfu.metrics === false ? undefined : `${url}/metrics`,
       signal: cfg.signalLink?.urls,
     },
     'rtcd sfu listening',

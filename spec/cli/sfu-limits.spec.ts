@@ -170,8 +170,9 @@ t.test('a child enforces --max-sessions, --request-burst and --no-metrics', asyn
   });
   const ready = await waitForOutput(child, (out) => {
     const line = out.split('\n').find((l) => l.includes('rtcd sfu listening'));
-    return line === undefined ? undefined : (JSON.parse(line) as { url: string });
+    return line === undefined ? undefined : (JSON.parse(line) as { url: string; metrics?: string });
   });
+  t.equal(ready.metrics, undefined, 'the listening line names no /metrics URL');
   const metrics = await fetch(`${ready.url}/metrics`);
   t.equal(metrics.status, 404, '--no-metrics: no /metrics');
   await metrics.body?.cancel();

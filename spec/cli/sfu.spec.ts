@@ -134,8 +134,9 @@ t.test('sfu answers WHIP and WHEP, DELETE ends them, SIGTERM exits 0', async (t)
     const line = out.split('\n').find((l) => l.includes('rtcd sfu listening'));
     return line === undefined
       ? undefined
-      : (JSON.parse(line) as { url: string; port: number; udp: { port: number } });
+      : (JSON.parse(line) as { url: string; port: number; udp: { port: number }; metrics: string });
   });
+  t.equal(ready.metrics, `${ready.url}/metrics`, 'the listening line names the /metrics URL');
   t.match(ready.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   t.ok(ready.udp.port > 0, 'the UDP port actually bound is logged');
 
