@@ -7,7 +7,7 @@
  * reach Janus and each other at that address, which the kernel delivers locally (no wire).
  * Needs root and iproute2.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,7 +111,19 @@ export class JanusProcess {
     proc.once('exit', () => {
       this.exited = true;
     });
+    process.once('exit', this.onParentExit);
   }
+
+  /** If the bench exits without `stop()` (an error, `process.exit`), Janus and its namespace go. */
+  private readonly onParentExit = (): void => {
+    if (!this.exited) this.proc.kill('SIGKILL');
+    try {
+      execFileSync('ip', ['netns', 'del', this.namespace], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  };
 
   /** The Janus API base URL (reachable from inside the namespace only). */
   get url(): string {
@@ -181,6 +193,7 @@ export class JanusProcess {
       await done;
       clearTimeout(timer);
     }
+    process.off('exit', this.onParentExit);
     await run('ip', ['netns', 'del', this.namespace]).catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });
   }
