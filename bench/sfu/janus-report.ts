@@ -47,6 +47,7 @@ function commonStep(a: E2eStep[], b: E2eStep[]): [E2eStep, E2eStep] | undefined 
  */
 export function formatRatios(rtcd: E2eResult | undefined, j: JanusResult): string[] {
   const lines = [`Janus ramp stopped: ${j.stoppedBecause}`];
+  if (j.failedConnects > 0) lines.push(`Janus clients that failed to connect: ${j.failedConnects}`);
   const b = j.best;
   if (!b) return [...lines, 'Janus: no step stayed under 1% loss'];
   lines.push(

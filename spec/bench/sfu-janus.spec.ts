@@ -105,6 +105,9 @@ t.test('the ratios compare each at its best step and latency at a common step', 
   t.match(out, /added latency p50 0\.20\/0\.60 ms/);
   t.match(out, /RSS per idle subscriber 100\.0 kB \(50 subscribers\)/);
   t.match(formatRatios(undefined, { ...janus, best: undefined }).join('\n'), /no step stayed/);
+  t.notMatch(out, /failed to connect/);
+  const failed = formatRatios(rtcd, { ...janus, failedConnects: 3 }).join('\n');
+  t.match(failed, /Janus clients that failed to connect: 3/);
 });
 
 t.test("Janus VideoRoom forwards the bench clients' media next to rtcd in one run", async (t) => {
