@@ -111,6 +111,7 @@ const REPLY_TIMEOUT_MS = 120_000;
 const SFU_WARMUP_MS = 1200;
 const DRAIN_MS = 300;
 const BARE_MS = 1000;
+const BARE_SINKS = 64;
 const DIRECT_WARMUP_MS = 200;
 
 interface Child<In, Out> {
@@ -271,19 +272,25 @@ function delta(a: Record<string, number>, b: Record<string, number>): Record<str
 }
 
 /**
- * Sends per CPU-second of a bare `dgram` loop in the SFU's process, to a sink socket here
- * (the ceiling of Node's UDP, measured in the same run).
+ * Sends per CPU-second of a bare `dgram` loop in the SFU's process, spread over sink sockets
+ * here as a fan-out is over subscribers (the ceiling of Node's UDP, measured in the same run).
  */
 async function bareCeiling(server: Server, durationMs: number): Promise<number> {
-  const sink = createSocket('udp4');
-  await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', () => resolve()));
-  sink.on('message', () => {});
+  const sinks = await Promise.all(
+    Array.from({ length: BARE_SINKS }, async () => {
+      const sink = createSocket('udp4');
+      await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', () => resolve()));
+      sink.on('message', () => {});
+      return sink;
+    }),
+  );
   try {
-    server.send({ type: 'bare-send', port: sink.address().port, durationMs });
+    const ports = sinks.map((s) => s.address().port);
+    server.send({ type: 'bare-send', ports, durationMs });
     const r = await expect(server, 'bare-sent');
     return r.sent / (r.cpuUs / 1e6);
   } finally {
-    sink.close();
+    for (const s of sinks) s.close();
   }
 }
 

@@ -18,8 +18,8 @@ export type ServerIn =
   | { type: 'start' }
   | { type: 'mark' }
   | { type: 'memory' }
-  /** The ceiling: send datagrams of a forwarded packet's size to `port` for `durationMs`. */
-  | { type: 'bare-send'; port: number; durationMs: number }
+  /** The ceiling: send datagrams of a forwarded packet's size to `ports` in turn. */
+  | { type: 'bare-send'; ports: number[]; durationMs: number }
   | { type: 'stop' };
 
 export type ServerOut =

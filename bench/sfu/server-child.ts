@@ -47,11 +47,12 @@ function drops(s: SfuServer): Record<string, number> {
 
 /**
  * The ceiling of Node itself: `dgram` sends of a forwarded packet's size (1,216 B: 1,200 of
- * RTP and a GCM tag) to one sink, back to back in batches, no crypto and no routing; the CPU
- * per send is what every forwarded packet costs before the SFU does anything.
+ * RTP and a GCM tag) to the sink sockets in turn (as a fan-out goes to many subscribers), back
+ * to back in batches, no crypto and no routing; the CPU per send is what every forwarded packet
+ * costs before the SFU does anything.
  */
 async function bareSend(
-  port: number,
+  ports: readonly number[],
   durationMs: number,
 ): Promise<{ sent: number; cpuUs: number }> {
   const socket = createSocket('udp4');
@@ -61,7 +62,8 @@ async function bareSend(
   const cpu0 = process.cpuUsage();
   const end = performance.now() + durationMs;
   while (performance.now() < end) {
-    for (let i = 0; i < 64; i++) socket.send(datagram, port, '127.0.0.1');
+    for (let i = 0; i < 64; i++)
+      socket.send(datagram, ports[(sent + i) % ports.length]!, '127.0.0.1');
     sent += 64;
     await new Promise((r) => setImmediate(r));
   }
@@ -122,7 +124,7 @@ async function handle(m: ServerIn): Promise<void> {
     delay.reset();
     delay.enable();
   } else if (m.type === 'bare-send') {
-    reply({ type: 'bare-sent', ...(await bareSend(m.port, m.durationMs)) });
+    reply({ type: 'bare-sent', ...(await bareSend(m.ports, m.durationMs)) });
   } else if (m.type === 'memory') {
     reply({ type: 'memory', sessions: sfu?.resources.size ?? 0, ...memory() });
   } else {
