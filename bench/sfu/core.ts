@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { writeRtp } from '../../lib/rtp/index.js';
-import { Router } from '../../lib/sfu/index.js';
+import { Router } from '../../lib/sfu/router.js';
 import { profileParameters, type SrtpProfileName, SrtpSession } from '../../lib/srtp/index.js';
 
 const PACKET_BYTES = 1200;
