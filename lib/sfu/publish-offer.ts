@@ -111,11 +111,3 @@ export function answerRepublish(
   }
   return serialize(base);
 }
-
-/**
- * Our candidates for SDP written by lib/sdp (which adds the `candidate:` itself): the mux
- * lists them as whole attribute values (`candidate:1 1 udp …`).
- */
-export function sdpCandidates(candidates: readonly string[]): string[] {
-  return candidates.map((c) => c.replace(/^candidate:/, ''));
-}

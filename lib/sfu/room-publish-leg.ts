@@ -15,7 +15,6 @@ import {
   answerRepublish,
   type PublishedTrack,
   publishedTracks,
-  sdpCandidates,
   trackKey,
 } from './publish-offer.js';
 import type { Room } from './room.js';
@@ -59,7 +58,7 @@ export function openPublishLeg(
   const byMid = new Map<string, { producer: Producer; key: string }>();
   let sdp: string;
   try {
-    const transport = answerTransportOf(endpoint, sdpCandidates(mux.candidates));
+    const transport = answerTransportOf(endpoint, mux.candidates);
     let a: ReturnType<typeof answerPublish>;
     try {
       a = answerPublish(offer, transport);
@@ -94,7 +93,7 @@ export function republish(
   leg: PublishLeg,
   offer: SessionDescription,
 ): string {
-  const transport = answerTransportOf(leg.endpoint, sdpCandidates(ctx.media.mux.candidates));
+  const transport = answerTransportOf(leg.endpoint, ctx.media.mux.candidates);
   let published: string | undefined;
   let tracks: PublishedTrack[] = [];
   try {

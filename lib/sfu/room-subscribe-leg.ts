@@ -9,11 +9,10 @@ import type { SfuTrackInfo } from '../signal/room-service.js';
 import type { Logger } from '../util/logger.js';
 import { WebRtcEndpoint } from '../webrtc/endpoint.js';
 import type { WebRtcRemoteParameters } from '../webrtc/options.js';
-import { remoteParametersOf } from '../webrtc/remote-description.js';
+import { remoteParametersOf, sdpCandidateValues } from '../webrtc/remote-description.js';
 import { bindEndpoint, endpointSenders } from './endpoint-leg.js';
 import type { Participant } from './participant.js';
 import type { Producer } from './producer.js';
-import { sdpCandidates } from './publish-offer.js';
 import type { Room } from './room.js';
 import { RoomServiceError } from './room-service-errors.js';
 import type { SfuServer } from './sfu-server.js';
@@ -71,7 +70,7 @@ export class SubscribeLeg {
     return this.plan.offer({
       ice: { ufrag: ep.localUfrag, pwd: ep.localPwd },
       fingerprints: [{ algorithm: 'sha-256', value: ep.localFingerprint }],
-      candidates: sdpCandidates(this.media.mux.candidates),
+      candidates: sdpCandidateValues(this.media.mux.candidates),
       // Browsers re-offer actpass too; an answerer keeps the DTLS role already in use.
       setup: 'actpass',
     });

@@ -88,7 +88,7 @@ export function remoteParametersOf(
 /**
  * Our side of the transport for `createAnswer`: ICE credentials, our sha-256 fingerprint,
  * the `a=setup` we answer an `actpass` with (the endpoint's DTLS role preference), and the
- * mux's candidates.
+ * mux's candidates (as `sdpCandidateValues`: lib/sdp writes the `candidate:` itself).
  */
 export function answerTransportOf(
   ep: WebRtcEndpoint,
@@ -98,6 +98,15 @@ export function answerTransportOf(
     ice: { ufrag: ep.localUfrag, pwd: ep.localPwd },
     fingerprints: [{ algorithm: 'sha-256', value: ep.localFingerprint }],
     setup: ep.options.preferredDtlsRole === 'client' ? 'active' : 'passive',
-    candidates,
+    candidates: sdpCandidateValues(candidates),
   };
+}
+
+/**
+ * Candidates as lib/sdp's builders take them: the mux lists whole attribute values
+ * (`candidate:1 1 udp …`) while createAnswer/createOffer add `candidate:` themselves, which
+ * wrote `a=candidate:candidate:1 …` (Chromium tolerated it; RFC 8839 §5.1 does not).
+ */
+export function sdpCandidateValues(candidates: readonly string[]): string[] {
+  return candidates.map((c) => (c.startsWith('candidate:') ? c.slice(10) : c));
 }

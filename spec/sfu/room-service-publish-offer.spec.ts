@@ -10,10 +10,10 @@ import {
   answerRepublish,
   publishedTracks,
   sameTransport,
-  sdpCandidates,
   trackKey,
 } from '../../lib/sfu/publish-offer.js';
 import { answerPublish } from '../../lib/sfu/whip.js';
+import { sdpCandidateValues } from '../../lib/webrtc/remote-description.js';
 import { CHROMIUM_GATHERED_OFFER, CHROMIUM_SIMULCAST_OFFER } from '../helpers/sdp-captures.js';
 
 const FP = Array.from({ length: 32 }, () => 'CD').join(':');
@@ -84,8 +84,8 @@ t.test('a re-answer keeps a dropped section inactive, not rejected', async (t) =
 });
 
 t.test('candidates lose the candidate: prefix lib/sdp adds itself', async (t) => {
-  t.same(sdpCandidates(['candidate:1 1 udp 1 127.0.0.1 9 typ host', '2 1 udp 1 ::1 9 typ host']), [
-    '1 1 udp 1 127.0.0.1 9 typ host',
-    '2 1 udp 1 ::1 9 typ host',
-  ]);
+  t.same(
+    sdpCandidateValues(['candidate:1 1 udp 1 127.0.0.1 9 typ host', '2 1 udp 1 ::1 9 typ host']),
+    ['1 1 udp 1 127.0.0.1 9 typ host', '2 1 udp 1 ::1 9 typ host'],
+  );
 });

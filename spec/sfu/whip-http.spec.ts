@@ -56,6 +56,8 @@ t.test('RFC 9725 §4.2: POST an offer → 201, answer, Location; DELETE ends it'
   const answer = await res.text();
   t.match(answer, /a=recvonly/);
   t.match(answer, /a=rtpmap:96 VP8\/90000/, 'the offered payload type is kept');
+  t.match(answer, /\r\na=candidate:\d+ 1 udp \d+ 127\.0\.0\.1 \d+ typ host/, 'RFC 8839 candidate');
+  t.notMatch(answer, /candidate:candidate:/, 'the attribute name is written once');
   const [producer] = [...(sfu.router.getRoom('r1')?.producers() ?? [])];
   t.equal(producer?.payloadType, 96);
   t.equal(producer?.rtxPayloadType, 97);
