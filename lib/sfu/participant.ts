@@ -79,6 +79,7 @@ export class Participant extends Emitter<ParticipantEvents> {
   private twccSeq = 0;
   private readonly limits: IngressLimits;
   private nextReportAt = Number.NEGATIVE_INFINITY;
+  private nextAllocateAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly room: Room,
@@ -398,6 +399,9 @@ export class Participant extends Emitter<ParticipantEvents> {
       // packet arriving meanwhile for ~10 ms).
       this.nextReportAt = now + this.opts.reportIntervalMs * (0.5 + Math.random());
       this.sendReports(now);
+    }
+    if (now >= this.nextAllocateAt) {
+      this.nextAllocateAt = now + this.opts.reportIntervalMs;
       this.allocate();
     }
   }
