@@ -10,8 +10,14 @@ export * as rtcp from './rtcp/index.js';
 export * as rtp from './rtp/index.js';
 export * as sdp from './sdp/index.js';
 export * as sfu from './sfu/index.js';
+export { SfuRoomService, SfuServer, type SfuServerOptions } from './sfu/index.js';
 export * as signal from './signal/index.js';
-export { SignalServer, type SignalServerOptions } from './signal/index.js';
+export {
+  connectRoomService,
+  type RoomService,
+  SignalServer,
+  type SignalServerOptions,
+} from './signal/index.js';
 export * as srtp from './srtp/index.js';
 export * as stun from './stun/index.js';
 export * as turn from './turn/index.js';

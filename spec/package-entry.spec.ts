@@ -39,6 +39,10 @@ t.test('the protocol layers are namespaces equal to rtcd/stun and rtcd/turn', as
   t.same(Object.keys(rtcd.sfu).sort(), Object.keys(sfu).sort());
   t.same(Object.keys(rtcd.webrtc).sort(), Object.keys(webrtc).sort());
   t.equal(rtcd.WebRtcEndpoint, webrtc.WebRtcEndpoint);
+  t.equal(rtcd.SfuServer, sfu.SfuServer);
+  t.equal(rtcd.SfuRoomService, sfu.SfuRoomService);
+  t.equal(rtcd.connectRoomService, signal.connectRoomService);
+  t.equal(rtcd.SignalServer, signal.SignalServer);
   t.equal(rtcd.stun.decodeStunMessage, stun.decodeStunMessage);
   t.equal(rtcd.turn.TurnCore, turn.TurnCore);
 });
