@@ -43,7 +43,7 @@ const TRANSPORTS = ['mqtt', 'nanomsg', 'pfunix', 'rabbitmq', 'websockets'];
 
 const list = (names: readonly string[]): string => names.map((n) => `libjanus_${n}.so`).join(',');
 
-function janusConfig(dir: string): string {
+function janusConfig(dir: string, eventLoops: number): string {
   return `general: {
   configs_folder = "${dir}"
   plugins_folder = "${LIB}/plugins"
@@ -53,6 +53,7 @@ function janusConfig(dir: string): string {
   debug_level = 4
   interface = "${JANUS_ADDRESS}"
   session_timeout = 0
+  event_loops = ${eventLoops}
 }
 certificates: {
 }
@@ -135,7 +136,11 @@ export class JanusProcess {
   }
 
   /** Makes the namespace, writes the configuration, starts Janus and waits for its API. */
-  static async start(): Promise<JanusProcess> {
+  /**
+   * `eventLoops`: Janus's `event_loops` (0, its default: a thread with its own event loop per
+   * handle; N: N shared loops).
+   */
+  static async start(eventLoops = 0): Promise<JanusProcess> {
     const ns = `rtcd-${process.pid.toString(36)}${randomBytes(2).toString('hex')}-janus`;
     const ip = (...argv: string[]) => run('ip', ['netns', 'exec', ns, 'ip', ...argv]);
     await run('ip', ['netns', 'add', ns]);
@@ -147,7 +152,7 @@ export class JanusProcess {
       await ip('addr', 'add', `${JANUS_ADDRESS}/24`, 'dev', 'bench0');
       await ip('link', 'set', 'bench0', 'up');
       await ip('link', 'set', 'bench1', 'up');
-      writeFileSync(join(dir, 'janus.jcfg'), janusConfig(dir));
+      writeFileSync(join(dir, 'janus.jcfg'), janusConfig(dir, eventLoops));
       writeFileSync(join(dir, 'janus.transport.http.jcfg'), HTTP_CONFIG);
       writeFileSync(join(dir, 'janus.plugin.videoroom.jcfg'), 'general: {\n}\n');
       const proc = spawn(

@@ -8,7 +8,7 @@
  *
  * Flags (taken out of the argument list before bench/sfu.ts parses the rest): `--janus` runs
  * the rows even with `--quick`, `--no-janus` skips them, `--janus-steps 10,20,50`,
- * `--janus-budget 60` (seconds of stepping).
+ * `--janus-budget 60` (seconds of stepping), `--janus-event-loops 0` (Janus's `event_loops`).
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,8 @@ export interface JanusArgs {
   steps: number[] | undefined;
   /** Stop stepping after this many seconds. Default 60 (`--quick`: 30). */
   budgetSeconds: number;
+  /** Janus's `event_loops` (`--janus-event-loops`). Default 0: Janus's own, a loop per handle. */
+  eventLoops: number;
   /** The arguments left for `parseSfuArgs`. */
   rest: string[];
 }
@@ -32,14 +34,25 @@ export interface JanusArgs {
 export function janusArgs(args: readonly string[]): JanusArgs {
   const rest: string[] = [];
   const quick = args.includes('--quick');
-  const out: JanusArgs = { run: !quick, steps: undefined, budgetSeconds: quick ? 30 : 60, rest };
+  const out: JanusArgs = {
+    run: !quick,
+    steps: undefined,
+    budgetSeconds: quick ? 30 : 60,
+    eventLoops: 0,
+    rest,
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--janus') out.run = true;
     else if (a === '--no-janus') out.run = false;
-    else if (a === '--janus-steps' || a === '--janus-budget') {
+    else if (a === '--janus-steps' || a === '--janus-budget' || a === '--janus-event-loops') {
       const v = args[++i] ?? '';
-      if (a === '--janus-budget') {
+      if (a === '--janus-event-loops') {
+        out.eventLoops = Number(v);
+        if (!(Number.isInteger(out.eventLoops) && out.eventLoops >= 0 && out.eventLoops <= 64)) {
+          throw new TypeError(`--janus-event-loops must be an integer 0-64, got ${v}`);
+        }
+      } else if (a === '--janus-budget') {
         out.budgetSeconds = Number(v);
         if (!(out.budgetSeconds > 0 && out.budgetSeconds <= 3600)) {
           throw new TypeError(`--janus-budget must be in (0, 3600], got ${v}`);
@@ -230,10 +243,14 @@ function janusVersion(): string | undefined {
 }
 
 /** Steps Janus through the rooms; the child and Janus are stopped whatever happens. */
-export async function benchJanus(o: E2eOptions, log: (line: string) => void): Promise<JanusResult> {
+export async function benchJanus(
+  o: E2eOptions,
+  log: (line: string) => void,
+  eventLoops = 0,
+): Promise<JanusResult> {
   const version = janusVersion();
   if (version === undefined) throw new Error('janus not found (apt-get install janus)');
-  const janus = await JanusProcess.start();
+  const janus = await JanusProcess.start(eventLoops);
   const clients = Array.from(
     { length: o.clientProcesses },
     () => new ClientChild(janus.spawnNode(`${here}janus-child.ts`, ['--import', tsx])),
@@ -325,11 +342,13 @@ export async function runJanusRows(
   log(
     `Janus VideoRoom, same clients and rooms (1 publisher + ${o.roomSize} subscribers, ` +
       '1 Mbit/s VP8, SRTP AEAD_AES_128_GCM), Janus ICE-lite in a network namespace ' +
-      '(clients in it too, at 10.99.0.1); Janus CPU from /proc (all threads)',
+      '(clients in it too, at 10.99.0.1), event_loops ' +
+      `${a.eventLoops === 0 ? '0 (a thread per handle)' : a.eventLoops}; ` +
+      'Janus CPU from /proc (all threads)',
   );
   log(JANUS_HEADER);
   try {
-    const j = await benchJanus(o, log);
+    const j = await benchJanus(o, log, a.eventLoops);
     for (const line of formatRatios(rtcd, j)) log(line);
     return j;
   } catch (err) {

@@ -11,10 +11,19 @@ t.test('the Janus flags come out of the argument list; the rest is for bench/sfu
     run: false,
     steps: undefined,
     budgetSeconds: 30,
+    eventLoops: 0,
     rest: ['--quick', '--only', 'e2e'],
   });
   const a = janusArgs(['--seconds', '2', '--janus-steps', '10, 20', '--janus-budget', '40']);
-  t.same(a, { run: true, steps: [10, 20], budgetSeconds: 40, rest: ['--seconds', '2'] });
+  t.same(a, {
+    run: true,
+    steps: [10, 20],
+    budgetSeconds: 40,
+    eventLoops: 0,
+    rest: ['--seconds', '2'],
+  });
+  t.equal(janusArgs(['--janus-event-loops', '2']).eventLoops, 2);
+  t.throws(() => janusArgs(['--janus-event-loops', '-1']), TypeError);
   t.equal(janusArgs(['--quick', '--janus']).run, true);
   t.equal(janusArgs(['--no-janus']).run, false);
   t.throws(() => janusArgs(['--janus-steps', '10,x']), TypeError);
