@@ -51,8 +51,15 @@ export function openPublishLeg(
   offer: SessionDescription,
   remote: WebRtcRemoteParameters,
 ): { leg: PublishLeg; sdp: string } {
-  const { mux, certificate, logger, testIngressDrop } = ctx.media;
-  const endpoint = new WebRtcEndpoint({ mux, certificate, remote, logger });
+  const { mux, certificate, logger, testIngressDrop, pendingTimeoutMs } = ctx.media;
+  // The answer goes out now, so a peer that never does ICE/DTLS is dropped like a WHIP one.
+  const endpoint = new WebRtcEndpoint({
+    mux,
+    certificate,
+    remote,
+    logger,
+    connectTimeoutMs: pendingTimeoutMs,
+  });
   let participant: Participant | undefined;
   let room: Room | undefined;
   const byMid = new Map<string, { producer: Producer; key: string }>();
@@ -84,6 +91,7 @@ export function openPublishLeg(
   }
   const drop = testIngressDrop ? ingressDropFilter(testIngressDrop, participant) : undefined;
   bindEndpoint(endpoint, participant, drop);
+  ctx.media.watch(endpoint, participant);
   return { leg: { endpoint, participant, remote, byMid }, sdp };
 }
 

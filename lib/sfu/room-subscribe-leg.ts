@@ -59,6 +59,7 @@ export class SubscribeLeg {
       throw err;
     }
     bindEndpoint(endpoint, participant);
+    media.watch(endpoint, participant);
     const plan = new SubscribePlan(o.codecOf, o.maxSections);
     return new SubscribeLeg(endpoint, participant, plan, media, o.logger);
   }

@@ -319,3 +319,22 @@ t.test('a leg the router ends under a peer is reported; the peer can publish aga
   t.same(h.empty(), { rooms: 0, sessions: 0 });
   t.equal(h.last('p_1')?.type, 'publish-answer', 'leaving is not reported as an error');
 });
+
+t.test(
+  'a room publisher that never does ICE/DTLS is watched and dropped like a WHIP one',
+  async (t) => {
+    const h = await start(t, { server: { pendingTimeoutMs: 300 } });
+    h.service.join('r', 'p_1');
+    h.service.message('r', 'p_1', { type: 'publish', sdp: publishOffer() });
+    t.match(h.last('p_1'), { type: 'publish-answer' });
+    t.equal(h.server.stats().pendingEndpoints, 1, 'the publish leg counts as pending');
+    await new Promise((r) => setTimeout(r, 1_000));
+    t.equal(h.server.stats().pendingEndpoints, 0, 'no endpoint left pending');
+    t.equal(
+      h.server.stats().closed['endpoint-connect-timeout'],
+      1,
+      'closed on the pending timeout',
+    );
+    t.equal(h.server.stats().producers, 0, 'its producers are gone');
+  },
+);
