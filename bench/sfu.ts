@@ -2,7 +2,7 @@
  * `npm run bench -- sfu [--quick] [--no-out] [--only core|e2e] [--seconds 3] [--max 1000]
  *  [--steps 100,200,300,500,700,1000] [--room-size 10] [--clients 2] [--idle-subscribers 200]
  *  [--budget 70] [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]
- *  [--profile AEAD_AES_128_GCM] [--cpu-prof DIR]`
+ *  [--profile AEAD_AES_128_GCM] [--cpu-prof DIR] [--verify-every 16]`
  *
  * Two parts, one run:
  * - end to end (bench/sfu/e2e.ts): `SfuServer` in its own process, light SRTP clients in
@@ -12,6 +12,8 @@
  *   tracks per core, added latency, memory per subscriber;
  * - router core only (bench/sfu/core.ts): the router and SRTP with no sockets, the ceiling
  *   the end-to-end figures can approach.
+ * Subscribers read every packet's send stamp from its ciphertext (one AES block) and fully
+ * unprotect 1 in `--verify-every` (all with `--quick`), reporting any that fail.
  * `--cpu-prof DIR` writes a V8 CPU profile of the SFU process (where its time goes under load).
  * `--quick` is the smoke-test size (a few seconds). Writes bench/out/sfu-<date>.json (not with
  * `--quick` or `--no-out`). Results: bench/RESULTS.md, "SFU".
@@ -29,7 +31,7 @@ import {
 } from './sfu/core.js';
 import { benchE2e, type E2eOptions, type E2eResult } from './sfu/e2e.js';
 import { type JanusArgs, janusArgs, runJanusRows } from './sfu/janus.js';
-import { PACKET_BYTES, PACKETS_PER_SECOND } from './sfu/protocol.js';
+import { PACKET_BYTES, PACKETS_PER_SECOND, VERIFY_EVERY } from './sfu/protocol.js';
 import { formatE2eSummary, STEP_HEADER } from './sfu/report.js';
 
 export { type CoreBenchConfig, type CoreBenchResult, runCoreBench } from './sfu/core.js';
@@ -93,6 +95,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       clients: { type: 'string' },
       'idle-subscribers': { type: 'string' },
       budget: { type: 'string' },
+      'verify-every': { type: 'string' },
       'core-seconds': { type: 'string' },
       'core-subscribers': { type: 'string' },
       'memory-subscribers': { type: 'string' },
@@ -136,6 +139,12 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       ),
       budgetSeconds: seconds('budget', v.budget ?? (q ? '20' : '70'), 3600),
       maxLoss: 0.01,
+      verifyEvery: integer(
+        'verify-every',
+        v['verify-every'] ?? (q ? '1' : String(VERIFY_EVERY)),
+        1,
+        1_000_000,
+      ),
       ...(q ? { warmupMs: 500, drainMs: 1000, bareMs: 100 } : {}),
       ...(v['cpu-prof'] === undefined ? {} : { cpuProfileDir: v['cpu-prof'] }),
     },
@@ -156,7 +165,10 @@ export async function runSfuBench(
         `AEAD_AES_128_GCM); rooms of 1 publisher + ${e.roomSize} subscribers; ` +
         `${PACKET_BYTES} B VP8 packets at ${PACKETS_PER_SECOND.toFixed(0)}/s per track ` +
         `(1 Mbit/s); ${e.seconds} s per step on the SFU path, then the direct path (no SFU) ` +
-        'for the latency baseline',
+        "for the latency baseline; subscribers read each packet's send stamp from its " +
+        'ciphertext (one AES-CTR block, no tag check) and fully SRTP-unprotect ' +
+        `${e.verifyEvery === 1 ? 'every packet' : `1 packet in ${e.verifyEvery ?? VERIFY_EVERY}`} ` +
+        '(tag checked, payload decrypted, stamp compared): a failure counts as bad, not received',
     );
     log(STEP_HEADER);
     out.e2e = await benchE2e(e, log);

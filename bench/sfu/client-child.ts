@@ -24,21 +24,23 @@ import {
   PACKETS_PER_SECOND,
   type RoomPlan,
 } from './protocol.js';
+import { ReceiveCheck, STAMP_AT, StampReader } from './stamp-reader.js';
 
 const PROFILE: SrtpProfileName = 'AEAD_AES_128_GCM';
 const PT = 96;
 const KEY_FRAME_INTERVAL_MS = 1000;
 const TICK_MS = 4;
-/** Where the send time sits: after the RTP header and the 4-byte VP8 descriptor + header. */
-const STAMP_AT = 4;
 const CONCURRENT_CONNECTS = 12;
 const CONCURRENT_ROOMS = 4;
 
 interface Subscriber {
   client: LightClient;
   directRx: SrtpSession;
+  /** Reads stamps on the direct path; `reader` on the SFU path (once keyed by DTLS). */
+  directReader: StampReader;
+  reader: StampReader | undefined;
+  check: ReceiveCheck;
   received: number;
-  bad: number;
 }
 
 interface Publisher {
@@ -66,6 +68,8 @@ const clear = Buffer.alloc(PACKET_BYTES);
 let ufrags = 0;
 let counting: 'sfu' | 'direct' | undefined;
 let histogram = new Histogram();
+/** Every how many packets a subscriber fully unprotects (`ReceiveCheck`). */
+let verifyEvery = 1;
 let sfuPort = 0;
 /** The measured window, in send-stamp µs: packets stamped outside it are not counted. */
 let windowStart = Number.POSITIVE_INFINITY;
@@ -91,22 +95,9 @@ function randomSsrc(): number {
   return randomBytes(4).readUInt32BE(0) >>> 1 || 1;
 }
 
-function rtpPayloadOffset(p: Buffer, length: number): number {
-  if (length < 12) return -1;
-  let at = 12 + (p[0]! & 0x0f) * 4;
-  if (p[0]! & 0x10) {
-    if (length < at + 4) return -1;
-    at += 4 + p.readUInt16BE(at + 2) * 4;
-  }
-  return at;
-}
-
-/** Counts a packet of the measured window (by its send stamp) and its latency. */
-function arrived(s: Subscriber, p: Buffer, length: number): void {
-  const at = rtpPayloadOffset(p, length) + STAMP_AT;
-  if (at < STAMP_AT || at + 8 > length) return;
-  const sent = p.readDoubleBE(at);
-  if (sent < windowStart || sent >= windowEnd) return;
+/** Counts a packet of the measured window (by its send stamp, NaN: bad) and its latency. */
+function arrived(s: Subscriber, sent: number): void {
+  if (!(sent >= windowStart && sent < windowEnd)) return;
   s.received++;
   histogram.add(nowUs() - sent);
 }
@@ -116,13 +107,25 @@ function onSubscriberMedia(s: Subscriber, d: Buffer, from: RemoteInfo): void {
   const b1 = d[1] ?? 0;
   if (from.port === sfuPort) {
     if (counting !== 'sfu' || (b1 >= 192 && b1 <= 223)) return; // RTCP (SR) from the SFU
-    const r = s.client.srtp?.unprotect(d);
-    if (r?.kind === 'rtp') arrived(s, r.packet, r.packet.length);
-    else s.bad++;
+    const keys = s.client.remoteKeys;
+    if (keys === undefined) return;
+    s.reader ??= new StampReader(PROFILE, keys);
+    const srtp = s.client.srtp;
+    arrived(
+      s,
+      s.check.stampOf(d, s.reader, (p) => {
+        const r = srtp?.unprotect(p);
+        return r?.kind === 'rtp' ? r.packet.length : undefined;
+      }),
+    );
   } else if (counting === 'direct') {
-    const n = s.directRx.unprotectRtp(d, d.length, d);
-    if (typeof n === 'number') arrived(s, d, n);
-    else s.bad++;
+    arrived(
+      s,
+      s.check.stampOf(d, s.directReader, (p) => {
+        const n = s.directRx.unprotectRtp(p, p.length, p);
+        return typeof n === 'number' ? n : undefined;
+      }),
+    );
   }
 }
 
@@ -155,8 +158,10 @@ async function addSubscriber(
   const s: Subscriber = {
     client,
     directRx: new SrtpSession({ profile: PROFILE, keys: p.directKeys, replayWindow: 1024 }),
+    directReader: new StampReader(PROFILE, p.directKeys),
+    reader: undefined,
+    check: new ReceiveCheck(verifyEvery),
     received: 0,
-    bad: 0,
   };
   client.onMedia = (d, from) => onSubscriberMedia(s, d, from);
   try {
@@ -269,15 +274,18 @@ async function runPhase(
   warmupMs: number,
   durationMs: number,
   drainMs: number,
+  every: number,
 ): Promise<void> {
   histogram = new Histogram();
+  verifyEvery = every;
   for (const p of publishers.values()) {
     p.sent = 0;
     p.sentInWindow = 0;
     p.keyFrameDue = true;
     for (const s of p.subscribers) {
       s.received = 0;
-      s.bad = 0;
+      if (s.check.verifyEvery !== verifyEvery) s.check = new ReceiveCheck(verifyEvery);
+      s.check.reset();
     }
   }
   const delay = monitorEventLoopDelay({ resolution: 10 });
@@ -314,12 +322,14 @@ async function runPhase(
   let expected = 0;
   let received = 0;
   let badPackets = 0;
+  let verified = 0;
   for (const p of publishers.values()) {
     sent += p.sentInWindow;
     expected += p.sentInWindow * p.subscribers.length;
     for (const s of p.subscribers) {
       received += s.received;
-      badPackets += s.bad;
+      badPackets += s.check.bad;
+      verified += s.check.verified;
     }
   }
   reply({
@@ -328,6 +338,7 @@ async function runPhase(
     expected,
     received,
     badPackets,
+    verified,
     histogram: histogram.toArray(),
     cpuUs: cpu.user + cpu.system,
     loopDelayP99Ms: delay.count > 0 ? delay.percentile(99) / 1e6 : 0,
@@ -354,7 +365,7 @@ async function handle(m: ClientIn): Promise<void> {
     }
     reply({ type: 'connected', ...counts(), failed });
   } else if (m.type === 'phase') {
-    await runPhase(m.mode, m.warmupMs, m.durationMs, m.drainMs);
+    await runPhase(m.mode, m.warmupMs, m.durationMs, m.drainMs, m.verifyEvery);
   } else {
     for (const p of publishers.values()) {
       for (const s of p.subscribers) s.client.close();

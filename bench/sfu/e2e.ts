@@ -21,6 +21,7 @@ import {
   type RoomPlan,
   type ServerIn,
   type ServerOut,
+  VERIFY_EVERY,
 } from './protocol.js';
 import { formatStep, formatWhere } from './report.js';
 
@@ -46,6 +47,12 @@ export interface E2eOptions {
    * window's end counts as lost. Default 300 ms.
    */
   drainMs?: number;
+  /**
+   * Every how many packets a subscriber fully unprotects (SRTP tag checked, payload
+   * decrypted, its stamp compared with the one read from the ciphertext); the others' send
+   * stamps are read with one AES block (bench/sfu/stamp-reader.ts). Default 16; 1 verifies all.
+   */
+  verifyEvery?: number;
   /** Duration of the bare `dgram` send ceiling. Default 1,000 ms. */
   bareMs?: number;
   /** Write a V8 CPU profile of the SFU process into this directory (`--cpu-prof`). */
@@ -76,6 +83,8 @@ export interface E2eStep {
   clientLoopDelayP99Ms: number;
   loss: number;
   directLoss: number;
+  /** Packets fully unprotected at subscribers (both paths), and those found bad. */
+  verifiedPackets: number;
   badPackets: number;
   /** Latency of each path and the difference, µs. */
   sfuP50: number;
@@ -189,6 +198,7 @@ interface PhaseTotals {
   sent: number;
   expected: number;
   received: number;
+  verified: number;
   badPackets: number;
   histogram: Histogram;
   cpuUs: number;
@@ -210,13 +220,17 @@ async function phase(
   warmupMs: number,
   durationMs: number,
   drainMs: number,
+  verifyEvery: number,
   server?: Server,
 ): Promise<PhaseTotals> {
-  for (const c of clients) c.send({ type: 'phase', mode, warmupMs, durationMs, drainMs });
+  for (const c of clients) {
+    c.send({ type: 'phase', mode, warmupMs, durationMs, drainMs, verifyEvery });
+  }
   const t: PhaseTotals = {
     sent: 0,
     expected: 0,
     received: 0,
+    verified: 0,
     badPackets: 0,
     histogram: new Histogram(),
     cpuUs: 0,
@@ -235,6 +249,7 @@ async function phase(
     t.sent += d.sent;
     t.expected += d.expected;
     t.received += d.received;
+    t.verified += d.verified;
     t.badPackets += d.badPackets;
     t.cpuUs += d.cpuUs;
     t.loopDelayP99Ms = Math.max(t.loopDelayP99Ms, d.loopDelayP99Ms);
@@ -312,9 +327,10 @@ async function measureStep(
   const durationMs = o.seconds * 1000;
   const drainMs = o.drainMs ?? DRAIN_MS;
   const warmupMs = o.warmupMs ?? SFU_WARMUP_MS;
-  const sfu = await phase(clients, 'sfu', warmupMs, durationMs, drainMs, server);
+  const every = o.verifyEvery ?? VERIFY_EVERY;
+  const sfu = await phase(clients, 'sfu', warmupMs, durationMs, drainMs, every, server);
   const directMs = Math.max(500, durationMs / 2);
-  const direct = await phase(clients, 'direct', DIRECT_WARMUP_MS, directMs, drainMs);
+  const direct = await phase(clients, 'direct', DIRECT_WARMUP_MS, directMs, drainMs, every);
   const mark = sfu.sfu!;
   const windowS = mark.wallMs / 1000;
   return {
@@ -330,6 +346,7 @@ async function measureStep(
     clientLoopDelayP99Ms: sfu.loopDelayP99Ms,
     loss: loss(sfu),
     directLoss: loss(direct),
+    verifiedPackets: sfu.verified + direct.verified,
     badPackets: sfu.badPackets + direct.badPackets,
     sfuP50: sfu.histogram.quantile(0.5),
     sfuP99: sfu.histogram.quantile(0.99),

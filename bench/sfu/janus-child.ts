@@ -23,19 +23,21 @@ import {
   PACKETS_PER_SECOND,
   type RoomPlan,
 } from './protocol.js';
+import { ReceiveCheck, STAMP_AT, StampReader } from './stamp-reader.js';
 
 const PROFILE: SrtpProfileName = 'AEAD_AES_128_GCM';
 const KEY_FRAME_INTERVAL_MS = 1000;
 const TICK_MS = 4;
-/** Where the send time sits: after the RTP header and the 4-byte VP8 descriptor + header. */
-const STAMP_AT = 4;
 const CONCURRENT_CONNECTS = 8;
 
 interface Subscriber {
   client: JanusClient;
   directRx: SrtpSession;
+  /** Reads stamps on the direct path; `reader` on the SFU path (once keyed by DTLS). */
+  directReader: StampReader;
+  reader: StampReader | undefined;
+  check: ReceiveCheck;
   received: number;
-  bad: number;
 }
 
 interface Publisher {
@@ -62,6 +64,8 @@ let session: JanusSession | undefined;
 let ufrags = 0;
 let counting: 'sfu' | 'direct' | undefined;
 let histogram = new Histogram();
+/** Every how many packets a subscriber fully unprotects (`ReceiveCheck`). */
+let verifyEvery = 1;
 let windowStart = Number.POSITIVE_INFINITY;
 let windowEnd = Number.NEGATIVE_INFINITY;
 
@@ -87,21 +91,9 @@ const randomSsrc = (): number => randomBytes(4).readUInt32BE(0) >>> 1 || 1;
 /** Janus rooms are numbered: `call7` → 1007 (unique across child processes). */
 const roomNumber = (id: string): number => 1000 + Number(/\d+$/.exec(id)?.[0] ?? 0);
 
-function rtpPayloadOffset(p: Buffer, length: number): number {
-  if (length < 12) return -1;
-  let at = 12 + (p[0]! & 0x0f) * 4;
-  if (p[0]! & 0x10) {
-    if (length < at + 4) return -1;
-    at += 4 + p.readUInt16BE(at + 2) * 4;
-  }
-  return at;
-}
-
-function arrived(s: Subscriber, p: Buffer, length: number): void {
-  const at = rtpPayloadOffset(p, length) + STAMP_AT;
-  if (at < STAMP_AT || at + 8 > length) return;
-  const sent = p.readDoubleBE(at);
-  if (sent < windowStart || sent >= windowEnd) return;
+/** Counts a packet of the measured window (by its send stamp, NaN: bad) and its latency. */
+function arrived(s: Subscriber, sent: number): void {
+  if (!(sent >= windowStart && sent < windowEnd)) return;
   s.received++;
   histogram.add(nowUs() - sent);
 }
@@ -111,13 +103,25 @@ function onSubscriberMedia(s: Subscriber, d: Buffer, from: RemoteInfo): void {
   const b1 = d[1] ?? 0;
   if (from.port === s.client.remote?.port) {
     if (counting !== 'sfu' || (b1 >= 192 && b1 <= 223)) return; // RTCP from Janus
-    const r = s.client.srtp?.unprotect(d);
-    if (r?.kind === 'rtp') arrived(s, r.packet, r.packet.length);
-    else s.bad++;
+    const keys = s.client.remoteKeys;
+    if (keys === undefined) return;
+    s.reader ??= new StampReader(PROFILE, keys);
+    const srtp = s.client.srtp;
+    arrived(
+      s,
+      s.check.stampOf(d, s.reader, (p) => {
+        const r = srtp?.unprotect(p);
+        return r?.kind === 'rtp' ? r.packet.length : undefined;
+      }),
+    );
   } else if (counting === 'direct') {
-    const n = s.directRx.unprotectRtp(d, d.length, d);
-    if (typeof n === 'number') arrived(s, d, n);
-    else s.bad++;
+    arrived(
+      s,
+      s.check.stampOf(d, s.directReader, (p) => {
+        const n = s.directRx.unprotectRtp(p, p.length, p);
+        return typeof n === 'number' ? n : undefined;
+      }),
+    );
   }
 }
 
@@ -136,8 +140,10 @@ async function addSubscriber(p: Publisher, url: string): Promise<Subscriber | un
   const s: Subscriber = {
     client,
     directRx: new SrtpSession({ profile: PROFILE, keys: p.directKeys, replayWindow: 1024 }),
+    directReader: new StampReader(PROFILE, p.directKeys),
+    reader: undefined,
+    check: new ReceiveCheck(verifyEvery),
     received: 0,
-    bad: 0,
   };
   client.onMedia = (d, from) => onSubscriberMedia(s, d, from);
   try {
@@ -247,15 +253,18 @@ async function runPhase(
   warmupMs: number,
   durationMs: number,
   drainMs: number,
+  every: number,
 ): Promise<void> {
   histogram = new Histogram();
+  verifyEvery = every;
   for (const p of publishers.values()) {
     p.sent = 0;
     p.sentInWindow = 0;
     p.keyFrameDue = true;
     for (const s of p.subscribers) {
       s.received = 0;
-      s.bad = 0;
+      if (s.check.verifyEvery !== verifyEvery) s.check = new ReceiveCheck(verifyEvery);
+      s.check.reset();
     }
   }
   const delay = monitorEventLoopDelay({ resolution: 10 });
@@ -288,13 +297,14 @@ async function runPhase(
   delay.disable();
   await new Promise((r) => setTimeout(r, drainMs));
   counting = undefined;
-  const t = { sent: 0, expected: 0, received: 0, badPackets: 0 };
+  const t = { sent: 0, expected: 0, received: 0, badPackets: 0, verified: 0 };
   for (const p of publishers.values()) {
     t.sent += p.sentInWindow;
     t.expected += p.sentInWindow * p.subscribers.length;
     for (const s of p.subscribers) {
       t.received += s.received;
-      t.badPackets += s.bad;
+      t.badPackets += s.check.bad;
+      t.verified += s.check.verified;
     }
   }
   reply({
@@ -321,7 +331,7 @@ async function handle(m: ClientIn): Promise<void> {
     }
     reply({ type: 'connected', ...counts(), failed });
   } else if (m.type === 'phase') {
-    await runPhase(m.mode, m.warmupMs, m.durationMs, m.drainMs);
+    await runPhase(m.mode, m.warmupMs, m.durationMs, m.drainMs, m.verifyEvery);
   } else {
     for (const p of publishers.values()) {
       for (const s of p.subscribers) s.client.close();

@@ -13,7 +13,10 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { DtlsCertificate } from '../../lib/dtls/certificate.js';
 import { DtlsConnection } from '../../lib/dtls/connection.js';
+import { SRTP_EXPORTER_LABEL } from '../../lib/dtls/srtp-keys.js';
 import { buildCheckRequest, buildCheckSuccess } from '../../lib/ice/stun-check.js';
+import { dtlsExportLength, keysFromDtlsExport } from '../../lib/srtp/dtls-keys.js';
+import type { SrtpKeys } from '../../lib/srtp/key-derivation.js';
 import { SRTP_PROFILE_IDS, type SrtpProfileName } from '../../lib/srtp/profiles.js';
 import { decodeStunMessage } from '../../lib/stun/message.js';
 import { SrtpTransport } from '../../lib/webrtc/srtp-transport.js';
@@ -111,6 +114,8 @@ export function janusClientSdp(o: {
 export class JanusClient {
   readonly socket: Socket;
   srtp: SrtpTransport | undefined;
+  /** Janus's SRTP master key and salt (what `srtp` unprotects with): for `StampReader`. */
+  remoteKeys: SrtpKeys | undefined;
   handle = 0;
   /** The publisher's feed id (publishers only). */
   feed = 0;
@@ -288,6 +293,11 @@ export class JanusClient {
           data: () => {},
           connected: () => {
             this.srtp = SrtpTransport.fromDtls(dtls, role, { replayWindow: 1024, maxStreams: 16 });
+            if (this.srtp) {
+              const p = this.srtp.profile;
+              const material = dtls.exportKeyingMaterial(SRTP_EXPORTER_LABEL, dtlsExportLength(p));
+              this.remoteKeys = keysFromDtlsExport(p, material, role).remote;
+            }
             if (this.srtp) resolve();
             else reject(new Error('no SRTP profile negotiated'));
           },

@@ -15,7 +15,14 @@ import { fileURLToPath } from 'node:url';
 import type { E2eOptions, E2eResult, E2eStep } from './e2e.js';
 import { formatJanusStep, formatRatios, JANUS_HEADER, pct } from './janus-report.js';
 import { JanusProcess } from './janus-server.js';
-import { type ClientIn, type ClientOut, Histogram, isMessage, type RoomPlan } from './protocol.js';
+import {
+  type ClientIn,
+  type ClientOut,
+  Histogram,
+  isMessage,
+  type RoomPlan,
+  VERIFY_EVERY,
+} from './protocol.js';
 
 export interface JanusArgs {
   /** Whether to run the Janus rows. Default: yes, except with `--quick`. */
@@ -152,8 +159,11 @@ async function phase(
   mode: 'sfu' | 'direct',
   warmupMs: number,
   durationMs: number,
+  verifyEvery: number,
 ): Promise<{ done: PhaseDone; cpuUs: number; wallMs: number }> {
-  for (const c of clients) c.send({ type: 'phase', mode, warmupMs, durationMs, drainMs: DRAIN_MS });
+  for (const c of clients) {
+    c.send({ type: 'phase', mode, warmupMs, durationMs, drainMs: DRAIN_MS, verifyEvery });
+  }
   let cpuUs = 0;
   let wallMs = durationMs;
   if (janus) {
@@ -171,6 +181,7 @@ async function phase(
     done.sent += d.sent;
     done.expected += d.expected;
     done.received += d.received;
+    done.verified += d.verified;
     done.badPackets += d.badPackets;
     done.cpuUs += d.cpuUs;
     done.loopDelayP99Ms = Math.max(done.loopDelayP99Ms, d.loopDelayP99Ms);
@@ -185,6 +196,7 @@ const EMPTY_PHASE: PhaseDone = {
   sent: 0,
   expected: 0,
   received: 0,
+  verified: 0,
   badPackets: 0,
   histogram: [],
   cpuUs: 0,
@@ -203,8 +215,9 @@ async function measureStep(
 ): Promise<E2eStep> {
   const durationMs = o.seconds * 1000;
   const warmupMs = o.warmupMs ?? SFU_WARMUP_MS;
-  const sfu = await phase(clients, janus, 'sfu', warmupMs, durationMs);
-  const direct = await phase(clients, undefined, 'direct', DIRECT_WARMUP_MS, durationMs / 2);
+  const every = o.verifyEvery ?? VERIFY_EVERY;
+  const sfu = await phase(clients, janus, 'sfu', warmupMs, durationMs, every);
+  const direct = await phase(clients, undefined, 'direct', DIRECT_WARMUP_MS, durationMs / 2, every);
   const h = new Histogram(sfu.done.histogram);
   const hd = new Histogram(direct.done.histogram);
   const windowS = sfu.wallMs / 1000;
@@ -222,6 +235,7 @@ async function measureStep(
     clientLoopDelayP99Ms: sfu.done.loopDelayP99Ms,
     loss: lossOf(sfu.done),
     directLoss: lossOf(direct.done),
+    verifiedPackets: sfu.done.verified + direct.done.verified,
     badPackets: sfu.done.badPackets + direct.done.badPackets,
     sfuP50: h.quantile(0.5),
     sfuP99: h.quantile(0.99),

@@ -8,7 +8,10 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { DtlsCertificate } from '../../lib/dtls/certificate.js';
 import { DtlsConnection } from '../../lib/dtls/connection.js';
+import { SRTP_EXPORTER_LABEL } from '../../lib/dtls/srtp-keys.js';
 import { buildCheckRequest } from '../../lib/ice/stun-check.js';
+import { dtlsExportLength, keysFromDtlsExport } from '../../lib/srtp/dtls-keys.js';
+import type { SrtpKeys } from '../../lib/srtp/key-derivation.js';
 import { SRTP_PROFILE_IDS, type SrtpProfileName } from '../../lib/srtp/profiles.js';
 import { SrtpTransport } from '../../lib/webrtc/srtp-transport.js';
 
@@ -78,6 +81,8 @@ function readAnswer(sdp: string): AnswerTransport {
 export class LightClient {
   readonly socket: Socket;
   srtp: SrtpTransport | undefined;
+  /** The SFU's SRTP master key and salt (what `srtp` unprotects with): for `StampReader`. */
+  remoteKeys: SrtpKeys | undefined;
   /** The WHIP/WHEP resource path (for DELETE). */
   resource: string | undefined;
   /** Every SRTP/SRTCP datagram from the SFU (still protected) and from other clients. */
@@ -190,6 +195,11 @@ export class LightClient {
           data: () => {},
           connected: () => {
             this.srtp = SrtpTransport.fromDtls(dtls, role, { replayWindow: 1024, maxStreams: 16 });
+            if (this.srtp) {
+              const p = this.srtp.profile;
+              const material = dtls.exportKeyingMaterial(SRTP_EXPORTER_LABEL, dtlsExportLength(p));
+              this.remoteKeys = keysFromDtlsExport(p, material, role).remote;
+            }
             if (this.srtp) resolve();
             else reject(new Error('no SRTP profile negotiated'));
           },

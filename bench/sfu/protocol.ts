@@ -7,6 +7,8 @@
 /** 1 Mbit/s of 1,200-byte packets: ~104 packets per second per video track. */
 export const PACKET_BYTES = 1200;
 export const PACKETS_PER_SECOND = 1_000_000 / 8 / PACKET_BYTES;
+/** Subscribers fully unprotect 1 packet in this many by default (bench/sfu/stamp-reader.ts). */
+export const VERIFY_EVERY = 16;
 
 export interface MemorySample {
   rss: number;
@@ -73,6 +75,11 @@ export type ClientIn =
       /** The measured window: packets stamped inside it are counted. */
       durationMs: number;
       drainMs: number;
+      /**
+       * Every how many packets a subscriber fully unprotects (tag and payload); the others'
+       * send stamps are read from the ciphertext (bench/sfu/stamp-reader.ts).
+       */
+      verifyEvery: number;
     }
   | { type: 'close' };
 
@@ -87,7 +94,11 @@ export type ClientOut =
       sent: number;
       expected: number;
       received: number;
-      /** Packets whose SRTP authentication or decryption failed at a subscriber. */
+      /**
+       * Packets fully unprotected at subscribers, and those that failed SRTP authentication
+       * or whose decrypted send stamp differed from the one read without decrypting.
+       */
+      verified: number;
       badPackets: number;
       /** Latency histogram counts (see `Histogram`). */
       histogram: number[];

@@ -51,7 +51,11 @@ export function formatStep(s: E2eStep): string {
  * or its egress (forwarded vs expected), and what it counted as dropped.
  */
 export function formatWhere(s: E2eStep): string | undefined {
-  if (s.loss <= 0.01 && Object.keys(s.sfuDrops).length === 0) return undefined;
+  const bad =
+    s.badPackets > 0 ? `; BAD PACKETS at subscribers: ${s.badPackets} of ${s.verifiedPackets}` : '';
+  if (s.loss <= 0.01 && Object.keys(s.sfuDrops).length === 0) {
+    return bad === '' ? undefined : `      ${bad.slice(1)}`;
+  }
   const drops = Object.entries(s.sfuDrops)
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
@@ -60,7 +64,7 @@ export function formatWhere(s: E2eStep): string | undefined {
   return [
     `       SFU received ${Math.round(s.sfuReceivedPerSecond)}/s of ${published}/s published,`,
     `forwarded ${Math.round(s.forwardedPerSecond)}/s of`,
-    `${Math.round(s.publishedPerSecond * fanout)}/s expected; SFU drops: ${drops || 'none'}`,
+    `${Math.round(s.publishedPerSecond * fanout)}/s expected; SFU drops: ${drops || 'none'}${bad}`,
   ].join(' ');
 }
 
@@ -93,6 +97,12 @@ export function formatE2eSummary(r: E2eResult): string[] {
         `the SFU's best row by CPU cost is ${(top / Math.max(bareTracks, 1e-6)).toFixed(2)}x of it`,
     );
   }
+  const verified = r.steps.reduce((a, s) => a + s.verifiedPackets, 0);
+  const bad = r.steps.reduce((a, s) => a + s.badPackets, 0);
+  lines.push(
+    `SRTP at subscribers: ${verified} packets fully unprotected (tag and payload, stamp ` +
+      `compared with the one read from the ciphertext), ${bad} bad`,
+  );
   const m = r.memory;
   lines.push(
     `memory per subscriber (${m.subscribers} idle connected subscribers, after GC): ` +

@@ -41,6 +41,7 @@ t.test('end to end, quick: SfuServer and light clients in child processes', asyn
     t.ok(s.directP50 > 0 && s.directP99 >= s.directP50, 'direct latency measured');
     t.equal(s.addedP50, s.sfuP50 - s.directP50, 'added = SFU path minus direct path');
     t.equal(s.badPackets, 0, 'every packet authenticated');
+    t.ok(s.verifiedPackets >= s.latencySamples, '--quick fully unprotects every packet');
   }
   t.equal(e.failedConnects, 0);
   t.ok((e.bareSendsPerCpuSecond ?? 0) > 0, 'the bare dgram ceiling was measured');
@@ -53,6 +54,8 @@ t.test('end to end, quick: SfuServer and light clients in child processes', asyn
   t.match(out, /Janus/);
   t.match(out, /bare ceiling: Node dgram sends alone/);
   t.match(out, /memory per subscriber \(2 idle/);
+  t.match(out, /fully SRTP-unprotect every packet/);
+  t.match(out, /SRTP at subscribers: [1-9]\d* packets fully unprotected .*, 0 bad/);
 });
 
 t.test('the latency histogram merges and reads quantiles (5 µs, then 1 ms bins)', async (t) => {

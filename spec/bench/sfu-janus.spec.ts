@@ -69,6 +69,7 @@ const step = (tracks: number, cpu: number, addedP50: number, loss = 0): E2eStep 
   clientLoopDelayP99Ms: 1,
   loss,
   directLoss: 0,
+  verifiedPackets: 100,
   badPackets: 0,
   sfuP50: addedP50 + 100,
   sfuP99: addedP50 + 500,
