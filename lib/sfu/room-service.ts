@@ -212,11 +212,20 @@ export class SfuRoomService implements RoomService {
   // --- subscribe -----------------------------------------------------------------------------
 
   private watchRoom(room: Room): void {
+    room.on('activespeaker', (p) => this.speakerChanged(room.id, p));
     room.on('producer', (p) => {
       p.on('close', () => this.roomChanged(room.id));
       this.roomChanged(room.id);
     });
     for (const p of room.producers()) p.on('close', () => this.roomChanged(room.id));
+  }
+
+  /** Every peer of the room hears who speaks (the speaker too: its UI may show it). */
+  private speakerChanged(roomId: string, p: Producer): void {
+    const peers = this.rooms.get(roomId);
+    if (peers === undefined || this.sink === undefined) return;
+    const m: SfuServerMessage = { type: 'active-speaker', peerId: p.participant.id, trackId: p.id };
+    for (const peer of peers) if (!peer.closed) this.sink(peer.id, m);
   }
 
   private roomChanged(roomId: string): void {

@@ -94,6 +94,10 @@ function sfuServerMessage(v: unknown): SfuServerMessage | undefined {
       }
       return { type: m.type, sdp: m.sdp, tracks };
     }
+    case 'active-speaker':
+      return id(m.peerId) && id(m.trackId)
+        ? { type: m.type, peerId: m.peerId, trackId: m.trackId }
+        : undefined;
     case 'error': {
       const { code, message, ref } = m;
       if (!isErrorCode(code)) return undefined;

@@ -35,6 +35,11 @@ export type SfuServerMessage =
   | { type: 'publish-answer'; sdp: string }
   /** Sections of tracks that ended are kept with `a=inactive` and left out of `tracks`. */
   | { type: 'subscribe-offer'; sdp: string; tracks: SfuTrackInfo[] }
+  /**
+   * The room's dominant speaker changed (RFC 6464 audio levels, smoothed by the SFU): the
+   * publishing peer (or a WHIP publisher's participant id) and its audio track.
+   */
+  | { type: 'active-speaker'; peerId: string; trackId: string }
   /** A refused message: `ref` is its type; codes are `RoomServiceErrorCode`s. */
   | { type: 'error'; code: RoomServiceErrorCode; message: string; ref?: string };
 

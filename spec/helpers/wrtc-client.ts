@@ -103,6 +103,8 @@ export class WrtcClient {
   /** Every message the service sent this peer, in order. */
   readonly received: SfuServerMessage[] = [];
   readonly errors: Extract<SfuServerMessage, { type: 'error' }>[] = [];
+  /** The peer ids of `active-speaker` messages, in order. */
+  readonly speakers: string[] = [];
   /** Remote tracks by track id (kept after they end, with their counts). */
   readonly remote = new Map<string, RemoteTrack>();
   /** The `tracks` of the latest subscribe-offer. */
@@ -141,8 +143,11 @@ export class WrtcClient {
     return n;
   }
 
-  /** Adds a synthetic source of `kind` to the publish connection (published on `publish()`). */
-  addTrack(kind: 'audio' | 'video'): Track {
+  /**
+   * Adds a synthetic source of `kind` to the publish connection (published on `publish()`);
+   * audio is a tone of `amplitude` (Int16, default 8,000; 0 is silence).
+   */
+  addTrack(kind: 'audio' | 'video', o: { amplitude?: number } = {}): Track {
     if (kind === 'video') {
       const source = new wrtc.nonstandard.RTCVideoSource();
       const width = 160;
@@ -160,7 +165,8 @@ export class WrtcClient {
     }
     const source = new wrtc.nonstandard.RTCAudioSource();
     const samples = new Int16Array(480);
-    for (let i = 0; i < samples.length; i++) samples[i] = Math.round(8000 * Math.sin(i / 8));
+    for (let i = 0; i < samples.length; i++)
+      samples[i] = Math.round((o.amplitude ?? 8000) * Math.sin(i / 8));
     // 20 ms per tick: two 10 ms chunks, the size RTCAudioSource takes.
     this.feeders.push(() => {
       source.onData({ samples, sampleRate: 48000 });
@@ -226,6 +232,10 @@ export class WrtcClient {
       const w = this.answerWaiter;
       this.answerWaiter = undefined;
       w?.(m.sdp);
+      return;
+    }
+    if (m.type === 'active-speaker') {
+      this.speakers.push(m.peerId);
       return;
     }
     this.queue = this.queue.then(() => this.onSubscribeOffer(m.sdp, m.tracks));

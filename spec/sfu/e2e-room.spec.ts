@@ -114,6 +114,12 @@ t.test(
       t.same(s.errors, [], `${i}: no errors`);
     }
 
+    // RFC 6464: Chromium's fake microphone beeps with audio levels; the SFU names a speaker.
+    for (const [i, p] of people.entries()) {
+      const s = await p.until(`${i} hears an active speaker`, (s) => s.sfu?.speaker !== undefined);
+      t.ok(ids.includes(s.sfu?.speaker ?? ''), `${i}: active speaker ${s.sfu?.speaker}`);
+    }
+
     // The third leaves with the page's Leave button.
     const [a, b, c] = people as [Participant, Participant, Participant];
     const gone = ids[2] as string;

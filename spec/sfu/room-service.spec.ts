@@ -177,3 +177,23 @@ t.test('the test-only ingress drop applies to room publishers: NACK + RTX repair
   t.pass(`b decodes through 10% ingress loss (${b.framesFrom('p_a', 'video')} frames)`);
   t.ok((h.server.router.getRoom('loss')?.participants.get('p_a')?.stats.rtpReceived ?? 0) > 0);
 });
+
+t.test('RFC 6464 audio levels: the room hears who the active speaker is', async (t) => {
+  const h = await RoomHarness.start();
+  t.teardown(() => h.close());
+  const a = h.join('r6', 'p_a');
+  const b = h.join('r6', 'p_b');
+  a.addTrack('audio', { amplitude: 12_000 });
+  b.addTrack('audio', { amplitude: 0 });
+  await Promise.all([a.publish(), b.publish()]);
+  await waitFor(
+    () => a.speakers.length > 0 && b.speakers.length > 0,
+    15_000,
+    'active-speaker messages',
+  );
+  t.equal(b.speakers.at(-1), 'p_a', 'the silent peer hears that the speaking one speaks');
+  t.equal(a.speakers.at(-1), 'p_a', 'the speaker is told too');
+  t.notOk([...a.speakers, ...b.speakers].includes('p_b'), 'the silent peer never speaks');
+  const m = b.received.find((x) => x.type === 'active-speaker');
+  t.match(m, { type: 'active-speaker', peerId: 'p_a', trackId: String });
+});

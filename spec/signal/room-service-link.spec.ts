@@ -90,6 +90,13 @@ t.test('link frames: valid ones rebuilt, anything else refused', async (t) => {
   }
   t.equal(parseLinkDownFrame('{not json'), undefined);
 
+  const speaker = { type: 'active-speaker', peerId: 'p_2', trackId: 't', x: 1 };
+  t.same(up({ op: 'send', peerId: 'p', message: speaker }), {
+    op: 'send',
+    peerId: 'p',
+    message: { type: 'active-speaker', peerId: 'p_2', trackId: 't' },
+  });
+  t.equal(up({ op: 'send', peerId: 'p', message: { ...speaker, peerId: 7 } }), undefined);
   const tracks = [{ mid: '0', trackId: 't', peerId: 'p_2', kind: 'audio', extra: true }];
   t.same(up({ op: 'send', peerId: 'p', message: { type: 'subscribe-offer', sdp: 's', tracks } }), {
     op: 'send',

@@ -108,6 +108,10 @@ export async function runSfuPage(ctx: SfuPageContext): Promise<void> {
       renderPeers();
     },
     track: (t) => tiles.add(t),
+    'active-speaker': ({ peerId }) => {
+      view.speaker = peerId;
+      tiles.speaker(peerId);
+    },
     trackended: (t) => {
       tiles.remove(t);
       view.ended.push({ peerId: t.peerId, trackId: t.trackId, kind: t.kind });

@@ -45,6 +45,13 @@ export class SfuTiles {
     this.#shown.set(remote.trackId, { remote, node });
   }
 
+  /** Outlines the tiles of the room's active speaker (`peerId`), and only those. */
+  speaker(peerId: string): void {
+    for (const node of this.#grid.querySelectorAll('.tile[data-peer]')) {
+      node.classList.toggle('speaking', node.getAttribute('data-peer') === peerId);
+    }
+  }
+
   remove(remote: RemoteTrack): void {
     const shown = this.#shown.get(remote.trackId);
     if (shown === undefined) return;

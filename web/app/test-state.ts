@@ -73,6 +73,8 @@ export interface SfuView {
   published: string[];
   /** Video elements of remote tracks in the page. */
   videoElements: number;
+  /** The peer of the last `active-speaker` message, if any. */
+  speaker?: string;
   /** Candidate types of each connection's selected ICE pair, once connected. */
   pairs: {
     publish?: PairView;

@@ -57,7 +57,8 @@ export type ServerMessage =
   | { type: 'error'; code: string; message: string; ref?: string }
   | { type: 'pong'; id: number }
   | { type: 'publish-answer'; sdp: string }
-  | { type: 'subscribe-offer'; sdp: string; tracks: SfuTrackInfo[] };
+  | { type: 'subscribe-offer'; sdp: string; tracks: SfuTrackInfo[] }
+  | { type: 'active-speaker'; peerId: string; trackId: string };
 
 /** WebSocket close codes the server uses (see the README's Signaling section). */
 export const CloseCode = {
@@ -154,6 +155,10 @@ export function parseServerMessage(text: string): ServerMessage | undefined {
       return typeof v.id === 'number' ? { type: 'pong', id: v.id } : undefined;
     case 'publish-answer':
       return isString(v.sdp) ? { type: 'publish-answer', sdp: v.sdp } : undefined;
+    case 'active-speaker':
+      return isString(v.peerId) && isString(v.trackId)
+        ? { type: 'active-speaker', peerId: v.peerId, trackId: v.trackId }
+        : undefined;
     case 'subscribe-offer':
       // Entries this client cannot read are left out rather than failing the whole offer.
       return isString(v.sdp) && Array.isArray(v.tracks)

@@ -74,6 +74,8 @@ export interface SfuRoomEvents {
   'sfu-lost': { message: string };
   /** Media published again after `sfu-lost`, on new connections (`attempts` offers made). */
   'sfu-restored': { attempts: number };
+  /** The room's dominant speaker changed (the SFU's RFC 6464 audio levels); may be us. */
+  'active-speaker': { peerId: string; trackId: string };
 }
 
 /** Join refusals and publish errors that pass once the SFU is back. */
@@ -393,6 +395,9 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
         return;
       case 'subscribe-offer':
         this.#subscriber?.offer(m.sdp, m.tracks);
+        return;
+      case 'active-speaker':
+        this.emit('active-speaker', { peerId: m.peerId, trackId: m.trackId });
         return;
       case 'error':
         if (m.ref === 'publish') this.#publisher?.refused(m.code, m.message);
