@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import {
   type ClientIn,
   type ClientOut,
+  type GcPauses,
   Histogram,
   isMessage,
   type MemorySample,
@@ -23,7 +24,7 @@ import {
   type ServerOut,
   VERIFY_EVERY,
 } from './protocol.js';
-import { formatStep, formatWhere } from './report.js';
+import { formatGc, formatStep, formatWhere } from './report.js';
 
 export interface E2eOptions {
   /** Subscriber-track counts to step through (each bounded by `maxTracks`). */
@@ -77,6 +78,8 @@ export interface E2eStep {
   sfuCpuShare: number;
   /** Event-loop delay p99 of the SFU process during the window, ms. */
   sfuLoopDelayP99Ms: number;
+  /** The SFU process's GC pauses during the window (undefined for Janus). */
+  sfuGc?: GcPauses;
   /** Client processes' CPU time / window duration, summed. */
   clientCpuShare: number;
   /** Worst event-loop delay p99 of the client processes during the window, ms. */
@@ -342,6 +345,7 @@ async function measureStep(
     sfuDrops: delta(sfu.sfuBefore!.drops, mark.drops),
     sfuCpuShare: mark.cpuUs / 1e6 / windowS,
     sfuLoopDelayP99Ms: mark.loopDelayP99Ms,
+    sfuGc: mark.gc,
     clientCpuShare: sfu.cpuUs / 1e6 / o.seconds,
     clientLoopDelayP99Ms: sfu.loopDelayP99Ms,
     loss: loss(sfu),
@@ -395,6 +399,7 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
       log(formatStep(step));
       const why = formatWhere(step);
       if (why) log(why);
+      log(formatGc(step));
       if (step.loss > o.maxLoss) {
         const lost = (step.loss * 100).toFixed(2);
         stoppedBecause = `loss ${lost}% > ${o.maxLoss * 100}% at ${step.tracks} tracks (twice)`;

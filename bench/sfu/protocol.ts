@@ -10,6 +10,14 @@ export const PACKETS_PER_SECOND = 1_000_000 / 8 / PACKET_BYTES;
 /** Subscribers fully unprotect 1 packet in this many by default (bench/sfu/stamp-reader.ts). */
 export const VERIFY_EVERY = 16;
 
+export interface GcPauses {
+  count: number;
+  totalMs: number;
+  maxMs: number;
+  /** Pauses by kind: `scavenge`, `mark-sweep`, `incremental`, `weak-callbacks`. */
+  byKind: Record<string, number>;
+}
+
 export interface MemorySample {
   rss: number;
   heapUsed: number;
@@ -39,6 +47,8 @@ export type ServerOut =
       sessions: number;
       /** Event-loop delay p99 since the previous mark, ms. */
       loopDelayP99Ms: number;
+      /** Garbage-collection pauses since the previous mark: count, total and longest, ms. */
+      gc: GcPauses;
     }
   | ({ type: 'memory'; sessions: number } & MemorySample)
   | { type: 'bare-sent'; sent: number; cpuUs: number }

@@ -68,6 +68,19 @@ export function formatWhere(s: E2eStep): string | undefined {
   ].join(' ');
 }
 
+/** Under each row: the SFU process's GC pauses in the window (its packets wait through them). */
+export function formatGc(s: E2eStep): string {
+  const g = s.sfuGc;
+  if (g === undefined) return '       SFU GC: not observed';
+  const kinds = Object.entries(g.byKind)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  return (
+    `       SFU GC: ${g.count} pauses (${kinds || 'none'}), ${g.totalMs.toFixed(1)} ms in all, ` +
+    `longest ${g.maxMs.toFixed(2)} ms`
+  );
+}
+
 /** The summary lines under the step table. */
 export function formatE2eSummary(r: E2eResult): string[] {
   const lines = [`ramp stopped: ${r.stoppedBecause}`];
