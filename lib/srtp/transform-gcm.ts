@@ -15,19 +15,15 @@ import { copyBytes, Slot } from './views.js';
 const TAG_LENGTH = 16;
 
 /**
- * SRTP payloads up to this many bytes (every packet of a 1,500-byte MTU) are sealed in
- * JavaScript (GHASH with 8-bit tables, keystream from per-SSRC runs of one ECB call); longer
- * ones by one node:crypto GCM cipher per packet. node:crypto's GCM costs ~3.5 µs of fixed
- * overhead per packet (cipher object, IV, five native calls, two result buffers) and then
- * little per byte; the JS GHASH costs ~50 ns per 16-byte block. Measured on Node 20 x64 (CPU
- * time per packet, AES-128): JS 1.8 µs vs native 4.1 µs at 112 B, 3.3 vs 4.5–4.9 at 524 B,
- * 5.0–5.2 vs 5.6–5.7 at 1,000 B, a tie (4.6–6.0 either way) from 1,100 B on. What decides
- * the large packets is garbage: the native path leaves a cipher object (a native handle, weak
- * callbacks) and two buffers per packet, so at 60,000 protects of 1,200 B it took 14–16 GC
- * pauses of 50–80 ms in all, the JS path 2–3 of 2–5 ms; in an SFU every one of those pauses is
- * latency for every packet waiting behind it.
+ * SRTP payloads up to this many bytes are sealed in JavaScript (GHASH with 8-bit tables,
+ * keystream from per-SSRC runs of one ECB call); longer ones by one node:crypto GCM cipher per
+ * packet. node:crypto's GCM costs ~3.5 µs of fixed overhead per packet (cipher object, IV,
+ * five native calls, two result buffers) and then little per byte; the JS GHASH costs
+ * ~50 ns per 16-byte block. Measured on Node 20 x64 (CPU time per packet, AES-128): JS 1.8 µs
+ * vs native 4.1 µs at 112 B, 3.3 vs 4.5–4.9 at 524 B, 5.0–5.2 vs 5.6–5.7 at 1,000 B, a tie
+ * (4.6–6.0 either way) from 1,100 B on.
  */
-export const GCM_JS_LIMIT = 1500;
+export const GCM_JS_LIMIT = 1024;
 
 interface Keys {
   readonly cipher: KeyObject;

@@ -117,9 +117,8 @@ for (const profile of PROFILES) {
         sendSeq = seq - 1 - Math.floor(next() * 15);
         skippedBack++;
       }
-      // Sizes from audio to full video and jumbo (past GCM_JS_LIMIT), growing past the stride
-      // and shrinking under it.
-      const size = next() < 0.5 ? 12 + Math.floor(next() * 200) : 12 + Math.floor(next() * 2988);
+      // Sizes from audio to full video, growing past the stride and shrinking under it.
+      const size = next() < 0.5 ? 12 + Math.floor(next() * 200) : 12 + Math.floor(next() * 1488);
       const plain = packet(sendSeq, ssrc, size);
       const out = Buffer.alloc(size + 16);
       const n = tx.protectRtp(plain, size, out);
