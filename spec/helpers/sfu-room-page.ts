@@ -81,8 +81,9 @@ export async function poll<T>(
   what: string,
   read: () => Promise<T>,
   ok: (v: T) => boolean,
+  timeoutMs = 20_000,
 ): Promise<T> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await read();
     if (ok(v)) return v;

@@ -345,10 +345,13 @@ t.test(
       () => low.evaluate<In>(`inboundOf('${lowTrack}')`),
       (v) => v.frames > 0 && v.width === 320,
     );
+    // Chromium starts its simulcast low and adds layers as its estimate ramps up on our
+    // transport-cc feedback: on a loaded machine that took over 20 s (as e2e-simulcast allows).
     const highIn = await poll(
       'the high subscriber decodes a wider layer',
       () => high.evaluate<In>(`inboundOf('${highTrack}')`),
       (v) => v.frames > 0 && v.width > 320,
+      45_000,
     );
     t.equal(lowIn.width, 320, 'layer 0: a quarter of 1280');
     t.ok(highIn.width > lowIn.width, `layer 2: ${highIn.width} wide`);
