@@ -2,7 +2,7 @@
  * `npm run bench -- sfu [--quick] [--no-out] [--only core|e2e] [--seconds 3] [--max 1000]
  *  [--steps 100,200,300,500,700,1000] [--room-size 10] [--clients 2] [--idle-subscribers 200]
  *  [--budget 70] [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]
- *  [--profile AEAD_AES_128_GCM] [--cpu-prof DIR] [--verify-every 16]`
+ *  [--profile AEAD_AES_128_GCM] [--cpu-prof DIR] [--verify-every 16] [--sfu-node-option X]…`
  *
  * Two parts, one run:
  * - end to end (bench/sfu/e2e.ts): `SfuServer` in its own process, light SRTP clients in
@@ -96,6 +96,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       'idle-subscribers': { type: 'string' },
       budget: { type: 'string' },
       'verify-every': { type: 'string' },
+      'sfu-node-option': { type: 'string', multiple: true },
       'core-seconds': { type: 'string' },
       'core-subscribers': { type: 'string' },
       'memory-subscribers': { type: 'string' },
@@ -147,6 +148,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       ),
       ...(q ? { warmupMs: 500, drainMs: 1000, bareMs: 100 } : {}),
       ...(v['cpu-prof'] === undefined ? {} : { cpuProfileDir: v['cpu-prof'] }),
+      ...(v['sfu-node-option'] === undefined ? {} : { sfuNodeOptions: v['sfu-node-option'] }),
     },
   };
 }

@@ -56,6 +56,8 @@ export interface E2eOptions {
   verifyEvery?: number;
   /** Duration of the bare `dgram` send ceiling. Default 1,000 ms. */
   bareMs?: number;
+  /** Node/V8 options for the SFU process, e.g. `--trace-gc` (`--sfu-node-option`). */
+  sfuNodeOptions?: readonly string[];
   /** Write a V8 CPU profile of the SFU process into this directory (`--cpu-prof`). */
   cpuProfileDir?: string;
   /** Stop stepping once this much wall time has passed, s. */
@@ -364,10 +366,10 @@ async function measureStep(
 
 /** Runs the whole end-to-end measurement; children are killed whatever happens. */
 export async function benchE2e(o: E2eOptions, log: (line: string) => void): Promise<E2eResult> {
-  const server: Server = spawnChild(
-    'server-child.ts',
-    o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : [],
-  );
+  const server: Server = spawnChild('server-child.ts', [
+    ...(o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : []),
+    ...(o.sfuNodeOptions ?? []),
+  ]);
   const clients: Client[] = Array.from({ length: o.clientProcesses }, () =>
     spawnChild<ClientIn, ClientOut>('client-child.ts'),
   );
