@@ -162,7 +162,8 @@ export async function runSfuBench(
   if (c.only !== 'core') {
     const e = c.e2e;
     log(
-      `SFU end to end, node ${process.version}: SfuServer alone in one process; ` +
+      `SFU end to end, node ${process.version}: SfuServer alone in one process` +
+        `${e.sfuNodeOptions?.length ? ` (node ${e.sfuNodeOptions.join(' ')})` : ''}; ` +
         `${e.clientProcesses} client process(es) of light WHIP/WHEP clients (ICE, DTLS, SRTP ` +
         `AEAD_AES_128_GCM); rooms of 1 publisher + ${e.roomSize} subscribers; ` +
         `${PACKET_BYTES} B VP8 packets at ${PACKETS_PER_SECOND.toFixed(0)}/s per track ` +

@@ -85,3 +85,16 @@ t.test('bad options are refused with exit code 1', async (t) => {
     console.error = err;
   }
 });
+
+t.test('--verify-every and --sfu-node-option reach the end-to-end options', async (t) => {
+  t.equal(parseSfuArgs([]).e2e.verifyEvery, 16, 'subscribers verify 1 packet in 16 by default');
+  t.equal(parseSfuArgs(['--quick']).e2e.verifyEvery, 1, 'every packet with --quick');
+  t.equal(parseSfuArgs(['--verify-every', '4']).e2e.verifyEvery, 4);
+  t.throws(() => parseSfuArgs(['--verify-every', '0']), TypeError);
+  t.equal(parseSfuArgs([]).e2e.sfuNodeOptions, undefined, 'plain node by default');
+  t.same(
+    parseSfuArgs(['--sfu-node-option=--max-semi-space-size=1', '--sfu-node-option=--trace-gc']).e2e
+      .sfuNodeOptions,
+    ['--max-semi-space-size=1', '--trace-gc'],
+  );
+});
