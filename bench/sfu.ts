@@ -18,10 +18,12 @@
  * `--quick` is the smoke-test size (a few seconds). Writes bench/out/sfu-<date>.json (not with
  * `--quick` or `--no-out`). Results: bench/RESULTS.md, "SFU".
  */
+
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { SMALL_SEMI_SPACE_FLAG } from '../lib/cli/node-flags.js';
 import type { SrtpProfileName } from '../lib/srtp/index.js';
 import {
   type CoreBenchConfig,
@@ -148,7 +150,9 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       ),
       ...(q ? { warmupMs: 500, drainMs: 1000, bareMs: 100 } : {}),
       ...(v['cpu-prof'] === undefined ? {} : { cpuProfileDir: v['cpu-prof'] }),
-      ...(v['sfu-node-option'] === undefined ? {} : { sfuNodeOptions: v['sfu-node-option'] }),
+      // As `rtcd sfu` runs (its bin's shebang); `--sfu-node-option` replaces it (e.g.
+      // `--sfu-node-option=--max-semi-space-size=16` for Node's default young generation).
+      sfuNodeOptions: v['sfu-node-option'] ?? [SMALL_SEMI_SPACE_FLAG],
     },
   };
 }

@@ -1,5 +1,6 @@
 import { SfuServer, type SfuServerOptions } from '../sfu/sfu-server.js';
 import type { Logger } from '../util/logger.js';
+import { SMALL_SEMI_SPACE_FLAG, semiSpaceAdvice } from './node-flags.js';
 
 /** What a started SFU serves: the HTTP base URL (WHIP/WHEP) and its media UDP port. */
 export interface StartedSfu {
@@ -13,6 +14,8 @@ export interface StartedSfu {
 
 /** Listens; a server that fails to start is closed (nothing left bound). */
 export async function startSfuServer(options: SfuServerOptions, log: Logger): Promise<StartedSfu> {
+  const advice = semiSpaceAdvice();
+  if (advice !== undefined) log.warn({ flag: SMALL_SEMI_SPACE_FLAG }, advice);
   const server = new SfuServer({ ...options, logger: log });
   let port: number;
   try {

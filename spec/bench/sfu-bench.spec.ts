@@ -91,7 +91,11 @@ t.test('--verify-every and --sfu-node-option reach the end-to-end options', asyn
   t.equal(parseSfuArgs(['--quick']).e2e.verifyEvery, 1, 'every packet with --quick');
   t.equal(parseSfuArgs(['--verify-every', '4']).e2e.verifyEvery, 4);
   t.throws(() => parseSfuArgs(['--verify-every', '0']), TypeError);
-  t.equal(parseSfuArgs([]).e2e.sfuNodeOptions, undefined, 'plain node by default');
+  t.same(
+    parseSfuArgs([]).e2e.sfuNodeOptions,
+    ['--max-semi-space-size=1'],
+    'the SFU runs as `rtcd sfu` does (its bin passes the small semi-space)',
+  );
   t.same(
     parseSfuArgs(['--sfu-node-option=--max-semi-space-size=1', '--sfu-node-option=--trace-gc']).e2e
       .sfuNodeOptions,
