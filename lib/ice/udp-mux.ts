@@ -1,7 +1,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
-import { isIP, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import type { TransportAddress } from '../stun/transport-address.js';
+import { literalLookup } from '../util/literal-lookup.js';
 import { type Logger, silentLogger } from '../util/logger.js';
 import { candidatePriority, formatCandidate, type IceCandidate } from './candidate.js';
 import { classifyPacket } from './demux.js';
@@ -52,28 +52,6 @@ export interface IceLiteCounters {
 const NO_PACKET = new Uint8Array(0);
 /** Datagrams queued before the mux sends them without waiting for the task's end. */
 const SEND_BATCH = 32;
-
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
-
-/**
- * `node:dgram` passes the address of every `send` through its socket's lookup, by default
- * `dns.lookup`, which answers even an IP literal a `process.nextTick` later: a tick and two
- * closures per datagram. Every address the mux sends to is a literal (it came from `rinfo`),
- * so literals are answered at once; names still go to `dns.lookup`. Exported for its spec.
- */
-export function literalLookup(
-  hostname: string,
-  options: LookupOneOptions | number,
-  callback: LookupCallback,
-): void {
-  const family = isIP(hostname);
-  if (family !== 0) {
-    callback(null, hostname, family);
-    return;
-  }
-  const o: LookupOneOptions = typeof options === 'number' ? { family: options } : options;
-  dnsLookup(hostname, o, callback);
-}
 
 /** A remote of the UDP socket, as the core keeps it for a selected pair. */
 interface UdpRemote extends LiteRemote {
