@@ -4,20 +4,13 @@
  * `RoomServiceErrorCode` of the contract (lib/signal/room-service.ts).
  */
 import { IceLiteOptionsError } from '../ice/lite-options.js';
-import type { RoomServiceErrorCode } from '../signal/room-service.js';
+import { RoomServiceErrorCode } from '../signal/room-service.js';
 import { WebRtcOptionsError } from '../webrtc/options.js';
 import { SfuError, SfuErrorCode } from './errors.js';
 import { WhipError } from './whip.js';
 
-/** The contract's codes by name (lib/sfu imports only types from lib/signal). */
-export const roomServiceCodes = {
-  badSdp: 'bad-sdp',
-  notAcceptable: 'sfu-not-acceptable',
-  badState: 'sfu-bad-state',
-  limit: 'sfu-limit',
-  unavailable: 'sfu-unavailable',
-  internal: 'sfu-internal',
-} as const satisfies Record<string, RoomServiceErrorCode>;
+/** The contract's codes by name (a dependency-free file of lib/signal: the interface itself). */
+export const roomServiceCodes = RoomServiceErrorCode;
 export type RoomServiceErrorKey = keyof typeof roomServiceCodes;
 
 /** A refusal raised inside the service, with the code the peer gets. */

@@ -2,8 +2,8 @@
  * The room service: the small interface through which `rtcd signal` hands the peers of rooms
  * of session type `sfu` to a media server (our SFU), in the same process or over a link
  * (`/sfu` WebSocket, see room-service-link.ts). The signal server owns identities, rooms and
- * peers; the service owns media. Neither reaches into the other: `lib/sfu` imports only the
- * types of this file.
+ * peers; the service owns media. Neither reaches into the other: `lib/sfu` imports only this
+ * file (which imports nothing).
  *
  * Per peer, the client keeps two RTCPeerConnections: a publishing one (the client offers,
  * `publish` → `publish-answer`, again on every change of its tracks) and a subscribing one
