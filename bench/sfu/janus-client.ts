@@ -1,49 +1,39 @@
 /**
  * The SFU bench's light client (bench/sfu/light-client.ts) adapted to Janus VideoRoom: the
- * same rtcd parts (ICE check, DTLS, SRTP) on one UDP socket, but signalled over Janus's HTTP
- * API, and talking to the host candidate Janus puts in its SDP (Janus opens one port per
- * PeerConnection, where rtcd shares one). Janus runs ICE-lite here, as rtcd does, so the
- * client is the controlling agent and nominates with USE-CANDIDATE; its own host candidate
- * goes in its SDP so Janus has a remote candidate from the start.
+ * same rtcd parts (ICE check, DTLS, SRTP: bench/sfu/client-core.ts) on one UDP socket, but
+ * signalled over Janus's HTTP API, and talking to the host candidate Janus puts in its SDP
+ * (Janus opens one port per PeerConnection, where rtcd shares one). Janus runs ICE-lite here,
+ * as rtcd does, so the client is the controlling agent and nominates with USE-CANDIDATE; its
+ * own host candidate goes in its SDP so Janus has a remote candidate from the start.
  *
  * A publisher sends `joinandconfigure` with its offer and gets Janus's answer; a subscriber
  * sends `join` (ptype subscriber, the publisher's feed), gets Janus's offer and answers with
  * `start`, taking the DTLS client role (`a=setup:active`).
  */
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import type { DtlsCertificate } from '../../lib/dtls/certificate.js';
-import { DtlsConnection } from '../../lib/dtls/connection.js';
-import { SRTP_EXPORTER_LABEL } from '../../lib/dtls/srtp-keys.js';
-import { buildCheckRequest, buildCheckSuccess } from '../../lib/ice/stun-check.js';
-import { dtlsExportLength, keysFromDtlsExport } from '../../lib/srtp/dtls-keys.js';
-import type { SrtpKeys } from '../../lib/srtp/key-derivation.js';
-import { SRTP_PROFILE_IDS, type SrtpProfileName } from '../../lib/srtp/profiles.js';
+import type { RemoteInfo, Socket } from 'node:dgram';
+import { buildCheckSuccess } from '../../lib/ice/stun-check.js';
 import { decodeStunMessage } from '../../lib/stun/message.js';
-import { SrtpTransport } from '../../lib/webrtc/srtp-transport.js';
+import {
+  bindClientSocket,
+  CLIENT_PWD,
+  ClientCore,
+  type ClientCoreOptions,
+  type RemoteTransport,
+} from './client-core.js';
 import type { JanusSession, PluginReply } from './janus-api.js';
 
-const CONSENT_INTERVAL_MS = 5000;
-const CLIENT_PWD = 'benchclientpassword0123456';
 const CONNECT_TIMEOUT_MS = 20_000;
 const FEED_RETRIES = 20;
 const FEED_RETRY_MS = 100;
 
-export interface JanusClientOptions {
-  certificate: DtlsCertificate;
+export interface JanusClientOptions extends ClientCoreOptions {
   session: JanusSession;
   /** The address this client binds and announces (Janus's namespace address). */
   address: string;
-  /** Unique per client (4+ ice-chars). */
-  ufrag: string;
-  profile: SrtpProfileName;
 }
 
 /** What the client needs from Janus's SDP. */
-export interface JanusTransport {
-  ufrag: string;
-  pwd: string;
-  fingerprint: string;
-  setup: string;
+export interface JanusTransport extends RemoteTransport {
   address: string;
   port: number;
   mid: string;
@@ -111,42 +101,20 @@ export function janusClientSdp(o: {
   ].join('\r\n');
 }
 
-export class JanusClient {
-  readonly socket: Socket;
-  srtp: SrtpTransport | undefined;
-  /** Janus's SRTP master key and salt (what `srtp` unprotects with): for `StampReader`. */
-  remoteKeys: SrtpKeys | undefined;
+export class JanusClient extends ClientCore<JanusTransport> {
   handle = 0;
   /** The publisher's feed id (publishers only). */
   feed = 0;
-  /** Every SRTP/SRTCP datagram from Janus (still protected) and from other clients. */
-  onMedia: (datagram: Buffer, from: RemoteInfo) => void = () => {};
-  remote: JanusTransport | undefined;
-  private dtls: DtlsConnection | undefined;
-  private dtlsTimer: NodeJS.Timeout | undefined;
-  private consentTimer: NodeJS.Timeout | undefined;
-  private nominated: (() => void) | undefined;
 
   private constructor(
-    readonly o: JanusClientOptions,
+    readonly options: JanusClientOptions,
     socket: Socket,
   ) {
-    this.socket = socket;
-    socket.on('message', (d, from) => this.receive(d, from));
+    super(options, socket);
   }
 
   static async open(o: JanusClientOptions): Promise<JanusClient> {
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, o.address, () => resolve());
-    });
-    socket.setRecvBufferSize(1 << 20);
-    return new JanusClient(o, socket);
-  }
-
-  get port(): number {
-    return this.socket.address().port;
+    return new JanusClient(o, await bindClientSocket(o.address));
   }
 
   private sdp(
@@ -157,7 +125,7 @@ export class JanusClient {
       direction,
       ufrag: this.o.ufrag,
       fingerprint: this.o.certificate.fingerprint('sha-256'),
-      address: this.o.address,
+      address: this.options.address,
       port: this.port,
       ...extra,
     });
@@ -165,7 +133,7 @@ export class JanusClient {
 
   /** Creates VideoRoom `room` (1 publisher) and publishes one VP8 track with `ssrc` into it. */
   async publish(room: number, ssrc: number): Promise<void> {
-    const s = this.o.session;
+    const s = this.options.session;
     this.handle = await s.attach();
     await s.message(this.handle, {
       request: 'create',
@@ -189,12 +157,12 @@ export class JanusClient {
     }
     this.feed = r.data.id;
     this.remote = readJanusSdp(r.jsep.sdp);
-    await this.connect();
+    await this.establish(CONNECT_TIMEOUT_MS);
   }
 
   /** Subscribes to `feed` in `room`: Janus offers, this client answers. */
   async subscribe(room: number, feed: number): Promise<void> {
-    const s = this.o.session;
+    const s = this.options.session;
     this.handle = await s.attach();
     const join = { request: 'join', ptype: 'subscriber', room, streams: [{ feed }] };
     let r: PluginReply | undefined;
@@ -214,7 +182,7 @@ export class JanusClient {
     this.remote = readJanusSdp(r.jsep.sdp);
     const answer = this.sdp('recvonly', { mid: this.remote.mid, pt: this.remote.vp8 });
     await s.message(this.handle, { request: 'start' }, { type: 'answer', sdp: answer });
-    await this.connect();
+    await this.establish(CONNECT_TIMEOUT_MS);
   }
 
   send(datagram: Uint8Array): void {
@@ -222,134 +190,15 @@ export class JanusClient {
     if (r) this.socket.send(datagram, r.port, r.address);
   }
 
-  close(): void {
-    clearTimeout(this.dtlsTimer);
-    clearInterval(this.consentTimer);
-    this.nominated = undefined;
-    this.socket.close();
-  }
-
-  private async connect(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`janus ICE/DTLS not up in ${CONNECT_TIMEOUT_MS} ms`)),
-        CONNECT_TIMEOUT_MS,
-      );
-    });
-    try {
-      await Promise.race([this.nominate().then(() => this.handshake()), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-    this.consentTimer = setInterval(() => this.check(false), CONSENT_INTERVAL_MS);
-  }
-
-  private check(useCandidate: boolean): void {
-    const r = this.remote;
-    if (!r) return;
-    this.send(
-      buildCheckRequest({
-        localUfrag: this.o.ufrag,
-        remoteUfrag: r.ufrag,
-        remotePwd: r.pwd,
-        priority: 0x6e7f1eff,
-        role: 'controlling',
-        tieBreaker: 0x5eedn,
-        useCandidate,
-      }),
-    );
-  }
-
-  private async nominate(): Promise<void> {
-    const answered = new Promise<void>((resolve) => {
-      this.nominated = resolve;
-    });
-    const resend = setInterval(() => this.check(true), 200);
-    this.check(true);
-    try {
-      await answered;
-    } finally {
-      clearInterval(resend);
-    }
-  }
-
-  private async handshake(): Promise<void> {
-    const r = this.remote!;
-    // Janus answers our actpass with active (it is the DTLS client); we answer its actpass
-    // offer with active (we are).
-    const role = r.setup === 'active' ? 'server' : 'client';
-    await new Promise<void>((resolve, reject) => {
-      const dtls = new DtlsConnection(
-        {
-          role,
-          certificate: this.o.certificate,
-          remoteFingerprints: [{ algorithm: 'sha-256', value: r.fingerprint }],
-          srtpProfiles: [SRTP_PROFILE_IDS[this.o.profile]],
-          initialRetransmitMs: 500,
-        },
-        {
-          send: (d) => this.send(d),
-          data: () => {},
-          connected: () => {
-            this.srtp = SrtpTransport.fromDtls(dtls, role, { replayWindow: 1024, maxStreams: 16 });
-            if (this.srtp) {
-              const p = this.srtp.profile;
-              const material = dtls.exportKeyingMaterial(SRTP_EXPORTER_LABEL, dtlsExportLength(p));
-              this.remoteKeys = keysFromDtlsExport(p, material, role).remote;
-            }
-            if (this.srtp) resolve();
-            else reject(new Error('no SRTP profile negotiated'));
-          },
-          closed: (why) => reject(new Error(`DTLS closed: ${JSON.stringify(why)}`)),
-        },
-      );
-      this.dtls = dtls;
-      dtls.start(performance.now());
-      this.schedule();
-    });
-  }
-
-  private schedule(): void {
-    clearTimeout(this.dtlsTimer);
-    const at = this.dtls?.nextTimeout();
-    if (at === undefined) return;
-    this.dtlsTimer = setTimeout(
-      () => {
-        this.dtls?.handleTimeout(performance.now());
-        this.schedule();
-      },
-      Math.max(0, at - performance.now()),
-    );
-  }
-
   /**
    * Janus's libnice sends its own checks even in ICE-lite mode and waits for them before it
    * starts DTLS: answer them (short-term credentials: our password, RFC 8445 §7.3). The bench
    * trusts Janus's USERNAME and integrity; it only needs the response to be valid.
    */
-  private answerCheck(d: Buffer, from: RemoteInfo): void {
+  protected override stunRequest(d: Buffer, from: RemoteInfo): void {
     const m = decodeStunMessage(d);
     if (!m.ok) return;
     const mapped = { family: 4 as const, address: from.address, port: from.port };
     this.socket.send(buildCheckSuccess(m.message, mapped, CLIENT_PWD), from.port, from.address);
-  }
-
-  private receive(d: Buffer, from: RemoteInfo): void {
-    const b = d[0] ?? 0;
-    if (b >= 128 && b <= 191) {
-      this.onMedia(d, from);
-    } else if (b < 2) {
-      if (d[0] === 0x01 && d[1] === 0x01 && this.nominated) {
-        // A STUN success response (0x0101) to a check: the first one ends nomination.
-        this.nominated();
-        this.nominated = undefined;
-      } else if (d[0] === 0x00 && d[1] === 0x01) {
-        this.answerCheck(d, from);
-      }
-    } else if (b >= 20 && b <= 63) {
-      this.dtls?.receive(d, performance.now());
-      this.schedule();
-    }
   }
 }
