@@ -1,0 +1,376 @@
+/**
+ * What the SFU bench's client children share (bench/sfu/client-child.ts for rtcd,
+ * bench/sfu/janus-child.ts for Janus): whole rooms in one process (a publisher and its
+ * subscribers, so a send time stamped by the publisher and read by a subscriber come from one
+ * clock), the send loop, the receive/verify path, the measurement and the `ClientIn` /
+ * `ClientOut` message loop. Publishers send 1 Mbit/s of 1,200-byte VP8 packets, a key frame
+ * first, every second and on PLI/FIR, each stamped with its send time in µs
+ * (`performance.timeOrigin + performance.now()`); subscribers decrypt, count and subtract.
+ *
+ * A phase runs one path: `sfu` (publisher → server → subscribers, each leg its own SRTP
+ * session) or `direct` (the publisher protects once with a room key and sends to each of its
+ * subscribers' sockets itself: the same sockets, rate and decrypt work, no server).
+ * How a client is opened, published and subscribed is the child's (`ChildHooks`).
+ */
+import { randomBytes } from 'node:crypto';
+import type { RemoteInfo } from 'node:dgram';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { profileParameters, type SrtpProfileName, SrtpSession } from '../../lib/srtp/index.js';
+import type { ClientCore } from './client-core.js';
+import {
+  type ClientIn,
+  type ClientOut,
+  Histogram,
+  isMessage,
+  PACKET_BYTES,
+  PACKETS_PER_SECOND,
+  type RoomPlan,
+} from './protocol.js';
+import { ReceiveCheck, STAMP_AT, StampReader } from './stamp-reader.js';
+
+export const PROFILE: SrtpProfileName = 'AEAD_AES_128_GCM';
+const KEY_FRAME_INTERVAL_MS = 1000;
+const TICK_MS = 4;
+
+/** What differs between the children: signalling, addresses, pacing of set-up. */
+export interface ChildHooks<C extends ClientCore> {
+  /** Opens one client (not yet connected) for the server at `url` / `udpPort`. */
+  open(url: string, udpPort: number): Promise<C>;
+  /** Publishes one VP8 track with `ssrc` into `room` (a `RoomPlan` id). */
+  publish(client: C, room: string, ssrc: number): Promise<void>;
+  /** Subscribes `client` to `publisher`'s track in `room`. */
+  subscribe(client: C, room: string, publisher: C): Promise<void>;
+  /** Whether a datagram `client` got came from the server (else from a direct publisher). */
+  fromServer(client: C, from: RemoteInfo): boolean;
+  /** The VP8 payload type `client`'s packets carry (once published). */
+  payloadType(client: C): number;
+  /** The address clients bind (where direct packets go). */
+  address: string;
+  /** Subscribers connected at once. */
+  concurrentConnects: number;
+  /** Rooms set up at once on `connect`. */
+  concurrentRooms: number;
+  /** Prefix of set-up errors written to stderr, e.g. `sfu-bench janus`. */
+  label: string;
+  /** Called after every client is closed, before the child says `closed`. */
+  closed?: () => Promise<void>;
+}
+
+interface Subscriber<C> {
+  client: C;
+  directRx: SrtpSession;
+  /** Reads stamps on the direct path; `reader` on the SFU path (once keyed by DTLS). */
+  directReader: StampReader;
+  reader: StampReader | undefined;
+  check: ReceiveCheck;
+  received: number;
+}
+
+interface Publisher<C> {
+  client: C;
+  room: string;
+  ssrc: number;
+  directSsrc: number;
+  /** The VP8 payload type (the server's, once published). */
+  pt: number;
+  seq: number;
+  directSeq: number;
+  directTx: SrtpSession;
+  directKeys: { masterKey: Buffer; masterSalt: Buffer };
+  subscribers: Subscriber<C>[];
+  keyFrameDue: boolean;
+  lastKeyFrameAt: number;
+  sent: number;
+  /** Packets sent inside the measured window. */
+  sentInWindow: number;
+  /** Phase offset in ms, so publishers do not all send in the same tick. */
+  offset: number;
+}
+
+const nowUs = (): number => (performance.timeOrigin + performance.now()) * 1000;
+
+const randomSsrc = (): number => randomBytes(4).readUInt32BE(0) >>> 1 || 1;
+
+function reply(m: ClientOut): void {
+  process.send?.(m);
+}
+
+/** PLI or FIR (RFC 4585 §6.3.1, RFC 5104 §4.3.1) in a compound RTCP packet from the server. */
+function wantsKeyFrame(p: Buffer): boolean {
+  for (let i = 0; i + 4 <= p.length; ) {
+    const fmt = p[i]! & 0x1f;
+    if (p[i + 1] === 206 && (fmt === 1 || fmt === 4)) return true;
+    i += (p.readUInt16BE(i + 2) + 1) * 4;
+  }
+  return false;
+}
+
+/** Runs this process as a client child: answers the parent's `ClientIn` messages. */
+export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void {
+  const publishers = new Map<string, Publisher<C>>();
+  const clear = Buffer.alloc(PACKET_BYTES);
+  let counting: 'sfu' | 'direct' | undefined;
+  let histogram = new Histogram();
+  /** Every how many packets a subscriber fully unprotects (`ReceiveCheck`). */
+  let verifyEvery = 1;
+  /** The measured window, in send-stamp µs: packets stamped outside it are not counted. */
+  let windowStart = Number.POSITIVE_INFINITY;
+  let windowEnd = Number.NEGATIVE_INFINITY;
+
+  /** Counts a packet of the measured window (by its send stamp, NaN: bad) and its latency. */
+  function arrived(s: Subscriber<C>, sent: number): void {
+    if (!(sent >= windowStart && sent < windowEnd)) return;
+    s.received++;
+    histogram.add(nowUs() - sent);
+  }
+
+  function onSubscriberMedia(s: Subscriber<C>, d: Buffer, from: RemoteInfo): void {
+    if (counting === undefined) return;
+    const b1 = d[1] ?? 0;
+    if (hooks.fromServer(s.client, from)) {
+      if (counting !== 'sfu' || (b1 >= 192 && b1 <= 223)) return; // RTCP (SR) from the server
+      const keys = s.client.remoteKeys;
+      if (keys === undefined) return;
+      s.reader ??= new StampReader(PROFILE, keys);
+      const srtp = s.client.srtp;
+      arrived(
+        s,
+        s.check.stampOf(d, s.reader, (p) => {
+          const r = srtp?.unprotect(p);
+          return r?.kind === 'rtp' ? r.packet.length : undefined;
+        }),
+      );
+    } else if (counting === 'direct') {
+      arrived(
+        s,
+        s.check.stampOf(d, s.directReader, (p) => {
+          const n = s.directRx.unprotectRtp(p, p.length, p);
+          return typeof n === 'number' ? n : undefined;
+        }),
+      );
+    }
+  }
+
+  async function addSubscriber(p: Publisher<C>, url: string, udpPort: number) {
+    const client = await hooks.open(url, udpPort);
+    const s: Subscriber<C> = {
+      client,
+      directRx: new SrtpSession({ profile: PROFILE, keys: p.directKeys, replayWindow: 1024 }),
+      directReader: new StampReader(PROFILE, p.directKeys),
+      reader: undefined,
+      check: new ReceiveCheck(verifyEvery),
+      received: 0,
+    };
+    client.onMedia = (d, from) => onSubscriberMedia(s, d, from);
+    try {
+      await hooks.subscribe(client, p.room, p.client);
+    } catch (err) {
+      client.close();
+      process.stderr.write(`${hooks.label} subscriber: ${String(err)}\n`);
+      return undefined;
+    }
+    p.subscribers.push(s);
+    return s;
+  }
+
+  /** Connects `n` subscribers to `p`'s room, a few at a time; resolves with the failures. */
+  async function addSubscribers(p: Publisher<C>, n: number, url: string, udpPort: number) {
+    let failed = 0;
+    for (let i = 0; i < n; i += hooks.concurrentConnects) {
+      const batch = Array.from({ length: Math.min(hooks.concurrentConnects, n - i) }, () =>
+        addSubscriber(p, url, udpPort),
+      );
+      for (const s of await Promise.all(batch)) if (s === undefined) failed++;
+    }
+    return failed;
+  }
+
+  async function setUpRoom(plan: RoomPlan, url: string, udpPort: number): Promise<number> {
+    const client = await hooks.open(url, udpPort);
+    const k = profileParameters(PROFILE);
+    const keys = { masterKey: randomBytes(k.keyLength), masterSalt: randomBytes(k.saltLength) };
+    const p: Publisher<C> = {
+      client,
+      room: plan.id,
+      ssrc: randomSsrc(),
+      directSsrc: randomSsrc(),
+      pt: 0,
+      seq: 0,
+      directSeq: 0,
+      directTx: new SrtpSession({ profile: PROFILE, keys }),
+      directKeys: keys,
+      subscribers: [],
+      keyFrameDue: true,
+      lastKeyFrameAt: 0,
+      sent: 0,
+      sentInWindow: 0,
+      offset: Math.random() * (1000 / PACKETS_PER_SECOND),
+    };
+    client.onMedia = (d) => {
+      const r = client.srtp?.unprotect(d);
+      if (r?.kind === 'rtcp' && wantsKeyFrame(r.packet)) p.keyFrameDue = true;
+    };
+    try {
+      await hooks.publish(client, p.room, p.ssrc);
+    } catch (err) {
+      client.close();
+      process.stderr.write(`${hooks.label} publisher: ${String(err)}\n`);
+      return plan.subscribers + 1;
+    }
+    p.pt = hooks.payloadType(client);
+    publishers.set(plan.id, p);
+    return addSubscribers(p, plan.subscribers, url, udpPort);
+  }
+
+  function counts(): { publishers: number; subscribers: number } {
+    let subscribers = 0;
+    for (const p of publishers.values()) subscribers += p.subscribers.length;
+    return { publishers: publishers.size, subscribers };
+  }
+
+  function packet(p: Publisher<C>, mode: 'sfu' | 'direct', now: number): Buffer {
+    const key = p.keyFrameDue || now - p.lastKeyFrameAt >= KEY_FRAME_INTERVAL_MS;
+    if (key) {
+      p.keyFrameDue = false;
+      p.lastKeyFrameAt = now;
+    }
+    const seq = mode === 'sfu' ? p.seq++ : p.directSeq++;
+    clear[0] = 0x80;
+    clear[1] = 0x80 | p.pt; // marker: every packet ends a (small) frame
+    clear.writeUInt16BE(seq & 0xffff, 2);
+    clear.writeUInt32BE((seq * 865) >>> 0, 4); // 90 kHz / ~104 packets/s
+    clear.writeUInt32BE(mode === 'sfu' ? p.ssrc : p.directSsrc, 8);
+    // VP8 payload descriptor (S=1, PartID 0) and payload header: P=0 on a key frame (RFC 7741).
+    clear[12] = 0x10;
+    clear[13] = key ? 0x00 : 0x01;
+    clear[14] = 0x9d;
+    clear[15] = 0x01;
+    const t = nowUs();
+    clear.writeDoubleBE(t, 12 + STAMP_AT);
+    if (t >= windowStart && t < windowEnd) p.sentInWindow++;
+    return clear;
+  }
+
+  function sendOne(p: Publisher<C>, mode: 'sfu' | 'direct', now: number): void {
+    const c = packet(p, mode, now);
+    if (mode === 'sfu') {
+      const out = p.client.srtp?.protectRtp(c);
+      if (out === undefined || typeof out === 'string') return;
+      p.client.send(out);
+    } else {
+      // A fresh buffer: dgram may still hold it queued while the next packet is built.
+      const out = Buffer.allocUnsafe(c.length + 16);
+      const n = p.directTx.protectRtp(c, c.length, out);
+      if (typeof n !== 'number') return;
+      const datagram = out.subarray(0, n);
+      for (const s of p.subscribers) p.client.socket.send(datagram, s.client.port, hooks.address);
+    }
+    p.sent++;
+  }
+
+  async function runPhase(
+    mode: 'sfu' | 'direct',
+    warmupMs: number,
+    durationMs: number,
+    drainMs: number,
+    every: number,
+  ): Promise<void> {
+    histogram = new Histogram();
+    verifyEvery = every;
+    for (const p of publishers.values()) {
+      p.sent = 0;
+      p.sentInWindow = 0;
+      p.keyFrameDue = true;
+      for (const s of p.subscribers) {
+        s.received = 0;
+        if (s.check.verifyEvery !== verifyEvery) s.check = new ReceiveCheck(verifyEvery);
+        s.check.reset();
+      }
+    }
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    counting = mode;
+    const start = performance.now();
+    const sendMs = warmupMs + durationMs;
+    windowStart = nowUs() + warmupMs * 1000;
+    windowEnd = windowStart + durationMs * 1000;
+    let cpu0 = process.cpuUsage();
+    const warm = setTimeout(() => {
+      cpu0 = process.cpuUsage();
+      delay.enable();
+    }, warmupMs);
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const now = performance.now();
+        const elapsed = Math.min(now, start + sendMs) - start;
+        for (const p of publishers.values()) {
+          const due = Math.floor(((elapsed + p.offset) * PACKETS_PER_SECOND) / 1000);
+          while (p.sent < due) sendOne(p, mode, now);
+        }
+        if (now >= start + sendMs) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, TICK_MS);
+    });
+    clearTimeout(warm);
+    const cpu = process.cpuUsage(cpu0);
+    delay.disable();
+    await new Promise((r) => setTimeout(r, drainMs));
+    counting = undefined;
+    const t = { sent: 0, expected: 0, received: 0, badPackets: 0, verified: 0 };
+    for (const p of publishers.values()) {
+      t.sent += p.sentInWindow;
+      t.expected += p.sentInWindow * p.subscribers.length;
+      for (const s of p.subscribers) {
+        t.received += s.received;
+        t.badPackets += s.check.bad;
+        t.verified += s.check.verified;
+      }
+    }
+    reply({
+      type: 'phase-done',
+      ...t,
+      histogram: histogram.toArray(),
+      cpuUs: cpu.user + cpu.system,
+      loopDelayP99Ms: delay.count > 0 ? delay.percentile(99) / 1e6 : 0,
+    });
+  }
+
+  async function handle(m: ClientIn): Promise<void> {
+    if (m.type === 'connect') {
+      let failed = 0;
+      for (let i = 0; i < m.rooms.length; i += hooks.concurrentRooms) {
+        const batch = m.rooms.slice(i, i + hooks.concurrentRooms);
+        for (const f of await Promise.all(batch.map((r) => setUpRoom(r, m.url, m.udpPort)))) {
+          failed += f;
+        }
+      }
+      reply({ type: 'connected', ...counts(), failed });
+    } else if (m.type === 'add-subscribers') {
+      let failed = 0;
+      for (const r of m.rooms) {
+        const p = publishers.get(r.id);
+        failed += p ? await addSubscribers(p, r.subscribers, m.url, m.udpPort) : r.subscribers;
+      }
+      reply({ type: 'connected', ...counts(), failed });
+    } else if (m.type === 'phase') {
+      await runPhase(m.mode, m.warmupMs, m.durationMs, m.drainMs, m.verifyEvery);
+    } else {
+      for (const p of publishers.values()) {
+        for (const s of p.subscribers) s.client.close();
+        p.client.close();
+      }
+      publishers.clear();
+      await hooks.closed?.();
+      // Exit once the reply is flushed (and, with --cpu-prof, the profile written).
+      process.send?.({ type: 'closed' } satisfies ClientOut, () => process.exit(0));
+    }
+  }
+
+  process.on('message', (m: unknown) => {
+    if (!isMessage(m)) return;
+    handle(m as ClientIn).catch((err: unknown) => reply({ type: 'error', message: String(err) }));
+  });
+  // The parent went away (killed, or the run was interrupted): nothing left to measure for.
+  process.on('disconnect', () => process.exit(0));
+}
