@@ -13,11 +13,18 @@ import { createSocket } from 'node:dgram';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
+  ChildLink,
+  type ClientLink,
+  type ClientTotals,
+  connectRooms,
+  lossOf,
+  phaseTotals,
+  startPhase,
+} from './child-link.js';
+import {
   type ClientIn,
   type ClientOut,
   type GcPauses,
-  Histogram,
-  isMessage,
   type MemorySample,
   type RoomPlan,
   type ServerIn,
@@ -121,93 +128,26 @@ export interface E2eResult {
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const tsx = import.meta.resolve('tsx');
-const REPLY_TIMEOUT_MS = 120_000;
 const SFU_WARMUP_MS = 1200;
 const DRAIN_MS = 300;
 const BARE_MS = 1000;
 const BARE_SINKS = 64;
 const DIRECT_WARMUP_MS = 200;
 
-interface Child<In, Out> {
-  send(m: In): void;
-  next(): Promise<Out>;
-  /** Resolves when the process has exited. */
-  exited: Promise<void>;
-  kill(): void;
-}
-
 function spawnChild<In, Out extends { type: string }>(
   file: string,
   extraExecArgv: readonly string[] = [],
-): Child<In, Out> {
+): ChildLink<In, Out> {
   const proc = fork(`${here}${file}`, [], {
     execArgv: ['--import', tsx, '--expose-gc', ...extraExecArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const inbox: Out[] = [];
-  const waiters: ((m: Out | Error) => void)[] = [];
-  const deliver = (m: Out | Error): void => {
-    const w = waiters.shift();
-    if (w) w(m);
-    else if (!(m instanceof Error)) inbox.push(m);
-  };
-  proc.on('message', (m: unknown) => {
-    if (isMessage(m)) deliver(m as Out);
-  });
-  const exited = new Promise<void>((resolve) => {
-    proc.once('exit', (code) => {
-      while (waiters.length > 0) deliver(new Error(`${file} exited with code ${code}`));
-      resolve();
-    });
-  });
-  return {
-    exited,
-    send: (m) => {
-      if (proc.connected) proc.send(m as object);
-    },
-    next: () => {
-      const m = inbox.shift();
-      if (m) return Promise.resolve(m);
-      return new Promise<Out>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`${file}: no reply in ${REPLY_TIMEOUT_MS / 1000} s`)),
-          REPLY_TIMEOUT_MS,
-        );
-        waiters.push((x) => {
-          clearTimeout(timer);
-          if (x instanceof Error) reject(x);
-          else if (x.type === 'error') reject(new Error(`${file}: ${Reflect.get(x, 'message')}`));
-          else resolve(x);
-        });
-      });
-    },
-    kill: () => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    },
-  };
+  return new ChildLink(proc, file);
 }
 
-async function expect<Out extends { type: string }, T extends Out['type']>(
-  c: Child<unknown, Out>,
-  type: T,
-): Promise<Extract<Out, { type: T }>> {
-  const m = await c.next();
-  if (m.type !== type) throw new Error(`expected ${type}, got ${m.type}`);
-  return m as Extract<Out, { type: T }>;
-}
+type Server = ChildLink<ServerIn, ServerOut>;
 
-type Server = Child<ServerIn, ServerOut>;
-type Client = Child<ClientIn, ClientOut>;
-
-interface PhaseTotals {
-  sent: number;
-  expected: number;
-  received: number;
-  verified: number;
-  badPackets: number;
-  histogram: Histogram;
-  cpuUs: number;
-  loopDelayP99Ms: number;
+interface PhaseTotals extends ClientTotals {
   /** The SFU's mark at the window's end (SFU phase only). */
   sfu?: Extract<ServerOut, { type: 'mark' }>;
   sfuBefore?: Extract<ServerOut, { type: 'mark' }>;
@@ -220,7 +160,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * starts (after the warm-up) and when it ends, so its CPU and forwarded counts cover it.
  */
 async function phase(
-  clients: Client[],
+  clients: ClientLink[],
   mode: 'sfu' | 'direct',
   warmupMs: number,
   durationMs: number,
@@ -228,61 +168,21 @@ async function phase(
   verifyEvery: number,
   server?: Server,
 ): Promise<PhaseTotals> {
-  for (const c of clients) {
-    c.send({ type: 'phase', mode, warmupMs, durationMs, drainMs, verifyEvery });
-  }
-  const t: PhaseTotals = {
-    sent: 0,
-    expected: 0,
-    received: 0,
-    verified: 0,
-    badPackets: 0,
-    histogram: new Histogram(),
-    cpuUs: 0,
-    loopDelayP99Ms: 0,
-  };
+  startPhase(clients, mode, warmupMs, durationMs, drainMs, verifyEvery);
+  let sfuBefore: Extract<ServerOut, { type: 'mark' }> | undefined;
+  let sfu: Extract<ServerOut, { type: 'mark' }> | undefined;
   if (server) {
     await sleep(warmupMs);
     server.send({ type: 'mark' });
-    t.sfuBefore = await expect(server, 'mark');
+    sfuBefore = await server.expect('mark');
     await sleep(durationMs);
     server.send({ type: 'mark' });
-    t.sfu = await expect(server, 'mark');
+    sfu = await server.expect('mark');
   }
-  for (const c of clients) {
-    const d = await expect(c, 'phase-done');
-    t.sent += d.sent;
-    t.expected += d.expected;
-    t.received += d.received;
-    t.verified += d.verified;
-    t.badPackets += d.badPackets;
-    t.cpuUs += d.cpuUs;
-    t.loopDelayP99Ms = Math.max(t.loopDelayP99Ms, d.loopDelayP99Ms);
-    t.histogram.merge(new Histogram(d.histogram));
-  }
+  const t: PhaseTotals = await phaseTotals(clients);
+  if (sfuBefore) t.sfuBefore = sfuBefore;
+  if (sfu) t.sfu = sfu;
   return t;
-}
-
-const loss = (t: PhaseTotals): number =>
-  t.expected === 0 ? 1 : Math.max(0, 1 - t.received / t.expected);
-
-async function connectRooms(
-  clients: Client[],
-  type: 'connect' | 'add-subscribers',
-  plans: RoomPlan[][],
-  ready: { url: string; udpPort: number },
-): Promise<{ subscribers: number; failed: number }> {
-  for (const [i, c] of clients.entries()) {
-    c.send({ type, url: ready.url, udpPort: ready.udpPort, rooms: plans[i] ?? [] });
-  }
-  let failed = 0;
-  let subscribers = 0;
-  for (const c of clients) {
-    const r = await expect(c, 'connected');
-    failed += r.failed;
-    subscribers += r.subscribers;
-  }
-  return { subscribers, failed };
 }
 
 function delta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
@@ -307,7 +207,7 @@ async function bareCeiling(server: Server, durationMs: number): Promise<number> 
   try {
     const ports = sinks.map((s) => s.address().port);
     server.send({ type: 'bare-send', ports, durationMs });
-    const r = await expect(server, 'bare-sent');
+    const r = await server.expect('bare-sent');
     return r.sent / (r.cpuUs / 1e6);
   } finally {
     for (const s of sinks) s.close();
@@ -318,12 +218,12 @@ const roomId = (i: number): string => `call${i}`;
 
 async function memoryOf(server: Server): Promise<MemorySample & { sessions: number }> {
   server.send({ type: 'memory' });
-  return expect(server, 'memory');
+  return server.expect('memory');
 }
 
 /** One step on the clients already connected: the SFU path, then the direct path. */
 async function measureStep(
-  clients: Client[],
+  clients: ClientLink[],
   server: Server,
   o: E2eOptions,
   tracks: number,
@@ -350,8 +250,8 @@ async function measureStep(
     sfuGc: mark.gc,
     clientCpuShare: sfu.cpuUs / 1e6 / o.seconds,
     clientLoopDelayP99Ms: sfu.loopDelayP99Ms,
-    loss: loss(sfu),
-    directLoss: loss(direct),
+    loss: lossOf(sfu),
+    directLoss: lossOf(direct),
     verifiedPackets: sfu.verified + direct.verified,
     badPackets: sfu.badPackets + direct.badPackets,
     sfuP50: sfu.histogram.quantile(0.5),
@@ -370,7 +270,7 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
     ...(o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : []),
     ...(o.sfuNodeOptions ?? []),
   ]);
-  const clients: Client[] = Array.from({ length: o.clientProcesses }, () =>
+  const clients: ClientLink[] = Array.from({ length: o.clientProcesses }, () =>
     spawnChild<ClientIn, ClientOut>('client-child.ts'),
   );
   const started = performance.now();
@@ -379,7 +279,7 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
   let stoppedBecause = 'all steps ran';
   try {
     server.send({ type: 'start' });
-    const ready = await expect(server, 'ready');
+    const ready = await server.expect('ready');
     let rooms = 0;
     const targets = [...new Set(o.steps.map((s) => Math.min(s, o.maxTracks)))];
     for (const target of targets) {

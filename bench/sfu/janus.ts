@@ -10,19 +10,21 @@
  * the rows even with `--quick`, `--no-janus` skips them, `--janus-steps 10,20,50`,
  * `--janus-budget 60` (seconds of stepping), `--janus-event-loops 0` (Janus's `event_loops`).
  */
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import {
+  ChildLink,
+  type ClientLink,
+  type ClientTotals,
+  connectRooms,
+  lossOf,
+  phaseTotals,
+  startPhase,
+} from './child-link.js';
 import type { E2eOptions, E2eResult, E2eStep } from './e2e.js';
 import { formatJanusStep, formatRatios, JANUS_HEADER, pct } from './janus-report.js';
 import { JanusProcess } from './janus-server.js';
-import {
-  type ClientIn,
-  type ClientOut,
-  Histogram,
-  isMessage,
-  type RoomPlan,
-  VERIFY_EVERY,
-} from './protocol.js';
+import { type ClientIn, type ClientOut, type RoomPlan, VERIFY_EVERY } from './protocol.js';
 
 export interface JanusArgs {
   /** Whether to run the Janus rows. Default: yes, except with `--quick`. */
@@ -89,7 +91,6 @@ export interface JanusResult {
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const tsx = import.meta.resolve('tsx');
-const REPLY_TIMEOUT_MS = 120_000;
 const DRAIN_MS = 300;
 const SFU_WARMUP_MS = 1200;
 const DIRECT_WARMUP_MS = 200;
@@ -97,73 +98,19 @@ const MEMORY_SUBSCRIBERS_MAX = 50;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The client child inside Janus's namespace, as a request/reply queue. */
-class ClientChild {
-  private readonly inbox: ClientOut[] = [];
-  private readonly waiters: ((m: ClientOut | Error) => void)[] = [];
-  readonly exited: Promise<void>;
-
-  constructor(readonly proc: ChildProcess) {
-    proc.on('message', (m: unknown) => {
-      if (isMessage(m)) this.deliver(m as ClientOut);
-    });
-    this.exited = new Promise((resolve) => {
-      proc.once('exit', (code) => {
-        while (this.waiters.length > 0) this.deliver(new Error(`janus child exited ${code}`));
-        resolve();
-      });
-    });
-  }
-
-  send(m: ClientIn): void {
-    if (this.proc.connected) this.proc.send(m);
-  }
-
-  async expect<T extends ClientOut['type']>(type: T): Promise<Extract<ClientOut, { type: T }>> {
-    const m = this.inbox.shift() ?? (await this.next());
-    if (m.type === 'error') throw new Error(`janus child: ${m.message}`);
-    if (m.type !== type) throw new Error(`janus child: expected ${type}, got ${m.type}`);
-    return m as Extract<ClientOut, { type: T }>;
-  }
-
-  kill(): void {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
-  }
-
-  private deliver(m: ClientOut | Error): void {
-    const w = this.waiters.shift();
-    if (w) w(m);
-    else if (!(m instanceof Error)) this.inbox.push(m);
-  }
-
-  private next(): Promise<ClientOut> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`janus child: no reply in ${REPLY_TIMEOUT_MS / 1000} s`)),
-        REPLY_TIMEOUT_MS,
-      );
-      this.waiters.push((m) => {
-        clearTimeout(timer);
-        if (m instanceof Error) reject(m);
-        else resolve(m);
-      });
-    });
-  }
-}
-
-type PhaseDone = Extract<ClientOut, { type: 'phase-done' }>;
-
+/**
+ * One phase in every client child; on the `sfu` path (with `janus`), Janus's CPU is read when
+ * the measured window starts (after the warm-up) and when it ends.
+ */
 async function phase(
-  clients: ClientChild[],
+  clients: ClientLink[],
   janus: JanusProcess | undefined,
   mode: 'sfu' | 'direct',
   warmupMs: number,
   durationMs: number,
   verifyEvery: number,
-): Promise<{ done: PhaseDone; cpuUs: number; wallMs: number }> {
-  for (const c of clients) {
-    c.send({ type: 'phase', mode, warmupMs, durationMs, drainMs: DRAIN_MS, verifyEvery });
-  }
+): Promise<{ done: ClientTotals; cpuUs: number; wallMs: number }> {
+  startPhase(clients, mode, warmupMs, durationMs, DRAIN_MS, verifyEvery);
   let cpuUs = 0;
   let wallMs = durationMs;
   if (janus) {
@@ -174,40 +121,11 @@ async function phase(
     cpuUs = janus.usage().cpuUs - u0;
     wallMs = performance.now() - t0;
   }
-  const done: PhaseDone = { ...EMPTY_PHASE, histogram: [] };
-  const h = new Histogram();
-  for (const c of clients) {
-    const d = await c.expect('phase-done');
-    done.sent += d.sent;
-    done.expected += d.expected;
-    done.received += d.received;
-    done.verified += d.verified;
-    done.badPackets += d.badPackets;
-    done.cpuUs += d.cpuUs;
-    done.loopDelayP99Ms = Math.max(done.loopDelayP99Ms, d.loopDelayP99Ms);
-    h.merge(new Histogram(d.histogram));
-  }
-  done.histogram = h.toArray();
-  return { done, cpuUs, wallMs };
+  return { done: await phaseTotals(clients), cpuUs, wallMs };
 }
 
-const EMPTY_PHASE: PhaseDone = {
-  type: 'phase-done',
-  sent: 0,
-  expected: 0,
-  received: 0,
-  verified: 0,
-  badPackets: 0,
-  histogram: [],
-  cpuUs: 0,
-  loopDelayP99Ms: 0,
-};
-
-const lossOf = (d: PhaseDone): number =>
-  d.expected === 0 ? 1 : Math.max(0, 1 - d.received / d.expected);
-
 async function measureStep(
-  clients: ClientChild[],
+  clients: ClientLink[],
   janus: JanusProcess,
   o: E2eOptions,
   tracks: number,
@@ -218,8 +136,8 @@ async function measureStep(
   const every = o.verifyEvery ?? VERIFY_EVERY;
   const sfu = await phase(clients, janus, 'sfu', warmupMs, durationMs, every);
   const direct = await phase(clients, undefined, 'direct', DIRECT_WARMUP_MS, durationMs / 2, every);
-  const h = new Histogram(sfu.done.histogram);
-  const hd = new Histogram(direct.done.histogram);
+  const h = sfu.done.histogram;
+  const hd = direct.done.histogram;
   const windowS = sfu.wallMs / 1000;
   return {
     tracks,
@@ -267,21 +185,14 @@ export async function benchJanus(
   const janus = await JanusProcess.start(eventLoops);
   const clients = Array.from(
     { length: o.clientProcesses },
-    () => new ClientChild(janus.spawnNode(`${here}janus-child.ts`, ['--import', tsx])),
+    () =>
+      new ChildLink<ClientIn, ClientOut>(
+        janus.spawnNode(`${here}janus-child.ts`, ['--import', tsx]),
+        'janus child',
+      ),
   );
-  const connect = async (type: 'connect' | 'add-subscribers', plans: RoomPlan[][]) => {
-    for (const [i, c] of clients.entries()) {
-      c.send({ type, url: janus.url, udpPort: 0, rooms: plans[i] ?? [] });
-    }
-    const t = { publishers: 0, subscribers: 0, failed: 0 };
-    for (const c of clients) {
-      const r = await c.expect('connected');
-      t.publishers += r.publishers;
-      t.subscribers += r.subscribers;
-      t.failed += r.failed;
-    }
-    return t;
-  };
+  const connect = (type: 'connect' | 'add-subscribers', plans: RoomPlan[][]) =>
+    connectRooms(clients, type, plans, { url: janus.url, udpPort: 0 });
   const started = performance.now();
   const steps: E2eStep[] = [];
   let failedConnects = 0;

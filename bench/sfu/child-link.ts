@@ -1,0 +1,155 @@
+/**
+ * The SFU bench's parent side of its child processes (bench/sfu/e2e.ts for rtcd's server and
+ * client children, bench/sfu/janus.ts for the client children in Janus's namespace): a
+ * request/reply queue over a child's IPC channel, and what the parent does with the client
+ * children's replies (connect rooms, run a phase and sum what every child measured).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { type ClientIn, type ClientOut, Histogram, isMessage, type RoomPlan } from './protocol.js';
+
+const REPLY_TIMEOUT_MS = 120_000;
+
+/** A child process as a request/reply queue: replies are taken in the order they come. */
+export class ChildLink<In, Out extends { type: string }> {
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<void>;
+  private readonly inbox: Out[] = [];
+  private readonly waiters: ((m: Out | Error) => void)[] = [];
+
+  /** `label` names the child in errors. */
+  constructor(
+    readonly proc: ChildProcess,
+    readonly label: string,
+  ) {
+    proc.on('message', (m: unknown) => {
+      if (isMessage(m)) this.deliver(m as Out);
+    });
+    this.exited = new Promise((resolve) => {
+      proc.once('exit', (code) => {
+        while (this.waiters.length > 0) this.deliver(new Error(`${label} exited with ${code}`));
+        resolve();
+      });
+    });
+  }
+
+  send(m: In): void {
+    if (this.proc.connected) this.proc.send(m as object);
+  }
+
+  /** The next reply; rejects on an `error` reply, on exit, or after 120 s. */
+  next(): Promise<Out> {
+    const m = this.inbox.shift();
+    if (m) return m.type === 'error' ? Promise.reject(this.failure(m)) : Promise.resolve(m);
+    return new Promise<Out>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${this.label}: no reply in ${REPLY_TIMEOUT_MS / 1000} s`)),
+        REPLY_TIMEOUT_MS,
+      );
+      this.waiters.push((x) => {
+        clearTimeout(timer);
+        if (x instanceof Error) reject(x);
+        else if (x.type === 'error') reject(this.failure(x));
+        else resolve(x);
+      });
+    });
+  }
+
+  /** The next reply, which must be of `type`. */
+  async expect<T extends Out['type']>(type: T): Promise<Extract<Out, { type: T }>> {
+    const m = await this.next();
+    if (m.type !== type) throw new Error(`${this.label}: expected ${type}, got ${m.type}`);
+    return m as Extract<Out, { type: T }>;
+  }
+
+  kill(): void {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
+  }
+
+  private failure(m: Out): Error {
+    return new Error(`${this.label}: ${String(Reflect.get(m, 'message'))}`);
+  }
+
+  private deliver(m: Out | Error): void {
+    const w = this.waiters.shift();
+    if (w) w(m);
+    else if (!(m instanceof Error)) this.inbox.push(m);
+  }
+}
+
+export type ClientLink = ChildLink<ClientIn, ClientOut>;
+
+/** What the client children measured in one phase, summed (the loop lag: the worst). */
+export interface ClientTotals {
+  sent: number;
+  expected: number;
+  received: number;
+  verified: number;
+  badPackets: number;
+  histogram: Histogram;
+  cpuUs: number;
+  loopDelayP99Ms: number;
+}
+
+/** Starts one phase in every client child (bench/sfu/child-core.ts runs it). */
+export function startPhase(
+  clients: readonly ClientLink[],
+  mode: 'sfu' | 'direct',
+  warmupMs: number,
+  durationMs: number,
+  drainMs: number,
+  verifyEvery: number,
+): void {
+  for (const c of clients) {
+    c.send({ type: 'phase', mode, warmupMs, durationMs, drainMs, verifyEvery });
+  }
+}
+
+/** Waits for every client child's `phase-done` and sums them. */
+export async function phaseTotals(clients: readonly ClientLink[]): Promise<ClientTotals> {
+  const t: ClientTotals = {
+    sent: 0,
+    expected: 0,
+    received: 0,
+    verified: 0,
+    badPackets: 0,
+    histogram: new Histogram(),
+    cpuUs: 0,
+    loopDelayP99Ms: 0,
+  };
+  for (const c of clients) {
+    const d = await c.expect('phase-done');
+    t.sent += d.sent;
+    t.expected += d.expected;
+    t.received += d.received;
+    t.verified += d.verified;
+    t.badPackets += d.badPackets;
+    t.cpuUs += d.cpuUs;
+    t.loopDelayP99Ms = Math.max(t.loopDelayP99Ms, d.loopDelayP99Ms);
+    t.histogram.merge(new Histogram(d.histogram));
+  }
+  return t;
+}
+
+/** The share of expected packets not received (1 when none were expected). */
+export const lossOf = (t: { expected: number; received: number }): number =>
+  t.expected === 0 ? 1 : Math.max(0, 1 - t.received / t.expected);
+
+/** Sends each client child its rooms (`plans[i]` to child i) and sums the replies. */
+export async function connectRooms(
+  clients: readonly ClientLink[],
+  type: 'connect' | 'add-subscribers',
+  plans: RoomPlan[][],
+  ready: { url: string; udpPort: number },
+): Promise<{ publishers: number; subscribers: number; failed: number }> {
+  for (const [i, c] of clients.entries()) {
+    c.send({ type, url: ready.url, udpPort: ready.udpPort, rooms: plans[i] ?? [] });
+  }
+  const t = { publishers: 0, subscribers: 0, failed: 0 };
+  for (const c of clients) {
+    const r = await c.expect('connected');
+    t.publishers += r.publishers;
+    t.subscribers += r.subscribers;
+    t.failed += r.failed;
+  }
+  return t;
+}
