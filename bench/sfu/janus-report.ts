@@ -4,10 +4,7 @@
  */
 import type { E2eResult, E2eStep } from './e2e.js';
 import type { JanusResult } from './janus.js';
-import { tracksPerCoreByCost } from './report.js';
-
-const ms = (us: number): string => (Number.isFinite(us) ? (us / 1000).toFixed(2) : '-');
-export const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+import { lossAndLatencyColumns, ms, tracksPerCoreByCost } from './report.js';
 
 export const JANUS_HEADER =
   'tracks rooms fwd pkt/s Janus CPU clients CPU loss    direct  Janus p50/p99 ms ' +
@@ -20,12 +17,7 @@ export function formatJanusStep(s: E2eStep): string {
     String(Math.round(s.forwardedPerSecond)).padEnd(9),
     s.sfuCpuShare.toFixed(2).padEnd(9),
     s.clientCpuShare.toFixed(2).padEnd(11),
-    pct(s.loss).padEnd(7),
-    pct(s.directLoss).padEnd(7),
-    `${ms(s.sfuP50)}/${ms(s.sfuP99)}`.padEnd(16),
-    `${ms(s.directP50)}/${ms(s.directP99)}`.padEnd(17),
-    `${ms(s.addedP50)}/${ms(s.addedP99)}`.padEnd(16),
-    String(Math.round(tracksPerCoreByCost(s))),
+    ...lossAndLatencyColumns(s, 16),
   ].join(' ');
 }
 

@@ -22,9 +22,10 @@ import {
   startPhase,
 } from './child-link.js';
 import type { E2eOptions, E2eResult, E2eStep } from './e2e.js';
-import { formatJanusStep, formatRatios, JANUS_HEADER, pct } from './janus-report.js';
+import { formatJanusStep, formatRatios, JANUS_HEADER } from './janus-report.js';
 import { JanusProcess } from './janus-server.js';
 import { type ClientIn, type ClientOut, type RoomPlan, VERIFY_EVERY } from './protocol.js';
+import { pct } from './report.js';
 
 export interface JanusArgs {
   /** Whether to run the Janus rows. Default: yes, except with `--quick`. */

@@ -8,8 +8,9 @@ import { PACKETS_PER_SECOND } from './protocol.js';
 
 const MEDIASOUP_CONSUMERS_PER_CORE = 500;
 
-const ms = (us: number): string => (Number.isFinite(us) ? (us / 1000).toFixed(2) : '-');
-const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+/** µs as ms with 2 decimals ('-' when not measured). */
+export const ms = (us: number): string => (Number.isFinite(us) ? (us / 1000).toFixed(2) : '-');
+export const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
 const kb = (b: number): string => `${(b / 1024).toFixed(1)} kB`;
 const pair = (a: number, b: number): string => `${ms(a)}/${ms(b)}`;
 
@@ -37,13 +38,23 @@ export function formatStep(s: E2eStep): string {
     s.sfuLoopDelayP99Ms.toFixed(1).padEnd(8),
     s.clientCpuShare.toFixed(2).padEnd(7),
     s.clientLoopDelayP99Ms.toFixed(1).padEnd(5),
+    ...lossAndLatencyColumns(s, 15),
+  ].join(' ');
+}
+
+/**
+ * A row's last columns, rtcd's and Janus's alike: loss on the server and direct paths, p50/p99
+ * latency of each and added, tracks/core. `pathWidth`: the server path's column width.
+ */
+export function lossAndLatencyColumns(s: E2eStep, pathWidth: number): string[] {
+  return [
     pct(s.loss).padEnd(7),
     pct(s.directLoss).padEnd(7),
-    pair(s.sfuP50, s.sfuP99).padEnd(15),
+    pair(s.sfuP50, s.sfuP99).padEnd(pathWidth),
     pair(s.directP50, s.directP99).padEnd(17),
     pair(s.addedP50, s.addedP99).padEnd(16),
     String(Math.round(tracksPerCoreByCost(s))),
-  ].join(' ');
+  ];
 }
 
 /**
