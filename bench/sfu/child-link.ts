@@ -9,6 +9,15 @@ import { type ClientIn, type ClientOut, Histogram, isMessage, type RoomPlan } fr
 
 const REPLY_TIMEOUT_MS = 120_000;
 
+/** A phase's timings, the same on every server's rows: warm-up on the server path, ms. */
+export const SFU_WARMUP_MS = 1200;
+/** Warm-up on the direct path (no server), ms. */
+export const DIRECT_WARMUP_MS = 200;
+/** How long subscribers keep counting after the last send, ms. */
+export const DRAIN_MS = 300;
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 /** A child process as a request/reply queue: replies are taken in the order they come. */
 export class ChildLink<In, Out extends { type: string }> {
   /** Resolves when the process has exited. */

@@ -17,8 +17,12 @@ import {
   type ClientLink,
   type ClientTotals,
   connectRooms,
+  DIRECT_WARMUP_MS,
+  DRAIN_MS,
   lossOf,
   phaseTotals,
+  SFU_WARMUP_MS,
+  sleep,
   startPhase,
 } from './child-link.js';
 import {
@@ -128,11 +132,8 @@ export interface E2eResult {
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const tsx = import.meta.resolve('tsx');
-const SFU_WARMUP_MS = 1200;
-const DRAIN_MS = 300;
 const BARE_MS = 1000;
 const BARE_SINKS = 64;
-const DIRECT_WARMUP_MS = 200;
 
 function spawnChild<In, Out extends { type: string }>(
   file: string,
@@ -152,8 +153,6 @@ interface PhaseTotals extends ClientTotals {
   sfu?: Extract<ServerOut, { type: 'mark' }>;
   sfuBefore?: Extract<ServerOut, { type: 'mark' }>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * One phase in every client child; with `server`, the SFU is marked when the measured window

@@ -17,8 +17,12 @@ import {
   type ClientLink,
   type ClientTotals,
   connectRooms,
+  DIRECT_WARMUP_MS,
+  DRAIN_MS,
   lossOf,
   phaseTotals,
+  SFU_WARMUP_MS,
+  sleep,
   startPhase,
 } from './child-link.js';
 import type { E2eOptions, E2eResult, E2eStep } from './e2e.js';
@@ -92,12 +96,7 @@ export interface JanusResult {
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const tsx = import.meta.resolve('tsx');
-const DRAIN_MS = 300;
-const SFU_WARMUP_MS = 1200;
-const DIRECT_WARMUP_MS = 200;
 const MEMORY_SUBSCRIBERS_MAX = 50;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * One phase in every client child; on the `sfu` path (with `janus`), Janus's CPU is read when
