@@ -33,6 +33,7 @@ const CLIENT = `(async () => {
       chain = chain.then(() => pub.setRemoteDescription({ type: 'answer', sdp: m.sdp }));
       return;
     }
+    if (m.type !== 'subscribe-offer') return; // e.g. active-speaker
     chain = chain.then(async () => {
       st.offers++;
       st.tracks = m.tracks;
