@@ -4,6 +4,16 @@
  * not crash on a message from a newer server.
  */
 
+// The SFU room messages are the room-service contract's own types (type-only: nothing of
+// lib/ is bundled), so the browser and the server cannot drift apart.
+import type {
+  SfuClientMessage,
+  SfuServerMessage,
+  SfuTrackInfo,
+} from '../../lib/signal/room-service.js';
+
+export type { SfuTrackInfo };
+
 export interface IceCandidateMessage {
   candidate: string;
   sdpMid?: string | null;
@@ -24,19 +34,7 @@ export type ClientMessage =
   | { type: 'message'; to: string; data: unknown }
   // Rooms of session type `sfu` (README "SFU rooms"): the publishing connection's offer, the
   // answer to the SFU's latest subscribe offer, and a preferred simulcast layer (0 = lowest).
-  | { type: 'publish'; sdp: string }
-  | { type: 'subscribe-answer'; sdp: string }
-  | { type: 'set-layer'; trackId: string; layer: number };
-
-/** One remote track of a `subscribe-offer`: which m-section carries whose track. */
-export interface SfuTrackInfo {
-  mid: string;
-  /** The SFU's id of the track (its producer); also the section's `a=msid` track id. */
-  trackId: string;
-  /** The publishing peer. */
-  peerId: string;
-  kind: 'audio' | 'video';
-}
+  | SfuClientMessage;
 
 export interface JoinedMessage {
   type: 'joined';
@@ -56,9 +54,8 @@ export type ServerMessage =
   | { type: 'message'; from: string; data: unknown }
   | { type: 'error'; code: string; message: string; ref?: string }
   | { type: 'pong'; id: number }
-  | { type: 'publish-answer'; sdp: string }
-  | { type: 'subscribe-offer'; sdp: string; tracks: SfuTrackInfo[] }
-  | { type: 'active-speaker'; peerId: string; trackId: string };
+  // From the SFU (its errors are the `error` above, whose codes a client may not know yet).
+  | Exclude<SfuServerMessage, { type: 'error' }>;
 
 /** WebSocket close codes the server uses (see the README's Signaling section). */
 export const CloseCode = {
