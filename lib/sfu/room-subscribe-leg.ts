@@ -9,7 +9,7 @@ import type { SfuTrackInfo } from '../signal/room-service.js';
 import type { Logger } from '../util/logger.js';
 import { WebRtcEndpoint } from '../webrtc/endpoint.js';
 import type { WebRtcRemoteParameters } from '../webrtc/options.js';
-import { remoteParametersOf, sdpCandidateValues } from '../webrtc/remote-description.js';
+import { answerTransportOf, remoteParametersOf } from '../webrtc/remote-description.js';
 import { bindEndpoint, endpointSenders } from './endpoint-leg.js';
 import type { Participant } from './participant.js';
 import type { Producer } from './producer.js';
@@ -66,12 +66,9 @@ export class SubscribeLeg {
 
   /** The next offer for the plan's current sections; the leg waits for its answer. */
   offer(): { sdp: string; tracks: SfuTrackInfo[] } {
-    const ep = this.endpoint;
     this.inFlight = true;
     return this.plan.offer({
-      ice: { ufrag: ep.localUfrag, pwd: ep.localPwd },
-      fingerprints: [{ algorithm: 'sha-256', value: ep.localFingerprint }],
-      candidates: sdpCandidateValues(this.media.mux.candidates),
+      ...answerTransportOf(this.endpoint, this.media.mux.candidates),
       // Browsers re-offer actpass too; an answerer keeps the DTLS role already in use.
       setup: 'actpass',
     });
