@@ -8,8 +8,39 @@ import type { Browser, Page } from 'playwright-core';
 import type { Test } from 'tap';
 import { SfuRoomService } from '../../lib/sfu/room-service.js';
 import { SfuServer } from '../../lib/sfu/sfu-server.js';
+import type { SignalServerOptions } from '../../lib/signal/index.js';
 import { connectRoomService } from '../../lib/signal/room-service-link.js';
-import { openSdkPage } from './signal-page.js';
+import { launchChromium } from './browser.js';
+import { openSdkPage, startSignal } from './signal-page.js';
+
+/**
+ * One Chromium per spec file, launched on first use with loopback candidates allowed (the SFU
+ * is on 127.0.0.1) and closed in `t`'s teardown (pass the file's root tap).
+ */
+export function fileChromium(t: Test): () => Promise<Browser> {
+  let browser: Promise<Browser> | undefined;
+  t.teardown(async () => {
+    await (await browser?.catch(() => undefined))?.close();
+  });
+  return () => {
+    browser ??= launchChromium(['--allow-loopback-in-peer-connection']);
+    return browser;
+  };
+}
+
+/** A signal server whose room service is an in-process SFU; all closed in `t`'s teardown. */
+export async function startRoomStack(t: Test, options: SignalServerOptions = {}) {
+  const sfu = new SfuServer();
+  await sfu.listen();
+  const service = new SfuRoomService(sfu);
+  const site = await startSignal({ roomService: service, ...options });
+  t.teardown(async () => {
+    await site.close();
+    service.close();
+    await sfu.close();
+  });
+  return { sfu, site };
+}
 
 /** Page-side helpers: `window.room` joined, events recorded in `window.log`. */
 const HELPERS = `

@@ -11,20 +11,17 @@ import type { Page } from 'playwright-core';
 import t, { type Test } from 'tap';
 import { SfuRoomService } from '../../lib/sfu/room-service.js';
 import { SfuServer } from '../../lib/sfu/sfu-server.js';
-import { launchChromium } from '../helpers/browser.js';
-import { logOf, sdkPage as openPage, poll } from '../helpers/sfu-room-page.js';
+import {
+  fileChromium,
+  logOf,
+  sdkPage as openPage,
+  poll,
+  startRoomStack,
+} from '../helpers/sfu-room-page.js';
 import { BROWSER_TOOLS, startSignal } from '../helpers/signal-page.js';
 import { requireTools, toolOptions } from '../interop/tools.js';
 
-type Launched = Awaited<ReturnType<typeof launchChromium>>;
-let browser: Promise<Launched> | undefined;
-const chromium = () => {
-  browser ??= launchChromium(['--allow-loopback-in-peer-connection']);
-  return browser;
-};
-t.teardown(async () => {
-  await (await browser?.catch(() => undefined))?.close();
-});
+const chromium = fileChromium(t);
 
 const sdkPage = async (t: Test, origin: string): Promise<Page> =>
   openPage(t, await chromium(), origin);
@@ -43,15 +40,7 @@ t.test(
       'no room service: sfu-unavailable',
     );
 
-    const sfu = new SfuServer();
-    await sfu.listen();
-    const service = new SfuRoomService(sfu);
-    const site = await startSignal({ roomService: service });
-    t.teardown(async () => {
-      await site.close();
-      service.close();
-      await sfu.close();
-    });
+    const { site } = await startRoomStack(t);
     const a = await sdkPage(t, site.origin);
     const b = await sdkPage(t, site.origin);
     await a.evaluate(`sdk.RtcdClient.join({ url: '/ws', room: 'p2p-room' })`);
@@ -74,15 +63,7 @@ t.test(
   toolOptions(BROWSER_TOOLS),
   async (t) => {
     if (!requireTools(t, BROWSER_TOOLS)) return;
-    const sfu = new SfuServer();
-    await sfu.listen();
-    const service = new SfuRoomService(sfu);
-    const site = await startSignal({ roomService: service });
-    t.teardown(async () => {
-      await site.close();
-      service.close();
-      await sfu.close();
-    });
+    const { site } = await startRoomStack(t);
     const a = await sdkPage(t, site.origin);
     const b = await sdkPage(t, site.origin);
     const idA = await a.evaluate<string>(`joinSfu('pub')`);
@@ -193,15 +174,7 @@ t.test(
   toolOptions(BROWSER_TOOLS),
   async (t) => {
     if (!requireTools(t, BROWSER_TOOLS)) return;
-    const sfu = new SfuServer();
-    await sfu.listen();
-    const service = new SfuRoomService(sfu);
-    const site = await startSignal({ roomService: service });
-    t.teardown(async () => {
-      await site.close();
-      service.close();
-      await sfu.close();
-    });
+    const { sfu, site } = await startRoomStack(t);
     const a = await sdkPage(t, site.origin);
     const viewer = await sdkPage(t, site.origin);
     const idA = await a.evaluate<string>(`joinSfu('watch')`);
@@ -310,15 +283,7 @@ t.test(
   toolOptions(BROWSER_TOOLS),
   async (t) => {
     if (!requireTools(t, BROWSER_TOOLS)) return;
-    const sfu = new SfuServer();
-    await sfu.listen();
-    const service = new SfuRoomService(sfu);
-    const site = await startSignal({ roomService: service });
-    t.teardown(async () => {
-      await site.close();
-      service.close();
-      await sfu.close();
-    });
+    const { site } = await startRoomStack(t);
     const a = await sdkPage(t, site.origin);
     const low = await sdkPage(t, site.origin);
     const high = await sdkPage(t, site.origin);
