@@ -135,6 +135,12 @@ export function republish(
   return sdp;
 }
 
+/** Ends the leg: its producers close with the participant, then its endpoint. */
+export function closePublishLeg(leg: PublishLeg, reason: string): void {
+  leg.participant.close(reason);
+  leg.endpoint.close();
+}
+
 function publish(ctx: PublishLegContext, participant: Participant, t: PublishedTrack): Producer {
   const producer = participant.publish(t.options);
   ctx.codecs.set(producer, t.codec);

@@ -22,6 +22,7 @@ import type { Producer } from './producer.js';
 import { sameTransport } from './publish-offer.js';
 import type { Room } from './room.js';
 import {
+  closePublishLeg,
   openPublishLeg,
   type PublishLeg,
   type PublishLegContext,
@@ -173,8 +174,7 @@ export class SfuRoomService implements RoomService {
     if (old !== undefined && !sameTransport(old.remote, remote)) {
       // An ICE restart or a new certificate: a new endpoint, the old tracks end.
       peer.publish = undefined;
-      old.participant.close('republished');
-      old.endpoint.close();
+      closePublishLeg(old, 'republished');
     }
     const ctx = this.publishContext(peer);
     let answer: string;
@@ -332,10 +332,7 @@ export class SfuRoomService implements RoomService {
     peer.publish = undefined;
     peer.subscribe = undefined;
     subscribe?.close(reason);
-    if (publish) {
-      publish.participant.close(reason);
-      publish.endpoint.close();
-    }
+    if (publish) closePublishLeg(publish, reason);
   }
 
   /**
