@@ -55,6 +55,7 @@ export type ConsumerEvents = {
 };
 
 const HISTORY = 1024;
+const NO_PACKET = new Uint8Array(0);
 // Extensions that name the publisher's stream, meaningless (or wrong) on the subscriber's.
 const NOT_FORWARDED = new Set<string>([
   ExtensionUri.mid,
@@ -107,7 +108,8 @@ export class Consumer extends Emitter<ConsumerEvents> {
   private readonly histTs = new Uint32Array(HISTORY);
   private readonly view = new RtpPacket();
   private readonly el = new ExtensionElement();
-  /** Offset of the transport-cc value in the packet `view` covers, -1 when it has none. */
+  /** The last packet made for the subscriber and its transport-cc value offset (-1: none). */
+  private twccOut: Uint8Array = NO_PACKET;
   private twccAt = -1;
   private readonly retransmitLayout = new ExtensionLayout();
 
@@ -227,7 +229,7 @@ export class Consumer extends Emitter<ConsumerEvents> {
         : this.rewrite(bytes, layout, outSeq, outTs);
     this.packetsSent++;
     this.octetsSent += packet.payloadLength;
-    this.participant.sendRtpDownstream(out, this.twccId > 0 ? this.view : undefined);
+    this.participant.sendRtpDownstream(out, this);
   }
 
   /**
@@ -257,9 +259,9 @@ export class Consumer extends Emitter<ConsumerEvents> {
 
   /**
    * A copy of a packet (`bytes`, extension elements at `layout`) as the subscriber sees it:
-   * one copy, then the header fields and extension ids written in it by offset. With
-   * transport-cc negotiated, `this.view` is left parsed over it and `twccAt` where its
-   * sequence number goes.
+   * one copy, then the header fields and extension ids written in it by offset; `twccAt` is
+   * where its transport-cc sequence number goes. No per-subscriber parse unless the packet has
+   * more elements than the layout holds (`this.view` is then left parsed over the copy).
    */
   private rewrite(
     bytes: Uint8Array,
@@ -279,10 +281,11 @@ export class Consumer extends Emitter<ConsumerEvents> {
       const map = layout.oneByte ? this.extMapOneByte : this.extMap;
       this.twccAt = layout.apply(out, map, this.twccId === 0 ? -1 : this.twccId, 2);
     }
-    if (layout.overflow || this.twccId > 0) {
+    this.twccOut = out;
+    if (layout.overflow) {
       const v = this.view;
       v.parse(out);
-      if (layout.overflow && v.extensionProfile >= 0) {
+      if (v.extensionProfile >= 0) {
         rewriteExtensionIds(
           v,
           isOneByteProfile(v.extensionProfile) ? this.extMapOneByte : this.extMap,
@@ -329,6 +332,7 @@ export class Consumer extends Emitter<ConsumerEvents> {
       payload,
     );
     this.view.parse(out);
+    this.twccOut = out;
     this.twccAt =
       this.twccId > 0 && findExtension(this.view, this.twccId, this.el) && this.el.length >= 2
         ? this.el.offset
@@ -336,10 +340,10 @@ export class Consumer extends Emitter<ConsumerEvents> {
     return out;
   }
 
-  /** Writes the leg's transport-wide sequence number into the packet `view` covers. */
+  /** Writes the leg's transport-wide sequence number into the last packet made. */
   writeTransportSequence(seq: number): boolean {
     if (this.twccId === 0 || this.twccAt < 0) return false;
-    writeTransportSequenceNumber(this.view.buffer, this.twccAt, seq);
+    writeTransportSequenceNumber(this.twccOut, this.twccAt, seq);
     return true;
   }
 
@@ -368,11 +372,12 @@ export class Consumer extends Emitter<ConsumerEvents> {
         sequenceNumber: this.rtxSeq,
       });
       this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
+      // The header (and so the transport-cc offset) is the same in the RTX packet.
       out = rtx.subarray(0, len);
-      this.view.parse(out);
+      this.twccOut = out;
     }
     this.retransmissionsSent++;
-    this.participant.sendRtpDownstream(out, this.twccId > 0 ? this.view : undefined);
+    this.participant.sendRtpDownstream(out, this);
     return true;
   }
 

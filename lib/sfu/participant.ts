@@ -312,15 +312,15 @@ export class Participant extends Emitter<ParticipantEvents> {
     }
   }
 
-  /** Sends a forwarded packet to this participant, stamping the leg's transport-cc number. */
-  sendRtpDownstream(packet: Buffer, view: RtpPacket | undefined): void {
+  /**
+   * Sends a packet `consumer` made to this participant, stamping the leg's transport-cc number
+   * in it (when the consumer negotiated transport-cc).
+   */
+  sendRtpDownstream(packet: Buffer, consumer: Consumer | undefined): void {
     if (this.closed) return;
-    if (view) {
-      const c = this.consumersBySsrc.get(view.ssrc);
-      if (c?.writeTransportSequence(this.twccSeq)) {
-        this.bandwidth.onSent(this.twccSeq, packet.length);
-        this.twccSeq = (this.twccSeq + 1) & 0xffff;
-      }
+    if (consumer?.writeTransportSequence(this.twccSeq)) {
+      this.bandwidth.onSent(this.twccSeq, packet.length);
+      this.twccSeq = (this.twccSeq + 1) & 0xffff;
     }
     this.stats.rtpSent++;
     this.stats.rtpBytesSent += packet.length;
