@@ -1,3 +1,5 @@
+import { ipToString, parseIp, unmapIpv4 } from '../util/ip.js';
+
 /**
  * Requests per second per client address for the SFU's HTTP front: a token bucket per
  * address (IPv6 per /64, the block one subscriber usually holds), with a bounded table so a
@@ -51,18 +53,15 @@ export class AddressRateLimiter {
   }
 }
 
-/** IPv4 (also IPv4-mapped IPv6) as is; IPv6 reduced to its /64 prefix. */
+/**
+ * IPv4 (also IPv4-mapped IPv6) as is; IPv6 reduced to its /64 prefix. Text that is no IP
+ * address (`parseIp` refuses it) is its own key.
+ */
 export function addressKey(address: string): string {
-  if (address.startsWith('::ffff:') && address.includes('.')) return address.slice(7);
-  if (!address.includes(':')) return address;
-  const [head = '', tail = ''] = address.split('::', 2);
-  const h = head === '' ? [] : head.split(':');
-  const t = address.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
-  const groups = address.includes('::')
-    ? [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t]
-    : h;
-  return `${groups
-    .slice(0, 4)
-    .map((g) => (Number.parseInt(g, 16) || 0).toString(16))
-    .join(':')}::/64`;
+  const parsed = parseIp(address);
+  if (parsed === undefined) return address;
+  const ip = unmapIpv4(parsed);
+  if (ip.family === 4) return ipToString(4, ip.bytes);
+  const words = [0, 2, 4, 6].map((i) => ((ip.bytes[i]! << 8) | ip.bytes[i + 1]!).toString(16));
+  return `${words.join(':')}::/64`;
 }
