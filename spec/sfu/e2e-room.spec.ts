@@ -7,44 +7,15 @@
  * `peer-left`, that peer's tracks end (SDK `trackended`) and its video elements go. A screen
  * share is a second published track; with `relay=1` both connections go through `rtcd turn`.
  */
-import t, { type Test } from 'tap';
-import { SfuRoomService } from '../../lib/sfu/room-service.js';
-import { SfuServer } from '../../lib/sfu/sfu-server.js';
-import type { SignalServerOptions } from '../../lib/signal/index.js';
+import t from 'tap';
 import { TurnServer } from '../../lib/turn/server.js';
 import type { InboundView } from '../../web/app/test-state.js';
-import { launchChromium } from '../helpers/browser.js';
-import {
-  BROWSER_TOOLS,
-  openParticipant,
-  type Participant,
-  startSignal,
-} from '../helpers/signal-page.js';
+import { fileChromium, startRoomStack } from '../helpers/sfu-room-page.js';
+import { BROWSER_TOOLS, openParticipant, type Participant } from '../helpers/signal-page.js';
 import { requireTools, toolOptions } from '../interop/tools.js';
 
-type Launched = Awaited<ReturnType<typeof launchChromium>>;
-let browser: Promise<Launched> | undefined;
-/** One Chromium for the file; loopback candidates allowed, as the SFU is on 127.0.0.1. */
-const chromium = () => {
-  browser ??= launchChromium(['--allow-loopback-in-peer-connection']);
-  return browser;
-};
-t.teardown(async () => {
-  await (await browser?.catch(() => undefined))?.close();
-});
-
-async function startRoomStack(t: Test, options: SignalServerOptions = {}) {
-  const sfu = new SfuServer();
-  await sfu.listen();
-  const service = new SfuRoomService(sfu);
-  const site = await startSignal({ roomService: service, ...options });
-  t.teardown(async () => {
-    await site.close();
-    service.close();
-    await sfu.close();
-  });
-  return { sfu, site };
-}
+/** One Chromium for the file. */
+const chromium = fileChromium(t);
 
 async function inbound(p: Participant): Promise<InboundView[]> {
   return p.page.evaluate<InboundView[]>('window.rtcdTest.inbound()');
