@@ -1,6 +1,7 @@
 import {
   type ExtensionBlock,
   ExtensionElement,
+  findExtension,
   isOneByteProfile,
   nextExtension,
 } from '../rtp/index.js';
@@ -27,11 +28,13 @@ export class ExtensionLayout {
   private readonly valueEnd = new Int32Array(MAX_LAYOUT_ELEMENTS);
   private readonly ids = new Uint8Array(MAX_LAYOUT_ELEMENTS);
   private readonly el = new ExtensionElement();
+  private origin = 0;
 
   /** Records the elements of `block`, a packet starting at `origin` in its buffer. */
   scan(block: ExtensionBlock, origin: number): void {
     this.count = 0;
     this.overflow = false;
+    this.origin = origin;
     if (block.extensionProfile < 0) return;
     const oneByte = isOneByteProfile(block.extensionProfile);
     this.oneByte = oneByte;
@@ -50,6 +53,22 @@ export class ExtensionLayout {
       this.valueEnd[i] = el.offset + el.length - origin;
       pos = nextExtension(block, pos, el);
     }
+  }
+
+  /**
+   * `findExtension(block, id, into)` for the scanned `block`, from the recorded elements
+   * (offsets in `block`'s buffer) instead of a walk; on overflow it walks.
+   */
+  find(block: ExtensionBlock, id: number, into: ExtensionElement): boolean {
+    if (this.overflow) return findExtension(block, id, into);
+    for (let i = 0; i < this.count; i++) {
+      if (this.ids[i] !== id) continue;
+      into.id = id;
+      into.offset = this.valueAt[i]! + this.origin;
+      into.length = this.valueEnd[i]! - this.valueAt[i]!;
+      return true;
+    }
+    return false;
   }
 
   /**

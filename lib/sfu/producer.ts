@@ -1,7 +1,6 @@
 import {
   ExtensionElement,
   ExtensionUri,
-  findExtension,
   type RtpPacket,
   readAudioLevelDbov,
 } from '../rtp/index.js';
@@ -76,7 +75,7 @@ export class Producer extends Emitter<ProducerEvents> {
   levelSum = 0;
   levelCount = 0;
   private readonly el = new ExtensionElement();
-  /** The extension elements of the packet being forwarded, found once for every consumer. */
+  /** The extension elements of the packet being handled, found once for it and every consumer. */
   private readonly layout = new ExtensionLayout();
   /** Fan-out snapshot of `consumers`, and where the next packet's fan-out starts in it. */
   private list: Consumer[] = [];
@@ -133,13 +132,13 @@ export class Producer extends Emitter<ProducerEvents> {
     const bytes = packet.buffer.subarray(packet.offset, packet.offset + packet.length);
     if (!layer.receive(seq, packet.timestamp, packet.length, now, this.opts.nackMaxGap)) return;
     layer.cache.put(seq, bytes, now);
-    if (this.audioLevelId > 0 && findExtension(packet, this.audioLevelId, this.el)) {
+    const layout = this.layout;
+    layout.scan(packet, packet.offset);
+    if (this.audioLevelId > 0 && layout.find(packet, this.audioLevelId, this.el)) {
       this.levelSum += 127 - readAudioLevelDbov(packet.buffer, this.el.offset, this.el.length);
       this.levelCount++;
     }
     const keyFrame = this.isKeyFrame(packet);
-    const layout = this.layout;
-    layout.scan(packet, packet.offset);
     // Each packet's fan-out starts one consumer further on, so no subscriber is always the
     // last one served (the one whose packet waits for every other's protect and send).
     const list = this.consumerList();
@@ -177,7 +176,7 @@ export class Producer extends Emitter<ProducerEvents> {
     if (packet.payloadLength === 0) return false;
     if (
       this.dependencyDescriptorId > 0 &&
-      findExtension(packet, this.dependencyDescriptorId, this.el)
+      this.layout.find(packet, this.dependencyDescriptorId, this.el)
     ) {
       const dd = packet.buffer.subarray(this.el.offset, this.el.offset + this.el.length);
       if (isDependencyDescriptorKeyFrame(dd)) return true;
