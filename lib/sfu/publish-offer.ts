@@ -18,7 +18,7 @@ import {
 import type { WebRtcRemoteParameters } from '../webrtc/options.js';
 import type { ProducerOptions } from './producer.js';
 import type { ProducerCodec } from './subscribe-offer.js';
-import { type AnswerTransport, WhipError } from './whip.js';
+import { type AnswerTransport, codecNameOf, WhipError } from './whip.js';
 
 /** A producer of the publish answer with the mid of its section and its negotiated codec. */
 export interface PublishedTrack {
@@ -61,7 +61,7 @@ export function publishedTracks(
 }
 
 function producerCodec(p: ProducerOptions, c: Codec | undefined): ProducerCodec {
-  const name = p.mimeType.split('/')[1] ?? '';
+  const name = codecNameOf(p);
   const out: ProducerCodec = { name: c?.name ?? name, clockRate: p.clockRate, fmtp: c?.fmtp ?? '' };
   if (c?.channels !== undefined) out.channels = c.channels;
   return out;

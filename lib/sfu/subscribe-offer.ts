@@ -31,6 +31,7 @@ import {
 import type { SfuTrackInfo } from '../signal/room-service.js';
 import type { ConsumerOptions } from './consumer.js';
 import type { Producer } from './producer.js';
+import { codecNameOf, randomSsrc } from './whip.js';
 
 /** How a publisher's codec is described in offers: the publisher's fmtp when known. */
 export interface ProducerCodec {
@@ -93,11 +94,9 @@ const VIDEO_FEEDBACK: readonly Feedback[] = [
 ];
 const AUDIO_FEEDBACK: readonly Feedback[] = [{ type: 'transport-cc' }];
 
-const randomSsrc = (): number => randomInt(1, 0xffffffff);
-
 /** The publisher's codec from a producer alone (WHIP publishers): the default fmtp by name. */
 export function defaultProducerCodec(p: Producer): ProducerCodec {
-  const name = p.mimeType.split('/')[1] ?? '';
+  const name = codecNameOf(p);
   const caps = p.kind === 'audio' ? DEFAULT_AUDIO_CODECS : DEFAULT_VIDEO_CODECS;
   const cap = caps.find((c) => sameName(c.name, name) && c.clockRate === p.clockRate);
   const params = Object.entries(cap?.parameters ?? {}).map(([k, v]) => `${k}=${v}`);

@@ -158,10 +158,15 @@ export interface PlannedConsumer {
   options: ConsumerOptions;
 }
 
-const randomSsrc = () => randomInt(1, 0xffffffff);
+/** A random nonzero SSRC for a stream the SFU sends. */
+export const randomSsrc = (): number => randomInt(1, 0xffffffff);
+
+/** The codec name of a producer's `mimeType` (`video/VP8` → `VP8`). */
+export const codecNameOf = (p: Pick<Producer, 'mimeType'>): string =>
+  p.mimeType.split('/')[1] ?? '';
 
 function capabilityFor(p: Producer): CodecCapability[] {
-  const name = p.mimeType.split('/')[1] ?? '';
+  const name = codecNameOf(p);
   const defaults = p.kind === 'audio' ? DEFAULT_AUDIO_CODECS : DEFAULT_VIDEO_CODECS;
   return defaults.filter((c) => sameName(c.name, name));
 }
@@ -227,6 +232,6 @@ export function answerView(
 }
 
 function sameCodec(p: Producer, codecs: readonly Codec[]): boolean {
-  const name = p.mimeType.split('/')[1] ?? '';
+  const name = codecNameOf(p);
   return codecs.some((c) => sameName(c.name, name) && c.clockRate === p.clockRate);
 }
