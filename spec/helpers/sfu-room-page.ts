@@ -11,7 +11,7 @@ import { SfuServer } from '../../lib/sfu/sfu-server.js';
 import type { SignalServerOptions } from '../../lib/signal/index.js';
 import { connectRoomService } from '../../lib/signal/room-service-link.js';
 import { launchChromium } from './browser.js';
-import { openSdkPage, startSignal } from './signal-page.js';
+import { openSdkPage, type SignalSite, startSignal } from './signal-page.js';
 
 /**
  * One Chromium per spec file, launched on first use with loopback candidates allowed (the SFU
@@ -158,4 +158,20 @@ export async function linkedSfu(url: string, secret: string) {
       await sfu.close();
     },
   };
+}
+
+/**
+ * A signal server taking SFU links with `secret` and one SFU linked to it. `site` and `link`
+ * may be replaced as a test restarts either; whichever are current are closed in `t`'s teardown.
+ */
+export async function linkedStack(t: Test, secret: string) {
+  const site: SignalSite = await startSignal({ sfuSecret: secret });
+  const port = site.server.address?.port ?? 0;
+  const url = `ws://127.0.0.1:${port}/sfu`;
+  const stack = { site, port, url, link: await linkedSfu(url, secret) };
+  t.teardown(async () => {
+    await stack.link.close();
+    await stack.site.close();
+  });
+  return stack;
 }

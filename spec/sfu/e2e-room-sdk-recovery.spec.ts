@@ -8,20 +8,19 @@
  */
 import type { Page } from 'playwright-core';
 import t from 'tap';
-import { launchChromium } from '../helpers/browser.js';
-import { type Logged, linkedSfu, logOf, poll, sdkPage } from '../helpers/sfu-room-page.js';
+import {
+  fileChromium,
+  type Logged,
+  linkedSfu,
+  linkedStack,
+  logOf,
+  poll,
+  sdkPage,
+} from '../helpers/sfu-room-page.js';
 import { BROWSER_TOOLS, startSignal } from '../helpers/signal-page.js';
 import { requireTools, toolOptions } from '../interop/tools.js';
 
-type Launched = Awaited<ReturnType<typeof launchChromium>>;
-let browser: Promise<Launched> | undefined;
-const chromium = () => {
-  browser ??= launchChromium(['--allow-loopback-in-peer-connection']);
-  return browser;
-};
-t.teardown(async () => {
-  await (await browser?.catch(() => undefined))?.close();
-});
+const chromium = fileChromium(t);
 
 t.test(
   'the SFU lost (link closed, SFU gone) and a new one linked: both pages publish again and ' +
@@ -30,13 +29,8 @@ t.test(
   async (t) => {
     if (!requireTools(t, BROWSER_TOOLS)) return;
     const secret = 'sfu-link-secret';
-    const site = await startSignal({ sfuSecret: secret });
-    const url = `ws://127.0.0.1:${site.server.address?.port ?? 0}/sfu`;
-    let current = await linkedSfu(url, secret);
-    t.teardown(async () => {
-      await current.close();
-      await site.close();
-    });
+    const stack = await linkedStack(t, secret);
+    const { site, url } = stack;
     const a = await sdkPage(t, await chromium(), site.origin);
     const b = await sdkPage(t, await chromium(), site.origin);
     const idA = await a.evaluate<string>(`joinSfu('lost')`);
@@ -67,7 +61,7 @@ t.test(
     await decodes(b, cameraOf(first.lb, idA), 'B decodes A');
     await a.evaluate('window.oldPc = room.publishConnection');
 
-    await current.close();
+    await stack.link.close();
     for (const [name, page] of [
       ['A', a],
       ['B', b],
@@ -87,7 +81,7 @@ t.test(
     await new Promise((r) => setTimeout(r, 1500));
     t.same(await a.evaluate('room.tracks.length'), 0, 'no live remote tracks without an SFU');
 
-    current = await linkedSfu(url, secret);
+    stack.link = await linkedSfu(url, secret);
     const la = await poll(
       'A gets B’s new tracks',
       () => logOf(a),
@@ -136,7 +130,7 @@ t.test(
       t.same(l.rejoins, [], `${name} never rejoined the signal room`);
     }
     t.same(
-      [...(current.sfu.router.getRoom('lost')?.producers() ?? [])]
+      [...(stack.link.sfu.router.getRoom('lost')?.producers() ?? [])]
         .map((p) => p.participant.id)
         .sort(),
       [idA, idA, idB, idB].sort(),
@@ -151,16 +145,10 @@ t.test(
   async (t) => {
     if (!requireTools(t, BROWSER_TOOLS)) return;
     const secret = 'sfu-link-secret';
-    let site = await startSignal({ sfuSecret: secret });
-    const port = site.server.address?.port ?? 0;
-    const url = `ws://127.0.0.1:${port}/sfu`;
-    let current = await linkedSfu(url, secret);
-    t.teardown(async () => {
-      await current.close();
-      await site.close();
-    });
-    const a = await sdkPage(t, await chromium(), site.origin);
-    const b = await sdkPage(t, await chromium(), site.origin);
+    const stack = await linkedStack(t, secret);
+    const { port, url } = stack;
+    const a = await sdkPage(t, await chromium(), stack.site.origin);
+    const b = await sdkPage(t, await chromium(), stack.site.origin);
     const idA = await a.evaluate<string>(`joinSfu('down')`);
     const idB = await b.evaluate<string>(`joinSfu('down')`);
     await poll(
@@ -176,15 +164,15 @@ t.test(
 
     // The SFU goes, then the signal server; a new signal server forgets everyone and has no
     // SFU yet, so the pages' resumes are refused and their fresh joins get sfu-unavailable.
-    await current.close();
-    await site.close();
+    await stack.link.close();
+    await stack.site.close();
     await new Promise((r) => setTimeout(r, 300));
-    site = await startSignal({ sfuSecret: secret, listen: { host: '127.0.0.1', port } });
+    stack.site = await startSignal({ sfuSecret: secret, listen: { host: '127.0.0.1', port } });
     await new Promise((r) => setTimeout(r, 2000));
     t.equal(await a.evaluate('room.state'), 'reconnecting', 'A is still trying, not failed');
     t.equal(await b.evaluate('room.state'), 'reconnecting', 'so is B');
 
-    current = await linkedSfu(url, secret);
+    stack.link = await linkedSfu(url, secret);
     const la = await poll(
       'A joined afresh and gets the new B’s tracks',
       () => logOf(a),
