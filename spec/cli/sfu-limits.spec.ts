@@ -7,46 +7,9 @@
  * signal↔sfu link.
  */
 import t from 'tap';
-import { CliUsageError, resolveSfuConfig } from '../../lib/cli/config.js';
+import { resolveSfuConfig } from '../../lib/cli/config.js';
+import { cliOffer as offer, postSdp as post, usageError } from '../helpers/cli-sfu.js';
 import { runRtcd, startRtcd, stop, waitForOutput } from '../signal/child.js';
-
-const FP = Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, '0').toUpperCase());
-
-/** A browser-like WHIP offer: one VP8 video section, BUNDLE, rtcp-mux. */
-function offer(ufrag: string): string {
-  return [
-    'v=0',
-    'o=- 1 2 IN IP4 127.0.0.1',
-    's=-',
-    't=0 0',
-    'a=group:BUNDLE 0',
-    'm=video 9 UDP/TLS/RTP/SAVPF 96',
-    'c=IN IP4 0.0.0.0',
-    `a=ice-ufrag:${ufrag}`,
-    'a=ice-pwd:abcdefghijklmnopqrstuvwx',
-    `a=fingerprint:sha-256 ${FP.join(':')}`,
-    'a=setup:actpass',
-    'a=mid:0',
-    'a=sendonly',
-    'a=rtcp-mux',
-    'a=rtpmap:96 VP8/90000',
-    'a=ssrc:4321 cname:cli',
-    '',
-  ].join('\r\n');
-}
-
-const post = (url: string, body: string) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body });
-
-function usageError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CliUsageError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a CliUsageError, nothing was thrown');
-}
 
 const BASE = { host: '127.0.0.1', port: 8090, udpAddress: '127.0.0.1', udpPort: 40000 };
 
@@ -176,13 +139,13 @@ t.test('a child enforces --max-sessions, --request-burst and --no-metrics', asyn
   const metrics = await fetch(`${ready.url}/metrics`);
   t.equal(metrics.status, 404, '--no-metrics: no /metrics');
   await metrics.body?.cancel();
-  const first = await post(`${ready.url}/whip/lim`, offer('pub1'));
+  const first = await post(`${ready.url}/whip/lim`, offer('sendonly', 'pub1'));
   t.equal(first.status, 201, 'the first session is taken');
   await first.body?.cancel();
-  const second = await post(`${ready.url}/whip/lim`, offer('pub2'));
+  const second = await post(`${ready.url}/whip/lim`, offer('sendonly', 'pub2'));
   t.equal(second.status, 503, '--max-sessions 1: the second is refused');
   t.match(await second.json(), { error: 'server-full' });
-  const third = await post(`${ready.url}/whip/lim`, offer('pub3'));
+  const third = await post(`${ready.url}/whip/lim`, offer('sendonly', 'pub3'));
   t.equal(third.status, 429, '--request-burst 3 spent: rate-limited');
   t.ok(Number(third.headers.get('retry-after')) >= 1, 'with Retry-After');
   await third.body?.cancel();

@@ -7,18 +7,9 @@
  */
 import t from 'tap';
 import WebSocket from 'ws';
-import { CliUsageError, resolveSfuConfig, resolveSignalConfig } from '../../lib/cli/config.js';
+import { resolveSfuConfig, resolveSignalConfig } from '../../lib/cli/config.js';
+import { usageError } from '../helpers/cli-sfu.js';
 import { listeningPort, runRtcd, startRtcd, stop, waitForOutput } from '../signal/child.js';
-
-function usageError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CliUsageError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a CliUsageError, nothing was thrown');
-}
 
 t.test('--sfu-secret: flag, environment, config file', async (t) => {
   const base = { auth: false };

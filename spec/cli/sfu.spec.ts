@@ -7,47 +7,10 @@
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import t from 'tap';
-import { CliUsageError, resolveSfuConfig } from '../../lib/cli/config.js';
+import { resolveSfuConfig } from '../../lib/cli/config.js';
 import { kebab, sfuOptions } from '../../lib/cli/option-spec.js';
+import { cliOffer as offer, postSdp as post, usageError } from '../helpers/cli-sfu.js';
 import { runRtcd, startRtcd, stop, waitForOutput } from '../signal/child.js';
-
-const FP = Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, '0').toUpperCase());
-
-/** A hand-written browser-like offer: one VP8 video section, BUNDLE, rtcp-mux. */
-function offer(direction: 'sendonly' | 'recvonly', ufrag: string): string {
-  return [
-    'v=0',
-    'o=- 1 2 IN IP4 127.0.0.1',
-    's=-',
-    't=0 0',
-    'a=group:BUNDLE 0',
-    'm=video 9 UDP/TLS/RTP/SAVPF 96',
-    'c=IN IP4 0.0.0.0',
-    `a=ice-ufrag:${ufrag}`,
-    'a=ice-pwd:abcdefghijklmnopqrstuvwx',
-    `a=fingerprint:sha-256 ${FP.join(':')}`,
-    'a=setup:actpass',
-    'a=mid:0',
-    `a=${direction}`,
-    'a=rtcp-mux',
-    'a=rtpmap:96 VP8/90000',
-    ...(direction === 'sendonly' ? ['a=ssrc:4321 cname:cli'] : []),
-    '',
-  ].join('\r\n');
-}
-
-const post = (url: string, body: string) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body });
-
-function usageError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CliUsageError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a CliUsageError, nothing was thrown');
-}
 
 t.test('flags, environment and config map onto SfuServerOptions', async (t) => {
   t.same(resolveSfuConfig({ flags: {}, env: {} }), {
