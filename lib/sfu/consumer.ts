@@ -316,7 +316,7 @@ export class Consumer extends Emitter<ConsumerEvents> {
     for (let i = 0; i < packet.csrcCount; i++) csrcs.push(packet.csrc(i)!);
     const payload = src.subarray(packet.payloadOffset, packet.payloadOffset + packet.payloadLength);
     const size = 12 + csrcs.length * 4 + extensionsSize(extensions) + payload.length;
-    const out = Buffer.allocUnsafe(size);
+    const out = packetSlab.take(size);
     writeRtp(
       out,
       0,
@@ -365,7 +365,7 @@ export class Consumer extends Emitter<ConsumerEvents> {
         : this.rewrite(cached, layout, outSeq, this.histTs[h]!);
     if (this.rtx) {
       if (this.view.buffer !== out) this.view.parse(out);
-      const rtx = Buffer.allocUnsafe(out.length + 2);
+      const rtx = packetSlab.take(out.length + 2);
       const len = encapsulateRtx(this.view, rtx, 0, {
         ssrc: this.rtx.ssrc,
         payloadType: this.rtx.payloadType,

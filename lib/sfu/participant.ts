@@ -16,6 +16,7 @@ import {
   readTransportSequenceNumber,
   rtxOriginalSequenceNumber,
 } from '../rtp/index.js';
+import { packetSlab } from '../util/packet-slab.js';
 import { BandwidthEstimator } from './bandwidth.js';
 import { Consumer, type ConsumerOptions } from './consumer.js';
 import { Emitter } from './emitter.js';
@@ -195,7 +196,7 @@ export class Participant extends Emitter<ParticipantEvents> {
         this.drop('rtx-padding');
         return;
       }
-      const out = Buffer.allocUnsafe(v.length);
+      const out = packetSlab.take(v.length);
       const len = decapsulateRtx(v, out, 0, {
         ssrc: layer.ssrc,
         payloadType: producer.payloadType,
