@@ -326,11 +326,11 @@ export class IceLiteMux implements LiteSessionHost {
    * Sends the datagrams queued since the last flush, back to back: once the current task
    * (one packet's fan-out, a tick) is over, when the default lookup would have sent them
    * too, or as soon as `SEND_BATCH` are waiting, so in a fan-out to hundreds the first
-   * subscribers' packets do not wait for the last one's protect. Sending each at once instead, between one packet's SRTP protect and the next, cost
-   * ~0.5 µs more CPU per datagram than this (measured, 1,200 B SRTP; likely the cache and
-   * TLB state each system call disturbs); the queue costs one microtask per task, not a
-   * tick per datagram. A send that throws (the socket closed meanwhile) drops only its
-   * datagram.
+   * subscribers' packets do not wait for the last one's protect. Sending each at once
+   * instead, between one packet's SRTP protect and the next, cost ~0.5 µs more CPU per
+   * datagram than this (measured, 1,200 B SRTP; likely the cache and TLB state each system
+   * call disturbs); the queue costs one microtask per task, not a tick per datagram. A send
+   * that throws (the socket closed meanwhile) drops only its datagram.
    */
   readonly #flush = (): void => {
     const n = this.#pendingCount;
