@@ -19,7 +19,8 @@ export interface CodecCapability {
   rtx?: boolean;
 }
 
-const VIDEO_FEEDBACK: readonly Feedback[] = [
+/** The feedback an SFU answers or reads for video: NACK, PLI/FIR, REMB, transport-cc. */
+export const DEFAULT_VIDEO_FEEDBACK: readonly Feedback[] = [
   { type: 'goog-remb' },
   { type: 'transport-cc' },
   { type: 'ccm', parameter: 'fir' },
@@ -27,33 +28,36 @@ const VIDEO_FEEDBACK: readonly Feedback[] = [
   { type: 'nack', parameter: 'pli' },
 ];
 
+/** The feedback an SFU reads for audio: transport-cc. */
+export const DEFAULT_AUDIO_FEEDBACK: readonly Feedback[] = [{ type: 'transport-cc' }];
+
 /** What an SFU forwards by default: Opus. */
 export const DEFAULT_AUDIO_CODECS: readonly CodecCapability[] = [
-  { name: 'opus', clockRate: 48000, channels: 2, rtcpFb: [{ type: 'transport-cc' }] },
+  { name: 'opus', clockRate: 48000, channels: 2, rtcpFb: DEFAULT_AUDIO_FEEDBACK },
 ];
 
 /** VP8, VP9 profile 0, H.264 constrained baseline with packetization-mode 1, AV1 profile 0. */
 export const DEFAULT_VIDEO_CODECS: readonly CodecCapability[] = [
-  { name: 'VP8', clockRate: 90000, rtcpFb: VIDEO_FEEDBACK, rtx: true },
+  { name: 'VP8', clockRate: 90000, rtcpFb: DEFAULT_VIDEO_FEEDBACK, rtx: true },
   {
     name: 'VP9',
     clockRate: 90000,
     parameters: { 'profile-id': '0' },
-    rtcpFb: VIDEO_FEEDBACK,
+    rtcpFb: DEFAULT_VIDEO_FEEDBACK,
     rtx: true,
   },
   {
     name: 'H264',
     clockRate: 90000,
     parameters: { 'packetization-mode': '1', 'profile-level-id': '42e01f' },
-    rtcpFb: VIDEO_FEEDBACK,
+    rtcpFb: DEFAULT_VIDEO_FEEDBACK,
     rtx: true,
   },
   {
     name: 'AV1',
     clockRate: 90000,
     parameters: { profile: '0' },
-    rtcpFb: VIDEO_FEEDBACK,
+    rtcpFb: DEFAULT_VIDEO_FEEDBACK,
     rtx: true,
   },
 ];

@@ -16,11 +16,12 @@ import {
   codecsOf,
   createOffer,
   DEFAULT_AUDIO_CODECS,
+  DEFAULT_AUDIO_FEEDBACK,
   DEFAULT_VIDEO_CODECS,
+  DEFAULT_VIDEO_FEEDBACK,
   directionOf,
   type Extmap,
   extmapsOf,
-  type Feedback,
   midOf,
   type OfferMedia,
   type OfferOptions,
@@ -83,16 +84,6 @@ const VIDEO_EXTENSIONS: readonly Extmap[] = [
   { id: 5, uri: ExtensionUri.dependencyDescriptor },
   { id: 13, uri: ExtensionUri.videoOrientation },
 ];
-
-// The SFU answers NACK and PLI/FIR itself and reads REMB / transport-cc for its allocation.
-const VIDEO_FEEDBACK: readonly Feedback[] = [
-  { type: 'goog-remb' },
-  { type: 'transport-cc' },
-  { type: 'ccm', parameter: 'fir' },
-  { type: 'nack' },
-  { type: 'nack', parameter: 'pli' },
-];
-const AUDIO_FEEDBACK: readonly Feedback[] = [{ type: 'transport-cc' }];
 
 /** The publisher's codec from a producer alone (WHIP publishers): the default fmtp by name. */
 export function defaultProducerCodec(p: Producer): ProducerCodec {
@@ -314,7 +305,7 @@ export class SubscribePlan {
       clockRate: c.clockRate,
       fmtp: c.fmtp,
       parameters: new Map(),
-      rtcpFb: [...(p.kind === 'video' ? VIDEO_FEEDBACK : AUDIO_FEEDBACK)],
+      rtcpFb: [...(p.kind === 'video' ? DEFAULT_VIDEO_FEEDBACK : DEFAULT_AUDIO_FEEDBACK)],
     };
     if (c.channels !== undefined) codec.channels = c.channels;
     if (pts.rtx !== undefined) codec.rtxPayloadType = pts.rtx;
