@@ -7,9 +7,10 @@
  * Counters of participants and endpoints that ended are folded into running totals as they
  * end, so every total only grows.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import type { IceLiteCounters } from '../ice/udp-mux.js';
 import type { Logger } from '../util/logger.js';
+import { totalsCounter } from '../util/totals-counter.js';
 import type { WebRtcEndpoint } from '../webrtc/endpoint.js';
 import type { Participant } from './participant.js';
 import type { Room } from './room.js';
@@ -271,53 +272,32 @@ export function sfuRegistry(source: () => SfuStats): Registry {
     });
   }
   for (const [key, name, help] of PACKET_COUNTERS) {
-    counter(registry, name, help, [], () => [[{}, get().packets[key]]]);
+    totalsCounter(registry, name, help, [], () => [[{}, get().packets[key]]]);
   }
-  counter(registry, 'rtcd_sfu_dropped_packets_total', 'dropped packets', ['where', 'reason'], () =>
-    (['router', 'endpoint', 'mux'] as const).flatMap((where) =>
-      Object.entries(get().drops[where]).map(
-        ([reason, n]) => [{ where, reason }, n] as [Record<string, string>, number],
+  totalsCounter(
+    registry,
+    'rtcd_sfu_dropped_packets_total',
+    'dropped packets',
+    ['where', 'reason'],
+    () =>
+      (['router', 'endpoint', 'mux'] as const).flatMap((where) =>
+        Object.entries(get().drops[where]).map(
+          ([reason, n]) => [{ where, reason }, n] as [Record<string, string>, number],
+        ),
       ),
-    ),
   );
-  counter(
+  totalsCounter(
     registry,
     'rtcd_sfu_participants_closed_total',
     'participants that left',
     ['reason'],
     () => Object.entries(get().closed).map(([reason, n]) => [{ reason }, n]),
   );
-  counter(registry, 'rtcd_sfu_http_requests_total', 'HTTP requests', [], () => [
+  totalsCounter(registry, 'rtcd_sfu_http_requests_total', 'HTTP requests', [], () => [
     [{}, get().http.requests],
   ]);
-  counter(registry, 'rtcd_sfu_http_errors_total', 'HTTP error replies', ['code'], () =>
+  totalsCounter(registry, 'rtcd_sfu_http_errors_total', 'HTTP error replies', ['code'], () =>
     Object.entries(get().http.errors).map(([code, n]) => [{ code }, n]),
   );
   return registry;
-}
-
-/** A counter that follows growing totals: each scrape adds what grew since the last. */
-function counter(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: string[],
-  read: () => [Record<string, string>, number][],
-): void {
-  const seen = new Map<string, number>();
-  new Counter({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      for (const [labels, total] of read()) {
-        const key = JSON.stringify(labels);
-        const delta = total - (seen.get(key) ?? 0);
-        if (delta > 0) this.inc(labels, delta);
-        else if (!seen.has(key)) this.inc(labels, 0);
-        seen.set(key, Math.max(total, seen.get(key) ?? 0));
-      }
-    },
-  });
 }

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
+import { totalsCounter } from '../util/totals-counter.js';
 import type { SignalHub } from './hub.js';
 import type { SfuLinks } from './sfu-links.js';
 
@@ -44,29 +45,16 @@ export function signalRegistry(
       this.set(hub.store.healthy() ? 1 : 0);
     },
   });
-  let relayedSeen = 0;
-  new Counter({
-    name: 'rtcd_signal_relayed_total',
-    help: 'offers, answers, candidates and messages delivered to a peer on this node',
-    registers: [registry],
-    collect() {
-      this.inc(hub.stats.relayed - relayedSeen);
-      relayedSeen = hub.stats.relayed;
-    },
-  });
-  const errorsSeen = new Map<string, number>();
-  new Counter({
-    name: 'rtcd_signal_errors_total',
-    help: 'error replies sent, by code',
-    labelNames: ['code'],
-    registers: [registry],
-    collect() {
-      for (const [code, n] of hub.stats.errors) {
-        this.inc({ code }, n - (errorsSeen.get(code) ?? 0));
-        errorsSeen.set(code, n);
-      }
-    },
-  });
+  totalsCounter(
+    registry,
+    'rtcd_signal_relayed_total',
+    'offers, answers, candidates and messages delivered to a peer on this node',
+    [],
+    () => [[{}, hub.stats.relayed]],
+  );
+  totalsCounter(registry, 'rtcd_signal_errors_total', 'error replies sent, by code', ['code'], () =>
+    [...hub.stats.errors].map(([code, n]) => [{ code }, n]),
+  );
   sfuMetrics(registry, hub, links);
   return registry;
 }
@@ -91,17 +79,14 @@ function sfuMetrics(registry: Registry, hub: SignalHub, links: SfuLinks | undefi
       },
     });
   }
-  const seen = { toService: 0, fromService: 0 };
-  new Counter({
-    name: 'rtcd_signal_sfu_messages_total',
-    help: 'messages between peers and the room service, by direction (to_sfu, from_sfu)',
-    labelNames: ['direction'],
-    registers: [registry],
-    collect() {
-      this.inc({ direction: 'to_sfu' }, hub.stats.toService - seen.toService);
-      this.inc({ direction: 'from_sfu' }, hub.stats.fromService - seen.fromService);
-      seen.toService = hub.stats.toService;
-      seen.fromService = hub.stats.fromService;
-    },
-  });
+  totalsCounter(
+    registry,
+    'rtcd_signal_sfu_messages_total',
+    'messages between peers and the room service, by direction (to_sfu, from_sfu)',
+    ['direction'],
+    () => [
+      [{ direction: 'to_sfu' }, hub.stats.toService],
+      [{ direction: 'from_sfu' }, hub.stats.fromService],
+    ],
+  );
 }
