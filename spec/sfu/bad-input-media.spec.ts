@@ -87,7 +87,10 @@ t.test('a publisher sending garbage and forged SRTP is closed (abuse)', async (t
   t.ok(closed, "the garbler's session ended");
   const s = sfu.stats();
   t.equal(s.closed.abuse, 1);
-  t.ok((s.drops.endpoint['srtp-auth-failed'] ?? 0) > before + 100, 'forged SRTP counted');
+  t.ok(
+    (s.drops.endpoint['srtp-auth-failed'] ?? 0) > before + 100,
+    `forged SRTP counted (before ${before}; drops ${JSON.stringify(s.drops.endpoint)})`,
+  );
   t.ok(
     lines.some((l) => l.obj.reason === 'abuse' && l.obj.participant !== undefined),
     'the reason is logged',
