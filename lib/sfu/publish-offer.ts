@@ -1,24 +1,21 @@
 /**
  * The publish side of a room peer, sans-IO: which offered m-section each producer of
  * `answerPublish` came from (re-offers add and remove tracks by mid), the publisher's codec
- * as negotiated (its fmtp, for subscribers' offers), whether a re-offer keeps the transport,
- * and the answer to a re-offer that publishes nothing any more.
+ * as negotiated (its fmtp, for subscribers' offers), and whether a re-offer keeps the transport.
  */
 import {
   type Codec,
   codecsOf,
-  createAnswer,
   midOf,
   parse,
   ridsOf,
   type SessionDescription,
-  serialize,
   ssrcsOf,
 } from '../sdp/index.js';
 import type { WebRtcRemoteParameters } from '../webrtc/options.js';
 import type { ProducerOptions } from './producer.js';
 import type { ProducerCodec } from './subscribe-offer.js';
-import { type AnswerTransport, codecNameOf, WhipError } from './whip.js';
+import { codecNameOf } from './whip.js';
 
 /** A producer of the publish answer with the mid of its section and its negotiated codec. */
 export interface PublishedTrack {
@@ -80,34 +77,4 @@ export function sameTransport(a: WebRtcRemoteParameters, b: WebRtcRemoteParamete
     `${f.algorithm.toLowerCase()} ${f.value.toLowerCase()}`;
   const known = new Set(a.fingerprints.map(key));
   return b.fingerprints.some((f) => known.has(key(f)));
-}
-
-/**
- * The answer to a re-offer (`published`: what `answerPublish` answered, if it published
- * anything): sections it rejected that the offer still has live are answered `inactive`
- * instead, so the BUNDLE group and its transport stay as they were. libwebrtc cannot move the
- * BUNDLE tag off a section rejected in a re-answer ("Failed to setup RTCP mux"), and a
- * publisher that removed its last track keeps its transport for tracks added later.
- * Throws `WhipError` 422 as `createAnswer` refuses.
- */
-export function answerRepublish(
-  offer: SessionDescription,
-  transport: AnswerTransport,
-  published: string | undefined,
-): string {
-  const r = createAnswer(offer, {
-    ...transport,
-    dataChannels: false,
-    media: (m) =>
-      m.kind === 'audio' || m.kind === 'video' ? { direction: 'inactive' } : { reject: true },
-  });
-  if (!r.ok) throw new WhipError(422, r.error.code, r.error.message);
-  const base = r.value;
-  const answered = published === undefined ? undefined : parse(published);
-  if (answered?.ok) {
-    for (const [i, m] of answered.value.media.entries()) {
-      if (m.port !== 0 && base.media[i] !== undefined) base.media[i] = m;
-    }
-  }
-  return serialize(base);
 }

@@ -11,16 +11,11 @@ import { answerTransportOf } from '../webrtc/remote-description.js';
 import { bindEndpoint, endpointSenders, ingressDropFilter } from './endpoint-leg.js';
 import type { Participant } from './participant.js';
 import type { Producer } from './producer.js';
-import {
-  answerRepublish,
-  type PublishedTrack,
-  publishedTracks,
-  trackKey,
-} from './publish-offer.js';
+import { type PublishedTrack, publishedTracks, trackKey } from './publish-offer.js';
 import type { Room } from './room.js';
 import type { SfuServer } from './sfu-server.js';
 import type { ProducerCodec } from './subscribe-offer.js';
-import { answerPublish, WhipError } from './whip.js';
+import { answerPublish } from './whip.js';
 
 export interface PublishLeg {
   endpoint: WebRtcEndpoint;
@@ -66,17 +61,10 @@ export function openPublishLeg(
   let sdp: string;
   try {
     const transport = answerTransportOf(endpoint, mux.candidates);
-    let a: ReturnType<typeof answerPublish>;
-    try {
-      a = answerPublish(offer, transport);
-    } catch (err) {
-      // A peer that only watches offers `inactive` sections (rooms contract: a publish
-      // connection with no track yet is fine if it has a section): answered inactive, so
-      // its subscribe offers can follow. Anything else sending nothing stays refused.
-      const watching = err instanceof WhipError && err.code === 'nothing-published';
-      if (!watching || !onlyInactive(offer)) throw err;
-      a = { sdp: answerRepublish(offer, transport, undefined), producers: [] };
-    }
+    // A peer that only watches offers `inactive` sections (rooms contract: a publish connection
+    // with no track yet is fine if it has a section): answered with a transport alone, so its
+    // subscribe offers can follow. An offer sending nothing otherwise (recvonly) is refused.
+    const a = answerPublish(offer, transport, { allowEmpty: onlyInactive(offer) });
     room = ctx.room();
     participant = room.join({ id: peerId, ...endpointSenders(endpoint) });
     for (const t of publishedTracks(offer, a.sdp, a.producers)) {
@@ -102,16 +90,9 @@ export function republish(
   offer: SessionDescription,
 ): string {
   const transport = answerTransportOf(leg.endpoint, ctx.media.mux.candidates);
-  let published: string | undefined;
-  let tracks: PublishedTrack[] = [];
-  try {
-    const a = answerPublish(offer, transport);
-    published = a.sdp;
-    tracks = publishedTracks(offer, a.sdp, a.producers);
-  } catch (err) {
-    if (!(err instanceof WhipError && err.code === 'nothing-published')) throw err;
-  }
-  const sdp = answerRepublish(offer, transport, published);
+  // Nothing published any more is fine here: the transport stays for tracks added later.
+  const a = answerPublish(offer, transport, { allowEmpty: true });
+  const tracks = publishedTracks(offer, a.sdp, a.producers);
   const next = new Map(tracks.map((t) => [t.mid, t]));
   for (const [mid, { producer, key }] of leg.byMid) {
     const t = next.get(mid);
@@ -132,7 +113,7 @@ export function republish(
     for (const [mid, { producer }] of leg.byMid) if (producer.closed) leg.byMid.delete(mid);
     throw err;
   }
-  return sdp;
+  return a.sdp;
 }
 
 /** Ends the leg: its producers close with the participant, then its endpoint. */

@@ -72,6 +72,16 @@ function answer(
   return r.value;
 }
 
+export interface AnswerPublishOptions {
+  /**
+   * Answer an offer that publishes nothing (a room peer that only watches, or that removed its
+   * last track) with a transport alone, instead of throwing `nothing-published`: its audio and
+   * video sections that do not send are answered `inactive` rather than rejected, and the
+   * producers are none. Default false (WHIP: 422 `nothing-published`).
+   */
+  allowEmpty?: boolean;
+}
+
 /**
  * The answer to a WHIP publisher's offer and one `ProducerOptions` per accepted `sendonly`
  * (or `sendrecv`) audio/video section: the first negotiated codec, its RTX, the answered
@@ -85,17 +95,25 @@ function answer(
  * - legacy `a=ssrc-group:SIM`: one encoding per SSRC with its FID RTX;
  * - otherwise one encoding: the offer's SSRC and FID group.
  * Rids without `a=simulcast` are not simulcast: not answered, the section needs an `a=ssrc`.
- * Throws `WhipError` 422: `nothing-published`, `too-many-layers` (more than `MAX_LAYERS`
- * streams), `rid-extension-required`; or the answer's own codes.
+ * Throws `WhipError` 422: `nothing-published` (unless `allowEmpty`), `too-many-layers` (more
+ * than `MAX_LAYERS` streams), `rid-extension-required`; or the answer's own codes.
  */
 export function answerPublish(
   offer: SessionDescription,
   transport: AnswerTransport,
+  options: AnswerPublishOptions = {},
 ): { sdp: string; producers: ProducerOptions[] } {
+  const allowEmpty = options.allowEmpty === true;
   const desc = answer(offer, transport, {
     media: (m) => {
       const d = directionOf(m, offer.session);
-      if (d !== 'sendonly' && d !== 'sendrecv') return { reject: true };
+      if (d !== 'sendonly' && d !== 'sendrecv') {
+        // Kept in the BUNDLE group: libwebrtc cannot move the BUNDLE tag off a section
+        // rejected in a re-answer ("Failed to setup RTCP mux"), and a peer that sends nothing
+        // yet keeps the transport for tracks it adds later.
+        const av = m.kind === 'audio' || m.kind === 'video';
+        return allowEmpty && av ? { direction: 'inactive' } : { reject: true };
+      }
       // Simulcast is for video; an audio section's rids are not answered (one SSRC stream).
       const streams = m.kind === 'video' ? simulcastToReceive(m) : [];
       return streams === undefined
@@ -106,6 +124,7 @@ export function answerPublish(
   const producers: ProducerOptions[] = [];
   for (const [i, m] of desc.media.entries()) {
     if (m.port === 0 || (m.kind !== 'audio' && m.kind !== 'video')) continue;
+    if (directionOf(m, desc.session) !== 'recvonly') continue; // kept inactive: sends nothing
     const codec = codecsOf(m)[0];
     const encodings = encodingsOf(offer.media[i]!, m);
     if (codec === undefined || encodings === undefined) continue;
@@ -119,7 +138,7 @@ export function answerPublish(
       headerExtensions: headerExtensions(m),
     });
   }
-  if (producers.length === 0) {
+  if (producers.length === 0 && !allowEmpty) {
     throw new WhipError(
       422,
       'nothing-published',

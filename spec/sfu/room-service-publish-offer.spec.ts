@@ -2,17 +2,13 @@
  * The publish side's bookkeeping, sans-IO, on captured Chromium offers: each producer of
  * `answerPublish` paired with the mid of its section (by SSRC, or by rid for simulcast) and the
  * codec as negotiated (fmtp kept for subscribers' offers); whether a re-offer keeps the
- * transport (same ufrag, a fingerprint in common); a re-answer keeps dropped sections inactive.
+ * transport (same ufrag, a fingerprint in common); with `allowEmpty` (room peers) sections that
+ * send nothing are answered inactive and an offer publishing nothing is a transport alone.
  */
 import t from 'tap';
 import { directionOf, midOf, parse, type SessionDescription } from '../../lib/sdp/index.js';
-import {
-  answerRepublish,
-  publishedTracks,
-  sameTransport,
-  trackKey,
-} from '../../lib/sfu/publish-offer.js';
-import { answerPublish } from '../../lib/sfu/whip.js';
+import { publishedTracks, sameTransport, trackKey } from '../../lib/sfu/publish-offer.js';
+import { answerPublish, WhipError } from '../../lib/sfu/whip.js';
 import { sdpCandidateValues } from '../../lib/webrtc/remote-description.js';
 import { CHROMIUM_GATHERED_OFFER, CHROMIUM_SIMULCAST_OFFER } from '../helpers/sdp-captures.js';
 
@@ -66,21 +62,46 @@ t.test('sameTransport: same ufrag and a fingerprint in common', async (t) => {
   t.notOk(sameTransport(base, { ...base, fingerprints: [{ ...fp, value: 'CC' }] }), 'new cert');
 });
 
-t.test('a re-answer keeps a dropped section inactive, not rejected', async (t) => {
+t.test('allowEmpty: a dropped section is answered inactive, not rejected', async (t) => {
   const offer = parsed(CHROMIUM_GATHERED_OFFER.replace('a=sendrecv', 'a=inactive'));
   const first = answerPublish(parsed(CHROMIUM_GATHERED_OFFER), transport);
-  let published: string | undefined;
-  try {
-    published = answerPublish(offer, transport).sdp;
-  } catch {
-    published = undefined;
-  }
-  const answer = parsed(answerRepublish(offer, transport, published));
+  const a = answerPublish(offer, transport, { allowEmpty: true });
+  t.equal(a.producers.length, 1, 'the section still sending publishes');
+  const answer = parsed(a.sdp);
   t.equal(answer.media.length, parsed(first.sdp).media.length);
   for (const m of answer.media) t.not(m.port, 0, `mid ${midOf(m)} stays in the bundle`);
-  t.match(answerRepublish(offer, transport, published), /a=group:BUNDLE 0 1\r\n/);
+  t.match(a.sdp, /a=group:BUNDLE 0 1\r\n/);
   const dirs = answer.media.map((m) => directionOf(m, answer.session));
   t.ok(dirs.includes('inactive'), `the dropped section is inactive (${dirs.join(',')})`);
+  const plain = parsed(answerPublish(offer, transport).sdp);
+  t.ok(
+    plain.media.some((m) => m.port === 0),
+    'without the option (WHIP) the section is rejected',
+  );
+});
+
+t.test('allowEmpty: an offer sending nothing gets a transport alone', async (t) => {
+  const offer = parsed(CHROMIUM_GATHERED_OFFER.replace(/a=send(recv|only)/g, 'a=inactive'));
+  t.throws(
+    () => answerPublish(offer, transport),
+    new WhipError(
+      422,
+      'nothing-published',
+      'no audio or video section with an SSRC or rid simulcast',
+    ),
+    'WHIP keeps its 422',
+  );
+  const a = answerPublish(offer, transport, { allowEmpty: true });
+  t.same(a.producers, [], 'no producer');
+  const answer = parsed(a.sdp);
+  t.same(
+    answer.media.map((m) => [m.port !== 0, directionOf(m, answer.session)]),
+    answer.media.map(() => [true, 'inactive']),
+    'every section kept, inactive',
+  );
+  t.match(a.sdp, /a=ice-ufrag:srvU/, 'our ICE credentials');
+  t.match(a.sdp, /a=fingerprint:sha-256 CD:/, 'our fingerprint');
+  t.match(a.sdp, /a=candidate:1 1 udp/, 'our candidate');
 });
 
 t.test('candidates lose the candidate: prefix lib/sdp adds itself', async (t) => {
