@@ -168,6 +168,13 @@ export interface SfuServerOptions {
   router?: RouterOptions;
   logger?: Logger;
   /**
+   * Told when a WHIP/WHEP session ends (DELETE, its client gone or timed out, `close()`),
+   * with its resource id (the last segment of its Location) and its room: how a front that
+   * routes rooms over several SfuServer processes (`SfuWorkerFront`) learns which rooms a
+   * worker still holds. Default: none.
+   */
+  onSessionEnded?: (resource: string, room: string) => void;
+  /**
    * TEST ONLY: drop a share of each WHIP publisher's media RTP at ingress, before the router
    * (forced loss that the router must repair with NACKs upstream). Default: off.
    */

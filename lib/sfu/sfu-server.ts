@@ -336,6 +336,7 @@ export class SfuServer {
       );
       const r = joined.room;
       if (r.participants.size === 0) r.close();
+      this.o.onSessionEnded?.(id, r.id);
     });
     res.writeHead(201, {
       'content-type': 'application/sdp',

@@ -1,0 +1,170 @@
+/**
+ * Which worker holds which WHIP/WHEP room, for a front that spreads rooms over several SFU
+ * processes (`SfuWorkerFront`). A room must live in one process (its packets are forwarded in
+ * memory), so its first request picks the worker with the fewest sessions (held and being
+ * answered), and every later request of the room goes to the same worker until the room has
+ * no session and no request in flight: only then is it forgotten, and may land elsewhere next.
+ *
+ * No race can split a room: a session is counted from the moment the front sees the worker's
+ * 201 (in the same step that ends the request's in-flight count) until the worker reports it
+ * ended; a report that overtakes the 201 is held back (`ended` before `finish`) and cancels
+ * the session when the 201 comes. So "no session, nothing in flight" at the front means the
+ * worker holds no WHIP/WHEP participant of the room either (SfuServer closes an empty room).
+ *
+ * Pure bookkeeping: no sockets, no processes, no clock but the one passed in.
+ */
+
+interface RoomEntry {
+  slot: number;
+  /** Requests of this room sent to `slot` and not answered yet. */
+  pending: number;
+  sessions: Set<string>;
+}
+
+/** How long a session-ended report waits for the 201 it overtook, ms. */
+const EARLY_END_TTL_MS = 60_000;
+/** Reports held at once; beyond, the oldest is dropped. */
+const MAX_EARLY_ENDS = 10_000;
+
+export class RoomPlacement {
+  private readonly rooms = new Map<string, RoomEntry>();
+  private readonly resources = new Map<string, { room: string; slot: number }>();
+  /** Session-ended reports whose 201 the front has not seen yet, by resource: time seen. */
+  private readonly earlyEnds = new Map<string, number>();
+  /** Per live slot: sessions held and requests in flight. */
+  private readonly load = new Map<number, { sessions: number; pending: number }>();
+
+  /** Slots that can take requests now, ascending. */
+  get slots(): number[] {
+    return [...this.load.keys()].sort((a, b) => a - b);
+  }
+
+  /** Sessions held on all workers together. */
+  get sessions(): number {
+    return this.resources.size;
+  }
+
+  /** Requests sent to workers and not answered yet. */
+  get pending(): number {
+    let n = 0;
+    for (const l of this.load.values()) n += l.pending;
+    return n;
+  }
+
+  /** Rooms the front routes now. */
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  /** Sessions held and requests in flight on `slot` (undefined: not a live slot). */
+  loadOf(slot: number): { sessions: number; pending: number } | undefined {
+    const l = this.load.get(slot);
+    return l === undefined ? undefined : { ...l };
+  }
+
+  /** The worker a room is on now, if the front routes it. */
+  slotOfRoom(room: string): number | undefined {
+    return this.rooms.get(room)?.slot;
+  }
+
+  /** The worker holding a session, if it is alive. */
+  slotOfResource(resource: string): number | undefined {
+    return this.resources.get(resource)?.slot;
+  }
+
+  /** A worker came up (or back) on `slot`: it holds nothing yet. */
+  workerUp(slot: number): void {
+    this.workerDown(slot);
+    this.load.set(slot, { sessions: 0, pending: 0 });
+  }
+
+  /** The worker of `slot` is gone: its rooms and sessions are forgotten with it. */
+  workerDown(slot: number): void {
+    this.load.delete(slot);
+    for (const [id, r] of this.rooms) if (r.slot === slot) this.rooms.delete(id);
+    for (const [id, r] of this.resources) if (r.slot === slot) this.resources.delete(id);
+  }
+
+  /**
+   * A request for `room` is about to be sent: the slot it goes to (the room's, else the live
+   * slot with the least sessions + requests in flight, the lowest on a tie), counted in flight
+   * until `finish`. Undefined when no worker is up.
+   */
+  begin(room: string): number | undefined {
+    let entry = this.rooms.get(room);
+    if (entry === undefined) {
+      let best: number | undefined;
+      let bestLoad = Number.POSITIVE_INFINITY;
+      for (const slot of this.slots) {
+        const l = this.load.get(slot)!;
+        if (l.sessions + l.pending < bestLoad) {
+          best = slot;
+          bestLoad = l.sessions + l.pending;
+        }
+      }
+      if (best === undefined) return undefined;
+      entry = { slot: best, pending: 0, sessions: new Set() };
+      this.rooms.set(room, entry);
+    }
+    entry.pending++;
+    this.load.get(entry.slot)!.pending++;
+    return entry.slot;
+  }
+
+  /**
+   * The request `begin` counted is answered; `resource` is the session its 201 created (none
+   * for any other answer or a failed request).
+   */
+  finish(room: string, slot: number, resource?: string): void {
+    const entry = this.rooms.get(room);
+    if (entry === undefined || entry.slot !== slot) return; // the worker went meanwhile
+    entry.pending--;
+    const load = this.load.get(slot)!;
+    load.pending--;
+    if (resource !== undefined) {
+      if (this.earlyEnds.delete(resource)) {
+        // It ended before its 201 arrived here: never counted.
+      } else {
+        entry.sessions.add(resource);
+        this.resources.set(resource, { room, slot });
+        load.sessions++;
+      }
+    }
+    this.forgetIfIdle(room, entry);
+  }
+
+  /** The worker of `slot` reports that session `resource` ended. */
+  ended(slot: number, resource: string, now: number): void {
+    const r = this.resources.get(resource);
+    if (r === undefined || r.slot !== slot) {
+      if (this.load.has(slot)) this.holdEarlyEnd(resource, now);
+      return;
+    }
+    this.resources.delete(resource);
+    this.load.get(slot)!.sessions--;
+    const entry = this.rooms.get(r.room);
+    if (entry === undefined) return;
+    entry.sessions.delete(resource);
+    this.forgetIfIdle(r.room, entry);
+  }
+
+  /** Drops held session-ended reports older than a minute (their 201 never came). */
+  sweep(now: number): void {
+    for (const [id, at] of this.earlyEnds) {
+      if (now - at < EARLY_END_TTL_MS) break; // insertion order is time order
+      this.earlyEnds.delete(id);
+    }
+  }
+
+  private holdEarlyEnd(resource: string, now: number): void {
+    if (this.earlyEnds.size >= MAX_EARLY_ENDS) {
+      const oldest = this.earlyEnds.keys().next().value;
+      if (oldest !== undefined) this.earlyEnds.delete(oldest);
+    }
+    this.earlyEnds.set(resource, now);
+  }
+
+  private forgetIfIdle(room: string, entry: RoomEntry): void {
+    if (entry.pending === 0 && entry.sessions.size === 0) this.rooms.delete(room);
+  }
+}
