@@ -1,13 +1,7 @@
-import {
-  type Cipher,
-  createCipheriv,
-  createDecipheriv,
-  createSecretKey,
-  type KeyObject,
-} from 'node:crypto';
+import { type Cipher, createCipheriv } from 'node:crypto';
 import { Ghash } from './ghash.js';
 import type { SessionKeySet, SessionKeys } from './key-derivation.js';
-import { KeystreamRuns, xorInto } from './keystream-runs.js';
+import { type FirstBlock, KeystreamRuns, xorInto } from './keystream-runs.js';
 import type { SrtpProfileParameters } from './profiles.js';
 import { type SrtpTransform, writeUint32, xorUint32 } from './transform.js';
 import { copyBytes, Slot } from './views.js';
@@ -15,69 +9,65 @@ import { copyBytes, Slot } from './views.js';
 const TAG_LENGTH = 16;
 
 /**
- * SRTP payloads up to this many bytes are sealed in JavaScript (GHASH with 8-bit tables,
- * keystream from per-SSRC runs of one ECB call); longer ones by one node:crypto GCM cipher per
- * packet. node:crypto's GCM costs ~3.5 µs of fixed overhead per packet (cipher object, IV,
- * five native calls, two result buffers) and then little per byte; the JS GHASH costs
- * ~50 ns per 16-byte block. Measured on Node 20 x64 (CPU time per packet, AES-128): JS 1.8 µs
- * vs native 4.1 µs at 112 B, 3.3 vs 4.5–4.9 at 524 B, 5.0–5.2 vs 5.6–5.7 at 1,000 B, a tie
- * (4.6–6.0 either way) from 1,100 B on.
+ * The JS AES-GCM of one session key: counter-mode keystream from per-SSRC runs of one
+ * long-lived ECB cipher, and GHASH under H = E_K(0^128) with 4 kB of tables. No node:crypto
+ * object per packet (one ECB call and its result buffer per run of packets): measured against
+ * one node:crypto GCM cipher per packet in bench/srtp-ghash.ts (see bench/RESULTS.md, SRTP).
  */
-export const GCM_JS_LIMIT = 1024;
+class GcmKey {
+  readonly runs: KeystreamRuns;
+  readonly ghash: Ghash;
 
-interface Keys {
-  readonly cipher: KeyObject;
-  readonly salt: Buffer;
-}
-
-function importKeys(k: SessionKeys): Keys {
-  return { cipher: createSecretKey(k.encryptionKey), salt: k.salt };
+  constructor(keyLength: number, keys: SessionKeys, firstBlock: FirstBlock) {
+    const ecb: Cipher = createCipheriv(
+      keyLength === 32 ? 'aes-256-ecb' : 'aes-128-ecb',
+      keys.encryptionKey,
+      null,
+    );
+    ecb.setAutoPadding(false);
+    this.runs = new KeystreamRuns(ecb, firstBlock);
+    this.ghash = new Ghash(ecb.update(Buffer.alloc(16)));
+  }
 }
 
 /**
  * AEAD_AES_128_GCM and AEAD_AES_256_GCM (RFC 7714): 16-byte tag; the RTP header, or the
- * first 8 RTCP bytes plus the E flag and SRTCP index, are associated data.
+ * first 8 RTCP bytes plus the E flag and SRTCP index, are associated data. Every packet is
+ * sealed and opened in JavaScript (GcmKey); the SRTCP key's state is made on the first RTCP
+ * packet. Tags are compared in constant time, and a packet that fails drops its SSRC's
+ * keystream run (KeystreamRuns.forget) so forged indices cannot move it.
  */
 export class AesGcmTransform implements SrtpTransform {
   readonly rtpOverhead = TAG_LENGTH;
   readonly rtcpOverhead = TAG_LENGTH + 4;
   readonly rtcpIndexFromEnd = 4;
-  private readonly algorithm: 'aes-128-gcm' | 'aes-256-gcm';
-  private readonly rtp: Keys;
-  private readonly rtcp: Keys;
+  private readonly keyLength: number;
+  private readonly keys: SessionKeySet;
+  private readonly rtp: GcmKey;
+  private rtcpKey: GcmKey | undefined;
   private readonly iv = Buffer.alloc(12);
-  private readonly rtcpAad = Buffer.alloc(12);
-  /** SRTP keystream (E_K(J0) then the payload's) for the JS path. */
-  private readonly runs: KeystreamRuns;
-  private readonly ecb: Cipher;
-  /** GHASH tables under the SRTP key, made on the first small packet (64 kB). */
-  private ghashState: Ghash | undefined;
+  /** SRTCP AAD with E set: first 8 bytes || E|index; or (E clear) the tail of the AAD. */
+  private readonly rtcpAad = Buffer.alloc(32);
   private readonly tag = Buffer.alloc(TAG_LENGTH);
 
   constructor(p: SrtpProfileParameters, keys: SessionKeySet) {
-    this.algorithm = p.keyLength === 32 ? 'aes-256-gcm' : 'aes-128-gcm';
-    this.rtp = importKeys(keys.rtp);
-    this.rtcp = importKeys(keys.rtcp);
-    const ecb = createCipheriv(
-      p.keyLength === 32 ? 'aes-256-ecb' : 'aes-128-ecb',
-      keys.rtp.encryptionKey,
-      null,
-    );
-    ecb.setAutoPadding(false);
-    this.ecb = ecb;
+    this.keyLength = p.keyLength;
+    this.keys = keys;
     // J0 = IV || 0^31 || 1 (NIST SP 800-38D §7.1, 96-bit IV); payload blocks count on from 2.
-    const firstBlock = (block: Buffer, ssrc: number, index: number) => {
+    this.rtp = new GcmKey(p.keyLength, keys.rtp, (block, ssrc, index) => {
       this.rtpIv(ssrc, index).copy(block, 0);
       block.writeUInt32BE(1, 12);
-    };
-    this.runs = new KeystreamRuns(ecb, firstBlock);
+    });
   }
 
-  private ghash(): Ghash {
-    if (this.ghashState === undefined) {
-      this.ghashState = new Ghash(this.ecb.update(Buffer.alloc(16)));
+  private rtcp(): GcmKey {
+    if (this.rtcpKey === undefined) {
+      this.rtcpKey = new GcmKey(this.keyLength, this.keys.rtcp, (block, ssrc, index) => {
+        this.rtcpIv(ssrc, index).copy(block, 0);
+        block.writeUInt32BE(1, 12);
+      });
     }
-    return this.ghashState;
+    return this.rtcpKey;
   }
 
   protectRtp(
@@ -89,27 +79,15 @@ export class AesGcmTransform implements SrtpTransform {
     out: Uint8Array,
   ): number {
     const n = length - headerLength;
-    if (n <= GCM_JS_LIMIT) {
-      const ks = this.runs.keystream(ssrc, index, TAG_LENGTH + n);
-      const at = this.runs.offset;
-      if (out !== packet) copyBytes(packet, 0, out, 0, headerLength);
-      xorInto(out, headerLength, packet, ks, at + TAG_LENGTH, n);
-      const g = this.ghash();
-      g.reset();
-      g.update(out, 0, headerLength);
-      g.update(out, headerLength, n);
-      g.finish(headerLength, n, ks, at, out, length);
-      return length + TAG_LENGTH;
-    }
-    const cipher = createCipheriv(this.algorithm, this.rtp.cipher, this.rtpIv(ssrc, index), {
-      authTagLength: TAG_LENGTH,
-    });
-    cipher.setAAD(packet.subarray(0, headerLength));
-    const ciphertext = cipher.update(packet.subarray(headerLength, length));
-    cipher.final();
-    if (out !== packet) out.set(packet.subarray(0, headerLength), 0);
-    out.set(ciphertext, headerLength);
-    out.set(cipher.getAuthTag(), length);
+    const { runs, ghash: g } = this.rtp;
+    const ks = runs.keystream(ssrc, index, TAG_LENGTH + n);
+    const at = runs.offset;
+    if (out !== packet) copyBytes(packet, 0, out, 0, headerLength);
+    xorInto(out, headerLength, packet, ks, at + TAG_LENGTH, n);
+    g.reset();
+    g.update(out, 0, headerLength);
+    g.update(out, headerLength, n);
+    g.finish(headerLength, n, ks, at, out, length);
     return length + TAG_LENGTH;
   }
 
@@ -123,40 +101,23 @@ export class AesGcmTransform implements SrtpTransform {
   ): number {
     const end = length - TAG_LENGTH;
     const n = end - headerLength;
-    if (n <= GCM_JS_LIMIT) {
-      const ks = this.runs.keystream(ssrc, index, TAG_LENGTH + n);
-      const at = this.runs.offset;
-      const g = this.ghash();
-      g.reset();
-      g.update(packet, 0, headerLength);
-      g.update(packet, headerLength, n);
-      g.finish(headerLength, n, ks, at, this.tag, 0, Slot.tag);
-      let diff = 0;
-      for (let i = 0; i < TAG_LENGTH; i++) diff |= (this.tag[i] ?? 0) ^ (packet[end + i] ?? 0);
-      if (diff !== 0) {
-        this.runs.forget(ssrc);
-        return -1;
-      }
-      if (out !== packet) copyBytes(packet, 0, out, 0, headerLength);
-      xorInto(out, headerLength, packet, ks, at + TAG_LENGTH, n);
-      return end;
-    }
-    const decipher = createDecipheriv(this.algorithm, this.rtp.cipher, this.rtpIv(ssrc, index), {
-      authTagLength: TAG_LENGTH,
-    });
-    decipher.setAuthTag(packet.subarray(end, length));
-    decipher.setAAD(packet.subarray(0, headerLength));
-    const plaintext = decipher.update(packet.subarray(headerLength, end));
-    try {
-      decipher.final();
-    } catch {
+    const { runs, ghash: g } = this.rtp;
+    const ks = runs.keystream(ssrc, index, TAG_LENGTH + n);
+    const at = runs.offset;
+    g.reset();
+    g.update(packet, 0, headerLength);
+    g.update(packet, headerLength, n);
+    g.finish(headerLength, n, ks, at, this.tag, 0, Slot.tag);
+    if (!this.tagMatches(packet, end)) {
+      runs.forget(ssrc);
       return -1;
     }
-    if (out !== packet) out.set(packet.subarray(0, headerLength), 0);
-    out.set(plaintext, headerLength);
+    if (out !== packet) copyBytes(packet, 0, out, 0, headerLength);
+    xorInto(out, headerLength, packet, ks, at + TAG_LENGTH, n);
     return end;
   }
 
+  /** RFC 7714 §9: always encrypted (E = 1); AAD is the first 8 bytes and the E|index word. */
   protectRtcp(
     packet: Uint8Array,
     length: number,
@@ -165,15 +126,19 @@ export class AesGcmTransform implements SrtpTransform {
     out: Uint8Array,
   ): number {
     const word = (0x80000000 | index) >>> 0;
-    const cipher = createCipheriv(this.algorithm, this.rtcp.cipher, this.rtcpIv(ssrc, index), {
-      authTagLength: TAG_LENGTH,
-    });
-    cipher.setAAD(this.rtcpAadFor(packet, word));
-    const ciphertext = cipher.update(packet.subarray(8, length));
-    cipher.final();
-    if (out !== packet) out.set(packet.subarray(0, 8), 0);
-    out.set(ciphertext, 8);
-    out.set(cipher.getAuthTag(), length);
+    const n = length - 8;
+    const { runs, ghash: g } = this.rtcp();
+    const ks = runs.keystream(ssrc, index, TAG_LENGTH + n);
+    const at = runs.offset;
+    const aad = this.rtcpAad;
+    copyBytes(packet, 0, aad, 0, 8);
+    writeUint32(aad, 8, word);
+    if (out !== packet) copyBytes(packet, 0, out, 0, 8);
+    xorInto(out, 8, packet, ks, at + TAG_LENGTH, n);
+    g.reset();
+    g.update(aad, 0, 12);
+    g.update(out, 8, n);
+    g.finish(12, n, ks, at, out, length);
     writeUint32(out, length + TAG_LENGTH, word);
     return length + TAG_LENGTH + 4;
   }
@@ -192,36 +157,50 @@ export class AesGcmTransform implements SrtpTransform {
   ): number {
     const indexAt = length - 4;
     const end = indexAt - TAG_LENGTH;
-    const decipher = createDecipheriv(this.algorithm, this.rtcp.cipher, this.rtcpIv(ssrc, index), {
-      authTagLength: TAG_LENGTH,
-    });
-    decipher.setAuthTag(packet.subarray(end, indexAt));
-    let plaintext: Buffer | undefined;
+    const { runs, ghash: g } = this.rtcp();
+    const aad = this.rtcpAad;
+    g.reset();
+    let n = 0;
+    let aadBytes = 0;
     if (encrypted) {
-      decipher.setAAD(this.rtcpAadFor(packet, 0x80000000 | index));
-      plaintext = decipher.update(packet.subarray(8, end));
+      n = end - 8;
+      copyBytes(packet, 0, aad, 0, 8);
+      copyBytes(packet, indexAt, aad, 8, 4);
+      g.update(aad, 0, 12);
+      g.update(packet, 8, n);
+      aadBytes = 12;
     } else {
-      decipher.setAAD(packet.subarray(0, end));
-      decipher.setAAD(packet.subarray(indexAt, length));
+      // AAD = packet[0, end) || E|index: whole blocks in place, the rest (≤ 19 bytes) here.
+      const rest = end & 15;
+      g.update(packet, 0, end - rest);
+      copyBytes(packet, end - rest, aad, 0, rest);
+      copyBytes(packet, indexAt, aad, rest, 4);
+      g.update(aad, 0, rest + 4);
+      aadBytes = end + 4;
     }
-    try {
-      decipher.final();
-    } catch {
+    const ks = runs.keystream(ssrc, index, TAG_LENGTH + n);
+    const at = runs.offset;
+    g.finish(aadBytes, n, ks, at, this.tag, 0, Slot.tag);
+    if (!this.tagMatches(packet, end)) {
+      runs.forget(ssrc);
       return -1;
     }
-    if (plaintext !== undefined) {
-      if (out !== packet) out.set(packet.subarray(0, 8), 0);
-      out.set(plaintext, 8);
-    } else if (out !== packet) {
-      out.set(packet.subarray(0, end), 0);
-    }
+    if (out !== packet) copyBytes(packet, 0, out, 0, encrypted ? 8 : end);
+    if (encrypted) xorInto(out, 8, packet, ks, at + TAG_LENGTH, n);
     return end;
+  }
+
+  /** Whether `packet[at, at + 16)` equals the computed tag, in time independent of both. */
+  private tagMatches(packet: Uint8Array, at: number): boolean {
+    let diff = 0;
+    for (let i = 0; i < TAG_LENGTH; i++) diff |= (this.tag[i] ?? 0) ^ (packet[at + i] ?? 0);
+    return diff === 0;
   }
 
   /** RFC 7714 §8.1: 00 00 || SSRC || ROC || SEQ, XOR the 96-bit session salt. */
   private rtpIv(ssrc: number, index: number): Buffer {
     const iv = this.iv;
-    this.rtp.salt.copy(iv, 0);
+    this.keys.rtp.salt.copy(iv, 0);
     xorUint32(iv, 2, ssrc);
     xorUint32(iv, 6, Math.floor(index / 65536));
     iv[10] = (iv[10] ?? 0) ^ ((index >>> 8) & 0xff);
@@ -232,15 +211,9 @@ export class AesGcmTransform implements SrtpTransform {
   /** RFC 7714 §9.1: 00 00 || SSRC || 00 00 || 0 || SRTCP index, XOR the session salt. */
   private rtcpIv(ssrc: number, index: number): Buffer {
     const iv = this.iv;
-    this.rtcp.salt.copy(iv, 0);
+    this.keys.rtcp.salt.copy(iv, 0);
     xorUint32(iv, 2, ssrc);
     xorUint32(iv, 8, index & 0x7fffffff);
     return iv;
-  }
-
-  private rtcpAadFor(packet: Uint8Array, word: number): Buffer {
-    this.rtcpAad.set(packet.subarray(0, 8), 0);
-    writeUint32(this.rtcpAad, 8, word >>> 0);
-    return this.rtcpAad;
   }
 }

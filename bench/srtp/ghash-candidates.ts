@@ -1,0 +1,768 @@
+import { Ghash } from '../../lib/srtp/ghash.js';
+
+/**
+ * GHASH candidates for the per-key-table-size measurement of `npm run bench -- srtp-ghash`
+ * (lib/srtp/ghash.ts holds the one kept, Shoup8Ghash here). All compute Y = (Y XOR X)·H per 16-byte block
+ * (NIST SP 800-38D §6.4) with the field's bit order: bit 0 is the top bit of byte 0, and
+ * multiplying by x shifts right one bit, folding bit 127 back as R = 0xE1 || 0^120.
+ */
+
+/** H·x^k for k = 0…127, four big-endian words each. */
+export function powersOfH(h: Uint8Array): Int32Array {
+  const v = new DataView(h.buffer, h.byteOffset, 16);
+  const powers = new Int32Array(128 * 4);
+  let a = v.getInt32(0);
+  let b = v.getInt32(4);
+  let c = v.getInt32(8);
+  let d = v.getInt32(12);
+  for (let k = 0; k < 128; k++) {
+    powers[4 * k] = a;
+    powers[4 * k + 1] = b;
+    powers[4 * k + 2] = c;
+    powers[4 * k + 3] = d;
+    const carry = d & 1;
+    d = (d >>> 1) | (c << 31);
+    c = (c >>> 1) | (b << 31);
+    b = (b >>> 1) | (a << 31);
+    a = (a >>> 1) ^ (carry === 1 ? 0xe1000000 : 0);
+  }
+  return powers;
+}
+
+/**
+ * `entries` values of `bits` bits placed at field bit `first` (their top bit there), times H:
+ * entry v = XOR of H·x^(first + k) over the bits k of v set (k = 0 for its top bit).
+ */
+export function fillProducts(
+  out: Int32Array,
+  at: number,
+  powers: Int32Array,
+  first: number,
+  bits: number,
+): void {
+  for (let v = 1; v < 1 << bits; v++) {
+    const low = v & -v;
+    const k = first + bits - 1 - (31 - Math.clz32(low));
+    const o = at + v * 4;
+    const r = at + (v ^ low) * 4;
+    for (let w = 0; w < 4; w++) out[o + w] = (out[r + w] ?? 0) ^ (powers[4 * k + w] ?? 0);
+  }
+}
+
+/**
+ * What shifting a value whose last `bits` bits are r right by `bits` folds into its top
+ * word: r·x^128 reduced (at most 15 bits at the top), for every r.
+ */
+export function reductionTable(bits: number): Int32Array {
+  const t = new Int32Array(1 << bits);
+  for (let r = 0; r < 1 << bits; r++) {
+    let top = 0;
+    let low = r;
+    for (let s = 0; s < bits; s++) {
+      const carry = low & 1;
+      low >>>= 1;
+      top = (top >>> 1) ^ (carry === 1 ? 0xe1000000 : 0);
+    }
+    t[r] = top;
+  }
+  return t;
+}
+
+const R4 = reductionTable(4);
+
+export interface GhashCandidate {
+  readonly name: string;
+  /** Bytes of per-key table. */
+  readonly tableBytes: number;
+  y0: number;
+  y1: number;
+  y2: number;
+  y3: number;
+  blocks(view: DataView, at: number, end: number): void;
+}
+
+/** Shoup's 8-bit method, the one kept: lib/srtp/ghash.ts (4 kB per key, shared REDUCE8). */
+export class Shoup8Ghash extends Ghash implements GhashCandidate {
+  readonly name = 'shoup-8bit (lib)';
+  readonly tableBytes = Ghash.tableBytes;
+}
+
+/** Shoup's 4-bit method: M[v] = v·H (256 B per key), 32 steps of shift-by-4 with a shared R4. */
+export class Shoup4Ghash implements GhashCandidate {
+  readonly name = 'shoup-4bit';
+  readonly tableBytes = 16 * 16;
+  y0 = 0;
+  y1 = 0;
+  y2 = 0;
+  y3 = 0;
+  private readonly table = new Int32Array(16 * 4);
+  constructor(h: Uint8Array) {
+    fillProducts(this.table, 0, powersOfH(h), 0, 4);
+  }
+
+  blocks(view: DataView, at: number, end: number): void {
+    const m = this.table;
+    let y0 = this.y0;
+    let y1 = this.y1;
+    let y2 = this.y2;
+    let y3 = this.y3;
+    for (let i = at; i < end; i += 16) {
+      y0 ^= view.getInt32(i);
+      y1 ^= view.getInt32(i + 4);
+      y2 ^= view.getInt32(i + 8);
+      y3 ^= view.getInt32(i + 12);
+      let z0 = 0;
+      let z1 = 0;
+      let z2 = 0;
+      let z3 = 0;
+      let o = 0;
+      let r = 0;
+      o = (y3 & 15) << 2;
+      z0 = m[o] ?? 0;
+      z1 = m[o + 1] ?? 0;
+      z2 = m[o + 2] ?? 0;
+      z3 = m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y3 >>> 4) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y3 >>> 8) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y3 >>> 12) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y3 >>> 16) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y3 >>> 20) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y3 >>> 24) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = (y3 >>> 28) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = (y2 & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y2 >>> 4) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y2 >>> 8) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y2 >>> 12) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y2 >>> 16) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y2 >>> 20) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y2 >>> 24) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = (y2 >>> 28) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = (y1 & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y1 >>> 4) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y1 >>> 8) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y1 >>> 12) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y1 >>> 16) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y1 >>> 20) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y1 >>> 24) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = (y1 >>> 28) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = (y0 & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y0 >>> 4) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y0 >>> 8) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y0 >>> 12) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y0 >>> 16) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y0 >>> 20) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = ((y0 >>> 24) & 15) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      r = z3 & 15;
+      z3 = (z3 >>> 4) | (z2 << 28);
+      z2 = (z2 >>> 4) | (z1 << 28);
+      z1 = (z1 >>> 4) | (z0 << 28);
+      z0 = (z0 >>> 4) ^ (R4[r] ?? 0);
+      o = (y0 >>> 28) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      y0 = z0;
+      y1 = z1;
+      y2 = z2;
+      y3 = z3;
+    }
+    this.y0 = y0;
+    this.y1 = y1;
+    this.y2 = y2;
+    this.y3 = y3;
+  }
+}
+
+/** One 16-entry table per nibble position (8 kB per key): 32 lookups, no shifts. */
+export class Nibble32Ghash implements GhashCandidate {
+  readonly name = 'nibble-32x16';
+  readonly tableBytes = 32 * 16 * 16;
+  y0 = 0;
+  y1 = 0;
+  y2 = 0;
+  y3 = 0;
+  private readonly table = new Int32Array(32 * 16 * 4);
+  constructor(h: Uint8Array) {
+    const powers = powersOfH(h);
+    for (let j = 0; j < 32; j++) fillProducts(this.table, j * 64, powers, 4 * j, 4);
+  }
+
+  blocks(view: DataView, at: number, end: number): void {
+    const m = this.table;
+    let y0 = this.y0;
+    let y1 = this.y1;
+    let y2 = this.y2;
+    let y3 = this.y3;
+    for (let i = at; i < end; i += 16) {
+      y0 ^= view.getInt32(i);
+      y1 ^= view.getInt32(i + 4);
+      y2 ^= view.getInt32(i + 8);
+      y3 ^= view.getInt32(i + 12);
+      let z0 = 0;
+      let z1 = 0;
+      let z2 = 0;
+      let z3 = 0;
+      let o = 0;
+      o = (0 + (y0 >>> 28)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (16 + ((y0 >>> 24) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (32 + ((y0 >>> 20) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (48 + ((y0 >>> 16) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (64 + ((y0 >>> 12) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (80 + ((y0 >>> 8) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (96 + ((y0 >>> 4) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (112 + (y0 & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (128 + (y1 >>> 28)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (144 + ((y1 >>> 24) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (160 + ((y1 >>> 20) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (176 + ((y1 >>> 16) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (192 + ((y1 >>> 12) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (208 + ((y1 >>> 8) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (224 + ((y1 >>> 4) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (240 + (y1 & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (256 + (y2 >>> 28)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (272 + ((y2 >>> 24) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (288 + ((y2 >>> 20) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (304 + ((y2 >>> 16) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (320 + ((y2 >>> 12) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (336 + ((y2 >>> 8) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (352 + ((y2 >>> 4) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (368 + (y2 & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (384 + (y3 >>> 28)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (400 + ((y3 >>> 24) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (416 + ((y3 >>> 20) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (432 + ((y3 >>> 16) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (448 + ((y3 >>> 12) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (464 + ((y3 >>> 8) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (480 + ((y3 >>> 4) & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (496 + (y3 & 15)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      y0 = z0;
+      y1 = z1;
+      y2 = z2;
+      y3 = z3;
+    }
+    this.y0 = y0;
+    this.y1 = y1;
+    this.y2 = y2;
+    this.y3 = y3;
+  }
+}
+
+/** One 256-entry table per byte position (64 kB per key): 16 lookups, no shifts. */
+export class Byte16Ghash implements GhashCandidate {
+  readonly name = 'byte-16x256';
+  readonly tableBytes = 16 * 256 * 16;
+  y0 = 0;
+  y1 = 0;
+  y2 = 0;
+  y3 = 0;
+  private readonly table = new Int32Array(16 * 256 * 4);
+  constructor(h: Uint8Array) {
+    const powers = powersOfH(h);
+    for (let i = 0; i < 16; i++) fillProducts(this.table, i * 1024, powers, 8 * i, 8);
+  }
+  blocks(view: DataView, at: number, end: number): void {
+    const m = this.table;
+    let y0 = this.y0;
+    let y1 = this.y1;
+    let y2 = this.y2;
+    let y3 = this.y3;
+    for (let i = at; i < end; i += 16) {
+      y0 ^= view.getInt32(i);
+      y1 ^= view.getInt32(i + 4);
+      y2 ^= view.getInt32(i + 8);
+      y3 ^= view.getInt32(i + 12);
+      let z0 = 0;
+      let z1 = 0;
+      let z2 = 0;
+      let z3 = 0;
+      let o = 0;
+      o = (0 + (y0 >>> 24)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (256 + ((y0 >>> 16) & 255)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (512 + ((y0 >>> 8) & 255)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (768 + (y0 & 255)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (1024 + (y1 >>> 24)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (1280 + ((y1 >>> 16) & 255)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (1536 + ((y1 >>> 8) & 255)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (1792 + (y1 & 255)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (2048 + (y2 >>> 24)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (2304 + ((y2 >>> 16) & 255)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (2560 + ((y2 >>> 8) & 255)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (2816 + (y2 & 255)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (3072 + (y3 >>> 24)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (3328 + ((y3 >>> 16) & 255)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (3584 + ((y3 >>> 8) & 255)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      o = (3840 + (y3 & 255)) << 2;
+      z0 ^= m[o] ?? 0;
+      z1 ^= m[o + 1] ?? 0;
+      z2 ^= m[o + 2] ?? 0;
+      z3 ^= m[o + 3] ?? 0;
+      y0 = z0;
+      y1 = z1;
+      y2 = z2;
+      y3 = z3;
+    }
+    this.y0 = y0;
+    this.y1 = y1;
+    this.y2 = y2;
+    this.y3 = y3;
+  }
+}
