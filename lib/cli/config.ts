@@ -68,6 +68,8 @@ export interface SfuCliConfig {
   sfu: SfuServerOptions;
   /** `--signal-url` (one per node) + `--signal-secret`: serve those rtcd signal nodes' sfu rooms. */
   signalLink?: { urls: string[]; secret: string };
+  /** `--workers`, when given: worker processes, 0 = one per CPU (absent: one process). */
+  workers?: number;
   logLevel: LogLevel;
 }
 
@@ -221,6 +223,15 @@ export function resolveSfuConfig(src: ConfigSources): SfuCliConfig {
     );
   }
   const cfg: SfuCliConfig = { sfu, logLevel: o.logLevel ?? DEFAULT_LOG_LEVEL };
+  if (o.workers !== undefined) {
+    const last = (sfu.udpPort ?? 0) + o.workers - 1;
+    if (sfu.udpPort !== 0 && last > 65535) {
+      throw new CliUsageError(
+        `invalid --workers "${o.workers}": --udp-port ${sfu.udpPort} + ${o.workers} workers passes 65535`,
+      );
+    }
+    cfg.workers = o.workers;
+  }
   const urls = o.signalUrl ?? [];
   if ((urls.length === 0) !== (o.signalSecret === undefined)) {
     throw new CliUsageError(

@@ -49,6 +49,16 @@ const passwordAlgorithm: v.ValueParser<PasswordAlgorithm> = (raw) => {
   throw new v.ValueError('must be md5 or sha256');
 };
 
+/** `--workers` of `rtcd sfu`: a count, or `auto` (= 0: one per CPU). */
+const sfuWorkers: v.ValueParser<number> = (raw) => {
+  if (raw === 'auto') return 0;
+  try {
+    return v.integer(0, 256)(raw);
+  } catch {
+    throw new v.ValueError('must be an integer 0-256 or auto (0 and auto: one per CPU)');
+  }
+};
+
 /** Options of every command (given before or after the command name). */
 export const globalOptions = {
   config: one(
@@ -315,6 +325,11 @@ export const sfuOptions = {
   ),
   metrics: flag(
     'serve GET /metrics (Prometheus text) on the HTTP port (default on; --no-metrics turns it off)',
+  ),
+  workers: one(
+    '<n|auto>',
+    'processes forwarding media, each holding whole rooms on its own UDP port (--udp-port + its index, so open the range P..P+n-1); the first process proxies HTTP to them; auto or 0: one per CPU (default 1: all in one process)',
+    sfuWorkers,
   ),
 } satisfies Record<string, OptionSpec>;
 

@@ -12,10 +12,17 @@ export interface StartedSfu {
   udpPort: number;
 }
 
-/** Listens; a server that fails to start is closed (nothing left bound). */
-export async function startSfuServer(options: SfuServerOptions, log: Logger): Promise<StartedSfu> {
-  const advice = semiSpaceAdvice();
-  if (advice !== undefined) log.warn({ flag: SMALL_SEMI_SPACE_FLAG }, advice);
+/**
+ * Listens; a server that fails to start is closed (nothing left bound). Warns when node runs
+ * without the small semi-space flag, unless `o.advise` is false (an SFU worker, whose primary
+ * has warned once for all).
+ */
+export async function startSfuServer(
+  options: SfuServerOptions,
+  log: Logger,
+  o: { advise?: boolean } = {},
+): Promise<StartedSfu> {
+  warnSemiSpace(log, o.advise);
   const server = new SfuServer({ ...options, logger: log });
   let port: number;
   try {
@@ -27,4 +34,10 @@ export async function startSfuServer(options: SfuServerOptions, log: Logger): Pr
   const host = options.host ?? '127.0.0.1';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   return { server, url, port, udpPort: server.udpAddress?.port ?? options.udpPort ?? 0 };
+}
+
+/** The semi-space warning (node-flags.ts), once per process that forwards media. */
+export function warnSemiSpace(log: Logger, advise = true): void {
+  const advice = advise ? semiSpaceAdvice() : undefined;
+  if (advice !== undefined) log.warn({ flag: SMALL_SEMI_SPACE_FLAG }, advice);
 }

@@ -1,0 +1,268 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import type { Logger as PinoLogger } from 'pino';
+import { SfuRoomService } from '../sfu/room-service.js';
+import type { SfuServerOptions } from '../sfu/sfu-server.js';
+import { type MetricsJson, SfuWorkerFront } from '../sfu/worker-front.js';
+import { connectRoomService } from '../signal/room-service-link.js';
+import { VERSION } from '../version.js';
+import type { SfuCliConfig } from './config.js';
+import { createCliLogger } from './logger.js';
+import { exitOnSignals } from './signals.js';
+import { startSfuServer, warnSemiSpace } from './start-sfu.js';
+
+/**
+ * `rtcd sfu --workers N`: this process (the primary) owns the public HTTP port and runs an
+ * `SfuWorkerFront`; it forks N workers, each an `SfuServer` with its own media UDP port
+ * (`--udp-port` + its slot, or each an ephemeral one with 0) and an internal HTTP listener on
+ * 127.0.0.1 to which the front proxies the rooms it placed there.
+ *
+ * `child_process.fork`, not node:cluster: cluster shares listening handles through the
+ * primary, so every worker's `listen(0)` (internal HTTP) and ephemeral UDP port would be the
+ * same shared socket; forked processes bind what they bind, exclusively. Workers re-run the
+ * same command line (same flags, environment, config file; `execArgv` too, so node flags such
+ * as --max-semi-space-size reach them) with their slot in `RTCD_SFU_WORKER_SLOT`.
+ *
+ * IPC: a worker says `ready` (its loopback HTTP port and UDP port), `ended` for each WHIP/WHEP
+ * session that ends (the front's room map), and answers `metrics` requests with its registry
+ * as JSON (the primary's `/metrics` sums them). A worker that dies is replaced on the same
+ * slot (its rooms are gone; clients reconnect); more than five deaths a minute stop the
+ * server with exit 1, as `rtcd turn --workers` does.
+ */
+
+const SLOT_ENV = 'RTCD_SFU_WORKER_SLOT';
+const MAX_RESTARTS_PER_MINUTE = 5;
+/** Past this, a worker that has not exited after SIGTERM is killed. */
+const KILL_AFTER_MS = 10_000;
+/** A worker that does not answer a metrics request by then is left out of the scrape. */
+const METRICS_TIMEOUT_MS = 2000;
+
+type WorkerMessage =
+  | { type: 'rtcd:sfu-ready'; httpPort: number; udpPort: number }
+  | { type: 'rtcd:sfu-ended'; resource: string }
+  | { type: 'rtcd:sfu-metrics'; id: number; metrics: MetricsJson };
+
+function isWorkerMessage(m: unknown): m is WorkerMessage {
+  const type = typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined;
+  return type === 'rtcd:sfu-ready' || type === 'rtcd:sfu-ended' || type === 'rtcd:sfu-metrics';
+}
+
+/** This process's worker slot, when it is an SFU worker forked by `runSfuPrimary`. */
+export function sfuWorkerSlot(): number | undefined {
+  const v = process.env[SLOT_ENV];
+  if (v === undefined || !/^\d+$/.test(v) || process.send === undefined) return undefined;
+  return Number(v);
+}
+
+interface Slot {
+  child: ChildProcess;
+  ready: boolean;
+  udpPort?: number;
+}
+
+export async function runSfuPrimary(
+  cfg: SfuCliConfig,
+  log: PinoLogger,
+  count: number,
+): Promise<void> {
+  warnSemiSpace(log);
+  const slots: Slot[] = [];
+  const metricWaiters = new Map<number, (m: MetricsJson | undefined) => void>();
+  let nextMetricsId = 1;
+  const askMetrics = (s: Slot): Promise<MetricsJson | undefined> =>
+    new Promise((resolve) => {
+      const id = nextMetricsId++;
+      const timer = setTimeout(() => {
+        metricWaiters.delete(id);
+        resolve(undefined);
+      }, METRICS_TIMEOUT_MS);
+      metricWaiters.set(id, (m) => {
+        clearTimeout(timer);
+        metricWaiters.delete(id);
+        resolve(m);
+      });
+      if (!s.child.connected) metricWaiters.get(id)?.(undefined);
+      else s.child.send({ type: 'rtcd:sfu-metrics', id });
+    });
+  const { sfu } = cfg;
+  const front = new SfuWorkerFront({
+    host: sfu.host,
+    port: sfu.port,
+    maxSessions: sfu.maxSessions,
+    requestsPerSecond: sfu.requestsPerSecond,
+    requestBurst: sfu.requestBurst,
+    requestTimeoutMs: sfu.requestTimeoutMs,
+    maxConnections: sfu.maxConnections,
+    metrics: sfu.metrics,
+    logger: log,
+    workerMetrics: async () => {
+      const all = await Promise.all(slots.filter((s) => s.ready).map(askMetrics));
+      return all.filter((m) => m !== undefined);
+    },
+  });
+  // The public port first: a busy one fails the start before any worker runs.
+  const { url, port } = await front.listen();
+
+  let draining = false;
+  let started = false;
+  const restarts: number[] = [];
+  let failStart: ((err: Error) => void) | undefined;
+  let allReady: (() => void) | undefined;
+  let allExited: (() => void) | undefined;
+  const live = () => slots.filter((s) => s.child.exitCode === null && s.child.signalCode === null);
+
+  const shutdown = async (code: number): Promise<void> => {
+    draining = true;
+    front.drain();
+    for (const s of live()) s.child.kill('SIGTERM');
+    const killer = setTimeout(() => {
+      for (const s of live()) s.child.kill('SIGKILL');
+    }, KILL_AFTER_MS);
+    if (live().length > 0) await new Promise<void>((resolve) => (allExited = resolve));
+    clearTimeout(killer);
+    await front.close();
+    if (code !== 0) process.exit(code);
+  };
+
+  const start = (slot: number): void => {
+    const child = fork(process.argv[1]!, process.argv.slice(2), {
+      env: { ...process.env, [SLOT_ENV]: String(slot) },
+      execArgv: process.execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const s: Slot = { child, ready: false };
+    slots[slot] = s;
+    child.on('message', (m: unknown) => {
+      if (!isWorkerMessage(m) || slots[slot] !== s) return;
+      if (m.type === 'rtcd:sfu-ended') front.sessionEnded(slot, m.resource);
+      else if (m.type === 'rtcd:sfu-metrics') metricWaiters.get(m.id)?.(m.metrics);
+      else {
+        s.ready = true;
+        s.udpPort = m.udpPort;
+        front.setWorker(slot, m.httpPort);
+        log.info({ worker: slot, workerPid: child.pid, udpPort: m.udpPort }, 'worker listening');
+        if (slots.every((x) => x.ready)) allReady?.();
+      }
+    });
+    child.on('exit', (code, signal) => {
+      if (slots[slot] === s) front.setWorker(slot, undefined);
+      if (draining) {
+        if (live().length === 0) allExited?.();
+        return;
+      }
+      if (!s.ready) {
+        failStart?.(new Error(`SFU worker ${slot} exited (${signal ?? code}) before listening`));
+        if (started) {
+          log.error({ worker: slot, code, signal }, 'worker failed to start; stopping');
+          void shutdown(1);
+        }
+        return;
+      }
+      const now = Date.now();
+      restarts.push(now);
+      while (restarts[0]! < now - 60_000) restarts.shift();
+      if (restarts.length > MAX_RESTARTS_PER_MINUTE) {
+        log.error({ worker: slot, code, signal }, 'workers keep dying; stopping');
+        void shutdown(1);
+        return;
+      }
+      log.error({ worker: slot, code, signal }, 'worker died; starting a new one');
+      start(slot);
+    });
+  };
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      allReady = resolve;
+      failStart = reject;
+      for (let slot = 0; slot < count; slot++) start(slot);
+    });
+  } catch (err) {
+    await shutdown(0);
+    throw err;
+  }
+  started = true;
+  failStart = undefined;
+  allReady = undefined;
+
+  const ports = slots.map((s) => s.udpPort);
+  log.info(
+    {
+      version: VERSION,
+      url,
+      port,
+      workers: count,
+      udp: { address: sfu.udpAddress, port: ports[0], ports },
+      announced: sfu.announcedAddress ?? sfu.udpAddress,
+      whip: `${url}/whip/{room}`,
+      whep: `${url}/whep/{room}`,
+      metrics: sfu.metrics === false ? undefined : `${url}/metrics`,
+      healthz: `${url}/healthz`,
+      signal: cfg.signalLink?.urls,
+    },
+    'rtcd sfu listening',
+  );
+  exitOnSignals(log, async (signal) => {
+    log.info({ signal, workers: live().length }, 'draining workers');
+    await shutdown(0);
+  });
+}
+
+/**
+ * One worker: an `SfuServer` on loopback HTTP (no per-address limits: every request comes
+ * from the primary, which applied them) and its own UDP port, and with `--signal-url` its own
+ * links, so each worker is one SFU to the signal nodes (they spread rooms over SFUs by hash).
+ */
+export async function runSfuWorker(cfg: SfuCliConfig, slot: number): Promise<void> {
+  const log = createCliLogger({ level: cfg.logLevel, bindings: { worker: slot } });
+  const base = cfg.sfu.udpPort ?? 0;
+  const send = (m: WorkerMessage): void => {
+    if (process.connected) process.send?.(m);
+  };
+  const options: SfuServerOptions = {
+    ...cfg.sfu,
+    host: '127.0.0.1',
+    port: 0,
+    udpPort: base === 0 ? 0 : base + slot,
+    requestsPerSecond: 1_000_000,
+    requestBurst: 1_000_000,
+    maxConnections: 1_000_000,
+    onSessionEnded: (resource) => send({ type: 'rtcd:sfu-ended', resource }),
+  };
+  const { server, port, udpPort } = await startSfuServer(options, log, { advise: false });
+  const rooms =
+    cfg.signalLink === undefined ? undefined : new SfuRoomService(server, { logger: log });
+  const links =
+    cfg.signalLink === undefined || rooms === undefined
+      ? []
+      : cfg.signalLink.urls.map((u) =>
+          connectRoomService(u, cfg.signalLink!.secret, rooms, { logger: log }),
+        );
+  process.on('message', (m: unknown) => {
+    const ask = m as { type?: unknown; id?: unknown };
+    if (ask?.type !== 'rtcd:sfu-metrics' || typeof ask.id !== 'number') return;
+    const id = ask.id;
+    server.registry.getMetricsAsJSON().then(
+      (metrics) => send({ type: 'rtcd:sfu-metrics', id, metrics }),
+      (err: unknown) => log.warn({ err }, 'sfu worker metrics failed'),
+    );
+  });
+  const stop = async (): Promise<void> => {
+    await Promise.all(links.map((l) => l.close()));
+    rooms?.close();
+    await server.close();
+  };
+  send({ type: 'rtcd:sfu-ready', httpPort: port, udpPort });
+  exitOnSignals(
+    log,
+    async (signal) => {
+      log.info({ signal, sessions: server.resources.size }, 'closing');
+      await stop();
+    },
+    { ignoreSigint: true },
+  );
+  // The primary is gone (killed hard): nobody routes requests here any more.
+  process.on('disconnect', () => {
+    log.error({}, 'lost the sfu primary; closing');
+    stop().finally(() => process.exit(1));
+  });
+}
