@@ -1,20 +1,23 @@
 /**
  * `npm run bench -- sfu [--quick] [--no-out] [--only core|e2e] [--seconds 3] [--max 1000]
- *  [--steps 100,200,300,500,700,1000] [--room-size 10] [--clients 2] [--idle-subscribers 200]
+ *  [--steps 100,200,300,500,700,1000] [--room-size 10] [--clients 2] [--sfu-workers 1]
+ *  [--idle-subscribers 200]
  *  [--budget 70] [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]
  *  [--profile AEAD_AES_128_GCM] [--cpu-prof DIR] [--verify-every 16] [--sfu-node-option X]…`
  *
  * Two parts, one run:
- * - end to end (bench/sfu/e2e.ts): `SfuServer` in its own process, light SRTP clients in
- *   others (WHIP/WHEP, ICE, DTLS), rooms of 1 publisher + `--room-size` subscribers at
- *   1 Mbit/s; subscriber tracks stepped up to `--max` (or the `--budget` in seconds, or the
- *   first step over 1% loss), `--seconds` of SFU path per step and then the direct path;
- *   tracks per core, added latency, memory per subscriber;
+ * - end to end (bench/sfu/e2e.ts): `SfuServer` in its own process (`--sfu-workers N`: N of
+ *   them, each on its own UDP port, rooms spread round-robin, a room whole in one), light
+ *   SRTP clients in others (WHIP/WHEP, ICE, DTLS), rooms of 1 publisher + `--room-size`
+ *   subscribers at 1 Mbit/s; subscriber tracks stepped up to `--max` (or the `--budget` in
+ *   seconds, or the first step over 1% loss), `--seconds` of SFU path per step and then the
+ *   direct path; tracks per core, added latency, the issue's target at the step nearest 500
+ *   tracks, memory per subscriber (one worker only);
  * - router core only (bench/sfu/core.ts): the router and SRTP with no sockets, the ceiling
  *   the end-to-end figures can approach.
  * Subscribers read every packet's send stamp from its ciphertext (one AES block) and fully
  * unprotect 1 in `--verify-every` (all with `--quick`), reporting any that fail.
- * `--cpu-prof DIR` writes a V8 CPU profile of the SFU process (where its time goes under load).
+ * `--cpu-prof DIR` writes a V8 CPU profile of each SFU worker (where its time goes under load).
  * `--quick` is the smoke-test size (a few seconds). Writes bench/out/sfu-<date>.json (not with
  * `--quick` or `--no-out`). Results: bench/RESULTS.md, "SFU".
  */
@@ -54,7 +57,7 @@ export interface SfuBenchResult {
 const USAGE = [
   'usage: npm run bench -- sfu [--quick] [--no-out] [--only core|e2e] [--cpu-prof DIR]',
   '  end to end: [--steps 100,200,300,500,700,1000] [--max 1000] [--seconds 3]',
-  '    [--room-size 10] [--clients 2] [--idle-subscribers 200] [--budget 70]',
+  '    [--room-size 10] [--clients 2] [--sfu-workers 1] [--idle-subscribers 200] [--budget 70]',
   '  router core: [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]',
   '    [--profile AEAD_AES_128_GCM]',
 ].join('\n');
@@ -95,6 +98,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       steps: { type: 'string' },
       'room-size': { type: 'string' },
       clients: { type: 'string' },
+      'sfu-workers': { type: 'string' },
       'idle-subscribers': { type: 'string' },
       budget: { type: 'string' },
       'verify-every': { type: 'string' },
@@ -134,6 +138,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       roomSize: integer('room-size', v['room-size'] ?? (q ? '2' : '10'), 1, 1000),
       seconds: seconds('seconds', v.seconds ?? (q ? '0.5' : '3'), 60),
       clientProcesses: integer('clients', v.clients ?? (q ? '1' : '2'), 1, 8),
+      sfuWorkers: integer('sfu-workers', v['sfu-workers'] ?? '1', 1, 16),
       idleSubscribers: integer(
         'idle-subscribers',
         v['idle-subscribers'] ?? (q ? '2' : '200'),
@@ -165,8 +170,14 @@ export async function runSfuBench(
   const out: SfuBenchResult = {};
   if (c.only !== 'core') {
     const e = c.e2e;
+    const workers = e.sfuWorkers ?? 1;
     log(
-      `SFU end to end, node ${process.version}: SfuServer alone in one process` +
+      `SFU end to end, node ${process.version}: ` +
+        (workers === 1
+          ? 'SfuServer alone in one process'
+          : `${workers} SFU workers, each an SfuServer alone in its process on its own UDP ` +
+            'port, rooms assigned to them round-robin (a room whole in one worker; a row ' +
+            "sums the workers' CPU and forwarded packets)") +
         `${e.sfuNodeOptions?.length ? ` (node ${e.sfuNodeOptions.join(' ')})` : ''}; ` +
         `${e.clientProcesses} client process(es) of light WHIP/WHEP clients (ICE, DTLS, SRTP ` +
         `AEAD_AES_128_GCM); rooms of 1 publisher + ${e.roomSize} subscribers; ` +

@@ -17,6 +17,7 @@ import type { RemoteInfo } from 'node:dgram';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { profileParameters, type SrtpProfileName, SrtpSession } from '../../lib/srtp/index.js';
 import type { ClientCore } from './client-core.js';
+import { GcWatch } from './gc-watch.js';
 import {
   type ClientIn,
   type ClientOut,
@@ -63,12 +64,18 @@ interface Subscriber<C> {
   directReader: StampReader;
   reader: StampReader | undefined;
   check: ReceiveCheck;
+  /** Full unprotects for `check`, made once (not a closure per packet). */
+  sfuUnprotect: (d: Buffer) => number | undefined;
+  directUnprotect: (d: Buffer) => number | undefined;
   received: number;
 }
 
 interface Publisher<C> {
   client: C;
   room: string;
+  /** The server (worker) the room lives on. */
+  url: string;
+  udpPort: number;
   ssrc: number;
   directSsrc: number;
   /** The VP8 payload type (the server's, once published). */
@@ -108,6 +115,7 @@ function wantsKeyFrame(p: Buffer): boolean {
 /** Runs this process as a client child: answers the parent's `ClientIn` messages. */
 export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void {
   const publishers = new Map<string, Publisher<C>>();
+  const gcWatch = new GcWatch();
   const clear = Buffer.alloc(PACKET_BYTES);
   let counting: 'sfu' | 'direct' | undefined;
   let histogram = new Histogram();
@@ -132,33 +140,29 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
       const keys = s.client.remoteKeys;
       if (keys === undefined) return;
       s.reader ??= new StampReader(PROFILE, keys);
-      const srtp = s.client.srtp;
-      arrived(
-        s,
-        s.check.stampOf(d, s.reader, (p) => {
-          const r = srtp?.unprotect(p);
-          return r?.kind === 'rtp' ? r.packet.length : undefined;
-        }),
-      );
+      arrived(s, s.check.stampOf(d, s.reader, s.sfuUnprotect));
     } else if (counting === 'direct') {
-      arrived(
-        s,
-        s.check.stampOf(d, s.directReader, (p) => {
-          const n = s.directRx.unprotectRtp(p, p.length, p);
-          return typeof n === 'number' ? n : undefined;
-        }),
-      );
+      arrived(s, s.check.stampOf(d, s.directReader, s.directUnprotect));
     }
   }
 
   async function addSubscriber(p: Publisher<C>, url: string, udpPort: number) {
     const client = await hooks.open(url, udpPort);
+    const directRx = new SrtpSession({ profile: PROFILE, keys: p.directKeys, replayWindow: 1024 });
     const s: Subscriber<C> = {
       client,
-      directRx: new SrtpSession({ profile: PROFILE, keys: p.directKeys, replayWindow: 1024 }),
+      directRx,
       directReader: new StampReader(PROFILE, p.directKeys),
       reader: undefined,
       check: new ReceiveCheck(verifyEvery),
+      sfuUnprotect: (d) => {
+        const r = client.srtp?.unprotect(d);
+        return r?.kind === 'rtp' ? r.packet.length : undefined;
+      },
+      directUnprotect: (d) => {
+        const n = directRx.unprotectRtp(d, d.length, d);
+        return typeof n === 'number' ? n : undefined;
+      },
       received: 0,
     };
     client.onMedia = (d, from) => onSubscriberMedia(s, d, from);
@@ -192,6 +196,8 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
     const p: Publisher<C> = {
       client,
       room: plan.id,
+      url,
+      udpPort,
       ssrc: randomSsrc(),
       directSsrc: randomSsrc(),
       pt: 0,
@@ -296,6 +302,7 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
     let cpu0 = process.cpuUsage();
     const warm = setTimeout(() => {
       cpu0 = process.cpuUsage();
+      gcWatch.take();
       delay.enable();
     }, warmupMs);
     await new Promise<void>((resolve) => {
@@ -314,6 +321,7 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
     });
     clearTimeout(warm);
     const cpu = process.cpuUsage(cpu0);
+    const gc = gcWatch.take();
     delay.disable();
     await new Promise((r) => setTimeout(r, drainMs));
     counting = undefined;
@@ -333,6 +341,7 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
       histogram: histogram.toArray(),
       cpuUs: cpu.user + cpu.system,
       loopDelayP99Ms: delay.count > 0 ? delay.percentile(99) / 1e6 : 0,
+      gc,
     });
   }
 
@@ -341,7 +350,8 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
       let failed = 0;
       for (let i = 0; i < m.rooms.length; i += hooks.concurrentRooms) {
         const batch = m.rooms.slice(i, i + hooks.concurrentRooms);
-        for (const f of await Promise.all(batch.map((r) => setUpRoom(r, m.url, m.udpPort)))) {
+        const set = batch.map((r) => setUpRoom(r, r.url ?? m.url, r.udpPort ?? m.udpPort));
+        for (const f of await Promise.all(set)) {
           failed += f;
         }
       }
@@ -350,7 +360,7 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
       let failed = 0;
       for (const r of m.rooms) {
         const p = publishers.get(r.id);
-        failed += p ? await addSubscribers(p, r.subscribers, m.url, m.udpPort) : r.subscribers;
+        failed += p ? await addSubscribers(p, r.subscribers, p.url, p.udpPort) : r.subscribers;
       }
       reply({ type: 'connected', ...counts(), failed });
     } else if (m.type === 'phase') {

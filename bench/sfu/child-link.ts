@@ -5,7 +5,15 @@
  * children's replies (connect rooms, run a phase and sum what every child measured).
  */
 import type { ChildProcess } from 'node:child_process';
-import { type ClientIn, type ClientOut, Histogram, isMessage, type RoomPlan } from './protocol.js';
+import { addGcPauses, noGcPauses } from './gc-watch.js';
+import {
+  type ClientIn,
+  type ClientOut,
+  type GcPauses,
+  Histogram,
+  isMessage,
+  type RoomPlan,
+} from './protocol.js';
 
 const REPLY_TIMEOUT_MS = 120_000;
 
@@ -97,6 +105,8 @@ export interface ClientTotals {
   histogram: Histogram;
   cpuUs: number;
   loopDelayP99Ms: number;
+  /** The client processes' GC pauses in the window, summed (the longest: the longest). */
+  gc: GcPauses;
 }
 
 /** Starts one phase in every client child (bench/sfu/child-core.ts runs it). */
@@ -124,6 +134,7 @@ export async function phaseTotals(clients: readonly ClientLink[]): Promise<Clien
     histogram: new Histogram(),
     cpuUs: 0,
     loopDelayP99Ms: 0,
+    gc: noGcPauses(),
   };
   for (const c of clients) {
     const d = await c.expect('phase-done');
@@ -135,6 +146,7 @@ export async function phaseTotals(clients: readonly ClientLink[]): Promise<Clien
     t.cpuUs += d.cpuUs;
     t.loopDelayP99Ms = Math.max(t.loopDelayP99Ms, d.loopDelayP99Ms);
     t.histogram.merge(new Histogram(d.histogram));
+    addGcPauses(t.gc, d.gc);
   }
   return t;
 }

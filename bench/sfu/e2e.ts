@@ -1,12 +1,14 @@
 /**
  * The SFU end to end (called by `npm run bench -- sfu`, bench/sfu.ts): `SfuServer` in its own
- * child process, synthetic publishers and subscribers (bench/sfu/light-client.ts: WHIP/WHEP,
+ * child process (or `sfuWorkers` of them, each on its own UDP port, rooms spread over them
+ * round-robin, a room whole in one worker), synthetic publishers and subscribers (bench/sfu/light-client.ts: WHIP/WHEP,
  * ICE check, DTLS, SRTP) in one or more other children, rooms shaped like calls (one
  * publisher, S subscribers), 1 Mbit/s video per track. The subscriber-track count steps up;
  * each step runs the SFU path, then the direct path (the same clients and rate, publisher
  * socket → subscriber sockets, no SFU), and reports forwarded packets/s, the SFU process's CPU
- * share, loss at subscribers and latency (send stamp → receive, one clock per room) of both.
- * Then memory per subscriber: SFU RSS and heap delta over N idle but connected subscribers.
+ * share (summed over workers), loss at subscribers and latency (send stamp → receive, one clock
+ * per room) of both. Then memory per subscriber (one worker only): SFU RSS and heap delta over
+ * N idle but connected subscribers.
  */
 import { fork } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -47,6 +49,11 @@ export interface E2eOptions {
   seconds: number;
   /** Client child processes; rooms are spread over them. */
   clientProcesses: number;
+  /**
+   * SFU worker processes (`--sfu-workers`), each an `SfuServer` on its own UDP port; rooms go
+   * to them round-robin, a room whole in one worker. Default 1.
+   */
+  sfuWorkers?: number;
   /** Idle subscribers added for the memory figure. */
   idleSubscribers: number;
   /**
@@ -87,16 +94,24 @@ export interface E2eStep {
   publishedPerSecond: number;
   /** What the SFU dropped or closed during the window, by `where:reason`. */
   sfuDrops: Record<string, number>;
-  /** SFU process CPU time / window wall time (1.0 = one core busy). */
+  /** SFU process CPU time / window wall time (1.0 = one core busy), summed over workers. */
   sfuCpuShare: number;
-  /** Event-loop delay p99 of the SFU process during the window, ms. */
+  /** SFU worker processes, and the busiest one's CPU share (undefined for Janus). */
+  sfuWorkers?: number;
+  busiestWorkerCpuShare?: number;
+  /** Event-loop delay p99 of the SFU process during the window, ms (the worst worker's). */
   sfuLoopDelayP99Ms: number;
-  /** The SFU process's GC pauses during the window (undefined for Janus). */
+  /** The SFU process's GC pauses during the window: the busiest worker's (none for Janus). */
   sfuGc?: GcPauses;
   /** Client processes' CPU time / window duration, summed. */
   clientCpuShare: number;
   /** Worst event-loop delay p99 of the client processes during the window, ms. */
   clientLoopDelayP99Ms: number;
+  /** The client processes' GC pauses in the SFU path's window, and in the direct path's. */
+  clientGc?: GcPauses;
+  directClientGc?: GcPauses;
+  /** Worst event-loop delay p99 of the client processes on the direct path, ms. */
+  directClientLoopDelayP99Ms?: number;
   loss: number;
   directLoss: number;
   /** Packets fully unprotected at subscribers (both paths), and those found bad. */
@@ -112,14 +127,33 @@ export interface E2eStep {
   latencySamples: number;
 }
 
+/** The issue's target at the step closest to 500 subscriber tracks (`targetOf`). */
+export interface E2eTarget {
+  step: E2eStep;
+  workers: number;
+  /** Subscriber tracks / SFU CPU (all workers) at that step. */
+  tracksPerCore: number;
+  /** ≥ 500 tracks per core with loss ≤ 1%; added p99 < 2 ms with loss ≤ 1%. */
+  tracksMet: boolean;
+  latencyMet: boolean;
+}
+
+export const TARGET_TRACKS = 500;
+export const TARGET_ADDED_P99_US = 2000;
+
 export interface E2eResult {
   steps: E2eStep[];
+  /** The step closest to 500 tracks and whether each half of the target was met there. */
+  target?: E2eTarget;
+  /** SFU worker processes (1 when absent). */
+  sfuWorkers?: number;
   /** The largest step with loss ≤ 1%, and tracks per core computed from it. */
   best: E2eStep | undefined;
   tracksPerCore: number;
   /** The ceiling: bare `dgram` sends of 1,216 B per CPU-second in the SFU's process. */
   bareSendsPerCpuSecond?: number;
-  memory: {
+  /** Measured with one SFU worker only. */
+  memory?: {
     subscribers: number;
     rssPerSubscriber: number;
     heapPerSubscriber: number;
@@ -147,16 +181,23 @@ function spawnChild<In, Out extends { type: string }>(
 }
 
 type Server = ChildLink<ServerIn, ServerOut>;
+type Mark = Extract<ServerOut, { type: 'mark' }>;
 
 interface PhaseTotals extends ClientTotals {
-  /** The SFU's mark at the window's end (SFU phase only). */
-  sfu?: Extract<ServerOut, { type: 'mark' }>;
-  sfuBefore?: Extract<ServerOut, { type: 'mark' }>;
+  /** Each SFU worker's mark at the window's start and end (SFU phase only). */
+  sfuBefore?: Mark[];
+  sfu?: Mark[];
+}
+
+async function markAll(servers: readonly Server[]): Promise<Mark[]> {
+  for (const s of servers) s.send({ type: 'mark' });
+  return Promise.all(servers.map((s) => s.expect('mark')));
 }
 
 /**
- * One phase in every client child; with `server`, the SFU is marked when the measured window
- * starts (after the warm-up) and when it ends, so its CPU and forwarded counts cover it.
+ * One phase in every client child; with `servers`, every SFU worker is marked when the
+ * measured window starts (after the warm-up) and when it ends, so its CPU and forwarded
+ * counts cover it.
  */
 async function phase(
   clients: ClientLink[],
@@ -165,18 +206,16 @@ async function phase(
   durationMs: number,
   drainMs: number,
   verifyEvery: number,
-  server?: Server,
+  servers?: readonly Server[],
 ): Promise<PhaseTotals> {
   startPhase(clients, mode, warmupMs, durationMs, drainMs, verifyEvery);
-  let sfuBefore: Extract<ServerOut, { type: 'mark' }> | undefined;
-  let sfu: Extract<ServerOut, { type: 'mark' }> | undefined;
-  if (server) {
+  let sfuBefore: Mark[] | undefined;
+  let sfu: Mark[] | undefined;
+  if (servers) {
     await sleep(warmupMs);
-    server.send({ type: 'mark' });
-    sfuBefore = await server.expect('mark');
+    sfuBefore = await markAll(servers);
     await sleep(durationMs);
-    server.send({ type: 'mark' });
-    sfu = await server.expect('mark');
+    sfu = await markAll(servers);
   }
   const t: PhaseTotals = await phaseTotals(clients);
   if (sfuBefore) t.sfuBefore = sfuBefore;
@@ -184,10 +223,32 @@ async function phase(
   return t;
 }
 
-function delta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, n] of Object.entries(b)) if (n > (a[k] ?? 0)) out[k] = n - (a[k] ?? 0);
-  return out;
+function addCounts(into: Record<string, number>, from: Record<string, number>, sign: number) {
+  for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + sign * n;
+}
+
+/** The workers' marks as one SFU: CPU, traffic and drops summed; lag and GC of the worst. */
+function sfuWindow(before: readonly Mark[], after: readonly Mark[]) {
+  let cpuUs = 0;
+  let forwarded = 0;
+  let received = 0;
+  let busiest = 0;
+  let lag = 0;
+  const drops: Record<string, number> = {};
+  const wallMs = after.reduce((a, m) => a + m.wallMs, 0) / Math.max(1, after.length);
+  for (const [i, m] of after.entries()) {
+    const b = before[i]!;
+    cpuUs += m.cpuUs;
+    forwarded += m.forwarded - b.forwarded;
+    received += m.received - b.received;
+    addCounts(drops, m.drops, 1);
+    addCounts(drops, b.drops, -1);
+    if (m.cpuUs > after[busiest]!.cpuUs) busiest = i;
+    lag = Math.max(lag, m.loopDelayP99Ms);
+  }
+  for (const [k, n] of Object.entries(drops)) if (n <= 0) delete drops[k];
+  const top = after[busiest]!;
+  return { cpuUs, wallMs, forwarded, received, drops, lag, busiestCpuUs: top.cpuUs, gc: top.gc };
 }
 
 /**
@@ -223,7 +284,7 @@ async function memoryOf(server: Server): Promise<MemorySample & { sessions: numb
 /** One step on the clients already connected: the SFU path, then the direct path. */
 async function measureStep(
   clients: ClientLink[],
-  server: Server,
+  servers: readonly Server[],
   o: E2eOptions,
   tracks: number,
   rooms: number,
@@ -232,23 +293,28 @@ async function measureStep(
   const drainMs = o.drainMs ?? DRAIN_MS;
   const warmupMs = o.warmupMs ?? SFU_WARMUP_MS;
   const every = o.verifyEvery ?? VERIFY_EVERY;
-  const sfu = await phase(clients, 'sfu', warmupMs, durationMs, drainMs, every, server);
+  const sfu = await phase(clients, 'sfu', warmupMs, durationMs, drainMs, every, servers);
   const directMs = Math.max(500, durationMs / 2);
   const direct = await phase(clients, 'direct', DIRECT_WARMUP_MS, directMs, drainMs, every);
-  const mark = sfu.sfu!;
-  const windowS = mark.wallMs / 1000;
+  const w = sfuWindow(sfu.sfuBefore!, sfu.sfu!);
+  const windowS = w.wallMs / 1000;
   return {
     tracks,
     rooms,
-    forwardedPerSecond: (mark.forwarded - sfu.sfuBefore!.forwarded) / windowS,
-    sfuReceivedPerSecond: (mark.received - sfu.sfuBefore!.received) / windowS,
+    forwardedPerSecond: w.forwarded / windowS,
+    sfuReceivedPerSecond: w.received / windowS,
     publishedPerSecond: sfu.sent / o.seconds,
-    sfuDrops: delta(sfu.sfuBefore!.drops, mark.drops),
-    sfuCpuShare: mark.cpuUs / 1e6 / windowS,
-    sfuLoopDelayP99Ms: mark.loopDelayP99Ms,
-    sfuGc: mark.gc,
+    sfuDrops: w.drops,
+    sfuCpuShare: w.cpuUs / 1e6 / windowS,
+    sfuWorkers: servers.length,
+    busiestWorkerCpuShare: w.busiestCpuUs / 1e6 / windowS,
+    sfuLoopDelayP99Ms: w.lag,
+    sfuGc: w.gc,
     clientCpuShare: sfu.cpuUs / 1e6 / o.seconds,
     clientLoopDelayP99Ms: sfu.loopDelayP99Ms,
+    clientGc: sfu.gc,
+    directClientGc: direct.gc,
+    directClientLoopDelayP99Ms: direct.loopDelayP99Ms,
     loss: lossOf(sfu),
     directLoss: lossOf(direct),
     verifiedPackets: sfu.verified + direct.verified,
@@ -263,12 +329,43 @@ async function measureStep(
   };
 }
 
+/**
+ * The issue's target at the step closest to 500 subscriber tracks (the larger on a tie):
+ * ≥ 500 tracks per core of SFU CPU and added p99 < 2 ms, each only with loss ≤ `maxLoss`.
+ */
+export function targetOf(
+  steps: readonly E2eStep[],
+  workers: number,
+  maxLoss = 0.01,
+): E2eTarget | undefined {
+  let step: E2eStep | undefined;
+  for (const s of steps) {
+    const d = Math.abs(s.tracks - TARGET_TRACKS);
+    const best =
+      step === undefined ? Number.POSITIVE_INFINITY : Math.abs(step.tracks - TARGET_TRACKS);
+    if (d < best || (d === best && step !== undefined && s.tracks > step.tracks)) step = s;
+  }
+  if (step === undefined) return undefined;
+  const clean = step.loss <= maxLoss;
+  const tracksPerCore = step.tracks / Math.max(step.sfuCpuShare, 1e-6);
+  return {
+    step,
+    workers,
+    tracksPerCore,
+    tracksMet: clean && tracksPerCore >= TARGET_TRACKS,
+    latencyMet: clean && step.addedP99 < TARGET_ADDED_P99_US,
+  };
+}
+
 /** Runs the whole end-to-end measurement; children are killed whatever happens. */
 export async function benchE2e(o: E2eOptions, log: (line: string) => void): Promise<E2eResult> {
-  const server: Server = spawnChild('server-child.ts', [
-    ...(o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : []),
-    ...(o.sfuNodeOptions ?? []),
-  ]);
+  const workers = o.sfuWorkers ?? 1;
+  const servers: Server[] = Array.from({ length: workers }, () =>
+    spawnChild<ServerIn, ServerOut>('server-child.ts', [
+      ...(o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : []),
+      ...(o.sfuNodeOptions ?? []),
+    ]),
+  );
   const clients: ClientLink[] = Array.from({ length: o.clientProcesses }, () =>
     spawnChild<ClientIn, ClientOut>('client-child.ts'),
   );
@@ -277,30 +374,38 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
   let failedConnects = 0;
   let stoppedBecause = 'all steps ran';
   try {
-    server.send({ type: 'start' });
-    const ready = await server.expect('ready');
+    for (const s of servers) s.send({ type: 'start' });
+    const readies = await Promise.all(servers.map((s) => s.expect('ready')));
+    const ready = readies[0]!;
     let rooms = 0;
     const targets = [...new Set(o.steps.map((s) => Math.min(s, o.maxTracks)))];
     for (const target of targets) {
       const want = Math.ceil(target / o.roomSize);
       const plans: RoomPlan[][] = clients.map(() => []);
       for (; rooms < want; rooms++) {
-        plans[rooms % clients.length]!.push({ id: roomId(rooms), subscribers: o.roomSize });
+        // Round-robin: room i on worker i mod N (and in client process i mod C).
+        const w = readies[rooms % workers]!;
+        plans[rooms % clients.length]!.push({
+          id: roomId(rooms),
+          subscribers: o.roomSize,
+          url: w.url,
+          udpPort: w.udpPort,
+        });
       }
       const connected = await connectRooms(clients, 'connect', plans, ready);
       failedConnects += connected.failed;
-      let step = await measureStep(clients, server, o, connected.subscribers, rooms);
+      let step = await measureStep(clients, servers, o, connected.subscribers, rooms);
       if (step.loss > o.maxLoss) {
         // One retry: on a shared machine a lossy step is often another process's burst.
         log(formatStep(step));
         log(`${formatWhere(step) ?? ''}; repeating the step once`);
-        step = await measureStep(clients, server, o, connected.subscribers, rooms);
+        step = await measureStep(clients, servers, o, connected.subscribers, rooms);
       }
       steps.push(step);
       log(formatStep(step));
       const why = formatWhere(step);
       if (why) log(why);
-      log(formatGc(step));
+      for (const line of formatGc(step)) log(line);
       if (step.loss > o.maxLoss) {
         const lost = (step.loss * 100).toFixed(2);
         stoppedBecause = `loss ${lost}% > ${o.maxLoss * 100}% at ${step.tracks} tracks (twice)`;
@@ -312,47 +417,64 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
       }
     }
 
-    // Memory: idle but connected subscribers (no media flows now), spread over the rooms.
-    const m0 = await memoryOf(server);
-    const plans: RoomPlan[][] = clients.map(() => []);
-    for (let i = 0; i < o.idleSubscribers; i++) {
-      const r = i % Math.max(1, rooms);
-      const list = plans[r % clients.length]!;
-      const existing = list.find((p) => p.id === roomId(r));
-      if (existing) existing.subscribers++;
-      else list.push({ id: roomId(r), subscribers: 1 });
-    }
-    failedConnects += (await connectRooms(clients, 'add-subscribers', plans, ready)).failed;
-    await new Promise((r) => setTimeout(r, 300));
-    const m1 = await memoryOf(server);
-    const added = Math.max(1, m1.sessions - m0.sessions);
-
-    const ceiling = await bareCeiling(server, o.bareMs ?? BARE_MS);
+    const memory = workers === 1 ? await memoryPerSubscriber(clients, servers[0]!, o, rooms) : {};
+    failedConnects += memory.failed ?? 0;
+    const ceiling = await bareCeiling(servers[0]!, o.bareMs ?? BARE_MS);
     const best = [...steps].reverse().find((s) => s.loss <= 0.01);
+    const target = targetOf(steps, workers, o.maxLoss);
     return {
       steps,
+      ...(target ? { target } : {}),
+      sfuWorkers: workers,
       best,
       bareSendsPerCpuSecond: ceiling,
       tracksPerCore: best ? best.tracks / Math.max(best.sfuCpuShare, 1e-6) : 0,
-      memory: {
-        subscribers: m1.sessions - m0.sessions,
-        rssPerSubscriber: (m1.rss - m0.rss) / added,
-        heapPerSubscriber: (m1.heapUsed - m0.heapUsed) / added,
-        arrayBuffersPerSubscriber: (m1.arrayBuffers - m0.arrayBuffers) / added,
-      },
+      ...(memory.memory ? { memory: memory.memory } : {}),
       failedConnects,
       loadAverage: loadavg(),
       stoppedBecause,
     };
   } finally {
     for (const c of clients) c.send({ type: 'close' });
-    server.send({ type: 'stop' });
-    // Children exit on their own once closed (the SFU's CPU profile is written then).
+    for (const s of servers) s.send({ type: 'stop' });
+    // Children exit on their own once closed (the SFU's CPU profiles are written then).
     await Promise.race([
-      Promise.all([...clients.map((c) => c.exited), server.exited]),
+      Promise.all([...clients.map((c) => c.exited), ...servers.map((s) => s.exited)]),
       new Promise((r) => setTimeout(r, 5000)),
     ]);
     for (const c of clients) c.kill();
-    server.kill();
+    for (const s of servers) s.kill();
   }
+}
+
+/** Memory: idle but connected subscribers (no media flows now), spread over the rooms. */
+async function memoryPerSubscriber(
+  clients: ClientLink[],
+  server: Server,
+  o: E2eOptions,
+  rooms: number,
+): Promise<{ memory?: E2eResult['memory']; failed?: number }> {
+  const m0 = await memoryOf(server);
+  const plans: RoomPlan[][] = clients.map(() => []);
+  for (let i = 0; i < o.idleSubscribers; i++) {
+    const r = i % Math.max(1, rooms);
+    const list = plans[r % clients.length]!;
+    const existing = list.find((p) => p.id === roomId(r));
+    if (existing) existing.subscribers++;
+    else list.push({ id: roomId(r), subscribers: 1 });
+  }
+  const ready = { url: '', udpPort: 0 }; // every room already knows its worker
+  const failed = (await connectRooms(clients, 'add-subscribers', plans, ready)).failed;
+  await new Promise((r) => setTimeout(r, 300));
+  const m1 = await memoryOf(server);
+  const added = Math.max(1, m1.sessions - m0.sessions);
+  return {
+    failed,
+    memory: {
+      subscribers: m1.sessions - m0.sessions,
+      rssPerSubscriber: (m1.rss - m0.rss) / added,
+      heapPerSubscriber: (m1.heapUsed - m0.heapUsed) / added,
+      arrayBuffersPerSubscriber: (m1.arrayBuffers - m0.arrayBuffers) / added,
+    },
+  };
 }

@@ -59,6 +59,12 @@ export type ServerOut =
 export interface RoomPlan {
   id: string;
   subscribers: number;
+  /**
+   * The SFU worker the room lives on (its HTTP base URL and ICE-lite UDP port); default the
+   * message's `url` / `udpPort`. A room's later subscribers go where its publisher went.
+   */
+  url?: string;
+  udpPort?: number;
 }
 
 export type ClientIn =
@@ -116,6 +122,8 @@ export type ClientOut =
       cpuUs: number;
       /** Event-loop delay p99 of this process during the window, ms. */
       loopDelayP99Ms: number;
+      /** This process's GC pauses during the window. */
+      gc: GcPauses;
     }
   | { type: 'closed' }
   | { type: 'error'; message: string };

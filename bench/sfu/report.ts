@@ -3,8 +3,8 @@
  * lossy row saying where packets went missing, and the summary with the anchors.
  */
 import { availableParallelism } from 'node:os';
-import type { E2eResult, E2eStep } from './e2e.js';
-import { PACKETS_PER_SECOND } from './protocol.js';
+import type { E2eResult, E2eStep, E2eTarget } from './e2e.js';
+import { type GcPauses, PACKETS_PER_SECOND } from './protocol.js';
 
 const MEDIASOUP_CONSUMERS_PER_CORE = 500;
 
@@ -79,16 +79,57 @@ export function formatWhere(s: E2eStep): string | undefined {
   ].join(' ');
 }
 
-/** Under each row: the SFU process's GC pauses in the window (its packets wait through them). */
-export function formatGc(s: E2eStep): string {
-  const g = s.sfuGc;
-  if (g === undefined) return '       SFU GC: not observed';
+const gcPauses = (g: GcPauses): string => {
   const kinds = Object.entries(g.byKind)
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
   return (
-    `       SFU GC: ${g.count} pauses (${kinds || 'none'}), ${g.totalMs.toFixed(1)} ms in all, ` +
+    `${g.count} pauses (${kinds || 'none'}), ${g.totalMs.toFixed(1)} ms in all, ` +
     `longest ${g.maxMs.toFixed(2)} ms`
+  );
+};
+
+/**
+ * Under each row: the SFU process's GC pauses in the window (its packets wait through them;
+ * with several workers, the busiest one's, and its CPU share), then the client processes'
+ * lag and GC on each path (part of both paths' latency: the direct path's p99 is their floor).
+ */
+export function formatGc(s: E2eStep): string[] {
+  const g = s.sfuGc;
+  const workers = s.sfuWorkers ?? 1;
+  const who =
+    workers > 1
+      ? `SFU GC (busiest of ${workers} workers, ${s.busiestWorkerCpuShare?.toFixed(2)} of a core)`
+      : 'SFU GC';
+  const lines = [`       ${who}: ${g === undefined ? 'not observed' : gcPauses(g)}`];
+  if (s.clientGc !== undefined && s.directClientGc !== undefined) {
+    lines.push(
+      `       clients: SFU path GC ${gcPauses(s.clientGc)}; direct path lag ` +
+        `${s.directClientLoopDelayP99Ms?.toFixed(1)} ms, GC ${gcPauses(s.directClientGc)}`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * The issue's target, at the step closest to 500 tracks: each half met or not. A step over 1%
+ * loss meets neither (what it forwarded is not what it was asked to).
+ */
+export function formatTarget(t: E2eTarget | undefined): string | undefined {
+  if (t === undefined) return undefined;
+  const s = t.step;
+  const lossy = s.loss > 0.01 ? ` (loss ${pct(s.loss)} > 1%)` : '';
+  const met = (ok: boolean) => (ok ? 'target met' : `target NOT met${lossy}`);
+  const w = t.workers === 1 ? '1 SFU worker' : `${t.workers} SFU workers`;
+  const busiest =
+    t.workers > 1 && s.busiestWorkerCpuShare !== undefined
+      ? `, busiest worker ${s.busiestWorkerCpuShare.toFixed(2)}`
+      : '';
+  return (
+    `TARGET at ${s.tracks} tracks, ${w}: SFU CPU ${s.sfuCpuShare.toFixed(2)} of a core` +
+    `${busiest}, loss ${pct(s.loss)}; tracks per core ${Math.round(t.tracksPerCore)} ` +
+    `(>= 500: ${met(t.tracksMet)}); added p50 ${ms(s.addedP50)} ms, p99 ${ms(s.addedP99)} ms ` +
+    `(< 2 ms: ${met(t.latencyMet)})`
   );
 }
 
@@ -111,6 +152,8 @@ export function formatE2eSummary(r: E2eResult): string[] {
   } else {
     lines.push('tracks per core: no step stayed under 1% loss');
   }
+  const target = formatTarget(r.target);
+  if (target) lines.push(target);
   const bare = r.bareSendsPerCpuSecond;
   if (bare !== undefined) {
     const bareTracks = bare / PACKETS_PER_SECOND;
@@ -129,9 +172,11 @@ export function formatE2eSummary(r: E2eResult): string[] {
   );
   const m = r.memory;
   lines.push(
-    `memory per subscriber (${m.subscribers} idle connected subscribers, after GC): ` +
-      `RSS ${kb(m.rssPerSubscriber)}, heap ${kb(m.heapPerSubscriber)}, ` +
-      `ArrayBuffers ${kb(m.arrayBuffersPerSubscriber)}`,
+    m === undefined
+      ? 'memory per subscriber: measured with one SFU worker only (--sfu-workers 1)'
+      : `memory per subscriber (${m.subscribers} idle connected subscribers, after GC): ` +
+          `RSS ${kb(m.rssPerSubscriber)}, heap ${kb(m.heapPerSubscriber)}, ` +
+          `ArrayBuffers ${kb(m.arrayBuffersPerSubscriber)}`,
   );
   if (r.failedConnects > 0) lines.push(`clients that failed to connect: ${r.failedConnects}`);
   const cores = availableParallelism();

@@ -5,10 +5,10 @@
  * after GC. Run with `--expose-gc`.
  */
 import { createSocket } from 'node:dgram';
-import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SfuServer } from '../../lib/sfu/sfu-server.js';
+import { GcWatch } from './gc-watch.js';
 import {
-  type GcPauses,
   isMessage,
   type MemorySample,
   PACKET_BYTES,
@@ -21,26 +21,8 @@ let cpu = process.cpuUsage();
 let wall = performance.now();
 const delay = monitorEventLoopDelay({ resolution: 10 });
 
-const GC_KINDS: Record<number, string> = {
-  [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
-  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-sweep',
-  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
-  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak-callbacks',
-};
-const newGc = (): GcPauses => ({ count: 0, totalMs: 0, maxMs: 0, byKind: {} });
-let gc = newGc();
 // Every GC pause of this process (the SFU's packets wait through each one).
-new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) {
-    const detail: unknown = Reflect.get(e, 'detail');
-    const kind = typeof detail === 'object' && detail !== null ? Reflect.get(detail, 'kind') : 0;
-    const name = GC_KINDS[Number(kind)] ?? 'other';
-    gc.count++;
-    gc.totalMs += e.duration;
-    gc.maxMs = Math.max(gc.maxMs, e.duration);
-    gc.byKind[name] = (gc.byKind[name] ?? 0) + 1;
-  }
-}).observe({ entryTypes: ['gc'] });
+const gcWatch = new GcWatch();
 
 function reply(m: ServerOut): void {
   process.send?.(m);
@@ -137,14 +119,13 @@ async function handle(m: ServerIn): Promise<void> {
       cpuUs: used.user + used.system,
       wallMs: now - wall,
       loopDelayP99Ms: delay.count > 0 ? delay.percentile(99) / 1e6 : 0,
-      gc,
+      gc: gcWatch.take(),
       ...traffic(sfu),
       drops: drops(sfu),
       sessions: sfu.resources.size,
     });
     cpu = process.cpuUsage();
     wall = now;
-    gc = newGc();
     delay.reset();
     delay.enable();
   } else if (m.type === 'bare-send') {

@@ -4,7 +4,9 @@
  * machine's bottleneck). The stamp is 8 bytes of the encrypted payload; in AEAD_AES_*_GCM
  * SRTP (RFC 7714 §8.1) the payload is AES-CTR with counter blocks IV || 2, IV || 3, … and
  * IV = (0x0000 || SSRC || ROC || SEQ) XOR the session salt, so the stamp is those 8 bytes
- * XORed with one AES block of keystream: one 16-byte ECB call per packet, no GHASH.
+ * XORed with one AES block of keystream, no GHASH. The blocks of the next `STAMP_RUN` packets
+ * of an SSRC are made in one ECB call (a native call per packet cost the clients more than
+ * the AES itself).
  *
  * Reading is not verifying: every `verifyEvery`-th packet per subscriber (all of them with
  * `verifyEvery` 1, as in `--quick`) is fully unprotected (tag checked, whole payload
@@ -40,15 +42,36 @@ export function clearStamp(p: Buffer, length: number): number {
 }
 
 const TAG = 16;
+/**
+ * Packets of one SSRC whose stamp keystream block one ECB call makes ahead: one native call
+ * (and one result buffer) per this many packets instead of one per packet, as
+ * lib/srtp/keystream-runs.ts does for whole payloads. A subscriber's packets come in order.
+ */
+export const STAMP_RUN = 64;
+const EMPTY = Buffer.alloc(0);
+
+/** One SSRC's state: the ROC estimate, and the stamp blocks made for indices [first, +count). */
+interface StampStream {
+  /** Highest packet index seen: the ROC estimate (RFC 3711 §3.3.1). */
+  highest: number;
+  first: number;
+  count: number;
+  /** Keystream block `IV || 2` of each index of the run, 16 bytes each. */
+  blocks: Buffer;
+}
 
 /** Reads send stamps out of SRTP packets of one key (any number of SSRCs). */
 export class StampReader {
+  /** ECB calls made (each serves up to `STAMP_RUN` packets of one SSRC). */
+  ecbCalls = 0;
   private readonly ecb: Cipher;
   private readonly salt: Buffer;
-  private readonly block = Buffer.alloc(16);
+  private readonly counters = Buffer.alloc(16 * STAMP_RUN);
   private readonly stamp = Buffer.alloc(8);
-  /** Highest packet index seen per SSRC: the ROC estimate (RFC 3711 §3.3.1). */
-  private readonly highest = new Map<number, number>();
+  private readonly streams = new Map<number, StampStream>();
+  /** The last SSRC read and its stream (a subscriber's reader sees one SSRC). */
+  private lastSsrc = -1;
+  private last: StampStream | undefined;
 
   constructor(profile: SrtpProfileName, keys: SrtpKeys) {
     const p = profileParameters(profile);
@@ -68,25 +91,47 @@ export class StampReader {
     const payload = rtpPayloadOffset(d, d.length - TAG);
     if (payload < 0 || payload + STAMP_AT + 8 > d.length - TAG) return Number.NaN;
     const ssrc = d.readUInt32BE(8);
-    const seq = d.readUInt16BE(2);
-    const high = this.highest.get(ssrc) ?? -1;
-    const index = estimateIndex(high, seq);
+    let st = ssrc === this.lastSsrc ? this.last : this.streams.get(ssrc);
+    if (st === undefined) {
+      st = { highest: -1, first: 0, count: 0, blocks: EMPTY };
+      this.streams.set(ssrc, st);
+    }
+    this.lastSsrc = ssrc;
+    this.last = st;
+    const index = estimateIndex(st.highest, d.readUInt16BE(2));
     if (index < 0) return Number.NaN;
-    if (index > high) this.highest.set(ssrc, index);
-    const roc = Math.floor(index / 65536);
-    const b = this.block;
-    const s = this.salt;
-    // IV (12 bytes) = 00 00 || SSRC || ROC || SEQ, XOR salt; then the 32-bit counter 2.
-    b[0] = s[0]!;
-    b[1] = s[1]!;
-    b.writeUInt32BE((ssrc ^ s.readUInt32BE(2)) >>> 0, 2);
-    b.writeUInt32BE((roc ^ s.readUInt32BE(6)) >>> 0, 6);
-    b.writeUInt16BE(seq ^ s.readUInt16BE(10), 10);
-    b.writeUInt32BE(2, 12);
-    const ks = this.ecb.update(b);
-    const at = payload + STAMP_AT;
-    for (let i = 0; i < 8; i++) this.stamp[i] = d[at + i]! ^ ks[STAMP_AT + i]!;
+    if (index > st.highest) st.highest = index;
+    let at = index - st.first;
+    if (at < 0 || at >= st.count) {
+      this.makeRun(st, ssrc, index);
+      at = 0;
+    }
+    const ks = st.blocks;
+    const k = at * 16 + STAMP_AT;
+    const from = payload + STAMP_AT;
+    for (let i = 0; i < 8; i++) this.stamp[i] = d[from + i]! ^ ks[k + i]!;
     return this.stamp.readDoubleBE(0);
+  }
+
+  /** The stamp blocks of indices [index, index + STAMP_RUN) of `ssrc`, in one ECB call. */
+  private makeRun(st: StampStream, ssrc: number, index: number): void {
+    const b = this.counters;
+    const s = this.salt;
+    const ssrcWord = (ssrc ^ s.readUInt32BE(2)) >>> 0;
+    for (let p = 0, at = 0; p < STAMP_RUN; p++, at += 16) {
+      const i = index + p;
+      // IV (12 bytes) = 00 00 || SSRC || ROC || SEQ, XOR salt; then the 32-bit counter 2.
+      b[at] = s[0]!;
+      b[at + 1] = s[1]!;
+      b.writeUInt32BE(ssrcWord, at + 2);
+      b.writeUInt32BE((Math.floor(i / 65536) ^ s.readUInt32BE(6)) >>> 0, at + 6);
+      b.writeUInt16BE((i & 0xffff) ^ s.readUInt16BE(10), at + 10);
+      b.writeUInt32BE(2, at + 12);
+    }
+    st.blocks = this.ecb.update(b);
+    st.first = index;
+    st.count = STAMP_RUN;
+    this.ecbCalls++;
   }
 }
 

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { type E2eStep, targetOf } from '../../bench/sfu/e2e.js';
 import { Histogram } from '../../bench/sfu/protocol.js';
 import { main, parseSfuArgs, runCoreBench, runSfuBench } from '../../bench/sfu.js';
 
@@ -45,8 +46,9 @@ t.test('end to end, quick: SfuServer and light clients in child processes', asyn
   }
   t.equal(e.failedConnects, 0);
   t.ok((e.bareSendsPerCpuSecond ?? 0) > 0, 'the bare dgram ceiling was measured');
-  t.equal(e.memory.subscribers, 2, 'two idle subscribers joined for the memory figure');
-  t.ok(Number.isFinite(e.memory.heapPerSubscriber));
+  t.equal(e.memory?.subscribers, 2, 'two idle subscribers joined for the memory figure');
+  t.ok(Number.isFinite(e.memory?.heapPerSubscriber ?? Number.NaN));
+  t.equal(e.target?.step.tracks, 4, 'the target is judged at the step closest to 500');
   const out = lines.join('\n');
   t.match(out, /^tracks rooms fwd pkt\/s/m);
   t.match(out, /tracks per core: \d+ = \d+ subscriber tracks/);
@@ -56,6 +58,31 @@ t.test('end to end, quick: SfuServer and light clients in child processes', asyn
   t.match(out, /memory per subscriber \(2 idle/);
   t.match(out, /fully SRTP-unprotect every packet/);
   t.match(out, /SRTP at subscribers: [1-9]\d* packets fully unprotected .*, 0 bad/);
+  t.match(out, /TARGET at 4 tracks, 1 SFU worker: .*>= 500: target (NOT )?met.*< 2 ms: target/);
+  t.match(out, /clients: SFU path GC \d+ pauses.*direct path lag/);
+});
+
+t.test('--sfu-workers 2: rooms round-robin over two SfuServer processes', async (t) => {
+  const lines: string[] = [];
+  const c = parseSfuArgs(['--quick', '--only', 'e2e', '--sfu-workers', '2', '--steps', '4']);
+  const r = await runSfuBench(c, (l) => lines.push(l));
+  const e = r.e2e;
+  if (!e) throw new Error('no end-to-end result');
+  const s = e.steps[0];
+  if (!s) throw new Error('no step');
+  t.equal(s.rooms, 2);
+  t.equal(s.sfuWorkers, 2);
+  t.ok(s.loss < 0.5, `packets flowed through both workers (loss ${s.loss})`);
+  t.equal(s.badPackets, 0);
+  // One room per worker: both used CPU, so the busiest has less than the sum.
+  const busiest = s.busiestWorkerCpuShare ?? 0;
+  t.ok(busiest > 0 && busiest < s.sfuCpuShare, `busiest ${busiest} of ${s.sfuCpuShare}`);
+  t.equal(e.memory, undefined, 'memory per subscriber with one worker only');
+  const out = lines.join('\n');
+  t.match(out, /2 SFU workers, each an SfuServer .* round-robin/);
+  t.match(out, /SFU GC \(busiest of 2 workers, \d\.\d\d of a core\)/);
+  t.match(out, /TARGET at 4 tracks, 2 SFU workers/);
+  t.match(out, /memory per subscriber: measured with one SFU worker only/);
 });
 
 t.test('the latency histogram merges and reads quantiles (5 µs, then 1 ms bins)', async (t) => {
@@ -81,6 +108,7 @@ t.test('bad options are refused with exit code 1', async (t) => {
     t.equal(await main(['--only', 'nothing']), 1);
     t.equal(await main(['--steps', '100,x']), 1);
     t.equal(await main(['--bogus']), 1);
+    t.equal(await main(['--sfu-workers', '0']), 1);
   } finally {
     console.error = err;
   }
@@ -102,3 +130,26 @@ t.test('--verify-every and --sfu-node-option reach the end-to-end options', asyn
     ['--max-semi-space-size=1', '--trace-gc'],
   );
 });
+
+t.test(
+  'the target row: the step nearest 500 tracks, each half met only without loss',
+  async (t) => {
+    const step = (tracks: number, cpu: number, loss: number, addedP99: number) =>
+      ({ tracks, sfuCpuShare: cpu, loss, addedP99 }) as E2eStep;
+    const clean = targetOf(
+      [step(100, 0.2, 0, 900), step(500, 0.9, 0, 1500), step(700, 1, 0, 0)],
+      1,
+    );
+    t.equal(clean?.step.tracks, 500);
+    t.ok(clean?.tracksMet, '500 / 0.9 >= 500');
+    t.ok(clean?.latencyMet, 'added p99 1.5 ms < 2 ms');
+    const slow = targetOf([step(300, 0.5, 0, 900), step(600, 1.3, 0, 2500)], 2);
+    t.equal(slow?.step.tracks, 600, 'the closest step that ran');
+    t.equal(slow?.workers, 2);
+    t.notOk(slow?.tracksMet, '600 / 1.3 < 500');
+    t.notOk(slow?.latencyMet, '2.5 ms');
+    const lossy = targetOf([step(500, 0.5, 0.05, 100)], 1);
+    t.notOk(lossy?.tracksMet || lossy?.latencyMet, 'a lossy step meets neither half');
+    t.equal(targetOf([], 1), undefined);
+  },
+);
