@@ -30,7 +30,7 @@ import {
 } from 'prom-client';
 import { type Logger, silentLogger } from '../util/logger.js';
 import { totalsCounter } from '../util/totals-counter.js';
-import { RetryError } from './http-input.js';
+import { RetryError, viewLayerOf } from './http-input.js';
 import { resolveSfuServerLimits, type SfuServerOptions } from './options.js';
 import { AddressRateLimiter } from './request-limiter.js';
 import { RoomPlacement } from './room-placement.js';
@@ -182,7 +182,6 @@ export class SfuWorkerFront {
     }
     const wait = this.limiter.take(this.clientAddress(req), performance.now());
     if (wait > 0) {
-      this.counts.requests++;
       req.resume();
       const s = Math.ceil(wait / 1000);
       throw new RetryError(429, 'rate-limited', 'too many requests from this address', s);
@@ -190,6 +189,14 @@ export class SfuWorkerFront {
     const room = ROOM_PATH.exec(path)?.[2];
     const resource = RESOURCE_PATH.exec(path)?.[1];
     if (room !== undefined && req.method === 'POST') {
+      // What one SfuServer checks before its capacity, in its order, so that a full server
+      // answers bad input as one process would.
+      viewLayerOf(new URL(req.url ?? '/', 'http://x').searchParams);
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/sdp') {
+        req.resume();
+        throw new WhipError(415, 'unsupported-media-type', 'Content-Type must be application/sdp');
+      }
       await this.post(room, req, res);
       return;
     }
@@ -197,7 +204,6 @@ export class SfuWorkerFront {
     if (resource !== undefined) {
       slot = this.placement.slotOfResource(resource);
       if (slot === undefined && req.method === 'DELETE') {
-        this.counts.requests++;
         req.resume();
         throw new WhipError(404, 'no-such-resource', 'unknown resource');
       }
@@ -211,7 +217,6 @@ export class SfuWorkerFront {
   private async post(room: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const p = this.placement;
     if (p.sessions + p.pending >= this.limits.maxSessions) {
-      this.counts.requests++;
       req.resume();
       throw new RetryError(503, 'server-full', `${this.limits.maxSessions} sessions held`, 5);
     }
@@ -241,7 +246,6 @@ export class SfuWorkerFront {
   ): Promise<void> {
     const port = slot === undefined ? undefined : this.ports.get(slot);
     if (port === undefined) {
-      this.counts.requests++;
       req.resume();
       return Promise.reject(
         new RetryError(503, 'worker-unavailable', 'no SFU worker is up for this request', 1),
@@ -269,7 +273,6 @@ export class SfuWorkerFront {
         },
       );
       out.once('error', (err) => {
-        this.counts.requests++;
         req.resume();
         this.logger.warn({ err, slot }, 'sfu front: worker request failed');
         reject(new RetryError(503, 'worker-unavailable', 'the SFU worker went away', 1));
@@ -336,11 +339,13 @@ export class SfuWorkerFront {
     if (err instanceof WhipError) ({ status, code, message } = err);
     else this.logger.warn({ err }, 'sfu front handler failed');
     if (err instanceof RetryError) headers['retry-after'] = String(err.retryAfterSeconds);
-    this.counts.errors[code] = (this.counts.errors[code] ?? 0) + 1;
     if (res.headersSent) {
       res.destroy();
       return;
     }
+    // Answered here, not by a worker: counted here (a worker counts what it answers).
+    this.counts.requests++;
+    this.counts.errors[code] = (this.counts.errors[code] ?? 0) + 1;
     res.writeHead(status, headers);
     res.end(JSON.stringify({ error: code, message }));
   }
