@@ -4,18 +4,25 @@
  * its own session (lib/srtp), as the endpoint does. Reports forwarded packets per CPU-second,
  * subscriber tracks per core at 1 Mbit/s (~104 packets/s each), the fan-out time of one
  * packet to all N (p50/p99: the latency the router adds before the last subscriber's packet
- * leaves), the bare ceiling (copy + SRTP protect alone, same run) and heap per subscriber.
+ * leaves), the bare ceiling (copy + SRTP protect alone, same run), heap per subscriber, and
+ * the JS heap each forwarded packet allocates (V8's sampling heap profiler: garbage that makes
+ * scavenges, the SFU's GC pauses) with the sites allocating most.
  * The upper bound of what the end-to-end figures (bench/sfu/e2e.ts) can reach: no UDP, no
  * ICE/DTLS, no event loop between packets.
  */
 import { randomBytes } from 'node:crypto';
 import { writeRtp } from '../../lib/rtp/index.js';
 import { Router } from '../../lib/sfu/router.js';
+import { dtlsExportLength } from '../../lib/srtp/dtls-keys.js';
 import { profileParameters, type SrtpProfileName, SrtpSession } from '../../lib/srtp/index.js';
+import { SrtpTransport } from '../../lib/webrtc/srtp-transport.js';
+import { type AllocationSite, sampleAllocations } from './heap-sampler.js';
 
 const PACKET_BYTES = 1200;
 const PACKETS_PER_TRACK = 1_000_000 / 8 / PACKET_BYTES; // 1 Mbit/s of 1,200-byte packets
 const MEDIASOUP_CONSUMERS_PER_CORE = 500;
+/** The young generation the SFU runs with (`--max-semi-space-size=1`), for the scavenge rate. */
+const SEMI_SPACE_BYTES = 1024 * 1024;
 
 export interface CoreBenchConfig {
   seconds: number;
@@ -31,6 +38,10 @@ export interface CoreBenchResult {
   fanoutP50Ms: number;
   fanoutP99Ms: number;
   heapBytesPerSubscriber: number;
+  /** JS heap allocated per forwarded packet (sampled; garbage included). */
+  allocatedBytesPerForwarded: number;
+  /** Where most of it is allocated: bytes per forwarded packet by site. */
+  allocationSites: AllocationSite[];
 }
 
 function keys(profile: SrtpProfileName): { masterKey: Buffer; masterSalt: Buffer } {
@@ -68,13 +79,13 @@ function room(subscribers: number, profile: SrtpProfileName) {
     encodings: [{ ssrc: 1 }],
   });
   let sent = 0;
+  const o = { replayWindow: 1024, maxStreams: 16 };
   for (let i = 0; i < subscribers; i++) {
-    const srtp = new SrtpSession({ profile, keys: keys(profile) });
-    const out = Buffer.alloc(1500);
+    // What the endpoint does per packet: SrtpTransport.protectRtp into a datagram buffer.
+    const srtp = new SrtpTransport(profile, randomBytes(dtlsExportLength(profile)), 'server', o);
     const sub = r.join({
-      sendRtp: (b) => {
-        const n = srtp.protectRtp(b, b.length, out);
-        if (typeof n === 'number') sent++;
+      sendRtp: (b, length) => {
+        if (typeof srtp.protectRtp(b, length) !== 'string') sent++;
       },
       sendRtcp: () => {},
     });
@@ -107,6 +118,14 @@ export function runCoreBench(c: CoreBenchConfig): CoreBenchResult {
     fanout.push(performance.now() - t0);
   }
   const forwardedPerCpuSecond = (sent() - sent0) / (cpuSeconds() - cpu0);
+
+  // What each forwarded packet allocates, in a short run of its own (sampling slows it).
+  const ready = Array.from({ length: 200 }, () => packet(seq++, false));
+  const sent1 = sent();
+  const sampled = sampleAllocations(() => {
+    for (const p of ready) pub.receiveRtp(p);
+  });
+  const perForwarded = (b: number) => b / Math.max(1, sent() - sent1);
 
   // The ceiling: the copy and SRTP protect every forwarded packet needs, and nothing else.
   const sessions = Array.from(
@@ -145,6 +164,8 @@ export function runCoreBench(c: CoreBenchConfig): CoreBenchResult {
     fanoutP50Ms: percentile(fanout, 0.5),
     fanoutP99Ms: percentile(fanout, 0.99),
     heapBytesPerSubscriber: (heap1 - heap0) / c.memorySubscribers,
+    allocatedBytesPerForwarded: perForwarded(sampled.bytes),
+    allocationSites: sampled.sites.map((x) => ({ site: x.site, bytes: perForwarded(x.bytes) })),
   };
 }
 
@@ -153,6 +174,10 @@ export function formatCoreRows(c: CoreBenchConfig, r: CoreBenchResult): string[]
   const ofCeiling = (r.forwardedPerCpuSecond / r.bareProtectPerCpuSecond).toFixed(2);
   const ofMediasoup = (r.tracksPerCore / MEDIASOUP_CONSUMERS_PER_CORE).toFixed(2);
   const fanout = `p50 ${r.fanoutP50Ms.toFixed(3)} ms, p99 ${r.fanoutP99Ms.toFixed(3)} ms`;
+  const sites = r.allocationSites
+    .slice(0, 4)
+    .map((x) => `${x.site} ${x.bytes.toFixed(1)} B`)
+    .join(', ');
   return [
     `router core only (no sockets), ${c.profile}, 1 publisher -> ${c.subscribers} ` +
       `subscribers, ${c.seconds} s`,
@@ -164,5 +189,9 @@ export function formatCoreRows(c: CoreBenchConfig, r: CoreBenchResult): string[]
     `  fan-out of one packet to all     ${fanout}`,
     `  heap per subscriber              ${Math.round(r.heapBytesPerSubscriber)} B ` +
       `(${c.memorySubscribers} subscribers)`,
+    `  JS heap allocated per forwarded  ${Math.round(r.allocatedBytesPerForwarded)} B ` +
+      `(~${Math.round((r.allocatedBytesPerForwarded * 1e5) / SEMI_SPACE_BYTES)} scavenges per ` +
+      '100k forwarded at a 1 MB semi-space; sampled)',
+    `    most by: ${sites}`,
   ];
 }

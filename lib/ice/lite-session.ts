@@ -128,7 +128,15 @@ export class IceLiteSession extends EventEmitter<IceLiteSessionEvents> {
   deliver(packet: Buffer, packetClass: PacketClass): void {
     this.stats.packetsReceived++;
     this.stats.bytesReceived += packet.length;
-    this.safeEmit('data', packet, packetClass);
+    // safeEmit's body, without its rest-argument array: this runs once per media packet.
+    try {
+      this.emit('data', packet, packetClass);
+    } catch (err) {
+      this.#host.logger.warn(
+        { err, event: 'data', ufrag: this.localUfrag },
+        'ice-lite listener threw',
+      );
+    }
   }
 
   /** @internal emits without letting a listener's exception escape into the mux. */

@@ -18,7 +18,6 @@ import {
   writeTransportSequenceNumber,
   writeU32,
 } from '../rtp/index.js';
-import { packetSlab } from '../util/packet-slab.js';
 import { Emitter } from './emitter.js';
 import { SfuError, SfuErrorCode } from './errors.js';
 import { ExtensionLayout } from './extension-layout.js';
@@ -55,7 +54,24 @@ export type ConsumerEvents = {
 };
 
 const HISTORY = 1024;
-const NO_PACKET = new Uint8Array(0);
+
+/**
+ * Where each subscriber's copy of a packet is made (and, for RTX, encapsulated): a copy is
+ * handed to `Participant.sendRtpDownstream`, protected into its own datagram and dropped
+ * before the next is made, so one buffer serves every consumer and no packet allocates.
+ */
+class Scratch {
+  #buf = Buffer.allocUnsafeSlow(2048);
+
+  /** The buffer, at least `size` bytes (it grows for a larger packet, never shrinks). */
+  of(size: number): Buffer {
+    if (this.#buf.length < size) this.#buf = Buffer.allocUnsafeSlow(size);
+    return this.#buf;
+  }
+}
+
+const copyScratch = new Scratch();
+const rtxScratch = new Scratch();
 // Extensions that name the publisher's stream, meaningless (or wrong) on the subscriber's.
 const NOT_FORWARDED = new Set<string>([
   ExtensionUri.mid,
@@ -109,7 +125,7 @@ export class Consumer extends Emitter<ConsumerEvents> {
   private readonly view = new RtpPacket();
   private readonly el = new ExtensionElement();
   /** The last packet made for the subscriber and its transport-cc value offset (-1: none). */
-  private twccOut: Uint8Array = NO_PACKET;
+  private twccOut: Buffer = copyScratch.of(0);
   private twccAt = -1;
   private readonly retransmitLayout = new ExtensionLayout();
 
@@ -223,13 +239,13 @@ export class Consumer extends Emitter<ConsumerEvents> {
       this.lastOutTs = outTs;
       this.lastOutAt = now;
     }
-    const out =
+    const length =
       this.midId > 0
         ? this.rebuildWithMid(packet, outSeq, outTs)
         : this.rewrite(bytes, layout, outSeq, outTs);
     this.packetsSent++;
     this.octetsSent += packet.payloadLength;
-    this.participant.sendRtpDownstream(out, this);
+    this.participant.sendRtpDownstream(this.twccOut, length, this);
   }
 
   /**
@@ -258,18 +274,20 @@ export class Consumer extends Emitter<ConsumerEvents> {
   }
 
   /**
-   * A copy of a packet (`bytes`, extension elements at `layout`) as the subscriber sees it:
-   * one copy, then the header fields and extension ids written in it by offset; `twccAt` is
-   * where its transport-cc sequence number goes. No per-subscriber parse unless the packet has
-   * more elements than the layout holds (`this.view` is then left parsed over the copy).
+   * A copy of a packet (`bytes`, extension elements at `layout`) as the subscriber sees it, in
+   * `twccOut` (the shared scratch buffer); returns its length. One copy, then the header
+   * fields and extension ids written in it by offset; `twccAt` is where its transport-cc
+   * sequence number goes. No per-subscriber parse unless the packet has more elements than
+   * the layout holds (`this.view` is then left parsed over the copy).
    */
   private rewrite(
     bytes: Uint8Array,
     layout: ExtensionLayout,
     outSeq: number,
     outTs: number,
-  ): Buffer {
-    const out = packetSlab.take(bytes.length);
+  ): number {
+    const length = bytes.length;
+    const out = copyScratch.of(length);
     out.set(bytes);
     out[1] = (out[1]! & 0x80) | this.payloadType;
     out[2] = outSeq >>> 8;
@@ -284,7 +302,7 @@ export class Consumer extends Emitter<ConsumerEvents> {
     this.twccOut = out;
     if (layout.overflow) {
       const v = this.view;
-      v.parse(out);
+      v.parse(out, 0, length);
       if (v.extensionProfile >= 0) {
         rewriteExtensionIds(
           v,
@@ -296,11 +314,14 @@ export class Consumer extends Emitter<ConsumerEvents> {
             : -1;
       }
     }
-    return out;
+    return length;
   }
 
-  /** The subscriber's packet with a new extension block: the mapped elements, then mid. */
-  private rebuildWithMid(packet: RtpPacket, outSeq: number, outTs: number): Buffer {
+  /**
+   * The subscriber's packet with a new extension block (the mapped elements, then mid) in
+   * `twccOut` (the shared scratch buffer); returns its length.
+   */
+  private rebuildWithMid(packet: RtpPacket, outSeq: number, outTs: number): number {
     const extensions: HeaderExtension[] = [];
     const src = packet.buffer;
     if (packet.extensionProfile >= 0) {
@@ -316,8 +337,8 @@ export class Consumer extends Emitter<ConsumerEvents> {
     for (let i = 0; i < packet.csrcCount; i++) csrcs.push(packet.csrc(i)!);
     const payload = src.subarray(packet.payloadOffset, packet.payloadOffset + packet.payloadLength);
     const size = 12 + csrcs.length * 4 + extensionsSize(extensions) + payload.length;
-    const out = packetSlab.take(size);
-    writeRtp(
+    const out = copyScratch.of(size);
+    const length = writeRtp(
       out,
       0,
       {
@@ -331,13 +352,13 @@ export class Consumer extends Emitter<ConsumerEvents> {
       },
       payload,
     );
-    this.view.parse(out);
+    this.view.parse(out, 0, length);
     this.twccOut = out;
     this.twccAt =
       this.twccId > 0 && findExtension(this.view, this.twccId, this.el) && this.el.length >= 2
         ? this.el.offset
         : -1;
-    return out;
+    return length;
   }
 
   /** Writes the leg's transport-wide sequence number into the last packet made. */
@@ -359,25 +380,24 @@ export class Consumer extends Emitter<ConsumerEvents> {
     }
     const layout = this.retransmitLayout;
     layout.scan(this.view, 0);
-    let out =
+    let length =
       this.midId > 0
         ? this.rebuildWithMid(this.view, outSeq, this.histTs[h]!)
         : this.rewrite(cached, layout, outSeq, this.histTs[h]!);
     if (this.rtx) {
-      if (this.view.buffer !== out) this.view.parse(out);
-      const rtx = packetSlab.take(out.length + 2);
-      const len = encapsulateRtx(this.view, rtx, 0, {
+      this.view.parse(this.twccOut, 0, length);
+      const rtx = rtxScratch.of(length + 2);
+      length = encapsulateRtx(this.view, rtx, 0, {
         ssrc: this.rtx.ssrc,
         payloadType: this.rtx.payloadType,
         sequenceNumber: this.rtxSeq,
       });
       this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
       // The header (and so the transport-cc offset) is the same in the RTX packet.
-      out = rtx.subarray(0, len);
-      this.twccOut = out;
+      this.twccOut = rtx;
     }
     this.retransmissionsSent++;
-    this.participant.sendRtpDownstream(out, this);
+    this.participant.sendRtpDownstream(this.twccOut, length, this);
     return true;
   }
 

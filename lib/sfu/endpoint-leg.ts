@@ -9,8 +9,8 @@ export function endpointSenders(
   ep: WebRtcEndpoint,
 ): Pick<ParticipantOptions, 'sendRtp' | 'sendRtcp'> {
   return {
-    sendRtp: (packet) => {
-      ep.sendRtp(packet);
+    sendRtp: (packet, length) => {
+      ep.sendRtp(packet, length);
     },
     sendRtcp: (packet) => {
       ep.sendRtcp(packet);

@@ -10,7 +10,6 @@ import {
   decapsulateRtx,
   ExtensionElement,
   ExtensionUri,
-  findExtension,
   RtpPacket,
   readSdesString,
   readTransportSequenceNumber,
@@ -21,6 +20,7 @@ import { BandwidthEstimator } from './bandwidth.js';
 import { Consumer, type ConsumerOptions } from './consumer.js';
 import { Emitter } from './emitter.js';
 import { SfuError, SfuErrorCode } from './errors.js';
+import { ExtensionLayout } from './extension-layout.js';
 import type { IncomingLayer } from './incoming-layer.js';
 import { IngressLimits } from './ingress-limits.js';
 import { newParticipantStats, type ParticipantStats } from './metrics.js';
@@ -32,8 +32,12 @@ import { TransportCcFeedbackGenerator } from './transport-cc-feedback.js';
 /** The two send functions of one participant's leg (the endpoint protects and sends). */
 export interface ParticipantOptions {
   id?: string;
-  /** Sends a clear RTP packet to this participant (the buffer is the callee's to keep). */
-  sendRtp: (packet: Buffer) => void;
+  /**
+   * Sends a clear RTP packet to this participant: the first `length` bytes of `packet`. The
+   * buffer is the router's and valid for this call only (it is reused for the next packet:
+   * copy what must outlive the call).
+   */
+  sendRtp: (packet: Buffer, length: number) => void;
   /** Sends a clear RTCP datagram to this participant. */
   sendRtcp: (packet: Buffer) => void;
 }
@@ -71,11 +75,16 @@ export class Participant extends Emitter<ParticipantEvents> {
   private readonly routes = new Map<number, Route>();
   private readonly consumersBySsrc = new Map<number, Consumer>();
   private readonly view = new RtpPacket();
+  /** The extension elements of the packet being handled, found once for every reader of it. */
+  private readonly layout = new ExtensionLayout();
   private readonly el = new ExtensionElement();
-  /** Transport-cc feedback to this participant as a publisher, on its transport-wide ids. */
-  private readonly transportCc = new TransportCcFeedbackGenerator();
+  /**
+   * Transport-cc feedback to this participant as a publisher, on its transport-wide ids: made
+   * by the first publish that negotiated it (its rings are 48 kB; most legs only subscribe).
+   */
+  private transportCc: TransportCcFeedbackGenerator | undefined;
   private transportCcId = 0;
-  private readonly sendRtp: (packet: Buffer) => void;
+  private readonly sendRtp: (packet: Buffer, length: number) => void;
   private readonly sendRtcp: (packet: Buffer) => void;
   private twccSeq = 0;
   private readonly limits: IngressLimits;
@@ -126,6 +135,7 @@ export class Participant extends Emitter<ParticipantEvents> {
     }
     this.producers.set(id, producer);
     this.transportCcId ||= o.headerExtensions?.[ExtensionUri.transportWideCc] ?? 0;
+    if (this.transportCcId > 0) this.transportCc ??= new TransportCcFeedbackGenerator();
     this.emit('producer', producer);
     this.room.producerAdded(producer);
     return producer;
@@ -176,10 +186,13 @@ export class Participant extends Emitter<ParticipantEvents> {
       this.bad(reason, now);
       return;
     }
+    const layout = this.layout;
+    layout.scan(v, v.offset);
     // Every packet of the transport is acknowledged, padding and RTX included (probes).
-    if (this.transportCcId > 0 && findExtension(v, this.transportCcId, this.el)) {
+    const transportCc = this.transportCc;
+    if (transportCc !== undefined && layout.find(v, this.transportCcId, this.el)) {
       const seq = readTransportSequenceNumber(v.buffer, this.el.offset, this.el.length);
-      this.transportCc.record(seq, v.ssrc, now);
+      transportCc.record(seq, v.ssrc, now);
     }
     const route = this.routes.get(v.ssrc) ?? this.learnSsrc(v);
     if (!route) {
@@ -206,11 +219,12 @@ export class Participant extends Emitter<ParticipantEvents> {
         this.drop('bad-rtx');
         return;
       }
+      layout.scan(v, 0);
     } else if (v.payloadType !== producer.payloadType) {
       this.drop('unknown-payload-type');
       return;
     }
-    producer.handleRtp(layer, v, now);
+    producer.handleRtp(layer, v, layout, now);
   }
 
   /**
@@ -240,7 +254,7 @@ export class Participant extends Emitter<ParticipantEvents> {
         [producer.ridId, false],
         [producer.repairedRidId, true],
       ] as const) {
-        if (id === 0 || !findExtension(v, id, this.el)) continue;
+        if (id === 0 || !this.layout.find(v, id, this.el)) continue;
         const rid = readSdesString(v.buffer, this.el.offset, this.el.length);
         const layer = producer.layerByRid(rid);
         if (!layer) continue;
@@ -317,15 +331,19 @@ export class Participant extends Emitter<ParticipantEvents> {
    * Sends a packet `consumer` made to this participant, stamping the leg's transport-cc number
    * in it (when the consumer negotiated transport-cc).
    */
-  sendRtpDownstream(packet: Buffer, consumer: Consumer | undefined): void {
+  sendRtpDownstream(packet: Buffer, length: number, consumer: Consumer | undefined): void {
     if (this.closed) return;
     if (consumer?.writeTransportSequence(this.twccSeq)) {
-      this.bandwidth.onSent(this.twccSeq, packet.length);
+      this.bandwidth.onSent(this.twccSeq, length);
       this.twccSeq = (this.twccSeq + 1) & 0xffff;
     }
     this.stats.rtpSent++;
-    this.stats.rtpBytesSent += packet.length;
-    this.callSend(this.sendRtp, packet);
+    this.stats.rtpBytesSent += length;
+    try {
+      this.sendRtp(packet, length);
+    } catch (err) {
+      this.sendThrew(err);
+    }
   }
 
   sendNackUpstream(mediaSsrc: number, seqs: number[]): void {
@@ -349,9 +367,13 @@ export class Participant extends Emitter<ParticipantEvents> {
     try {
       fn(b);
     } catch (err) {
-      this.drop('send-error');
-      this.opts.logger.debug({ err, participant: this.id }, 'sfu send threw');
+      this.sendThrew(err);
     }
+  }
+
+  private sendThrew(err: unknown): void {
+    this.drop('send-error');
+    this.opts.logger.debug({ err, participant: this.id }, 'sfu send threw');
   }
 
   /**
@@ -392,8 +414,10 @@ export class Participant extends Emitter<ParticipantEvents> {
   tick(now: number): void {
     if (this.closed) return;
     for (const p of this.producers.values()) p.tick(now);
-    const feedback = this.transportCc.poll(now, this.rtcpSsrc);
-    if (feedback.length > 0) this.callSend(this.sendRtcp, encodeRtcp(feedback));
+    const feedback = this.transportCc?.poll(now, this.rtcpSsrc);
+    if (feedback !== undefined && feedback.length > 0) {
+      this.callSend(this.sendRtcp, encodeRtcp(feedback));
+    }
     if (now >= this.nextReportAt) {
       // RFC 3550 §6.3.1: a random 0.5-1.5 × interval, so legs that joined together do not
       // all report in the same tick (500 legs' SRs in one synchronous block held every

@@ -7,7 +7,7 @@ import {
 import type { Consumer } from './consumer.js';
 import { Emitter } from './emitter.js';
 import { SfuError, SfuErrorCode } from './errors.js';
-import { ExtensionLayout } from './extension-layout.js';
+import type { ExtensionLayout } from './extension-layout.js';
 import { IncomingLayer } from './incoming-layer.js';
 import {
   type CodecName,
@@ -75,8 +75,6 @@ export class Producer extends Emitter<ProducerEvents> {
   levelSum = 0;
   levelCount = 0;
   private readonly el = new ExtensionElement();
-  /** The extension elements of the packet being handled, found once for it and every consumer. */
-  private readonly layout = new ExtensionLayout();
   /** Fan-out snapshot of `consumers`, and where the next packet's fan-out starts in it. */
   private list: Consumer[] = [];
   private listStale = false;
@@ -125,20 +123,20 @@ export class Producer extends Emitter<ProducerEvents> {
 
   /**
    * A clear media packet of `layer` (a retransmission already restored): caches it, tracks
-   * loss and forwards it to every consumer. `packet` is a view valid for this call only.
+   * loss and forwards it to every consumer. `packet` is a view valid for this call only and
+   * `layout` its extension elements (scanned once by the participant, for it and every
+   * consumer).
    */
-  handleRtp(layer: IncomingLayer, packet: RtpPacket, now: number): void {
+  handleRtp(layer: IncomingLayer, packet: RtpPacket, layout: ExtensionLayout, now: number): void {
     const seq = packet.sequenceNumber;
     const bytes = packet.buffer.subarray(packet.offset, packet.offset + packet.length);
     if (!layer.receive(seq, packet.timestamp, packet.length, now, this.opts.nackMaxGap)) return;
     layer.cache.put(seq, bytes, now);
-    const layout = this.layout;
-    layout.scan(packet, packet.offset);
     if (this.audioLevelId > 0 && layout.find(packet, this.audioLevelId, this.el)) {
       this.levelSum += 127 - readAudioLevelDbov(packet.buffer, this.el.offset, this.el.length);
       this.levelCount++;
     }
-    const keyFrame = this.isKeyFrame(packet);
+    const keyFrame = this.isKeyFrame(packet, layout);
     // Each packet's fan-out starts one consumer further on, so no subscriber is always the
     // last one served (the one whose packet waits for every other's protect and send).
     const list = this.consumerList();
@@ -171,12 +169,12 @@ export class Producer extends Emitter<ProducerEvents> {
     this.listStale = true;
   }
 
-  private isKeyFrame(packet: RtpPacket): boolean {
+  private isKeyFrame(packet: RtpPacket, layout: ExtensionLayout): boolean {
     if (this.kind === 'audio') return true;
     if (packet.payloadLength === 0) return false;
     if (
       this.dependencyDescriptorId > 0 &&
-      this.layout.find(packet, this.dependencyDescriptorId, this.el)
+      layout.find(packet, this.dependencyDescriptorId, this.el)
     ) {
       const dd = packet.buffer.subarray(this.el.offset, this.el.offset + this.el.length);
       if (isDependencyDescriptorKeyFrame(dd)) return true;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { DtlsCertificate } from '../dtls/certificate.js';
 import { type DtlsCloseReason, DtlsConnection } from '../dtls/connection.js';
-import type { PacketClass } from '../ice/demux.js';
+import { isRtcp, type PacketClass } from '../ice/demux.js';
 import type { IceLiteSession } from '../ice/lite-session.js';
 import type { IceLiteMux } from '../ice/udp-mux.js';
 import { SRTP_PROFILE_IDS, type SrtpProfileName } from '../srtp/profiles.js';
@@ -204,13 +204,14 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
   }
 
   /**
-   * Protects and sends one RTP packet. False (counted in `sendFailures`) unless connected, or
-   * when SRTP refuses it (a sequence number already sent, too many SSRCs).
+   * Protects and sends one RTP packet, the first `length` bytes of `packet` (default all; the
+   * buffer is not kept). False (counted in `sendFailures`) unless connected, or when SRTP
+   * refuses it (a sequence number already sent, too many SSRCs).
    */
-  sendRtp(packet: Uint8Array): boolean {
+  sendRtp(packet: Uint8Array, length = packet.length): boolean {
     const srtp = this.#srtp;
     if (srtp === undefined || this.#state !== 'connected') return this.#sendFailed();
-    const out = srtp.protectRtp(packet);
+    const out = srtp.protectRtp(packet, length);
     if (typeof out === 'string' || !this.#session.send(out)) return this.#sendFailed();
     this.#counts.rtpPacketsSent++;
     this.#counts.rtpBytesSent += out.length;
@@ -289,19 +290,21 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
       return;
     }
     const wireLength = packet.length;
-    const r = srtp.unprotect(packet);
-    if (r.kind === 'drop') {
-      this.#drop(r.reason);
+    const n = srtp.unprotectInPlace(packet);
+    if (typeof n === 'string') {
+      this.#drop(n);
       return;
     }
-    if (r.kind === 'rtp') {
-      this.#counts.rtpPacketsReceived++;
-      this.#counts.rtpBytesReceived += wireLength;
-    } else {
+    const clear = packet.subarray(0, n);
+    if (isRtcp(packet)) {
       this.#counts.rtcpPacketsReceived++;
       this.#counts.rtcpBytesReceived += wireLength;
+      this.#emitPacket('rtcp', clear);
+    } else {
+      this.#counts.rtpPacketsReceived++;
+      this.#counts.rtpBytesReceived += wireLength;
+      this.#emitPacket('rtp', clear);
     }
-    this.#emit(r.kind, r.packet);
   }
 
   // --- DTLS --------------------------------------------------------------------------------
@@ -392,6 +395,15 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
     this.#drops.set(reason, (this.#drops.get(reason) ?? 0) + 1);
     if (this.#logger.isLevelEnabled?.('debug') ?? true) {
       this.#logger.debug({ reason, ufrag: this.localUfrag }, 'webrtc drop');
+    }
+  }
+
+  /** `#emit` for the per-packet events, without its rest-argument array. */
+  #emitPacket(event: 'rtp' | 'rtcp', packet: Buffer): void {
+    try {
+      this.emit(event, packet);
+    } catch (err) {
+      this.#logger.warn({ err, event, ufrag: this.localUfrag }, 'webrtc listener threw');
     }
   }
 

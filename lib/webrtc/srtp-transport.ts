@@ -77,23 +77,33 @@ export class SrtpTransport {
    * on its content.
    */
   unprotect(datagram: Buffer): UnprotectResult {
-    if (isRtcp(datagram)) {
-      const n = this.#rx.unprotectRtcp(datagram, datagram.length, datagram);
-      if (isSrtpError(n)) return { kind: 'drop', reason: `srtcp-${n.error}` };
-      return { kind: 'rtcp', packet: datagram.subarray(0, n) };
-    }
-    const n = this.#rx.unprotectRtp(datagram, datagram.length, datagram);
-    if (isSrtpError(n)) return { kind: 'drop', reason: `srtp-${n.error}` };
-    return { kind: 'rtp', packet: datagram.subarray(0, n) };
+    const n = this.unprotectInPlace(datagram);
+    if (typeof n === 'string') return { kind: 'drop', reason: n };
+    return { kind: isRtcp(datagram) ? 'rtcp' : 'rtp', packet: datagram.subarray(0, n) };
   }
 
   /**
-   * A new buffer holding `packet` protected as SRTP, or the reason it was refused. The buffer
-   * comes from the shared packet slab (one ArrayBuffer per ~50 packets, not per 6).
+   * `unprotect` without a result object (the receive path's per-packet garbage): decrypts
+   * `datagram` in place and returns the clear packet's length, its first bytes, or why it was
+   * dropped. RTCP or RTP is `isRtcp(datagram)` (its header stays clear).
    */
-  protectRtp(packet: Uint8Array): Buffer | SrtpErrorCode {
-    const out = packetSlab.take(packet.length + this.#tx.rtpOverhead);
-    const n = this.#tx.protectRtp(packet, packet.length, out);
+  unprotectInPlace(datagram: Buffer): number | SrtpDropReason {
+    if (isRtcp(datagram)) {
+      const n = this.#rx.unprotectRtcp(datagram, datagram.length, datagram);
+      return isSrtpError(n) ? `srtcp-${n.error}` : n;
+    }
+    const n = this.#rx.unprotectRtp(datagram, datagram.length, datagram);
+    return isSrtpError(n) ? `srtp-${n.error}` : n;
+  }
+
+  /**
+   * A new buffer holding the first `length` bytes of `packet` (default all) protected as SRTP,
+   * or the reason it was refused. The buffer comes from the shared packet slab (one
+   * ArrayBuffer per ~50 packets, not per 6).
+   */
+  protectRtp(packet: Uint8Array, length = packet.length): Buffer | SrtpErrorCode {
+    const out = packetSlab.take(length + this.#tx.rtpOverhead);
+    const n = this.#tx.protectRtp(packet, length, out);
     if (isSrtpError(n)) return n.error;
     return n === out.length ? out : out.subarray(0, n);
   }

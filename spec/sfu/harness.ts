@@ -27,9 +27,12 @@ export function setup(options: RouterOptions = {}): {
     const leg: Leg = { participant: undefined as never, rtp: [], rtcp: [] };
     leg.participant = room.join({
       id,
-      sendRtp: (b) => {
+      sendRtp: (b, length) => {
+        // The router's buffer is reused for its next packet: keep a copy.
         const p = new RtpPacket();
-        if (p.parse(b) !== undefined) throw new Error('router sent bad RTP');
+        if (p.parse(Buffer.from(b.subarray(0, length))) !== undefined) {
+          throw new Error('router sent bad RTP');
+        }
         leg.rtp.push(p);
       },
       sendRtcp: (b) => {

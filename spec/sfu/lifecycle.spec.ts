@@ -53,8 +53,8 @@ t.test('a throwing listener or send function cannot break forwarding', async (t)
   const room = bob.participant.room;
   const dave = room.join({
     id: 'dave',
-    sendRtp: (b) => {
-      sent.push(b.length);
+    sendRtp: (_b, length) => {
+      sent.push(length);
       throw new Error('socket gone');
     },
     sendRtcp: () => {},
