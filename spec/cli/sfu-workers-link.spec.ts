@@ -1,0 +1,90 @@
+/**
+ * `rtcd signal --sfu-secret` and `rtcd sfu --workers 2 --signal-url` as two real processes
+ * (three with the second worker): each worker links in on its own, so the signal node sees two
+ * SFUs and places each sfu room on one of them; two browser peers (the web SDK's SfuRoom in
+ * Chromium) in one room decode each other's video through the worker holding it.
+ */
+import t from 'tap';
+import { fileChromium, poll, sdkPage } from '../helpers/sfu-room-page.js';
+import { BROWSER_TOOLS, webRoot } from '../helpers/signal-page.js';
+import { requireTools, toolOptions } from '../interop/tools.js';
+import { listeningPort, startRtcd, stop, waitForOutput } from '../signal/child.js';
+
+const chromium = fileChromium(t);
+
+t.test(
+  'two peers of an sfu room exchange media through a worker',
+  toolOptions(BROWSER_TOOLS),
+  async (t) => {
+    if (!requireTools(t, BROWSER_TOOLS)) return;
+    const secret = 'workers-link-secret';
+    const signal = startRtcd([
+      'signal',
+      '--listen',
+      '127.0.0.1:0',
+      '--no-auth',
+      '--sfu-secret',
+      secret,
+      '--web-root',
+      await webRoot(),
+    ]);
+    t.teardown(() => {
+      signal.kill('SIGKILL');
+    });
+    const port = await listeningPort(signal);
+    const sfu = startRtcd(['sfu', '--listen', '127.0.0.1:0', '--udp-port', '0', '--workers', '2'], {
+      RTCD_SIGNAL_URL: `ws://127.0.0.1:${port}/sfu`,
+      RTCD_SIGNAL_SECRET: secret,
+    });
+    t.teardown(() => {
+      sfu.kill('SIGKILL');
+    });
+    const linked = await waitForOutput(sfu, (out) => {
+      const lines = out.split('\n').filter((l) => l.includes('SFU linked to the signal server'));
+      const workers = new Set(lines.map((l) => (JSON.parse(l) as { worker?: number }).worker));
+      return workers.size === 2 ? [...workers].sort() : undefined;
+    });
+    t.same(linked, [0, 1], 'each worker links in itself');
+
+    const origin = `http://127.0.0.1:${port}`;
+    const browser = await chromium();
+    const a = await sdkPage(t, browser, origin);
+    const b = await sdkPage(t, browser, origin);
+    const idA = await a.evaluate<string>(`joinSfu('linked')`);
+    const idB = await b.evaluate<string>(`joinSfu('linked')`);
+    t.not(idA, idB, 'two peers');
+    for (const [page, from] of [
+      [a, idB],
+      [b, idA],
+    ] as const) {
+      const frames = await poll(
+        `video from ${from}`,
+        () =>
+          page.evaluate<number>(
+            `(async () => { const v = room.tracks.find((x) => x.peerId === '${from}' && x.kind === 'video'); return v ? framesOf(v.trackId) : -1; })()`,
+          ),
+        (n) => n > 5,
+        30_000,
+      );
+      t.ok(frames > 5, `decodes ${from}'s video (${frames} frames)`);
+    }
+    const metrics = await (
+      await fetch(
+        `${
+          JSON.parse(
+            sfu
+              .out()
+              .split('\n')
+              .find((l) => l.includes('rtcd sfu listening')) ?? '{}',
+          ).url
+        }/metrics`,
+      )
+    ).text();
+    t.match(metrics, /^rtcd_sfu_rooms 1$/m, 'the room is on one worker (summed over both)');
+    t.match(metrics, /^rtcd_sfu_producers 4$/m, 'with both peers’ camera and microphone');
+    await a.evaluate('room.leave()');
+    await b.evaluate('room.leave()');
+    t.equal(await stop(sfu), 0, 'the SFU drains and exits 0');
+    t.equal(await stop(signal), 0);
+  },
+);
