@@ -14,6 +14,15 @@ export interface SfuRoomServiceOptions {
    * changed meanwhile), so a lost message cannot stall a peer's subscriptions. Default 15,000 ms.
    */
   subscribeAnswerTimeoutMs?: number;
+  /**
+   * A peer's subscribe connection that ends under it (ICE consent lost, DTLS closed, never
+   * connected, closed for abuse) while it stays in the room is re-created: a new leg, offered
+   * with `restart: true`. At most this many times in any minute per peer; beyond, the peer
+   * gets `error sfu-internal` and no more offers. 0 never re-creates. Default 3.
+   */
+  maxSubscribeRestartsPerMinute?: number;
+  /** Milliseconds clock for the restart budget. Default `performance.now`. */
+  now?: () => number;
   /** Default: silent. */
   logger?: Logger;
 }
@@ -22,12 +31,14 @@ export interface ResolvedRoomServiceOptions {
   maxPeers: number;
   maxSubscribeSections: number;
   subscribeAnswerTimeoutMs: number;
+  maxSubscribeRestartsPerMinute: number;
 }
 
 const LIMITS: [keyof ResolvedRoomServiceOptions, number, number, number][] = [
   ['maxPeers', 10_000, 1, 1e6],
   ['maxSubscribeSections', 64, 1, 1000],
   ['subscribeAnswerTimeoutMs', 15_000, 10, 600_000],
+  ['maxSubscribeRestartsPerMinute', 3, 0, 100],
 ];
 
 /** Fills defaults and validates once (a `TypeError` names the bad option). */
@@ -38,6 +49,7 @@ export function resolveRoomServiceOptions(
     maxPeers: 0,
     maxSubscribeSections: 0,
     subscribeAnswerTimeoutMs: 0,
+    maxSubscribeRestartsPerMinute: 0,
   };
   for (const [name, def, min, max] of LIMITS) {
     const v = o[name] ?? def;

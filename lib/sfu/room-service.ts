@@ -6,7 +6,8 @@
  *   ICE ufrag and DTLS fingerprint add and close producers by mid on the same endpoint;
  * - subscribe: we offer the room's other tracks (`subscribe-offer`, see subscribe-offer.ts),
  *   one offer in flight at a time, changes coalesced into the next; subscriptions start when
- *   the answer arrives and the leg is connected (a key frame is requested for each).
+ *   the answer arrives and the leg is connected (a key frame is requested for each); a leg
+ *   that dies under a peer still in the room is re-created (`restart: true`), within a budget.
  * Rooms are the router's rooms: a WHIP publisher in room `x` is seen by the peers of signal
  * room `x`. Bad input never throws at the caller: it goes back as an `error` message.
  */
@@ -51,8 +52,12 @@ interface Peer {
   readonly room: string;
   publish: PublishLeg | undefined;
   subscribe: SubscribeLeg | undefined;
-  /** The subscribe leg ended (its endpoint failed): no more offers for this peer. */
+  /** The subscribe leg ended past its restart budget: no more offers for this peer. */
   subscribeEnded: boolean;
+  /** Its last subscribe leg ended under it: the next one is offered with `restart`. */
+  subscribeRestart: boolean;
+  /** When its subscribe legs were re-created (the last minute's, for the budget). */
+  restarts: number[];
   /** Set once the first publish-answer went out (rooms-contract: subscriptions follow it). */
   subscribable: boolean;
   scheduled: boolean;
@@ -69,6 +74,7 @@ export class SfuRoomService implements RoomService {
   private readonly rooms = new Map<string, Set<Peer>>();
   private readonly codecs = new WeakMap<Producer, ProducerCodec>();
   private readonly logger: Logger;
+  private readonly now: () => number;
   private closed = false;
   private readonly onRoom = (room: Room): void => this.watchRoom(room);
 
@@ -79,6 +85,7 @@ export class SfuRoomService implements RoomService {
   ) {
     this.options = resolveRoomServiceOptions(options);
     this.logger = options.logger ?? silentLogger;
+    this.now = options.now ?? (() => performance.now());
     server.router.on('room', this.onRoom);
     for (const room of server.router.rooms.values()) this.watchRoom(room);
   }
@@ -112,6 +119,8 @@ export class SfuRoomService implements RoomService {
       publish: undefined,
       subscribe: undefined,
       subscribeEnded: false,
+      subscribeRestart: false,
+      restarts: [],
       subscribable: false,
       scheduled: false,
       closed: false,
@@ -273,23 +282,44 @@ export class SfuRoomService implements RoomService {
       codecOf: (p) => this.codecs.get(p) ?? defaultProducerCodec(p),
       maxSections: this.options.maxSubscribeSections,
       logger: this.logger,
+      restart: peer.subscribeRestart,
     });
     peer.subscribe = leg;
+    peer.subscribeRestart = false;
     const { participant } = leg;
     participant.on('close', (reason) => {
       clearTimeout(leg.answerTimer);
       if (peer.subscribe === leg) {
         peer.subscribe = undefined;
-        peer.subscribeEnded = !peer.closed;
-        if (!peer.closed) this.legEnded(peer, 'subscribe', reason);
+        if (!peer.closed && !this.closed) this.subscribeLegEnded(peer, reason);
       }
       this.closeIfEmpty(participant.room);
     });
     return leg;
   }
 
+  /**
+   * The subscribe leg died under a peer still in the room (consent lost, DTLS closed, never
+   * connected, abuse): its publish leg and membership are fine, so a new leg is offered with
+   * `restart` (the client answers on a new connection) — within the per-minute budget; past
+   * it the peer gets `error sfu-internal` as before and no more subscribe offers.
+   */
+  private subscribeLegEnded(peer: Peer, reason: string): void {
+    const now = this.now();
+    peer.restarts = peer.restarts.filter((t) => now - t < 60_000);
+    if (peer.restarts.length >= this.options.maxSubscribeRestartsPerMinute) {
+      peer.subscribeEnded = true;
+      this.legEnded(peer, 'subscribe', reason);
+      return;
+    }
+    peer.restarts.push(now);
+    peer.subscribeRestart = true;
+    this.logger.info({ peer: peer.id, reason }, 'sfu room subscribe leg re-created');
+    this.schedule(peer);
+  }
+
   private sendOffer(peer: Peer, leg: SubscribeLeg): void {
-    const { sdp, tracks } = leg.offer();
+    const offer = leg.offer();
     clearTimeout(leg.answerTimer);
     leg.answerTimer = setTimeout(() => {
       // The answer never came: the next offer replaces this one (a remote offer may be set
@@ -300,7 +330,7 @@ export class SfuRoomService implements RoomService {
       }
     }, this.options.subscribeAnswerTimeoutMs);
     leg.answerTimer.unref();
-    this.send(peer.id, { type: 'subscribe-offer', sdp, tracks });
+    this.send(peer.id, { type: 'subscribe-offer', ...offer });
   }
 
   private subscribeAnswer(peer: Peer, sdp: string): void {
@@ -337,8 +367,9 @@ export class SfuRoomService implements RoomService {
 
   /**
    * A leg ended under a peer still in the room (its connection failed, consent was lost, the
-   * router closed it for abuse): logged, and the peer gets `error sfu-internal` naming the
-   * leg and the reason, so a client can publish again or leave and join afresh.
+   * router closed it for abuse) and is not re-created: logged, and the peer gets `error
+   * sfu-internal` naming the leg and the reason, so a client can publish again or leave and
+   * join afresh.
    */
   private legEnded(peer: Peer, leg: 'publish' | 'subscribe', reason: string): void {
     this.logger.info({ peer: peer.id, leg, reason }, 'sfu room leg ended');

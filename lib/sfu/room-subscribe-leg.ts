@@ -24,6 +24,8 @@ export const subscriberIdOf = (peerId: string): string => `${peerId}~sub`;
 export class SubscribeLeg {
   /** An offer was sent and its answer has not come. */
   inFlight = false;
+  /** An answer was applied (the client has taken this leg's connection). */
+  answered = false;
   answerTimer: NodeJS.Timeout | undefined;
   /** Subscriptions answered before the leg connected. */
   private pending: PlannedSubscription[] = [];
@@ -34,6 +36,8 @@ export class SubscribeLeg {
     readonly plan: SubscribePlan,
     private readonly media: ReturnType<SfuServer['media']>,
     private readonly logger: Logger,
+    /** This leg replaces one that ended: its offers say `restart` until one is answered. */
+    readonly restart: boolean,
   ) {
     endpoint.once('connected', () => {
       const pending = this.pending;
@@ -47,7 +51,12 @@ export class SubscribeLeg {
     media: ReturnType<SfuServer['media']>,
     room: Room,
     peerId: string,
-    o: { codecOf: (p: Producer) => ProducerCodec; maxSections: number; logger: Logger },
+    o: {
+      codecOf: (p: Producer) => ProducerCodec;
+      maxSections: number;
+      logger: Logger;
+      restart?: boolean;
+    },
   ): SubscribeLeg {
     const { mux, certificate, logger } = media;
     const endpoint = new WebRtcEndpoint({ mux, certificate, logger });
@@ -61,17 +70,19 @@ export class SubscribeLeg {
     bindEndpoint(endpoint, participant);
     media.watch(endpoint, participant);
     const plan = new SubscribePlan(o.codecOf, o.maxSections);
-    return new SubscribeLeg(endpoint, participant, plan, media, o.logger);
+    return new SubscribeLeg(endpoint, participant, plan, media, o.logger, o.restart === true);
   }
 
   /** The next offer for the plan's current sections; the leg waits for its answer. */
-  offer(): { sdp: string; tracks: SfuTrackInfo[] } {
+  offer(): { sdp: string; tracks: SfuTrackInfo[]; restart?: boolean } {
     this.inFlight = true;
-    return this.plan.offer({
+    const offer = this.plan.offer({
       ...answerTransportOf(this.endpoint, this.media.mux.candidates),
       // Browsers re-offer actpass too; an answerer keeps the DTLS role already in use.
       setup: 'actpass',
     });
+    // Until answered: a resent offer may be the first the client sees of this connection.
+    return this.restart && !this.answered ? { ...offer, restart: true } : offer;
   }
 
   /**
@@ -95,6 +106,7 @@ export class SubscribeLeg {
     if (!read.ok) throw new RoomServiceError('badSdp', `answer: ${read.reason}`);
     if (remote !== undefined) this.endpoint.setRemoteParameters(remote);
     this.inFlight = false;
+    this.answered = true;
     clearTimeout(this.answerTimer);
     for (const s of read.rejected) {
       for (const c of this.participant.consumers.values()) if (c.ssrc === s.ssrc) c.close();

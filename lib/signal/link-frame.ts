@@ -92,7 +92,10 @@ function sfuServerMessage(v: unknown): SfuServerMessage | undefined {
         if (track === undefined) return undefined;
         tracks.push(track);
       }
-      return { type: m.type, sdp: m.sdp, tracks };
+      // Optional fields of newer services (room-service.ts): kept when well-formed.
+      return m.restart === true
+        ? { type: m.type, sdp: m.sdp, tracks, restart: true }
+        : { type: m.type, sdp: m.sdp, tracks };
     }
     case 'active-speaker':
       return id(m.peerId) && id(m.trackId)

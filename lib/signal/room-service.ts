@@ -33,8 +33,14 @@ export interface SfuTrackInfo {
 /** A message from the service to one peer; the signal server delivers it as is. */
 export type SfuServerMessage =
   | { type: 'publish-answer'; sdp: string }
-  /** Sections of tracks that ended are kept with `a=inactive` and left out of `tracks`. */
-  | { type: 'subscribe-offer'; sdp: string; tracks: SfuTrackInfo[] }
+  /**
+   * Sections of tracks that ended are kept with `a=inactive` and left out of `tracks`.
+   * `restart` (optional, absent means false): the offer is for a new subscribe connection — the
+   * service's previous one ended (ICE consent lost, DTLS closed) while the peer stayed — so the
+   * client closes its subscribing RTCPeerConnection (its remote tracks end) and answers this
+   * offer on a new one (new ICE and DTLS; a browser cannot redo DTLS on an existing one).
+   */
+  | { type: 'subscribe-offer'; sdp: string; tracks: SfuTrackInfo[]; restart?: boolean }
   /**
    * The room's dominant speaker changed (RFC 6464 audio levels, smoothed by the SFU): the
    * publishing peer (or a WHIP publisher's participant id) and its audio track.

@@ -44,7 +44,8 @@ export async function startRoomStack(t: Test, options: SignalServerOptions = {})
 
 /** Page-side helpers: `window.room` joined, events recorded in `window.log`. */
 const HELPERS = `
-window.log = { tracks: [], ended: [], rejoins: [], errors: [], lost: [], restored: [] };
+window.log = { tracks: [], ended: [], rejoins: [], errors: [], lost: [], restored: [],
+  subscribeRestarts: 0 };
 window.joinSfu = async (room, media = true, width = 320, publishOptions = {}) => {
   const localStream = media
     ? await navigator.mediaDevices.getUserMedia({
@@ -57,7 +58,8 @@ window.joinSfu = async (room, media = true, width = 320, publishOptions = {}) =>
     rejoined: (e) => log.rejoins.push(e),
     error: (e) => log.errors.push(e),
     'sfu-lost': (e) => log.lost.push(e),
-    'sfu-restored': (e) => log.restored.push(e) } });
+    'sfu-restored': (e) => log.restored.push(e),
+    'subscribe-restarted': () => log.subscribeRestarts++ } });
   return window.room.peerId;
 };
 window.joinError = async (room, sessionType) => {
@@ -131,6 +133,8 @@ export interface Logged {
   errors: { code: string; message: string }[];
   lost: { message: string }[];
   restored: { attempts: number }[];
+  /** `subscribe-restarted` events. */
+  subscribeRestarts: number;
 }
 export const logOf = (page: Page) => page.evaluate<Logged>('window.log');
 

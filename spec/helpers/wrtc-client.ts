@@ -99,7 +99,10 @@ export interface RemoteTrack extends SfuTrackInfo {
 
 export class WrtcClient {
   readonly pub: PeerConnection;
-  readonly sub: PeerConnection;
+  /** The subscribe connection (replaced when an offer says `restart`). */
+  sub: PeerConnection;
+  /** Subscribe connections replaced on `restart` offers. */
+  subscribeRestarts = 0;
   /** Every message the service sent this peer, in order. */
   readonly received: SfuServerMessage[] = [];
   readonly errors: Extract<SfuServerMessage, { type: 'error' }>[] = [];
@@ -128,8 +131,7 @@ export class WrtcClient {
     readonly peerId: string,
   ) {
     this.pub = new wrtc.RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-    this.sub = new wrtc.RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-    this.sub.ontrack = (e) => this.onTrack(e);
+    this.sub = this.newSubscribeConnection();
     this.timer = setInterval(() => {
       for (const f of this.feeders) f();
     }, 20);
@@ -238,11 +240,30 @@ export class WrtcClient {
       this.speakers.push(m.peerId);
       return;
     }
-    this.queue = this.queue.then(() => this.onSubscribeOffer(m.sdp, m.tracks));
+    this.queue = this.queue.then(() => this.onSubscribeOffer(m.sdp, m.tracks, m.restart));
   }
 
-  private async onSubscribeOffer(sdp: string, tracks: SfuTrackInfo[]): Promise<void> {
+  private newSubscribeConnection(): PeerConnection {
+    const pc = new wrtc.RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    pc.ontrack = (e) => this.onTrack(e);
+    return pc;
+  }
+
+  private async onSubscribeOffer(
+    sdp: string,
+    tracks: SfuTrackInfo[],
+    restart: boolean | undefined,
+  ): Promise<void> {
     if (this.closed) return;
+    if (restart === true && this.subscribeOffers > 0) {
+      // A new connection from the SFU (its old one ended): answered on a new PC, as the SDK.
+      for (const sink of this.sinks.values()) sink.stop();
+      this.sinks.clear();
+      this.midToTrack.clear();
+      this.sub.close();
+      this.sub = this.newSubscribeConnection();
+      this.subscribeRestarts++;
+    }
     this.subscribeOffers++;
     this.current = tracks;
     for (const t of tracks) {

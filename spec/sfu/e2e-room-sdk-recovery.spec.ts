@@ -214,3 +214,81 @@ t.test(
     }
   },
 );
+
+t.test(
+  'the SFU re-creates a dead subscribe leg (restart): the page answers on a new connection, ' +
+    'its remote tracks end and arrive again, and it decodes without rejoining',
+  toolOptions(BROWSER_TOOLS),
+  async (t) => {
+    if (!requireTools(t, BROWSER_TOOLS)) return;
+    // Through the link, as `rtcd sfu --signal-url`: the link frame keeps `restart`.
+    const stack = await linkedStack(t, 'sfu-link-secret');
+    const a = await sdkPage(t, await chromium(), stack.site.origin);
+    const b = await sdkPage(t, await chromium(), stack.site.origin);
+    const idA = await a.evaluate<string>(`joinSfu('restart')`);
+    const idB = await b.evaluate<string>(`joinSfu('restart')`);
+    const first = await poll(
+      'A gets B’s tracks',
+      () => logOf(a),
+      (l) => l.tracks.length === 2,
+    );
+    const camera = first.tracks.find((x) => x.peerId === idB && x.kind === 'video')?.trackId;
+    await poll(
+      'A decodes B',
+      () => a.evaluate<number>(`framesOf('${camera}')`),
+      (f) => f > 0,
+    );
+    await a.evaluate(
+      'window.oldSub = room.subscribeConnection; window.oldPub = room.publishConnection',
+    );
+
+    // A's subscribe leg dies at the SFU (as on lost ICE consent); A stays in the room.
+    const leg = stack.link.sfu.router.getRoom('restart')?.participants.get(`${idA}~sub`);
+    t.ok(leg, 'A has a subscribe leg');
+    leg?.close('endpoint-consent-lost');
+
+    const l = await poll(
+      'A’s tracks end and arrive again',
+      () => logOf(a),
+      (x) => x.subscribeRestarts === 1 && x.ended.length === 2 && x.tracks.length === 4,
+    );
+    t.same(
+      l.ended.map((x) => x.trackId).sort(),
+      first.tracks.map((x) => x.trackId).sort(),
+      'the old tracks ended',
+    );
+    t.same(
+      l.tracks
+        .slice(2)
+        .map((x) => x.trackId)
+        .sort(),
+      first.tracks.map((x) => x.trackId).sort(),
+      'the same tracks arrive again',
+    );
+    t.equal(
+      await a.evaluate<boolean>('window.oldSub !== room.subscribeConnection'),
+      true,
+      'a new subscribe connection',
+    );
+    t.equal(await a.evaluate<string>('window.oldSub.connectionState'), 'closed', 'old one closed');
+    t.equal(
+      await a.evaluate<boolean>('window.oldPub === room.publishConnection'),
+      true,
+      'the publish connection is kept',
+    );
+    await poll(
+      'A decodes B on the new connection',
+      () => a.evaluate<number>(`framesOf('${camera}')`),
+      (f) => f > 0,
+    );
+    await poll(
+      'the new subscribe connection is connected',
+      () => a.evaluate<string>('room.subscribeConnection.connectionState'),
+      (s) => s === 'connected',
+    );
+    t.same(l.errors, [], 'no error at A');
+    t.same(l.rejoins, [], 'A never rejoined');
+    t.same((await logOf(b)).ended, [], 'B noticed nothing');
+    t.equal(await a.evaluate<number>('room.tracks.length'), 2, 'two live remote tracks');
+  },
+);

@@ -168,6 +168,7 @@ export function parseServerMessage(text: string): ServerMessage | undefined {
               peerId,
               kind,
             })),
+            ...(v.restart === true ? { restart: true } : {}),
           }
         : undefined;
     default:

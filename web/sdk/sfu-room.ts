@@ -74,6 +74,12 @@ export interface SfuRoomEvents {
   'sfu-lost': { message: string };
   /** Media published again after `sfu-lost`, on new connections (`attempts` offers made). */
   'sfu-restored': { attempts: number };
+  /**
+   * The SFU re-created its subscribe connection to us (it had ended: consent lost, DTLS
+   * closed): the remote tracks ended (`trackended`) and arrive again (`track`) on a new
+   * `subscribeConnection`; `previous` is the closed one.
+   */
+  'subscribe-restarted': { previous: RTCPeerConnection };
   /** The room's dominant speaker changed (the SFU's RFC 6464 audio levels); may be us. */
   'active-speaker': { peerId: string; trackId: string };
 }
@@ -93,6 +99,8 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
   #publisher: SfuPublisher | undefined;
   #subscriber: SfuSubscriber | undefined;
   #iceServers: RTCIceServer[] = [];
+  /** The configuration of the current connections (a restarted subscriber reuses it). */
+  #config: RTCConfiguration = {};
   /** Bumped each time the media connections start over; an older start's outcome is moot. */
   #generation = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -329,13 +337,8 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
       iceServers: this.#iceServers,
       iceTransportPolicy: this.#options.iceTransportPolicy ?? 'all',
     };
-    this.#subscriber = new SfuSubscriber(config, {
-      send: (sdp) => this.#socket.send({ type: 'subscribe-answer', sdp }),
-      added: (t) => this.emit('track', t),
-      ended: (t) => this.emit('trackended', t),
-      connectionState: (state) => this.emit('connection-state', { pc: 'subscribe', state }),
-      error: (what, err) => this.#error(what, err),
-    });
+    this.#config = config;
+    this.#subscriber = this.#newSubscriber(config);
     const publisher = new SfuPublisher(
       {
         config,
@@ -351,6 +354,31 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
     this.#publisher = publisher;
     for (const [track, { stream, o }] of this.#published) publisher.add(track, stream, o);
     return publisher;
+  }
+
+  #newSubscriber(config: RTCConfiguration): SfuSubscriber {
+    return new SfuSubscriber(config, {
+      send: (sdp) => this.#socket.send({ type: 'subscribe-answer', sdp }),
+      added: (t) => this.emit('track', t),
+      ended: (t) => this.emit('trackended', t),
+      connectionState: (state) => this.emit('connection-state', { pc: 'subscribe', state }),
+      error: (what, err) => this.#error(what, err),
+    });
+  }
+
+  /**
+   * A `subscribe-offer` with `restart`: the SFU's subscribe connection ended and this offer is
+   * for a new one (new ICE credentials and DTLS, which an existing RTCPeerConnection cannot
+   * take), so the subscribing connection is replaced: its tracks end now and arrive again from
+   * the new one. The publishing connection is untouched.
+   */
+  #restartSubscriber(): void {
+    const old = this.#subscriber;
+    if (old === undefined || old.offers === 0) return;
+    this.#subscriber = this.#newSubscriber(this.#config);
+    this.#subscriber.inherit(old);
+    old.close();
+    this.emit('subscribe-restarted', { previous: old.pc });
   }
 
   #stopMedia(): void {
@@ -394,6 +422,7 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
         this.#publisher?.answer(m.sdp);
         return;
       case 'subscribe-offer':
+        if (m.restart === true) this.#restartSubscriber();
         this.#subscriber?.offer(m.sdp, m.tracks);
         return;
       case 'active-speaker':

@@ -33,7 +33,8 @@ export interface SubscriberHooks {
 
 export class SfuSubscriber {
   readonly pc: RTCPeerConnection;
-  /** Offers answered, for tests and diagnostics. */
+  /** Offers received and answered, for tests and diagnostics. */
+  offers = 0;
   answered = 0;
   /** Live remote tracks by the mid of their section. */
   readonly #byMid = new Map<string, RemoteTrack>();
@@ -59,6 +60,7 @@ export class SfuSubscriber {
 
   /** Applies a `subscribe-offer` after the ones before it, and answers it. */
   offer(sdp: string, tracks: readonly SfuTrackInfo[]): void {
+    this.offers++;
     this.#chain = this.#chain
       .then(() => this.#apply(sdp, tracks))
       .catch((err: unknown) => this.hooks.error('subscribe', err));
@@ -68,6 +70,11 @@ export class SfuSubscriber {
   peerLeft(peerId: string): void {
     this.#gone.add(peerId);
     for (const t of [...this.#byMid.values()]) if (t.peerId === peerId) this.#end(t);
+  }
+
+  /** Takes over what `previous` (the connection this one replaces) knew of departed peers. */
+  inherit(previous: SfuSubscriber): void {
+    for (const id of previous.#gone) this.#gone.add(id);
   }
 
   close(): void {
