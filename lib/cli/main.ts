@@ -75,6 +75,8 @@ Beyond its limits the SFU answers 503 (--max-sessions, --max-sessions-per-room),
 Retry-After (--requests-per-second, --request-burst) or 408 (--request-timeout); GET /metrics
 on the same port serves its Prometheus counters (--no-metrics: off).
 With --signal-url it also serves that rtcd signal node's multi-party rooms (see rtcd --help).
+--workers N runs N media processes, a room in one each, worker k on UDP --udp-port + k (open
+the range); this process keeps the HTTP port, routes each room to its worker, sums /metrics.
 Options also come from RTCD_* variables (RTCD_UDP_PORT=40000, RTCD_ANNOUNCED_IP=203.0.113.7)
 or the --config JSON file ({"listen": "0.0.0.0:8090", "udpAddress": "0.0.0.0",
 "announcedIp": ["203.0.113.7"]}), as for rtcd turn.
