@@ -29,6 +29,8 @@ export interface IceLiteSessionEvents {
 export interface LiteSessionHost {
   /** Sends `packet` to the selected remote of `session`. */
   sendFor(session: IceLiteSession, packet: Uint8Array): void;
+  /** A buffer of `size` bytes for one datagram to a remote over `transport` (see `datagram`). */
+  datagram(size: number, transport: 'udp' | 'tcp' | undefined): Buffer;
   release(session: IceLiteSession): void;
   readonly logger: Logger;
 }
@@ -114,6 +116,15 @@ export class IceLiteSession extends EventEmitter<IceLiteSessionEvents> {
     this.stats.bytesSent += packet.length;
     this.#host.sendFor(this, packet);
     return true;
+  }
+
+  /**
+   * A buffer of `size` bytes (not zeroed) to build one datagram in and hand to `send` at once,
+   * before asking for another: over UDP it comes from the mux's pool and is reused once the
+   * socket has sent it (no allocation per packet); hold it no longer than that.
+   */
+  datagram(size: number): Buffer {
+    return this.#host.datagram(size, this.#entry?.selected?.transport);
   }
 
   /** Unregisters from the mux (its checks go unanswered) and emits `closed` once. */

@@ -3,6 +3,7 @@ import { isIPv6 } from 'node:net';
 import type { TransportAddress } from '../stun/transport-address.js';
 import { literalLookup } from '../util/literal-lookup.js';
 import { type Logger, silentLogger } from '../util/logger.js';
+import { DatagramPool, packetSlab } from '../util/packet-slab.js';
 import { candidatePriority, formatCandidate, type IceCandidate } from './candidate.js';
 import { classifyPacket } from './demux.js';
 import {
@@ -101,6 +102,12 @@ export class IceLiteMux implements LiteSessionHost {
   readonly #pendingPorts: number[] = [];
   readonly #pendingAddresses: string[] = [];
   #pendingCount = 0;
+  /**
+   * Buffers of `IceLiteSession.datagram` over UDP. Twice the batch: a buffer is reused only
+   * after `SEND_BATCH` more were taken, so it was flushed by then (and is renewed whenever a
+   * flush left datagrams in the socket's queue).
+   */
+  readonly #pool = new DatagramPool(2 * SEND_BATCH);
   #timer: NodeJS.Timeout | undefined;
   #tcp: TcpMux | undefined;
   #closed = false;
@@ -299,6 +306,12 @@ export class IceLiteMux implements LiteSessionHost {
   }
 
   /** @internal LiteSessionHost */
+  datagram(size: number, transport: 'udp' | 'tcp' | undefined): Buffer {
+    // ICE-TCP writes may be queued by the stream: those buffers must stay the sender's.
+    return transport === 'udp' ? this.#pool.take(size) : packetSlab.take(size);
+  }
+
+  /** @internal LiteSessionHost */
   release(session: IceLiteSession): void {
     if (!this.#sessions.delete(session)) return;
     const entry = this.#core.entryOf(session.localUfrag);
@@ -330,7 +343,8 @@ export class IceLiteMux implements LiteSessionHost {
    * instead, between one packet's SRTP protect and the next, cost ~0.5 µs more CPU per
    * datagram than this (measured, 1,200 B SRTP; likely the cache and TLB state each system
    * call disturbs); the queue costs one microtask per task, not a tick per datagram. A send
-   * that throws (the socket closed meanwhile) drops only its datagram.
+   * that throws (the socket closed meanwhile) drops only its datagram. A send the socket had
+   * to queue (its kernel buffer full) still holds its buffer: the datagram pool then renews.
    */
   readonly #flush = (): void => {
     const n = this.#pendingCount;
@@ -344,7 +358,16 @@ export class IceLiteMux implements LiteSessionHost {
       }
     }
     packets.fill(NO_PACKET, 0, n);
+    if (this.#sendsQueued()) this.#pool.renew();
   };
+
+  #sendsQueued(): boolean {
+    try {
+      return this.#socket.getSendQueueCount() > 0;
+    } catch {
+      return true; // the socket closed: nothing more is sent, and renewing is always safe
+    }
+  }
 
   #onMessage(buf: Buffer, rinfo: RemoteInfo): void {
     this.#counts.packetsReceived++;

@@ -35,3 +35,49 @@ export class PacketSlab {
 
 /** The process's shared slab for per-packet buffers (the hot paths are single-threaded). */
 export const packetSlab = new PacketSlab();
+
+/**
+ * Buffers for datagrams a UDP socket sends synchronously (Node's `dgram` does unless the
+ * kernel's send buffer is full), reused once sent: `slots` fixed slots of `slotBytes` in one
+ * ArrayBuffer, taken round robin, each keeping its last view while the size repeats (media
+ * packets mostly do), so a datagram costs no allocation. Sound only for a sender that queues
+ * at most `slots - 1` datagrams between sends and calls `renew` after a send that the socket
+ * queued instead (`socket.getSendQueueCount() > 0`): the queued buffers keep the old memory.
+ * Larger requests get a `packetSlab` buffer.
+ */
+export class DatagramPool {
+  #memory: ArrayBuffer;
+  readonly #views: (Buffer | undefined)[];
+  #next = 0;
+
+  constructor(
+    readonly slots = 64,
+    readonly slotBytes = 2048,
+  ) {
+    if (!(Number.isInteger(slots) && slots >= 2 && Number.isInteger(slotBytes) && slotBytes > 0)) {
+      throw new TypeError('DatagramPool: slots >= 2 and slotBytes > 0, integers');
+    }
+    this.#memory = new ArrayBuffer(slots * slotBytes);
+    this.#views = new Array<Buffer | undefined>(slots).fill(undefined);
+  }
+
+  /** A buffer of `size` bytes, not zeroed, valid until `slots` more are taken. */
+  take(size: number): Buffer {
+    if (size > this.slotBytes) return packetSlab.take(size);
+    const i = this.#next;
+    this.#next = i + 1 === this.slots ? 0 : i + 1;
+    let view = this.#views[i];
+    if (view === undefined || view.length !== size) {
+      view = Buffer.from(this.#memory, i * this.slotBytes, size);
+      this.#views[i] = view;
+    }
+    return view;
+  }
+
+  /** Leaves every buffer taken so far to its holders: later ones come from new memory. */
+  renew(): void {
+    this.#memory = new ArrayBuffer(this.slots * this.slotBytes);
+    this.#views.fill(undefined);
+    this.#next = 0;
+  }
+}

@@ -211,8 +211,12 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
   sendRtp(packet: Uint8Array, length = packet.length): boolean {
     const srtp = this.#srtp;
     if (srtp === undefined || this.#state !== 'connected') return this.#sendFailed();
-    const out = srtp.protectRtp(packet, length);
-    if (typeof out === 'string' || !this.#session.send(out)) return this.#sendFailed();
+    // Protected straight into the datagram's buffer (the mux's pool: no allocation).
+    const wire = this.#session.datagram(length + srtp.rtpOverhead);
+    const n = srtp.protectRtpInto(packet, length, wire);
+    if (typeof n === 'string') return this.#sendFailed();
+    const out = n === wire.length ? wire : wire.subarray(0, n);
+    if (!this.#session.send(out)) return this.#sendFailed();
     this.#counts.rtpPacketsSent++;
     this.#counts.rtpBytesSent += out.length;
     return true;

@@ -103,9 +103,19 @@ export class SrtpTransport {
    */
   protectRtp(packet: Uint8Array, length = packet.length): Buffer | SrtpErrorCode {
     const out = packetSlab.take(length + this.#tx.rtpOverhead);
-    const n = this.#tx.protectRtp(packet, length, out);
-    if (isSrtpError(n)) return n.error;
+    const n = this.protectRtpInto(packet, length, out);
+    if (typeof n === 'string') return n;
     return n === out.length ? out : out.subarray(0, n);
+  }
+
+  /**
+   * Protects the first `length` bytes of `packet` as SRTP into `out` (at least `length +
+   * rtpOverhead` bytes, not overlapping `packet`); returns the protected length or the reason
+   * it was refused.
+   */
+  protectRtpInto(packet: Uint8Array, length: number, out: Uint8Array): number | SrtpErrorCode {
+    const n = this.#tx.protectRtp(packet, length, out);
+    return isSrtpError(n) ? n.error : n;
   }
 
   /** A new buffer holding the (compound) RTCP `packet` protected as SRTCP. */

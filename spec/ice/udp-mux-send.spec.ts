@@ -1,6 +1,7 @@
 /**
  * The mux's UDP send path: addresses are IP literals answered without `dns.lookup`'s tick,
- * and the datagrams of one task leave together, in order, after it.
+ * the datagrams of one task leave together, in order, after it, and pooled datagram buffers
+ * are reused only once sent.
  */
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
@@ -66,6 +67,25 @@ t.test('a task’s datagrams all leave, in order, once it is over', async (t) =>
     Array.from({ length: 100 }, (_, i) => i),
     'in the order sent',
   );
+
+  // Datagrams built in the mux's pooled buffers (as the endpoint's SRTP is): far more in one
+  // task than the pool has slots, each arrives with its own bytes.
+  const n = 150; // over twice the pool; under the peer's receive queue (~256 small datagrams)
+  for (let i = 0; i < n; i++) {
+    const b = s.datagram(100 + (i % 7));
+    b.fill(i % 251);
+    t.equal(s.send(b), true);
+  }
+  const deadline2 = Date.now() + 3000;
+  while (received.length < 100 + n && Date.now() < deadline2) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const pooled = received.slice(100);
+  t.equal(pooled.length, n, 'all pooled datagrams arrived');
+  const intact = pooled.filter(
+    (b, i) => b.length === 100 + (i % 7) && b.every((x) => x === i % 251),
+  ).length;
+  t.equal(intact, n, 'each with its own length and bytes, in order');
 
   // Closing with datagrams still queued: nothing throws out of the flush.
   for (let i = 0; i < 5; i++) s.send(packet(i));
