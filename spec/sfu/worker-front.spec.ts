@@ -95,12 +95,12 @@ t.test('rooms spread over workers, follow them, and are forgotten when empty', a
 });
 
 t.test('a session that ends on its worker (pending timeout) frees its room', async (t) => {
-  const { front, url, workers } = await stack(t, { worker: { pendingTimeoutMs: 200 } });
+  const { front, url, workers } = await stack(t, { worker: { pendingTimeoutMs: 1500 } });
   const a = await post(`${url}/whip/lonely`, offer('sendonly', ufrag()));
   t.equal(a.status, 201);
   await a.text();
   t.equal(front.placement.slotOfRoom('lonely'), 0);
-  for (let i = 0; i < 60 && front.placement.slotOfRoom('lonely') !== undefined; i++) {
+  for (let i = 0; i < 200 && front.placement.slotOfRoom('lonely') !== undefined; i++) {
     await new Promise((r) => setTimeout(r, 50));
   }
   t.equal(workers[0]!.resources.size, 0, 'the worker ended the session that never connected');
