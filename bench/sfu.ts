@@ -17,7 +17,7 @@
  *   the end-to-end figures can approach.
  * Subscribers read every packet's send stamp from its ciphertext (one AES block) and fully
  * unprotect 1 in `--verify-every` (all with `--quick`), reporting any that fail.
- * `--cpu-prof DIR` writes a V8 CPU profile of each SFU worker (where its time goes under load).
+ * `--cpu-prof DIR` writes a V8 CPU profile of each SFU worker and each client process.
  * `--quick` is the smoke-test size (a few seconds). Writes bench/out/sfu-<date>.json (not with
  * `--quick` or `--no-out`). Results: bench/RESULTS.md, "SFU".
  */
@@ -103,6 +103,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       budget: { type: 'string' },
       'verify-every': { type: 'string' },
       'sfu-node-option': { type: 'string', multiple: true },
+      'client-node-option': { type: 'string', multiple: true },
       'core-seconds': { type: 'string' },
       'core-subscribers': { type: 'string' },
       'memory-subscribers': { type: 'string' },
@@ -158,6 +159,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       // As `rtcd sfu` runs (its bin's shebang); `--sfu-node-option` replaces it (e.g.
       // `--sfu-node-option=--max-semi-space-size=16` for Node's default young generation).
       sfuNodeOptions: v['sfu-node-option'] ?? [SMALL_SEMI_SPACE_FLAG],
+      clientNodeOptions: v['client-node-option'] ?? [],
     },
   };
 }

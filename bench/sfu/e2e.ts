@@ -13,6 +13,7 @@
 import { fork } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   ChildLink,
@@ -76,7 +77,13 @@ export interface E2eOptions {
   bareMs?: number;
   /** Node/V8 options for the SFU process, e.g. `--trace-gc` (`--sfu-node-option`). */
   sfuNodeOptions?: readonly string[];
-  /** Write a V8 CPU profile of the SFU process into this directory (`--cpu-prof`). */
+  /** Node/V8 options for the client processes (`--client-node-option`). */
+  clientNodeOptions?: readonly string[];
+  /**
+   * Write V8 CPU profiles under this directory (`--cpu-prof`): one folder per process,
+   * `sfu-worker-<i>/` of each SFU worker and `client-<i>/` of each client process (the largest
+   * file in one is its main thread's; tsx's loader thread writes one too).
+   */
   cpuProfileDir?: string;
   /** Stop stepping once this much wall time has passed, s. */
   budgetSeconds: number;
@@ -360,14 +367,19 @@ export function targetOf(
 /** Runs the whole end-to-end measurement; children are killed whatever happens. */
 export async function benchE2e(o: E2eOptions, log: (line: string) => void): Promise<E2eResult> {
   const workers = o.sfuWorkers ?? 1;
-  const servers: Server[] = Array.from({ length: workers }, () =>
+  const profile = (name: string): string[] =>
+    o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, name)}`] : [];
+  const servers: Server[] = Array.from({ length: workers }, (_, i) =>
     spawnChild<ServerIn, ServerOut>('server-child.ts', [
-      ...(o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : []),
+      ...profile(`sfu-worker-${i}`),
       ...(o.sfuNodeOptions ?? []),
     ]),
   );
-  const clients: ClientLink[] = Array.from({ length: o.clientProcesses }, () =>
-    spawnChild<ClientIn, ClientOut>('client-child.ts'),
+  const clients: ClientLink[] = Array.from({ length: o.clientProcesses }, (_, i) =>
+    spawnChild<ClientIn, ClientOut>('client-child.ts', [
+      ...profile(`client-${i}`),
+      ...(o.clientNodeOptions ?? []),
+    ]),
   );
   const started = performance.now();
   const steps: E2eStep[] = [];
