@@ -76,7 +76,9 @@ export class SfuWorkerFront {
   private readonly limiter: AddressRateLimiter;
   private readonly logger: Logger;
   private readonly agent = new Agent({ keepAlive: true });
-  private readonly counts = { requests: 0, errors: {} as Record<string, number> };
+  private readonly counts = { requests: 0, errors: {} as Record<string, number>, restarts: 0 };
+  /** Slots that have had a worker up: one coming up again is a restart. */
+  private readonly seen = new Set<number>();
   private http: Server | undefined;
   private timer: NodeJS.Timeout | undefined;
   private draining = false;
@@ -98,6 +100,13 @@ export class SfuWorkerFront {
     totalsCounter(this.registry, 'rtcd_sfu_http_requests_total', 'HTTP requests', [], () => [
       [{}, this.counts.requests],
     ]);
+    totalsCounter(
+      this.registry,
+      'rtcd_sfu_worker_restarts_total',
+      'SFU workers started again after one died',
+      [],
+      () => [[{}, this.counts.restarts]],
+    );
     totalsCounter(this.registry, 'rtcd_sfu_http_errors_total', 'HTTP error replies', ['code'], () =>
       Object.entries(this.counts.errors).map(([code, n]) => [{ code }, n]),
     );
@@ -145,6 +154,8 @@ export class SfuWorkerFront {
     }
     this.ports.set(slot, port);
     this.placement.workerUp(slot);
+    if (this.seen.has(slot)) this.counts.restarts++;
+    this.seen.add(slot);
   }
 
   /** Worker `slot` reports a WHIP/WHEP session ended (its `onSessionEnded`). */

@@ -6,6 +6,7 @@
  * lists them), /metrics sums both, a killed worker is replaced and new rooms work, and SIGTERM
  * drains everything and exits 0.
  */
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { resolveSfuConfig } from '../../lib/cli/config.js';
 import { usageError } from '../helpers/cli-sfu.js';
@@ -105,6 +106,15 @@ t.test(
       .find((l) => l.includes('"worker listening"') && l.includes(`"worker":${slot},`));
     const pid = (JSON.parse(pidLine ?? '{}') as { workerPid?: number }).workerPid;
     t.ok(pid, 'the worker’s pid is logged');
+    // Workers run with the primary's node flags (here --import tsx; from the bin, also
+    // --max-semi-space-size=1), and only the primary warns that the semi-space flag is missing.
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    t.same(argv.slice(1, 3), ['--import', 'tsx'], 'the worker inherits execArgv');
+    t.equal(
+      child.out().split('--max-semi-space-size=1 (the rtcd bin').length - 1,
+      1,
+      'one warning',
+    );
     const before = child.out().length;
     process.kill(pid!, 'SIGKILL');
     await waitForOutput(child, (out) =>
@@ -126,11 +136,9 @@ t.test(
     t.equal(late.status, 201, 'the surviving worker still holds its room');
     t.equal(candidatePort(late.answer), mediaPort, 'on the same worker as before');
     await waitFor(() => late.frames() > 5, 20_000, 'frames at the late viewer');
-    t.match(
-      await (await fetch(`${ready.url}/metrics`)).text(),
-      /^rtcd_sfu_workers 2$/m,
-      'two workers up again',
-    );
+    const after = await (await fetch(`${ready.url}/metrics`)).text();
+    t.match(after, /^rtcd_sfu_workers 2$/m, 'two workers up again');
+    t.match(after, /^rtcd_sfu_worker_restarts_total 1$/m, 'one restart counted');
 
     t.equal(await stop(child), 0, 'SIGTERM drains the workers and exits 0');
     t.match(child.out(), /"msg":"draining workers"/);

@@ -211,7 +211,12 @@ t.test('/metrics sums the workers; /healthz and 503 follow the workers', async (
   const health = await fetch(`${url}/healthz`);
   t.equal(health.status, 503);
   t.same(await health.json(), { status: 'down', workers: 0 });
-  t.match(await (await fetch(`${url}/metrics`)).text(), /^rtcd_sfu_workers 0$/m);
+  const down = await (await fetch(`${url}/metrics`)).text();
+  t.match(down, /^rtcd_sfu_workers 0$/m);
+  t.match(down, /^rtcd_sfu_worker_restarts_total 0$/m, 'none came back yet');
+  front.setWorker(1, 1); // a replacement on slot 1 (port 1: nothing listens)
+  t.match(await (await fetch(`${url}/metrics`)).text(), /^rtcd_sfu_worker_restarts_total 1$/m);
+  front.setWorker(1, undefined);
   front.drain();
   t.same(await (await fetch(`${url}/healthz`)).json(), { status: 'draining', workers: 0 });
 });
