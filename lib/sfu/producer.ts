@@ -129,7 +129,10 @@ export class Producer extends Emitter<ProducerEvents> {
    */
   handleRtp(layer: IncomingLayer, packet: RtpPacket, layout: ExtensionLayout, now: number): void {
     const seq = packet.sequenceNumber;
-    const bytes = packet.buffer.subarray(packet.offset, packet.offset + packet.length);
+    const buf = packet.buffer;
+    // The endpoint's packet is a whole buffer: no view of it needed.
+    const whole = packet.offset === 0 && packet.length === buf.length;
+    const bytes = whole ? buf : buf.subarray(packet.offset, packet.offset + packet.length);
     if (!layer.receive(seq, packet.timestamp, packet.length, now, this.opts.nackMaxGap)) return;
     layer.cache.put(seq, bytes, now);
     if (this.audioLevelId > 0 && layout.find(packet, this.audioLevelId, this.el)) {
