@@ -15,6 +15,7 @@ import { writeRtp } from '../../lib/rtp/index.js';
 import { Router } from '../../lib/sfu/router.js';
 import { dtlsExportLength } from '../../lib/srtp/dtls-keys.js';
 import { profileParameters, type SrtpProfileName, SrtpSession } from '../../lib/srtp/index.js';
+import { DatagramPool } from '../../lib/util/packet-slab.js';
 import { SrtpTransport } from '../../lib/webrtc/srtp-transport.js';
 import { type AllocationSite, sampleAllocations } from './heap-sampler.js';
 
@@ -80,12 +81,14 @@ function room(subscribers: number, profile: SrtpProfileName) {
   });
   let sent = 0;
   const o = { replayWindow: 1024, maxStreams: 16 };
+  // What the endpoint does per packet: protect into a datagram buffer of the mux's pool.
+  const pool = new DatagramPool();
   for (let i = 0; i < subscribers; i++) {
-    // What the endpoint does per packet: SrtpTransport.protectRtp into a datagram buffer.
     const srtp = new SrtpTransport(profile, randomBytes(dtlsExportLength(profile)), 'server', o);
     const sub = r.join({
       sendRtp: (b, length) => {
-        if (typeof srtp.protectRtp(b, length) !== 'string') sent++;
+        const wire = pool.take(length + srtp.rtpOverhead);
+        if (typeof srtp.protectRtpInto(b, length, wire) !== 'string') sent++;
       },
       sendRtcp: () => {},
     });
