@@ -85,32 +85,42 @@ export class Ghash {
   }
 
   /**
-   * Absorbs the length block len(A) || len(C) (in bits) and writes GHASH XOR `mask[maskAt…+16)`
-   * (E_K(J0): the GCM tag) to `out[outAt…+16)`.
+   * Absorbs the length block len(A) || len(C) (in bits) and XORs the 16 bytes at `maskAt` of
+   * the DataView `mask` (E_K(J0)) into Y: Y is then the GCM tag, for writeTag or tagEquals.
    */
-  finish(
-    aadBytes: number,
-    textBytes: number,
-    mask: Uint8Array,
-    maskAt: number,
-    out: Uint8Array,
-    outAt: number,
-    outSlot: Slot = Slot.out,
-  ): void {
+  finish(aadBytes: number, textBytes: number, mask: DataView, maskAt: number): void {
     const pv = this.partialView;
     pv.setUint32(0, Math.floor(aadBytes / 0x20000000));
     pv.setUint32(4, (aadBytes * 8) >>> 0);
     pv.setUint32(8, Math.floor(textBytes / 0x20000000));
     pv.setUint32(12, (textBytes * 8) >>> 0);
     this.blocks(pv, 0, 16);
-    const m = viewOf(mask, Slot.keystream);
-    const ma = mask.byteOffset + maskAt;
-    const o = viewOf(out, outSlot);
-    const oa = out.byteOffset + outAt;
-    o.setInt32(oa, this.y0 ^ m.getInt32(ma));
-    o.setInt32(oa + 4, this.y1 ^ m.getInt32(ma + 4));
-    o.setInt32(oa + 8, this.y2 ^ m.getInt32(ma + 8));
-    o.setInt32(oa + 12, this.y3 ^ m.getInt32(ma + 12));
+    this.y0 ^= mask.getInt32(maskAt);
+    this.y1 ^= mask.getInt32(maskAt + 4);
+    this.y2 ^= mask.getInt32(maskAt + 8);
+    this.y3 ^= mask.getInt32(maskAt + 12);
+  }
+
+  /** Writes Y (the tag, after finish) to `out[at, at + 16)`. */
+  writeTag(out: Uint8Array, at: number): void {
+    const o = viewOf(out, Slot.out);
+    const oa = out.byteOffset + at;
+    o.setInt32(oa, this.y0);
+    o.setInt32(oa + 4, this.y1);
+    o.setInt32(oa + 8, this.y2);
+    o.setInt32(oa + 12, this.y3);
+  }
+
+  /** Whether `data[at, at + 16)` equals Y (the tag, after finish), in time independent of both. */
+  tagEquals(data: Uint8Array, at: number): boolean {
+    const d = viewOf(data, Slot.tag);
+    const da = data.byteOffset + at;
+    const diff =
+      (this.y0 ^ d.getInt32(da)) |
+      (this.y1 ^ d.getInt32(da + 4)) |
+      (this.y2 ^ d.getInt32(da + 8)) |
+      (this.y3 ^ d.getInt32(da + 12));
+    return diff === 0;
   }
 
   /**

@@ -11,6 +11,7 @@ export const RUN_PACKETS = 8;
 /** SSRCs with a keystream run kept, per session key (a run of 1,200 B packets is ~10 kB). */
 export const MAX_RUNS = 64;
 const EMPTY = Buffer.alloc(0);
+const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 
 /** Writes the first counter block of packet `index` of `ssrc` into `block` (16 bytes). */
 export type FirstBlock = (block: Buffer, ssrc: number, index: number) => void;
@@ -28,6 +29,8 @@ interface Run {
   /** Largest request served from this run: the next run's stride. */
   largest: number;
   keystream: Buffer;
+  /** A DataView over `keystream`'s ArrayBuffer, made with it (once per run, not per packet). */
+  view: DataView;
 }
 
 /**
@@ -35,14 +38,20 @@ interface Run {
  * ECB cipher kept open for the session: block b of a packet is its first block with
  * b added to the last 16 bits (a packet has far fewer than 2^16 blocks, and both profiles
  * leave room there). `keystream` returns a buffer and sets `offset` to where the packet's
- * keystream starts in it; both stay valid until the next call. Not reentrant.
+ * keystream starts in it, and `view`/`viewOffset` to a DataView over it and the same place
+ * counted in the view; all stay valid until the next call. Not reentrant.
  */
 export class KeystreamRuns {
   /** Where the last result's keystream starts in the returned buffer. */
   offset = 0;
+  /** A DataView over the last result's ArrayBuffer (kept per run: no view per packet). */
+  view: DataView = EMPTY_VIEW;
+  /** `offset` counted in `view` (the result's byteOffset added). */
+  viewOffset = 0;
   private readonly runs = new Map<number, Run>();
   private readonly first = Buffer.alloc(16);
   private counters = Buffer.alloc(1536);
+  private readonly counterViews = new Map<number, Buffer>();
 
   constructor(
     private readonly cipher: Cipher,
@@ -61,15 +70,14 @@ export class KeystreamRuns {
         const oldest = this.runs.keys().next();
         if (oldest.done !== true) this.runs.delete(oldest.value);
       }
-      run = { first: 0, count: 0, stride: 0, largest: 0, keystream: EMPTY };
+      run = { first: 0, count: 0, stride: 0, largest: 0, keystream: EMPTY, view: EMPTY_VIEW };
       this.runs.set(ssrc, run);
     }
     const at = index - run.first;
     if (at < 0) return this.single(ssrc, index, bytes);
     if (at < run.count && bytes <= run.stride) {
       if (bytes > run.largest) run.largest = bytes;
-      this.offset = at * run.stride;
-      return run.keystream;
+      return this.result(run.keystream, run.view, at * run.stride);
     }
     // A new run from `index`, each packet as long as the largest of the last run.
     const stride = (Math.max(bytes, run.largest) + 15) & ~15;
@@ -79,13 +87,14 @@ export class KeystreamRuns {
       this.firstBlock(this.first, ssrc, index + p);
       writeCounters(counters, p * stride, this.first, perPacket);
     }
-    run.keystream = this.cipher.update(counters.subarray(0, stride * RUN_PACKETS));
+    const keystream = this.cipher.update(this.counterView(stride * RUN_PACKETS));
+    run.keystream = keystream;
+    run.view = new DataView(keystream.buffer);
     run.first = index;
     run.count = RUN_PACKETS;
     run.stride = stride;
     run.largest = bytes;
-    this.offset = 0;
-    return run.keystream;
+    return this.result(keystream, run.view, 0);
   }
 
   /**
@@ -102,13 +111,37 @@ export class KeystreamRuns {
     const counters = this.counterBlocks(blocks);
     this.firstBlock(this.first, ssrc, index);
     writeCounters(counters, 0, this.first, blocks);
-    this.offset = 0;
-    return this.cipher.update(counters.subarray(0, blocks * 16));
+    const keystream = this.cipher.update(this.counterView(blocks * 16));
+    return this.result(keystream, new DataView(keystream.buffer), 0);
+  }
+
+  private result(keystream: Buffer, view: DataView, offset: number): Buffer {
+    this.offset = offset;
+    this.view = view;
+    this.viewOffset = keystream.byteOffset + offset;
+    return keystream;
+  }
+
+  /**
+   * `counters[0, bytes)` as a Buffer, from a few kept per length (a session's streams use one
+   * or two strides), so a run makes no subarray.
+   */
+  private counterView(bytes: number): Buffer {
+    let v = this.counterViews.get(bytes);
+    if (v === undefined) {
+      if (this.counterViews.size >= 8) this.counterViews.clear();
+      v = this.counters.subarray(0, bytes);
+      this.counterViews.set(bytes, v);
+    }
+    return v;
   }
 
   /** The counter-block scratch, at least `blocks` blocks long. */
   private counterBlocks(blocks: number): Buffer {
-    if (this.counters.length < blocks * 16) this.counters = Buffer.alloc(blocks * 16);
+    if (this.counters.length < blocks * 16) {
+      this.counters = Buffer.alloc(blocks * 16);
+      this.counterViews.clear();
+    }
     return this.counters;
   }
 }
@@ -124,23 +157,25 @@ function writeCounters(counters: Buffer, at: number, first: Buffer, blocks: numb
   }
 }
 
-/** out[at + i] = src[at + i] ^ keystream[from + i] for i < n; four bytes at a time. */
+/**
+ * out[at + i] = src[at + i] ^ keystream[ksAt + i] for i < n, four bytes at a time; `ks` is a
+ * DataView over the keystream's ArrayBuffer and `ksAt` counted in it (KeystreamRuns.view and
+ * viewOffset).
+ */
 export function xorInto(
   out: Uint8Array,
   at: number,
   src: Uint8Array,
-  keystream: Uint8Array,
-  from: number,
+  ks: DataView,
+  ksAt: number,
   n: number,
 ): void {
   if (n <= 0) return;
   const o = viewOf(out, Slot.out);
   const s = viewOf(src, Slot.src);
-  const k = viewOf(keystream, Slot.keystream);
   const oa = out.byteOffset + at;
   const sa = src.byteOffset + at;
-  const ka = keystream.byteOffset + from;
   const words = n & ~3;
-  for (let i = 0; i < words; i += 4) o.setInt32(oa + i, s.getInt32(sa + i) ^ k.getInt32(ka + i));
-  for (let i = words; i < n; i++) o.setUint8(oa + i, s.getUint8(sa + i) ^ k.getUint8(ka + i));
+  for (let i = 0; i < words; i += 4) o.setInt32(oa + i, s.getInt32(sa + i) ^ ks.getInt32(ksAt + i));
+  for (let i = words; i < n; i++) o.setUint8(oa + i, s.getUint8(sa + i) ^ ks.getUint8(ksAt + i));
 }

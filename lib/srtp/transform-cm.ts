@@ -165,8 +165,8 @@ export class AesCmHmacTransform implements SrtpTransform {
   ): void {
     if (end <= start) return;
     const n = end - start;
-    const ks =
-      keys === this.rtp ? keys.runs.keystream(ssrc, index, n) : keys.runs.single(ssrc, index, n);
-    xorInto(out, start, src, ks, keys.runs.offset, n);
+    if (keys === this.rtp) keys.runs.keystream(ssrc, index, n);
+    else keys.runs.single(ssrc, index, n);
+    xorInto(out, start, src, keys.runs.view, keys.runs.viewOffset, n);
   }
 }

@@ -4,7 +4,7 @@ import type { SessionKeySet, SessionKeys } from './key-derivation.js';
 import { type FirstBlock, KeystreamRuns, xorInto } from './keystream-runs.js';
 import type { SrtpProfileParameters } from './profiles.js';
 import { type SrtpTransform, writeUint32, xorUint32 } from './transform.js';
-import { copyBytes, Slot } from './views.js';
+import { copyBytes } from './views.js';
 
 const TAG_LENGTH = 16;
 
@@ -48,7 +48,6 @@ export class AesGcmTransform implements SrtpTransform {
   private readonly iv = Buffer.alloc(12);
   /** SRTCP AAD with E set: first 8 bytes || E|index; or (E clear) the tail of the AAD. */
   private readonly rtcpAad = Buffer.alloc(32);
-  private readonly tag = Buffer.alloc(TAG_LENGTH);
 
   constructor(p: SrtpProfileParameters, keys: SessionKeySet) {
     this.keyLength = p.keyLength;
@@ -80,14 +79,16 @@ export class AesGcmTransform implements SrtpTransform {
   ): number {
     const n = length - headerLength;
     const { runs, ghash: g } = this.rtp;
-    const ks = runs.keystream(ssrc, index, TAG_LENGTH + n);
-    const at = runs.offset;
+    runs.keystream(ssrc, index, TAG_LENGTH + n);
+    const ks = runs.view;
+    const at = runs.viewOffset;
     if (out !== packet) copyBytes(packet, 0, out, 0, headerLength);
     xorInto(out, headerLength, packet, ks, at + TAG_LENGTH, n);
     g.reset();
     g.update(out, 0, headerLength);
     g.update(out, headerLength, n);
-    g.finish(headerLength, n, ks, at, out, length);
+    g.finish(headerLength, n, ks, at);
+    g.writeTag(out, length);
     return length + TAG_LENGTH;
   }
 
@@ -102,13 +103,14 @@ export class AesGcmTransform implements SrtpTransform {
     const end = length - TAG_LENGTH;
     const n = end - headerLength;
     const { runs, ghash: g } = this.rtp;
-    const ks = runs.keystream(ssrc, index, TAG_LENGTH + n);
-    const at = runs.offset;
+    runs.keystream(ssrc, index, TAG_LENGTH + n);
+    const ks = runs.view;
+    const at = runs.viewOffset;
     g.reset();
     g.update(packet, 0, headerLength);
     g.update(packet, headerLength, n);
-    g.finish(headerLength, n, ks, at, this.tag, 0, Slot.tag);
-    if (!this.tagMatches(packet, end)) {
+    g.finish(headerLength, n, ks, at);
+    if (!g.tagEquals(packet, end)) {
       runs.forget(ssrc);
       return -1;
     }
@@ -128,8 +130,9 @@ export class AesGcmTransform implements SrtpTransform {
     const word = (0x80000000 | index) >>> 0;
     const n = length - 8;
     const { runs, ghash: g } = this.rtcp();
-    const ks = runs.keystream(ssrc, index, TAG_LENGTH + n);
-    const at = runs.offset;
+    runs.keystream(ssrc, index, TAG_LENGTH + n);
+    const ks = runs.view;
+    const at = runs.viewOffset;
     const aad = this.rtcpAad;
     copyBytes(packet, 0, aad, 0, 8);
     writeUint32(aad, 8, word);
@@ -138,7 +141,8 @@ export class AesGcmTransform implements SrtpTransform {
     g.reset();
     g.update(aad, 0, 12);
     g.update(out, 8, n);
-    g.finish(12, n, ks, at, out, length);
+    g.finish(12, n, ks, at);
+    g.writeTag(out, length);
     writeUint32(out, length + TAG_LENGTH, word);
     return length + TAG_LENGTH + 4;
   }
@@ -178,23 +182,17 @@ export class AesGcmTransform implements SrtpTransform {
       g.update(aad, 0, rest + 4);
       aadBytes = end + 4;
     }
-    const ks = runs.keystream(ssrc, index, TAG_LENGTH + n);
-    const at = runs.offset;
-    g.finish(aadBytes, n, ks, at, this.tag, 0, Slot.tag);
-    if (!this.tagMatches(packet, end)) {
+    runs.keystream(ssrc, index, TAG_LENGTH + n);
+    const ks = runs.view;
+    const at = runs.viewOffset;
+    g.finish(aadBytes, n, ks, at);
+    if (!g.tagEquals(packet, end)) {
       runs.forget(ssrc);
       return -1;
     }
     if (out !== packet) copyBytes(packet, 0, out, 0, encrypted ? 8 : end);
     if (encrypted) xorInto(out, 8, packet, ks, at + TAG_LENGTH, n);
     return end;
-  }
-
-  /** Whether `packet[at, at + 16)` equals the computed tag, in time independent of both. */
-  private tagMatches(packet: Uint8Array, at: number): boolean {
-    let diff = 0;
-    for (let i = 0; i < TAG_LENGTH; i++) diff |= (this.tag[i] ?? 0) ^ (packet[at + i] ?? 0);
-    return diff === 0;
   }
 
   /** RFC 7714 §8.1: 00 00 || SSRC || ROC || SEQ, XOR the 96-bit session salt. */

@@ -1,30 +1,48 @@
 /**
- * DataViews over whole ArrayBuffers, remembered per slot, so per-packet code reads and writes
- * 32-bit words without allocating a DataView per call when the caller keeps reusing its
- * buffers (and Node's small Buffers share one pool ArrayBuffer). Each slot holds on to the
- * last ArrayBuffer seen through it (one per slot, never more). Offsets into the returned view
- * are `array.byteOffset + i`; bounds are the caller's to check against the array's length.
+ * DataViews over whole ArrayBuffers, remembered in a small shared cache, so per-packet code
+ * reads and writes 32-bit words without allocating a DataView per call. The cache holds the
+ * last CACHED ArrayBuffers seen (an SFU's packets come from a few slabs and socket buffers, so
+ * one per slot, as before, made a DataView per packet when those alternated); each slot
+ * remembers where its last hit was, so the usual lookup is one comparison. Offsets into the
+ * returned view are `array.byteOffset + i`; bounds are the caller's to check against the
+ * array's length.
  */
 export const Slot = { out: 0, src: 1, keystream: 2, data: 3, hmac: 4, tag: 5 } as const;
 export type Slot = (typeof Slot)[keyof typeof Slot];
 
-const buffers: (ArrayBufferLike | undefined)[] = Array.from({ length: 6 }, () => undefined);
-const views: (DataView | undefined)[] = Array.from({ length: 6 }, () => undefined);
+const CACHED = 16;
+const buffers: (ArrayBufferLike | undefined)[] = Array.from({ length: CACHED }, () => undefined);
+const views: (DataView | undefined)[] = Array.from({ length: CACHED }, () => undefined);
+const lastHit = [0, 0, 0, 0, 0, 0];
+let nextVictim = 0;
 
 /** A DataView over `a.buffer` (the whole of it). */
 export function viewOf(a: Uint8Array, slot: Slot): DataView {
   const buffer = a.buffer;
-  const view = views[slot];
-  if (view !== undefined && buffers[slot] === buffer) return view;
-  // The same buffer through another slot (a packet unprotected in place is read as MAC or
-  // GHASH input, then as cipher input and output): one view per buffer, not one per slot.
-  let found: DataView | undefined;
-  for (let i = 0; i < buffers.length; i++) {
-    if (buffers[i] === buffer) found = views[i];
+  const hint = lastHit[slot] ?? 0;
+  if (buffers[hint] === buffer) {
+    const view = views[hint];
+    if (view !== undefined) return view;
   }
-  const fresh = found ?? new DataView(buffer);
-  buffers[slot] = buffer;
-  views[slot] = fresh;
+  for (let i = 0; i < CACHED; i++) {
+    if (buffers[i] === buffer) {
+      const view = views[i];
+      if (view !== undefined) {
+        lastHit[slot] = i;
+        return view;
+      }
+    }
+  }
+  // Evict round-robin, never an entry a slot hit last (it is likely in use this packet).
+  let victim = nextVictim;
+  for (let tries = 0; tries < CACHED && lastHit.includes(victim); tries++) {
+    victim = (victim + 1) % CACHED;
+  }
+  nextVictim = (victim + 1) % CACHED;
+  const fresh = new DataView(buffer);
+  buffers[victim] = buffer;
+  views[victim] = fresh;
+  lastHit[slot] = victim;
   return fresh;
 }
 
