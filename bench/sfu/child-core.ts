@@ -156,8 +156,8 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
       reader: undefined,
       check: new ReceiveCheck(verifyEvery),
       sfuUnprotect: (d) => {
-        const r = client.srtp?.unprotect(d);
-        return r?.kind === 'rtp' ? r.packet.length : undefined;
+        const n = client.srtp?.unprotectInPlace(d);
+        return typeof n === 'number' ? n : undefined;
       },
       directUnprotect: (d) => {
         const n = directRx.unprotectRtp(d, d.length, d);
