@@ -1,3 +1,4 @@
+import { xorInto } from './keystream-runs.js';
 import { copyBytes, Slot, viewOf } from './views.js';
 
 /**
@@ -81,6 +82,214 @@ export class Ghash {
       p.fill(0);
       copyBytes(data, at + full, p, 0, n - full);
       this.blocks(this.partialView, 0, 16);
+    }
+  }
+
+  /**
+   * GCM-CTR encryption fused with GHASH: out[at + i] = src[at + i] ^ keystream (the DataView
+   * `ks` from `ksAt`) for i < n, absorbing each ciphertext block as it is written (one pass
+   * over the payload instead of two; the last partial block is zero-padded, as update does).
+   * `out` may be `src` (in place) but must not overlap it otherwise.
+   */
+  seal(src: Uint8Array, out: Uint8Array, at: number, ks: DataView, ksAt: number, n: number): void {
+    const full = n & ~15;
+    if (full > 0) {
+      const s = viewOf(src, Slot.src);
+      const v = viewOf(out, Slot.out);
+      const sa = src.byteOffset + at;
+      const oa = out.byteOffset + at;
+      const m = this.table;
+      let y0 = this.y0;
+      let y1 = this.y1;
+      let y2 = this.y2;
+      let y3 = this.y3;
+      for (let b = 0; b < full; b += 16) {
+        const c0 = s.getInt32(sa + b) ^ ks.getInt32(ksAt + b);
+        const c1 = s.getInt32(sa + b + 4) ^ ks.getInt32(ksAt + b + 4);
+        const c2 = s.getInt32(sa + b + 8) ^ ks.getInt32(ksAt + b + 8);
+        const c3 = s.getInt32(sa + b + 12) ^ ks.getInt32(ksAt + b + 12);
+        v.setInt32(oa + b, c0);
+        v.setInt32(oa + b + 4, c1);
+        v.setInt32(oa + b + 8, c2);
+        v.setInt32(oa + b + 12, c3);
+        y0 ^= c0;
+        y1 ^= c1;
+        y2 ^= c2;
+        y3 ^= c3;
+        let z0 = 0;
+        let z1 = 0;
+        let z2 = 0;
+        let z3 = 0;
+        let o = 0;
+        let r = 0;
+        o = (y3 & 255) << 2;
+        z0 = m[o] ?? 0;
+        z1 = m[o + 1] ?? 0;
+        z2 = m[o + 2] ?? 0;
+        z3 = m[o + 3] ?? 0;
+        r = z3 & 255;
+        z3 = (z3 >>> 8) | (z2 << 24);
+        z2 = (z2 >>> 8) | (z1 << 24);
+        z1 = (z1 >>> 8) | (z0 << 24);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
+        o = ((y3 >>> 8) & 255) << 2;
+        z0 ^= m[o] ?? 0;
+        z1 ^= m[o + 1] ?? 0;
+        z2 ^= m[o + 2] ?? 0;
+        z3 ^= m[o + 3] ?? 0;
+        r = z3 & 255;
+        z3 = (z3 >>> 8) | (z2 << 24);
+        z2 = (z2 >>> 8) | (z1 << 24);
+        z1 = (z1 >>> 8) | (z0 << 24);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
+        o = ((y3 >>> 16) & 255) << 2;
+        z0 ^= m[o] ?? 0;
+        z1 ^= m[o + 1] ?? 0;
+        z2 ^= m[o + 2] ?? 0;
+        z3 ^= m[o + 3] ?? 0;
+        r = z3 & 255;
+        z3 = (z3 >>> 8) | (z2 << 24);
+        z2 = (z2 >>> 8) | (z1 << 24);
+        z1 = (z1 >>> 8) | (z0 << 24);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
+        o = (y3 >>> 24) << 2;
+        z0 ^= m[o] ?? 0;
+        z1 ^= m[o + 1] ?? 0;
+        z2 ^= m[o + 2] ?? 0;
+        z3 ^= m[o + 3] ?? 0;
+        r = z3 & 255;
+        z3 = (z3 >>> 8) | (z2 << 24);
+        z2 = (z2 >>> 8) | (z1 << 24);
+        z1 = (z1 >>> 8) | (z0 << 24);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
+        o = (y2 & 255) << 2;
+        z0 ^= m[o] ?? 0;
+        z1 ^= m[o + 1] ?? 0;
+        z2 ^= m[o + 2] ?? 0;
+        z3 ^= m[o + 3] ?? 0;
+        r = z3 & 255;
+        z3 = (z3 >>> 8) | (z2 << 24);
+        z2 = (z2 >>> 8) | (z1 << 24);
+        z1 = (z1 >>> 8) | (z0 << 24);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
+        o = ((y2 >>> 8) & 255) << 2;
+        z0 ^= m[o] ?? 0;
+        z1 ^= m[o + 1] ?? 0;
+        z2 ^= m[o + 2] ?? 0;
+        z3 ^= m[o + 3] ?? 0;
+        r = z3 & 255;
+        z3 = (z3 >>> 8) | (z2 << 24);
+        z2 = (z2 >>> 8) | (z1 << 24);
+        z1 = (z1 >>> 8) | (z0 << 24);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
+        o = ((y2 >>> 16) & 255) << 2;
+        z0 ^= m[o] ?? 0;
+        z1 ^= m[o + 1] ?? 0;
+        z2 ^= m[o + 2] ?? 0;
+        z3 ^= m[o + 3] ?? 0;
+        r = z3 & 255;
+        z3 = (z3 >>> 8) | (z2 << 24);
+        z2 = (z2 >>> 8) | (z1 << 24);
+        z1 = (z1 >>> 8) | (z0 << 24);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
+        o = (y2 >>> 24) << 2;
+        z0 ^= m[o] ?? 0;
+        z1 ^= m[o + 1] ?? 0;
+        z2 ^= m[o + 2] ?? 0;
+        z3 ^= m[o + 3] ?? 0;
+        r = z3 & 255;
+        z3 = (z3 >>> 8) | (z2 << 24);
+        z2 = (z2 >>> 8) | (z1 << 24);
+        z1 = (z1 >>> 8) | (z0 << 24);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
+        o = (y1 & 255) << 2;
+        z0 ^= m[o] ?? 0;
+        z1 ^= m[o + 1] ?? 0;
+        z2 ^= m[o + 2] ?? 0;
+        z3 ^= m[o + 3] ?? 0;
+        r = z3 & 255;
+        z3 = (z3 >>> 8) | (z2 << 24);
+        z2 = (z2 >>> 8) | (z1 << 24);
+        z1 = (z1 >>> 8) | (z0 << 24);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
+        o = ((y1 >>> 8) & 255) << 2;
+        z0 ^= m[o] ?? 0;
+        z1 ^= m[o + 1] ?? 0;
+        z2 ^= m[o + 2] ?? 0;
+        z3 ^= m[o + 3] ?? 0;
+        r = z3 & 255;
+        z3 = (z3 >>> 8) | (z2 << 24);
+        z2 = (z2 >>> 8) | (z1 << 24);
+        z1 = (z1 >>> 8) | (z0 << 24);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
+        o = ((y1 >>> 16) & 255) << 2;
+        z0 ^= m[o] ?? 0;
+        z1 ^= m[o + 1] ?? 0;
+        z2 ^= m[o + 2] ?? 0;
+        z3 ^= m[o + 3] ?? 0;
+        r = z3 & 255;
+        z3 = (z3 >>> 8) | (z2 << 24);
+        z2 = (z2 >>> 8) | (z1 << 24);
+        z1 = (z1 >>> 8) | (z0 << 24);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
+        o = (y1 >>> 24) << 2;
+        z0 ^= m[o] ?? 0;
+        z1 ^= m[o + 1] ?? 0;
+        z2 ^= m[o + 2] ?? 0;
+        z3 ^= m[o + 3] ?? 0;
+        r = z3 & 255;
+        z3 = (z3 >>> 8) | (z2 << 24);
+        z2 = (z2 >>> 8) | (z1 << 24);
+        z1 = (z1 >>> 8) | (z0 << 24);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
+        o = (y0 & 255) << 2;
+        z0 ^= m[o] ?? 0;
+        z1 ^= m[o + 1] ?? 0;
+        z2 ^= m[o + 2] ?? 0;
+        z3 ^= m[o + 3] ?? 0;
+        r = z3 & 255;
+        z3 = (z3 >>> 8) | (z2 << 24);
+        z2 = (z2 >>> 8) | (z1 << 24);
+        z1 = (z1 >>> 8) | (z0 << 24);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
+        o = ((y0 >>> 8) & 255) << 2;
+        z0 ^= m[o] ?? 0;
+        z1 ^= m[o + 1] ?? 0;
+        z2 ^= m[o + 2] ?? 0;
+        z3 ^= m[o + 3] ?? 0;
+        r = z3 & 255;
+        z3 = (z3 >>> 8) | (z2 << 24);
+        z2 = (z2 >>> 8) | (z1 << 24);
+        z1 = (z1 >>> 8) | (z0 << 24);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
+        o = ((y0 >>> 16) & 255) << 2;
+        z0 ^= m[o] ?? 0;
+        z1 ^= m[o + 1] ?? 0;
+        z2 ^= m[o + 2] ?? 0;
+        z3 ^= m[o + 3] ?? 0;
+        r = z3 & 255;
+        z3 = (z3 >>> 8) | (z2 << 24);
+        z2 = (z2 >>> 8) | (z1 << 24);
+        z1 = (z1 >>> 8) | (z0 << 24);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
+        o = (y0 >>> 24) << 2;
+        z0 ^= m[o] ?? 0;
+        z1 ^= m[o + 1] ?? 0;
+        z2 ^= m[o + 2] ?? 0;
+        z3 ^= m[o + 3] ?? 0;
+        y0 = z0;
+        y1 = z1;
+        y2 = z2;
+        y3 = z3;
+      }
+      this.y0 = y0;
+      this.y1 = y1;
+      this.y2 = y2;
+      this.y3 = y3;
+    }
+    if (full < n) {
+      xorInto(out, at + full, src, ks, ksAt + full, n - full);
+      this.update(out, at + full, n - full);
     }
   }
 

@@ -83,10 +83,9 @@ export class AesGcmTransform implements SrtpTransform {
     const ks = runs.view;
     const at = runs.viewOffset;
     if (out !== packet) copyBytes(packet, 0, out, 0, headerLength);
-    xorInto(out, headerLength, packet, ks, at + TAG_LENGTH, n);
     g.reset();
     g.update(out, 0, headerLength);
-    g.update(out, headerLength, n);
+    g.seal(packet, out, headerLength, ks, at + TAG_LENGTH, n);
     g.finish(headerLength, n, ks, at);
     g.writeTag(out, length);
     return length + TAG_LENGTH;
@@ -137,10 +136,9 @@ export class AesGcmTransform implements SrtpTransform {
     copyBytes(packet, 0, aad, 0, 8);
     writeUint32(aad, 8, word);
     if (out !== packet) copyBytes(packet, 0, out, 0, 8);
-    xorInto(out, 8, packet, ks, at + TAG_LENGTH, n);
     g.reset();
     g.update(aad, 0, 12);
-    g.update(out, 8, n);
+    g.seal(packet, out, 8, ks, at + TAG_LENGTH, n);
     g.finish(12, n, ks, at);
     g.writeTag(out, length);
     writeUint32(out, length + TAG_LENGTH, word);
