@@ -23,8 +23,9 @@ import { startSfuServer, warnSemiSpace } from './start-sfu.js';
  * as --max-semi-space-size reach them) with their slot in `RTCD_SFU_WORKER_SLOT`.
  *
  * IPC: a worker says `ready` (its loopback HTTP port and UDP port), `ended` for each WHIP/WHEP
- * session that ends (the front's room map), and answers `metrics` requests with its registry
- * as JSON (the primary's `/metrics` sums them). A worker that dies is replaced on the same
+ * session that ends (the front's room map), `room` when its router opens or closes a room
+ * (linked rooms too, so WHIP of that name goes there), and answers `metrics` requests with its
+ * registry as JSON (the primary's `/metrics` sums them). A worker that dies is replaced on the same
  * slot (its rooms are gone; clients reconnect); more than five deaths a minute stop the
  * server with exit 1, as `rtcd turn --workers` does.
  */
@@ -39,11 +40,17 @@ const METRICS_TIMEOUT_MS = 2000;
 type WorkerMessage =
   | { type: 'rtcd:sfu-ready'; httpPort: number; udpPort: number }
   | { type: 'rtcd:sfu-ended'; resource: string }
+  | { type: 'rtcd:sfu-room'; room: string; open: boolean }
   | { type: 'rtcd:sfu-metrics'; id: number; metrics: MetricsJson };
 
 function isWorkerMessage(m: unknown): m is WorkerMessage {
   const type = typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined;
-  return type === 'rtcd:sfu-ready' || type === 'rtcd:sfu-ended' || type === 'rtcd:sfu-metrics';
+  return (
+    type === 'rtcd:sfu-ready' ||
+    type === 'rtcd:sfu-ended' ||
+    type === 'rtcd:sfu-room' ||
+    type === 'rtcd:sfu-metrics'
+  );
 }
 
 /** This process's worker slot, when it is an SFU worker forked by `runSfuPrimary`. */
@@ -134,6 +141,7 @@ export async function runSfuPrimary(
     child.on('message', (m: unknown) => {
       if (!isWorkerMessage(m) || slots[slot] !== s) return;
       if (m.type === 'rtcd:sfu-ended') front.sessionEnded(slot, m.resource);
+      else if (m.type === 'rtcd:sfu-room') front.roomOpened(slot, m.room, m.open);
       else if (m.type === 'rtcd:sfu-metrics') metricWaiters.get(m.id)?.(m.metrics);
       else {
         s.ready = true;
@@ -229,6 +237,11 @@ export async function runSfuWorker(cfg: SfuCliConfig, slot: number): Promise<voi
     onSessionEnded: (resource) => send({ type: 'rtcd:sfu-ended', resource }),
   };
   const { server, port, udpPort } = await startSfuServer(options, log, { advise: false });
+  // Every room the router opens, linked ones too: the front sends WHIP/WHEP of that name here.
+  server.router.on('room', (room) => {
+    send({ type: 'rtcd:sfu-room', room: room.id, open: true });
+    room.on('close', () => send({ type: 'rtcd:sfu-room', room: room.id, open: false }));
+  });
   const rooms =
     cfg.signalLink === undefined ? undefined : new SfuRoomService(server, { logger: log });
   const links =

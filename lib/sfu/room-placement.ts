@@ -11,6 +11,11 @@
  * the session when the 201 comes. So "no session, nothing in flight" at the front means the
  * worker holds no WHIP/WHEP participant of the room either (SfuServer closes an empty room).
  *
+ * A room that already exists on a worker without the front's doing (a room of `rtcd signal`,
+ * which places its rooms on a worker's link by its own hash) is reported by that worker
+ * (`roomOpened`/`roomClosed`), and a WHIP/WHEP request of it goes there, so WHIP publishers and
+ * room peers of one name meet as in one process.
+ *
  * Pure bookkeeping: no sockets, no processes, no clock but the one passed in.
  */
 
@@ -31,6 +36,8 @@ export class RoomPlacement {
   private readonly resources = new Map<string, { room: string; slot: number }>();
   /** Session-ended reports whose 201 the front has not seen yet, by resource: time seen. */
   private readonly earlyEnds = new Map<string, number>();
+  /** Rooms open on a worker, whoever made them, as the workers report them. */
+  private readonly hosted = new Map<string, number>();
   /** Per live slot: sessions held and requests in flight. */
   private readonly load = new Map<number, { sessions: number; pending: number }>();
 
@@ -78,24 +85,36 @@ export class RoomPlacement {
     this.load.set(slot, { sessions: 0, pending: 0 });
   }
 
+  /** The worker of `slot` reports that its router opened `room` (any room, any front). */
+  roomOpened(slot: number, room: string): void {
+    if (this.load.has(slot)) this.hosted.set(room, slot);
+  }
+
+  /** The worker of `slot` reports that its router closed `room`. */
+  roomClosed(slot: number, room: string): void {
+    if (this.hosted.get(room) === slot) this.hosted.delete(room);
+  }
+
   /** The worker of `slot` is gone: its rooms and sessions are forgotten with it. */
   workerDown(slot: number): void {
     this.load.delete(slot);
+    for (const [id, s] of this.hosted) if (s === slot) this.hosted.delete(id);
     for (const [id, r] of this.rooms) if (r.slot === slot) this.rooms.delete(id);
     for (const [id, r] of this.resources) if (r.slot === slot) this.resources.delete(id);
   }
 
   /**
-   * A request for `room` is about to be sent: the slot it goes to (the room's, else the live
-   * slot with the least sessions + requests in flight, the lowest on a tie), counted in flight
-   * until `finish`. Undefined when no worker is up.
+   * A request for `room` is about to be sent: the slot it goes to (the room's; else the worker
+   * where the room is open already; else the live slot with the least sessions + requests in
+   * flight, the lowest on a tie), counted in flight until `finish`. Undefined when no worker
+   * is up.
    */
   begin(room: string): number | undefined {
     let entry = this.rooms.get(room);
     if (entry === undefined) {
-      let best: number | undefined;
+      let best = this.hosted.get(room);
       let bestLoad = Number.POSITIVE_INFINITY;
-      for (const slot of this.slots) {
+      for (const slot of best === undefined ? this.slots : []) {
         const l = this.load.get(slot)!;
         if (l.sessions + l.pending < bestLoad) {
           best = slot;

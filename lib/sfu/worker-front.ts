@@ -8,8 +8,8 @@
  * registries and its own; `GET /healthz` says whether any worker is up.
  *
  * It manages no process: whoever runs the workers tells it `setWorker(slot, port)` when one
- * listens, `setWorker(slot, undefined)` when it is gone, and `sessionEnded` when a worker's
- * `onSessionEnded` fires.
+ * listens, `setWorker(slot, undefined)` when it is gone, `sessionEnded` when a worker's
+ * `onSessionEnded` fires, and `roomOpened` when a worker's router opens or closes a room.
  */
 import {
   Agent,
@@ -161,6 +161,12 @@ export class SfuWorkerFront {
   /** Worker `slot` reports a WHIP/WHEP session ended (its `onSessionEnded`). */
   sessionEnded(slot: number, resource: string): void {
     this.placement.ended(slot, resource, performance.now());
+  }
+
+  /** Worker `slot`'s router opened (or closed) `room`, by WHIP/WHEP or a linked room. */
+  roomOpened(slot: number, room: string, open = true): void {
+    if (open) this.placement.roomOpened(slot, room);
+    else this.placement.roomClosed(slot, room);
   }
 
   /** From now on `/healthz` answers 503 `draining` (a load balancer stops sending clients). */

@@ -2,9 +2,11 @@
  * `rtcd signal --sfu-secret` and `rtcd sfu --workers 2 --signal-url` as two real processes
  * (three with the second worker): each worker links in on its own, so the signal node sees two
  * SFUs and places each sfu room on one of them; two browser peers (the web SDK's SfuRoom in
- * Chromium) in one room decode each other's video through the worker holding it.
+ * Chromium) in one room decode each other's video through the worker holding it, and a WHIP
+ * publisher of that room name joins it there.
  */
 import t from 'tap';
+import { cliOffer, postSdp } from '../helpers/cli-sfu.js';
 import { fileChromium, poll, sdkPage } from '../helpers/sfu-room-page.js';
 import { BROWSER_TOOLS, webRoot } from '../helpers/signal-page.js';
 import { requireTools, toolOptions } from '../interop/tools.js';
@@ -68,20 +70,22 @@ t.test(
       );
       t.ok(frames > 5, `decodes ${from}'s video (${frames} frames)`);
     }
-    const metrics = await (
-      await fetch(
-        `${
-          JSON.parse(
-            sfu
-              .out()
-              .split('\n')
-              .find((l) => l.includes('rtcd sfu listening')) ?? '{}',
-          ).url
-        }/metrics`,
-      )
-    ).text();
+    const listening = sfu
+      .out()
+      .split('\n')
+      .find((l) => l.includes('rtcd sfu listening'));
+    const url = (JSON.parse(listening ?? '{}') as { url: string }).url;
+    const metrics = await (await fetch(`${url}/metrics`)).text();
     t.match(metrics, /^rtcd_sfu_rooms 1$/m, 'the room is on one worker (summed over both)');
     t.match(metrics, /^rtcd_sfu_producers 4$/m, 'with both peers’ camera and microphone');
+    // A WHIP publisher of the same room name joins the room on the worker that holds it, as
+    // in one process (the worker reported the linked room to the front).
+    const whip = await postSdp(`${url}/whip/linked`, cliOffer('sendonly', 'wlnk'));
+    t.equal(whip.status, 201);
+    await whip.text();
+    const joined = await (await fetch(`${url}/metrics`)).text();
+    t.match(joined, /^rtcd_sfu_rooms 1$/m, 'still one room: the WHIP publisher is in it');
+    t.match(joined, /^rtcd_sfu_producers 5$/m);
     await a.evaluate('room.leave()');
     await b.evaluate('room.leave()');
     t.equal(await stop(sfu), 0, 'the SFU drains and exits 0');

@@ -93,3 +93,24 @@ t.test('a worker that goes takes its rooms; its replacement starts empty', async
   t.equal(p.begin('c'), 1, 'and takes the next new room');
   t.equal(p.loadOf(7), undefined, 'no such slot');
 });
+
+t.test('a room open on a worker already (a linked room) draws its requests there', async (t) => {
+  const p = new RoomPlacement();
+  p.workerUp(0);
+  p.workerUp(1);
+  p.finish('busy', p.begin('busy')!, R1); // worker 0 has a session: new rooms go to 1 …
+  p.roomOpened(0, 'linked'); // … but worker 0's router holds room "linked"
+  t.equal(p.begin('linked'), 0, 'WHIP of a room open on a worker goes to that worker');
+  t.equal(p.begin('fresh'), 1, 'other new rooms still go to the least loaded');
+  p.roomClosed(1, 'linked');
+  t.equal(p.slotOfRoom('linked'), 0, 'a close reported by another worker changes nothing');
+  p.finish('linked', 0);
+  p.finish('fresh', 1);
+  p.roomClosed(0, 'linked');
+  t.equal(p.begin('linked'), 1, 'closed there: placed by load again');
+  p.roomOpened(1, 'gone');
+  p.workerDown(1);
+  p.roomOpened(1, 'late'); // a report from a worker that is not up: ignored
+  t.equal(p.begin('gone'), 0, 'a dead worker’s rooms do not draw requests');
+  t.equal(p.begin('late'), 0);
+});

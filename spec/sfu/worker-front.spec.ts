@@ -40,6 +40,10 @@ async function stack(
       ...o.worker,
       onSessionEnded: (resource) => front.sessionEnded(slot, resource),
     });
+    w.router.on('room', (room) => {
+      front.roomOpened(slot, room.id);
+      room.on('close', () => front.roomOpened(slot, room.id, false));
+    });
     const { port, url: own } = await w.listen();
     front.setWorker(slot, port);
     workers.push(w);
@@ -219,4 +223,16 @@ t.test('/metrics sums the workers; /healthz and 503 follow the workers', async (
   front.setWorker(1, undefined);
   front.drain();
   t.same(await (await fetch(`${url}/healthz`)).json(), { status: 'draining', workers: 0 });
+});
+
+t.test('WHIP of a room a worker already holds (a linked room) goes to that worker', async (t) => {
+  const { url, workers } = await stack(t);
+  await (await post(`${url}/whip/first`, offer('sendonly', ufrag()))).text(); // worker 0
+  const linked = workers[0]!.router.createRoom('shared'); // as SfuRoomService would
+  const res = await post(`${url}/whip/shared`, offer('sendonly', ufrag()));
+  t.equal(res.status, 201);
+  t.equal(candidatePort(await res.text()), workers[0]!.udpAddress?.port, 'joined it on worker 0');
+  t.equal(linked.participants.size, 1, 'the WHIP publisher is in the worker’s room');
+  const other = await post(`${url}/whip/elsewhere`, offer('sendonly', ufrag()));
+  t.equal(candidatePort(await other.text()), workers[1]!.udpAddress?.port, 'new rooms: worker 1');
 });
