@@ -226,8 +226,11 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
   sendRtcp(packet: Uint8Array): boolean {
     const srtp = this.#srtp;
     if (srtp === undefined || this.#state !== 'connected') return this.#sendFailed();
-    const out = srtp.protectRtcp(packet);
-    if (typeof out === 'string' || !this.#session.send(out)) return this.#sendFailed();
+    const wire = this.#session.datagram(packet.length + srtp.rtcpOverhead);
+    const n = srtp.protectRtcpInto(packet, wire);
+    if (typeof n === 'string') return this.#sendFailed();
+    const out = n === wire.length ? wire : wire.subarray(0, n);
+    if (!this.#session.send(out)) return this.#sendFailed();
     this.#counts.rtcpPacketsSent++;
     this.#counts.rtcpBytesSent += out.length;
     return true;

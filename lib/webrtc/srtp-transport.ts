@@ -121,7 +121,13 @@ export class SrtpTransport {
   /** A new buffer holding the (compound) RTCP `packet` protected as SRTCP. */
   protectRtcp(packet: Uint8Array): Buffer | SrtpErrorCode {
     const out = Buffer.allocUnsafe(packet.length + this.#tx.rtcpOverhead);
+    const n = this.protectRtcpInto(packet, out);
+    return typeof n === 'string' ? n : out.subarray(0, n);
+  }
+
+  /** `protectRtcp` into `out` (at least `packet.length + rtcpOverhead` bytes, not overlapping). */
+  protectRtcpInto(packet: Uint8Array, out: Uint8Array): number | SrtpErrorCode {
     const n = this.#tx.protectRtcp(packet, packet.length, out);
-    return isSrtpError(n) ? n.error : out.subarray(0, n);
+    return isSrtpError(n) ? n.error : n;
   }
 }
