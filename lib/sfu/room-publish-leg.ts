@@ -5,6 +5,7 @@
  * fingerprint add and close producers on it (`republish`).
  */
 import { directionOf, type SessionDescription } from '../sdp/index.js';
+import type { SfuTrackSource } from '../signal/room-service.js';
 import { WebRtcEndpoint } from '../webrtc/endpoint.js';
 import type { WebRtcRemoteParameters } from '../webrtc/options.js';
 import { answerTransportOf } from '../webrtc/remote-description.js';
@@ -34,6 +35,10 @@ export interface PublishLegContext {
   closeIfEmpty: (room: Room) => void;
   /** The publisher's codec of each producer, for subscribers' offers. */
   codecs: WeakMap<Producer, ProducerCodec>;
+  /** What each producer carries, where its publisher said (`publish` `sources`). */
+  sources: WeakMap<Producer, SfuTrackSource>;
+  /** The source the current `publish` message gives the section `mid`. */
+  sourceOf: (mid: string) => SfuTrackSource | undefined;
 }
 
 /**
@@ -125,6 +130,8 @@ export function closePublishLeg(leg: PublishLeg, reason: string): void {
 function publish(ctx: PublishLegContext, participant: Participant, t: PublishedTrack): Producer {
   const producer = participant.publish(t.options);
   ctx.codecs.set(producer, t.codec);
+  const source = ctx.sourceOf(t.mid);
+  if (source !== undefined) ctx.sources.set(producer, source);
   return producer;
 }
 

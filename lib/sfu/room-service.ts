@@ -17,6 +17,7 @@ import type {
   RoomServiceSink,
   SfuClientMessage,
   SfuServerMessage,
+  SfuTrackSource,
 } from '../signal/room-service.js';
 import { type Logger, silentLogger } from '../util/logger.js';
 import type { Producer } from './producer.js';
@@ -73,6 +74,7 @@ export class SfuRoomService implements RoomService {
   /** Peers by room id (a room's changes renegotiate only its peers). */
   private readonly rooms = new Map<string, Set<Peer>>();
   private readonly codecs = new WeakMap<Producer, ProducerCodec>();
+  private readonly sources = new WeakMap<Producer, SfuTrackSource>();
   private readonly logger: Logger;
   private readonly now: () => number;
   private closed = false;
@@ -140,7 +142,7 @@ export class SfuRoomService implements RoomService {
     try {
       switch (message.type) {
         case 'publish':
-          this.publish(peer, message.sdp);
+          this.publish(peer, message.sdp, message.sources);
           return;
         case 'subscribe-answer':
           this.subscribeAnswer(peer, message.sdp);
@@ -177,7 +179,11 @@ export class SfuRoomService implements RoomService {
 
   // --- publish -------------------------------------------------------------------------------
 
-  private publish(peer: Peer, sdp: string): void {
+  private publish(
+    peer: Peer,
+    sdp: string,
+    sources: Readonly<Record<string, SfuTrackSource>> | undefined,
+  ): void {
     const { offer, remote } = readOffer(sdp);
     const old = peer.publish;
     if (old !== undefined && !sameTransport(old.remote, remote)) {
@@ -185,7 +191,7 @@ export class SfuRoomService implements RoomService {
       peer.publish = undefined;
       closePublishLeg(old, 'republished');
     }
-    const ctx = this.publishContext(peer);
+    const ctx = this.publishContext(peer, sources);
     let answer: string;
     if (peer.publish !== undefined) answer = republish(ctx, peer.publish, offer);
     else {
@@ -209,12 +215,18 @@ export class SfuRoomService implements RoomService {
     }
   }
 
-  private publishContext(peer: Peer): PublishLegContext {
+  private publishContext(
+    peer: Peer,
+    sources: Readonly<Record<string, SfuTrackSource>> | undefined,
+  ): PublishLegContext {
     return {
       media: this.server.media(),
       room: () => this.roomFor(peer.room),
       closeIfEmpty: (room) => this.closeIfEmpty(room),
       codecs: this.codecs,
+      sources: this.sources,
+      sourceOf: (mid) =>
+        sources !== undefined && Object.hasOwn(sources, mid) ? sources[mid] : undefined,
     };
   }
 
@@ -280,6 +292,7 @@ export class SfuRoomService implements RoomService {
   private openSubscribe(peer: Peer): SubscribeLeg {
     const leg = SubscribeLeg.open(this.server.media(), this.roomFor(peer.room), peer.id, {
       codecOf: (p) => this.codecs.get(p) ?? defaultProducerCodec(p),
+      sourceOf: (p) => this.sources.get(p),
       maxSections: this.options.maxSubscribeSections,
       logger: this.logger,
       restart: peer.subscribeRestart,

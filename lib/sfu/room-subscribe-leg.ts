@@ -5,7 +5,7 @@
  * leg is connected, else when it connects (each with a key frame request).
  */
 import { parse } from '../sdp/index.js';
-import type { SfuTrackInfo } from '../signal/room-service.js';
+import type { SfuTrackInfo, SfuTrackSource } from '../signal/room-service.js';
 import type { Logger } from '../util/logger.js';
 import { WebRtcEndpoint } from '../webrtc/endpoint.js';
 import type { WebRtcRemoteParameters } from '../webrtc/options.js';
@@ -53,6 +53,7 @@ export class SubscribeLeg {
     peerId: string,
     o: {
       codecOf: (p: Producer) => ProducerCodec;
+      sourceOf?: (p: Producer) => SfuTrackSource | undefined;
       maxSections: number;
       logger: Logger;
       restart?: boolean;
@@ -69,7 +70,7 @@ export class SubscribeLeg {
     }
     bindEndpoint(endpoint, participant);
     media.watch(endpoint, participant);
-    const plan = new SubscribePlan(o.codecOf, o.maxSections);
+    const plan = new SubscribePlan(o.codecOf, o.maxSections, o.sourceOf);
     return new SubscribeLeg(endpoint, participant, plan, media, o.logger, o.restart === true);
   }
 

@@ -29,7 +29,7 @@ import {
   sameName,
   serialize,
 } from '../sdp/index.js';
-import type { SfuTrackInfo } from '../signal/room-service.js';
+import type { SfuTrackInfo, SfuTrackSource } from '../signal/room-service.js';
 import type { ConsumerOptions } from './consumer.js';
 import type { Producer } from './producer.js';
 import { codecNameOf, randomSsrc } from './whip.js';
@@ -118,6 +118,8 @@ export class SubscribePlan {
     private readonly codecOf: (p: Producer) => ProducerCodec = defaultProducerCodec,
     /** Most m-sections offered; tracks beyond wait for a free section. */
     private readonly maxSections = 64,
+    /** What a producer carries, where its publisher said; listed in `tracks`. */
+    private readonly sourceOf: (p: Producer) => SfuTrackSource | undefined = () => undefined,
   ) {}
 
   /** Offers sent so far (the `o=` version of the last one). */
@@ -185,7 +187,15 @@ export class SubscribePlan {
     for (const s of this.slots) {
       const p = s.producer;
       if (p === undefined || s.state !== 'active') continue;
-      out.push({ mid: s.mid, trackId: p.id, peerId: p.participant.id, kind: p.kind });
+      const info: SfuTrackInfo = {
+        mid: s.mid,
+        trackId: p.id,
+        peerId: p.participant.id,
+        kind: p.kind,
+      };
+      const source = this.sourceOf(p);
+      if (source !== undefined) info.source = source;
+      out.push(info);
     }
     return out;
   }

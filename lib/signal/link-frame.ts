@@ -1,6 +1,7 @@
 import { parseSfuClientMessage, ROOM_NAME } from './protocol.js';
 import {
   RoomServiceErrorCode,
+  SFU_TRACK_SOURCES,
   type SfuClientMessage,
   type SfuServerMessage,
   type SfuTrackInfo,
@@ -123,5 +124,9 @@ function trackInfo(v: unknown): SfuTrackInfo | undefined {
   const { mid, trackId, peerId, kind } = t;
   if (!id(mid) || !id(trackId, 256) || !id(peerId)) return undefined;
   if (kind !== 'audio' && kind !== 'video') return undefined;
-  return { mid, trackId, peerId, kind };
+  // Optional: an unknown source (a newer SFU) is left out, not refused.
+  const source = SFU_TRACK_SOURCES.find((x) => x === t.source);
+  return source === undefined
+    ? { mid, trackId, peerId, kind }
+    : { mid, trackId, peerId, kind, source };
 }

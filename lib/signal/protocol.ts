@@ -1,5 +1,5 @@
 import type { SignalErrorCode } from './errors.js';
-import type { SfuClientMessage } from './room-service.js';
+import { SFU_TRACK_SOURCES, type SfuClientMessage, type SfuTrackSource } from './room-service.js';
 
 /**
  * The WebSocket protocol: JSON text frames, one message each, validated by `parseClientMessage`
@@ -15,6 +15,8 @@ const MAX_TOKEN = 8192;
 const MAX_CANDIDATE = 1024;
 /** Simulcast layers a `set-layer` may name: 0 (lowest) to 3. */
 export const MAX_LAYER = 3;
+/** Entries of a publish's `sources` kept (one per m-section). */
+const MAX_SOURCES = 64;
 
 export type SessionType = 'p2p' | 'sfu';
 
@@ -160,15 +162,37 @@ function build(type: string, o: Obj): ClientMessage | undefined {
 }
 
 function buildSfu(type: SfuClientMessage['type'], o: Obj): SfuClientMessage {
-  if (type !== 'set-layer') {
+  if (type === 'subscribe-answer') return { type, sdp: str(o, 'sdp', Number.MAX_SAFE_INTEGER) };
+  if (type === 'publish') {
     // Like offer/answer: the size of an SDP is bounded by the message size limit.
-    return { type, sdp: str(o, 'sdp', Number.MAX_SAFE_INTEGER) };
+    const sdp = str(o, 'sdp', Number.MAX_SAFE_INTEGER);
+    const sources = trackSources(o.sources);
+    return sources === undefined ? { type, sdp } : { type, sdp, sources };
   }
   const layer = o.layer;
   if (!Number.isInteger(layer) || (layer as number) < 0 || (layer as number) > MAX_LAYER) {
     throw new FieldError(`"layer" must be an integer 0-${MAX_LAYER}`);
   }
   return { type, trackId: str(o, 'trackId', MAX_ID), layer: layer as number };
+}
+
+/**
+ * A publish's optional `sources` (mid → what the track is): entries that are not a short mid
+ * with a known source are left out, never refused (a newer client may know more sources).
+ */
+function trackSources(v: unknown): Record<string, SfuTrackSource> | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const out: Record<string, SfuTrackSource> = {};
+  let n = 0;
+  for (const [mid, source] of Object.entries(v)) {
+    if (n >= MAX_SOURCES) break;
+    if (mid.length === 0 || mid.length > MAX_ID) continue;
+    const known = SFU_TRACK_SOURCES.find((x) => x === source);
+    if (known === undefined) continue;
+    out[mid] = known;
+    n++;
+  }
+  return n === 0 ? undefined : out;
 }
 
 /**

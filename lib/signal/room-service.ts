@@ -11,10 +11,27 @@
  * tracks change). Two connections means no offer glare: each side only ever offers on its own.
  */
 
+/**
+ * What a published track carries, as its publisher says (optional everywhere): a camera, a
+ * microphone, a screen share's video or its audio. Receivers lay tiles out by it.
+ */
+export type SfuTrackSource = 'camera' | 'microphone' | 'screen' | 'screen-audio';
+
+export const SFU_TRACK_SOURCES: readonly SfuTrackSource[] = [
+  'camera',
+  'microphone',
+  'screen',
+  'screen-audio',
+];
+
 /** A message from a peer to the service, validated by the signal server (protocol.ts). */
 export type SfuClientMessage =
-  /** The publishing connection's offer (first, or a renegotiation adding/removing tracks). */
-  | { type: 'publish'; sdp: string }
+  /**
+   * The publishing connection's offer (first, or a renegotiation adding/removing tracks).
+   * `sources` (optional): what each published section carries, by the mid of its section; read
+   * when the track is first published (a later change of a live track is not signalled).
+   */
+  | { type: 'publish'; sdp: string; sources?: Record<string, SfuTrackSource> }
   /** The answer to the latest `subscribe-offer`. */
   | { type: 'subscribe-answer'; sdp: string }
   /** Preferred simulcast layer of one subscribed track: 0 = lowest; clamped to what exists. */
@@ -28,6 +45,8 @@ export interface SfuTrackInfo {
   /** The publishing peer (also the `a=msid` stream id of the section). */
   peerId: string;
   kind: 'audio' | 'video';
+  /** What the publisher said the track is (optional; absent when it did not say). */
+  source?: SfuTrackSource;
 }
 
 /** A message from the service to one peer; the signal server delivers it as is. */

@@ -12,6 +12,7 @@ import type {
   SfuClientMessage,
   SfuServerMessage,
   SfuTrackInfo,
+  SfuTrackSource,
 } from '../../lib/signal/room-service.js';
 
 // The parts of the W3C API used here (wrtc's own types name DOM globals this build lacks).
@@ -29,6 +30,7 @@ interface Track {
 interface Transceiver {
   readonly mid: string | null;
   readonly receiver: { readonly track: Track };
+  readonly sender: { readonly track: Track | null };
 }
 interface TrackEvent {
   track: Track;
@@ -120,6 +122,8 @@ export class WrtcClient {
   private readonly sinks = new Map<string, Sink>();
   private readonly feeders: (() => void)[] = [];
   private readonly tracks: Track[] = [];
+  /** Sources given to `addTrack`, sent with each publish by the mid of their section. */
+  private readonly sources = new Map<Track, SfuTrackSource>();
   private readonly timer: NodeJS.Timeout;
   private queue: Promise<void> = Promise.resolve();
   private answerWaiter: ((sdp: string) => void) | undefined;
@@ -149,7 +153,16 @@ export class WrtcClient {
    * Adds a synthetic source of `kind` to the publish connection (published on `publish()`);
    * audio is a tone of `amplitude` (Int16, default 8,000; 0 is silence).
    */
-  addTrack(kind: 'audio' | 'video', o: { amplitude?: number } = {}): Track {
+  addTrack(
+    kind: 'audio' | 'video',
+    o: { amplitude?: number; source?: SfuTrackSource } = {},
+  ): Track {
+    const track = this.addSource(kind, o.amplitude);
+    if (o.source !== undefined) this.sources.set(track, o.source);
+    return track;
+  }
+
+  private addSource(kind: 'audio' | 'video', amplitude: number | undefined): Track {
     if (kind === 'video') {
       const source = new wrtc.nonstandard.RTCVideoSource();
       const width = 160;
@@ -168,7 +181,7 @@ export class WrtcClient {
     const source = new wrtc.nonstandard.RTCAudioSource();
     const samples = new Int16Array(480);
     for (let i = 0; i < samples.length; i++)
-      samples[i] = Math.round((o.amplitude ?? 8000) * Math.sin(i / 8));
+      samples[i] = Math.round((amplitude ?? 8000) * Math.sin(i / 8));
     // 20 ms per tick: two 10 ms chunks, the size RTCAudioSource takes.
     this.feeders.push(() => {
       source.onData({ samples, sampleRate: 48000 });
@@ -211,9 +224,18 @@ export class WrtcClient {
     const answered = new Promise<string>((resolve) => {
       this.answerWaiter = resolve;
     });
-    this.send({ type: 'publish', sdp: this.pub.localDescription?.sdp ?? offer.sdp });
-    const sdp = await answered;
-    await this.pub.setRemoteDescription({ type: 'answer', sdp });
+    const sources: Record<string, SfuTrackSource> = {};
+    for (const tr of this.pub.getTransceivers()) {
+      const source = tr.sender.track === null ? undefined : this.sources.get(tr.sender.track);
+      if (tr.mid !== null && source !== undefined) sources[tr.mid] = source;
+    }
+    const local = this.pub.localDescription?.sdp ?? offer.sdp;
+    this.send(
+      Object.keys(sources).length === 0
+        ? { type: 'publish', sdp: local }
+        : { type: 'publish', sdp: local, sources },
+    );
+    await this.pub.setRemoteDescription({ type: 'answer', sdp: await answered });
   }
 
   send(message: SfuClientMessage): void {

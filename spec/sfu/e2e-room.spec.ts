@@ -154,6 +154,26 @@ t.test(
       'bob has two live video tracks from alice',
     );
     t.ok((await bob.waitFrames(a, 'screen', 1)) > 0, 'bob decodes the screen share');
+    // The SDK said which is which (`publish` sources): the page lays the screen out as one.
+    const videos = sharing.sfu?.tracks.filter((tr) => tr.peerId === a && tr.kind === 'video');
+    t.same(
+      videos?.map((v) => [v.source, v.screenTile]).sort(),
+      [
+        ['camera', false],
+        ['screen', true],
+      ],
+      'the camera and the screen arrive labelled; only the screen gets a screen tile',
+    );
+    t.equal(
+      videos?.find((v) => v.source === 'screen')?.caption,
+      `${a} (screen)`,
+      'the screen tile says so',
+    );
+    t.same(
+      sharing.sfu?.tracks.filter((tr) => tr.kind === 'audio').map((tr) => tr.source),
+      ['microphone'],
+      'the microphone too',
+    );
     t.equal((await alice.state()).sfu?.published.length, 3, 'alice publishes three tracks');
 
     await alice.page.click('#share');

@@ -181,7 +181,7 @@ function wireScreenShare(ctx: SfuPageContext, room: () => SfuRoom | undefined): 
         share.textContent = 'Stop sharing';
         for (const track of stream.getVideoTracks()) {
           track.addEventListener('ended', stop, { once: true });
-          await r.publish(track, stream);
+          await r.publish(track, stream, { source: 'screen' });
         }
       },
       (err: unknown) => ctx.report('screen share', err),

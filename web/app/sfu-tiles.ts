@@ -1,7 +1,7 @@
 /**
  * Remote media of an SFU room: one tile per remote video track (a camera and a screen share
- * of the same peer are two tiles), captioned with the peer id and with a simulcast layer
- * picker; one hidden audio element per remote audio track. A track's elements go as soon as
+ * of the same peer are two tiles; a screen share, as its publisher labelled it, spans the grid
+ * and says so), captioned with the peer id and with a simulcast layer picker; one hidden audio element per remote audio track. A track's elements go as soon as
  * the SDK says it ended.
  */
 import type { RemoteTrack } from '../sdk/index.js';
@@ -32,12 +32,25 @@ export class SfuTiles {
     } else {
       const video = el('video', { autoplay: true, playsinline: true, muted: true });
       video.srcObject = stream;
+      // A screen share (its publisher said so) spans the grid and is captioned as one;
+      // `object-fit: contain` already shows it uncropped.
+      const screen = remote.source === 'screen';
       const nth = this.#videosOf(remote.peerId) + 1;
+      const caption = screen
+        ? `${remote.peerId} (screen)`
+        : nth > 1
+          ? `${remote.peerId} (${nth})`
+          : remote.peerId;
       node = el(
         'figure',
-        { class: 'tile', 'data-peer': remote.peerId, 'data-track': remote.trackId },
+        {
+          class: screen ? 'tile screen' : 'tile',
+          'data-peer': remote.peerId,
+          'data-track': remote.trackId,
+          ...(remote.source === undefined ? {} : { 'data-source': remote.source }),
+        },
         video,
-        el('figcaption', {}, nth > 1 ? `${remote.peerId} (${nth})` : remote.peerId),
+        el('figcaption', {}, caption),
         this.#layerPicker(remote.trackId),
       );
       this.#grid.append(node);
@@ -70,6 +83,9 @@ export class SfuTiles {
       trackId: remote.trackId,
       kind: remote.kind,
       mid: remote.mid,
+      ...(remote.source === undefined ? {} : { source: remote.source }),
+      caption: node.querySelector('figcaption')?.textContent ?? '',
+      screenTile: node.classList.contains('screen'),
       shown: node.isConnected,
     }));
   }

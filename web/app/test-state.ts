@@ -52,6 +52,12 @@ export interface RemoteTrackView {
   trackId: string;
   kind: string;
   mid: string;
+  /** What its publisher said it is (SDK `RemoteTrack.source`), when it said. */
+  source?: string;
+  /** The video tile's caption ('' for audio). */
+  caption: string;
+  /** The video tile is laid out as a screen share. */
+  screenTile: boolean;
   /** The page shows it: a video tile (video) or an audio element (audio) is in the DOM. */
   shown: boolean;
 }

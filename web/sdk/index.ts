@@ -26,6 +26,7 @@ export type {
   ServerMessage,
   SessionType,
   SfuTrackInfo,
+  SfuTrackSource,
 } from './protocol.js';
 export { CloseCode } from './protocol.js';
 export { DEFAULT_SIMULCAST } from './sfu-publisher.js';

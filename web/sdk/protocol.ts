@@ -10,9 +10,13 @@ import type {
   SfuClientMessage,
   SfuServerMessage,
   SfuTrackInfo,
+  SfuTrackSource,
 } from '../../lib/signal/room-service.js';
 
-export type { SfuTrackInfo };
+export type { SfuTrackInfo, SfuTrackSource };
+
+/** The sources this client knows (room-service.ts `SFU_TRACK_SOURCES`; not bundled from lib). */
+const TRACK_SOURCES: readonly SfuTrackSource[] = ['camera', 'microphone', 'screen', 'screen-audio'];
 
 export interface IceCandidateMessage {
   candidate: string;
@@ -93,6 +97,14 @@ function isTrackInfo(v: unknown): v is SfuTrackInfo {
   );
 }
 
+/** The fields of a track entry this client knows; an unknown `source` is left out. */
+function trackInfo({ mid, trackId, peerId, kind, source }: SfuTrackInfo): SfuTrackInfo {
+  const known = TRACK_SOURCES.find((x) => x === source);
+  return known === undefined
+    ? { mid, trackId, peerId, kind }
+    : { mid, trackId, peerId, kind, source: known };
+}
+
 function isIceServer(v: unknown): v is RTCIceServer {
   if (!isObject(v)) return false;
   const urls = v.urls;
@@ -162,12 +174,7 @@ export function parseServerMessage(text: string): ServerMessage | undefined {
         ? {
             type: 'subscribe-offer',
             sdp: v.sdp,
-            tracks: v.tracks.filter(isTrackInfo).map(({ mid, trackId, peerId, kind }) => ({
-              mid,
-              trackId,
-              peerId,
-              kind,
-            })),
+            tracks: v.tracks.filter(isTrackInfo).map(trackInfo),
             ...(v.restart === true ? { restart: true } : {}),
           }
         : undefined;

@@ -7,6 +7,7 @@
  * The SFU is ICE-lite with its candidates in its answer: the browser's checks reach it from
  * the addresses it would have trickled, so the offer goes out at once, candidates or not.
  */
+import type { SfuTrackSource } from './protocol.js';
 import { SignalError } from './signal-socket.js';
 
 export interface PublishOptions {
@@ -16,6 +17,12 @@ export interface PublishOptions {
    * this order, 0 = lowest). Default: one encoding.
    */
   simulcast?: boolean | RTCRtpEncodingParameters[];
+  /**
+   * What the track is, told to the SFU and by it to the other participants (their
+   * `RemoteTrack.source`). Default: `screen` for a video track of `getDisplayMedia` (its
+   * settings name a `displaySurface`), else `camera` or `microphone` by kind.
+   */
+  source?: SfuTrackSource;
 }
 
 /** Three layers, lowest first; the bitrates are libwebrtc's usual ladder for 720p. */
@@ -26,8 +33,8 @@ export const DEFAULT_SIMULCAST: readonly RTCRtpEncodingParameters[] = [
 ];
 
 export interface PublisherHooks {
-  /** Sends `{type: 'publish', sdp}`. */
-  send(sdp: string): void;
+  /** Sends `{type: 'publish', sdp, sources}` (`sources`: by mid, omitted when empty). */
+  send(sdp: string, sources: Record<string, SfuTrackSource>): void;
   connectionState(state: RTCPeerConnectionState): void;
 }
 
@@ -47,6 +54,7 @@ export class SfuPublisher {
   /** Completed offer/answer exchanges, for tests and diagnostics. */
   exchanges = 0;
   readonly #tracks = new Map<MediaStreamTrack, RTCRtpTransceiver>();
+  readonly #sources = new Map<RTCRtpTransceiver, SfuTrackSource>();
   readonly #answerTimeoutMs: number;
   #chain: Promise<void> = Promise.resolve();
   #queued: Promise<void> | undefined;
@@ -85,7 +93,9 @@ export class SfuPublisher {
     if (stream !== undefined) init.streams = [stream];
     const encodings = simulcastEncodings(track, options);
     if (encodings !== undefined) init.sendEncodings = encodings;
-    this.#tracks.set(track, this.pc.addTransceiver(track, init));
+    const transceiver = this.pc.addTransceiver(track, init);
+    this.#tracks.set(track, transceiver);
+    this.#sources.set(transceiver, options.source ?? sourceOf(track));
   }
 
   /**
@@ -158,9 +168,15 @@ export class SfuPublisher {
     await pc.setLocalDescription();
     const offer = pc.localDescription;
     if (offer === null || offer.type !== 'offer') return;
+    // Mids are known once the offer is set; a replaced track keeps its section's source.
+    const sources: Record<string, SfuTrackSource> = {};
+    for (const transceiver of this.#tracks.values()) {
+      const source = this.#sources.get(transceiver);
+      if (transceiver.mid !== null && source !== undefined) sources[transceiver.mid] = source;
+    }
     let sdp: string;
     try {
-      sdp = await this.#awaitAnswer(offer.sdp);
+      sdp = await this.#awaitAnswer(offer.sdp, sources);
     } catch (err) {
       // Back to stable, so the next exchange can offer again.
       if (!this.#closed && pc.signalingState === 'have-local-offer') {
@@ -173,7 +189,7 @@ export class SfuPublisher {
     this.exchanges++;
   }
 
-  #awaitAnswer(offer: string): Promise<string> {
+  #awaitAnswer(offer: string, sources: Record<string, SfuTrackSource>): Promise<string> {
     return new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (this.#waiting !== waiting) return;
@@ -191,9 +207,16 @@ export class SfuPublisher {
         },
       };
       this.#waiting = waiting;
-      this.hooks.send(offer);
+      this.hooks.send(offer, sources);
     });
   }
+}
+
+/** A screen capture's track names its `displaySurface` (Media Capture Screen Share §5.4). */
+function sourceOf(track: MediaStreamTrack): SfuTrackSource {
+  const screen = track.getSettings().displaySurface !== undefined;
+  if (track.kind === 'video') return screen ? 'screen' : 'camera';
+  return screen ? 'screen-audio' : 'microphone';
 }
 
 function simulcastEncodings(

@@ -7,7 +7,7 @@
  *   const room = await SfuRoom.join({ url: '/ws', room: 'abc', localStream });
  *   room.on('track', ({ peerId, track, stream }) => show(peerId, stream));
  *   room.on('trackended', ({ track }) => hide(track));
- *   await room.publish(screenTrack);            // a second video, re-offered to the SFU
+ *   await room.publish(screenTrack);            // a second video (source 'screen'), re-offered
  *   room.setLayer(trackId, 0);                  // the lowest simulcast layer of that track
  *
  * When the SFU loses this peer (`error` `sfu-unavailable` with no `ref`: its link to the
@@ -347,7 +347,12 @@ export class SfuRoom extends Emitter<SfuRoomEvents> {
           : {}),
       },
       {
-        send: (sdp) => this.#socket.send({ type: 'publish', sdp }),
+        send: (sdp, sources) =>
+          this.#socket.send(
+            Object.keys(sources).length === 0
+              ? { type: 'publish', sdp }
+              : { type: 'publish', sdp, sources },
+          ),
         connectionState: (state) => this.emit('connection-state', { pc: 'publish', state }),
       },
     );

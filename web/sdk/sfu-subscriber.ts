@@ -6,7 +6,7 @@
  * one whose track is gone from the list (the SFU keeps ended tracks' sections, `inactive`) is
  * an ended one. This does not depend on when, or whether, the browser fires `track`.
  */
-import type { SfuTrackInfo } from './protocol.js';
+import type { SfuTrackInfo, SfuTrackSource } from './protocol.js';
 
 /** One track of another participant, received through the SFU. */
 export interface RemoteTrack {
@@ -14,6 +14,8 @@ export interface RemoteTrack {
   /** The SFU's id of the track; what `setLayer` takes. */
   trackId: string;
   kind: 'audio' | 'video';
+  /** What its publisher said it is (`camera`, `screen`…); absent when it did not say. */
+  source?: SfuTrackSource;
   /** The subscribe connection's section carrying it. */
   mid: string;
   track: MediaStreamTrack;
