@@ -70,6 +70,8 @@ export function reductionTable(bits: number): Int32Array {
 
 const R4 = reductionTable(4);
 
+const REDUCE8 = reductionTable(8);
+
 export interface GhashCandidate {
   readonly name: string;
   /** Bytes of per-key table. */
@@ -755,6 +757,137 @@ export class Byte16Ghash implements GhashCandidate {
       z1 ^= m[o + 1] ?? 0;
       z2 ^= m[o + 2] ?? 0;
       z3 ^= m[o + 3] ?? 0;
+      y0 = z0;
+      y1 = z1;
+      y2 = z2;
+      y3 = z3;
+    }
+    this.y0 = y0;
+    this.y1 = y1;
+    this.y2 = y2;
+    this.y3 = y3;
+  }
+}
+
+/**
+ * Shoup's method two bytes a step: M[b] = b·H and M8[b] = b·H·x^8 (8 kB per key), 8 steps of
+ * shift-by-16 whose 16 dropped bits fold back through the shared REDUCE8 twice.
+ */
+export class Shoup16Ghash implements GhashCandidate {
+  readonly name = 'shoup-2x8bit';
+  readonly tableBytes = 2 * 256 * 16;
+  y0 = 0;
+  y1 = 0;
+  y2 = 0;
+  y3 = 0;
+  private readonly table = new Int32Array(2 * 256 * 4);
+  constructor(h: Uint8Array) {
+    const powers = powersOfH(h);
+    fillProducts(this.table, 0, powers, 0, 8);
+    fillProducts(this.table, 1024, powers, 8, 8);
+  }
+
+  blocks(view: DataView, at: number, end: number): void {
+    const m = this.table;
+    let y0 = this.y0;
+    let y1 = this.y1;
+    let y2 = this.y2;
+    let y3 = this.y3;
+    for (let i = at; i < end; i += 16) {
+      y0 ^= view.getInt32(i);
+      y1 ^= view.getInt32(i + 4);
+      y2 ^= view.getInt32(i + 8);
+      y3 ^= view.getInt32(i + 12);
+      let z0 = 0;
+      let z1 = 0;
+      let z2 = 0;
+      let z3 = 0;
+      let o = 0;
+      let p = 0;
+      let r = 0;
+      o = ((y3 >>> 8) & 255) << 2;
+      p = (256 + (y3 & 255)) << 2;
+      z0 = (m[o] ?? 0) ^ (m[p] ?? 0);
+      z1 = (m[o + 1] ?? 0) ^ (m[p + 1] ?? 0);
+      z2 = (m[o + 2] ?? 0) ^ (m[p + 2] ?? 0);
+      z3 = (m[o + 3] ?? 0) ^ (m[p + 3] ?? 0);
+      r = z3 & 65535;
+      z3 = (z3 >>> 16) | (z2 << 16);
+      z2 = (z2 >>> 16) | (z1 << 16);
+      z1 = (z1 >>> 16) | (z0 << 16);
+      z0 = (z0 >>> 16) ^ (REDUCE8[r >>> 8] ?? 0) ^ ((REDUCE8[r & 255] ?? 0) >>> 8);
+      o = (y3 >>> 24) << 2;
+      p = (256 + ((y3 >>> 16) & 255)) << 2;
+      z0 ^= (m[o] ?? 0) ^ (m[p] ?? 0);
+      z1 ^= (m[o + 1] ?? 0) ^ (m[p + 1] ?? 0);
+      z2 ^= (m[o + 2] ?? 0) ^ (m[p + 2] ?? 0);
+      z3 ^= (m[o + 3] ?? 0) ^ (m[p + 3] ?? 0);
+      r = z3 & 65535;
+      z3 = (z3 >>> 16) | (z2 << 16);
+      z2 = (z2 >>> 16) | (z1 << 16);
+      z1 = (z1 >>> 16) | (z0 << 16);
+      z0 = (z0 >>> 16) ^ (REDUCE8[r >>> 8] ?? 0) ^ ((REDUCE8[r & 255] ?? 0) >>> 8);
+      o = ((y2 >>> 8) & 255) << 2;
+      p = (256 + (y2 & 255)) << 2;
+      z0 ^= (m[o] ?? 0) ^ (m[p] ?? 0);
+      z1 ^= (m[o + 1] ?? 0) ^ (m[p + 1] ?? 0);
+      z2 ^= (m[o + 2] ?? 0) ^ (m[p + 2] ?? 0);
+      z3 ^= (m[o + 3] ?? 0) ^ (m[p + 3] ?? 0);
+      r = z3 & 65535;
+      z3 = (z3 >>> 16) | (z2 << 16);
+      z2 = (z2 >>> 16) | (z1 << 16);
+      z1 = (z1 >>> 16) | (z0 << 16);
+      z0 = (z0 >>> 16) ^ (REDUCE8[r >>> 8] ?? 0) ^ ((REDUCE8[r & 255] ?? 0) >>> 8);
+      o = (y2 >>> 24) << 2;
+      p = (256 + ((y2 >>> 16) & 255)) << 2;
+      z0 ^= (m[o] ?? 0) ^ (m[p] ?? 0);
+      z1 ^= (m[o + 1] ?? 0) ^ (m[p + 1] ?? 0);
+      z2 ^= (m[o + 2] ?? 0) ^ (m[p + 2] ?? 0);
+      z3 ^= (m[o + 3] ?? 0) ^ (m[p + 3] ?? 0);
+      r = z3 & 65535;
+      z3 = (z3 >>> 16) | (z2 << 16);
+      z2 = (z2 >>> 16) | (z1 << 16);
+      z1 = (z1 >>> 16) | (z0 << 16);
+      z0 = (z0 >>> 16) ^ (REDUCE8[r >>> 8] ?? 0) ^ ((REDUCE8[r & 255] ?? 0) >>> 8);
+      o = ((y1 >>> 8) & 255) << 2;
+      p = (256 + (y1 & 255)) << 2;
+      z0 ^= (m[o] ?? 0) ^ (m[p] ?? 0);
+      z1 ^= (m[o + 1] ?? 0) ^ (m[p + 1] ?? 0);
+      z2 ^= (m[o + 2] ?? 0) ^ (m[p + 2] ?? 0);
+      z3 ^= (m[o + 3] ?? 0) ^ (m[p + 3] ?? 0);
+      r = z3 & 65535;
+      z3 = (z3 >>> 16) | (z2 << 16);
+      z2 = (z2 >>> 16) | (z1 << 16);
+      z1 = (z1 >>> 16) | (z0 << 16);
+      z0 = (z0 >>> 16) ^ (REDUCE8[r >>> 8] ?? 0) ^ ((REDUCE8[r & 255] ?? 0) >>> 8);
+      o = (y1 >>> 24) << 2;
+      p = (256 + ((y1 >>> 16) & 255)) << 2;
+      z0 ^= (m[o] ?? 0) ^ (m[p] ?? 0);
+      z1 ^= (m[o + 1] ?? 0) ^ (m[p + 1] ?? 0);
+      z2 ^= (m[o + 2] ?? 0) ^ (m[p + 2] ?? 0);
+      z3 ^= (m[o + 3] ?? 0) ^ (m[p + 3] ?? 0);
+      r = z3 & 65535;
+      z3 = (z3 >>> 16) | (z2 << 16);
+      z2 = (z2 >>> 16) | (z1 << 16);
+      z1 = (z1 >>> 16) | (z0 << 16);
+      z0 = (z0 >>> 16) ^ (REDUCE8[r >>> 8] ?? 0) ^ ((REDUCE8[r & 255] ?? 0) >>> 8);
+      o = ((y0 >>> 8) & 255) << 2;
+      p = (256 + (y0 & 255)) << 2;
+      z0 ^= (m[o] ?? 0) ^ (m[p] ?? 0);
+      z1 ^= (m[o + 1] ?? 0) ^ (m[p + 1] ?? 0);
+      z2 ^= (m[o + 2] ?? 0) ^ (m[p + 2] ?? 0);
+      z3 ^= (m[o + 3] ?? 0) ^ (m[p + 3] ?? 0);
+      r = z3 & 65535;
+      z3 = (z3 >>> 16) | (z2 << 16);
+      z2 = (z2 >>> 16) | (z1 << 16);
+      z1 = (z1 >>> 16) | (z0 << 16);
+      z0 = (z0 >>> 16) ^ (REDUCE8[r >>> 8] ?? 0) ^ ((REDUCE8[r & 255] ?? 0) >>> 8);
+      o = (y0 >>> 24) << 2;
+      p = (256 + ((y0 >>> 16) & 255)) << 2;
+      z0 ^= (m[o] ?? 0) ^ (m[p] ?? 0);
+      z1 ^= (m[o + 1] ?? 0) ^ (m[p + 1] ?? 0);
+      z2 ^= (m[o + 2] ?? 0) ^ (m[p + 2] ?? 0);
+      z3 ^= (m[o + 3] ?? 0) ^ (m[p + 3] ?? 0);
       y0 = z0;
       y1 = z1;
       y2 = z2;

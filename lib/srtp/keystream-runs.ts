@@ -13,6 +13,13 @@ export const MAX_RUNS = 64;
 const EMPTY = Buffer.alloc(0);
 const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 
+/**
+ * Counter blocks are written and consumed by one synchronous ECB call, so every KeystreamRuns
+ * of the thread shares one scratch (as large as the largest run, ~10 kB for 1,500 B packets)
+ * instead of holding one each; `views` are its prefixes by length, so a run makes no subarray.
+ */
+const scratch = { counters: Buffer.alloc(1536), views: new Map<number, Buffer>() };
+
 /** Writes the first counter block of packet `index` of `ssrc` into `block` (16 bytes). */
 export type FirstBlock = (block: Buffer, ssrc: number, index: number) => void;
 
@@ -50,8 +57,6 @@ export class KeystreamRuns {
   viewOffset = 0;
   private readonly runs = new Map<number, Run>();
   private readonly first = Buffer.alloc(16);
-  private counters = Buffer.alloc(1536);
-  private readonly counterViews = new Map<number, Buffer>();
 
   constructor(
     private readonly cipher: Cipher,
@@ -122,27 +127,24 @@ export class KeystreamRuns {
     return keystream;
   }
 
-  /**
-   * `counters[0, bytes)` as a Buffer, from a few kept per length (a session's streams use one
-   * or two strides), so a run makes no subarray.
-   */
+  /** The shared counter scratch's first `bytes` as a Buffer. */
   private counterView(bytes: number): Buffer {
-    let v = this.counterViews.get(bytes);
+    let v = scratch.views.get(bytes);
     if (v === undefined) {
-      if (this.counterViews.size >= 8) this.counterViews.clear();
-      v = this.counters.subarray(0, bytes);
-      this.counterViews.set(bytes, v);
+      if (scratch.views.size >= 16) scratch.views.clear();
+      v = scratch.counters.subarray(0, bytes);
+      scratch.views.set(bytes, v);
     }
     return v;
   }
 
   /** The counter-block scratch, at least `blocks` blocks long. */
   private counterBlocks(blocks: number): Buffer {
-    if (this.counters.length < blocks * 16) {
-      this.counters = Buffer.alloc(blocks * 16);
-      this.counterViews.clear();
+    if (scratch.counters.length < blocks * 16) {
+      scratch.counters = Buffer.alloc(blocks * 16);
+      scratch.views.clear();
     }
-    return this.counters;
+    return scratch.counters;
   }
 }
 
