@@ -25,7 +25,9 @@ import {
   midOf,
   type OfferMedia,
   type OfferOptions,
+  parseFmtpParameters,
   type SessionDescription,
+  sameFormat,
   sameName,
   serialize,
 } from '../sdp/index.js';
@@ -277,9 +279,9 @@ export class SubscribePlan {
       }
       const d = directionOf(m, answer.session);
       if (d !== 'recvonly' && d !== 'sendrecv') continue;
-      const codec = codecsOf(m).find(
-        (c) => sameName(c.name, slot.codec.name) && c.clockRate === slot.codec.clockRate,
-      );
+      // The offered format, by the same rule as negotiation (H.264 profile and packetization
+      // mode, VP9 profile-id…): two H.264 publishers of one room are two formats.
+      const codec = codecsOf(m).find((c) => sameFormat(c, slot.codec));
       if (codec === undefined) continue;
       const options: ConsumerOptions = {
         ssrc: slot.ssrc,
@@ -314,7 +316,7 @@ export class SubscribePlan {
       name: c.name,
       clockRate: c.clockRate,
       fmtp: c.fmtp,
-      parameters: new Map(),
+      parameters: parseFmtpParameters(c.fmtp),
       rtcpFb: [...(p.kind === 'video' ? DEFAULT_VIDEO_FEEDBACK : DEFAULT_AUDIO_FEEDBACK)],
     };
     if (c.channels !== undefined) codec.channels = c.channels;

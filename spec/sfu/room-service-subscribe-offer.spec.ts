@@ -15,6 +15,7 @@ import {
   msidsOf,
   parse,
   type SessionDescription,
+  serialize,
   ssrcGroupsOf,
 } from '../../lib/sdp/index.js';
 import { Router } from '../../lib/sfu/router.js';
@@ -220,3 +221,107 @@ t.test('sections are bounded: tracks beyond wait for a free one', async (t) => {
   t.equal(plan.slots.length, 2);
   t.equal(plan.tracks().length, 2);
 });
+
+t.test(
+  'answers are matched by format: two H.264 publishers of one room are told apart',
+  async (t) => {
+    const { alice, bob } = room();
+    const h264 = (p: typeof alice, ssrc: number) =>
+      p.publish({
+        kind: 'video',
+        mimeType: 'video/H264',
+        payloadType: 102,
+        clockRate: 90000,
+        rtxPayloadType: 103,
+        encodings: [{ ssrc, rtxSsrc: ssrc + 1 }],
+      });
+    const baseline = h264(alice, 5000);
+    const high = h264(bob, 6000);
+    const fmtp = new Map([
+      [baseline, 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f'],
+      [high, 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640c1f'],
+    ]);
+    const plan = new SubscribePlan((p) => ({
+      name: 'H264',
+      clockRate: 90000,
+      fmtp: fmtp.get(p) ?? '',
+    }));
+    plan.sync([baseline, high]);
+    const offer = plan.offer(transport).sdp;
+    const pts = parsed(offer).media.map((m) => codecsOf(m)[0]!);
+    t.not(pts[0]!.payloadType, pts[1]!.payloadType, 'one payload type per format');
+    t.match(pts[1]!.fmtp, /profile-level-id=640c1f/, 'the publisher’s fmtp is offered');
+    // An answerer that lists both formats in each section, the other one first: only the
+    // format offered in the section may be taken, whatever comes first.
+    const a = createAnswer(parsed(offer), {
+      ice: { ufrag: 'cliU', pwd: 'clientPasswordOf22chars' },
+      fingerprints: [{ algorithm: 'sha-256', value: FP }],
+      setup: 'active',
+      iceLite: false,
+      videoCodecs: [
+        {
+          name: 'H264',
+          clockRate: 90000,
+          parameters: { 'packetization-mode': '1', 'profile-level-id': '42e01f' },
+          rtx: true,
+        },
+        {
+          name: 'H264',
+          clockRate: 90000,
+          parameters: { 'packetization-mode': '1', 'profile-level-id': '640c1f' },
+          rtx: true,
+        },
+      ],
+    });
+    if (!a.ok) throw new Error(a.error.code);
+    const both = parsed(
+      a.value.media.length === 2
+        ? crossList(
+            serialize(a.value),
+            pts[0]!.payloadType,
+            pts[1]!.payloadType,
+            fmtp.get(baseline)!,
+            fmtp.get(high)!,
+          )
+        : '',
+    );
+    t.same(
+      both.media.map((m) => codecsOf(m).filter((c) => c.name === 'H264').length),
+      [2, 2],
+      'each answered section lists both H.264 formats',
+    );
+    const r = plan.readAnswer(both);
+    t.ok(r.ok);
+    if (!r.ok) return;
+    t.same(
+      r.subscriptions.map((s) => [s.producer.participant.id, s.options.payloadType]),
+      [
+        ['p_alice', pts[0]!.payloadType],
+        ['p_bob', pts[1]!.payloadType],
+      ],
+      'each subscription forwards with its own format’s payload type',
+    );
+  },
+);
+
+/**
+ * Each video section of `answer` also lists the other section's H.264 format, first: the
+ * baseline section gets the high payload type in front and the other way round.
+ */
+function crossList(answer: string, ptA: number, ptB: number, fmtpA: string, fmtpB: string): string {
+  const sections = answer.split('\r\nm=');
+  return sections
+    .map((part, i) => {
+      if (i === 0) return part;
+      const mine = part.includes(`a=rtpmap:${ptA} `) ? ptA : ptB;
+      const other = mine === ptA ? ptB : ptA;
+      const otherFmtp = other === ptA ? fmtpA : fmtpB;
+      return part
+        .replace(/^video (\d+) (\S+) /, `video $1 $2 ${other} `)
+        .replace(
+          /\r\na=rtpmap:/,
+          `\r\na=rtpmap:${other} H264/90000\r\na=fmtp:${other} ${otherFmtp}\r\na=rtpmap:`,
+        );
+    })
+    .join('\r\nm=');
+}
