@@ -59,8 +59,15 @@ export class SubscribeLeg {
       restart?: boolean;
     },
   ): SubscribeLeg {
-    const { mux, certificate, logger } = media;
-    const endpoint = new WebRtcEndpoint({ mux, certificate, logger });
+    const { mux, certificate, logger, pendingTimeoutMs } = media;
+    // Like a publish leg: one not connected in time (its answer never came, ICE never
+    // completed) fails, and the service re-creates it within its restart budget.
+    const endpoint = new WebRtcEndpoint({
+      mux,
+      certificate,
+      logger,
+      connectTimeoutMs: pendingTimeoutMs,
+    });
     let participant: Participant;
     try {
       participant = room.join({ id: subscriberIdOf(peerId), ...endpointSenders(endpoint) });

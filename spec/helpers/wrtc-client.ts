@@ -118,6 +118,8 @@ export class WrtcClient {
   lastAnswer = '';
   subscribeOffers = 0;
   publishAnswers = 0;
+  /** While true, subscribe offers are recorded but not answered (a client gone quiet). */
+  ignoreSubscribeOffers = false;
   private readonly midToTrack = new Map<string, string>();
   private readonly sinks = new Map<string, Sink>();
   private readonly feeders: (() => void)[] = [];
@@ -262,6 +264,7 @@ export class WrtcClient {
       this.speakers.push(m.peerId);
       return;
     }
+    if (this.ignoreSubscribeOffers) return;
     this.queue = this.queue
       .then(() => this.onSubscribeOffer(m.sdp, m.tracks, m.restart))
       .catch((err: unknown) => {

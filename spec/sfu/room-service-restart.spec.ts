@@ -138,3 +138,36 @@ t.test('maxSubscribeRestartsPerMinute is validated', async (t) => {
   t.throws(() => resolveRoomServiceOptions({ maxSubscribeRestartsPerMinute: -1 }), TypeError);
   t.throws(() => resolveRoomServiceOptions({ maxSubscribeRestartsPerMinute: 1.5 }), TypeError);
 });
+
+t.test('a subscribe leg whose answer never comes fails on time and is re-created', async (t) => {
+  const h = await RoomHarness.start({ server: { pendingTimeoutMs: 3000 } });
+  t.teardown(() => h.close());
+  const a = h.join('q', 'p_a');
+  const b = h.join('q', 'p_b');
+  a.addTrack('audio');
+  b.addTrack('video');
+  a.ignoreSubscribeOffers = true;
+  await Promise.all([a.publish(), b.publish()]);
+  await waitFor(() => a.received.some((m) => m.type === 'subscribe-offer'), 5_000, 'an offer');
+  const first = a.received.find((m): m is Offer => m.type === 'subscribe-offer');
+  t.notOk(first?.restart, 'the first offer is not a restart');
+  await waitFor(
+    () => offersOf(a).some((o) => o.restart === true),
+    10_000,
+    'a restart offer after the unanswered leg timed out',
+  );
+  t.not(
+    ufragOf(offersOf(a).find((o) => o.restart === true)?.sdp ?? ''),
+    ufragOf(first?.sdp ?? ''),
+    'a new leg',
+  );
+  t.same(a.errors, [], 'no error');
+  // The client answers from now on: the restart offer is resent until answered.
+  a.ignoreSubscribeOffers = false;
+  const restart = offersOf(a)
+    .filter((o) => o.restart === true)
+    .at(-1);
+  if (restart !== undefined) a.receive(restart);
+  await waitFor(() => a.framesFrom('p_b', 'video') > 3, 20_000, 'a receiving b');
+  t.same(a.errors, []);
+});
