@@ -3,7 +3,8 @@
  *  [--steps 100,200,300,500,700,1000] [--room-size 10] [--clients 2] [--sfu-workers 1]
  *  [--idle-subscribers 200]
  *  [--budget 70] [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]
- *  [--profile AEAD_AES_128_GCM] [--cpu-prof DIR] [--verify-every 16] [--sfu-node-option X]…`
+ *  [--profile AEAD_AES_128_GCM] [--cpu-prof DIR] [--verify-every 16] [--sfu-node-option X]…
+ *  [--client-node-option X]… [--client-tick-ms 4]`
  *
  * Two parts, one run:
  * - end to end (bench/sfu/e2e.ts): `SfuServer` in its own process (`--sfu-workers N`: N of
@@ -36,7 +37,7 @@ import {
 } from './sfu/core.js';
 import { benchE2e, type E2eOptions, type E2eResult } from './sfu/e2e.js';
 import { type JanusArgs, janusArgs, runJanusRows } from './sfu/janus.js';
-import { PACKET_BYTES, PACKETS_PER_SECOND, VERIFY_EVERY } from './sfu/protocol.js';
+import { PACKET_BYTES, PACKETS_PER_SECOND, SEND_TICK_MS, VERIFY_EVERY } from './sfu/protocol.js';
 import { formatE2eSummary, STEP_HEADER } from './sfu/report.js';
 
 export { type CoreBenchConfig, type CoreBenchResult, runCoreBench } from './sfu/core.js';
@@ -58,6 +59,7 @@ const USAGE = [
   'usage: npm run bench -- sfu [--quick] [--no-out] [--only core|e2e] [--cpu-prof DIR]',
   '  end to end: [--steps 100,200,300,500,700,1000] [--max 1000] [--seconds 3]',
   '    [--room-size 10] [--clients 2] [--sfu-workers 1] [--idle-subscribers 200] [--budget 70]',
+  '    [--client-tick-ms 4] [--sfu-node-option X]... [--client-node-option X]...',
   '  router core: [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]',
   '    [--profile AEAD_AES_128_GCM]',
 ].join('\n');
@@ -104,6 +106,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       'verify-every': { type: 'string' },
       'sfu-node-option': { type: 'string', multiple: true },
       'client-node-option': { type: 'string', multiple: true },
+      'client-tick-ms': { type: 'string' },
       'core-seconds': { type: 'string' },
       'core-subscribers': { type: 'string' },
       'memory-subscribers': { type: 'string' },
@@ -160,6 +163,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       // `--sfu-node-option=--max-semi-space-size=16` for Node's default young generation).
       sfuNodeOptions: v['sfu-node-option'] ?? [SMALL_SEMI_SPACE_FLAG],
       clientNodeOptions: v['client-node-option'] ?? [],
+      tickMs: integer('client-tick-ms', v['client-tick-ms'] ?? String(SEND_TICK_MS), 1, 100),
     },
   };
 }

@@ -26,12 +26,12 @@ import {
   PACKET_BYTES,
   PACKETS_PER_SECOND,
   type RoomPlan,
+  SEND_TICK_MS,
 } from './protocol.js';
 import { ReceiveCheck, STAMP_AT, StampReader } from './stamp-reader.js';
 
 export const PROFILE: SrtpProfileName = 'AEAD_AES_128_GCM';
 const KEY_FRAME_INTERVAL_MS = 1000;
-const TICK_MS = 4;
 
 /** What differs between the children: signalling, addresses, pacing of set-up. */
 export interface ChildHooks<C extends ClientCore> {
@@ -280,6 +280,7 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
     durationMs: number,
     drainMs: number,
     every: number,
+    tickMs: number,
   ): Promise<void> {
     histogram = new Histogram();
     verifyEvery = every;
@@ -317,7 +318,7 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
           clearInterval(timer);
           resolve();
         }
-      }, TICK_MS);
+      }, tickMs);
     });
     clearTimeout(warm);
     const cpu = process.cpuUsage(cpu0);
@@ -364,7 +365,8 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
       }
       reply({ type: 'connected', ...counts(), failed });
     } else if (m.type === 'phase') {
-      await runPhase(m.mode, m.warmupMs, m.durationMs, m.drainMs, m.verifyEvery);
+      const tick = m.tickMs ?? SEND_TICK_MS;
+      await runPhase(m.mode, m.warmupMs, m.durationMs, m.drainMs, m.verifyEvery, tick);
     } else {
       for (const p of publishers.values()) {
         for (const s of p.subscribers) s.client.close();

@@ -13,6 +13,7 @@ import {
   Histogram,
   isMessage,
   type RoomPlan,
+  SEND_TICK_MS,
 } from './protocol.js';
 
 const REPLY_TIMEOUT_MS = 120_000;
@@ -117,9 +118,10 @@ export function startPhase(
   durationMs: number,
   drainMs: number,
   verifyEvery: number,
+  tickMs = SEND_TICK_MS,
 ): void {
   for (const c of clients) {
-    c.send({ type: 'phase', mode, warmupMs, durationMs, drainMs, verifyEvery });
+    c.send({ type: 'phase', mode, warmupMs, durationMs, drainMs, verifyEvery, tickMs });
   }
 }
 

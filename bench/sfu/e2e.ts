@@ -77,6 +77,8 @@ export interface E2eOptions {
   bareMs?: number;
   /** Node/V8 options for the SFU process, e.g. `--trace-gc` (`--sfu-node-option`). */
   sfuNodeOptions?: readonly string[];
+  /** The publishers' send-loop period in the clients, ms (`--client-tick-ms`). Default 4. */
+  tickMs?: number;
   /** Node/V8 options for the client processes (`--client-node-option`). */
   clientNodeOptions?: readonly string[];
   /**
@@ -213,9 +215,10 @@ async function phase(
   durationMs: number,
   drainMs: number,
   verifyEvery: number,
+  tickMs: number | undefined,
   servers?: readonly Server[],
 ): Promise<PhaseTotals> {
-  startPhase(clients, mode, warmupMs, durationMs, drainMs, verifyEvery);
+  startPhase(clients, mode, warmupMs, durationMs, drainMs, verifyEvery, tickMs);
   let sfuBefore: Mark[] | undefined;
   let sfu: Mark[] | undefined;
   if (servers) {
@@ -300,9 +303,10 @@ async function measureStep(
   const drainMs = o.drainMs ?? DRAIN_MS;
   const warmupMs = o.warmupMs ?? SFU_WARMUP_MS;
   const every = o.verifyEvery ?? VERIFY_EVERY;
-  const sfu = await phase(clients, 'sfu', warmupMs, durationMs, drainMs, every, servers);
+  const tick = o.tickMs;
+  const sfu = await phase(clients, 'sfu', warmupMs, durationMs, drainMs, every, tick, servers);
   const directMs = Math.max(500, durationMs / 2);
-  const direct = await phase(clients, 'direct', DIRECT_WARMUP_MS, directMs, drainMs, every);
+  const direct = await phase(clients, 'direct', DIRECT_WARMUP_MS, directMs, drainMs, every, tick);
   const w = sfuWindow(sfu.sfuBefore!, sfu.sfu!);
   const windowS = w.wallMs / 1000;
   return {

@@ -109,8 +109,9 @@ async function phase(
   warmupMs: number,
   durationMs: number,
   verifyEvery: number,
+  tickMs: number | undefined,
 ): Promise<{ done: ClientTotals; cpuUs: number; wallMs: number }> {
-  startPhase(clients, mode, warmupMs, durationMs, DRAIN_MS, verifyEvery);
+  startPhase(clients, mode, warmupMs, durationMs, DRAIN_MS, verifyEvery, tickMs);
   let cpuUs = 0;
   let wallMs = durationMs;
   if (janus) {
@@ -134,8 +135,17 @@ async function measureStep(
   const durationMs = o.seconds * 1000;
   const warmupMs = o.warmupMs ?? SFU_WARMUP_MS;
   const every = o.verifyEvery ?? VERIFY_EVERY;
-  const sfu = await phase(clients, janus, 'sfu', warmupMs, durationMs, every);
-  const direct = await phase(clients, undefined, 'direct', DIRECT_WARMUP_MS, durationMs / 2, every);
+  const sfu = await phase(clients, janus, 'sfu', warmupMs, durationMs, every, o.tickMs);
+  const directMs = durationMs / 2;
+  const direct = await phase(
+    clients,
+    undefined,
+    'direct',
+    DIRECT_WARMUP_MS,
+    directMs,
+    every,
+    o.tickMs,
+  );
   const h = sfu.done.histogram;
   const hd = direct.done.histogram;
   const windowS = sfu.wallMs / 1000;

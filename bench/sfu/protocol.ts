@@ -9,6 +9,12 @@ export const PACKET_BYTES = 1200;
 export const PACKETS_PER_SECOND = 1_000_000 / 8 / PACKET_BYTES;
 /** Subscribers fully unprotect 1 packet in this many by default (bench/sfu/stamp-reader.ts). */
 export const VERIFY_EVERY = 16;
+/**
+ * How often the publishers' send loop runs, ms: each run sends every packet due since the last
+ * (publishers' phases are spread over a packet interval), so a run is a burst of ~tick/9.6 ms
+ * packets per publisher of the process. Default of `--client-tick-ms`.
+ */
+export const SEND_TICK_MS = 4;
 
 export interface GcPauses {
   count: number;
@@ -96,6 +102,8 @@ export type ClientIn =
        * send stamps are read from the ciphertext (bench/sfu/stamp-reader.ts).
        */
       verifyEvery: number;
+      /** The publishers' send-loop period, ms (default `SEND_TICK_MS`). */
+      tickMs?: number;
     }
   | { type: 'close' };
 

@@ -109,6 +109,7 @@ t.test('bad options are refused with exit code 1', async (t) => {
     t.equal(await main(['--steps', '100,x']), 1);
     t.equal(await main(['--bogus']), 1);
     t.equal(await main(['--sfu-workers', '0']), 1);
+    t.equal(await main(['--client-tick-ms', '0']), 1);
   } finally {
     console.error = err;
   }
@@ -118,6 +119,11 @@ t.test('--verify-every and --sfu-node-option reach the end-to-end options', asyn
   t.equal(parseSfuArgs([]).e2e.verifyEvery, 16, 'subscribers verify 1 packet in 16 by default');
   t.equal(parseSfuArgs(['--quick']).e2e.verifyEvery, 1, 'every packet with --quick');
   t.equal(parseSfuArgs(['--verify-every', '4']).e2e.verifyEvery, 4);
+  t.equal(parseSfuArgs([]).e2e.tickMs, 4, 'publishers send every 4 ms by default');
+  t.equal(parseSfuArgs(['--client-tick-ms', '1']).e2e.tickMs, 1);
+  t.same(parseSfuArgs(['--client-node-option=--max-semi-space-size=1']).e2e.clientNodeOptions, [
+    '--max-semi-space-size=1',
+  ]);
   t.throws(() => parseSfuArgs(['--verify-every', '0']), TypeError);
   t.same(
     parseSfuArgs([]).e2e.sfuNodeOptions,
