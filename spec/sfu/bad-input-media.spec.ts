@@ -34,8 +34,22 @@ async function viewerKeepsReceiving(n = 10): Promise<boolean> {
   return until(() => fromGood() >= before + n);
 }
 
+/**
+ * For failure messages (the viewer once received nothing for a whole loaded run and the cause
+ * was not kept): what the viewer got, its session's state, and the sessions that ended.
+ */
+const viewerId = resourceId(viewer);
+const viewerState = (): string =>
+  JSON.stringify({
+    rtp: viewer.peer.rtp.length,
+    fromGood: fromGood(),
+    session: sfu.resources.get(viewerId)?.endpoint.state ?? 'gone',
+    sent: sfu.resources.get(viewerId)?.participant.stats.rtpSent,
+    ended: lines.filter((l) => l.obj.resource !== undefined).map((l) => l.obj.reason),
+  });
+
 t.test('the viewer receives the good publisher', async (t) => {
-  t.ok(await viewerKeepsReceiving(), 'packets forwarded through the SFU');
+  t.ok(await viewerKeepsReceiving(), `packets forwarded through the SFU (${viewerState()})`);
 });
 
 t.test('a publisher flooding valid RTP is closed (flood), the room keeps working', async (t) => {
@@ -65,7 +79,10 @@ t.test('a publisher flooding valid RTP is closed (flood), the room keeps working
   t.equal(s.closed.flood, 1);
   t.ok((s.drops.router['rate-limit'] ?? 0) > 0, 'the excess was dropped and counted');
   t.ok(sfu.resources.has(resourceId(good)), 'the good publisher is still there');
-  t.ok(await viewerKeepsReceiving(), 'the viewer keeps receiving the good publisher');
+  t.ok(
+    await viewerKeepsReceiving(),
+    `the viewer keeps receiving the good publisher (${viewerState()})`,
+  );
 });
 
 t.test('a publisher sending garbage and forged SRTP is closed (abuse)', async (t) => {
@@ -106,7 +123,10 @@ t.test('a publisher sending garbage and forged SRTP is closed (abuse)', async (t
     lines.some((l) => l.obj.reason === 'abuse' && l.obj.participant !== undefined),
     'the reason is logged',
   );
-  t.ok(await viewerKeepsReceiving(), 'the viewer keeps receiving the good publisher');
+  t.ok(
+    await viewerKeepsReceiving(),
+    `the viewer keeps receiving the good publisher (${viewerState()})`,
+  );
 });
 
 t.test("strangers' datagrams on the shared port are counted; nobody is closed", async (t) => {
@@ -122,5 +142,5 @@ t.test("strangers' datagrams on the shared port are counted; nobody is closed", 
   t.ok(await until(() => muxDrops() >= muxDrops(before) + 250), 'counted at the mux');
   t.ok((sfu.stats().drops.mux['unknown-remote'] ?? 0) > 0, 'as unknown-remote');
   t.same(sfu.stats().closed, before.closed, 'no participant closed');
-  t.ok(await viewerKeepsReceiving(), 'the viewer keeps receiving');
+  t.ok(await viewerKeepsReceiving(), `the viewer keeps receiving (${viewerState()})`);
 });
