@@ -92,9 +92,17 @@ export class KeystreamRuns {
       this.firstBlock(this.first, ssrc, index + p);
       writeCounters(counters, p * stride, this.first, perPacket);
     }
-    const keystream = this.cipher.update(this.counterView(stride * RUN_PACKETS));
-    run.keystream = keystream;
-    run.view = new DataView(keystream.buffer);
+    // The run keeps its own buffer and the ECB result is copied into it: the result dies in
+    // this call, while a run lives ~80 ms at 100 packets/s, long enough for a fresh buffer to
+    // survive two scavenges into the old generation, whose ArrayBuffers only mark-sweeps
+    // free (external memory then climbed to V8's limit and forced 10–25 ms full GCs).
+    const fresh = this.cipher.update(this.counterView(stride * RUN_PACKETS));
+    if (run.keystream.length < fresh.length) {
+      run.keystream = Buffer.allocUnsafeSlow(fresh.length);
+      run.view = new DataView(run.keystream.buffer);
+    }
+    fresh.copy(run.keystream, 0, 0, fresh.length);
+    const keystream = run.keystream;
     run.first = index;
     run.count = RUN_PACKETS;
     run.stride = stride;
