@@ -5,7 +5,8 @@
  * simulcast layer selection by preference and bandwidth, and active-speaker detection. Beside
  * it, the first network-facing pieces: WHIP/WHEP answers (whip.ts), an endpoint bound to a
  * participant (endpoint-leg.ts), the HTTP + shared-UDP-port server (sfu-server.ts), and the
- * SFU side of `rtcd signal` rooms of type sfu (room-service.ts: `SfuRoomService`).
+ * SFU side of `rtcd signal` rooms of type sfu (room-service.ts: `SfuRoomService`), and the
+ * HTTP front of an SFU spread over worker processes (worker-front.ts: `SfuWorkerFront`).
  */
 export * from './active-speaker.js';
 export * from './bandwidth.js';
@@ -24,6 +25,7 @@ export * from './producer.js';
 export * from './publish-offer.js';
 export * from './request-limiter.js';
 export * from './room.js';
+export * from './room-placement.js';
 export * from './room-service.js';
 export * from './room-service-errors.js';
 export * from './room-service-options.js';
@@ -33,3 +35,4 @@ export * from './simulcast-offer.js';
 export * from './subscribe-offer.js';
 export * from './transport-cc-feedback.js';
 export * from './whip.js';
+export * from './worker-front.js';

@@ -28,9 +28,11 @@ export {
   type RoomService,
   RoomServiceErrorCode,
   type RoomServiceSink,
+  SFU_TRACK_SOURCES,
   type SfuClientMessage,
   type SfuServerMessage,
   type SfuTrackInfo,
+  type SfuTrackSource,
 } from './room-service.js';
 export {
   connectRoomService,
