@@ -14,7 +14,7 @@ let major = 0;
 let minor = 0;
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
-    const kind = (e.detail as { kind?: number } | undefined)?.kind;
+    const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
     if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) major++;
     else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
   }
