@@ -3,7 +3,7 @@
  * sessions protect 1,200-byte packets round-robin while short-lived garbage (as a server's
  * sockets and routing make) forces frequent scavenges; prints the major GCs seen as JSON.
  */
-import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { SrtpSession } from '../../lib/srtp/session.js';
 
 const SESSIONS = 300;
