@@ -162,7 +162,10 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       // As `rtcd sfu` runs (its bin's shebang); `--sfu-node-option` replaces it (e.g.
       // `--sfu-node-option=--max-semi-space-size=16` for Node's default young generation).
       sfuNodeOptions: v['sfu-node-option'] ?? [SMALL_SEMI_SPACE_FLAG],
-      clientNodeOptions: v['client-node-option'] ?? [],
+      // The clients too: with Node's default young generation each client process made a
+      // mark-sweep a second or more (10-30 ms each, in both paths' p99 and bursting the
+      // publishers' catch-up sends into the SFU); with 1 MB semi-spaces only scavenges of ~1 ms.
+      clientNodeOptions: v['client-node-option'] ?? [SMALL_SEMI_SPACE_FLAG],
       tickMs: integer('client-tick-ms', v['client-tick-ms'] ?? String(SEND_TICK_MS), 1, 100),
     },
   };
@@ -185,7 +188,9 @@ export async function runSfuBench(
             'port, rooms assigned to them round-robin (a room whole in one worker; a row ' +
             "sums the workers' CPU and forwarded packets)") +
         `${e.sfuNodeOptions?.length ? ` (node ${e.sfuNodeOptions.join(' ')})` : ''}; ` +
-        `${e.clientProcesses} client process(es) of light WHIP/WHEP clients (ICE, DTLS, SRTP ` +
+        `${e.clientProcesses} client process(es)` +
+        `${e.clientNodeOptions?.length ? ` (node ${e.clientNodeOptions.join(' ')})` : ''} ` +
+        'of light WHIP/WHEP clients (ICE, DTLS, SRTP ' +
         `AEAD_AES_128_GCM); rooms of 1 publisher + ${e.roomSize} subscribers; ` +
         `${PACKET_BYTES} B VP8 packets at ${PACKETS_PER_SECOND.toFixed(0)}/s per track ` +
         `(1 Mbit/s); ${e.seconds} s per step on the SFU path, then the direct path (no SFU) ` +

@@ -120,6 +120,7 @@ t.test('--verify-every and --sfu-node-option reach the end-to-end options', asyn
   t.equal(parseSfuArgs(['--quick']).e2e.verifyEvery, 1, 'every packet with --quick');
   t.equal(parseSfuArgs(['--verify-every', '4']).e2e.verifyEvery, 4);
   t.equal(parseSfuArgs([]).e2e.tickMs, 4, 'publishers send every 4 ms by default');
+  t.same(parseSfuArgs([]).e2e.clientNodeOptions, ['--max-semi-space-size=1'], 'clients too');
   t.equal(parseSfuArgs(['--client-tick-ms', '1']).e2e.tickMs, 1);
   t.same(parseSfuArgs(['--client-node-option=--max-semi-space-size=1']).e2e.clientNodeOptions, [
     '--max-semi-space-size=1',
