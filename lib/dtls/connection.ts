@@ -34,7 +34,7 @@ import { decodeAlert, encodeAlert } from './messages/alert.js';
 import { encodeChangeCipherSpec, isChangeCipherSpec } from './messages/change-cipher-spec.js';
 import { type DtlsOptions, type ResolvedDtlsOptions, resolveDtlsOptions } from './options.js';
 import { HandshakeReassembler } from './reassembler.js';
-import { type DtlsRecord, readRecords, writeRecordHeader } from './record.js';
+import { type DtlsRecord, readRecord, writeRecordHeader } from './record.js';
 import { RecordProtection } from './record-protection.js';
 import { RecordReplayWindow } from './record-replay.js';
 import { ServerHandshake } from './server-handshake.js';
@@ -168,9 +168,18 @@ export class DtlsConnection implements HandshakeHost {
     }
     {
       let sawOld = false;
-      for (const record of readRecords(datagram)) {
+      // The rest of a datagram from its first record that fails to parse is discarded
+      // (RFC 6347 §4.1.2.7) and counted, so DTLS-range junk shows in `drops`.
+      let offset = 0;
+      while (offset < datagram.length) {
+        const r = readRecord(datagram, offset);
+        if (!r) {
+          this.drop('malformed-record');
+          break;
+        }
         if (this.isOver()) return;
-        if (this.receiveRecord(record, now)) sawOld = true;
+        if (this.receiveRecord(r.record, now)) sawOld = true;
+        offset = r.next;
       }
       if (sawOld && !this.isOver()) this.retransmitOnDemand(now);
     }
