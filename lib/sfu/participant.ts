@@ -320,7 +320,7 @@ export class Participant extends Emitter<ParticipantEvents> {
         this.bandwidth.onRemb(p.bitrate);
         return true;
       case 'transport-cc':
-        this.bandwidth.onTransportCc(p);
+        this.bandwidth.onTransportCc(p, this.opts.now());
         return true;
       default:
         return false;
@@ -385,6 +385,9 @@ export class Participant extends Emitter<ParticipantEvents> {
     if (this.closed) return;
     const now = this.opts.now();
     let budget = this.bandwidth.estimate;
+    // The estimate plus the step up of the first consumer below its preference: the next
+    // probe's target (BandwidthEstimator.want), 0 when every consumer has what it prefers.
+    let wanted = 0;
     for (const c of this.consumers.values()) {
       if (c.kind === 'audio') budget -= c.producer.layers[0]!.bitrate;
     }
@@ -402,12 +405,18 @@ export class Participant extends Emitter<ParticipantEvents> {
         }
       }
       if (chosen < 0) {
+        if (wanted === 0) wanted = this.bandwidth.estimate - budget + layers[0]!.bitrate;
         c.setTarget(c.targetLayer, true);
         continue;
+      }
+      const up = layers[chosen + 1];
+      if (wanted === 0 && chosen < c.preferredLayer && up?.isActive(now)) {
+        wanted = this.bandwidth.estimate - budget + up.bitrate;
       }
       budget -= layers[chosen]!.bitrate;
       c.setTarget(chosen, false);
     }
+    this.bandwidth.want(wanted);
   }
 
   /** Periodic work: NACK retries, key-frame requests, SR/RR. */
