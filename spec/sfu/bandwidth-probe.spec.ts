@@ -7,8 +7,9 @@
  * simulcast layers that fits the estimate and switching at the next key frame (200 ms later).
  */
 import t from 'tap';
-import { transportCcFromArrivals } from '../../lib/rtcp/index.js';
+import { encodeRtcp, transportCcFromArrivals } from '../../lib/rtcp/index.js';
 import { BandwidthEstimator } from '../../lib/sfu/index.js';
+import { rtp, setup, VP8, vp8 } from './harness.js';
 
 const LAYERS = [150_000, 500_000, 1_500_000];
 const STEP_MS = 10;
@@ -146,3 +147,48 @@ t.test('without a clock the estimator does not probe (the old behaviour)', async
   t.equal(e.estimate, 200_000);
   t.equal(e.probes, 0);
 });
+
+t.test(
+  'through a Participant: the allocator asks for the next layer, the probe raises it',
+  async (t) => {
+    const { clock, join } = setup({ keyFrameRequestIntervalMs: 500 });
+    const alice = join('alice');
+    const bob = join('bob');
+    const video = alice.participant.publish({
+      ...VP8,
+      encodings: [
+        { ssrc: 100, maxBitrate: 150_000 },
+        { ssrc: 200, maxBitrate: 500_000 },
+        { ssrc: 300, maxBitrate: 1_200_000 },
+      ],
+    });
+    for (const [i, ssrc] of [100, 200, 300].entries()) {
+      alice.participant.receiveRtp(rtp({ ssrc, seq: i * 1000, ts: 0, payload: vp8(true) }));
+    }
+    const consumer = bob.participant.subscribe(video, { ssrc: 5000, payloadType: 96 });
+    const est = bob.participant.bandwidth;
+    let base = 0;
+    /** Transport-cc feedback for ten packets, `lost` of them lost, 10 ms apart. */
+    const feedback = (lost: number) => {
+      const fb = transportCcFromArrivals({
+        senderSsrc: 9,
+        mediaSsrc: 0,
+        baseSequence: base,
+        feedbackPacketCount: 0,
+        arrivalsUs: Array.from({ length: 10 }, (_, i) => (i < lost ? undefined : i * 10_000)),
+      });
+      base += 10;
+      bob.participant.receiveRtcp(encodeRtcp([fb]));
+    };
+    for (let i = 0; i < 6 && est.estimate >= 500_000; i++) feedback(8);
+    t.ok(est.estimate < 500_000, `cut by loss (${Math.round(est.estimate)})`);
+    t.equal(consumer.targetLayer, 0, 'down to layer 0');
+    for (let i = 0; i < 15; i++) {
+      clock.t += 100;
+      feedback(0);
+    }
+    t.equal(est.probes, 1, 'one probe after a second of clean feedback');
+    t.equal(Math.round(est.estimate), 500_000, `to the next layer (${est.estimate})`);
+    t.equal(consumer.targetLayer, 1, 'the consumer goes for layer 1 (at its next key frame)');
+  },
+);
