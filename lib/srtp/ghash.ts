@@ -98,6 +98,10 @@ export class Ghash {
       const v = viewOf(out, Slot.out);
       const sa = src.byteOffset + at;
       const oa = out.byteOffset + at;
+      // The multiply below is blocks()'s step, inlined on purpose: calling
+      // this.blocks(v, oa + b, oa + b + 16) per written block measured 7-29% slower per
+      // protected 1,200 B packet (bench srtp-ghash, 3 alternating A/B pairs, 1 and 300 keys:
+      // 4.5-5.2 vs 4.8-6.4 µs). Change both copies together.
       const m = this.table;
       let y0 = this.y0;
       let y1 = this.y1;
@@ -335,6 +339,7 @@ export class Ghash {
   /**
    * Y = (Y XOR X)·H for each 16-byte block X of `view[at, end)` (`end - at` a multiple of 16).
    * Unrolled: byte 15 of Y XOR X first, byte 0 last; the bytes of a word are taken low to high.
+   * seal() inlines the same step (measured faster than calling this per block).
    */
   blocks(view: DataView, at: number, end: number): void {
     const m = this.table;
