@@ -3,8 +3,7 @@
  * one `IceLiteMux`, one DTLS certificate and one `Router`, whose `tick()` it drives.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { type DtlsCertificate, generateCertificate } from '../dtls/certificate.js';
 import { IceLiteOptionsError } from '../ice/lite-options.js';
@@ -22,6 +21,7 @@ import {
 } from './endpoint-leg.js';
 import { SfuError } from './errors.js';
 import { checkFingerprints, RetryError, readBody, viewLayerOf } from './http-input.js';
+import { listenHttp } from './http-listen.js';
 import { type SfuStats, SfuStatsCollector, sfuRegistry } from './metrics.js';
 import {
   type ResolvedSfuServerLimits,
@@ -86,29 +86,20 @@ export class SfuServer {
       announcedAddress: this.o.announcedAddress,
       logger: this.logger,
     });
-    const timeout = this.limits.requestTimeoutMs;
-    const http = createServer(
-      {
-        requestTimeout: timeout,
-        headersTimeout: timeout,
-        // Node looks for requests past their timeout only this often (30 s by default).
-        connectionsCheckingInterval: Math.min(1000, timeout / 2),
-      },
-      (req, res) => {
-        this.handle(req, res).catch((err) => this.fail(res, err));
-      },
+    const {
+      server: http,
+      url,
+      port,
+    } = await listenHttp(
+      this.limits,
+      this.o.host ?? '127.0.0.1',
+      (req, res) => this.handle(req, res),
+      (res, err) => this.fail(res, err),
     );
-    http.maxConnections = this.limits.maxConnections;
     this.http = http;
-    const host = this.o.host ?? '127.0.0.1';
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(this.limits.port, host, () => resolve());
-    });
     this.timer = setInterval(() => this.tick(), this.limits.tickIntervalMs);
     this.timer.unref();
-    const { port } = http.address() as AddressInfo;
-    return { url: `http://${host}:${port}`, port };
+    return { url, port };
   }
 
   /**

@@ -13,14 +13,12 @@
  */
 import {
   Agent,
-  createServer,
   type IncomingHttpHeaders,
   type IncomingMessage,
   request,
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   AggregatorRegistry,
   Gauge,
@@ -31,6 +29,7 @@ import {
 import { type Logger, silentLogger } from '../util/logger.js';
 import { totalsCounter } from '../util/totals-counter.js';
 import { RetryError, viewLayerOf } from './http-input.js';
+import { listenHttp } from './http-listen.js';
 import { resolveSfuServerLimits, type SfuServerOptions } from './options.js';
 import { AddressRateLimiter } from './request-limiter.js';
 import { RoomPlacement } from './room-placement.js';
@@ -114,26 +113,17 @@ export class SfuWorkerFront {
 
   /** Listens on `host:port`; resolves with the base URL and the bound port. */
   async listen(): Promise<{ url: string; port: number }> {
-    const timeout = this.limits.requestTimeoutMs;
-    const http = createServer(
-      {
-        requestTimeout: timeout,
-        headersTimeout: timeout,
-        connectionsCheckingInterval: Math.min(1000, timeout / 2),
-      },
-      (req, res) => {
-        this.handle(req, res).catch((err) => this.fail(res, err));
-      },
-    );
-    http.maxConnections = this.limits.maxConnections;
     const host = this.o.host ?? '127.0.0.1';
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(this.limits.port, host, () => {
-        http.off('error', reject);
-        resolve();
-      });
-    });
+    const {
+      server: http,
+      url,
+      port,
+    } = await listenHttp(
+      this.limits,
+      host,
+      (req, res) => this.handle(req, res),
+      (res, err) => this.fail(res, err),
+    );
     this.http = http;
     this.timer = setInterval(() => {
       const now = performance.now();
@@ -141,8 +131,7 @@ export class SfuWorkerFront {
       this.placement.sweep(now);
     }, 1000);
     this.timer.unref();
-    const { port } = http.address() as AddressInfo;
-    return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port };
+    return { url, port };
   }
 
   /** Worker `slot` listens on loopback `port`; undefined: it is gone (its rooms with it). */
