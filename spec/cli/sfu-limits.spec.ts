@@ -8,8 +8,13 @@
  */
 import t from 'tap';
 import { resolveSfuConfig } from '../../lib/cli/config.js';
-import { cliOffer as offer, postSdp as post, usageError } from '../helpers/cli-sfu.js';
-import { runRtcd, startRtcd, stop, waitForOutput } from '../signal/child.js';
+import {
+  cliOffer as offer,
+  postSdp as post,
+  startSfuChild,
+  usageError,
+} from '../helpers/cli-sfu.js';
+import { runRtcd, stop } from '../signal/child.js';
 
 const BASE = { host: '127.0.0.1', port: 8090, udpAddress: '127.0.0.1', udpPort: 40000 };
 
@@ -114,7 +119,7 @@ t.test('rtcd --help explains the signal↔sfu link', async (t) => {
 });
 
 t.test('a child enforces --max-sessions, --request-burst and --no-metrics', async (t) => {
-  const child = startRtcd([
+  const { child, ready } = await startSfuChild<{ url: string; metrics?: string }>(t, [
     'sfu',
     '--listen',
     '127.0.0.1:0',
@@ -128,13 +133,6 @@ t.test('a child enforces --max-sessions, --request-burst and --no-metrics', asyn
     '0.01',
     '--no-metrics',
   ]);
-  t.teardown(() => {
-    child.kill('SIGKILL');
-  });
-  const ready = await waitForOutput(child, (out) => {
-    const line = out.split('\n').find((l) => l.includes('rtcd sfu listening'));
-    return line === undefined ? undefined : (JSON.parse(line) as { url: string; metrics?: string });
-  });
   t.equal(ready.metrics, undefined, 'the listening line names no /metrics URL');
   const metrics = await fetch(`${ready.url}/metrics`);
   t.equal(metrics.status, 404, '--no-metrics: no /metrics');

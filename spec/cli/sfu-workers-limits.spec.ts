@@ -8,14 +8,14 @@
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import t from 'tap';
-import { cliOffer as offer, postSdp as post } from '../helpers/cli-sfu.js';
-import { runRtcd, startRtcd, stop, waitForOutput } from '../signal/child.js';
+import { cliOffer as offer, postSdp as post, startSfuChild } from '../helpers/cli-sfu.js';
+import { runRtcd, stop } from '../signal/child.js';
 
 const candidatePort = (sdp: string) =>
   Number(/a=candidate:\S+ 1 udp \d+ \S+ (\d+) typ host/.exec(sdp)?.[1]);
 
 t.test('--max-sessions is the total; rate limits per address at the front; same 4xx', async (t) => {
-  const child = startRtcd([
+  const { child, ready } = await startSfuChild<{ url: string }>(t, [
     'sfu',
     '--listen',
     '127.0.0.1:0',
@@ -30,13 +30,6 @@ t.test('--max-sessions is the total; rate limits per address at the front; same 
     '--request-burst',
     '6',
   ]);
-  t.teardown(() => {
-    child.kill('SIGKILL');
-  });
-  const ready = await waitForOutput(child, (out) => {
-    const line = out.split('\n').find((l) => l.includes('rtcd sfu listening'));
-    return line === undefined ? undefined : (JSON.parse(line) as { url: string });
-  });
   const url = ready.url;
   // 1, 2: one session on each worker.
   const a = await post(`${url}/whip/a`, offer('sendonly', 'lima'));

@@ -9,10 +9,10 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { resolveSfuConfig } from '../../lib/cli/config.js';
-import { usageError } from '../helpers/cli-sfu.js';
+import { startSfuChild, usageError } from '../helpers/cli-sfu.js';
 import { exitAfterTests, waitFor } from '../helpers/wrtc-client.js';
 import { type WhipSession, whepView, whipPublish } from '../helpers/wrtc-whip.js';
-import { runRtcd, startRtcd, stop, waitForOutput } from '../signal/child.js';
+import { runRtcd, stop, waitForOutput } from '../signal/child.js';
 
 exitAfterTests(t);
 
@@ -54,17 +54,11 @@ const candidatePort = (sdp: string) =>
 t.test(
   'two workers: media end to end, rooms on both, summed metrics, restart, SIGTERM',
   async (t) => {
-    const child = startRtcd(
+    const { child, ready } = await startSfuChild<Listening>(
+      t,
       ['sfu', '--listen', '127.0.0.1:0', '--udp-port', '0', '--workers', '2'],
       { RTCD_LOG_LEVEL: 'info' },
     );
-    t.teardown(() => {
-      child.kill('SIGKILL');
-    });
-    const ready = await waitForOutput(child, (out) => {
-      const line = out.split('\n').find((l) => l.includes('rtcd sfu listening'));
-      return line === undefined ? undefined : (JSON.parse(line) as Listening);
-    });
     t.equal(ready.workers, 2);
     t.equal(ready.udp.ports.length, 2, 'the listening line lists each worker’s UDP port');
     t.equal(new Set(ready.udp.ports).size, 2, 'two distinct ports');

@@ -9,7 +9,12 @@ import { once } from 'node:events';
 import t from 'tap';
 import { resolveSfuConfig } from '../../lib/cli/config.js';
 import { kebab, sfuOptions } from '../../lib/cli/option-spec.js';
-import { cliOffer as offer, postSdp as post, usageError } from '../helpers/cli-sfu.js';
+import {
+  cliOffer as offer,
+  postSdp as post,
+  startSfuChild,
+  usageError,
+} from '../helpers/cli-sfu.js';
 import { runRtcd, startRtcd, stop, waitForOutput } from '../signal/child.js';
 
 t.test('flags, environment and config map onto SfuServerOptions', async (t) => {
@@ -86,18 +91,13 @@ t.test('a busy --udp-port fails the start with one line (exit 1)', async (t) => 
 });
 
 t.test('sfu answers WHIP and WHEP, DELETE ends them, SIGTERM exits 0', async (t) => {
-  const child = startRtcd(
-    ['sfu', '--listen', '127.0.0.1:0', '--udp-port', '0', '--announced-ip', '192.0.2.10'],
-    { RTCD_LOG_LEVEL: 'info' },
-  );
-  t.teardown(() => {
-    child.kill('SIGKILL');
-  });
-  const ready = await waitForOutput(child, (out) => {
-    const line = out.split('\n').find((l) => l.includes('rtcd sfu listening'));
-    return line === undefined
-      ? undefined
-      : (JSON.parse(line) as { url: string; port: number; udp: { port: number }; metrics: string });
+  const { child, ready } = await startSfuChild<{
+    url: string;
+    port: number;
+    udp: { port: number };
+    metrics: string;
+  }>(t, ['sfu', '--listen', '127.0.0.1:0', '--udp-port', '0', '--announced-ip', '192.0.2.10'], {
+    RTCD_LOG_LEVEL: 'info',
   });
   t.equal(ready.metrics, `${ready.url}/metrics`, 'the listening line names the /metrics URL');
   t.match(ready.url, /^http:\/\/127\.0\.0\.1:\d+$/);

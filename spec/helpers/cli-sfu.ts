@@ -1,8 +1,11 @@
 /**
  * Shared by the `rtcd sfu` CLI specs (spec/cli/sfu*.spec.ts): the one-line message of a
- * CliUsageError, and a hand-written browser-like WHIP/WHEP offer POSTed to a child process.
+ * CliUsageError, a child `rtcd sfu` started until its listening line, and a hand-written
+ * browser-like WHIP/WHEP offer POSTed to a child process.
  */
+import type { Test } from 'tap';
 import { CliUsageError } from '../../lib/cli/config.js';
+import { type Child, startRtcd, waitForOutput } from '../signal/child.js';
 
 /** The one-line message of the CliUsageError `fn` throws. */
 export function usageError(fn: () => unknown): string {
@@ -13,6 +16,26 @@ export function usageError(fn: () => unknown): string {
     throw err;
   }
   throw new Error('expected a CliUsageError, nothing was thrown');
+}
+
+/**
+ * Starts `rtcd <args>` (killed when `t` ends) and waits for its `rtcd sfu listening` log line;
+ * resolves with the child and that line parsed (T: the fields the spec reads).
+ */
+export async function startSfuChild<T extends { url: string } = { url: string }>(
+  t: Test,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ child: Child; ready: T }> {
+  const child = startRtcd(args, env);
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+  const ready = await waitForOutput(child, (out) => {
+    const line = out.split('\n').find((l) => l.includes('rtcd sfu listening'));
+    return line === undefined ? undefined : (JSON.parse(line) as T);
+  });
+  return { child, ready };
 }
 
 const FP = Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, '0').toUpperCase());
