@@ -36,7 +36,7 @@ interface TrackEvent {
   track: Track;
   transceiver: Transceiver;
 }
-interface PeerConnection {
+export interface PeerConnection {
   localDescription: Description | null;
   connectionState: string;
   ontrack: ((e: TrackEvent) => void) | null;
@@ -73,7 +73,8 @@ interface Wrtc {
     RTCAudioSink: new (t: Track) => Sink;
   };
 }
-const wrtc: Wrtc = wrtcModule;
+/** @roamhq/wrtc typed with the parts used here (also by wrtc-whip.ts). */
+export const wrtc: Wrtc = wrtcModule;
 
 /**
  * libwebrtc's finalizers crash Node's environment teardown (a V8 fatal check after the tests

@@ -4,32 +4,7 @@
  * the frames its RTCVideoSink decodes. Specs using it must leave with `exitAfterTests`
  * (wrtc-client.ts): libwebrtc's finalizers crash Node's teardown.
  */
-import wrtcModule from '@roamhq/wrtc';
-
-interface Track {
-  readonly kind: string;
-  stop(): void;
-}
-interface PeerConnection {
-  connectionState: string;
-  ontrack: ((e: { track: Track }) => void) | null;
-  addTransceiver(t: Track | 'video', init: { direction: 'sendonly' | 'recvonly' }): unknown;
-  createOffer(): Promise<{ type: 'offer'; sdp: string }>;
-  setLocalDescription(d: { type: 'offer'; sdp: string }): Promise<void>;
-  setRemoteDescription(d: { type: 'answer'; sdp: string }): Promise<void>;
-  close(): void;
-}
-interface Wrtc {
-  RTCPeerConnection: new (config?: { bundlePolicy?: string }) => PeerConnection;
-  nonstandard: {
-    RTCVideoSource: new () => {
-      createTrack(): Track;
-      onFrame(f: { width: number; height: number; data: Uint8Array }): void;
-    };
-    RTCVideoSink: new (t: Track) => { stop(): void; onframe?: (() => void) | null };
-  };
-}
-const wrtc: Wrtc = wrtcModule;
+import { type PeerConnection, wrtc } from './wrtc-client.js';
 
 export interface WhipSession {
   /** The POST's status; 201 when the session exists. */
