@@ -108,6 +108,8 @@ export class IceLiteMux implements LiteSessionHost {
    * flush left datagrams in the socket's queue).
    */
   readonly #pool = new DatagramPool(2 * SEND_BATCH);
+  /** Pool buffers taken since the last flush (sent or not: a refused protect sends none). */
+  #taken = 0;
   #timer: NodeJS.Timeout | undefined;
   #tcp: TcpMux | undefined;
   #closed = false;
@@ -308,7 +310,14 @@ export class IceLiteMux implements LiteSessionHost {
   /** @internal LiteSessionHost */
   datagram(size: number, transport: 'udp' | 'tcp' | undefined): Buffer {
     // ICE-TCP writes may be queued by the stream: those buffers must stay the sender's.
-    return transport === 'udp' ? this.#pool.take(size) : packetSlab.take(size);
+    if (transport !== 'udp') return packetSlab.take(size);
+    // Takes that were never sent do not fill the batch: flush before they could reach a
+    // buffer still queued (a slot comes back after 2 * SEND_BATCH takes).
+    if (++this.#taken > SEND_BATCH) {
+      this.#flush();
+      this.#taken = 1;
+    }
+    return this.#pool.take(size);
   }
 
   /** @internal LiteSessionHost */
@@ -349,6 +358,7 @@ export class IceLiteMux implements LiteSessionHost {
   readonly #flush = (): void => {
     const n = this.#pendingCount;
     this.#pendingCount = 0;
+    this.#taken = 0;
     const packets = this.#pendingPackets;
     for (let i = 0; i < n; i++) {
       try {

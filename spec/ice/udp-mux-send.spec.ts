@@ -87,6 +87,23 @@ t.test('a task’s datagrams all leave, in order, once it is over', async (t) =>
   ).length;
   t.equal(intact, n, 'each with its own length and bytes, in order');
 
+  // A buffer taken and never sent (the endpoint's SRTP protect refused the packet) still
+  // uses a slot: a pool's worth of such takes in the task that queued a datagram must not
+  // hand out the queued datagram's buffer again before it leaves.
+  const queued = s.datagram(64);
+  queued.fill(0xaa);
+  t.equal(s.send(queued), true);
+  for (let i = 0; i < 64; i++) s.datagram(64).fill(0x55);
+  const deadline3 = Date.now() + 3000;
+  while (received.length < 101 + n && Date.now() < deadline3) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const last = received[100 + n];
+  t.ok(
+    last !== undefined && last.length === 64 && last.every((x) => x === 0xaa),
+    'a queued datagram keeps its bytes through unsent takes',
+  );
+
   // Closing with datagrams still queued: nothing throws out of the flush.
   for (let i = 0; i < 5; i++) s.send(packet(i));
   await mux.close();
