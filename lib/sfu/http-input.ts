@@ -4,6 +4,7 @@
  * with a `Retry-After`.
  */
 import type { IncomingMessage } from 'node:http';
+import type { Logger } from '../util/logger.js';
 import type { WebRtcRemoteParameters } from '../webrtc/options.js';
 import { WhipError } from './whip.js';
 
@@ -16,6 +17,24 @@ export class RetryError extends WhipError {
     readonly retryAfterSeconds: number,
   ) {
     super(status, code, message);
+  }
+}
+
+/**
+ * The address a request is counted against: `clientAddress(req)` when given (a throw is
+ * logged and falls back), else the TCP peer's address (SfuServerOptions.clientAddress).
+ */
+export function clientAddressOf(
+  req: IncomingMessage,
+  clientAddress: ((req: IncomingMessage) => string) | undefined,
+  logger: Logger,
+): string {
+  if (clientAddress === undefined) return req.socket.remoteAddress ?? '';
+  try {
+    return String(clientAddress(req));
+  } catch (err) {
+    logger.warn({ err }, 'sfu clientAddress threw');
+    return req.socket.remoteAddress ?? '';
   }
 }
 

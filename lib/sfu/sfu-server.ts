@@ -20,7 +20,13 @@ import {
   type TestIngressDrop,
 } from './endpoint-leg.js';
 import { SfuError } from './errors.js';
-import { checkFingerprints, RetryError, readBody, viewLayerOf } from './http-input.js';
+import {
+  checkFingerprints,
+  clientAddressOf,
+  RetryError,
+  readBody,
+  viewLayerOf,
+} from './http-input.js';
 import { listenHttp } from './http-listen.js';
 import { type SfuStats, SfuStatsCollector, sfuRegistry } from './metrics.js';
 import {
@@ -173,7 +179,10 @@ export class SfuServer {
       await this.serveMetrics(req, res);
       return;
     }
-    const wait = this.limiter.take(this.clientAddress(req), performance.now());
+    const wait = this.limiter.take(
+      clientAddressOf(req, this.o.clientAddress, this.logger),
+      performance.now(),
+    );
     if (wait > 0) {
       req.resume();
       const s = Math.ceil(wait / 1000);
@@ -202,16 +211,6 @@ export class SfuServer {
     }
     if (m || r) throw new WhipError(405, 'method-not-allowed', `${req.method} not allowed`);
     throw new WhipError(404, 'not-found', 'no such route');
-  }
-
-  private clientAddress(req: IncomingMessage): string {
-    if (this.o.clientAddress === undefined) return req.socket.remoteAddress ?? '';
-    try {
-      return String(this.o.clientAddress(req));
-    } catch (err) {
-      this.logger.warn({ err }, 'sfu clientAddress threw');
-      return req.socket.remoteAddress ?? '';
-    }
   }
 
   private async serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void> {

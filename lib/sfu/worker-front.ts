@@ -28,7 +28,7 @@ import {
 } from 'prom-client';
 import { type Logger, silentLogger } from '../util/logger.js';
 import { totalsCounter } from '../util/totals-counter.js';
-import { RetryError, viewLayerOf } from './http-input.js';
+import { clientAddressOf, RetryError, viewLayerOf } from './http-input.js';
 import { listenHttp } from './http-listen.js';
 import { resolveSfuServerLimits, type SfuServerOptions } from './options.js';
 import { AddressRateLimiter } from './request-limiter.js';
@@ -186,7 +186,10 @@ export class SfuWorkerFront {
       await this.serveMetrics(req, res);
       return;
     }
-    const wait = this.limiter.take(this.clientAddress(req), performance.now());
+    const wait = this.limiter.take(
+      clientAddressOf(req, this.o.clientAddress, this.logger),
+      performance.now(),
+    );
     if (wait > 0) {
       req.resume();
       const s = Math.ceil(wait / 1000);
@@ -285,16 +288,6 @@ export class SfuWorkerFront {
       });
       req.pipe(out);
     });
-  }
-
-  private clientAddress(req: IncomingMessage): string {
-    if (this.o.clientAddress === undefined) return req.socket.remoteAddress ?? '';
-    try {
-      return String(this.o.clientAddress(req));
-    } catch (err) {
-      this.logger.warn({ err }, 'sfu clientAddress threw');
-      return req.socket.remoteAddress ?? '';
-    }
   }
 
   private async serveHealth(req: IncomingMessage, res: ServerResponse): Promise<void> {
