@@ -1,4 +1,4 @@
-import { Ghash } from '../../lib/srtp/ghash.js';
+import { fillProducts, Ghash, powersOfH, reductionTable } from '../../lib/srtp/ghash.js';
 
 /**
  * GHASH candidates for the per-key-table-size measurement of `npm run bench -- srtp-ghash`
@@ -6,67 +6,6 @@ import { Ghash } from '../../lib/srtp/ghash.js';
  * (NIST SP 800-38D §6.4) with the field's bit order: bit 0 is the top bit of byte 0, and
  * multiplying by x shifts right one bit, folding bit 127 back as R = 0xE1 || 0^120.
  */
-
-/** H·x^k for k = 0…127, four big-endian words each. */
-export function powersOfH(h: Uint8Array): Int32Array {
-  const v = new DataView(h.buffer, h.byteOffset, 16);
-  const powers = new Int32Array(128 * 4);
-  let a = v.getInt32(0);
-  let b = v.getInt32(4);
-  let c = v.getInt32(8);
-  let d = v.getInt32(12);
-  for (let k = 0; k < 128; k++) {
-    powers[4 * k] = a;
-    powers[4 * k + 1] = b;
-    powers[4 * k + 2] = c;
-    powers[4 * k + 3] = d;
-    const carry = d & 1;
-    d = (d >>> 1) | (c << 31);
-    c = (c >>> 1) | (b << 31);
-    b = (b >>> 1) | (a << 31);
-    a = (a >>> 1) ^ (carry === 1 ? 0xe1000000 : 0);
-  }
-  return powers;
-}
-
-/**
- * `entries` values of `bits` bits placed at field bit `first` (their top bit there), times H:
- * entry v = XOR of H·x^(first + k) over the bits k of v set (k = 0 for its top bit).
- */
-export function fillProducts(
-  out: Int32Array,
-  at: number,
-  powers: Int32Array,
-  first: number,
-  bits: number,
-): void {
-  for (let v = 1; v < 1 << bits; v++) {
-    const low = v & -v;
-    const k = first + bits - 1 - (31 - Math.clz32(low));
-    const o = at + v * 4;
-    const r = at + (v ^ low) * 4;
-    for (let w = 0; w < 4; w++) out[o + w] = (out[r + w] ?? 0) ^ (powers[4 * k + w] ?? 0);
-  }
-}
-
-/**
- * What shifting a value whose last `bits` bits are r right by `bits` folds into its top
- * word: r·x^128 reduced (at most 15 bits at the top), for every r.
- */
-export function reductionTable(bits: number): Int32Array {
-  const t = new Int32Array(1 << bits);
-  for (let r = 0; r < 1 << bits; r++) {
-    let top = 0;
-    let low = r;
-    for (let s = 0; s < bits; s++) {
-      const carry = low & 1;
-      low >>>= 1;
-      top = (top >>> 1) ^ (carry === 1 ? 0xe1000000 : 0);
-    }
-    t[r] = top;
-  }
-  return t;
-}
 
 const R4 = reductionTable(4);
 

@@ -1,6 +1,67 @@
 import { xorInto } from './keystream-runs.js';
 import { copyBytes, Slot, viewOf } from './views.js';
 
+/** H·x^k for k = 0…count - 1 (all 128 by default), four big-endian words each (`h`: 16 B). */
+export function powersOfH(h: Uint8Array, count = 128): Int32Array {
+  const v = new DataView(h.buffer, h.byteOffset, 16);
+  const powers = new Int32Array(count * 4);
+  let a = v.getInt32(0);
+  let b = v.getInt32(4);
+  let c = v.getInt32(8);
+  let d = v.getInt32(12);
+  for (let k = 0; k < count; k++) {
+    powers[4 * k] = a;
+    powers[4 * k + 1] = b;
+    powers[4 * k + 2] = c;
+    powers[4 * k + 3] = d;
+    const carry = d & 1;
+    d = (d >>> 1) | (c << 31);
+    c = (c >>> 1) | (b << 31);
+    b = (b >>> 1) | (a << 31);
+    a = (a >>> 1) ^ (carry === 1 ? 0xe1000000 : 0);
+  }
+  return powers;
+}
+
+/**
+ * `entries` values of `bits` bits placed at field bit `first` (their top bit there), times H:
+ * entry v = XOR of H·x^(first + k) over the bits k of v set (k = 0 for its top bit).
+ */
+export function fillProducts(
+  out: Int32Array,
+  at: number,
+  powers: Int32Array,
+  first: number,
+  bits: number,
+): void {
+  for (let v = 1; v < 1 << bits; v++) {
+    const low = v & -v;
+    const k = first + bits - 1 - (31 - Math.clz32(low));
+    const o = at + v * 4;
+    const r = at + (v ^ low) * 4;
+    for (let w = 0; w < 4; w++) out[o + w] = (out[r + w] ?? 0) ^ (powers[4 * k + w] ?? 0);
+  }
+}
+
+/**
+ * What shifting a value whose last `bits` bits are r right by `bits` folds into its top
+ * word: r·x^128 reduced (at most 15 bits at the top), for every r.
+ */
+export function reductionTable(bits: number): Int32Array {
+  const t = new Int32Array(1 << bits);
+  for (let r = 0; r < 1 << bits; r++) {
+    let top = 0;
+    let low = r;
+    for (let s = 0; s < bits; s++) {
+      const carry = low & 1;
+      low >>>= 1;
+      top = (top >>> 1) ^ (carry === 1 ? 0xe1000000 : 0);
+    }
+    t[r] = top;
+  }
+  return t;
+}
+
 /**
  * GHASH (NIST SP 800-38D §6.4), the authenticator of AES-GCM (RFC 7714 for SRTP), in
  * JavaScript with Shoup's 8-bit tables: X·H is computed by Horner's rule over the 16 bytes of
@@ -29,37 +90,9 @@ export class Ghash {
 
   /** `h` = AES_K(0^128), 16 bytes. */
   constructor(h: Uint8Array) {
-    const v = new DataView(h.buffer, h.byteOffset, 16);
     // M[b] for the byte b in the first position: its top bit is x^0 (M[0x80] = H), its lowest
-    // x^7; so M[b] = XOR of H·x^k over the set bits k of b, built from M[b without its lowest].
-    const powers = new Int32Array(8 * 4);
-    let a = v.getInt32(0);
-    let b = v.getInt32(4);
-    let c = v.getInt32(8);
-    let d = v.getInt32(12);
-    for (let k = 0; k < 8; k++) {
-      powers[4 * k] = a;
-      powers[4 * k + 1] = b;
-      powers[4 * k + 2] = c;
-      powers[4 * k + 3] = d;
-      // H·x^(k+1): shift right one bit, reduce by R = 11100001 || 0^120.
-      const carry = d & 1;
-      d = (d >>> 1) | (c << 31);
-      c = (c >>> 1) | (b << 31);
-      b = (b >>> 1) | (a << 31);
-      a = (a >>> 1) ^ (carry === 1 ? 0xe1000000 : 0);
-    }
-    const t = this.table;
-    for (let x = 1; x < 256; x++) {
-      const low = x & -x;
-      const k = 4 * (Math.clz32(low) - 24);
-      const o = x * 4;
-      const r = (x ^ low) * 4;
-      t[o] = (t[r] ?? 0) ^ (powers[k] ?? 0);
-      t[o + 1] = (t[r + 1] ?? 0) ^ (powers[k + 1] ?? 0);
-      t[o + 2] = (t[r + 2] ?? 0) ^ (powers[k + 2] ?? 0);
-      t[o + 3] = (t[r + 3] ?? 0) ^ (powers[k + 3] ?? 0);
-    }
+    // x^7; so M[b] = XOR of H·x^k over the set bits k of b.
+    fillProducts(this.table, 0, powersOfH(h, 8), 0, 8);
   }
 
   /** Starts a new GHASH (Y_0 = 0). */
@@ -529,14 +562,4 @@ export class Ghash {
  * REDUCE8[r]: what multiplying by x^8 folds into the top word when the dropped low byte of the
  * value is r: r·x^128 mod the GCM polynomial, at most 15 bits at the top (shared by all keys).
  */
-const REDUCE8 = new Int32Array(256);
-for (let r = 0; r < 256; r++) {
-  let top = 0;
-  let low = r;
-  for (let s = 0; s < 8; s++) {
-    const carry = low & 1;
-    low >>>= 1;
-    top = (top >>> 1) ^ (carry === 1 ? 0xe1000000 : 0);
-  }
-  REDUCE8[r] = top;
-}
+const REDUCE8 = reductionTable(8);
