@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../util/logger.js';
 import type { WebRtcRemoteParameters } from '../webrtc/options.js';
+import type { AddressRateLimiter } from './request-limiter.js';
 import { WhipError } from './whip.js';
 
 /** An HTTP error the front answers with a `Retry-After` (429, 503). */
@@ -35,6 +36,24 @@ export function clientAddressOf(
   } catch (err) {
     logger.warn({ err }, 'sfu clientAddress threw');
     return req.socket.remoteAddress ?? '';
+  }
+}
+
+/**
+ * Takes one request of `req`'s client address (clientAddressOf) from `limiter`; over its
+ * budget the request is drained and a 429 `rate-limited` RetryError thrown.
+ */
+export function takeRequest(
+  limiter: AddressRateLimiter,
+  req: IncomingMessage,
+  clientAddress: ((req: IncomingMessage) => string) | undefined,
+  logger: Logger,
+): void {
+  const wait = limiter.take(clientAddressOf(req, clientAddress, logger), performance.now());
+  if (wait > 0) {
+    req.resume();
+    const s = Math.ceil(wait / 1000);
+    throw new RetryError(429, 'rate-limited', 'too many requests from this address', s);
   }
 }
 

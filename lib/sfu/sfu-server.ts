@@ -20,13 +20,7 @@ import {
   type TestIngressDrop,
 } from './endpoint-leg.js';
 import { SfuError } from './errors.js';
-import {
-  checkFingerprints,
-  clientAddressOf,
-  RetryError,
-  readBody,
-  viewLayerOf,
-} from './http-input.js';
+import { checkFingerprints, RetryError, readBody, takeRequest, viewLayerOf } from './http-input.js';
 import { listenHttp } from './http-listen.js';
 import { type SfuStats, SfuStatsCollector, sfuRegistry } from './metrics.js';
 import {
@@ -179,15 +173,7 @@ export class SfuServer {
       await this.serveMetrics(req, res);
       return;
     }
-    const wait = this.limiter.take(
-      clientAddressOf(req, this.o.clientAddress, this.logger),
-      performance.now(),
-    );
-    if (wait > 0) {
-      req.resume();
-      const s = Math.ceil(wait / 1000);
-      throw new RetryError(429, 'rate-limited', 'too many requests from this address', s);
-    }
+    takeRequest(this.limiter, req, this.o.clientAddress, this.logger);
     const m = /^\/(whip|whep)\/([A-Za-z0-9_.~-]{1,128})$/.exec(path);
     const r = /^\/resource\/([0-9a-f-]{36})$/.exec(path);
     if (req.method === 'OPTIONS') {

@@ -28,7 +28,7 @@ import {
 } from 'prom-client';
 import { type Logger, silentLogger } from '../util/logger.js';
 import { totalsCounter } from '../util/totals-counter.js';
-import { clientAddressOf, RetryError, viewLayerOf } from './http-input.js';
+import { RetryError, takeRequest, viewLayerOf } from './http-input.js';
 import { listenHttp } from './http-listen.js';
 import { resolveSfuServerLimits, type SfuServerOptions } from './options.js';
 import { AddressRateLimiter } from './request-limiter.js';
@@ -186,15 +186,7 @@ export class SfuWorkerFront {
       await this.serveMetrics(req, res);
       return;
     }
-    const wait = this.limiter.take(
-      clientAddressOf(req, this.o.clientAddress, this.logger),
-      performance.now(),
-    );
-    if (wait > 0) {
-      req.resume();
-      const s = Math.ceil(wait / 1000);
-      throw new RetryError(429, 'rate-limited', 'too many requests from this address', s);
-    }
+    takeRequest(this.limiter, req, this.o.clientAddress, this.logger);
     const room = ROOM_PATH.exec(path)?.[2];
     const resource = RESOURCE_PATH.exec(path)?.[1];
     if (room !== undefined && req.method === 'POST') {
