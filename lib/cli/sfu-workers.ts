@@ -88,7 +88,12 @@ export async function runSfuPrimary(
         resolve(m);
       });
       if (!s.child.connected) metricWaiters.get(id)?.(undefined);
-      else s.child.send({ type: 'rtcd:sfu-metrics', id });
+      else {
+        // A worker that dies between the check and the write: its send fails, not the primary.
+        s.child.send({ type: 'rtcd:sfu-metrics', id }, (err) => {
+          if (err) metricWaiters.get(id)?.(undefined);
+        });
+      }
     });
   const { sfu } = cfg;
   const front = new SfuWorkerFront({
@@ -138,6 +143,9 @@ export async function runSfuPrimary(
     });
     const s: Slot = { child, ready: false };
     slots[slot] = s;
+    // IPC errors (a send to a worker that just died, a failed fork) are logged; its 'exit'
+    // decides what happens next. Without a listener they would crash the primary.
+    child.on('error', (err) => log.warn({ err, worker: slot }, 'worker process error'));
     child.on('message', (m: unknown) => {
       if (!isWorkerMessage(m) || slots[slot] !== s) return;
       if (m.type === 'rtcd:sfu-ended') front.sessionEnded(slot, m.resource);

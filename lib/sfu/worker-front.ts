@@ -59,7 +59,17 @@ export interface SfuWorkerFrontOptions
   > {
   /** Each live worker's registry as JSON, for `GET /metrics`. Default: none (front only). */
   workerMetrics?: () => Promise<MetricsJson[]>;
+  /**
+   * How long a worker may go silent on a proxied request (no answer, or a stalled body) before
+   * the front gives up on it: 503 `worker-unavailable` if nothing was answered yet, else the
+   * connection is cut. A hung worker would otherwise hold the request, and its room's count
+   * in the placement, forever. Default 15,000 ms.
+   */
+  workerTimeoutMs?: number;
 }
+
+/** Default `workerTimeoutMs`. */
+export const DEFAULT_WORKER_TIMEOUT_MS = 15_000;
 
 const ROOM_PATH = /^\/(whip|whep)\/([A-Za-z0-9_.~-]{1,128})$/;
 const RESOURCE_PATH = /^\/resource\/([0-9a-f-]{36})$/;
@@ -72,6 +82,7 @@ export class SfuWorkerFront {
   readonly registry = new Registry();
   private readonly ports = new Map<number, number>();
   private readonly limits: ReturnType<typeof resolveSfuServerLimits>;
+  private readonly workerTimeoutMs: number;
   private readonly limiter: AddressRateLimiter;
   private readonly logger: Logger;
   private readonly agent = new Agent({ keepAlive: true });
@@ -85,6 +96,11 @@ export class SfuWorkerFront {
   /** @throws TypeError naming an option out of range. */
   constructor(private readonly o: SfuWorkerFrontOptions = {}) {
     this.limits = resolveSfuServerLimits(o);
+    const timeout = o.workerTimeoutMs ?? DEFAULT_WORKER_TIMEOUT_MS;
+    if (!(Number.isInteger(timeout) && timeout > 0)) {
+      throw new TypeError(`workerTimeoutMs must be a positive integer, got ${timeout}`);
+    }
+    this.workerTimeoutMs = timeout;
     this.limiter = new AddressRateLimiter(this.limits.requestsPerSecond, this.limits.requestBurst);
     this.logger = o.logger ?? silentLogger;
     const placement = this.placement;
@@ -273,9 +289,17 @@ export class SfuWorkerFront {
           });
         },
       );
+      out.setTimeout(this.workerTimeoutMs, () => {
+        out.destroy(new Error(`no word from the worker in ${this.workerTimeoutMs} ms`));
+      });
       out.once('error', (err) => {
         req.resume();
         this.logger.warn({ err, slot }, 'sfu front: worker request failed');
+        if (res.headersSent) {
+          res.destroy();
+          resolve();
+          return;
+        }
         reject(new RetryError(503, 'worker-unavailable', 'the SFU worker went away', 1));
       });
       req.pipe(out);

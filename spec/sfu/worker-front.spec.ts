@@ -7,6 +7,8 @@
  * `server-full`); a worker that is gone is a 503; errors keep SfuServer's JSON body; /metrics
  * sums the workers, /healthz follows them.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import type { SfuServerOptions } from '../../lib/sfu/options.js';
 import { SfuServer } from '../../lib/sfu/sfu-server.js';
@@ -236,3 +238,27 @@ t.test('WHIP of a room a worker already holds (a linked room) goes to that worke
   const other = await post(`${url}/whip/elsewhere`, offer('sendonly', ufrag()));
   t.equal(candidatePort(await other.text()), workers[1]!.udpAddress?.port, 'new rooms: worker 1');
 });
+
+t.test(
+  'a worker that never answers gets a 503 after workerTimeoutMs, not a hung request',
+  async (t) => {
+    const hung = createServer((req) => req.resume()); // reads the request, never answers
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => {
+      hung.closeAllConnections();
+      hung.close();
+    });
+    const front = new SfuWorkerFront({ workerTimeoutMs: 300 });
+    const { url } = await front.listen();
+    t.teardown(() => front.close());
+    front.setWorker(0, (hung.address() as AddressInfo).port);
+    const started = performance.now();
+    const r = await post(`${url}/whip/hang`, offer('sendonly', ufrag()));
+    const waited = performance.now() - started;
+    t.equal(r.status, 503);
+    t.same(await r.json(), { error: 'worker-unavailable', message: 'the SFU worker went away' });
+    t.ok(waited >= 250 && waited < 5000, `answered after the timeout (${waited.toFixed(0)} ms)`);
+    t.equal(front.placement.slotOfRoom('hang'), undefined, 'the room is not held by the request');
+    t.throws(() => new SfuWorkerFront({ workerTimeoutMs: 0 }), TypeError);
+  },
+);
