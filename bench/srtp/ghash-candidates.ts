@@ -2,7 +2,8 @@ import { fillProducts, Ghash, powersOfH, reductionTable } from '../../lib/srtp/g
 
 /**
  * GHASH candidates for the per-key-table-size measurement of `npm run bench -- srtp-ghash`
- * (lib/srtp/ghash.ts holds the one kept, Shoup8Ghash here). All compute Y = (Y XOR X)·H per 16-byte block
+ * (lib/srtp/ghash.ts holds the one kept, Shoup8Ghash here). All compute Y = (Y XOR X)·H per
+ * 16-byte block
  * (NIST SP 800-38D §6.4) with the field's bit order: bit 0 is the top bit of byte 0, and
  * multiplying by x shifts right one bit, folding bit 127 back as R = 0xE1 || 0^120.
  */
