@@ -290,10 +290,28 @@ t.test(
   toolOptions(BROWSER_TOOLS),
   async (t) => {
     if (!requireTools(t, BROWSER_TOOLS)) return;
-    const { site } = await startRoomStack(t);
+    const { site, sfu } = await startRoomStack(t);
     const a = await sdkPage(t, site.origin);
     const low = await sdkPage(t, site.origin);
     const high = await sdkPage(t, site.origin);
+    // What the SFU was doing for each video consumer, for a failure's message (it failed once
+    // in a loaded clean-clone run with the low subscriber still on 1280 after 20 s).
+    const sfuState = () =>
+      [...sfu.router.rooms.values()].flatMap((room) =>
+        [...room.participants.values()].flatMap((p) =>
+          [...p.consumers.values()]
+            .filter((c) => c.kind === 'video')
+            .map((c) => ({
+              participant: p.id,
+              preferred: c.preferredLayer,
+              target: c.targetLayer,
+              current: c.currentLayer,
+              bandwidthPaused: c.bandwidthPaused,
+              estimate: Math.round(p.bandwidth.estimate),
+              layersReceived: c.producer.layers.map((l) => l.packetsReceived),
+            })),
+        ),
+      );
     // 1280x960 in three layers (Chromium sends fewer for small captures), on a lean ladder:
     // Chromium turns a layer on only once its estimate covers the layers below it and that
     // layer's minimum. Its estimate is fed by our transport-cc feedback, whose arrival times
@@ -322,7 +340,9 @@ t.test(
       'the low subscriber decodes the 320-wide layer',
       () => low.evaluate<In>(`inboundOf('${lowTrack}')`),
       (v) => v.frames > 0 && v.width === 320,
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; SFU consumers: ${JSON.stringify(sfuState())}`);
+    });
     const highIn = await poll(
       'the high subscriber decodes a wider layer',
       () => high.evaluate<In>(`inboundOf('${highTrack}')`),
