@@ -23,7 +23,8 @@ interface RoomEntry {
   slot: number;
   /** Requests of this room sent to `slot` and not answered yet. */
   pending: number;
-  sessions: Set<string>;
+  /** Its sessions held (which ones: `resources`, by resource). */
+  sessions: number;
 }
 
 /** How long a session-ended report waits for the 201 it overtook, ms. */
@@ -122,7 +123,7 @@ export class RoomPlacement {
         }
       }
       if (best === undefined) return undefined;
-      entry = { slot: best, pending: 0, sessions: new Set() };
+      entry = { slot: best, pending: 0, sessions: 0 };
       this.rooms.set(room, entry);
     }
     entry.pending++;
@@ -144,7 +145,7 @@ export class RoomPlacement {
       if (this.earlyEnds.delete(resource)) {
         // It ended before its 201 arrived here: never counted.
       } else {
-        entry.sessions.add(resource);
+        entry.sessions++;
         this.resources.set(resource, { room, slot });
         load.sessions++;
       }
@@ -163,7 +164,7 @@ export class RoomPlacement {
     this.load.get(slot)!.sessions--;
     const entry = this.rooms.get(r.room);
     if (entry === undefined) return;
-    entry.sessions.delete(resource);
+    entry.sessions--;
     this.forgetIfIdle(r.room, entry);
   }
 
@@ -184,6 +185,6 @@ export class RoomPlacement {
   }
 
   private forgetIfIdle(room: string, entry: RoomEntry): void {
-    if (entry.pending === 0 && entry.sessions.size === 0) this.rooms.delete(room);
+    if (entry.pending === 0 && entry.sessions === 0) this.rooms.delete(room);
   }
 }
