@@ -57,6 +57,15 @@ export function takeRequest(
   }
 }
 
+/** A WHIP/WHEP POST must carry `application/sdp` (RFC 9725 §4.2); else it is drained, 415. */
+export function requireSdpBody(req: IncomingMessage): void {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/sdp') {
+    req.resume();
+    throw new WhipError(415, 'unsupported-media-type', 'Content-Type must be application/sdp');
+  }
+}
+
 /**
  * WHEP `?layer=N`: the simulcast layer a viewer prefers (0 = lowest; clamped by the router to
  * the layers that exist). Absent: the highest. Anything but an integer 0-3 is a 400.

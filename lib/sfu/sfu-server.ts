@@ -20,7 +20,14 @@ import {
   type TestIngressDrop,
 } from './endpoint-leg.js';
 import { SfuError } from './errors.js';
-import { checkFingerprints, RetryError, readBody, takeRequest, viewLayerOf } from './http-input.js';
+import {
+  checkFingerprints,
+  RetryError,
+  readBody,
+  requireSdpBody,
+  takeRequest,
+  viewLayerOf,
+} from './http-input.js';
 import { listenHttp } from './http-listen.js';
 import { type SfuStats, SfuStatsCollector, sfuRegistry } from './metrics.js';
 import {
@@ -231,11 +238,7 @@ export class SfuServer {
     res: ServerResponse,
     layer: number | undefined,
   ): Promise<void> {
-    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== 'application/sdp') {
-      req.resume();
-      throw new WhipError(415, 'unsupported-media-type', 'Content-Type must be application/sdp');
-    }
+    requireSdpBody(req);
     const mux = this.mux;
     const certificate = this.certificate;
     if (!mux || !certificate) {

@@ -28,7 +28,7 @@ import {
 } from 'prom-client';
 import { type Logger, silentLogger } from '../util/logger.js';
 import { totalsCounter } from '../util/totals-counter.js';
-import { RetryError, takeRequest, viewLayerOf } from './http-input.js';
+import { RetryError, requireSdpBody, takeRequest, viewLayerOf } from './http-input.js';
 import { listenHttp } from './http-listen.js';
 import { resolveSfuServerLimits, type SfuServerOptions } from './options.js';
 import { AddressRateLimiter } from './request-limiter.js';
@@ -191,7 +191,8 @@ export class SfuWorkerFront {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname;
     if (path === '/healthz') {
       this.counts.requests++;
       await this.serveHealth(req, res);
@@ -208,12 +209,8 @@ export class SfuWorkerFront {
     if (room !== undefined && req.method === 'POST') {
       // What one SfuServer checks before its capacity, in its order, so that a full server
       // answers bad input as one process would.
-      viewLayerOf(new URL(req.url ?? '/', 'http://x').searchParams);
-      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/sdp') {
-        req.resume();
-        throw new WhipError(415, 'unsupported-media-type', 'Content-Type must be application/sdp');
-      }
+      viewLayerOf(url.searchParams);
+      requireSdpBody(req);
       await this.post(room, req, res);
       return;
     }
