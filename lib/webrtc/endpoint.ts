@@ -297,13 +297,15 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
       return;
     }
     const wireLength = packet.length;
-    const n = srtp.unprotectInPlace(packet);
+    // Told apart once here (the header stays clear), not again inside the transport.
+    const rtcp = isRtcp(packet);
+    const n = rtcp ? srtp.unprotectRtcpInPlace(packet) : srtp.unprotectRtpInPlace(packet);
     if (typeof n === 'string') {
       this.#drop(n);
       return;
     }
     const clear = packet.subarray(0, n);
-    if (isRtcp(packet)) {
+    if (rtcp) {
       this.#counts.rtcpPacketsReceived++;
       this.#counts.rtcpBytesReceived += wireLength;
       this.#emitPacket('rtcp', clear);

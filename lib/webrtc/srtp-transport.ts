@@ -88,12 +88,21 @@ export class SrtpTransport {
    * dropped. RTCP or RTP is `isRtcp(datagram)` (its header stays clear).
    */
   unprotectInPlace(datagram: Buffer): number | SrtpDropReason {
-    if (isRtcp(datagram)) {
-      const n = this.#rx.unprotectRtcp(datagram, datagram.length, datagram);
-      return isSrtpError(n) ? `srtcp-${n.error}` : n;
-    }
+    return isRtcp(datagram)
+      ? this.unprotectRtcpInPlace(datagram)
+      : this.unprotectRtpInPlace(datagram);
+  }
+
+  /** `unprotectInPlace` for a datagram the caller already knows is SRTP (not SRTCP). */
+  unprotectRtpInPlace(datagram: Buffer): number | SrtpDropReason {
     const n = this.#rx.unprotectRtp(datagram, datagram.length, datagram);
     return isSrtpError(n) ? `srtp-${n.error}` : n;
+  }
+
+  /** `unprotectInPlace` for a datagram the caller already knows is SRTCP. */
+  unprotectRtcpInPlace(datagram: Buffer): number | SrtpDropReason {
+    const n = this.#rx.unprotectRtcp(datagram, datagram.length, datagram);
+    return isSrtpError(n) ? `srtcp-${n.error}` : n;
   }
 
   /**
