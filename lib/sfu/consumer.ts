@@ -361,9 +361,12 @@ export class Consumer extends Emitter<ConsumerEvents> {
     return length;
   }
 
-  /** Writes the leg's transport-wide sequence number into the last packet made. */
+  /**
+   * Writes the leg's transport-wide sequence number into the last packet made (`twccAt` is -1
+   * whenever transport-cc is not negotiated: `rewrite` and `rebuildWithMid` find no id 0).
+   */
   writeTransportSequence(seq: number): boolean {
-    if (this.twccId === 0 || this.twccAt < 0) return false;
+    if (this.twccAt < 0) return false;
     writeTransportSequenceNumber(this.twccOut, this.twccAt, seq);
     return true;
   }

@@ -331,9 +331,9 @@ export class Participant extends Emitter<ParticipantEvents> {
    * Sends a packet `consumer` made to this participant, stamping the leg's transport-cc number
    * in it (when the consumer negotiated transport-cc).
    */
-  sendRtpDownstream(packet: Buffer, length: number, consumer: Consumer | undefined): void {
+  sendRtpDownstream(packet: Buffer, length: number, consumer: Consumer): void {
     if (this.closed) return;
-    if (consumer?.writeTransportSequence(this.twccSeq)) {
+    if (consumer.writeTransportSequence(this.twccSeq)) {
       this.bandwidth.onSent(this.twccSeq, length);
       this.twccSeq = (this.twccSeq + 1) & 0xffff;
     }
