@@ -44,16 +44,14 @@ interface Run {
  * Counter-mode keystream (AES-CM, RFC 3711 §4.1.1; GCM's CTR part, RFC 7714 §8) from an AES
  * ECB cipher kept open for the session: block b of a packet is its first block with
  * b added to the last 16 bits (a packet has far fewer than 2^16 blocks, and both profiles
- * leave room there). `keystream` returns a buffer and sets `offset` to where the packet's
- * keystream starts in it, and `view`/`viewOffset` to a DataView over it and the same place
- * counted in the view; all stay valid until the next call. Not reentrant.
+ * leave room there). `keystream` returns a buffer holding the packet's keystream and sets
+ * `view`/`viewOffset` to a DataView over that buffer's ArrayBuffer and where the keystream
+ * starts in it; all stay valid until the next call. Not reentrant.
  */
 export class KeystreamRuns {
-  /** Where the last result's keystream starts in the returned buffer. */
-  offset = 0;
   /** A DataView over the last result's ArrayBuffer (kept per run: no view per packet). */
   view: DataView = EMPTY_VIEW;
-  /** `offset` counted in `view` (the result's byteOffset added). */
+  /** Where the last result's keystream starts in `view`. */
   viewOffset = 0;
   private readonly runs = new Map<number, Run>();
   private readonly first = Buffer.alloc(16);
@@ -129,7 +127,6 @@ export class KeystreamRuns {
   }
 
   private result(keystream: Buffer, view: DataView, offset: number): Buffer {
-    this.offset = offset;
     this.view = view;
     this.viewOffset = keystream.byteOffset + offset;
     return keystream;

@@ -7,13 +7,13 @@
  * returned view are `array.byteOffset + i`; bounds are the caller's to check against the
  * array's length.
  */
-export const Slot = { out: 0, src: 1, keystream: 2, data: 3, hmac: 4, tag: 5 } as const;
+export const Slot = { out: 0, src: 1, data: 2, hmac: 3, tag: 4 } as const;
 export type Slot = (typeof Slot)[keyof typeof Slot];
 
 const CACHED = 16;
 const buffers: (ArrayBufferLike | undefined)[] = Array.from({ length: CACHED }, () => undefined);
 const views: (DataView | undefined)[] = Array.from({ length: CACHED }, () => undefined);
-const lastHit = [0, 0, 0, 0, 0, 0];
+const lastHit = [0, 0, 0, 0, 0];
 let nextVictim = 0;
 
 /** A DataView over `a.buffer` (the whole of it). */
