@@ -7,6 +7,7 @@ import type { TurnServerOptions } from '../turn/options.js';
 import { type OpsServer, startOpsServer } from '../util/ops-server.js';
 import type { TurnCliConfig } from './config.js';
 import { createCliLogger } from './logger.js';
+import { RestartBudget } from './restart-budget.js';
 import { exitOnSignals, reloadOnSighup } from './signals.js';
 import { closeTurnServer, startTurnServer } from './start-turn.js';
 
@@ -31,8 +32,6 @@ const NONCE_SECRET_ENV = 'RTCD_CLUSTER_NONCE_SECRET';
  */
 
 const READY = 'rtcd:turn-ready';
-/** A worker that died after starting is replaced; more than this many times a minute is fatal. */
-const MAX_RESTARTS_PER_MINUTE = 5;
 /** Past the drain timeout, a worker that has not exited is killed. */
 const KILL_GRACE_MS = 5000;
 
@@ -57,7 +56,7 @@ export async function runPrimary(cfg: TurnCliConfig, log: PinoLogger): Promise<v
     });
   }
   const ready = new Set<number>();
-  const restarts: number[] = [];
+  const restarts = new RestartBudget();
   let onAllExited: (() => void) | undefined;
 
   const live = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
@@ -96,10 +95,7 @@ export async function runPrimary(cfg: TurnCliConfig, log: PinoLogger): Promise<v
       void shutdown(1);
       return;
     }
-    const now = Date.now();
-    restarts.push(now);
-    while (restarts[0]! < now - 60000) restarts.shift();
-    if (restarts.length > MAX_RESTARTS_PER_MINUTE) {
+    if (!restarts.allow(Date.now())) {
       log.error({ worker: worker.id, code, signal }, 'workers keep dying; stopping');
       void shutdown(1);
       return;

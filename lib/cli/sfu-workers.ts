@@ -7,6 +7,7 @@ import { connectRoomService } from '../signal/room-service-link.js';
 import { VERSION } from '../version.js';
 import type { SfuCliConfig } from './config.js';
 import { createCliLogger } from './logger.js';
+import { RestartBudget } from './restart-budget.js';
 import { exitOnSignals } from './signals.js';
 import { startSfuServer, warnSemiSpace } from './start-sfu.js';
 
@@ -31,7 +32,6 @@ import { startSfuServer, warnSemiSpace } from './start-sfu.js';
  */
 
 const SLOT_ENV = 'RTCD_SFU_WORKER_SLOT';
-const MAX_RESTARTS_PER_MINUTE = 5;
 /** Past this, a worker that has not exited after SIGTERM is killed. */
 const KILL_AFTER_MS = 10_000;
 /** A worker that does not answer a metrics request by then is left out of the scrape. */
@@ -116,7 +116,7 @@ export async function runSfuPrimary(
 
   let draining = false;
   let started = false;
-  const restarts: number[] = [];
+  const restarts = new RestartBudget();
   let failStart: ((err: Error) => void) | undefined;
   let allReady: (() => void) | undefined;
   let allExited: (() => void) | undefined;
@@ -173,10 +173,7 @@ export async function runSfuPrimary(
         }
         return;
       }
-      const now = Date.now();
-      restarts.push(now);
-      while (restarts[0]! < now - 60_000) restarts.shift();
-      if (restarts.length > MAX_RESTARTS_PER_MINUTE) {
+      if (!restarts.allow(Date.now())) {
         log.error({ worker: slot, code, signal }, 'workers keep dying; stopping');
         void shutdown(1);
         return;
