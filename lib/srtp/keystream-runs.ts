@@ -7,7 +7,7 @@ import { Slot, viewOf } from './views.js';
  * result buffer serve this many packets instead of one: the per-call cost of node:crypto
  * (~450 ns) and the per-packet allocation are what dominate AES-CM here, not AES itself.
  */
-export const RUN_PACKETS = 8;
+export const RUN_PACKETS = 8; // a power of two: runs end where (index + ssrc) % RUN_PACKETS is 0
 /** SSRCs with a keystream run kept, per session key (a run of 1,200 B packets is ~10 kB). */
 export const MAX_RUNS = 64;
 const EMPTY = Buffer.alloc(0);
@@ -82,11 +82,17 @@ export class KeystreamRuns {
       if (bytes > run.largest) run.largest = bytes;
       return this.result(run.keystream, run.view, at * run.stride);
     }
-    // A new run from `index`, each packet as long as the largest of the last run.
+    // A new run from `index`, each packet as long as the largest of the last run. It ends
+    // where (index + ssrc) is a multiple of RUN_PACKETS, so runs of different SSRCs end on
+    // different packets: the streams a fan-out sends start together (every subscriber of a
+    // track gets its packets at once, every room's publisher starts on a join), and runs of a
+    // fixed length from the first packet made every stream's ECB call fall due in the same
+    // millisecond, one burst of hundreds of calls every RUN_PACKETS packets.
+    const count = RUN_PACKETS - ((index + ssrc) & (RUN_PACKETS - 1));
     const stride = (Math.max(bytes, run.largest) + 15) & ~15;
     const perPacket = stride >>> 4;
-    const counters = this.counterBlocks(perPacket * RUN_PACKETS);
-    for (let p = 0; p < RUN_PACKETS; p++) {
+    const counters = this.counterBlocks(perPacket * count);
+    for (let p = 0; p < count; p++) {
       this.firstBlock(this.first, ssrc, index + p);
       writeCounters(counters, p * stride, this.first, perPacket);
     }
@@ -94,7 +100,7 @@ export class KeystreamRuns {
     // this call, while a run lives ~80 ms at 100 packets/s, long enough for a fresh buffer to
     // survive two scavenges into the old generation, whose ArrayBuffers only mark-sweeps
     // free (external memory then climbed to V8's limit and forced 10–25 ms full GCs).
-    const fresh = this.cipher.update(this.counterView(stride * RUN_PACKETS));
+    const fresh = this.cipher.update(this.counterView(stride * count));
     if (run.keystream.length < fresh.length) {
       run.keystream = Buffer.allocUnsafeSlow(fresh.length);
       run.view = new DataView(run.keystream.buffer);
@@ -102,7 +108,7 @@ export class KeystreamRuns {
     fresh.copy(run.keystream, 0, 0, fresh.length);
     const keystream = run.keystream;
     run.first = index;
-    run.count = RUN_PACKETS;
+    run.count = count;
     run.stride = stride;
     run.largest = bytes;
     return this.result(keystream, run.view, 0);

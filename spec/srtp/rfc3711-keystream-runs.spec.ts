@@ -189,3 +189,44 @@ for (const profile of PROFILES) {
     t.end();
   });
 }
+
+t.test(
+  'streams that start together do not all make their next run on the same packet',
+  async (t) => {
+    // A fan-out: every subscriber stream of a track gets its packets at the same moment, from
+    // the same first packet. Count the ECB calls of 64 such streams at each step.
+    const { createCipheriv: ecb } = await import('node:crypto');
+    const { KeystreamRuns } = await import('../../lib/srtp/keystream-runs.js');
+    const cipher = ecb('aes-128-ecb', Buffer.alloc(16, 7), null).setAutoPadding(false);
+    const calls: number[] = [];
+    let step = 0;
+    const counting = new Proxy(cipher, {
+      get(target, prop) {
+        if (prop === 'update') {
+          return (data: Buffer) => {
+            calls[step] = (calls[step] ?? 0) + 1;
+            return target.update(data);
+          };
+        }
+        const v = Reflect.get(target, prop);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const firstBlock = (block: Buffer, ssrc: number, index: number) => {
+      block.fill(0);
+      block.writeUInt32BE(ssrc, 4);
+      block.writeUInt32BE(index, 8);
+    };
+    const rnd = random(42);
+    const ssrcs = Array.from({ length: 64 }, () => Math.floor(rnd() * 2 ** 32));
+    const runs = new KeystreamRuns(counting, firstBlock);
+    for (step = 0; step < 64; step++) {
+      for (const ssrc of ssrcs) runs.keystream(ssrc, 5000 + step, 1200);
+    }
+    t.equal(calls[0], 64, 'the first packet of each stream needs its keystream');
+    const later = Array.from({ length: 63 }, (_, i) => calls[i + 1] ?? 0);
+    t.ok(Math.max(...later) <= 24, `no step makes most streams' runs (max ${Math.max(...later)})`);
+    const total = later.reduce((a, b) => a + b, 0);
+    t.ok(total <= 64 * 9, `runs stay RUN_PACKETS long after the first (${total} calls)`);
+  },
+);
