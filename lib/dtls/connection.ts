@@ -82,6 +82,8 @@ export class DtlsConnection implements HandshakeHost {
   readonly options: ResolvedDtlsOptions;
   /** Records dropped, by reason (a stable kebab-case code). */
   readonly drops = new Map<string, number>();
+  /** Records dropped, all reasons: the sum of `drops`, kept as they are counted. */
+  dropped = 0;
   private readonly sink: DtlsSink;
   private readonly handshake: HandshakeDriver;
   private reassembler: HandshakeReassembler;
@@ -609,5 +611,6 @@ export class DtlsConnection implements HandshakeHost {
 
   private drop(reason: string): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+    this.dropped++;
   }
 }

@@ -42,6 +42,9 @@ export type WebRtcDropReason =
   /** DTLS application data with no `data` listener (SCTP, when nobody runs it). */
   | 'dtls-application-data';
 
+/** The packet counters of one endpoint (`WebRtcEndpoint.counters`), without the drops. */
+export type WebRtcEndpointCounters = Omit<WebRtcEndpointStats, 'drops' | 'dtlsDrops'>;
+
 /** Counters of one endpoint. Bytes are counted on the wire (protected). */
 export interface WebRtcEndpointStats {
   rtpPacketsReceived: number;

@@ -9,6 +9,7 @@ import type { Logger } from '../util/logger.js';
 import type {
   WebRtcCloseReason,
   WebRtcDropReason,
+  WebRtcEndpointCounters,
   WebRtcEndpointEvents,
   WebRtcEndpointStats,
   WebRtcState,
@@ -54,6 +55,7 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
   #connectTimer: NodeJS.Timeout | undefined;
   #closeReason: WebRtcCloseReason | undefined;
   readonly #drops = new Map<WebRtcDropReason, number>();
+  #dropped = 0;
   readonly #counts = {
     rtpPacketsReceived: 0,
     rtpBytesReceived: 0,
@@ -152,6 +154,23 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
   /** The ICE session (its selected address, ICE counters). */
   get iceSession(): IceLiteSession {
     return this.#session;
+  }
+
+  /**
+   * The packet counters as they are (read-only, not a copy): for callers that read them
+   * often, such as a periodic sweep over every endpoint, where `stats()` would build objects.
+   */
+  get counters(): Readonly<WebRtcEndpointCounters> {
+    return this.#counts;
+  }
+
+  /**
+   * Packets dropped so far, all reasons, with the DTLS connection's records; `except` leaves
+   * one of the endpoint's own reasons out. Allocates nothing (a sweep calls it per endpoint).
+   */
+  droppedPackets(except?: WebRtcDropReason): number {
+    const left = except === undefined ? 0 : (this.#drops.get(except) ?? 0);
+    return this.#dropped - left + (this.#dtls?.dropped ?? 0);
   }
 
   /** A snapshot of the counters. */
@@ -402,6 +421,7 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
 
   #drop(reason: WebRtcDropReason): void {
     this.#drops.set(reason, (this.#drops.get(reason) ?? 0) + 1);
+    this.#dropped++;
     if (this.#logger.isLevelEnabled?.('debug') ?? true) {
       this.#logger.debug({ reason, ufrag: this.localUfrag }, 'webrtc drop');
     }
