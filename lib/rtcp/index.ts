@@ -4,9 +4,10 @@
  * decodes each packet into a typed object discriminated by `kind` (unknown types come back
  * as `kind: 'unknown'` with a view of their body); it never throws and says why it rejected
  * a datagram. `parseCompound` alone splits without decoding, and each `parse<Type>` decodes
- * one `RawRtcpPacket`. Sending: `encodeRtcp(packets)` returns a Buffer, `writeRtcp(packets,
- * out, offset)` writes into a caller's buffer; misuse (a count over 31, a delta that does
- * not fit) throws TypeError, a buffer too small RangeError.
+ * one `RawRtcpPacket` (`TransportCcReader` reads transport-cc feedback into reusable typed
+ * arrays instead, with no object per packet status). Sending: `encodeRtcp(packets)` returns
+ * a Buffer, `writeRtcp(packets, out, offset)` writes into a caller's buffer; misuse (a count
+ * over 31, a delta that does not fit) throws TypeError, a buffer too small RangeError.
  */
 export * from './app.js';
 export * from './bye.js';
@@ -24,4 +25,5 @@ export * from './report-block.js';
 export * from './sdes.js';
 export * from './sender-report.js';
 export * from './transport-cc.js';
+export * from './transport-cc-reader.js';
 export * from './xr.js';

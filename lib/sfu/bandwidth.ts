@@ -1,6 +1,12 @@
-import { type TransportCcFeedback, transportCcArrivals } from '../rtcp/index.js';
+import { type TransportCcFeedback, TransportCcReader } from '../rtcp/index.js';
 
 const RING = 4096;
+
+/**
+ * Where feedback given in object form is loaded, so both forms go through one loop: shared by
+ * every estimator of the thread (it is filled and read within one call).
+ */
+const objectForm = new TransportCcReader();
 
 /** Clean feedback (loss < 2%) needed before a probe, ms. */
 const PROBE_CLEAN_MS = 1000;
@@ -73,25 +79,36 @@ export class BandwidthEstimator {
     this.estimate = bitrate;
   }
 
-  /** `now` (ms, any monotonic clock) enables probing; without it the estimate only follows. */
-  onTransportCc(fb: TransportCcFeedback, now?: number): void {
-    const arrivals = transportCcArrivals(fb);
+  /**
+   * A transport-cc feedback from the leg's receiver: a decoded message, or (allocation-free,
+   * the SFU's path) a `TransportCcReader` holding the message just read. `now` (ms, any
+   * monotonic clock) enables probing; without it the estimate only follows.
+   */
+  onTransportCc(fb: TransportCcFeedback | TransportCcReader, now?: number): void {
+    let r: TransportCcReader;
+    if (fb instanceof TransportCcReader) {
+      r = fb;
+    } else {
+      objectForm.load(fb);
+      r = objectForm;
+    }
+    const arrivals = r.arrivalsUs;
+    const total = r.count;
     let lost = 0;
     let bytes = 0;
     let first = Number.POSITIVE_INFINITY;
     let last = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < fb.packets.length; k++) {
-      const at = arrivals[k];
-      if (at === undefined) {
+    for (let k = 0; k < total; k++) {
+      if (!r.received(k)) {
         lost++;
         continue;
       }
-      const seq = fb.packets[k]!.seq;
+      const at = arrivals[k]!;
+      const seq = r.seq(k);
       if (this.seqs[seq % RING] === seq) bytes += this.sizes[seq % RING]!;
       first = Math.min(first, at);
       last = Math.max(last, at);
     }
-    const total = fb.packets.length;
     if (total === 0) return;
     const loss = lost / total;
     this.lastLoss = loss;

@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import {
   decodeRtcp,
+  decodeRtcpPacket,
   encodeRtcp,
   nackPairsFromSequences,
+  PacketType,
+  parseCompound,
+  type RawRtcpPacket,
   type RtcpPacket,
+  RtpfbFormat,
   sequencesFromNackPairs,
+  TransportCcReader,
 } from '../rtcp/index.js';
 import {
   decapsulateRtx,
@@ -60,6 +66,17 @@ interface Route {
 
 /** NACK pairs processed per feedback packet: a bound on the work one datagram can cause. */
 const MAX_NACK_PAIRS = 64;
+
+/**
+ * Transport-cc feedback from subscribers is read into this instead of objects per packet
+ * status (a browser's every 50-100 ms covers every packet sent to it): shared by every
+ * participant of the thread, as each datagram is read and handled within one call.
+ */
+const transportCcReader = new TransportCcReader();
+
+function isTransportCc(p: RawRtcpPacket): boolean {
+  return p.type === PacketType.RTPFB && p.count === RtpfbFormat.TRANSPORT_CC;
+}
 
 /** One participant: its published tracks (producers) and its subscriptions (consumers). */
 export class Participant extends Emitter<ParticipantEvents> {
@@ -275,14 +292,51 @@ export class Participant extends Emitter<ParticipantEvents> {
     const now = this.opts.now();
     this.stats.rtcpReceived++;
     if (!this.withinRate(now)) return;
-    const r = decodeRtcp(buf);
-    if (!r.ok) {
-      this.bad(r.reason, now);
+    const split = parseCompound(buf);
+    if (!split.ok) {
+      this.bad(split.reason, now);
+      return;
+    }
+    // As decodeRtcp: every packet is decoded before any is handled, and one malformed packet
+    // refuses the datagram; transport-cc feedback goes to the shared reader instead of an
+    // object per packet status (undefined in `decoded`).
+    const raws = split.packets;
+    const decoded: (RtcpPacket | undefined)[] = [];
+    let transportCcs = 0;
+    for (const raw of raws) {
+      let p: RtcpPacket | undefined;
+      if (isTransportCc(raw)) {
+        transportCcs++;
+        if (transportCcReader.read(raw) !== undefined) break;
+      } else {
+        p = decodeRtcpPacket(raw);
+        if (p === undefined) break;
+      }
+      decoded.push(p);
+    }
+    if (decoded.length < raws.length) {
+      this.malformedRtcp(buf, now);
       return;
     }
     let reallocate = false;
-    for (const p of r.packets) reallocate = this.handleRtcpPacket(p, now) || reallocate;
+    for (let i = 0; i < raws.length; i++) {
+      const p = decoded[i];
+      if (p !== undefined) {
+        reallocate = this.handleRtcpPacket(p, now) || reallocate;
+        continue;
+      }
+      // The reader still holds the datagram's only transport-cc packet (the common case).
+      if (transportCcs > 1) transportCcReader.read(raws[i]!);
+      this.bandwidth.onTransportCc(transportCcReader, now);
+      reallocate = true;
+    }
     if (reallocate) this.allocate();
+  }
+
+  /** A datagram with a packet that does not hold together: counted under decodeRtcp's name. */
+  private malformedRtcp(buf: Buffer, now: number): void {
+    const r = decodeRtcp(buf);
+    this.bad(r.ok ? 'malformed-transport-cc' : r.reason, now);
   }
 
   private handleRtcpPacket(p: RtcpPacket, now: number): boolean {
@@ -319,8 +373,8 @@ export class Participant extends Emitter<ParticipantEvents> {
       case 'remb':
         this.bandwidth.onRemb(p.bitrate);
         return true;
-      case 'transport-cc':
-        this.bandwidth.onTransportCc(p, this.opts.now());
+      case 'transport-cc': // read by receiveRtcp with no object per packet status
+        this.bandwidth.onTransportCc(p, now);
         return true;
       default:
         return false;
