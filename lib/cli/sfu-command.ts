@@ -4,7 +4,7 @@ import { connectRoomService } from '../signal/room-service-link.js';
 import { VERSION } from '../version.js';
 import { CliUsageError, type SfuCliConfig } from './config.js';
 import { createCliLogger } from './logger.js';
-import { runSfuPrimary, runSfuWorker, sfuWorkerSlot } from './sfu-workers.js';
+import { runSfuPrimary } from './sfu-workers.js';
 import { exitOnSignals } from './signals.js';
 import { startSfuServer } from './start-sfu.js';
 
@@ -16,8 +16,6 @@ import { startSfuServer } from './start-sfu.js';
  * comes up in the background); SIGTERM/SIGINT close the link, end every session and exit 0.
  */
 export async function sfuCommand(cfg: SfuCliConfig): Promise<void> {
-  const slot = sfuWorkerSlot();
-  if (slot !== undefined) return runSfuWorker(cfg, slot);
   const log = createCliLogger({ level: cfg.logLevel });
   const workers = cfg.workers === 0 ? availableParallelism() : (cfg.workers ?? 1);
   if (workers > 1) {

@@ -1,4 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger as PinoLogger } from 'pino';
 import { SfuRoomService } from '../sfu/room-service.js';
 import type { SfuServerOptions } from '../sfu/sfu-server.js';
@@ -7,9 +9,10 @@ import { connectRoomService } from '../signal/room-service-link.js';
 import { VERSION } from '../version.js';
 import type { SfuCliConfig } from './config.js';
 import { createCliLogger } from './logger.js';
+import { hasSemiSpaceFlag, SMALL_SEMI_SPACE_FLAG } from './node-flags.js';
 import { RestartBudget } from './restart-budget.js';
 import { exitOnSignals } from './signals.js';
-import { startSfuServer, warnSemiSpace } from './start-sfu.js';
+import { startSfuServer } from './start-sfu.js';
 
 /**
  * `rtcd sfu --workers N`: this process (the primary) owns the public HTTP port and runs an
@@ -19,9 +22,13 @@ import { startSfuServer, warnSemiSpace } from './start-sfu.js';
  *
  * `child_process.fork`, not node:cluster: cluster shares listening handles through the
  * primary, so every worker's `listen(0)` (internal HTTP) and ephemeral UDP port would be the
- * same shared socket; forked processes bind what they bind, exclusively. Workers re-run the
- * same command line (same flags, environment, config file; `execArgv` too, so node flags such
- * as --max-semi-space-size reach them) with their slot in `RTCD_SFU_WORKER_SLOT`.
+ * same shared socket; forked processes bind what they bind, exclusively. Workers run
+ * sfu-worker-entry (found next to this module, so `main()` embedded in any script forks the
+ * right program, from the sources under tsx or from the built package) and are sent their
+ * slot and the primary's resolved configuration as their first IPC message: nothing is read
+ * twice from flags, environment or a config file, and the signal secret never shows in argv.
+ * They run with the primary's node flags (`workerExecArgv`: --import tsx, say) plus
+ * --max-semi-space-size=1 when the primary lacks it, since workers forward the media.
  *
  * IPC: a worker says `ready` (its loopback HTTP port and UDP port), `ended` for each WHIP/WHEP
  * session that ends (the front's room map), `room` when its router opens or closes a room
@@ -31,11 +38,21 @@ import { startSfuServer, warnSemiSpace } from './start-sfu.js';
  * server with exit 1, as `rtcd turn --workers` does.
  */
 
-const SLOT_ENV = 'RTCD_SFU_WORKER_SLOT';
+/** The worker program: sfu-worker-entry.ts under tsx, .js once built (this module's own). */
+const WORKER_ENTRY = fileURLToPath(
+  new URL(`./sfu-worker-entry${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
 /** Past this, a worker that has not exited after SIGTERM is killed. */
 const KILL_AFTER_MS = 10_000;
 /** A worker that does not answer a metrics request by then is left out of the scrape. */
 const METRICS_TIMEOUT_MS = 2000;
+
+/** The primary's first message to a worker: who it is and what to run. */
+interface StartMessage {
+  type: 'rtcd:sfu-start';
+  slot: number;
+  cfg: SfuCliConfig;
+}
 
 type WorkerMessage =
   | { type: 'rtcd:sfu-ready'; httpPort: number; udpPort: number }
@@ -53,11 +70,36 @@ function isWorkerMessage(m: unknown): m is WorkerMessage {
   );
 }
 
-/** This process's worker slot, when it is an SFU worker forked by `runSfuPrimary`. */
-export function sfuWorkerSlot(): number | undefined {
-  const v = process.env[SLOT_ENV];
-  if (v === undefined || !/^\d+$/.test(v) || process.send === undefined) return undefined;
-  return Number(v);
+/**
+ * The node flags a worker runs with: the primary's (`process.execArgv`: a loader such as
+ * `--import tsx`, V8 flags) without those that would make it run something else or clash
+ * (`-e`/`-p` code and its `--input-type`, `--inspect*` ports, `--watch`, `--test`), plus
+ * `--max-semi-space-size=1` unless the primary or NODE_OPTIONS sets a semi-space size
+ * (node-flags.ts: the workers forward the media).
+ */
+export function workerExecArgv(
+  execArgv: readonly string[],
+  nodeOptions: string | undefined,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i]!;
+    if (['-e', '--eval', '-p', '--print', '--input-type'].includes(a)) {
+      i++; // and its value
+      continue;
+    }
+    if (
+      /^--(eval|print|input-type|inspect(-brk|-wait)?|watch(-path|-preserve-output)?|test)(=|$)/.test(
+        a,
+      )
+    ) {
+      continue;
+    }
+    if (a === '-i' || a === '--interactive') continue;
+    out.push(a);
+  }
+  if (!hasSemiSpaceFlag(out, nodeOptions)) out.push(SMALL_SEMI_SPACE_FLAG);
+  return out;
 }
 
 interface Slot {
@@ -71,8 +113,8 @@ export async function runSfuPrimary(
   log: PinoLogger,
   count: number,
 ): Promise<void> {
-  warnSemiSpace(log);
   const slots: Slot[] = [];
+  const execArgv = workerExecArgv(process.execArgv, process.env.NODE_OPTIONS);
   const metricWaiters = new Map<number, (m: MetricsJson | undefined) => void>();
   let nextMetricsId = 1;
   const askMetrics = (s: Slot): Promise<MetricsJson | undefined> =>
@@ -136,11 +178,11 @@ export async function runSfuPrimary(
   };
 
   const start = (slot: number): void => {
-    const child = fork(process.argv[1]!, process.argv.slice(2), {
-      env: { ...process.env, [SLOT_ENV]: String(slot) },
-      execArgv: process.execArgv,
+    const child = fork(WORKER_ENTRY, [], {
+      execArgv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    child.send({ type: 'rtcd:sfu-start', slot, cfg } satisfies StartMessage, () => {});
     const s: Slot = { child, ready: false };
     slots[slot] = s;
     // IPC errors (a send to a worker that just died, a failed fork) are logged; its 'exit'
@@ -282,5 +324,37 @@ export async function runSfuWorker(cfg: SfuCliConfig, slot: number): Promise<voi
   process.on('disconnect', () => {
     log.error({}, 'lost the sfu primary; closing');
     stop().finally(() => process.exit(1));
+  });
+}
+
+function isStartMessage(m: unknown): m is StartMessage {
+  if (typeof m !== 'object' || m === null) return false;
+  const s = m as Partial<StartMessage>;
+  return (
+    s.type === 'rtcd:sfu-start' &&
+    Number.isInteger(s.slot) &&
+    typeof s.cfg === 'object' &&
+    s.cfg !== null
+  );
+}
+
+/**
+ * The body of sfu-worker-entry: waits for the primary's start message, then runs the worker.
+ * Started any other way (no IPC channel) or failing to start, it says why on stderr as the
+ * CLI does and exits 1; the primary sees a worker that exited before listening.
+ */
+export function runSfuWorkerEntry(): void {
+  const fail = (err: unknown): void => {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`rtcd: cannot start the SFU worker: ${message.replace(/\s+/g, ' ')}\n`);
+    process.exit(1);
+  };
+  if (process.send === undefined) {
+    fail(new Error('not forked by rtcd sfu --workers (no IPC channel)'));
+    return;
+  }
+  process.once('message', (m: unknown) => {
+    if (!isStartMessage(m)) fail(new Error('the first message was not a start message'));
+    else runSfuWorker(m.cfg, m.slot).catch(fail);
   });
 }
