@@ -25,6 +25,8 @@ export class HmacSha1 {
   private readonly outer: Int32Array;
   /** K⊕ipad, then room for the message and suffix of the native path (grown on demand). */
   private scratch = Buffer.alloc(BLOCK + 1504 + 4);
+  private scratchView = new DataView(this.scratch.buffer);
+  private readonly prefixes = new Map<number, Buffer>();
   private readonly state = new Int32Array(5);
   private readonly tail = new Uint8Array(2 * BLOCK);
   private readonly tailView = new DataView(this.tail.buffer);
@@ -56,16 +58,27 @@ export class HmacSha1 {
         const grown = Buffer.alloc(need);
         this.scratch.copy(grown, 0, 0, BLOCK);
         this.scratch = grown;
+        this.scratchView = new DataView(grown.buffer);
       }
       const scratch = this.scratch;
-      scratch.set(data.subarray(0, length), BLOCK);
+      const src = viewOf(data, Slot.hmac);
+      const dst = this.scratchView;
+      const from = data.byteOffset;
+      const to = scratch.byteOffset + BLOCK;
+      const words = length & ~3;
+      for (let i = 0; i < words; i += 4) dst.setInt32(to + i, src.getInt32(from + i));
+      copyBytes(data, words, scratch, BLOCK + words, length - words);
       let end = BLOCK + length;
       if (suffix !== undefined) {
         scratch.writeUInt32BE(suffix >>> 0, end);
         end += 4;
       }
-      const inner = hash('sha1', scratch.subarray(0, end), 'buffer');
-      this.outerBlock.set(inner, 0);
+      // The digest as a 20-character 'binary' (latin1) string, one byte per character: a Buffer result
+      // is a new ArrayBuffer per packet, and 'buffer' is not one of Node's fast encoding
+      // names (normalizeEncoding lower-cased it on every call): 477 → ~60 B of heap a packet.
+      const inner = hash('sha1', this.prefix(end), 'binary');
+      const outer = this.outerBlock;
+      for (let i = 0; i < 20; i++) outer[i] = inner.charCodeAt(i);
       return this.finish();
     }
     state.set(this.inner);
@@ -96,6 +109,17 @@ export class HmacSha1 {
     const outerView = this.outerView;
     for (let i = 0; i < 5; i++) outerView.setInt32(4 * i, state[i] ?? 0);
     return this.finish();
+  }
+
+  /** `scratch[0, bytes)` as a Buffer, one view kept per length (packet sizes repeat). */
+  private prefix(bytes: number): Buffer {
+    let v = this.prefixes.get(bytes);
+    if (v === undefined || v.buffer !== this.scratch.buffer) {
+      if (this.prefixes.size >= 32) this.prefixes.clear();
+      v = this.scratch.subarray(0, bytes);
+      this.prefixes.set(bytes, v);
+    }
+    return v;
   }
 
   /** The outer hash over the inner digest already in the outer block. */
