@@ -28,6 +28,7 @@ import {
   type RoomPlan,
   SEND_TICK_MS,
 } from './protocol.js';
+import { SlowTimeline } from './slow-timeline.js';
 import { ReceiveCheck, STAMP_AT, StampReader } from './stamp-reader.js';
 
 export const PROFILE: SrtpProfileName = 'AEAD_AES_128_GCM';
@@ -119,6 +120,7 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
   const clear = Buffer.alloc(PACKET_BYTES);
   let counting: 'sfu' | 'direct' | undefined;
   let histogram = new Histogram();
+  let timeline = new SlowTimeline(0, 0);
   /** Every how many packets a subscriber fully unprotects (`ReceiveCheck`). */
   let verifyEvery = 1;
   /** The measured window, in send-stamp µs: packets stamped outside it are not counted. */
@@ -129,7 +131,9 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
   function arrived(s: Subscriber<C>, sent: number): void {
     if (!(sent >= windowStart && sent < windowEnd)) return;
     s.received++;
-    histogram.add(nowUs() - sent);
+    const latency = nowUs() - sent;
+    histogram.add(latency);
+    timeline.add(sent, latency);
   }
 
   function onSubscriberMedia(s: Subscriber<C>, d: Buffer, from: RemoteInfo): void {
@@ -300,6 +304,7 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
     const sendMs = warmupMs + durationMs;
     windowStart = nowUs() + warmupMs * 1000;
     windowEnd = windowStart + durationMs * 1000;
+    timeline = new SlowTimeline(windowStart, durationMs);
     let cpu0 = process.cpuUsage();
     const warm = setTimeout(() => {
       cpu0 = process.cpuUsage();
@@ -340,6 +345,7 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
       type: 'phase-done',
       ...t,
       histogram: histogram.toArray(),
+      timeline: { all: timeline.all, slow: timeline.slow },
       cpuUs: cpu.user + cpu.system,
       loopDelayP99Ms: delay.count > 0 ? delay.percentile(99) / 1e6 : 0,
       gc,

@@ -15,6 +15,7 @@ import {
   type RoomPlan,
   SEND_TICK_MS,
 } from './protocol.js';
+import { type SlowSummary, summarizeSlow } from './slow-timeline.js';
 
 const REPLY_TIMEOUT_MS = 120_000;
 
@@ -104,6 +105,8 @@ export interface ClientTotals {
   verified: number;
   badPackets: number;
   histogram: Histogram;
+  /** Where the slow packets were (bench/sfu/slow-timeline.ts). */
+  slow: SlowSummary;
   cpuUs: number;
   loopDelayP99Ms: number;
   /** The client processes' GC pauses in the window, summed (the longest: the longest). */
@@ -134,12 +137,15 @@ export async function phaseTotals(clients: readonly ClientLink[]): Promise<Clien
     verified: 0,
     badPackets: 0,
     histogram: new Histogram(),
+    slow: summarizeSlow([]),
     cpuUs: 0,
     loopDelayP99Ms: 0,
     gc: noGcPauses(),
   };
+  const timelines: { all: number[]; slow: number[] }[] = [];
   for (const c of clients) {
     const d = await c.expect('phase-done');
+    timelines.push(d.timeline);
     t.sent += d.sent;
     t.expected += d.expected;
     t.received += d.received;
@@ -150,6 +156,7 @@ export async function phaseTotals(clients: readonly ClientLink[]): Promise<Clien
     t.histogram.merge(new Histogram(d.histogram));
     addGcPauses(t.gc, d.gc);
   }
+  t.slow = summarizeSlow(timelines);
   return t;
 }
 

@@ -39,6 +39,7 @@ import {
   VERIFY_EVERY,
 } from './protocol.js';
 import { formatGc, formatStep, formatWhere } from './report.js';
+import type { SlowSummary } from './slow-timeline.js';
 
 export interface E2eOptions {
   /** Subscriber-track counts to step through (each bounded by `maxTracks`). */
@@ -134,6 +135,8 @@ export interface E2eStep {
   addedP50: number;
   addedP99: number;
   latencySamples: number;
+  /** Where each path's slow packets were in its window (bench/sfu/slow-timeline.ts). */
+  slow?: { sfu: SlowSummary; direct: SlowSummary };
 }
 
 /** The issue's target at the step closest to 500 subscriber tracks (`targetOf`). */
@@ -337,6 +340,7 @@ async function measureStep(
     addedP50: sfu.histogram.quantile(0.5) - direct.histogram.quantile(0.5),
     addedP99: sfu.histogram.quantile(0.99) - direct.histogram.quantile(0.99),
     latencySamples: sfu.histogram.total,
+    slow: { sfu: sfu.slow, direct: direct.slow },
   };
 }
 

@@ -126,6 +126,8 @@ export type ClientOut =
       badPackets: number;
       /** Latency histogram counts (see `Histogram`). */
       histogram: number[];
+      /** Packets, and those over `SLOW_US`, per 10 ms of send time (bench/sfu/slow-timeline.ts). */
+      timeline: { all: number[]; slow: number[] };
       /** CPU µs of this process during the window. */
       cpuUs: number;
       /** Event-loop delay p99 of this process during the window, ms. */

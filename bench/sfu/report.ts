@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import type { E2eResult, E2eStep, E2eTarget } from './e2e.js';
 import { type GcPauses, PACKETS_PER_SECOND } from './protocol.js';
+import { formatSlow } from './slow-timeline.js';
 
 const MEDIASOUP_CONSUMERS_PER_CORE = 500;
 
@@ -102,6 +103,10 @@ export function formatGc(s: E2eStep): string[] {
       ? `SFU GC (busiest of ${workers} workers, ${s.busiestWorkerCpuShare?.toFixed(2)} of a core)`
       : 'SFU GC';
   const lines = [`       ${who}: ${g === undefined ? 'not observed' : gcPauses(g)}`];
+  if (s.slow !== undefined) {
+    lines.push(`       SFU path ${formatSlow(s.slow.sfu)}`);
+    lines.push(`       direct path ${formatSlow(s.slow.direct)}`);
+  }
   if (s.clientGc !== undefined && s.directClientGc !== undefined) {
     lines.push(
       `       clients: SFU path GC ${gcPauses(s.clientGc)}; direct path lag ` +
