@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { TransportAddress } from '../stun/transport-address.js';
 import type { Logger } from '../util/logger.js';
 import type { PacketClass } from './demux.js';
-import type { LiteEntry, LiteSessionState } from './lite-core.js';
+import type { LiteEntry, LiteRemote, LiteSessionState } from './lite-core.js';
 
 /**
  * Events of one ICE-lite session. Listeners that throw are caught and logged: they cannot
@@ -27,8 +27,12 @@ export interface IceLiteSessionEvents {
 
 /** What a session needs from the mux that owns it. */
 export interface LiteSessionHost {
-  /** Sends `packet` to the selected remote of `session`. */
-  sendFor(session: IceLiteSession, packet: Uint8Array): void;
+  /**
+   * Sends `packet` to `remote`, the selected remote of a session's record (the record the
+   * mux registered, so the remote is one the mux made: the session hands it back as it is
+   * instead of the mux looking the session up again per datagram).
+   */
+  sendTo(remote: LiteRemote, packet: Uint8Array): void;
   /** A buffer of `size` bytes for one datagram to a remote over `transport` (see `datagram`). */
   datagram(size: number, transport: 'udp' | 'tcp' | undefined): Buffer;
   release(session: IceLiteSession): void;
@@ -109,12 +113,11 @@ export class IceLiteSession extends EventEmitter<IceLiteSessionEvents> {
    */
   send(packet: Uint8Array): boolean {
     const entry = this.#entry;
-    if (entry === undefined || entry.state !== 'connected' || entry.selected === undefined) {
-      return false;
-    }
+    const remote = entry?.selected;
+    if (remote === undefined || entry?.state !== 'connected') return false;
     this.stats.packetsSent++;
     this.stats.bytesSent += packet.length;
-    this.#host.sendFor(this, packet);
+    this.#host.sendTo(remote, packet);
     return true;
   }
 

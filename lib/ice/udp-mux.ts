@@ -300,11 +300,10 @@ export class IceLiteMux implements LiteSessionHost {
   }
 
   /** @internal LiteSessionHost */
-  sendFor(session: IceLiteSession, packet: Uint8Array): void {
-    const remote = this.#core.entryOf(session.localUfrag)?.selected;
-    if (remote === undefined) return;
+  sendTo(remote: LiteRemote, packet: Uint8Array): void {
     this.#counts.sent++;
-    this.#send(remote, packet);
+    // Sessions hold the core's records, whose remotes this mux made (UDP or TCP MuxRemotes).
+    this.#send(remote as MuxRemote, packet);
   }
 
   /** @internal LiteSessionHost */
