@@ -5,7 +5,9 @@ import type { Logger as PinoLogger } from 'pino';
 import { SfuRoomService } from '../sfu/room-service.js';
 import type { SfuServerOptions } from '../sfu/sfu-server.js';
 import { type MetricsJson, SfuWorkerFront } from '../sfu/worker-front.js';
-import { connectRoomService } from '../signal/room-service-link.js';
+import type { WorkerRoomCall } from '../sfu/worker-rooms.js';
+import type { SfuServerMessage } from '../signal/room-service.js';
+import { connectRoomService, type RoomServiceLink } from '../signal/room-service-link.js';
 import { VERSION } from '../version.js';
 import type { SfuCliConfig } from './config.js';
 import { createCliLogger } from './logger.js';
@@ -30,10 +32,15 @@ import { startSfuServer } from './start-sfu.js';
  * They run with the primary's node flags (`workerExecArgv`: --import tsx, say) plus
  * --max-semi-space-size=1 when the primary lacks it, since workers forward the media.
  *
+ * With `--signal-url` the primary holds the links (one SFU to the signal nodes) with the
+ * front's `WorkerRoomService`, which places each room's peers with the WHIP/WHEP rooms and
+ * counts them as sessions; each call goes to the worker's `SfuRoomService` over IPC.
+ *
  * IPC: a worker says `ready` (its loopback HTTP port and UDP port), `ended` for each WHIP/WHEP
- * session that ends (the front's room map), `room` when its router opens or closes a room
- * (linked rooms too, so WHIP of that name goes there), and answers `metrics` requests with its
- * registry as JSON (the primary's `/metrics` sums them). A worker that dies is replaced on the same
+ * session that ends (the front's room map), `room` when its router opens or closes a room,
+ * `peer` for what its room service says to a room peer, and answers `metrics` requests with its
+ * registry as JSON (the primary's `/metrics` sums them); the primary sends `start` first, then
+ * room-service `call`s and `metrics` requests. A worker that dies is replaced on the same
  * slot (its rooms are gone; clients reconnect); more than five deaths a minute stop the
  * server with exit 1, as `rtcd turn --workers` does.
  */
@@ -54,8 +61,15 @@ interface StartMessage {
   cfg: SfuCliConfig;
 }
 
+/** A room-service call from the front's `WorkerRoomService` (the signal links end there). */
+interface CallMessage {
+  type: 'rtcd:sfu-call';
+  call: WorkerRoomCall;
+}
+
 type WorkerMessage =
   | { type: 'rtcd:sfu-ready'; httpPort: number; udpPort: number }
+  | { type: 'rtcd:sfu-peer'; peerId: string; message: SfuServerMessage }
   | { type: 'rtcd:sfu-ended'; resource: string }
   | { type: 'rtcd:sfu-room'; room: string; open: boolean }
   | { type: 'rtcd:sfu-metrics'; id: number; metrics: MetricsJson };
@@ -65,6 +79,7 @@ function isWorkerMessage(m: unknown): m is WorkerMessage {
   return (
     type === 'rtcd:sfu-ready' ||
     type === 'rtcd:sfu-ended' ||
+    type === 'rtcd:sfu-peer' ||
     type === 'rtcd:sfu-room' ||
     type === 'rtcd:sfu-metrics'
   );
@@ -152,6 +167,12 @@ export async function runSfuPrimary(
       const all = await Promise.all(slots.filter((s) => s.ready).map(askMetrics));
       return all.filter((m) => m !== undefined);
     },
+    sendToWorker: (slot, call) => {
+      const child = slots[slot]?.child;
+      // Gone meanwhile: its 'exit' tells the front, which tells the peers.
+      if (child?.connected)
+        child.send({ type: 'rtcd:sfu-call', call } satisfies CallMessage, () => {});
+    },
   });
   // The public port first: a busy one fails the start before any worker runs.
   const { url, port } = await front.listen();
@@ -164,9 +185,14 @@ export async function runSfuPrimary(
   let allExited: (() => void) | undefined;
   const live = () => slots.filter((s) => s.child.exitCode === null && s.child.signalCode === null);
 
+  // One link per signal node, from here once the workers are up: the whole server is one SFU
+  // to the signal nodes, and the front places their rooms' peers with the WHIP/WHEP rooms.
+  let links: RoomServiceLink[] = [];
+
   const shutdown = async (code: number): Promise<void> => {
     draining = true;
     front.drain();
+    await Promise.all(links.map((l) => l.close()));
     for (const s of live()) s.child.kill('SIGTERM');
     const killer = setTimeout(() => {
       for (const s of live()) s.child.kill('SIGKILL');
@@ -191,6 +217,7 @@ export async function runSfuPrimary(
     child.on('message', (m: unknown) => {
       if (!isWorkerMessage(m) || slots[slot] !== s) return;
       if (m.type === 'rtcd:sfu-ended') front.sessionEnded(slot, m.resource);
+      else if (m.type === 'rtcd:sfu-peer') front.peerMessage(slot, m.peerId, m.message);
       else if (m.type === 'rtcd:sfu-room') front.roomOpened(slot, m.room, m.open);
       else if (m.type === 'rtcd:sfu-metrics') metricWaiters.get(m.id)?.(m.metrics);
       else {
@@ -238,6 +265,10 @@ export async function runSfuPrimary(
   started = true;
   failStart = undefined;
   allReady = undefined;
+  const link = cfg.signalLink;
+  if (link !== undefined) {
+    links = link.urls.map((u) => connectRoomService(u, link.secret, front.rooms, { logger: log }));
+  }
 
   const ports = slots.map((s) => s.udpPort);
   log.info(
@@ -264,8 +295,8 @@ export async function runSfuPrimary(
 
 /**
  * One worker: an `SfuServer` on loopback HTTP (no per-address limits: every request comes
- * from the primary, which applied them) and its own UDP port, and with `--signal-url` its own
- * links, so each worker is one SFU to the signal nodes (they spread rooms over SFUs by hash).
+ * from the primary, which applied them) and its own UDP port, and with `--signal-url` an
+ * `SfuRoomService` for the room peers the primary places here.
  */
 export async function runSfuWorker(cfg: SfuCliConfig, slot: number): Promise<void> {
   const log = createCliLogger({ level: cfg.logLevel, bindings: { worker: slot } });
@@ -289,16 +320,19 @@ export async function runSfuWorker(cfg: SfuCliConfig, slot: number): Promise<voi
     send({ type: 'rtcd:sfu-room', room: room.id, open: true });
     room.on('close', () => send({ type: 'rtcd:sfu-room', room: room.id, open: false }));
   });
+  // The primary holds the signal links; the peers it places here arrive as calls.
   const rooms =
     cfg.signalLink === undefined ? undefined : new SfuRoomService(server, { logger: log });
-  const links =
-    cfg.signalLink === undefined || rooms === undefined
-      ? []
-      : cfg.signalLink.urls.map((u) =>
-          connectRoomService(u, cfg.signalLink!.secret, rooms, { logger: log }),
-        );
+  rooms?.attach((peerId, message) => send({ type: 'rtcd:sfu-peer', peerId, message }));
   process.on('message', (m: unknown) => {
-    const ask = m as { type?: unknown; id?: unknown };
+    const ask = m as { type?: unknown; id?: unknown; call?: WorkerRoomCall };
+    if (ask?.type === 'rtcd:sfu-call' && ask.call !== undefined) {
+      const c = ask.call;
+      if (c.op === 'join') rooms?.join(c.room, c.peerId);
+      else if (c.op === 'message') rooms?.message(c.room, c.peerId, c.message);
+      else rooms?.leave(c.room, c.peerId);
+      return;
+    }
     if (ask?.type !== 'rtcd:sfu-metrics' || typeof ask.id !== 'number') return;
     const id = ask.id;
     server.registry.getMetricsAsJSON().then(
@@ -307,7 +341,6 @@ export async function runSfuWorker(cfg: SfuCliConfig, slot: number): Promise<voi
     );
   });
   const stop = async (): Promise<void> => {
-    await Promise.all(links.map((l) => l.close()));
     rooms?.close();
     await server.close();
   };

@@ -11,10 +11,11 @@
  * the session when the 201 comes. So "no session, nothing in flight" at the front means the
  * worker holds no WHIP/WHEP participant of the room either (SfuServer closes an empty room).
  *
- * A room that already exists on a worker without the front's doing (a room of `rtcd signal`,
- * which places its rooms on a worker's link by its own hash) is reported by that worker
- * (`roomOpened`/`roomClosed`), and a WHIP/WHEP request of it goes there, so WHIP publishers and
- * room peers of one name meet as in one process.
+ * Peers of `rtcd signal` rooms (the front's `WorkerRoomService`) are placed by the same map:
+ * a peer's join goes to its room's worker, else the least loaded, and counts as one session
+ * there until it leaves, so WHIP publishers and room peers of one name meet as in one process,
+ * and they count in the least-loaded choice and the front's `maxSessions`. A room that a worker
+ * reports open without the front's doing (`roomOpened`/`roomClosed`) is placed there too.
  *
  * Pure bookkeeping: no sockets, no processes, no clock but the one passed in.
  */
@@ -35,6 +36,8 @@ const MAX_EARLY_ENDS = 10_000;
 export class RoomPlacement {
   private readonly rooms = new Map<string, RoomEntry>();
   private readonly resources = new Map<string, { room: string; slot: number }>();
+  /** Room peers (`joinPeer`) by peer id: each one session of its room. */
+  private readonly peers = new Map<string, { room: string; slot: number }>();
   /** Session-ended reports whose 201 the front has not seen yet, by resource: time seen. */
   private readonly earlyEnds = new Map<string, number>();
   /** Rooms open on a worker, whoever made them, as the workers report them. */
@@ -47,9 +50,14 @@ export class RoomPlacement {
     return [...this.load.keys()].sort((a, b) => a - b);
   }
 
-  /** Sessions held on all workers together. */
+  /** Sessions held on all workers together: WHIP/WHEP resources and room peers. */
   get sessions(): number {
-    return this.resources.size;
+    return this.resources.size + this.peers.size;
+  }
+
+  /** Room peers placed now. */
+  get peerCount(): number {
+    return this.peers.size;
   }
 
   /** Requests sent to workers and not answered yet. */
@@ -75,15 +83,25 @@ export class RoomPlacement {
     return this.rooms.get(room)?.slot;
   }
 
+  /** A room peer's room and worker, if it is placed. */
+  peerOf(peerId: string): { room: string; slot: number } | undefined {
+    const p = this.peers.get(peerId);
+    return p === undefined ? undefined : { ...p };
+  }
+
   /** The worker holding a session, if it is alive. */
   slotOfResource(resource: string): number | undefined {
     return this.resources.get(resource)?.slot;
   }
 
-  /** A worker came up (or back) on `slot`: it holds nothing yet. */
-  workerUp(slot: number): void {
-    this.workerDown(slot);
+  /**
+   * A worker came up (or back) on `slot`: it holds nothing yet. Returns the room peers it was
+   * holding (only if it was up already), as `workerDown` does.
+   */
+  workerUp(slot: number): { peerId: string; room: string }[] {
+    const lost = this.workerDown(slot);
     this.load.set(slot, { sessions: 0, pending: 0 });
+    return lost;
   }
 
   /** The worker of `slot` reports that its router opened `room` (any room, any front). */
@@ -96,12 +114,51 @@ export class RoomPlacement {
     if (this.hosted.get(room) === slot) this.hosted.delete(room);
   }
 
-  /** The worker of `slot` is gone: its rooms and sessions are forgotten with it. */
-  workerDown(slot: number): void {
+  /**
+   * The worker of `slot` is gone: its rooms and sessions are forgotten with it. Returns the
+   * room peers it held (no longer placed: their service places them again or tells them).
+   */
+  workerDown(slot: number): { peerId: string; room: string }[] {
     this.load.delete(slot);
     for (const [id, s] of this.hosted) if (s === slot) this.hosted.delete(id);
     for (const [id, r] of this.rooms) if (r.slot === slot) this.rooms.delete(id);
     for (const [id, r] of this.resources) if (r.slot === slot) this.resources.delete(id);
+    const lost: { peerId: string; room: string }[] = [];
+    for (const [peerId, p] of this.peers) {
+      if (p.slot !== slot) continue;
+      this.peers.delete(peerId);
+      lost.push({ peerId, room: p.room });
+    }
+    return lost;
+  }
+
+  /**
+   * Room peer `peerId` joins `room` (not placed yet: a peer moving rooms leaves first): the
+   * slot it goes to, chosen as `begin` chooses, where it counts as one session until
+   * `leavePeer`. Undefined when no worker is up.
+   */
+  joinPeer(room: string, peerId: string): number | undefined {
+    const entry = this.entryFor(room);
+    if (entry === undefined) return undefined;
+    entry.sessions++;
+    this.load.get(entry.slot)!.sessions++;
+    this.peers.set(peerId, { room, slot: entry.slot });
+    return entry.slot;
+  }
+
+  /** Room peer `peerId` left: where it was (undefined: it was not placed). */
+  leavePeer(peerId: string): { room: string; slot: number } | undefined {
+    const p = this.peers.get(peerId);
+    if (p === undefined) return undefined;
+    this.peers.delete(peerId);
+    const load = this.load.get(p.slot);
+    if (load !== undefined) load.sessions--;
+    const entry = this.rooms.get(p.room);
+    if (entry !== undefined && entry.slot === p.slot) {
+      entry.sessions--;
+      this.forgetIfIdle(p.room, entry);
+    }
+    return { ...p };
   }
 
   /**
@@ -111,24 +168,30 @@ export class RoomPlacement {
    * is up.
    */
   begin(room: string): number | undefined {
-    let entry = this.rooms.get(room);
-    if (entry === undefined) {
-      let best = this.hosted.get(room);
-      let bestLoad = Number.POSITIVE_INFINITY;
-      for (const slot of best === undefined ? this.slots : []) {
-        const l = this.load.get(slot)!;
-        if (l.sessions + l.pending < bestLoad) {
-          best = slot;
-          bestLoad = l.sessions + l.pending;
-        }
-      }
-      if (best === undefined) return undefined;
-      entry = { slot: best, pending: 0, sessions: 0 };
-      this.rooms.set(room, entry);
-    }
+    const entry = this.entryFor(room);
+    if (entry === undefined) return undefined;
     entry.pending++;
     this.load.get(entry.slot)!.pending++;
     return entry.slot;
+  }
+
+  /** The room's entry, made on the worker that has the room open or the least loaded one. */
+  private entryFor(room: string): RoomEntry | undefined {
+    let entry = this.rooms.get(room);
+    if (entry !== undefined) return entry;
+    let best = this.hosted.get(room);
+    let bestLoad = Number.POSITIVE_INFINITY;
+    for (const slot of best === undefined ? this.slots : []) {
+      const l = this.load.get(slot)!;
+      if (l.sessions + l.pending < bestLoad) {
+        best = slot;
+        bestLoad = l.sessions + l.pending;
+      }
+    }
+    if (best === undefined) return undefined;
+    entry = { slot: best, pending: 0, sessions: 0 };
+    this.rooms.set(room, entry);
+    return entry;
   }
 
   /**

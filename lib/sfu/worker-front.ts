@@ -9,7 +9,9 @@
  *
  * It manages no process: whoever runs the workers tells it `setWorker(slot, port)` when one
  * listens, `setWorker(slot, undefined)` when it is gone, `sessionEnded` when a worker's
- * `onSessionEnded` fires, and `roomOpened` when a worker's router opens or closes a room.
+ * `onSessionEnded` fires, `roomOpened` when a worker's router opens or closes a room, and
+ * `peerMessage` when a worker's room service speaks to a peer of `rooms` (the room service the
+ * signal links use; its calls reach the workers through `sendToWorker`).
  */
 import {
   Agent,
@@ -26,6 +28,7 @@ import {
   type MetricValue,
   Registry,
 } from 'prom-client';
+import type { SfuServerMessage } from '../signal/room-service.js';
 import { type Logger, silentLogger } from '../util/logger.js';
 import { totalsCounter } from '../util/totals-counter.js';
 import { RetryError, requireSdpBody, takeRequest, viewLayerOf } from './http-input.js';
@@ -34,6 +37,7 @@ import { resolveSfuServerLimits, type SfuServerOptions } from './options.js';
 import { AddressRateLimiter } from './request-limiter.js';
 import { RoomPlacement } from './room-placement.js';
 import { WhipError } from './whip-error.js';
+import { type WorkerRoomCall, WorkerRoomService } from './worker-rooms.js';
 
 /** One registry's `getMetricsAsJSON()`. */
 export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
@@ -66,6 +70,11 @@ export interface SfuWorkerFrontOptions
    * in the placement, forever. Default 15,000 ms.
    */
   workerTimeoutMs?: number;
+  /**
+   * Hands a room-service call to worker `slot` (its `SfuRoomService`), for `rooms`: the room
+   * service to link to `rtcd signal`. Default: none (calls are dropped; do not link `rooms`).
+   */
+  sendToWorker?: (slot: number, call: WorkerRoomCall) => void;
 }
 
 /** Default `workerTimeoutMs`. */
@@ -78,6 +87,11 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
 
 export class SfuWorkerFront {
   readonly placement = new RoomPlacement();
+  /**
+   * The room service of all the workers together (link it to the signal nodes with
+   * `connectRoomService`): its peers are placed with the WHIP/WHEP rooms and count as sessions.
+   */
+  readonly rooms: WorkerRoomService;
   /** The front's own series (`rtcd_sfu_workers`, requests and errors answered here). */
   readonly registry = new Registry();
   private readonly ports = new Map<number, number>();
@@ -103,6 +117,12 @@ export class SfuWorkerFront {
     this.workerTimeoutMs = timeout;
     this.limiter = new AddressRateLimiter(this.limits.requestsPerSecond, this.limits.requestBurst);
     this.logger = o.logger ?? silentLogger;
+    this.rooms = new WorkerRoomService({
+      placement: this.placement,
+      send: o.sendToWorker ?? (() => {}),
+      maxSessions: this.limits.maxSessions,
+      logger: this.logger,
+    });
     const placement = this.placement;
     new Gauge({
       name: 'rtcd_sfu_workers',
@@ -154,13 +174,19 @@ export class SfuWorkerFront {
   setWorker(slot: number, port: number | undefined): void {
     if (port === undefined) {
       this.ports.delete(slot);
-      this.placement.workerDown(slot);
+      this.rooms.workerLost(this.placement.workerDown(slot));
       return;
     }
     this.ports.set(slot, port);
-    this.placement.workerUp(slot);
+    this.rooms.workerLost(this.placement.workerUp(slot));
+    this.rooms.workerUp();
     if (this.seen.has(slot)) this.counts.restarts++;
     this.seen.add(slot);
+  }
+
+  /** What worker `slot`'s room service says to room peer `peerId` (for `rooms`' sink). */
+  peerMessage(slot: number, peerId: string, message: SfuServerMessage): void {
+    this.rooms.fromWorker(slot, peerId, message);
   }
 
   /** Worker `slot` reports a WHIP/WHEP session ended (its `onSessionEnded`). */

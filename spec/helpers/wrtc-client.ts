@@ -9,6 +9,7 @@ import wrtcModule from '@roamhq/wrtc';
 import { SfuRoomService, type SfuRoomServiceOptions } from '../../lib/sfu/room-service.js';
 import { SfuServer, type SfuServerOptions } from '../../lib/sfu/sfu-server.js';
 import type {
+  RoomService,
   SfuClientMessage,
   SfuServerMessage,
   SfuTrackInfo,
@@ -133,7 +134,8 @@ export class WrtcClient {
   private closed = false;
 
   constructor(
-    readonly service: SfuRoomService,
+    /** An `SfuRoomService`, or anything that carries the calls to one (a signal connection). */
+    readonly service: Pick<RoomService, 'join' | 'message' | 'leave'>,
     readonly room: string,
     readonly peerId: string,
   ) {
