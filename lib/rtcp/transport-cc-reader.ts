@@ -1,5 +1,11 @@
 import { FEEDBACK_HEADER_LENGTH } from './feedback-header.js';
-import { PacketType, type RawRtcpPacket, RtpfbFormat } from './header.js';
+import {
+  PacketType,
+  type RawRtcpPacket,
+  RTCP_HEADER_LENGTH,
+  RTCP_VERSION,
+  RtpfbFormat,
+} from './header.js';
 import { DELTA_UNIT_US, REFERENCE_TIME_UNIT_US, type TransportCcFeedback } from './transport-cc.js';
 
 /**
@@ -95,16 +101,46 @@ export class TransportCcReader {
     return this.readBody(p.view);
   }
 
-  /** Reads a transport-cc packet's body: the bytes after the 4-byte RTCP common header. */
-  readBody(v: Uint8Array): TransportCcReadError | undefined {
-    if (v.length < FIXED_LENGTH) return this.refuse('too-short');
-    const statusCount = (v[10]! << 8) | v[11]!;
+  /**
+   * Reads a datagram that is one transport-cc packet and nothing else: what a browser sends
+   * between its compound reports once rtcp-rsize is negotiated (RFC 5506 reduced-size RTCP),
+   * read in place with no split. `not-alone` (nothing read, nothing counted) for any other
+   * datagram, a compound one or one whose header does not hold together (padding included):
+   * those are for `parseCompound`, which says why.
+   */
+  readAlone(datagram: Uint8Array): TransportCcReadError | 'not-alone' | undefined {
+    const d = datagram;
+    const length = d.length;
+    if (length < RTCP_HEADER_LENGTH || d[0]! >> 6 !== RTCP_VERSION) return 'not-alone';
+    if (d[1] !== PacketType.RTPFB || (d[0]! & 0x1f) !== RtpfbFormat.TRANSPORT_CC) {
+      return 'not-alone';
+    }
+    if ((((d[2]! << 8) | d[3]!) + 1) * 4 !== length) return 'not-alone';
+    let end = length;
+    if (d[0]! & 0x20) {
+      // RFC 3550 §6.4.1: the last octet counts the padding, itself included.
+      const padding = d[length - 1]!;
+      if (padding === 0 || padding > length - RTCP_HEADER_LENGTH) return 'not-alone';
+      end -= padding;
+    }
+    return this.readBody(d, RTCP_HEADER_LENGTH, end);
+  }
+
+  /**
+   * Reads a transport-cc packet's body, `v[start, end)`: the bytes after the 4-byte RTCP
+   * common header, padding excluded.
+   */
+  readBody(v: Uint8Array, start = 0, end = v.length): TransportCcReadError | undefined {
+    if (start < 0 || end > v.length || end - start < FIXED_LENGTH) {
+      return this.refuse('too-short');
+    }
+    const statusCount = (v[start + 10]! << 8) | v[start + 11]!;
     this.reserve(statusCount);
     const symbols = this.symbols;
     let have = 0;
-    let at = FIXED_LENGTH;
+    let at = start + FIXED_LENGTH;
     while (have < statusCount) {
-      if (at + 2 > v.length) return this.refuse('chunks-short');
+      if (at + 2 > end) return this.refuse('chunks-short');
       const chunk = (v[at]! << 8) | v[at + 1]!;
       at += 2;
       const want = statusCount - have;
@@ -133,7 +169,8 @@ export class TransportCcReader {
     }
     const deltas = this.deltasUs;
     const arrivals = this.arrivalsUs;
-    const referenceTime = (((v[12]! << 16) | (v[13]! << 8) | v[14]!) << 8) >> 8;
+    const s = start;
+    const referenceTime = (((v[s + 12]! << 16) | (v[s + 13]! << 8) | v[s + 14]!) << 8) >> 8;
     let clock = referenceTime * REFERENCE_TIME_UNIT_US;
     for (let i = 0; i < statusCount; i++) {
       const symbol = symbols[i]!;
@@ -144,11 +181,11 @@ export class TransportCcReader {
       }
       let delta: number;
       if (symbol === TransportCcSymbol.SMALL_DELTA) {
-        if (at + 1 > v.length) return this.refuse('deltas-short');
+        if (at + 1 > end) return this.refuse('deltas-short');
         delta = v[at]!;
         at += 1;
       } else {
-        if (at + 2 > v.length) return this.refuse('deltas-short');
+        if (at + 2 > end) return this.refuse('deltas-short');
         delta = (((v[at]! << 8) | v[at + 1]!) << 16) >> 16;
         at += 2;
       }
@@ -157,11 +194,11 @@ export class TransportCcReader {
       clock += us;
       arrivals[i] = clock;
     }
-    this.senderSsrc = ((v[0]! << 24) | (v[1]! << 16) | (v[2]! << 8) | v[3]!) >>> 0;
-    this.mediaSsrc = ((v[4]! << 24) | (v[5]! << 16) | (v[6]! << 8) | v[7]!) >>> 0;
-    this.baseSequence = (v[8]! << 8) | v[9]!;
+    this.senderSsrc = ((v[s]! << 24) | (v[s + 1]! << 16) | (v[s + 2]! << 8) | v[s + 3]!) >>> 0;
+    this.mediaSsrc = ((v[s + 4]! << 24) | (v[s + 5]! << 16) | (v[s + 6]! << 8) | v[s + 7]!) >>> 0;
+    this.baseSequence = (v[s + 8]! << 8) | v[s + 9]!;
     this.referenceTime = referenceTime;
-    this.feedbackPacketCount = v[15]!;
+    this.feedbackPacketCount = v[s + 15]!;
     this.count = statusCount;
     this.lastError = undefined;
     return undefined;

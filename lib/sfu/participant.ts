@@ -107,6 +107,9 @@ export class Participant extends Emitter<ParticipantEvents> {
   private readonly limits: IngressLimits;
   private nextReportAt = Number.NEGATIVE_INFINITY;
   private nextAllocateAt = Number.NEGATIVE_INFINITY;
+  /** `consumers` as an array for `allocate` (run per feedback: no Map iterators). */
+  private consumerList: Consumer[] = [];
+  private consumerListStale = false;
 
   constructor(
     readonly room: Room,
@@ -178,6 +181,7 @@ export class Participant extends Emitter<ParticipantEvents> {
     const consumer = new Consumer(producer, this, id, o);
     consumer.onListenerError = this.onListenerError;
     this.consumers.set(id, consumer);
+    this.consumerListStale = true;
     this.consumersBySsrc.set(consumer.ssrc, consumer);
     if (consumer.rtx) this.consumersBySsrc.set(consumer.rtx.ssrc, consumer);
     producer.consumers.add(consumer);
@@ -292,6 +296,13 @@ export class Participant extends Emitter<ParticipantEvents> {
     const now = this.opts.now();
     this.stats.rtcpReceived++;
     if (!this.withinRate(now)) return;
+    // Browsers send transport-cc feedback alone in a reduced-size datagram every 50-100 ms:
+    // read in place, no split and no objects.
+    if (transportCcReader.readAlone(buf) === undefined) {
+      this.bandwidth.onTransportCc(transportCcReader, now);
+      this.allocate();
+      return;
+    }
     const split = parseCompound(buf);
     if (!split.ok) {
       this.bad(split.reason, now);
@@ -442,13 +453,22 @@ export class Participant extends Emitter<ParticipantEvents> {
     // The estimate plus the step up of the first consumer below its preference: the next
     // probe's target (BandwidthEstimator.want), 0 when every consumer has what it prefers.
     let wanted = 0;
-    for (const c of this.consumers.values()) {
+    if (this.consumerListStale || this.consumerList.length !== this.consumers.size) {
+      this.consumerList = [...this.consumers.values()];
+      this.consumerListStale = false;
+    }
+    const consumers = this.consumerList;
+    for (let k = 0; k < consumers.length; k++) {
+      const c = consumers[k]!;
       if (c.kind === 'audio') budget -= c.producer.layers[0]!.bitrate;
     }
-    for (const c of this.consumers.values()) {
-      if (c.kind !== 'video' || c.paused) continue;
+    for (let k = 0; k < consumers.length; k++) {
+      const c = consumers[k]!;
+      // A snapshot: a listener of an earlier consumer's change may have closed this one.
+      if (c.kind !== 'video' || c.paused || c.closed) continue;
       const layers = c.producer.layers;
-      const anyActive = layers.some((l) => l.isActive(now));
+      let anyActive = false; // a loop, not layers.some: no closure per feedback
+      for (let i = 0; i < layers.length && !anyActive; i++) anyActive = layers[i]!.isActive(now);
       let chosen = -1;
       for (let i = c.preferredLayer; i >= 0; i--) {
         const l = layers[i]!;
@@ -535,6 +555,7 @@ export class Participant extends Emitter<ParticipantEvents> {
 
   consumerClosed(c: Consumer): void {
     this.consumers.delete(c.id);
+    this.consumerListStale = true;
     this.consumersBySsrc.delete(c.ssrc);
     if (c.rtx) this.consumersBySsrc.delete(c.rtx.ssrc);
   }

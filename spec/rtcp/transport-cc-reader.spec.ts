@@ -215,6 +215,68 @@ t.test('transport-cc reader: load() gives what read() gives for the same feedbac
   t.end();
 });
 
+/**
+ * What readAlone must answer for a datagram: the parser's verdict when the datagram is one
+ * transport-cc packet and nothing else, 'not-alone' otherwise.
+ */
+function aloneAgrees(t: Test, reader: TransportCcReader, d: Buffer, name: string): boolean {
+  const split = parseCompound(d);
+  const lone =
+    split.ok &&
+    split.packets.length === 1 &&
+    split.packets[0]!.type === 205 &&
+    split.packets[0]!.count === 15;
+  const got = reader.readAlone(d);
+  if (!lone || !split.ok) {
+    if (got === 'not-alone') return true;
+    t.fail(`${name}: readAlone says ${got ?? 'ok'} for a datagram that is not one feedback`);
+    return false;
+  }
+  const parsed = parseTransportCc(split.packets[0]!);
+  if (got === 'not-alone' || (got === undefined) !== (parsed !== undefined)) {
+    t.fail(`${name}: readAlone says ${got ?? 'ok'}, parser ${parsed ? 'ok' : 'undefined'}`);
+    return false;
+  }
+  if (parsed && JSON.stringify(asFeedback(reader)) !== JSON.stringify(parsed)) {
+    t.fail(`${name}: readAlone's statuses differ from the parser's`);
+    return false;
+  }
+  return true;
+}
+
+t.test('transport-cc reader: a datagram that is one feedback is read in place', (t) => {
+  const reader = new TransportCcReader();
+  for (const [name, bytes] of VECTORS) {
+    // The Chrome capture and pion's examples 1, 4 and 6 carry the P bit and padding.
+    t.ok(aloneAgrees(t, reader, hex(bytes), name), `${name}: readAlone`);
+  }
+  const chrome = hex(VECTORS[0]![1]);
+  t.equal(reader.readAlone(chrome), undefined);
+  t.equal(reader.count, 9, 'padding excluded');
+  const rr = hex('81c90007 00000001 00000002 00000003 0000ffff 00000004 00000005 00000006');
+  const rejected = reader.rejected;
+  const others: [string, Buffer][] = [
+    ['an RR', rr],
+    ['behind an RR', Buffer.concat([rr, chrome])],
+    ['followed by an RR', Buffer.concat([chrome, rr])],
+    ['cut short', chrome.subarray(0, 28)],
+    ['a byte too many', Buffer.concat([chrome, hex('00')])],
+    ['padding count 0', Buffer.concat([chrome.subarray(0, 31), hex('00')])],
+    ['padding past the body', Buffer.concat([chrome.subarray(0, 31), hex('40')])],
+    ['version 1', Buffer.concat([hex('6f'), chrome.subarray(1)])],
+    ['empty', Buffer.alloc(0)],
+  ];
+  for (const [name, d] of others) {
+    t.equal(reader.readAlone(d), 'not-alone', name);
+    t.ok(aloneAgrees(t, reader, d, name), `${name}: as parseCompound sees it`);
+  }
+  t.equal(reader.rejected, rejected, 'a datagram for parseCompound is not counted as refused');
+  const broken = hex('8fcd0004 00000001 00000002 00010020 00000001');
+  t.equal(reader.readAlone(broken), 'chunks-short', 'a lone malformed feedback says why');
+  t.equal(reader.rejected, rejected + 1, 'and is counted');
+  t.end();
+});
+
 t.test('transport-cc reader: random arrivals come back (transportCcFromArrivals)', (t) => {
   const rnd = new Random(0x7eade7);
   const reader = new TransportCcReader(8);
@@ -273,6 +335,7 @@ t.test(`transport-cc reader fuzz: ${iterations} mutants and random bodies (seed 
   const seeds = VECTORS.map(([, bytes]) => raw(hex(bytes)).view);
   const reader = new TransportCcReader(16);
   let read = 0;
+  let readAlone = 0;
   for (let i = 0; i < iterations; i++) {
     let body: Buffer;
     if (rnd.chance(0.2)) {
@@ -289,15 +352,27 @@ t.test(`transport-cc reader fuzz: ${iterations} mutants and random bodies (seed 
       }
     }
     const p: RawRtcpPacket = { type: 205, count: 15, view: body };
+    // The same body as a whole datagram, its header sometimes off, through readAlone.
+    const datagram = Buffer.concat([hex('8fcd0000'), body]);
+    const words = Math.ceil(body.length / 4) + (rnd.chance(0.1) ? rnd.int(3) - 1 : 0);
+    datagram.writeUInt16BE(Math.max(0, words), 2);
+    if (rnd.chance(0.2)) datagram[0] = rnd.int(256);
     try {
-      if (!agree(t, reader, p, `iteration ${i} (${body.toString('hex')})`)) return t.end();
+      const name = `iteration ${i} (${body.toString('hex')})`;
+      if (!agree(t, reader, p, name)) return t.end();
+      if (reader.count > 0) read++;
+      if (!aloneAgrees(t, reader, datagram, `${name} as a datagram`)) return t.end();
+      if (reader.readAlone(datagram) === undefined && reader.count > 0) readAlone++;
     } catch (err) {
       t.fail(`iteration ${i} threw on ${body.toString('hex')}: ${String(err)}`);
       return t.end();
     }
-    if (reader.count > 0) read++;
   }
-  t.pass(`no throw, same verdict and statuses as the parser; ${read} mutants read`);
+  t.pass(
+    `no throw, same verdict and statuses as the parser; ${read} bodies read, ${readAlone} ` +
+      'datagrams read in place',
+  );
+  t.ok(readAlone > iterations / 50, 'enough datagrams are one whole feedback');
   t.ok(read > iterations / 20, 'enough mutants stay valid to reach the deltas');
   t.end();
 });
