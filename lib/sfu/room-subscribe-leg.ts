@@ -123,11 +123,18 @@ export class SubscribeLeg {
     else this.pending.push(...read.subscriptions);
   }
 
+  /**
+   * Starts answered subscriptions, each preferring its slot's layer as it is now: a
+   * `set-layer` between the answer and the leg connecting found no consumer to tell and is
+   * only on the slot (the options were read at the answer).
+   */
   private subscribeAll(subs: readonly PlannedSubscription[]): void {
     for (const s of subs) {
       if (s.producer.closed || this.participant.closed || s.slot.producer !== s.producer) continue;
+      const preferredLayer = s.slot.preferredLayer;
+      const options = preferredLayer === undefined ? s.options : { ...s.options, preferredLayer };
       try {
-        this.participant.subscribe(s.producer, s.options);
+        this.participant.subscribe(s.producer, options);
       } catch (err) {
         this.logger.warn({ err, participant: this.participant.id }, 'sfu room subscribe failed');
       }

@@ -84,6 +84,21 @@ window.inboundOf = async (trackId) => {
   return out;
 };
 window.framesOf = async (trackId) => (await inboundOf(trackId)).frames;
+/**
+ * Prefers \`layer\` of \`peerId\`'s video as soon as the first subscribe-answer went out with it
+ * (checked every 0 ms timer): the SFU then has the answer, but the subscribe connection is
+ * normally still doing ICE/DTLS. Start it before \`joinSfu\`; resolves with the browser's
+ * connection state at that moment.
+ */
+window.setLayerOnAnswer = (peerId, layer) => new Promise((resolve) => {
+  const check = () => {
+    const t = window.room?.tracks.find((t) => t.peerId === peerId && t.kind === 'video');
+    if (t === undefined || room.negotiations.subscribe < 1) return void setTimeout(check, 0);
+    room.setLayer(t.trackId, layer);
+    resolve(room.subscribeConnection.connectionState);
+  };
+  check();
+});
 /** A second video track: a canvas that keeps changing, so its encoder keeps sending. */
 window.startCanvas = () => {
   const canvas = document.createElement('canvas');
