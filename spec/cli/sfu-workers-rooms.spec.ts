@@ -5,7 +5,8 @@
  *   came first (each room's WHIP answer and room peer's publish-answer name the same worker's
  *   UDP port), and a room peer on @roamhq/wrtc decodes the WHIP publisher's video;
  * - room peers count as sessions: with `--max-sessions 2`, two peers make the next WHIP POST
- *   get 503 `server-full`, a third peer's join gets `sfu-limit`, and one leaving frees a place.
+ *   get 503 `server-full`, a third peer's join gets `sfu-limit`, and one leaving frees a place;
+ * - a room peer whose worker is killed hears `sfu-unavailable` and can publish again at once.
  */
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
@@ -178,11 +179,34 @@ t.test('room peers count toward --max-sessions', async (t) => {
   t.match(await c.next('error'), { code: 'sfu-limit', message: '2 sessions held', ref: 'join' });
   a.send({ type: 'leave' });
   let again: Response | undefined;
-  for (let i = 0; i < 40 && again?.status !== 201; i++) {
-    await new Promise((r) => setTimeout(r, 50));
+  // The leave reaches the front through the signal node and its link: poll (within the
+  // default 20-request burst of this address).
+  for (let i = 0; i < 15 && again?.status !== 201; i++) {
+    await new Promise((r) => setTimeout(r, 200));
     again = await postSdp(`${url}/whip/cap-c`, cliOffer('sendonly', `cpc${i}`));
+    if (again.status !== 201) await again.text();
   }
   t.equal(again?.status, 201, 'the peer left: a WHIP publisher takes its place');
+  t.equal(await stop(sfu), 0);
+  t.equal(await stop(signal), 0);
+});
+
+t.test('a worker dies under a room peer: sfu-unavailable, then it publishes again', async (t) => {
+  const { port, sfu, signal } = await linkedPair(t);
+  const peer = await RoomPeer.join(t, port, 'doomed');
+  peer.send({ type: 'publish', sdp: cliOffer('sendonly', 'dm01') });
+  const udpPort = candidatePort(String((await peer.next('publish-answer')).sdp));
+  const line = sfu
+    .out()
+    .split('\n')
+    .find((l) => l.includes('"worker listening"') && l.includes(`"udpPort":${udpPort}`));
+  const pid = (JSON.parse(line ?? '{}') as { workerPid?: number }).workerPid;
+  t.ok(pid, 'the worker holding the room');
+  process.kill(pid!, 'SIGKILL');
+  t.match(await peer.next('error'), { code: 'sfu-unavailable' }, 'the peer hears it');
+  peer.send({ type: 'publish', sdp: cliOffer('sendonly', 'dm02') });
+  const again = await peer.next('publish-answer', 1);
+  t.ok(candidatePort(String(again.sdp)) > 0, 'joined afresh on a live worker: answered');
   t.equal(await stop(sfu), 0);
   t.equal(await stop(signal), 0);
 });
