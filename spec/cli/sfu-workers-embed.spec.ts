@@ -42,9 +42,12 @@ t.test('workerExecArgv: the primary’s node flags, minus what would run somethi
 
 function spawnNode(args: string[]): Child {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('RTCD_') && k !== 'NODE_OPTIONS') env[k] = v;
-  }
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('RTCD_')) env[k] = v;
+  // The embedder runs without the semi-space flag, wherever the test runner sets it.
+  env.NODE_OPTIONS = (env.NODE_OPTIONS ?? '')
+    .split(/\s+/)
+    .filter((a) => !a.startsWith('--max-semi-space-size'))
+    .join(' ');
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...env, RTCD_LOG_LEVEL: 'info' },
