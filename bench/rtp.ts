@@ -7,7 +7,8 @@
  * `--packets` parses of the hot path (zero growth and no GC means no allocation per packet).
  * Then the parse rows: RTP and RTCP (SR, RR, SR+SDES, NACK, PLI, REMB, transport-cc) parsed by
  * rtcd and by werift-rtp in the same run, interleaved, in millions of packets per CPU-second,
- * with each one's JS heap allocated per packet. See bench/RESULTS.md.
+ * with each one's JS heap allocated per packet, and transport-cc once more through
+ * TransportCcReader (the SFU's allocation-free path). See bench/RESULTS.md.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -27,6 +28,7 @@ import {
   rtcdRtcpStep,
   rtcdRtpParseStep,
   rtcdRtpViewStep,
+  rtcdTransportCcReaderStep,
   rtcpCases,
   type Step,
   weriftRtcpStep,
@@ -196,6 +198,8 @@ export function runParseRows(
 ): ParseRow[] {
   crossCheckParsers();
   const video = videoPacket();
+  const twcc = rtcpCases().find((c) => c.name.startsWith('transport-cc'))?.packet;
+  if (twcc === undefined) throw new Error('no transport-cc case');
   const cases: { name: string; rtcd: Step; werift: Step }[] = [
     {
       name: 'RTP 1,200 B, reused view',
@@ -212,6 +216,11 @@ export function runParseRows(
       rtcd: rtcdRtcpStep(c.packet),
       werift: weriftRtcpStep(c.packet),
     })),
+    {
+      name: 'RTCP transport-cc, TransportCcReader',
+      rtcd: rtcdTransportCcReaderStep(twcc),
+      werift: weriftRtcpStep(twcc),
+    },
   ];
   log('');
   log('Parse rates, rtcd beside werift-rtp (RtpPacket / RtcpPacketConverter.deSerialize),');

@@ -9,6 +9,7 @@ import {
   decodeRtcp,
   encodeRtcp,
   type RtcpPacket,
+  TransportCcReader,
   transportCcFromArrivals,
 } from '../../lib/rtcp/index.js';
 import { parseRtp, RtpPacket, writeAbsSendTime, writeRtp } from '../../lib/rtp/index.js';
@@ -121,6 +122,15 @@ export function rtcdRtcpStep(packet: Buffer): Step {
     const r = decodeRtcp(packet);
     return r.ok ? r.packets.length : -1;
   };
+}
+
+/**
+ * rtcd's allocation-free transport-cc path (the SFU's): TransportCcReader.readAlone reads a
+ * datagram that is one feedback into reused typed arrays. Returns the packet count (1).
+ */
+export function rtcdTransportCcReaderStep(packet: Buffer): Step {
+  const reader = new TransportCcReader();
+  return () => (reader.readAlone(packet) === undefined && reader.count > 0 ? 1 : -1);
 }
 
 /** werift-rtp: RtcpPacketConverter.deSerialize (the same: every packet into its class). */

@@ -25,7 +25,13 @@ t.test('rtcd and werift-rtp read the same packets out of every parse case', (t) 
 t.test('the parse rows run tiny: rates, ratios and heap per packet for each case', (t) => {
   const lines: string[] = [];
   const rows = runParseRows(0.02, 300, (l) => lines.push(l));
-  t.equal(rows.length, 2 + rtcpCases().length, 'two RTP rows and one per RTCP case');
+  t.equal(
+    rows.length,
+    3 + rtcpCases().length,
+    'two RTP rows, one per RTCP case and transport-cc through TransportCcReader',
+  );
+  const reader = rows.find((r) => r.name.includes('TransportCcReader'));
+  t.ok(reader !== undefined && reader.rtcdHeap < 8, 'the reader allocates nothing per feedback');
   for (const r of rows) {
     t.ok(r.rtcd > 0 && r.werift > 0, `${r.name}: both rates`);
     t.ok(Number.isFinite(r.rtcdHeap) && Number.isFinite(r.weriftHeap), `${r.name}: heap`);
