@@ -131,6 +131,8 @@ export class SubscribeLeg {
   private subscribeAll(subs: readonly PlannedSubscription[]): void {
     for (const s of subs) {
       if (s.producer.closed || this.participant.closed || s.slot.producer !== s.producer) continue;
+      // A re-answer lists every live section, those already consumed too.
+      if (this.consumes(s.producer)) continue;
       const preferredLayer = s.slot.preferredLayer;
       const options = preferredLayer === undefined ? s.options : { ...s.options, preferredLayer };
       try {
@@ -139,6 +141,11 @@ export class SubscribeLeg {
         this.logger.warn({ err, participant: this.participant.id }, 'sfu room subscribe failed');
       }
     }
+  }
+
+  private consumes(producer: Producer): boolean {
+    for (const c of this.participant.consumers.values()) if (c.producer === producer) return true;
+    return false;
   }
 
   /** `set-layer`: the consumer of `trackId` (or the one to come) prefers `layer`. */
