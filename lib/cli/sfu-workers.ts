@@ -85,6 +85,10 @@ function isWorkerMessage(m: unknown): m is WorkerMessage {
   );
 }
 
+/** Node flags (`--flag` or `--flag=value`) a worker must not run with. */
+const NOT_FOR_WORKERS =
+  /^--(eval|print|input-type|inspect(-brk|-wait)?|watch(-path|-preserve-output)?|test)(=|$)/;
+
 /**
  * The node flags a worker runs with: the primary's (`process.execArgv`: a loader such as
  * `--import tsx`, V8 flags) without those that would make it run something else or clash
@@ -103,14 +107,7 @@ export function workerExecArgv(
       i++; // and its value
       continue;
     }
-    if (
-      /^--(eval|print|input-type|inspect(-brk|-wait)?|watch(-path|-preserve-output)?|test)(=|$)/.test(
-        a,
-      )
-    ) {
-      continue;
-    }
-    if (a === '-i' || a === '--interactive') continue;
+    if (NOT_FOR_WORKERS.test(a) || a === '-i' || a === '--interactive') continue;
     out.push(a);
   }
   if (!hasSemiSpaceFlag(out, nodeOptions)) out.push(SMALL_SEMI_SPACE_FLAG);
@@ -170,8 +167,9 @@ export async function runSfuPrimary(
     sendToWorker: (slot, call) => {
       const child = slots[slot]?.child;
       // Gone meanwhile: its 'exit' tells the front, which tells the peers.
-      if (child?.connected)
+      if (child?.connected) {
         child.send({ type: 'rtcd:sfu-call', call } satisfies CallMessage, () => {});
+      }
     },
   });
   // The public port first: a busy one fails the start before any worker runs.
@@ -315,7 +313,7 @@ export async function runSfuWorker(cfg: SfuCliConfig, slot: number): Promise<voi
     onSessionEnded: (resource) => send({ type: 'rtcd:sfu-ended', resource }),
   };
   const { server, port, udpPort } = await startSfuServer(options, log, { advise: false });
-  // Every room the router opens, linked ones too: the front sends WHIP/WHEP of that name here.
+  // Every room the router opens: while it is open, the front places requests of its name here.
   server.router.on('room', (room) => {
     send({ type: 'rtcd:sfu-room', room: room.id, open: true });
     room.on('close', () => send({ type: 'rtcd:sfu-room', room: room.id, open: false }));
