@@ -36,3 +36,4 @@ export * from './subscribe-offer.js';
 export * from './transport-cc-feedback.js';
 export * from './whip.js';
 export * from './worker-front.js';
+export * from './worker-rooms.js';
