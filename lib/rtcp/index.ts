@@ -26,4 +26,5 @@ export * from './sdes.js';
 export * from './sender-report.js';
 export * from './transport-cc.js';
 export * from './transport-cc-reader.js';
+export * from './transport-cc-writer.js';
 export * from './xr.js';

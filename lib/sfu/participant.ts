@@ -497,10 +497,8 @@ export class Participant extends Emitter<ParticipantEvents> {
   tick(now: number): void {
     if (this.closed) return;
     for (const p of this.producers.values()) p.tick(now);
-    const feedback = this.transportCc?.poll(now, this.rtcpSsrc);
-    if (feedback !== undefined && feedback.length > 0) {
-      this.callSend(this.sendRtcp, encodeRtcp(feedback));
-    }
+    const feedback = this.transportCc?.pollRtcp(now, this.rtcpSsrc);
+    if (feedback !== undefined) this.callSend(this.sendRtcp, feedback);
     if (now >= this.nextReportAt) {
       // RFC 3550 §6.3.1: a random 0.5-1.5 × interval, so legs that joined together do not
       // all report in the same tick (500 legs' SRs in one synchronous block held every

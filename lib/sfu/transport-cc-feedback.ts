@@ -1,4 +1,8 @@
-import { type TransportCcFeedback, transportCcFromArrivals } from '../rtcp/index.js';
+import {
+  type TransportCcFeedback,
+  TransportCcWriter,
+  transportCcFromArrivals,
+} from '../rtcp/index.js';
 import { seqDiff } from '../rtp/index.js';
 
 const RING = 4096;
@@ -6,6 +10,14 @@ const RING = 4096;
 const MAX_STATUSES = 400;
 /** A receive delta must fit 16 bits of 250 µs (draft-holmer-…-01 §3.1.5): about ±8.19 s. */
 const MAX_DELTA_US = 8_000_000;
+
+/**
+ * Where `pollRtcp` builds its messages: shared by every generator of the thread (each poll
+ * writes and copies out within one call). Sized for a full ring: 11 messages of at most 400
+ * statuses, each under 20 + 800 + 800 bytes.
+ */
+const writer = new TransportCcWriter(MAX_STATUSES);
+const scratch = Buffer.alloc(Math.ceil(RING / MAX_STATUSES) * (20 + 4 * MAX_STATUSES + 4));
 
 /**
  * The receive side of transport-wide congestion control (draft-holmer-rmcat-transport-wide-
@@ -56,8 +68,7 @@ export class TransportCcFeedbackGenerator {
    * 400 statuses.
    */
   poll(now: number, senderSsrc: number): TransportCcFeedback[] {
-    if (now < this.nextAt || this.highest < this.base || this.base < 0) return [];
-    this.nextAt = now + this.intervalMs;
+    if (!this.due(now)) return [];
     const out: TransportCcFeedback[] = [];
     while (this.base <= this.highest) {
       const n = Math.min(MAX_STATUSES, this.highest - this.base + 1);
@@ -91,5 +102,51 @@ export class TransportCcFeedbackGenerator {
       this.base += n;
     }
     return out;
+  }
+
+  /**
+   * What `poll` returns, already encoded as one datagram (`encodeRtcp(poll(...))`, byte for
+   * byte), or undefined: written by a shared TransportCcWriter with no object per packet
+   * status (the objects `poll` makes were ~260 B of garbage per packet a publisher sent).
+   */
+  pollRtcp(now: number, senderSsrc: number): Buffer | undefined {
+    if (!this.due(now)) return undefined;
+    let length = 0;
+    while (this.base <= this.highest) {
+      const n = Math.min(MAX_STATUSES, this.highest - this.base + 1);
+      writer.reset();
+      let previous = Number.NaN;
+      for (let k = 0; k < n; k++) {
+        const ext = this.base + k;
+        const i = ext % RING;
+        if (this.seqs[i] !== ext) {
+          writer.push(Number.NaN);
+          continue;
+        }
+        let us = this.arrivals[i]! * 1000;
+        if (!Number.isNaN(previous)) {
+          us = Math.min(Math.max(us, previous - MAX_DELTA_US), previous + MAX_DELTA_US);
+        }
+        previous = us;
+        writer.push(us);
+      }
+      if (writer.received > 0) {
+        const count = this.feedbackCount++ & 0xff;
+        length += writer.write(scratch, length, senderSsrc, this.mediaSsrc, this.base, count);
+      }
+      this.base += n;
+    }
+    if (length === 0) return undefined;
+    // Byte by byte: Buffer#copy from part of a buffer makes a view to copy from.
+    const datagram = Buffer.allocUnsafe(length);
+    for (let i = 0; i < length; i++) datagram[i] = scratch[i]!;
+    return datagram;
+  }
+
+  /** Whether feedback is due at `now` (and if so, the next one's time is set). */
+  private due(now: number): boolean {
+    if (now < this.nextAt || this.highest < this.base || this.base < 0) return false;
+    this.nextAt = now + this.intervalMs;
+    return true;
   }
 }
