@@ -46,7 +46,10 @@ function feedbacks(n: number): { datagrams: Buffer[]; statuses: number; chunkKin
       // A run of identical small deltas, as a paced burst gives.
       if (rnd.chance(0.05)) {
         const run = Math.min(count - k - 1, 14 + rnd.int(10));
-        for (let j = 0; j < run; j++, k++) arrivalsUs.push((clock += 250));
+        for (let j = 0; j < run; j++, k++) {
+          clock += 250;
+          arrivalsUs.push(clock);
+        }
       }
     }
     const fb = transportCcFromArrivals({
