@@ -24,6 +24,7 @@ import {
   Shoup4Ghash,
   Shoup8Ghash,
   Shoup16Ghash,
+  WasmGhash,
 } from './srtp/ghash-candidates.js';
 
 export interface GhashBenchConfig {
@@ -61,7 +62,7 @@ export interface GhashRow {
   nsPerBlock: number[];
 }
 
-const CANDIDATES = [Byte16Ghash, Nibble32Ghash, Shoup16Ghash, Shoup8Ghash, Shoup4Ghash];
+const CANDIDATES = [Byte16Ghash, Nibble32Ghash, Shoup16Ghash, Shoup8Ghash, Shoup4Ghash, WasmGhash];
 
 /** Best CPU ns per call of `f` over 3 rounds of `seconds / 3` wall time, batched by `batch`. */
 function cpuNsPerCall(f: () => void, seconds: number, batch: number): number {
