@@ -1,18 +1,19 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger as PinoLogger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import { TurnMetrics } from '../turn/metrics.js';
 import type { TurnServerOptions } from '../turn/options.js';
+import { resolveTurnOptions } from '../turn/resolve-options.js';
 import { type OpsServer, startOpsServer } from '../util/ops-server.js';
 import type { TurnCliConfig } from './config.js';
 import { createCliLogger } from './logger.js';
 import { RestartBudget } from './restart-budget.js';
 import { exitOnSignals, reloadOnSighup } from './signals.js';
 import { closeTurnServer, startTurnServer } from './start-turn.js';
-
-/** How the primary hands its workers their shared NONCE secret (never read from users). */
-const NONCE_SECRET_ENV = 'RTCD_CLUSTER_NONCE_SECRET';
+import { workerExecArgv } from './worker-exec-argv.js';
 
 /**
  * `rtcd turn --workers N`: a node:cluster primary forks N workers; each runs its own
@@ -22,8 +23,13 @@ const NONCE_SECRET_ENV = 'RTCD_CLUSTER_NONCE_SECRET';
  * its worker, which the kernel prefers to the group (lib/turn/udp-client-socket.ts); TCP and
  * TLS connections stay with the worker that accepted them.
  *
- * Workers re-run the same command line (cluster's default `exec`/`args`/`execArgv`), so they
- * resolve the same flags, environment and config file; `cluster.isWorker` sends them here.
+ * Workers run turn-worker-entry (found next to this module, so `main()` embedded in any script
+ * or `node -e` forks rtcd's worker, not the embedding program again), with the primary's node
+ * flags (`workerExecArgv`: --import tsx, say, and --max-semi-space-size=1 as the bin gives).
+ * A worker asks for its configuration once it listens for it (cluster drops messages sent
+ * before a worker's program adds its listener) and is sent the primary's resolved config and
+ * the shared NONCE secret over IPC: nothing is read twice from flags, environment or a config
+ * file, and no password or secret shows in a worker's argv or environment.
  *
  * Metrics: the primary alone serves `--metrics-listen`, answering each scrape with the sum of
  * all workers' registries through prom-client's AggregatorRegistry (an IPC round trip per
@@ -31,20 +37,67 @@ const NONCE_SECRET_ENV = 'RTCD_CLUSTER_NONCE_SECRET';
  * would need N scrape targets. Workers never bind the metrics port.
  */
 
+/** The worker program: turn-worker-entry.ts under tsx, .js once built (this module's own). */
+const WORKER_ENTRY = fileURLToPath(
+  new URL(`./turn-worker-entry${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
+
 const READY = 'rtcd:turn-ready';
 /** Past the drain timeout, a worker that has not exited is killed. */
 const KILL_GRACE_MS = 5000;
+
+const HELLO = 'rtcd:turn-hello';
+const START = 'rtcd:turn-start';
 
 interface ReadyMessage {
   type: typeof READY;
   addresses: unknown;
 }
 
+/** A worker's first message: its program runs and listens for the start message. */
+interface HelloMessage {
+  type: typeof HELLO;
+}
+
+/** The primary's answer to hello: what to run. */
+interface StartMessage {
+  type: typeof START;
+  cfg: TurnCliConfig;
+  /** One NONCE secret for all workers (see runPrimary). */
+  nonceSecret: string;
+}
+
+function typeOf(m: unknown): unknown {
+  return typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined;
+}
+
 function isReady(m: unknown): m is ReadyMessage {
-  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === READY;
+  return typeOf(m) === READY;
+}
+
+function isStart(m: unknown): m is StartMessage {
+  const s = m as Partial<StartMessage>;
+  return (
+    typeOf(m) === START &&
+    typeof s.cfg === 'object' &&
+    s.cfg !== null &&
+    typeof s.nonceSecret === 'string'
+  );
 }
 
 export async function runPrimary(cfg: TurnCliConfig, log: PinoLogger): Promise<void> {
+  // What every worker will construct, validated here first: an invalid option is a usage error
+  // of this process (exit 2, the flag named), as without --workers, not N failing workers.
+  const { metricsListen: _servedHere, ...workerOptions } = cfg.turn;
+  resolveTurnOptions({ ...workerOptions, reusePort: true });
+  // One NONCE secret for all workers: a client whose 401 came from one worker and whose
+  // signed request reaches another (the reuseport group changed in between) is not sent a 438.
+  const nonceSecret = randomBytes(32).toString('base64url');
+  cluster.setupPrimary({
+    exec: WORKER_ENTRY,
+    args: [],
+    execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS),
+  });
   const aggregator = new AggregatorRegistry();
   let draining = false;
   let ops: OpsServer | undefined;
@@ -59,7 +112,10 @@ export async function runPrimary(cfg: TurnCliConfig, log: PinoLogger): Promise<v
   const restarts = new RestartBudget();
   let onAllExited: (() => void) | undefined;
 
-  const live = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+  // Not dead yet. (cluster.workers keeps an exited worker until its IPC channel has closed
+  // too, which may come after its 'exit': counting those, the last exit never ended a drain.)
+  const live = (): Worker[] =>
+    Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
 
   const shutdown = async (code: number): Promise<void> => {
     draining = true;
@@ -75,6 +131,11 @@ export async function runPrimary(cfg: TurnCliConfig, log: PinoLogger): Promise<v
   };
 
   cluster.on('message', (worker, message: unknown) => {
+    if (typeOf(message) === HELLO) {
+      // A worker that died meanwhile: its 'exit' decides; the failed send must not throw here.
+      worker.send({ type: START, cfg, nonceSecret } satisfies StartMessage, () => {});
+      return;
+    }
     if (!isReady(message)) return;
     ready.add(worker.id);
     log.info(
@@ -111,14 +172,15 @@ export async function runPrimary(cfg: TurnCliConfig, log: PinoLogger): Promise<v
   process.on('SIGHUP', () => {
     for (const w of live()) w.process.kill('SIGHUP');
   });
-  // One NONCE secret for all workers: a client whose 401 came from one worker and whose
-  // signed request reaches another (the reuseport group changed in between) is not sent a 438.
-  const env = { [NONCE_SECRET_ENV]: randomBytes(32).toString('base64url') };
-  const fork = () => cluster.fork(env);
+  const fork = () => {
+    // Fork failures and sends to a worker that just died are logged; its 'exit' decides.
+    cluster.fork().on('error', (err) => log.warn({ err }, 'turn worker process error'));
+  };
   for (let i = 0; i < cfg.workers; i++) fork();
 }
 
-export async function runWorker(cfg: TurnCliConfig): Promise<void> {
+/** One worker: a TurnServer on the shared ports, reporting to the primary over IPC. */
+export async function runWorker(cfg: TurnCliConfig, nonceSecret: string): Promise<void> {
   const id = cluster.worker?.id ?? 0;
   const log = createCliLogger({ level: cfg.logLevel, bindings: { worker: id } });
   let metrics: TurnMetrics | undefined;
@@ -129,12 +191,7 @@ export async function runWorker(cfg: TurnCliConfig): Promise<void> {
     new AggregatorRegistry();
   }
   const { metricsListen: _servedByPrimary, ...rest } = cfg.turn;
-  const nonceSecret = process.env[NONCE_SECRET_ENV];
-  const options: TurnServerOptions = {
-    ...rest,
-    reusePort: true,
-    ...(nonceSecret ? { nonceSecret } : {}),
-  };
+  const options: TurnServerOptions = { ...rest, reusePort: true, nonceSecret };
   const server = await startTurnServer(options, log, metrics);
   process.send?.({ type: READY, addresses: server.addresses } satisfies ReadyMessage);
   exitOnSignals(log, () => closeTurnServer(server, options), { ignoreSigint: true });
@@ -144,4 +201,30 @@ export async function runWorker(cfg: TurnCliConfig): Promise<void> {
     log.error({}, 'lost the cluster primary; closing');
     server.close({ drainTimeoutMs: 0 }).finally(() => process.exit(1));
   });
+}
+
+/**
+ * The body of turn-worker-entry: asks the primary for its start message, then runs the
+ * worker. Started any other way (not a cluster worker) or failing to start, it says why on
+ * stderr as the CLI does (`rtcd: cannot start: …`) and exits 1; the primary sees a worker that
+ * exited before listening and stops.
+ */
+export function runTurnWorkerEntry(): void {
+  const fail = (err: unknown): void => {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`rtcd: cannot start: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+    process.exit(1);
+  };
+  if (!cluster.isWorker || process.send === undefined) {
+    fail(new Error('the TURN worker runs only under rtcd turn --workers (no cluster primary)'));
+    return;
+  }
+  const onMessage = (m: unknown): void => {
+    if (typeOf(m) !== START) return; // prom-client's metrics requests come this way too
+    process.off('message', onMessage);
+    if (!isStart(m)) fail(new Error('malformed start message from the primary'));
+    else runWorker(m.cfg, m.nonceSecret).catch(fail);
+  };
+  process.on('message', onMessage);
+  process.send({ type: HELLO } satisfies HelloMessage);
 }

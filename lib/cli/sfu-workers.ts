@@ -11,10 +11,10 @@ import { connectRoomService, type RoomServiceLink } from '../signal/room-service
 import { VERSION } from '../version.js';
 import type { SfuCliConfig } from './config.js';
 import { createCliLogger } from './logger.js';
-import { hasSemiSpaceFlag, SMALL_SEMI_SPACE_FLAG } from './node-flags.js';
 import { RestartBudget } from './restart-budget.js';
 import { exitOnSignals } from './signals.js';
 import { startSfuServer } from './start-sfu.js';
+import { workerExecArgv } from './worker-exec-argv.js';
 
 /**
  * `rtcd sfu --workers N`: this process (the primary) owns the public HTTP port and runs an
@@ -85,34 +85,8 @@ function isWorkerMessage(m: unknown): m is WorkerMessage {
   );
 }
 
-/** Node flags (`--flag` or `--flag=value`) a worker must not run with. */
-const NOT_FOR_WORKERS =
-  /^--(eval|print|input-type|inspect(-brk|-wait)?|watch(-path|-preserve-output)?|test)(=|$)/;
-
-/**
- * The node flags a worker runs with: the primary's (`process.execArgv`: a loader such as
- * `--import tsx`, V8 flags) without those that would make it run something else or clash
- * (`-e`/`-p` code and its `--input-type`, `--inspect*` ports, `--watch`, `--test`), plus
- * `--max-semi-space-size=1` unless the primary or NODE_OPTIONS sets a semi-space size
- * (node-flags.ts: the workers forward the media).
- */
-export function workerExecArgv(
-  execArgv: readonly string[],
-  nodeOptions: string | undefined,
-): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < execArgv.length; i++) {
-    const a = execArgv[i]!;
-    if (['-e', '--eval', '-p', '--print', '--input-type'].includes(a)) {
-      i++; // and its value
-      continue;
-    }
-    if (NOT_FOR_WORKERS.test(a) || a === '-i' || a === '--interactive') continue;
-    out.push(a);
-  }
-  if (!hasSemiSpaceFlag(out, nodeOptions)) out.push(SMALL_SEMI_SPACE_FLAG);
-  return out;
-}
+/** Moved to worker-exec-argv.ts (shared with `rtcd turn --workers`); kept importable here. */
+export { workerExecArgv };
 
 interface Slot {
   child: ChildProcess;

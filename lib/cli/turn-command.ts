@@ -1,7 +1,6 @@
-import cluster from 'node:cluster';
 import { TurnMetrics } from '../turn/metrics.js';
 import { VERSION } from '../version.js';
-import { runPrimary, runWorker } from './cluster.js';
+import { runPrimary } from './cluster.js';
 import type { TurnCliConfig } from './config.js';
 import { createCliLogger } from './logger.js';
 import { reusePortSupported } from './platform.js';
@@ -10,11 +9,11 @@ import { closeTurnServer, startTurnServer } from './start-turn.js';
 
 /**
  * `rtcd turn`: one TurnServer in this process, or with `--workers N` a cluster primary that
- * forks N processes sharing the ports through SO_REUSEPORT (see cluster.ts).
+ * forks N processes sharing the ports through SO_REUSEPORT (see cluster.ts); the workers run
+ * turn-worker-entry, not this command again.
  * Resolves once the server listens; the process then lives until a signal.
  */
 export async function turnCommand(cfg: TurnCliConfig): Promise<void> {
-  if (cluster.isWorker) return runWorker(cfg);
   const log = createCliLogger({ level: cfg.logLevel });
   if (cfg.workers > 1) {
     if (reusePortSupported()) return runPrimary(cfg, log);
