@@ -5,7 +5,8 @@
  * `--max-semi-space-size=1`; they get the configuration and the shared NONCE secret over IPC
  * (no password in a worker's argv or environment), both allocate relays (RFC 8656 §7) on the
  * shared port, the primary sums their metrics, a replacement accepts the dead worker's nonces,
- * and SIGTERM drains them and exits 0.
+ * and SIGTERM drains them and exits 0. An option TurnServer refuses stops the primary before any
+ * worker starts, with one usage line and exit 2.
  *
  * Needs dgram reusePort (Node >= 22.12): RTCD_WORKERS_NODE names such a node when the runner's
  * is older (as for spec/cli/cli.spec.ts); without one the tests fail rather than skip.
@@ -345,4 +346,29 @@ t.test('node -e code calling main() (no process.argv[1])', { skip: !NODE }, asyn
   const child = spawnNode(['--import', 'tsx', '--input-type=module', '-e', code]);
   await checkServes(t, child, port);
   t.equal(await stop(child), 0, 'SIGTERM drains the workers and exits 0');
+});
+
+t.test('an option TurnServer refuses is a usage error of the primary (exit 2)', async (t) => {
+  const port = await freePort();
+  const child = spawnNode([
+    '--import',
+    'tsx',
+    'bin/rtcd.ts',
+    'turn',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--workers',
+    '2',
+    '--default-lifetime',
+    '7200',
+    '--max-lifetime',
+    '3600',
+  ]);
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  t.equal(code, 2, 'as without --workers');
+  t.match(child.err(), /^rtcd: invalid --default-lifetime: [^\n]*\n$/, 'one line, no worker');
+  t.notMatch(child.out(), /worker/, 'no worker was started');
 });
