@@ -5,7 +5,8 @@
  *
  * Part 1, for each GHASH candidate (bench/srtp/ghash-candidates.ts) and key count: one
  * `size`-byte payload hashed per key, keys round-robin (as an SFU seals one packet per
- * subscriber), ns per 16-byte block of CPU time. Part 2, for each key count: µs of CPU per
+ * subscriber), ns per 16-byte block of CPU time; `wasm-simd` (bench/srtp/ghash-wasm.ts) is the
+ * WebAssembly SIMD experiment, measured here with its copies in (not used by lib/). Part 2, for each key count: µs of CPU per
  * packet for rtcd's SrtpSession.protectRtp (one session per key, AEAD_AES_128_GCM) and for
  * native GCM per packet, with the GC pauses seen meanwhile (PerformanceObserver 'gc').
  * Runs in a child under `--max-semi-space-size=1` (as the SFU bench runs the SFU) unless
