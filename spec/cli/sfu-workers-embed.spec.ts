@@ -5,17 +5,14 @@
  * `--max-semi-space-size=1`, which the embedder did not pass; they serve WHIP through the
  * front, /healthz counts them, and SIGTERM drains them and exits 0.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { workerExecArgv } from '../../lib/cli/sfu-workers.js';
 import { cliOffer, postSdp } from '../helpers/cli-sfu.js';
-import { type Child, stop, waitForOutput } from '../signal/child.js';
+import { type Child, startNode, stop, waitForOutput } from '../signal/child.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SFU_ARGS = ['--listen', '127.0.0.1:0', '--udp-port', '0', '--workers', '2'];
 
 t.test('workerExecArgv: the primary’s node flags, minus what would run something else', (t) => {
@@ -41,27 +38,7 @@ t.test('workerExecArgv: the primary’s node flags, minus what would run somethi
 });
 
 function spawnNode(args: string[]): Child {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('RTCD_')) env[k] = v;
-  // The embedder runs without the semi-space flag, wherever the test runner sets it.
-  env.NODE_OPTIONS = (env.NODE_OPTIONS ?? '')
-    .split(/\s+/)
-    .filter((a) => !a.startsWith('--max-semi-space-size'))
-    .join(' ');
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...env, RTCD_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => {
-    out += s;
-  });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
-    err += s;
-  });
-  return Object.assign(child, { out: () => out, err: () => err });
+  return startNode(process.execPath, args, { RTCD_LOG_LEVEL: 'info' }, { semiSpace: false });
 }
 
 async function checkServes(t: Test, child: Child): Promise<void> {

@@ -11,16 +11,13 @@
  * Needs dgram reusePort (Node >= 22.12): RTCD_WORKERS_NODE names such a node when the runner's
  * is older (as for spec/cli/cli.spec.ts); without one the tests fail rather than skip.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { reusePortSupported } from '../../lib/cli/platform.js';
 import {
@@ -35,9 +32,9 @@ import {
   StunMessageBuilder,
   StunMethod,
 } from '../../lib/stun/index.js';
-import { type Child, waitForOutput } from '../signal/child.js';
+import { freePort } from '../interop/processes.js';
+import { type Child, startNode, waitForOutput } from '../signal/child.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NODE = process.env.RTCD_WORKERS_NODE || (reusePortSupported() ? process.execPath : undefined);
 const USER = 'alice';
 const PASSWORD = 'embed-pass-7f3a';
@@ -48,44 +45,12 @@ t.test('a node with reusePort runs these tests (RTCD_WORKERS_NODE)', (t) => {
 });
 
 function spawnNode(args: string[]): Child {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('RTCD_')) env[k] = v;
-  // The embedder runs without the semi-space flag, wherever the test runner sets it.
-  env.NODE_OPTIONS = (env.NODE_OPTIONS ?? '')
-    .split(/\s+/)
-    .filter((a) => !a.startsWith('--max-semi-space-size'))
-    .join(' ');
-  const child = spawn(NODE ?? process.execPath, args, {
-    cwd: ROOT,
-    env: { ...env, RTCD_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => {
-    out += s;
-  });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
-    err += s;
-  });
-  return Object.assign(child, { out: () => out, err: () => err });
-}
-
-/** A port free for both UDP and TCP on 127.0.0.1 (--workers refuses port 0). */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const tcp = createServer().listen(0, '127.0.0.1');
-    await once(tcp, 'listening');
-    const port = (tcp.address() as AddressInfo).port;
-    const udp = createSocket('udp4');
-    const ok = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false));
-      udp.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    udp.close();
-    tcp.close();
-    if (ok) return port;
-  }
+  return startNode(
+    NODE ?? process.execPath,
+    args,
+    { RTCD_LOG_LEVEL: 'info' },
+    { semiSpace: false },
+  );
 }
 
 function args(port: number): string[] {

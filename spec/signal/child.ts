@@ -12,9 +12,30 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export type Child = ChildProcess & { out: () => string; err: () => string };
 
 export function startRtcd(args: string[], env: Record<string, string> = {}): Child {
+  return startNode(process.execPath, ['--import', 'tsx', 'bin/rtcd.ts', ...args], env);
+}
+
+/**
+ * `node` (an executable path: process.execPath or another Node) with `args` from the repo
+ * root, with captured output and without the runner's RTCD_* variables; `semiSpace: false`
+ * also drops a `--max-semi-space-size` from NODE_OPTIONS (a script embedding `main()` runs
+ * without it wherever the test runner sets it).
+ */
+export function startNode(
+  node: string,
+  args: string[],
+  env: Record<string, string> = {},
+  o: { semiSpace?: boolean } = {},
+): Child {
   const clean: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('RTCD_')) clean[k] = v;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/rtcd.ts', ...args], {
+  if (o.semiSpace === false) {
+    clean.NODE_OPTIONS = (clean.NODE_OPTIONS ?? '')
+      .split(/\s+/)
+      .filter((a) => !a.startsWith('--max-semi-space-size'))
+      .join(' ');
+  }
+  const child = spawn(node, args, {
     cwd: ROOT,
     env: { ...clean, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
