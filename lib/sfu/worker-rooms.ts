@@ -63,7 +63,8 @@ export class WorkerRoomService implements RoomService {
       this.leave(old.room, peerId);
     }
     this.waiting.delete(peerId);
-    if (p.sessions + p.pending >= this.o.maxSessions) {
+    // Peers waiting for a worker count too: with every worker down, `waiting` stays finite.
+    if (p.sessions + p.pending + this.waiting.size >= this.o.maxSessions) {
       this.error(peerId, 'sfu-limit', `${this.o.maxSessions} sessions held`, 'join');
       return;
     }

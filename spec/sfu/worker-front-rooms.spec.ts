@@ -150,3 +150,25 @@ t.test('a worker that goes: its peers hear sfu-unavailable and join afresh', asy
   rooms.workerUp();
   t.equal(calls.length, 3, 'nobody waits any more');
 });
+
+t.test(
+  'peers waiting for a worker count toward maxSessions (no worker up: still finite)',
+  async (t) => {
+    const { rooms, told } = setup(2);
+    rooms.join('a', 'p1');
+    rooms.join('a', 'p2');
+    t.same(
+      told.map(([peer, m]) => [peer, m.type === 'error' ? m.code : m.type]),
+      [
+        ['p1', 'sfu-unavailable'],
+        ['p2', 'sfu-unavailable'],
+      ],
+      'both wait for a worker',
+    );
+    rooms.join('a', 'p3');
+    t.match(told.at(-1), ['p3', { code: 'sfu-limit', ref: 'join' }], 'beyond the cap');
+    rooms.leave('a', 'p1');
+    rooms.join('a', 'p3');
+    t.match(told.at(-1), ['p3', { code: 'sfu-unavailable' }], 'a place freed by a leave');
+  },
+);
