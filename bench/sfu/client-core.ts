@@ -17,6 +17,8 @@ import { SRTP_PROFILE_IDS, type SrtpProfileName } from '../../lib/srtp/profiles.
 import { SrtpTransport } from '../../lib/webrtc/srtp-transport.js';
 
 const CONSENT_INTERVAL_MS = 5000;
+/** How long a client's signaling request, and then its ICE and DTLS, may take. */
+export const CONNECT_TIMEOUT_MS = 20_000;
 
 /** The client's ICE password, in every SDP it sends. */
 export const CLIENT_PWD = 'benchclientpassword0123456';
@@ -100,7 +102,8 @@ export abstract class ClientCore<R extends RemoteTransport = RemoteTransport> {
 
   /**
    * Once `remote` is set: nominates, runs DTLS (failing after `timeoutMs` if given), then
-   * keeps consent fresh.
+   * keeps consent fresh. Clients pass `CONNECT_TIMEOUT_MS`: a handshake whose datagram was
+   * lost is then a failed connect, counted, not a client process that never answers.
    */
   protected async establish(timeoutMs?: number): Promise<void> {
     if (timeoutMs === undefined) {

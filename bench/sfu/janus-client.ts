@@ -18,11 +18,11 @@ import {
   CLIENT_PWD,
   ClientCore,
   type ClientCoreOptions,
+  CONNECT_TIMEOUT_MS,
   type RemoteTransport,
 } from './client-core.js';
 import type { JanusSession, PluginReply } from './janus-api.js';
 
-const CONNECT_TIMEOUT_MS = 20_000;
 const FEED_RETRIES = 20;
 const FEED_RETRY_MS = 100;
 

@@ -12,6 +12,7 @@ import {
   CLIENT_PWD,
   ClientCore,
   type ClientCoreOptions,
+  CONNECT_TIMEOUT_MS,
   type RemoteTransport,
 } from './client-core.js';
 
@@ -92,12 +93,13 @@ export class LightClient extends ClientCore {
       method: 'POST',
       headers: { 'content-type': 'application/sdp' },
       body: offer,
+      signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS),
     });
     const body = await res.text();
     if (res.status !== 201) throw new Error(`${kind} ${room}: ${res.status} ${body}`);
     this.resource = res.headers.get('location') ?? undefined;
     this.remote = readAnswer(body);
-    await this.establish();
+    await this.establish(CONNECT_TIMEOUT_MS);
   }
 
   send(datagram: Uint8Array): void {

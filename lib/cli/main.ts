@@ -52,7 +52,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     const code = report(err);
     process.exitCode = code;
     // Nothing should be left running, but a half-started server must not keep us alive, nor
-    // (in a cluster worker) the IPC channel to the primary.
+    // (when a parent forked us) the IPC channel to it.
     process.channel?.unref();
     if (code !== 0) setTimeout(() => process.exit(code), 2000).unref();
   }
