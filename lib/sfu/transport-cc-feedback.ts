@@ -18,6 +18,8 @@ const MAX_DELTA_US = 8_000_000;
  */
 const writer = new TransportCcWriter(MAX_STATUSES);
 const scratch = Buffer.alloc(Math.ceil(RING / MAX_STATUSES) * (20 + 4 * MAX_STATUSES + 4));
+/** One message's arrival times, clamped (`clampArrivals`): shared the same way. */
+const clamped = new Float64Array(MAX_STATUSES);
 
 /**
  * The receive side of transport-wide congestion control (draft-holmer-rmcat-transport-wide-
@@ -72,23 +74,10 @@ export class TransportCcFeedbackGenerator {
     const out: TransportCcFeedback[] = [];
     while (this.base <= this.highest) {
       const n = Math.min(MAX_STATUSES, this.highest - this.base + 1);
-      const arrivalsUs: (number | undefined)[] = [];
-      let previous: number | undefined;
-      for (let k = 0; k < n; k++) {
-        const ext = this.base + k;
-        const i = ext % RING;
-        if (this.seqs[i] !== ext) {
-          arrivalsUs.push(undefined);
-          continue;
-        }
-        let us = this.arrivals[i]! * 1000;
-        if (previous !== undefined) {
-          us = Math.min(Math.max(us, previous - MAX_DELTA_US), previous + MAX_DELTA_US);
-        }
-        previous = us;
-        arrivalsUs.push(us);
-      }
-      if (previous !== undefined) {
+      if (this.clampArrivals(n) > 0) {
+        const arrivalsUs = Array.from(clamped.subarray(0, n), (us) =>
+          Number.isNaN(us) ? undefined : us,
+        );
         out.push(
           transportCcFromArrivals({
             senderSsrc,
@@ -114,23 +103,9 @@ export class TransportCcFeedbackGenerator {
     let length = 0;
     while (this.base <= this.highest) {
       const n = Math.min(MAX_STATUSES, this.highest - this.base + 1);
-      writer.reset();
-      let previous = Number.NaN;
-      for (let k = 0; k < n; k++) {
-        const ext = this.base + k;
-        const i = ext % RING;
-        if (this.seqs[i] !== ext) {
-          writer.push(Number.NaN);
-          continue;
-        }
-        let us = this.arrivals[i]! * 1000;
-        if (!Number.isNaN(previous)) {
-          us = Math.min(Math.max(us, previous - MAX_DELTA_US), previous + MAX_DELTA_US);
-        }
-        previous = us;
-        writer.push(us);
-      }
-      if (writer.received > 0) {
+      if (this.clampArrivals(n) > 0) {
+        writer.reset();
+        for (let k = 0; k < n; k++) writer.push(clamped[k]!);
         const count = this.feedbackCount++ & 0xff;
         length += writer.write(scratch, length, senderSsrc, this.mediaSsrc, this.base, count);
       }
@@ -141,6 +116,32 @@ export class TransportCcFeedbackGenerator {
     const datagram = Buffer.allocUnsafe(length);
     for (let i = 0; i < length; i++) datagram[i] = scratch[i]!;
     return datagram;
+  }
+
+  /**
+   * The arrival times of the `n` statuses from `base` into `clamped` (µs; NaN: not received),
+   * each within a receive delta's reach of the previous one received; returns how many were
+   * received. One walk for both `poll` and `pollRtcp`.
+   */
+  private clampArrivals(n: number): number {
+    let previous = Number.NaN;
+    let received = 0;
+    for (let k = 0; k < n; k++) {
+      const ext = this.base + k;
+      const i = ext % RING;
+      if (this.seqs[i] !== ext) {
+        clamped[k] = Number.NaN;
+        continue;
+      }
+      let us = this.arrivals[i]! * 1000;
+      if (received > 0) {
+        us = Math.min(Math.max(us, previous - MAX_DELTA_US), previous + MAX_DELTA_US);
+      }
+      previous = us;
+      clamped[k] = us;
+      received++;
+    }
+    return received;
   }
 
   /** Whether feedback is due at `now` (and if so, the next one's time is set). */
