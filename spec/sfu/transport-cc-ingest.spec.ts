@@ -13,21 +13,14 @@ import {
   transportCcFromArrivals,
 } from '../../lib/rtcp/index.js';
 import { BandwidthEstimator } from '../../lib/sfu/bandwidth.js';
-import { Router } from '../../lib/sfu/router.js';
 import { hex } from '../rtcp/hex.js';
+import { setup, VP8 } from './harness.js';
 
-function setup() {
-  const router = new Router({ now: () => 1000 });
-  const room = router.createRoom('twcc');
-  const pub = room.join({ id: 'pub', sendRtp: () => {}, sendRtcp: () => {} });
-  const producer = pub.publish({
-    kind: 'video',
-    mimeType: 'video/VP8',
-    payloadType: 96,
-    clockRate: 90000,
-    encodings: [{ ssrc: 0x1000 }],
-  });
-  const sub = room.join({ id: 'sub', sendRtp: () => {}, sendRtcp: () => {} });
+/** A publisher of VP8 and a subscriber whose leg receives the feedback (spec/sfu/harness). */
+function twccLeg() {
+  const { router, join } = setup();
+  const producer = join('pub').participant.publish({ ...VP8, encodings: [{ ssrc: 0x1000 }] });
+  const sub = join('sub').participant;
   sub.subscribe(producer, { ssrc: 0x2000, payloadType: 96 });
   return { router, sub };
 }
@@ -59,7 +52,7 @@ function padded(datagram: Buffer): Buffer {
 const RR = encodeRtcp([{ kind: 'rr', ssrc: 0x2000, reports: [] }]);
 
 t.test('feedback in every datagram shape moves the estimate as the decoded objects do', (t) => {
-  const { router, sub } = setup();
+  const { router, sub } = twccLeg();
   const reference = new BandwidthEstimator(sub.bandwidth.estimate);
   for (let seq = 0; seq < 400; seq++) {
     sub.bandwidth.onSent(seq, 1000);
@@ -88,7 +81,7 @@ t.test('feedback in every datagram shape moves the estimate as the decoded objec
 });
 
 t.test('a malformed transport-cc feedback refuses its datagram and is counted', (t) => {
-  const { router, sub } = setup();
+  const { router, sub } = twccLeg();
   const estimate = sub.bandwidth.estimate;
   const good = encodeRtcp([feedback(20, 2)]);
   // Status count 32 and no chunks at all.
