@@ -31,6 +31,12 @@ export interface IceLiteOptions {
   /** Kernel receive buffer of the UDP socket in bytes (SO_RCVBUF). Default `4 MiB`. */
   receiveBufferBytes?: number;
   /**
+   * Send datagrams through the socket's libuv handle (lib/util/udp-send.ts) instead of
+   * `socket.send`: less CPU and no garbage per datagram. Ignored where this Node does not
+   * expose the handle as expected. Default `true`.
+   */
+  fastUdpSend?: boolean;
+  /**
    * ICE-TCP (RFC 6544): also listen on this TCP port for a passive candidate (`0`: any free
    * port). Default: no TCP candidate.
    */
@@ -59,6 +65,7 @@ export interface ResolvedLiteOptions {
   sweepIntervalMs: number;
   maxSessions: number;
   receiveBufferBytes: number;
+  fastUdpSend: boolean;
   tcpPort: number | undefined;
   tcpMaxFrameBytes: number;
   tcpHandshakeTimeoutMs: number;
@@ -149,6 +156,7 @@ export function resolveLiteOptions(o: IceLiteOptions = {}): ResolvedLiteOptions 
       1 << 30,
       LITE_DEFAULTS.receiveBufferBytes,
     ),
+    fastUdpSend: o.fastUdpSend !== false,
     tcpPort: o.tcpPort === undefined ? undefined : integer('tcpPort', o.tcpPort, 0, 65535, 0),
     tcpMaxFrameBytes: integer(
       'tcpMaxFrameBytes',

@@ -4,6 +4,7 @@ import type { TransportAddress } from '../stun/transport-address.js';
 import { literalLookup } from '../util/literal-lookup.js';
 import { type Logger, silentLogger } from '../util/logger.js';
 import { DatagramPool, packetSlab } from '../util/packet-slab.js';
+import { UdpSender } from '../util/udp-send.js';
 import { candidatePriority, formatCandidate, type IceCandidate } from './candidate.js';
 import { classifyPacket } from './demux.js';
 import {
@@ -82,6 +83,7 @@ export class IceLiteMux implements LiteSessionHost {
   readonly options: ResolvedLiteOptions;
   readonly logger: Logger;
   readonly #socket: Socket;
+  readonly #sender: UdpSender;
   readonly #core: IceLiteCore<IceLiteSession, MuxRemote>;
   readonly #sessions = new Set<IceLiteSession>();
   /** Selected UDP remotes: address → port → session. */
@@ -122,6 +124,7 @@ export class IceLiteMux implements LiteSessionHost {
     now: () => number,
   ) {
     this.#socket = socket;
+    this.#sender = new UdpSender(socket, { fast: options.fastUdpSend });
     this.options = options;
     this.logger = logger;
     this.#now = now;
@@ -359,9 +362,10 @@ export class IceLiteMux implements LiteSessionHost {
     this.#pendingCount = 0;
     this.#taken = 0;
     const packets = this.#pendingPackets;
+    const sender = this.#sender;
     for (let i = 0; i < n; i++) {
       try {
-        this.#socket.send(packets[i]!, this.#pendingPorts[i], this.#pendingAddresses[i]);
+        sender.send(packets[i]!, this.#pendingPorts[i]!, this.#pendingAddresses[i]!);
       } catch (err) {
         this.logger.debug({ err }, 'ice-lite: UDP send failed');
       }

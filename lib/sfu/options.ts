@@ -119,6 +119,11 @@ export interface SfuServerOptions {
    * when bound to a wildcard). Default: `udpAddress` (see `IceLiteOptions.announcedAddress`).
    */
   announcedAddress?: string | readonly string[];
+  /**
+   * Send media through the UDP socket's libuv handle rather than `socket.send` (see
+   * `IceLiteOptions.fastUdpSend`). Default `true`.
+   */
+  fastUdpSend?: boolean;
   /** Default: a fresh ECDSA certificate. */
   certificate?: DtlsCertificate;
   /** Interval of `router.tick()`, ms. Default 20. */

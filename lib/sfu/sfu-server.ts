@@ -91,6 +91,7 @@ export class SfuServer {
       address: this.o.udpAddress ?? '127.0.0.1',
       port: this.limits.udpPort,
       announcedAddress: this.o.announcedAddress,
+      fastUdpSend: this.o.fastUdpSend,
       logger: this.logger,
     });
     const {
