@@ -4,7 +4,7 @@
  *  [--idle-subscribers 200]
  *  [--budget 70] [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]
  *  [--profile AEAD_AES_128_GCM] [--cpu-prof DIR] [--verify-every 16] [--sfu-node-option X]…
- *  [--client-node-option X]… [--client-tick-ms 4]`
+ *  [--client-node-option X]… [--client-tick-ms 4] [--dgram-send]`
  *
  * Two parts, one run:
  * - end to end (bench/sfu/e2e.ts): `SfuServer` in its own process (`--sfu-workers N`: N of
@@ -18,7 +18,8 @@
  *   the end-to-end figures can approach.
  * Subscribers read every packet's send stamp from its ciphertext (one AES block) and fully
  * unprotect 1 in `--verify-every` (all with `--quick`), reporting any that fail.
- * `--cpu-prof DIR` writes a V8 CPU profile of each SFU worker and each client process.
+ * `--dgram-send` makes the SFU send with Node's `socket.send` instead of through the socket's
+ * handle (`fastUdpSend: false`), to compare. `--cpu-prof DIR` writes a V8 CPU profile of each SFU worker and each client process.
  * `--quick` is the smoke-test size (a few seconds). Writes bench/out/sfu-<date>.json (not with
  * `--quick` or `--no-out`). Results: bench/RESULTS.md, "SFU".
  */
@@ -59,7 +60,7 @@ const USAGE = [
   'usage: npm run bench -- sfu [--quick] [--no-out] [--only core|e2e] [--cpu-prof DIR]',
   '  end to end: [--steps 100,200,300,500,700,1000] [--max 1000] [--seconds 3]',
   '    [--room-size 10] [--clients 2] [--sfu-workers 1] [--idle-subscribers 200] [--budget 70]',
-  '    [--client-tick-ms 4] [--sfu-node-option X]... [--client-node-option X]...',
+  '    [--client-tick-ms 4] [--sfu-node-option X]... [--client-node-option X]... [--dgram-send]',
   '  router core: [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]',
   '    [--profile AEAD_AES_128_GCM]',
 ].join('\n');
@@ -111,6 +112,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       'core-subscribers': { type: 'string' },
       'memory-subscribers': { type: 'string' },
       profile: { type: 'string', default: 'AEAD_AES_128_GCM' },
+      'dgram-send': { type: 'boolean', default: false },
     },
   });
   const q = v.quick;
@@ -167,6 +169,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       // publishers' catch-up sends into the SFU); with 1 MB semi-spaces only scavenges of ~1 ms.
       clientNodeOptions: v['client-node-option'] ?? [SMALL_SEMI_SPACE_FLAG],
       tickMs: integer('client-tick-ms', v['client-tick-ms'] ?? String(SEND_TICK_MS), 1, 100),
+      dgramSend: v['dgram-send'],
     },
   };
 }

@@ -74,8 +74,13 @@ export interface E2eOptions {
    * stamps are read with one AES block (bench/sfu/stamp-reader.ts). Default 16; 1 verifies all.
    */
   verifyEvery?: number;
-  /** Duration of the bare `dgram` send ceiling. Default 1,000 ms. */
+  /** Duration of each bare send ceiling (`dgram`, then the socket's handle). Default 1,000 ms. */
   bareMs?: number;
+  /**
+   * The SFU sends with Node's `socket.send` (`fastUdpSend: false`) instead of through the
+   * socket's handle, to compare (`--dgram-send`). Default false.
+   */
+  dgramSend?: boolean;
   /** Node/V8 options for the SFU process, e.g. `--trace-gc` (`--sfu-node-option`). */
   sfuNodeOptions?: readonly string[];
   /** The publishers' send-loop period in the clients, ms (`--client-tick-ms`). Default 4. */
@@ -164,6 +169,8 @@ export interface E2eResult {
   tracksPerCore: number;
   /** The ceiling: bare `dgram` sends of 1,216 B per CPU-second in the SFU's process. */
   bareSendsPerCpuSecond?: number;
+  /** The same through the socket's handle (`UdpSender`), as the SFU sends by default. */
+  bareHandleSendsPerCpuSecond?: number;
   /** Measured with one SFU worker only. */
   memory?: {
     subscribers: number;
@@ -265,10 +272,15 @@ function sfuWindow(before: readonly Mark[], after: readonly Mark[]) {
 }
 
 /**
- * Sends per CPU-second of a bare `dgram` loop in the SFU's process, spread over sink sockets
- * here as a fan-out is over subscribers (the ceiling of Node's UDP, measured in the same run).
+ * Sends per CPU-second of a bare send loop in the SFU's process (Node's `socket.send`, or the
+ * socket's handle as the SFU sends), spread over sink sockets here as a fan-out is over
+ * subscribers (the ceiling of Node's UDP, measured in the same run).
  */
-async function bareCeiling(server: Server, durationMs: number): Promise<number> {
+async function bareCeiling(
+  server: Server,
+  durationMs: number,
+  via: 'dgram' | 'handle',
+): Promise<number> {
   const sinks = await Promise.all(
     Array.from({ length: BARE_SINKS }, async () => {
       const sink = createSocket('udp4');
@@ -279,7 +291,7 @@ async function bareCeiling(server: Server, durationMs: number): Promise<number> 
   );
   try {
     const ports = sinks.map((s) => s.address().port);
-    server.send({ type: 'bare-send', ports, durationMs });
+    server.send({ type: 'bare-send', ports, durationMs, via });
     const r = await server.expect('bare-sent');
     return r.sent / (r.cpuUs / 1e6);
   } finally {
@@ -394,7 +406,7 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
   let failedConnects = 0;
   let stoppedBecause = 'all steps ran';
   try {
-    for (const s of servers) s.send({ type: 'start' });
+    for (const s of servers) s.send({ type: 'start', fastUdpSend: o.dgramSend !== true });
     const readies = await Promise.all(servers.map((s) => s.expect('ready')));
     const ready = readies[0]!;
     let rooms = 0;
@@ -439,7 +451,8 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
 
     const memory = workers === 1 ? await memoryPerSubscriber(clients, servers[0]!, o, rooms) : {};
     failedConnects += memory.failed ?? 0;
-    const ceiling = await bareCeiling(servers[0]!, o.bareMs ?? BARE_MS);
+    const ceiling = await bareCeiling(servers[0]!, o.bareMs ?? BARE_MS, 'dgram');
+    const handleCeiling = await bareCeiling(servers[0]!, o.bareMs ?? BARE_MS, 'handle');
     const best = [...steps].reverse().find((s) => s.loss <= 0.01);
     const target = targetOf(steps, workers, o.maxLoss);
     return {
@@ -448,6 +461,7 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
       sfuWorkers: workers,
       best,
       bareSendsPerCpuSecond: ceiling,
+      bareHandleSendsPerCpuSecond: handleCeiling,
       tracksPerCore: best ? best.tracks / Math.max(best.sfuCpuShare, 1e-6) : 0,
       ...(memory.memory ? { memory: memory.memory } : {}),
       failedConnects,

@@ -31,11 +31,15 @@ export interface MemorySample {
 }
 
 export type ServerIn =
-  | { type: 'start' }
+  /** `fastUdpSend`: the SfuServer option (false: Node's `socket.send`, to compare). */
+  | { type: 'start'; fastUdpSend: boolean }
   | { type: 'mark' }
   | { type: 'memory' }
-  /** The ceiling: send datagrams of a forwarded packet's size to `ports` in turn. */
-  | { type: 'bare-send'; ports: number[]; durationMs: number }
+  /**
+   * The ceiling: send datagrams of a forwarded packet's size to `ports` in turn, with Node's
+   * `socket.send` (`dgram`) or through the socket's handle as the SFU does (`handle`).
+   */
+  | { type: 'bare-send'; ports: number[]; durationMs: number; via: 'dgram' | 'handle' }
   | { type: 'stop' };
 
 export type ServerOut =

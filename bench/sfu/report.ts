@@ -168,6 +168,13 @@ export function formatE2eSummary(r: E2eResult): string[] {
         `${Math.round(bare)}/CPU-second = ${Math.round(bareTracks)} tracks/core; ` +
         `the SFU's best row by CPU cost is ${(top / Math.max(bareTracks, 1e-6)).toFixed(2)}x of it`,
     );
+    const handle = r.bareHandleSendsPerCpuSecond;
+    if (handle !== undefined) {
+      lines.push(
+        `  through the socket's handle (UdpSender, as the SFU sends): ${Math.round(handle)}/CPU-second ` +
+          `= ${(handle / Math.max(bare, 1e-6)).toFixed(2)}x Node's dgram send`,
+      );
+    }
   }
   const verified = r.steps.reduce((a, s) => a + s.verifiedPackets, 0);
   const bad = r.steps.reduce((a, s) => a + s.badPackets, 0);

@@ -7,6 +7,7 @@
 import { createSocket } from 'node:dgram';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SfuServer } from '../../lib/sfu/sfu-server.js';
+import { UdpSender } from '../../lib/util/udp-send.js';
 import { GcWatch } from './gc-watch.js';
 import {
   isMessage,
@@ -50,24 +51,27 @@ function drops(s: SfuServer): Record<string, number> {
 }
 
 /**
- * The ceiling of Node itself: `dgram` sends of a forwarded packet's size (1,216 B: 1,200 of
- * RTP and a GCM tag) to the sink sockets in turn (as a fan-out goes to many subscribers), back
- * to back in batches, no crypto and no routing; the CPU per send is what every forwarded packet
- * costs before the SFU does anything.
+ * The ceiling of Node itself: sends of a forwarded packet's size (1,216 B: 1,200 of RTP and a
+ * GCM tag) to the sink sockets in turn (as a fan-out goes to many subscribers), back to back
+ * in batches, no crypto and no routing; the CPU per send is what every forwarded packet costs
+ * before the SFU does anything. `via`: Node's `socket.send`, or the socket's handle through
+ * `UdpSender` as the SFU sends by default.
  */
 async function bareSend(
   ports: readonly number[],
   durationMs: number,
+  via: 'dgram' | 'handle',
 ): Promise<{ sent: number; cpuUs: number }> {
   const socket = createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  const sender = new UdpSender(socket, { fast: via === 'handle' });
   const datagram = Buffer.alloc(PACKET_BYTES + 16, 0x80);
   let sent = 0;
   const cpu0 = process.cpuUsage();
   const end = performance.now() + durationMs;
   while (performance.now() < end) {
     for (let i = 0; i < 64; i++)
-      socket.send(datagram, ports[(sent + i) % ports.length]!, '127.0.0.1');
+      sender.send(datagram, ports[(sent + i) % ports.length]!, '127.0.0.1');
     sent += 64;
     await new Promise((r) => setImmediate(r));
   }
@@ -99,6 +103,7 @@ async function handle(m: ServerIn): Promise<void> {
       requestsPerSecond: 1_000_000,
       requestBurst: 1_000_000,
       metrics: false,
+      fastUdpSend: m.fastUdpSend,
       router: {
         // Rooms here are calls of a publisher and its viewers; the defaults' 100 per room and
         // the 1.5 Mbit/s initial estimate (no REMB from the light clients) are not the limit.
@@ -131,7 +136,7 @@ async function handle(m: ServerIn): Promise<void> {
     delay.reset();
     delay.enable();
   } else if (m.type === 'bare-send') {
-    reply({ type: 'bare-sent', ...(await bareSend(m.ports, m.durationMs)) });
+    reply({ type: 'bare-sent', ...(await bareSend(m.ports, m.durationMs, m.via)) });
   } else if (m.type === 'memory') {
     reply({ type: 'memory', sessions: sfu?.resources.size ?? 0, ...memory() });
   } else {
