@@ -79,11 +79,104 @@ export class UdpSender {
       this.failed++;
     }
   }
+
+  /**
+   * Sends `list[0..count)` concatenated as ONE datagram (a header, a payload and its padding
+   * without copying them together) to `address` and `port`, as `send` does. The caller may
+   * reuse `list` as soon as this returns: a queued datagram keeps a copy of it.
+   */
+  sendList(list: readonly Uint8Array[], count: number, port: number, address: string): void {
+    const state = this.#state;
+    if (
+      state === undefined ||
+      typeof address !== 'string' ||
+      !(port > 0 && port < 65536 && (port | 0) === port) ||
+      !isSendList(list, count)
+    ) {
+      this.#socket.send(head(list, count), port, address);
+      return;
+    }
+    const handle = state.handle;
+    if (handle === null) {
+      this.failed++;
+      return;
+    }
+    const req = this.#req as object;
+    this.#settle(
+      handle.send(req, list as Uint8Array[], count, port, address, false),
+      req,
+      list,
+      count,
+    );
+  }
+
+  /**
+   * Sends one datagram on a CONNECTED socket (`socket.connect`), to its peer. A socket that is
+   * not connected refuses it (counted in `failed`), as `socket.send` without a port throws.
+   */
+  sendConnected(packet: Uint8Array): void {
+    const one = this.#one;
+    one[0] = packet;
+    this.sendListConnected(one as Uint8Array[], 1);
+    one[0] = undefined;
+  }
+
+  /** `sendList` on a CONNECTED socket, to its peer (see `sendConnected`). */
+  sendListConnected(list: readonly Uint8Array[], count: number): void {
+    const state = this.#state;
+    if (state === undefined || !isSendList(list, count)) {
+      this.#socket.send(head(list, count));
+      return;
+    }
+    const handle = state.handle;
+    if (handle === null) {
+      this.failed++;
+      return;
+    }
+    const req = this.#req as object;
+    this.#settle(handle.send(req, list as Uint8Array[], count, false), req, list, count);
+  }
+
+  /** Counts a native send's result; a queued one keeps its buffers and its request. */
+  #settle(r: number, req: object, list: readonly Uint8Array[], count: number): void {
+    if (r > 0) {
+      this.sentAtOnce++;
+    } else if (r === 0) {
+      // As in `send`: the request is in flight until libuv sends it. The list may be the
+      // caller's reusable array, so the request keeps a copy of the buffers it points to.
+      (req as { buffer?: Uint8Array | Uint8Array[] }).buffer = list.slice(0, count);
+      this.#req = newSendWrap() ?? req;
+      this.queued++;
+    } else {
+      this.failed++;
+    }
+  }
 }
 
 /** The part of Node's internal `UDP` handle a send uses (lib/dgram.js's call shape). */
 interface UdpHandle {
   send(req: object, list: unknown[], count: number, port: number, ip: string, cb: boolean): number;
+  /** The connected socket's form: no destination (4 arguments, as lib/dgram.js calls it). */
+  send(req: object, list: unknown[], count: number, cb: boolean): number;
+}
+
+/**
+ * Whether `list[0..count)` is what the native send asserts (an array, `count` a whole number
+ * within it, every one a byte view): anything else would abort the process there.
+ */
+function isSendList(list: readonly Uint8Array[], count: number): boolean {
+  if (!Array.isArray(list) || !(count >= 0 && count <= list.length && (count | 0) === count)) {
+    return false;
+  }
+  for (let i = 0; i < count; i++) if (!ArrayBuffer.isView(list[i])) return false;
+  return true;
+}
+
+/** `list[0..count)` as `socket.send` takes it (it copies the array it is given). */
+function head(list: readonly Uint8Array[], count: number): readonly Uint8Array[] {
+  return Array.isArray(list) && count === list.length
+    ? list
+    : Array.prototype.slice.call(list, 0, count);
 }
 
 type SendWrapCtor = new () => object;

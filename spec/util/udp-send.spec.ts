@@ -117,9 +117,117 @@ t.test('sends libuv must queue keep their buffers and get a request each', async
     got: number;
     intact: number;
     sent: number;
+    listQueued: number;
+    listGot: number;
+    listIntact: number;
   };
   t.ok(r.fast);
   t.equal(r.queued, r.sent, 'every send was queued');
   t.equal(r.got, r.sent, 'every datagram arrived');
   t.equal(r.intact, r.got, 'each with its own bytes, GCs in between');
+  t.equal(r.listQueued, r.sent, 'lists: every send was queued');
+  t.equal(r.listGot, r.sent, 'lists: every datagram arrived');
+  t.equal(r.listIntact, r.listGot, 'lists: every buffer of each kept, the array reused');
+});
+
+async function connectedTo(rx: Socket): Promise<Socket> {
+  const s = await bound();
+  await new Promise<void>((ok) => s.connect(rx.address().port, '127.0.0.1', ok));
+  return s;
+}
+
+/** Head, body and padding as the TURN listener sends ChannelData: [hdr, payload, pad]. */
+function parts(i: number): Uint8Array[] {
+  const h = Buffer.from([0x40, i, 0, 1 + i]);
+  return [h, new Uint8Array(1 + i).fill(i), Buffer.alloc((4 - ((1 + i) % 4)) % 4)];
+}
+
+for (const fast of [true, false]) {
+  t.test(`a list is one datagram, its parts concatenated (fast: ${fast})`, async (t) => {
+    const [rx, tx] = [await bound(), await bound()];
+    const ctx = await connectedTo(rx);
+    t.teardown(() => {
+      rx.close();
+      tx.close();
+      ctx.close();
+    });
+    const sender = new UdpSender(tx, { fast });
+    const connected = new UdpSender(ctx, { fast });
+    const want: Buffer[] = [];
+    const arriving = collect(rx, 80);
+    const list: Uint8Array[] = [];
+    for (let i = 0; i < 20; i++) {
+      const p = parts(i);
+      list.splice(0, 3, ...p);
+      const count = p[2]!.length === 0 ? 2 : 3; // padding 0: a 2-part list, as TURN sends
+      sender.sendList(list, count, rx.address().port, '127.0.0.1');
+      connected.sendListConnected(list, count);
+      want.push(Buffer.concat(p), Buffer.concat(p));
+      // Only the first `count` count; and a single buffer on the connected socket.
+      sender.sendList([p[0]!, p[1]!, Buffer.from('never sent')], 1, rx.address().port, '127.0.0.1');
+      connected.sendConnected(p[1]!);
+      want.push(Buffer.from(p[0]!), Buffer.from(p[1]!));
+    }
+    const got = await arriving;
+    t.equal(got.length, want.length, 'every datagram arrived');
+    // Two sockets interleave: compare as sets.
+    t.same(
+      got.map((b) => b.toString('hex')).sort(),
+      want.map((b) => b.toString('hex')).sort(),
+      'each one the concatenation of its parts, no more',
+    );
+    t.equal(sender.sentAtOnce + connected.sentAtOnce, fast ? 80 : 0);
+    t.equal(sender.failed + connected.failed, 0);
+  });
+}
+
+t.test('a list the native send would assert on goes to socket.send, which throws', async (t) => {
+  const rx = await bound();
+  const tx = await bound();
+  const ctx = await connectedTo(rx);
+  t.teardown(() => {
+    rx.close();
+    tx.close();
+    ctx.close();
+  });
+  const sender = new UdpSender(tx);
+  const connected = new UdpSender(ctx);
+  t.ok(sender.fast && connected.fast);
+  const bad = [Buffer.from('x'), 7 as unknown as Uint8Array];
+  t.throws(() => sender.sendList(bad, 2, 9, '127.0.0.1'), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => connected.sendListConnected(bad, 2), { code: 'ERR_INVALID_ARG_TYPE' });
+  // socket.send takes strings in a list (its own conversion): so does the fallback.
+  const arriving = collect(rx, 1);
+  connected.sendListConnected([Buffer.from('a'), 'b' as unknown as Uint8Array], 2);
+  t.same(await arriving, [Buffer.from('ab')]);
+  // A count beyond the list or not whole: socket.send gets what there is (never a native CHECK).
+  for (const count of [3, 1.5, -1]) {
+    t.doesNotThrow(() => sender.sendList([Buffer.from('x')], count, 9, '127.0.0.1'));
+  }
+  t.throws(() => sender.sendList([Buffer.from('x')], 1, 0, '127.0.0.1'), {
+    code: 'ERR_SOCKET_BAD_PORT',
+  });
+  t.equal(sender.failed, 0);
+});
+
+t.test('connected sends: refused on an unconnected socket, nothing after close', async (t) => {
+  const rx = await bound();
+  const tx = await bound();
+  t.teardown(() => rx.close());
+  const sender = new UdpSender(tx);
+  sender.sendConnected(Buffer.from('x')); // EDESTADDRREQ: counted, not thrown
+  sender.sendListConnected([Buffer.from('x')], 1);
+  t.equal(sender.failed, 2);
+  await new Promise<void>((ok) => tx.connect(rx.address().port, '127.0.0.1', ok));
+  const arriving = collect(rx, 1);
+  sender.sendConnected(Buffer.from('now'));
+  t.same(await arriving, [Buffer.from('now')]);
+  // A destination on a connected socket is refused too (EISCONN), as socket.send throws.
+  sender.sendList([Buffer.from('x')], 1, rx.address().port, '127.0.0.1');
+  t.equal(sender.failed, 3);
+  tx.close();
+  sender.sendConnected(Buffer.from('x'));
+  sender.sendListConnected([Buffer.from('x')], 1);
+  sender.sendList([Buffer.from('x')], 1, rx.address().port, '127.0.0.1');
+  t.equal(sender.failed, 6, 'after close: nothing sent, nothing thrown');
 });
