@@ -4,7 +4,7 @@
  *  [--idle-subscribers 200]
  *  [--budget 70] [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]
  *  [--profile AEAD_AES_128_GCM] [--cpu-prof DIR] [--verify-every 16] [--sfu-node-option X]…
- *  [--client-node-option X]… [--client-tick-ms 4] [--dgram-send]`
+ *  [--client-node-option X]… [--client-tick-ms 4] [--dgram-send] [--sfu-realtime]`
  *
  * Two parts, one run:
  * - end to end (bench/sfu/e2e.ts): `SfuServer` in its own process (`--sfu-workers N`: N of
@@ -19,7 +19,8 @@
  * Subscribers read every packet's send stamp from its ciphertext (one AES block) and fully
  * unprotect 1 in `--verify-every` (all with `--quick`), reporting any that fail.
  * `--dgram-send` makes the SFU send with Node's `socket.send` instead of through the socket's
- * handle (`fastUdpSend: false`), to compare. `--cpu-prof DIR` writes a V8 CPU profile of each SFU worker and each client process.
+ * handle (`fastUdpSend: false`), to compare. `--sfu-realtime` runs the SFU under SCHED_FIFO
+ * (a diagnostic: the SFU never waits for a CPU its clients hold). `--cpu-prof DIR` writes a V8 CPU profile of each SFU worker and each client process.
  * `--quick` is the smoke-test size (a few seconds). Writes bench/out/sfu-<date>.json (not with
  * `--quick` or `--no-out`). Results: bench/RESULTS.md, "SFU".
  */
@@ -60,7 +61,8 @@ const USAGE = [
   'usage: npm run bench -- sfu [--quick] [--no-out] [--only core|e2e] [--cpu-prof DIR]',
   '  end to end: [--steps 100,200,300,500,700,1000] [--max 1000] [--seconds 3]',
   '    [--room-size 10] [--clients 2] [--sfu-workers 1] [--idle-subscribers 200] [--budget 70]',
-  '    [--client-tick-ms 4] [--sfu-node-option X]... [--client-node-option X]... [--dgram-send]',
+  '    [--client-tick-ms 4] [--sfu-node-option X]... [--client-node-option X]...',
+  '    [--dgram-send] [--sfu-realtime]',
   '  router core: [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]',
   '    [--profile AEAD_AES_128_GCM]',
 ].join('\n');
@@ -113,6 +115,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       'memory-subscribers': { type: 'string' },
       profile: { type: 'string', default: 'AEAD_AES_128_GCM' },
       'dgram-send': { type: 'boolean', default: false },
+      'sfu-realtime': { type: 'boolean', default: false },
     },
   });
   const q = v.quick;
@@ -170,6 +173,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       clientNodeOptions: v['client-node-option'] ?? [SMALL_SEMI_SPACE_FLAG],
       tickMs: integer('client-tick-ms', v['client-tick-ms'] ?? String(SEND_TICK_MS), 1, 100),
       dgramSend: v['dgram-send'],
+      sfuRealtime: v['sfu-realtime'],
     },
   };
 }
@@ -190,7 +194,9 @@ export async function runSfuBench(
           : `${workers} SFU workers, each an SfuServer alone in its process on its own UDP ` +
             'port, rooms assigned to them round-robin (a room whole in one worker; a row ' +
             "sums the workers' CPU and forwarded packets)") +
-        `${e.sfuNodeOptions?.length ? ` (node ${e.sfuNodeOptions.join(' ')})` : ''}; ` +
+        `${e.sfuNodeOptions?.length ? ` (node ${e.sfuNodeOptions.join(' ')})` : ''}` +
+        `${e.sfuRealtime ? ' under SCHED_FIFO 50 (--sfu-realtime, a diagnostic)' : ''}` +
+        `${e.dgramSend ? ' sending with socket.send (--dgram-send)' : ''}; ` +
         `${e.clientProcesses} client process(es)` +
         `${e.clientNodeOptions?.length ? ` (node ${e.clientNodeOptions.join(' ')})` : ''} ` +
         'of light WHIP/WHEP clients (ICE, DTLS, SRTP ' +

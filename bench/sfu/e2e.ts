@@ -10,7 +10,7 @@
  * per room) of both. Then memory per subscriber (one worker only): SFU RSS and heap delta over
  * N idle but connected subscribers.
  */
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +81,13 @@ export interface E2eOptions {
    * socket's handle, to compare (`--dgram-send`). Default false.
    */
   dgramSend?: boolean;
+  /**
+   * Run each SFU process (all its threads) under SCHED_FIFO priority 50 (`chrt`, needs root or
+   * CAP_SYS_NICE; `--sfu-realtime`): the SFU then never waits for a CPU a client process
+   * holds, as on cores of its own. A diagnostic of how much of the p99 is the SFU sharing two
+   * cores with its own load generator, not the default measurement. Default false.
+   */
+  sfuRealtime?: boolean;
   /** Node/V8 options for the SFU process, e.g. `--trace-gc` (`--sfu-node-option`). */
   sfuNodeOptions?: readonly string[];
   /** The publishers' send-loop period in the clients, ms (`--client-tick-ms`). Default 4. */
@@ -200,6 +207,16 @@ function spawnChild<In, Out extends { type: string }>(
 }
 
 type Server = ChildLink<ServerIn, ServerOut>;
+
+/** Puts every thread of process `pid` under SCHED_FIFO 50 (after it started all of them). */
+function realtime(pid: number | undefined): void {
+  if (pid === undefined) throw new Error('--sfu-realtime: the SFU process has no pid');
+  try {
+    execFileSync('chrt', ['--fifo', '--all-tasks', '--pid', '50', String(pid)]);
+  } catch (err) {
+    throw new Error(`--sfu-realtime: chrt failed (needs root or CAP_SYS_NICE): ${String(err)}`);
+  }
+}
 type Mark = Extract<ServerOut, { type: 'mark' }>;
 
 interface PhaseTotals extends ClientTotals {
@@ -408,6 +425,7 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
   try {
     for (const s of servers) s.send({ type: 'start', fastUdpSend: o.dgramSend !== true });
     const readies = await Promise.all(servers.map((s) => s.expect('ready')));
+    if (o.sfuRealtime) for (const s of servers) realtime(s.proc.pid);
     const ready = readies[0]!;
     let rooms = 0;
     const targets = [...new Set(o.steps.map((s) => Math.min(s, o.maxTracks)))];
