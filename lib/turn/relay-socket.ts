@@ -2,19 +2,35 @@ import { randomInt } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import type { TransportAddress } from '../stun/transport-address.js';
 import { literalLookup } from '../util/literal-lookup.js';
+import { UdpSender } from '../util/udp-send.js';
 
 /**
  * A relay socket: one UDP socket per allocation (RFC 8656 §2.2: the relayed transport
  * address), bound to a relay IP and a port of `[minPort, maxPort]`. The adapter's `RelayRef`.
  */
 export class RelaySocket {
+  /** Sends to peers: through the socket's handle unless `fastUdpSend: false`. */
+  readonly sender: UdpSender;
   constructor(
     readonly socket: Socket,
     /** The bound address. */
     readonly bound: TransportAddress,
     /** What XOR-RELAYED-ADDRESS advertises (the external address behind 1:1 NAT). */
     readonly relayed: TransportAddress,
-  ) {}
+    /** `TurnServerOptions.fastUdpSend`. Default true. */
+    fastUdpSend = true,
+  ) {
+    this.sender = new UdpSender(socket, { fast: fastUdpSend });
+  }
+
+  /**
+   * Sends `data[offset, offset + length)` to a peer (an IP literal of the socket's family, as
+   * XOR-PEER-ADDRESS decodes). A send the system refuses is dropped (`sender.failed`).
+   */
+  send(data: Uint8Array, offset: number, length: number, port: number, address: string): void {
+    const whole = offset === 0 && length === data.length;
+    this.sender.send(whole ? data : data.subarray(offset, offset + length), port, address);
+  }
 
   /** Stops receiving; idempotent. */
   close(): void {
@@ -39,6 +55,8 @@ export interface RelayBindRequest {
   reserveNext: boolean;
   /** SO_RCVBUF and SO_SNDBUF, bytes (`relayBufferSize`); the system default when absent. */
   bufferSize?: number;
+  /** Send through the socket's handle (`TurnServerOptions.fastUdpSend`). Default true. */
+  fastUdpSend?: boolean;
 }
 
 export type RelayBindResult =
@@ -102,7 +120,7 @@ function bindPort(request: RelayBindRequest, port: number): Promise<BindOutcome>
       socket.off('error', onError);
       const bound: TransportAddress = { family: request.family, address: request.ip, port };
       const relayed = request.externalIp ? { ...bound, address: request.externalIp } : bound;
-      resolve(new RelaySocket(socket, bound, relayed));
+      resolve(new RelaySocket(socket, bound, relayed, request.fastUdpSend !== false));
     });
   });
 }

@@ -62,6 +62,7 @@ export interface ResolvedTurnOptions {
   nonceSecret: Buffer | undefined;
   listenerBufferSize: number;
   relayBufferSize: number;
+  fastUdpSend: boolean;
   tcpIdleTimeoutMs: number;
   metricsListen: ListenAddress | undefined;
   drainTimeoutMs: number;
@@ -158,6 +159,7 @@ export function resolveTurnOptions(
     nonceSecret: secretKey('nonceSecret', o.nonceSecret),
     listenerBufferSize: integer('listenerBufferSize', o.listenerBufferSize ?? 4 * MiB, 4096),
     relayBufferSize: integer('relayBufferSize', o.relayBufferSize ?? MiB, 4096),
+    fastUdpSend: o.fastUdpSend !== false,
     tcpIdleTimeoutMs: integer('tcpIdleTimeoutMs', o.tcpIdleTimeoutMs ?? 60000, 1),
     metricsListen: o.metricsListen && listenAddress('metricsListen', o.metricsListen),
     drainTimeoutMs: integer('drainTimeoutMs', o.drainTimeoutMs ?? 30000, 0),

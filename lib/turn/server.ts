@@ -176,6 +176,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
         error: (error) => this.logger.warn({ err: error }, 'udp listener error'),
       },
       this.options.listenerBufferSize,
+      this.options.fastUdpSend,
     );
     const bound = await udp.start();
     const tcp = this.streamListener('tcp', { host: listen.host, port: bound.port }, undefined);
@@ -241,7 +242,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
         }
       },
       sendToPeer: (relay, peer, data, offset, length) => {
-        relay.socket.send(data, offset, length, peer.port, peer.address);
+        relay.send(data, offset, length, peer.port, peer.address);
       },
       openRelay: (request) => {
         this.openRelay(request).catch((err: unknown) => {
@@ -276,6 +277,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
         evenPort: request.evenPort,
         reserveNext: request.reserveNext,
         bufferSize: o.relayBufferSize,
+        fastUdpSend: o.fastUdpSend,
       });
       if (bound.ok) {
         this.attach(bound.relay);

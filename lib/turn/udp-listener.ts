@@ -2,22 +2,25 @@ import { createSocket, type RemoteInfo, type Socket, type SocketOptions } from '
 import { isIP } from 'node:net';
 import type { TransportAddress } from '../stun/transport-address.js';
 import { literalLookup } from '../util/literal-lookup.js';
+import { UdpSender } from '../util/udp-send.js';
 import type { ClientRef } from './effects.js';
 import type { ListenAddress } from './options.js';
 import { openClientSocket } from './udp-client-socket.js';
 
 /** Zero bytes for padding Data indications (never written to, so safely shared). */
 export const PADDING: readonly Buffer[] = [0, 1, 2, 3].map((n) => Buffer.alloc(n));
+const EMPTY = PADDING[0]!;
 
 /** A client of a UDP listener: one remote address and port on one listening socket. */
 export class UdpClient implements ClientRef {
   readonly transport = 'udp' as const;
   readonly key: string;
   /**
-   * With reusePort: a socket of its own, on the listener's address and port and connected to
-   * this client (see udp-client-socket.ts), once it is connected. Sends go through it.
+   * With reusePort: the sender of a socket of its own, on the listener's address and port and
+   * connected to this client (see udp-client-socket.ts), once it is connected. Sends go
+   * through it.
    */
-  connected: Socket | undefined = undefined;
+  connected: UdpSender | undefined = undefined;
   constructor(
     readonly listener: UdpListener,
     readonly remote: TransportAddress,
@@ -52,12 +55,16 @@ export interface UdpListenerHandlers {
  */
 export class UdpListener {
   readonly socket: Socket;
+  /** Sends on `socket`: through its handle unless `fastUdpSend: false`. */
+  readonly sender: UdpSender;
   local: TransportAddress;
   private readonly clients = new Map<string, Map<number, UdpClient>>();
   private readonly options: SocketOptions & { reusePort?: boolean };
   /** Per-client connected sockets (with reusePort), from `remember` until `forget`. */
   private readonly clientSockets = new Map<UdpClient, Socket>();
   private readonly receive = (data: Buffer, rinfo: RemoteInfo): void => this.onMessage(data, rinfo);
+  /** The parts of one datagram (head, body, padding), reused by every `send`. */
+  private readonly parts: Uint8Array[] = [EMPTY, EMPTY, EMPTY];
 
   constructor(
     readonly listen: ListenAddress,
@@ -65,6 +72,8 @@ export class UdpListener {
     private readonly handlers: UdpListenerHandlers,
     /** SO_RCVBUF and SO_SNDBUF, bytes (`listenerBufferSize`). */
     bufferSize?: number,
+    /** `TurnServerOptions.fastUdpSend`: for the listener's socket and clients' own ones. */
+    private readonly fastUdpSend = true,
   ) {
     const family = isIP(listen.host) === 6 ? 6 : 4;
     // `reusePort` exists from Node 22.12 (checked by resolveTurnOptions); older typings lack it.
@@ -75,6 +84,7 @@ export class UdpListener {
       ...(bufferSize ? { recvBufferSize: bufferSize, sendBufferSize: bufferSize } : {}),
     };
     this.socket = createSocket(this.options);
+    this.sender = new UdpSender(this.socket, { fast: fastUdpSend });
     this.local = { family, address: listen.host, port: listen.port };
     this.socket.on('message', this.receive);
     this.socket.on('error', (error) => this.handlers.error(error));
@@ -117,20 +127,24 @@ export class UdpListener {
     closeQuietly(socket);
   }
 
-  /** Sends head, body and padding as one datagram without copying the body. */
+  /** Sends head, body and padding (0-3 zero bytes) as one datagram without copying the body. */
   send(client: UdpClient, head: Uint8Array, body?: Uint8Array, padding = 0): void {
     const connected = client.connected;
-    if (connected !== undefined) {
-      if (body === undefined) connected.send(head);
-      else if (padding === 0) connected.send([head, body]);
-      else connected.send([head, body, PADDING[padding]!]);
+    if (body === undefined) {
+      if (connected !== undefined) connected.sendConnected(head);
+      else this.sender.send(head, client.remote.port, client.wireAddress);
       return;
     }
-    const port = client.remote.port;
-    const address = client.wireAddress;
-    if (body === undefined) this.socket.send(head, port, address);
-    else if (padding === 0) this.socket.send([head, body], port, address);
-    else this.socket.send([head, body, PADDING[padding]!], port, address);
+    const parts = this.parts;
+    parts[0] = head;
+    parts[1] = body;
+    const count = padding === 0 ? 2 : 3;
+    if (count === 3) parts[2] = PADDING[padding] ?? EMPTY;
+    if (connected !== undefined) connected.sendListConnected(parts, count);
+    else this.sender.sendList(parts, count, client.remote.port, client.wireAddress);
+    // Not kept past the call (a queued datagram holds its own copy of the list).
+    parts[0] = EMPTY;
+    parts[1] = EMPTY;
   }
 
   close(): Promise<void> {
@@ -154,7 +168,9 @@ export class UdpListener {
       remotePort: client.remote.port,
       message: this.receive,
       connected: (s) => {
-        if (this.clientSockets.get(client) === s) client.connected = s;
+        if (this.clientSockets.get(client) === s) {
+          client.connected = new UdpSender(s, { fast: this.fastUdpSend });
+        }
       },
       failed: (s, error) => {
         // Sends keep going through the listener; only a group change can hurt this client.
