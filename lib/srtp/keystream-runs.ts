@@ -18,10 +18,19 @@ const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
  * of the thread shares one scratch (as large as the largest run, ~10 kB for 1,500 B packets)
  * instead of holding one each; `views` are its prefixes by length, so a run makes no subarray.
  */
-const scratch = { counters: Buffer.alloc(1536), views: new Map<number, Buffer>() };
+const scratch = {
+  counters: Buffer.alloc(1536),
+  /** A DataView over `counters` (its whole ArrayBuffer), for 32-bit counter stores. */
+  words: new DataView(new ArrayBuffer(0)),
+  views: new Map<number, Buffer>(),
+};
+scratch.words = new DataView(scratch.counters.buffer);
 
-/** Writes the first counter block of packet `index` of `ssrc` into `block` (16 bytes). */
-export type FirstBlock = (block: Buffer, ssrc: number, index: number) => void;
+/**
+ * Writes the first counter block of packet `index` of `ssrc` into `block` (16 bytes); `words`
+ * is a DataView over the same 16 bytes, for writing it as four big-endian 32-bit words.
+ */
+export type FirstBlock = (block: Buffer, ssrc: number, index: number, words: DataView) => void;
 
 /**
  * Keystream for SRTP indices [first, first + count) of one SSRC, `stride` bytes each (a
@@ -55,6 +64,7 @@ export class KeystreamRuns {
   viewOffset = 0;
   private readonly runs = new Map<number, Run>();
   private readonly first = Buffer.alloc(16);
+  private readonly firstWords = new DataView(this.first.buffer, this.first.byteOffset, 16);
 
   constructor(
     private readonly cipher: Cipher,
@@ -93,8 +103,8 @@ export class KeystreamRuns {
     const perPacket = stride >>> 4;
     const counters = this.counterBlocks(perPacket * count);
     for (let p = 0; p < count; p++) {
-      this.firstBlock(this.first, ssrc, index + p);
-      writeCounters(counters, p * stride, this.first, perPacket);
+      this.firstBlock(this.first, ssrc, index + p, this.firstWords);
+      writeCounters(counters.byteOffset + p * stride, this.firstWords, perPacket);
     }
     // The run keeps its own buffer and the ECB result is copied into it: the result dies in
     // this call, while a run lives ~80 ms at 100 packets/s, long enough for a fresh buffer to
@@ -105,7 +115,7 @@ export class KeystreamRuns {
       run.keystream = Buffer.allocUnsafeSlow(fresh.length);
       run.view = new DataView(run.keystream.buffer);
     }
-    fresh.copy(run.keystream, 0, 0, fresh.length);
+    run.keystream.set(fresh);
     const keystream = run.keystream;
     run.first = index;
     run.count = count;
@@ -126,8 +136,8 @@ export class KeystreamRuns {
   single(ssrc: number, index: number, bytes: number): Buffer {
     const blocks = (bytes + 15) >>> 4;
     const counters = this.counterBlocks(blocks);
-    this.firstBlock(this.first, ssrc, index);
-    writeCounters(counters, 0, this.first, blocks);
+    this.firstBlock(this.first, ssrc, index, this.firstWords);
+    writeCounters(counters.byteOffset, this.firstWords, blocks);
     const keystream = this.cipher.update(this.counterView(blocks * 16));
     return this.result(keystream, new DataView(keystream.buffer), 0);
   }
@@ -153,20 +163,30 @@ export class KeystreamRuns {
   private counterBlocks(blocks: number): Buffer {
     if (scratch.counters.length < blocks * 16) {
       scratch.counters = Buffer.alloc(blocks * 16);
+      scratch.words = new DataView(scratch.counters.buffer);
       scratch.views.clear();
     }
     return scratch.counters;
   }
 }
 
-/** Writes `blocks` counter blocks first, first + 1, … (last 16 bits) at `counters[at]`. */
-function writeCounters(counters: Buffer, at: number, first: Buffer, blocks: number): void {
-  counters.fill(first, at, at + blocks * 16);
-  const start = ((first[14] ?? 0) << 8) | (first[15] ?? 0);
-  for (let b = 1, i = at + 30; b < blocks; b++, i += 16) {
-    const v = start + b;
-    counters[i] = (v >>> 8) & 0xff;
-    counters[i + 1] = v & 0xff;
+/**
+ * Writes `blocks` counter blocks first, first + 1, … (+1 in the last 16 bits, wrapping there)
+ * at byte `at` of the counter scratch's ArrayBuffer, in 32-bit stores: the first three words
+ * of every block are the first block's, the fourth counts.
+ */
+function writeCounters(at: number, first: DataView, blocks: number): void {
+  const w = scratch.words;
+  const w0 = first.getInt32(0);
+  const w1 = first.getInt32(4);
+  const w2 = first.getInt32(8);
+  const w3 = first.getInt32(12);
+  const high = w3 & ~0xffff;
+  for (let b = 0, i = at; b < blocks; b++, i += 16) {
+    w.setInt32(i, w0);
+    w.setInt32(i + 4, w1);
+    w.setInt32(i + 8, w2);
+    w.setInt32(i + 12, high | ((w3 + b) & 0xffff));
   }
 }
 

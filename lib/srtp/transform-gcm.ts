@@ -3,7 +3,7 @@ import { Ghash } from './ghash.js';
 import type { SessionKeySet, SessionKeys } from './key-derivation.js';
 import { type FirstBlock, KeystreamRuns, xorInto } from './keystream-runs.js';
 import type { SrtpProfileParameters } from './profiles.js';
-import { type SrtpTransform, writeUint32, xorUint32 } from './transform.js';
+import { type SrtpTransform, writeUint32 } from './transform.js';
 import { copyBytes } from './views.js';
 
 const TAG_LENGTH = 16;
@@ -45,7 +45,6 @@ export class AesGcmTransform implements SrtpTransform {
   private readonly keys: SessionKeySet;
   private readonly rtp: GcmKey;
   private rtcpKey: GcmKey | undefined;
-  private readonly iv = Buffer.alloc(12);
   /** SRTCP AAD with E set: first 8 bytes || E|index; or (E clear) the tail of the AAD. */
   private readonly rtcpAad = Buffer.alloc(32);
 
@@ -53,17 +52,26 @@ export class AesGcmTransform implements SrtpTransform {
     this.keyLength = p.keyLength;
     this.keys = keys;
     // J0 = IV || 0^31 || 1 (NIST SP 800-38D §7.1, 96-bit IV); payload blocks count on from 2.
-    this.rtp = new GcmKey(p.keyLength, keys.rtp, (block, ssrc, index) => {
-      this.rtpIv(ssrc, index).copy(block, 0);
-      block.writeUInt32BE(1, 12);
+    // RFC 7714 §8.1: IV = 00 00 || SSRC || ROC || SEQ, XOR the 96-bit session salt.
+    const [s0, s1, s2] = saltWords(keys.rtp.salt);
+    this.rtp = new GcmKey(p.keyLength, keys.rtp, (_block, ssrc, index, w) => {
+      const roc = Math.floor(index / 65536);
+      w.setInt32(0, s0 ^ (ssrc >>> 16));
+      w.setInt32(4, s1 ^ ((ssrc << 16) | (roc >>> 16)));
+      w.setInt32(8, s2 ^ ((roc << 16) | (index & 0xffff)));
+      w.setInt32(12, 1);
     });
   }
 
   private rtcp(): GcmKey {
     if (this.rtcpKey === undefined) {
-      this.rtcpKey = new GcmKey(this.keyLength, this.keys.rtcp, (block, ssrc, index) => {
-        this.rtcpIv(ssrc, index).copy(block, 0);
-        block.writeUInt32BE(1, 12);
+      // RFC 7714 §9.1: IV = 00 00 || SSRC || 00 00 || 0 || SRTCP index, XOR the session salt.
+      const [s0, s1, s2] = saltWords(this.keys.rtcp.salt);
+      this.rtcpKey = new GcmKey(this.keyLength, this.keys.rtcp, (_block, ssrc, index, w) => {
+        w.setInt32(0, s0 ^ (ssrc >>> 16));
+        w.setInt32(4, s1 ^ (ssrc << 16));
+        w.setInt32(8, s2 ^ (index & 0x7fffffff));
+        w.setInt32(12, 1);
       });
     }
     return this.rtcpKey;
@@ -192,24 +200,9 @@ export class AesGcmTransform implements SrtpTransform {
     if (encrypted) xorInto(out, 8, packet, ks, at + TAG_LENGTH, n);
     return end;
   }
+}
 
-  /** RFC 7714 §8.1: 00 00 || SSRC || ROC || SEQ, XOR the 96-bit session salt. */
-  private rtpIv(ssrc: number, index: number): Buffer {
-    const iv = this.iv;
-    this.keys.rtp.salt.copy(iv, 0);
-    xorUint32(iv, 2, ssrc);
-    xorUint32(iv, 6, Math.floor(index / 65536));
-    iv[10] = (iv[10] ?? 0) ^ ((index >>> 8) & 0xff);
-    iv[11] = (iv[11] ?? 0) ^ (index & 0xff);
-    return iv;
-  }
-
-  /** RFC 7714 §9.1: 00 00 || SSRC || 00 00 || 0 || SRTCP index, XOR the session salt. */
-  private rtcpIv(ssrc: number, index: number): Buffer {
-    const iv = this.iv;
-    this.keys.rtcp.salt.copy(iv, 0);
-    xorUint32(iv, 2, ssrc);
-    xorUint32(iv, 8, index & 0x7fffffff);
-    return iv;
-  }
+/** The 12-byte GCM session salt as three big-endian 32-bit words. */
+function saltWords(salt: Buffer): [number, number, number] {
+  return [salt.readInt32BE(0), salt.readInt32BE(4), salt.readInt32BE(8)];
 }
