@@ -141,6 +141,7 @@ export function resolveTurnConfig(src: ConfigSources): TurnCliConfig {
   if (o.maxConnections !== undefined) turn.maxConnections = o.maxConnections;
   if (o.listenerBufferSize !== undefined) turn.listenerBufferSize = o.listenerBufferSize;
   if (o.relayBufferSize !== undefined) turn.relayBufferSize = o.relayBufferSize;
+  if (o.fastUdpSend !== undefined) turn.fastUdpSend = o.fastUdpSend;
   if (o.metricsListen !== undefined) turn.metricsListen = o.metricsListen;
   if (o.drainTimeout !== undefined) turn.drainTimeoutMs = o.drainTimeout;
   const workers = o.workers ?? 1;

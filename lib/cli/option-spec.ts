@@ -158,6 +158,9 @@ export const turnOptions = {
     'SO_RCVBUF/SO_SNDBUF of each relay socket (default 1048576)',
     v.integer(4096),
   ),
+  fastUdpSend: flag(
+    "send relayed UDP datagrams through the socket's libuv handle, not socket.send (default on; --no-fast-udp-send turns it off)",
+  ),
   metricsListen: one(
     '<host:port>',
     'HTTP listener for /metrics and /healthz (default none)',
