@@ -51,6 +51,11 @@ export interface TurnBenchConfig {
   refine: boolean;
   /** SO_RCVBUF of the bare forwarder (coturn asks 4 MiB); 0 keeps the system default. */
   bareRecvBuffer: number;
+  /**
+   * rtcd sends relayed datagrams with Node's `socket.send` (`--no-fast-udp-send`) instead of
+   * through the socket's handle, to compare the two.
+   */
+  dgramSend: boolean;
   /** Measure the generator's ceiling again after the servers; the better run counts. */
   ceilingTwice: boolean;
   /** Directory of the JSON output; none to skip writing. */
@@ -61,8 +66,9 @@ const ALL_SERVERS: ServerId[] = ['bare', 'rtcd', 'rtcd-workers', 'coturn'];
 
 const LABELS: Record<ServerId, (c: TurnBenchConfig) => string> = {
   bare: () => 'bare Node dgram forwarder',
-  rtcd: () => 'rtcd turn',
-  'rtcd-workers': (c) => `rtcd turn --workers ${c.workers}`,
+  rtcd: (c) => `rtcd turn${c.dgramSend ? ' --no-fast-udp-send' : ''}`,
+  'rtcd-workers': (c) =>
+    `rtcd turn --workers ${c.workers}${c.dgramSend ? ' --no-fast-udp-send' : ''}`,
   coturn: () => 'coturn turnserver',
 };
 
@@ -86,6 +92,7 @@ export function defaultConfig(): TurnBenchConfig {
     retry: true,
     refine: true,
     bareRecvBuffer: 4 * 1024 * 1024,
+    dgramSend: false,
     ceilingTwice: true,
     outDir: resolve(repoRoot, 'bench/out'),
   };
@@ -101,6 +108,7 @@ function startServer(id: ServerId, ctx: StartContext, c: TurnBenchConfig): Promi
   if (id === 'coturn') return startCoturn(ctx);
   return startRtcd(ctx, {
     useDist: c.useDist,
+    dgramSend: c.dgramSend,
     ...(id === 'rtcd-workers' ? { workers: c.workers } : {}),
   });
 }
@@ -270,6 +278,8 @@ const HELP = `usage: npm run bench -- turn [options]
   --alloc-count <n>    allocations per allocation-rate run, 0 to skip (default 2000)
   --bare-recv-buffer <bytes>  SO_RCVBUF of the bare forwarder, 0 = system default (default 4 MiB,
                        as coturn asks)
+  --dgram-send         rtcd sends with Node's socket.send (--no-fast-udp-send), to compare with
+                       the default send through the socket's handle
   --dist               run rtcd from dist/ (npm run build) instead of the sources via tsx
   --no-json            do not write bench/out/turn-<date>.json
   --quick              short smoke run: 4 clients, 100 B, 3 steps, 200 allocations
@@ -296,6 +306,7 @@ export function parseConfig(args: string[]): TurnBenchConfig | 'help' {
       workers: { type: 'string' },
       'alloc-count': { type: 'string' },
       'bare-recv-buffer': { type: 'string' },
+      'dgram-send': { type: 'boolean' },
       dist: { type: 'boolean' },
       'no-json': { type: 'boolean' },
       quick: { type: 'boolean' },
@@ -337,6 +348,7 @@ export function parseConfig(args: string[]): TurnBenchConfig | 'help' {
     }
   }
   c.useDist = values.dist ?? false;
+  c.dgramSend = values['dgram-send'] ?? false;
   if (values['no-json']) c.outDir = undefined;
   return c;
 }

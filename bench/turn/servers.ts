@@ -191,7 +191,7 @@ function rtcdEntry(useDist: boolean): string[] | undefined {
 
 export async function startRtcd(
   ctx: StartContext,
-  o: { workers?: number; useDist?: boolean },
+  o: { workers?: number; useDist?: boolean; dgramSend?: boolean },
 ): Promise<StartResult> {
   const id: ServerId = o.workers ? 'rtcd-workers' : 'rtcd';
   const node = o.workers ? ctx.workersNode : ctx.node;
@@ -237,6 +237,7 @@ export async function startRtcd(
   ];
   for (const u of ctx.users) args.push('--user', `${u.username}:${u.password}`);
   if (o.workers) args.push('--workers', String(o.workers));
+  if (o.dgramSend) args.push('--no-fast-udp-send');
   const { proc, output } = spawnServer(node, args);
   const endpoint = { host: HOST, port };
   const exited = once(proc, 'exit');
