@@ -15,6 +15,10 @@ import type { Socket } from 'node:dgram';
  * nothing for a caller: a datagram libuv must queue (the kernel buffer full) keeps its
  * buffer alive until sent; an error is dropped and counted, as `socket.send` without a
  * callback drops it; a socket closed meanwhile sends nothing.
+ *
+ * `sendList` sends several buffers as one datagram (a TURN ChannelData header, its payload
+ * and padding) and `sendConnected` / `sendListConnected` send on a connected socket, each
+ * the same native call `socket.send` makes for that case.
  */
 export class UdpSender {
   /** Whether sends bypass `socket.send` (false: this Node lacks the shape, or `fast: false`). */
@@ -172,11 +176,16 @@ function isSendList(list: readonly Uint8Array[], count: number): boolean {
   return true;
 }
 
-/** `list[0..count)` as `socket.send` takes it (it copies the array it is given). */
+/**
+ * `list[0..count)` as `socket.send` takes it (it copies the array it is given, and validates
+ * the elements); a `count` that is not a whole number within `list` is a RangeError.
+ */
 function head(list: readonly Uint8Array[], count: number): readonly Uint8Array[] {
-  return Array.isArray(list) && count === list.length
-    ? list
-    : Array.prototype.slice.call(list, 0, count);
+  const length = Array.isArray(list) ? list.length : 0;
+  if (!(count >= 0 && count <= length && (count | 0) === count)) {
+    throw new RangeError(`count must be a whole number 0..${length}, got ${count}`);
+  }
+  return count === length ? list : list.slice(0, count);
 }
 
 type SendWrapCtor = new () => object;
