@@ -182,7 +182,7 @@ for (const fast of [true, false]) {
 }
 
 t.test(
-  'a list the native send would assert on never reaches it: socket.send or RangeError',
+  'a malformed list never reaches the native send (socket.send’s error or a RangeError)',
   async (t) => {
     const rx = await bound();
     const tx = await bound();
