@@ -1,10 +1,10 @@
 import { xorInto } from '../../lib/srtp/keystream-runs.js';
 import { Slot, viewOf } from '../../lib/srtp/views.js';
-import { Code, encodeModule, ValType } from './wasm-encoder.js';
+import { Code, encodeModule, ValType } from '../../lib/util/wasm-encoder.js';
 
 /**
  * GHASH (NIST SP 800-38D §6.4) in WebAssembly SIMD, the module written in TypeScript with
- * ./wasm-encoder.ts and compiled at import time (no .wasm file, nothing downloaded).
+ * lib/util/wasm-encoder.ts and compiled at import time (no .wasm file, nothing downloaded).
  *
  * X·H = XOR over the 16 bytes X_i of X of M[X_i]·x^(8i), with M[b] = b·H (Shoup's 8-bit
  * table, 4 kB per key). Multiplying by x^8 moves every byte of a field element one place, so
