@@ -389,8 +389,8 @@ export class GhashSimd {
   }
 
   /**
-   * Frees this key's slot for another key. Idempotent; any other method throws
-   * GhashSimdError 'ghash-simd-released' afterwards.
+   * Frees this key's slot for another key. Idempotent; afterwards update, blocks, seal and
+   * finish throw GhashSimdError 'ghash-simd-released' (reset and reading Y do not).
    */
   release(): void {
     if (this.t < 0) return;
