@@ -67,11 +67,8 @@ export function reductionTable(bits: number): Int32Array {
  * JavaScript with Shoup's 8-bit tables: X·H is computed by Horner's rule over the 16 bytes of
  * X, from the last, as Z = Z·x^8 XOR M[byte], with M[b] = b·H (256 entries of 128 bits: 4 kB
  * per key, made in a few µs) and Z·x^8 a shift by 8 bits whose dropped byte folds back through
- * the reduction table REDUCE8 (1 kB, the same for every key). One 16-byte block costs 16
- * table lookups, 15 word shifts and 15 reduction lookups. Each key keeps REDUCE8 after its M
- * in one Int32Array (5 kB per key): the multiply loop then holds one table base instead of two
- * (in seal() it holds 20-odd values and spills), measured 3-5% faster per protected 1,200 B
- * packet at 30-500 keys than M alone with REDUCE8 shared (multi-variant A/B, 2026-11-29).
+ * one table shared by every key (REDUCE8). One 16-byte block costs 16 table lookups, 15 word
+ * shifts and 15 reduction lookups.
  *
  * Why this layout (bench/srtp-ghash.ts, `npm run bench -- srtp-ghash`, Node 20 x64, 2 MB L2
  * per core): 16 tables of 256 entries (64 kB per key, one lookup per byte and no shifts) cost
@@ -80,15 +77,14 @@ export function reductionTable(bits: number): Int32Array {
  * count; this one is 32.5 ns per block with 1 key and 33–37 ns with 30 to 1,000 keys.
  */
 export class Ghash {
-  /** Per-key table bytes (M and its REDUCE8 copy): what a GCM transform holds per key. */
-  static readonly tableBytes = 256 * 16 + 256 * 4;
+  /** Per-key table bytes (M): what a session's GCM transform holds for each key. */
+  static readonly tableBytes = 256 * 16;
   /** The running GHASH value Y, four big-endian 32-bit words (read-only for callers). */
   y0 = 0;
   y1 = 0;
   y2 = 0;
   y3 = 0;
-  /** M[b] at 4b (four words), then REDUCE8[r] at REDUCE_AT + r. */
-  private readonly table = new Int32Array(REDUCE_AT + 256);
+  private readonly table = new Int32Array(256 * 4);
   private readonly partial = new Uint8Array(16);
   private readonly partialView = new DataView(this.partial.buffer);
 
@@ -97,7 +93,6 @@ export class Ghash {
     // M[b] for the byte b in the first position: its top bit is x^0 (M[0x80] = H), its lowest
     // x^7; so M[b] = XOR of H·x^k over the set bits k of b.
     fillProducts(this.table, 0, powersOfH(h, 8), 0, 8);
-    this.table.set(REDUCE8, REDUCE_AT);
   }
 
   /** Starts a new GHASH (Y_0 = 0). */
@@ -140,9 +135,6 @@ export class Ghash {
       // this.blocks(v, oa + b, oa + b + 16) per written block measured 7-29% slower per
       // protected 1,200 B packet (bench srtp-ghash, 3 alternating A/B pairs, 1 and 300 keys:
       // 4.5-5.2 vs 4.8-6.4 µs). Change both copies together.
-      // M and REDUCE8 through one local (see the class comment): reading the module binding
-      // REDUCE8 in the loop measured 7-10% slower per protected 1,200 B packet at 300 keys, so
-      // its offset REDUCE_AT is written as the literal 1024 in both loops too.
       const m = this.table;
       let y0 = this.y0;
       let y1 = this.y1;
@@ -176,7 +168,7 @@ export class Ghash {
         z3 = (z3 >>> 8) | (z2 << 24);
         z2 = (z2 >>> 8) | (z1 << 24);
         z1 = (z1 >>> 8) | (z0 << 24);
-        z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
         o = ((y3 >>> 8) & 255) << 2;
         z0 ^= m[o] ?? 0;
         z1 ^= m[o + 1] ?? 0;
@@ -186,7 +178,7 @@ export class Ghash {
         z3 = (z3 >>> 8) | (z2 << 24);
         z2 = (z2 >>> 8) | (z1 << 24);
         z1 = (z1 >>> 8) | (z0 << 24);
-        z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
         o = ((y3 >>> 16) & 255) << 2;
         z0 ^= m[o] ?? 0;
         z1 ^= m[o + 1] ?? 0;
@@ -196,7 +188,7 @@ export class Ghash {
         z3 = (z3 >>> 8) | (z2 << 24);
         z2 = (z2 >>> 8) | (z1 << 24);
         z1 = (z1 >>> 8) | (z0 << 24);
-        z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
         o = (y3 >>> 24) << 2;
         z0 ^= m[o] ?? 0;
         z1 ^= m[o + 1] ?? 0;
@@ -206,7 +198,7 @@ export class Ghash {
         z3 = (z3 >>> 8) | (z2 << 24);
         z2 = (z2 >>> 8) | (z1 << 24);
         z1 = (z1 >>> 8) | (z0 << 24);
-        z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
         o = (y2 & 255) << 2;
         z0 ^= m[o] ?? 0;
         z1 ^= m[o + 1] ?? 0;
@@ -216,7 +208,7 @@ export class Ghash {
         z3 = (z3 >>> 8) | (z2 << 24);
         z2 = (z2 >>> 8) | (z1 << 24);
         z1 = (z1 >>> 8) | (z0 << 24);
-        z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
         o = ((y2 >>> 8) & 255) << 2;
         z0 ^= m[o] ?? 0;
         z1 ^= m[o + 1] ?? 0;
@@ -226,7 +218,7 @@ export class Ghash {
         z3 = (z3 >>> 8) | (z2 << 24);
         z2 = (z2 >>> 8) | (z1 << 24);
         z1 = (z1 >>> 8) | (z0 << 24);
-        z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
         o = ((y2 >>> 16) & 255) << 2;
         z0 ^= m[o] ?? 0;
         z1 ^= m[o + 1] ?? 0;
@@ -236,7 +228,7 @@ export class Ghash {
         z3 = (z3 >>> 8) | (z2 << 24);
         z2 = (z2 >>> 8) | (z1 << 24);
         z1 = (z1 >>> 8) | (z0 << 24);
-        z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
         o = (y2 >>> 24) << 2;
         z0 ^= m[o] ?? 0;
         z1 ^= m[o + 1] ?? 0;
@@ -246,7 +238,7 @@ export class Ghash {
         z3 = (z3 >>> 8) | (z2 << 24);
         z2 = (z2 >>> 8) | (z1 << 24);
         z1 = (z1 >>> 8) | (z0 << 24);
-        z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
         o = (y1 & 255) << 2;
         z0 ^= m[o] ?? 0;
         z1 ^= m[o + 1] ?? 0;
@@ -256,7 +248,7 @@ export class Ghash {
         z3 = (z3 >>> 8) | (z2 << 24);
         z2 = (z2 >>> 8) | (z1 << 24);
         z1 = (z1 >>> 8) | (z0 << 24);
-        z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
         o = ((y1 >>> 8) & 255) << 2;
         z0 ^= m[o] ?? 0;
         z1 ^= m[o + 1] ?? 0;
@@ -266,7 +258,7 @@ export class Ghash {
         z3 = (z3 >>> 8) | (z2 << 24);
         z2 = (z2 >>> 8) | (z1 << 24);
         z1 = (z1 >>> 8) | (z0 << 24);
-        z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
         o = ((y1 >>> 16) & 255) << 2;
         z0 ^= m[o] ?? 0;
         z1 ^= m[o + 1] ?? 0;
@@ -276,7 +268,7 @@ export class Ghash {
         z3 = (z3 >>> 8) | (z2 << 24);
         z2 = (z2 >>> 8) | (z1 << 24);
         z1 = (z1 >>> 8) | (z0 << 24);
-        z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
         o = (y1 >>> 24) << 2;
         z0 ^= m[o] ?? 0;
         z1 ^= m[o + 1] ?? 0;
@@ -286,7 +278,7 @@ export class Ghash {
         z3 = (z3 >>> 8) | (z2 << 24);
         z2 = (z2 >>> 8) | (z1 << 24);
         z1 = (z1 >>> 8) | (z0 << 24);
-        z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
         o = (y0 & 255) << 2;
         z0 ^= m[o] ?? 0;
         z1 ^= m[o + 1] ?? 0;
@@ -296,7 +288,7 @@ export class Ghash {
         z3 = (z3 >>> 8) | (z2 << 24);
         z2 = (z2 >>> 8) | (z1 << 24);
         z1 = (z1 >>> 8) | (z0 << 24);
-        z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
         o = ((y0 >>> 8) & 255) << 2;
         z0 ^= m[o] ?? 0;
         z1 ^= m[o + 1] ?? 0;
@@ -306,7 +298,7 @@ export class Ghash {
         z3 = (z3 >>> 8) | (z2 << 24);
         z2 = (z2 >>> 8) | (z1 << 24);
         z1 = (z1 >>> 8) | (z0 << 24);
-        z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
         o = ((y0 >>> 16) & 255) << 2;
         z0 ^= m[o] ?? 0;
         z1 ^= m[o + 1] ?? 0;
@@ -316,7 +308,7 @@ export class Ghash {
         z3 = (z3 >>> 8) | (z2 << 24);
         z2 = (z2 >>> 8) | (z1 << 24);
         z1 = (z1 >>> 8) | (z0 << 24);
-        z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+        z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
         o = (y0 >>> 24) << 2;
         z0 ^= m[o] ?? 0;
         z1 ^= m[o + 1] ?? 0;
@@ -408,7 +400,7 @@ export class Ghash {
       z3 = (z3 >>> 8) | (z2 << 24);
       z2 = (z2 >>> 8) | (z1 << 24);
       z1 = (z1 >>> 8) | (z0 << 24);
-      z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+      z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
       o = ((y3 >>> 8) & 255) << 2;
       z0 ^= m[o] ?? 0;
       z1 ^= m[o + 1] ?? 0;
@@ -418,7 +410,7 @@ export class Ghash {
       z3 = (z3 >>> 8) | (z2 << 24);
       z2 = (z2 >>> 8) | (z1 << 24);
       z1 = (z1 >>> 8) | (z0 << 24);
-      z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+      z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
       o = ((y3 >>> 16) & 255) << 2;
       z0 ^= m[o] ?? 0;
       z1 ^= m[o + 1] ?? 0;
@@ -428,7 +420,7 @@ export class Ghash {
       z3 = (z3 >>> 8) | (z2 << 24);
       z2 = (z2 >>> 8) | (z1 << 24);
       z1 = (z1 >>> 8) | (z0 << 24);
-      z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+      z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
       o = (y3 >>> 24) << 2;
       z0 ^= m[o] ?? 0;
       z1 ^= m[o + 1] ?? 0;
@@ -438,7 +430,7 @@ export class Ghash {
       z3 = (z3 >>> 8) | (z2 << 24);
       z2 = (z2 >>> 8) | (z1 << 24);
       z1 = (z1 >>> 8) | (z0 << 24);
-      z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+      z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
       o = (y2 & 255) << 2;
       z0 ^= m[o] ?? 0;
       z1 ^= m[o + 1] ?? 0;
@@ -448,7 +440,7 @@ export class Ghash {
       z3 = (z3 >>> 8) | (z2 << 24);
       z2 = (z2 >>> 8) | (z1 << 24);
       z1 = (z1 >>> 8) | (z0 << 24);
-      z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+      z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
       o = ((y2 >>> 8) & 255) << 2;
       z0 ^= m[o] ?? 0;
       z1 ^= m[o + 1] ?? 0;
@@ -458,7 +450,7 @@ export class Ghash {
       z3 = (z3 >>> 8) | (z2 << 24);
       z2 = (z2 >>> 8) | (z1 << 24);
       z1 = (z1 >>> 8) | (z0 << 24);
-      z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+      z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
       o = ((y2 >>> 16) & 255) << 2;
       z0 ^= m[o] ?? 0;
       z1 ^= m[o + 1] ?? 0;
@@ -468,7 +460,7 @@ export class Ghash {
       z3 = (z3 >>> 8) | (z2 << 24);
       z2 = (z2 >>> 8) | (z1 << 24);
       z1 = (z1 >>> 8) | (z0 << 24);
-      z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+      z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
       o = (y2 >>> 24) << 2;
       z0 ^= m[o] ?? 0;
       z1 ^= m[o + 1] ?? 0;
@@ -478,7 +470,7 @@ export class Ghash {
       z3 = (z3 >>> 8) | (z2 << 24);
       z2 = (z2 >>> 8) | (z1 << 24);
       z1 = (z1 >>> 8) | (z0 << 24);
-      z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+      z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
       o = (y1 & 255) << 2;
       z0 ^= m[o] ?? 0;
       z1 ^= m[o + 1] ?? 0;
@@ -488,7 +480,7 @@ export class Ghash {
       z3 = (z3 >>> 8) | (z2 << 24);
       z2 = (z2 >>> 8) | (z1 << 24);
       z1 = (z1 >>> 8) | (z0 << 24);
-      z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+      z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
       o = ((y1 >>> 8) & 255) << 2;
       z0 ^= m[o] ?? 0;
       z1 ^= m[o + 1] ?? 0;
@@ -498,7 +490,7 @@ export class Ghash {
       z3 = (z3 >>> 8) | (z2 << 24);
       z2 = (z2 >>> 8) | (z1 << 24);
       z1 = (z1 >>> 8) | (z0 << 24);
-      z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+      z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
       o = ((y1 >>> 16) & 255) << 2;
       z0 ^= m[o] ?? 0;
       z1 ^= m[o + 1] ?? 0;
@@ -508,7 +500,7 @@ export class Ghash {
       z3 = (z3 >>> 8) | (z2 << 24);
       z2 = (z2 >>> 8) | (z1 << 24);
       z1 = (z1 >>> 8) | (z0 << 24);
-      z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+      z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
       o = (y1 >>> 24) << 2;
       z0 ^= m[o] ?? 0;
       z1 ^= m[o + 1] ?? 0;
@@ -518,7 +510,7 @@ export class Ghash {
       z3 = (z3 >>> 8) | (z2 << 24);
       z2 = (z2 >>> 8) | (z1 << 24);
       z1 = (z1 >>> 8) | (z0 << 24);
-      z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+      z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
       o = (y0 & 255) << 2;
       z0 ^= m[o] ?? 0;
       z1 ^= m[o + 1] ?? 0;
@@ -528,7 +520,7 @@ export class Ghash {
       z3 = (z3 >>> 8) | (z2 << 24);
       z2 = (z2 >>> 8) | (z1 << 24);
       z1 = (z1 >>> 8) | (z0 << 24);
-      z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+      z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
       o = ((y0 >>> 8) & 255) << 2;
       z0 ^= m[o] ?? 0;
       z1 ^= m[o + 1] ?? 0;
@@ -538,7 +530,7 @@ export class Ghash {
       z3 = (z3 >>> 8) | (z2 << 24);
       z2 = (z2 >>> 8) | (z1 << 24);
       z1 = (z1 >>> 8) | (z0 << 24);
-      z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+      z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
       o = ((y0 >>> 16) & 255) << 2;
       z0 ^= m[o] ?? 0;
       z1 ^= m[o + 1] ?? 0;
@@ -548,7 +540,7 @@ export class Ghash {
       z3 = (z3 >>> 8) | (z2 << 24);
       z2 = (z2 >>> 8) | (z1 << 24);
       z1 = (z1 >>> 8) | (z0 << 24);
-      z0 = (z0 >>> 8) ^ (m[1024 + r] ?? 0);
+      z0 = (z0 >>> 8) ^ (REDUCE8[r] ?? 0);
       o = (y0 >>> 24) << 2;
       z0 ^= m[o] ?? 0;
       z1 ^= m[o + 1] ?? 0;
@@ -571,5 +563,3 @@ export class Ghash {
  * value is r: r·x^128 mod the GCM polynomial, at most 15 bits at the top (shared by all keys).
  */
 const REDUCE8 = reductionTable(8);
-/** Where each key's table keeps its copy of REDUCE8 (after M's 256 × 4 words). */
-const REDUCE_AT = 256 * 4;
