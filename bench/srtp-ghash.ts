@@ -1,14 +1,18 @@
 /**
  * `npm run bench -- srtp-ghash [--seconds 0.6] [--keys 1,30,300,1000] [--size 1200]
- *  [--no-child]`: GHASH per-key table size against cache misses with many keys, and the
+ *  [--rounds 3] [--no-child]`: GHASH per-key table size against cache misses with many keys, and the
  * whole AES-GCM SRTP protect beside node:crypto's one-cipher-per-packet GCM (the anchor).
  *
  * Part 1, for each GHASH candidate (bench/srtp/ghash-candidates.ts) and key count: one
  * `size`-byte payload hashed per key, keys round-robin (as an SFU seals one packet per
  * subscriber), ns per 16-byte block of CPU time; `wasm-simd` (bench/srtp/ghash-wasm.ts) is the
- * WebAssembly SIMD experiment, measured here with its copies in (not used by lib/). Part 2, for each key count: µs of CPU per
- * packet for rtcd's SrtpSession.protectRtp (one session per key, AEAD_AES_128_GCM) and for
- * native GCM per packet, with the GC pauses seen meanwhile (PerformanceObserver 'gc').
+ * WebAssembly SIMD experiment, measured with its per-call table copy, and `wasm-resident`
+ * lib/srtp/ghash-simd.ts (tables resident in linear memory). Part 2, for each key count: µs of
+ * CPU per packet for rtcd's SrtpSession.protectRtp (one session per key, AEAD_AES_128_GCM)
+ * and for native GCM per packet, with the GC pauses seen meanwhile (PerformanceObserver 'gc').
+ * Part 3, for each key count: transform-gcm.ts's protectRtp steps (KeystreamRuns, then GHASH
+ * update/seal/finish/writeTag) in a bench-only harness, once with the JS Ghash and once with
+ * GhashSimd, measured interleaved A/B for `--rounds` rounds (best of each kept).
  * Runs in a child under `--max-semi-space-size=1` (as the SFU bench runs the SFU) unless
  * `--no-child`.
  */
@@ -17,7 +21,11 @@ import { createCipheriv, createSecretKey, type KeyObject, randomBytes } from 'no
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Ghash } from '../lib/srtp/ghash.js';
+import { GhashSimd } from '../lib/srtp/ghash-simd.js';
 import { SrtpSession } from '../lib/srtp/index.js';
+import { KeystreamRuns } from '../lib/srtp/keystream-runs.js';
+import { copyBytes } from '../lib/srtp/views.js';
 import {
   Byte16Ghash,
   type GhashCandidate,
@@ -26,6 +34,7 @@ import {
   Shoup8Ghash,
   Shoup16Ghash,
   WasmGhash,
+  WasmResidentGhash,
 } from './srtp/ghash-candidates.js';
 
 export interface GhashBenchConfig {
@@ -34,12 +43,15 @@ export interface GhashBenchConfig {
   keys: number[];
   /** RTP packet size (12-byte header + payload) for the packet rows; GHASH over the payload. */
   size: number;
+  /** Interleaved A/B rounds of the protect harness (JS Ghash, GhashSimd); default 3. */
+  rounds?: number;
 }
 
 export const defaultGhashConfig: GhashBenchConfig = {
   seconds: 0.6,
   keys: [1, 30, 300, 1000],
   size: 1200,
+  rounds: 3,
 };
 
 export interface GcStats {
@@ -63,7 +75,15 @@ export interface GhashRow {
   nsPerBlock: number[];
 }
 
-const CANDIDATES = [Byte16Ghash, Nibble32Ghash, Shoup16Ghash, Shoup8Ghash, Shoup4Ghash, WasmGhash];
+const CANDIDATES = [
+  Byte16Ghash,
+  Nibble32Ghash,
+  Shoup16Ghash,
+  Shoup8Ghash,
+  Shoup4Ghash,
+  WasmGhash,
+  WasmResidentGhash,
+];
 
 /** Best CPU ns per call of `f` over 3 rounds of `seconds / 3` wall time, batched by `batch`. */
 function cpuNsPerCall(f: () => void, seconds: number, batch: number): number {
@@ -117,13 +137,15 @@ export function ghashRows(config: GhashBenchConfig): GhashRow[] {
         next = next + 1 === k ? 0 : next + 1;
         h.blocks(view, payload.byteOffset, end);
       };
-      return cpuNsPerCall(step, config.seconds, 64) / blocks;
+      const ns = cpuNsPerCall(step, config.seconds, 64) / blocks;
+      for (const h of hs) h.release?.();
+      return ns;
     });
     return { candidate: name, tableBytes, nsPerBlock };
   });
 }
 
-function packet(size: number, ssrc: number): Buffer {
+function packetOf(size: number, ssrc: number): Buffer {
   const b = randomBytes(size);
   b[0] = 0x80;
   b[1] = 96;
@@ -142,7 +164,7 @@ function rtcdProtect(keys: number, size: number): () => void {
         keys: { masterKey: randomBytes(16), masterSalt: randomBytes(12) },
       }),
   );
-  const plain = packet(size, 0x1234);
+  const plain = packetOf(size, 0x1234);
   const out = Buffer.alloc(size + 16);
   let next = 0;
   let seq = 0;
@@ -165,7 +187,7 @@ function nativeProtect(keys: number, size: number): () => void {
   const keyObjects: KeyObject[] = Array.from({ length: keys }, () =>
     createSecretKey(randomBytes(16)),
   );
-  const plain = packet(size, 0x1234);
+  const plain = packetOf(size, 0x1234);
   const out = Buffer.alloc(size + 16);
   const iv = Buffer.alloc(12);
   let next = 0;
@@ -205,6 +227,174 @@ export async function packetRows(config: GhashBenchConfig): Promise<PacketRow[]>
   return rows;
 }
 
+export interface HarnessRow {
+  keys: number;
+  /** Best µs of CPU per protected packet over the rounds, JS Ghash and GhashSimd. */
+  jsUs: number;
+  simdUs: number;
+  /** Every round's figures, in the order measured (js, simd alternating). */
+  jsRounds: number[];
+  simdRounds: number[];
+}
+
+/** One key of the harness: transform-gcm.ts's GcmKey with the GHASH class chosen. */
+interface HarnessKey<G> {
+  runs: KeystreamRuns;
+  ghash: G;
+}
+
+function harnessKeys<G>(keys: number, make: (h: Buffer) => G): HarnessKey<G>[] {
+  return Array.from({ length: keys }, () => {
+    const ecb = createCipheriv('aes-128-ecb', randomBytes(16), null);
+    ecb.setAutoPadding(false);
+    const salt = randomBytes(12);
+    const s0 = salt.readInt32BE(0);
+    const s1 = salt.readInt32BE(4);
+    const s2 = salt.readInt32BE(8);
+    // RFC 7714 §8.1, as AesGcmTransform's RTP first block.
+    const runs = new KeystreamRuns(ecb, (_block, ssrc, index, w) => {
+      const roc = Math.floor(index / 65536);
+      w.setInt32(0, s0 ^ (ssrc >>> 16));
+      w.setInt32(4, s1 ^ ((ssrc << 16) | (roc >>> 16)));
+      w.setInt32(8, s2 ^ ((roc << 16) | (index & 0xffff)));
+      w.setInt32(12, 1);
+    });
+    return { runs, ghash: make(ecb.update(Buffer.alloc(16))) };
+  });
+}
+
+/**
+ * AesGcmTransform.protectRtp's steps with the JS Ghash, round-robin over `keys` keys. The
+ * GhashSimd copy below is the same code on purpose: one closure per class keeps each call
+ * site monomorphic, as transform-gcm.ts is with one class.
+ */
+function harnessJs(keys: number, size: number): { step: () => void; close: () => void } {
+  const ks = harnessKeys(keys, (h) => new Ghash(h));
+  const packet = randomBytes(size);
+  const out = Buffer.alloc(size + 16);
+  const n = size - 12;
+  let next = 0;
+  let index = 0;
+  const step = () => {
+    const { runs, ghash: g } = ks[next] as HarnessKey<Ghash>;
+    next++;
+    if (next === keys) {
+      next = 0;
+      index++;
+    }
+    runs.keystream(0x1234, index, 16 + n);
+    const v = runs.view;
+    const at = runs.viewOffset;
+    copyBytes(packet, 0, out, 0, 12);
+    g.reset();
+    g.update(out, 0, 12);
+    g.seal(packet, out, 12, v, at + 16, n);
+    g.finish(12, n, v, at);
+    g.writeTag(out, size);
+  };
+  return { step, close: () => {} };
+}
+
+/** harnessJs with GhashSimd (keys released by close). */
+function harnessSimd(keys: number, size: number): { step: () => void; close: () => void } {
+  const ks = harnessKeys(keys, (h) => new GhashSimd(h));
+  const packet = randomBytes(size);
+  const out = Buffer.alloc(size + 16);
+  const n = size - 12;
+  let next = 0;
+  let index = 0;
+  const step = () => {
+    const { runs, ghash: g } = ks[next] as HarnessKey<GhashSimd>;
+    next++;
+    if (next === keys) {
+      next = 0;
+      index++;
+    }
+    runs.keystream(0x1234, index, 16 + n);
+    const v = runs.view;
+    const at = runs.viewOffset;
+    copyBytes(packet, 0, out, 0, 12);
+    g.reset();
+    g.update(out, 0, 12);
+    g.seal(packet, out, 12, v, at + 16, n);
+    g.finish(12, n, v, at);
+    g.writeTag(out, size);
+  };
+  const close = () => {
+    for (const k of ks) k.ghash.release();
+  };
+  return { step, close };
+}
+
+/** Checks that both harnesses seal like node:crypto (a wrong harness must not be measured). */
+export function harnessAgrees(size: number): boolean {
+  const key = randomBytes(16);
+  const salt = randomBytes(12);
+  const tags: string[] = [];
+  for (const make of [(h: Buffer) => new Ghash(h), (h: Buffer) => new GhashSimd(h)]) {
+    const ecb = createCipheriv('aes-128-ecb', key, null);
+    ecb.setAutoPadding(false);
+    const runs = new KeystreamRuns(ecb, (_b, ssrc, index, w) => {
+      w.setInt32(0, salt.readInt32BE(0) ^ (ssrc >>> 16));
+      w.setInt32(4, salt.readInt32BE(4) ^ (ssrc << 16));
+      w.setInt32(8, salt.readInt32BE(8) ^ (index & 0xffff));
+      w.setInt32(12, 1);
+    });
+    const g = make(ecb.update(Buffer.alloc(16)));
+    const packet = packetOf(size, 0x1234);
+    const out = Buffer.alloc(size + 16);
+    const n = size - 12;
+    runs.keystream(0x1234, 0, 16 + n);
+    copyBytes(packet, 0, out, 0, 12);
+    g.reset();
+    g.update(out, 0, 12);
+    g.seal(packet, out, 12, runs.view, runs.viewOffset + 16, n);
+    g.finish(12, n, runs.view, runs.viewOffset);
+    g.writeTag(out, size);
+    if (g instanceof GhashSimd) g.release();
+    const iv = Buffer.alloc(12);
+    iv.writeUInt32BE(0x1234, 2);
+    for (let i = 0; i < 12; i++) iv[i] = (iv[i] ?? 0) ^ (salt[i] ?? 0);
+    const c = createCipheriv('aes-128-gcm', key, iv);
+    c.setAAD(packet.subarray(0, 12));
+    const ct = c.update(packet.subarray(12));
+    c.final();
+    const ok = ct.equals(out.subarray(12, size)) && c.getAuthTag().equals(out.subarray(size));
+    tags.push(ok ? 'ok' : 'bad');
+  }
+  return tags.every((x) => x === 'ok');
+}
+
+/**
+ * For each key count: the JS-Ghash and GhashSimd harnesses, each warmed, then measured in
+ * alternation (js, simd, js, simd…) for config.rounds rounds of config.seconds each.
+ */
+export function harnessRows(config: GhashBenchConfig): HarnessRow[] {
+  return config.keys.map((keys) => {
+    const a = harnessJs(keys, config.size);
+    const b = harnessSimd(keys, config.size);
+    for (let i = 0; i < 2000; i++) {
+      a.step();
+      b.step();
+    }
+    const jsRounds: number[] = [];
+    const simdRounds: number[] = [];
+    for (let r = 0; r < (config.rounds ?? 3); r++) {
+      jsRounds.push(cpuNsPerCall(a.step, config.seconds, 256) / 1e3);
+      simdRounds.push(cpuNsPerCall(b.step, config.seconds, 256) / 1e3);
+    }
+    a.close();
+    b.close();
+    return {
+      keys,
+      jsUs: Math.min(...jsRounds),
+      simdUs: Math.min(...simdRounds),
+      jsRounds,
+      simdRounds,
+    };
+  });
+}
+
 function table(head: string[], body: string[][]): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
@@ -237,7 +427,22 @@ export async function runGhashBench(config: GhashBenchConfig, log: (l: string) =
     gcText(r.nativeGc),
   ]);
   for (const l of table(ph, pb)) log(`  ${l}`);
-  return { ghash: g, packets: p };
+  log(
+    `protectRtp's steps (bench harness), ${config.size} B, keys round-robin: µs CPU per ` +
+      `packet, JS Ghash vs GhashSimd, interleaved A/B, best of ${config.rounds ?? 3} rounds`,
+  );
+  if (!harnessAgrees(config.size)) throw new Error('srtp-ghash: the harness seals wrongly');
+  const h = harnessRows(config);
+  const hh = ['keys', 'JS Ghash µs', 'GhashSimd µs', 'JS/SIMD', 'rounds (js | simd)'];
+  const hb = h.map((r) => [
+    String(r.keys),
+    r.jsUs.toFixed(2),
+    r.simdUs.toFixed(2),
+    `${(r.jsUs / r.simdUs).toFixed(2)}×`,
+    `${r.jsRounds.map((x) => x.toFixed(2)).join(' ')} | ${r.simdRounds.map((x) => x.toFixed(2)).join(' ')}`,
+  ]);
+  for (const l of table(hh, hb)) log(`  ${l}`);
+  return { ghash: g, packets: p, harness: h };
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -247,6 +452,7 @@ export async function main(args: string[]): Promise<number> {
       seconds: { type: 'string' },
       keys: { type: 'string' },
       size: { type: 'string' },
+      rounds: { type: 'string' },
       'no-child': { type: 'boolean' },
     },
   });
@@ -263,6 +469,7 @@ export async function main(args: string[]): Promise<number> {
     seconds: values.seconds === undefined ? defaultGhashConfig.seconds : Number(values.seconds),
     keys: values.keys === undefined ? defaultGhashConfig.keys : values.keys.split(',').map(Number),
     size: values.size === undefined ? defaultGhashConfig.size : Number(values.size),
+    rounds: values.rounds === undefined ? defaultGhashConfig.rounds : Number(values.rounds),
   };
   await runGhashBench(config, (l) => console.log(l));
   return 0;

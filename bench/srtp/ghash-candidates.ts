@@ -1,4 +1,5 @@
 import { fillProducts, Ghash, powersOfH, reductionTable } from '../../lib/srtp/ghash.js';
+import { GhashSimd } from '../../lib/srtp/ghash-simd.js';
 import { compactTable, loadGhashWasm } from './ghash-wasm.js';
 
 /**
@@ -22,6 +23,8 @@ export interface GhashCandidate {
   y2: number;
   y3: number;
   blocks(view: DataView, at: number, end: number): void;
+  /** Frees what the key holds outside the JS heap (wasm-resident's slot). */
+  release?(): void;
 }
 
 /** Shoup's 8-bit method, the one kept: lib/srtp/ghash.ts (4 kB per key, shared REDUCE8). */
@@ -866,4 +869,15 @@ export class WasmGhash implements GhashCandidate {
     if (WASM === undefined) throw new Error('WebAssembly SIMD is not available here');
     WASM.blocks(this, this.compact, view, at, end);
   }
+}
+
+/**
+ * GHASH in WebAssembly SIMD with the key's table resident (lib/srtp/ghash-simd.ts): the same
+ * kernel as wasm-simd, but each key's padded 8 kB table stays in its slot of the shared
+ * memory (no copy when the key changes); blocks are copied into the scratch and absorbed when
+ * the next key takes it. release() frees the slot (the bench calls it after each key count).
+ */
+export class WasmResidentGhash extends GhashSimd implements GhashCandidate {
+  readonly name = 'wasm-resident';
+  readonly tableBytes = GhashSimd.tableBytes;
 }

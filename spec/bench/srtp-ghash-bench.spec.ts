@@ -7,6 +7,7 @@ import {
   Shoup8Ghash,
   Shoup16Ghash,
   WasmGhash,
+  WasmResidentGhash,
 } from '../../bench/srtp/ghash-candidates.js';
 import { runGhashBench } from '../../bench/srtp-ghash.js';
 
@@ -18,6 +19,7 @@ t.test('every GHASH candidate gives the GCM tag node:crypto gives (AAD only, GMA
     Shoup8Ghash,
     Shoup16Ghash,
     WasmGhash,
+    WasmResidentGhash,
   ];
   for (const C of candidates) {
     const key = randomBytes(16);
@@ -48,7 +50,7 @@ t.test('every GHASH candidate gives the GCM tag node:crypto gives (AAD only, GMA
 t.test('the srtp-ghash bench runs, tiny', async (t) => {
   const lines: string[] = [];
   const r = await runGhashBench({ seconds: 0.03, keys: [1, 3], size: 300 }, (l) => lines.push(l));
-  t.equal(r.ghash.length, 6, 'six candidates');
+  t.equal(r.ghash.length, 7, 'seven candidates');
   for (const row of r.ghash) {
     t.equal(row.nsPerBlock.length, 2);
     t.ok(
@@ -60,4 +62,7 @@ t.test('the srtp-ghash bench runs, tiny', async (t) => {
   for (const p of r.packets) t.ok(p.rtcdUs > 0 && p.nativeUs > 0, `${p.keys} keys`);
   t.match(lines.join('\n'), /shoup-8bit \(lib\)/);
   t.match(lines.join('\n'), /wasm-simd/);
+  t.match(lines.join('\n'), /wasm-resident/);
+  t.equal(r.harness.length, 2, 'the protect harness, JS Ghash vs GhashSimd');
+  for (const h of r.harness) t.ok(h.jsUs > 0 && h.simdUs > 0, `harness, ${h.keys} keys`);
 });
