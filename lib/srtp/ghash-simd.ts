@@ -10,20 +10,23 @@ import { Slot, viewOf } from './views.js';
  *
  * The kernel (built from TypeScript with lib/util/wasm-encoder.ts when first needed; no .wasm
  * file): X·H = XOR over the 16 bytes X_i of X of M[X_i]·x^(8i), M[b] = b·H (Shoup's 8-bit
- * table). Values are kept byte-reversed (little-endian 128-bit integers, where ·x is a right
- * shift), and each key's table has 16 zero bytes after every 16-byte entry (row b at
- * table + 32b, zeros before row 0 too): M[X_i]·x^(8i) before reduction is then two unaligned
- * v128 loads, at row + i (low half) and row + i − 16 (high half). A block is 31 independent
- * loads and XORs into 4 + 4 accumulators; the high part folds back as hi·(1 + x + x^2 + x^7)
- * (x^128 mod P) with 64-bit lane shifts. Measured ~1.8x faster per block than the JS Shoup
- * loop (bench/RESULTS.md, SRTP).
+ * table, 4 kB per key: row b at table + 16b). Values are kept byte-reversed (little-endian
+ * 128-bit integers, where ·x is a right shift): M[X_i]·x^(8i) before reduction is the row moved
+ * i bytes across a 256-bit value, two constant i8x16.shuffle of the row with zero (the low and
+ * the high half; x64 `palignr`). A block is 16 independent row loads, 30 shuffles and XORs into
+ * 4 + 4 accumulators; the high part folds back as hi·(1 + x + x^2 + x^7) (x^128 mod P) with
+ * 64-bit lane shifts. Per protected 1,200 B packet, ~1.5-1.8x faster than the JS Ghash at 1 to
+ * 1,000 keys (bench/RESULTS.md, SRTP). The round-6 experiment's layout (each row padded with 16
+ * zero bytes, two unaligned loads per byte, no shuffles: bench/srtp/ghash-wasm.ts) measured
+ * the same at 30 keys but ~10-25% slower per packet at 300-1,000 keys: 8 kB per key no longer
+ * fits in L2 (interleaved runs, 2026-11-29).
  *
  * Memory: page 0 is the scratch (Y at 0, the data to absorb at DATA_AT, up to CHUNK bytes);
- * from page 1 on, fixed slots of SLOT_BYTES (8,256 B: 48 unused, 16 zeros, 8 kB of rows, so
- * the rows start on a 64-byte line), one per live key, handed out from a free list. When the
- * list is empty the memory grows (slots doubled, at least 64) up to MAX_KEYS live keys
- * (32,768: ~258 MB of linear memory at most; a 500-track SFU with one RTP and one RTCP key
- * per transport uses ~1,000 slots, ~8 MB); the next key past that throws
+ * from page 1 on, fixed slots of SLOT_BYTES (4 kB, the table, 64-byte aligned), one per live
+ * key, handed out from a free list. When the list is empty the memory grows (slots doubled, at
+ * least 64) up to MAX_KEYS live keys (65,536: 256 MB of linear memory at most; a 500-track
+ * SFU with one RTP and one RTCP key per transport uses ~1,000 slots, ~4 MB); the next key
+ * past that throws
  * `GhashSimdError('ghash-simd-full')`. WebAssembly memory never shrinks: freed slots are
  * reused, so the memory is the peak of live keys, not the number ever made. `release()` frees
  * the slot (idempotent); a FinalizationRegistry frees it if the object is collected unreleased
@@ -55,21 +58,24 @@ export class GhashSimdError extends Error {
 }
 
 /** Live keys at most (slots of linear memory); the memory's maximum is sized from it. */
-export const MAX_KEYS = 32768;
-/** Bytes of linear memory per key (the padded table and its zero prefix). */
-export const SLOT_BYTES = 8256;
+export const MAX_KEYS = 65536;
+/** Bytes of linear memory per key (its table). */
+export const SLOT_BYTES = 4096;
 const PAGE = 65536;
 /** Y, 16 bytes, byte-reversed. */
 const Y_AT = 0;
 /** The data the next kernel call absorbs (blocks byte-reversed). */
 const DATA_AT = 64;
-/** Bytes of data one kernel call may absorb (the rest of page 0). */
-const CHUNK = PAGE - DATA_AT;
-/** Where slot s starts; its 16 zero bytes are at start + 48, its row 0 at start + 64. */
+/**
+ * Bytes of data one kernel call may absorb: 16 kB, so the scratch stays in L1 when one key
+ * absorbs much without finish() (a packet is at most ~1,500 B).
+ */
+const CHUNK = 16384;
+/** Where slot s (its row 0) starts. */
 const slotStart = (s: number) => PAGE + s * SLOT_BYTES;
 const MAX_PAGES = 1 + Math.ceil((MAX_KEYS * SLOT_BYTES) / PAGE);
 
-/** Y = (Y XOR X)·H for each block X of memory[p, end); row b of the table at t + 16 + 32b. */
+/** Y = (Y XOR X)·H for each block X of memory[p, end); row b of the table at t + 16b. */
 function absorbCode(): Code {
   const P = 0;
   const END = 1;
@@ -77,8 +83,9 @@ function absorbCode(): Code {
   const Y = 3;
   const LO = 4; // LO..LO+3: low halves of the products, 4 accumulators
   const HI = 8; // HI..HI+3: high halves
-  const A = 12;
-  const W = 13; // W..W+3: the words of Y XOR X
+  const W = 12; // W..W+3: the words of Y XOR X
+  const R = 16; // the row of the byte
+  const Z = 17; // zero (locals start zeroed)
   const c = new Code();
   c.i32Const(Y_AT).v128Load().set(Y);
   c.block();
@@ -89,32 +96,33 @@ function absorbCode(): Code {
     c.get(Y)
       .i32x4ExtractLane(k)
       .set(W + k);
-  // Reversed byte k (field byte i = 15 - k) is bits 8m… of word k >> 2 (m = k & 3); A = t + 32
-  // times it, so its row is at A + 16. Its product moves i bytes (down in memory): the low
-  // half is the load at row + i (offset 16 + i), the high half at row + i − 16 (offset i;
-  // nothing for i = 0).
+  // Reversed byte k (field byte i = 15 - k) is bits 8m… of word k >> 2 (m = k & 3); its row
+  // is at t + 16·byte. Its product moves i bytes toward lane 0 across (low ‖ high): the low
+  // half is lanes i… of (row ‖ 0), the high half lanes i… of (0 ‖ row) (nothing for i = 0).
   for (let k = 0; k < 16; k++) {
     const i = 15 - k;
     const m = k & 3;
     const acc = k & 3;
     c.get(W + (k >> 2));
-    if (m === 0) c.i32Const(5).i32Shl();
-    else c.i32Const(8 * m - 5).i32ShrU();
-    c.i32Const(0x1fe0).i32And().get(T).i32Add();
+    if (m === 0) c.i32Const(4).i32Shl();
+    else c.i32Const(8 * m - 4).i32ShrU();
+    c.i32Const(0xff0).i32And().get(T).i32Add().v128Load();
     if (i === 0) {
-      c.v128Load(16)
-        .get(LO + acc)
+      c.get(LO + acc)
         .v128Xor()
         .set(LO + acc);
       continue;
     }
-    c.tee(A).v128Load(16 + i);
+    c.tee(R);
+    c.get(Z).i8x16Shuffle(SHIFT[i] as number[]);
     if (k < 4) c.set(LO + acc);
     else
       c.get(LO + acc)
         .v128Xor()
         .set(LO + acc);
-    c.get(A).v128Load(i);
+    c.get(Z)
+      .get(R)
+      .i8x16Shuffle(SHIFT[i] as number[]);
     if (k < 4) c.set(HI + acc);
     else
       c.get(HI + acc)
@@ -155,6 +163,8 @@ function absorbCode(): Code {
 const ZERO = Array.from({ length: 16 }, () => 0);
 /** Shuffle of (a ‖ b): a's high 8 bytes into the low half, b's first 8 (zeros) above. */
 const HIGH_LANE_DOWN = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23];
+/** SHIFT[i]: lanes i…i + 15 of (a ‖ b), a's lanes moved down i places (x64 `palignr`). */
+const SHIFT = Array.from({ length: 16 }, (_, i) => Array.from({ length: 16 }, (_, j) => i + j));
 
 /** The kernel module's bytes: `absorb(p, end, t)` over a memory of 1 to MAX_PAGES pages. */
 export function ghashSimdModuleBytes(): Uint8Array {
@@ -168,7 +178,9 @@ export function ghashSimdModuleBytes(): Uint8Array {
         results: [],
         locals: [
           ...Array.from({ length: 9 }, () => ValType.v128),
-          ...Array.from({ length: 5 }, () => ValType.i32),
+          ...Array.from({ length: 4 }, () => ValType.i32),
+          ValType.v128,
+          ValType.v128,
         ],
         code: absorbCode(),
       },
@@ -326,10 +338,10 @@ const products = new Int32Array(256 * 4);
  * ghashSimdAvailable() is false, 'ghash-simd-full' past MAX_KEYS live keys.
  */
 export class GhashSimd {
-  /** Linear-memory bytes per key (the padded table): what a GCM transform holds per key. */
+  /** Linear-memory bytes per key (its table): what a GCM transform holds per key. */
   static readonly tableBytes = SLOT_BYTES;
   private readonly k: Kernel;
-  /** Address of the slot's 16 zero bytes (row 0 follows); -1 once released. */
+  /** Address of the slot's table (row 0); -1 once released. */
   private t: number;
   private readonly slot: number;
   /** Y (four big-endian words) as of the last kernel call; blocks may be pending. */
@@ -352,20 +364,14 @@ export class GhashSimd {
     }
     this.k = k;
     this.slot = slot;
-    this.t = slotStart(slot) + 48;
-    // Row b at t + 16 + 32b: M[b] byte-reversed (little-endian word q is big-endian word
-    // 3 - q), then 16 zero bytes; and 16 zero bytes at t, before row 0.
+    this.t = slotStart(slot);
+    // Row b at t + 16b: M[b] byte-reversed (little-endian word q is big-endian word 3 - q).
     products.fill(0);
     fillProducts(products, 0, powersOfH(h, 8), 0, 8);
     const w = k.words;
     const t4 = this.t >> 2;
-    for (let q = 0; q < 4; q++) w[t4 + q] = 0;
     for (let b = 0; b < 256; b++) {
-      const r = t4 + 4 + 8 * b;
-      for (let q = 0; q < 4; q++) {
-        w[r + q] = products[4 * b + 3 - q] ?? 0;
-        w[r + 4 + q] = 0;
-      }
+      for (let q = 0; q < 4; q++) w[t4 + 4 * b + q] = products[4 * b + 3 - q] ?? 0;
     }
     collected.register(this, slot, this);
   }
