@@ -1,5 +1,5 @@
 import { Code, encodeModule, ValType } from '../util/wasm-encoder.js';
-import { fillProducts, powersOfH } from './ghash.js';
+import { fillProducts, Ghash, powersOfH } from './ghash.js';
 import { xorInto } from './keystream-runs.js';
 import { Slot, viewOf } from './views.js';
 
@@ -602,3 +602,22 @@ export class GhashSimd {
     if (k.owner === this && k.pending > 0) this.flush(k);
   }
 }
+
+/** The JS Ghash with GhashSimd's release() (a no-op: its table is on the JS heap). */
+export class GhashJs extends Ghash {
+  release(): void {}
+}
+
+/** What an AES-GCM key holds for GHASH: one of the two, the same methods. */
+export type GcmGhash = GhashSimd | GhashJs;
+
+/**
+ * The GHASH class for AES-GCM, chosen once at import: GhashSimd where ghashSimdAvailable()
+ * (compiles the kernel, ~1 ms; never throws), GhashJs otherwise (`node --jitless`). Value and
+ * type share the name, so transform-gcm.ts switches with one import line:
+ * `import { GcmGhash as Ghash } from './ghash-simd.js';` (then `GcmKey` must call
+ * `ghash.release()` when its session closes). Only one class is ever made in a process, so the
+ * call sites stay monomorphic.
+ */
+export const GcmGhash: { new (h: Uint8Array): GcmGhash; readonly tableBytes: number } =
+  ghashSimdAvailable() ? GhashSimd : GhashJs;

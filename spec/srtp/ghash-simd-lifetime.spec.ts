@@ -10,6 +10,8 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { Ghash } from '../../lib/srtp/ghash.js';
 import {
+  GcmGhash,
+  GhashJs,
   GhashSimd,
   GhashSimdError,
   ghashSimdAvailable,
@@ -56,6 +58,20 @@ t.test('a released slot serves the next key correctly; release is idempotent', (
   t.throws(() => a.update(data, 0, 16), { code: 'ghash-simd-released' });
   t.throws(() => a.finish(0, 0, new DataView(data.buffer), 0), GhashSimdError);
   b.release();
+  t.end();
+});
+
+t.test('GcmGhash is GhashSimd here; GhashJs is Ghash with a no-op release', (t) => {
+  t.equal(GcmGhash, GhashSimd);
+  const h = hOf(randomBytes(16));
+  const data = randomBytes(500);
+  const g = new GcmGhash(h);
+  const j = new GhashJs(h);
+  t.same(hash(g, data), hash(j, data));
+  j.release();
+  j.release();
+  t.same(hash(j, data), hash(new Ghash(h), data), 'GhashJs works after release');
+  g.release();
   t.end();
 });
 
@@ -134,24 +150,35 @@ t.test('a key collected unreleased frees its slot (FinalizationRegistry)', async
   t.equal(r.after, 0, 'every slot back on the free list');
 });
 
-t.test(
-  'node --jitless (no WebAssembly): import is safe, unavailable, constructor refuses',
-  async (t) => {
-    const script = `
+t.test('node --jitless (no WebAssembly): import safe, unavailable, GcmGhash is JS', async (t) => {
+  const script = `
     const m = await import(${JSON.stringify(module)});
     let code = 'none';
     try { new m.GhashSimd(new Uint8Array(16)); } catch (e) { code = e.code; }
+    const g = new m.GcmGhash(new Uint8Array(16).fill(9));
+    g.update(new Uint8Array(40).fill(3), 0, 40);
+    g.release();
     console.log(JSON.stringify({
-      wasm: typeof WebAssembly, available: m.ghashSimdAvailable(), code, stats: m.ghashSimdStats(),
+      wasm: typeof WebAssembly, available: m.ghashSimdAvailable(), code,
+      fallback: m.GcmGhash === m.GhashJs, y: [g.y0, g.y1, g.y2, g.y3],
     }));`;
-    const { stdout } = await run(
-      process.execPath,
-      ['--jitless', '--import', 'tsx', '--input-type=module', '-e', script],
-      { timeout: 30_000 },
-    );
-    const r = JSON.parse(stdout) as { wasm: string; available: boolean; code: string };
-    t.equal(r.wasm, 'undefined', 'the child really has no WebAssembly');
-    t.equal(r.available, false);
-    t.equal(r.code, 'ghash-simd-unavailable');
-  },
-);
+  const { stdout } = await run(
+    process.execPath,
+    ['--jitless', '--import', 'tsx', '--input-type=module', '-e', script],
+    { timeout: 30_000 },
+  );
+  const r = JSON.parse(stdout) as {
+    wasm: string;
+    available: boolean;
+    code: string;
+    fallback: boolean;
+    y: number[];
+  };
+  t.equal(r.wasm, 'undefined', 'the child really has no WebAssembly');
+  t.equal(r.available, false);
+  t.equal(r.code, 'ghash-simd-unavailable', 'the constructor refuses');
+  t.ok(r.fallback, 'GcmGhash is the JS GhashJs there');
+  const js = new Ghash(new Uint8Array(16).fill(9));
+  js.update(new Uint8Array(40).fill(3), 0, 40);
+  t.same(r.y, y(js), 'and computes GHASH');
+});
