@@ -1,4 +1,6 @@
 import type { Cipher } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Slot, viewOf } from './views.js';
 
 /**
@@ -171,36 +173,59 @@ export class KeystreamRuns {
   }
 }
 
-/**
- * ArrayBuffer.prototype.transfer (ES2024: Node 22, or Node 20 under the V8 flag
- * `--harmony-rab-gsab-transfer`), when this Node has it.
- */
-const transfer = arrayBufferTransfer(Reflect.get(ArrayBuffer.prototype, 'transfer'));
+/** ArrayBuffer.prototype.transfer's signature (ES2024; lib ES2023 does not declare it). */
+type Transfer = (this: ArrayBuffer, newLength: number) => ArrayBuffer;
 
-function arrayBufferTransfer(
-  f: unknown,
-): ((this: ArrayBuffer, newLength: number) => ArrayBuffer) | undefined {
-  return typeof f === 'function' ? (f as (this: ArrayBuffer, n: number) => ArrayBuffer) : undefined;
+function asTransfer(f: unknown): Transfer | undefined {
+  return typeof f === 'function' ? (f as Transfer) : undefined;
 }
 
-let releasing = transfer !== undefined;
+/**
+ * ArrayBuffer.prototype.transfer when this Node has it (Node 22; Node 20 under the V8 flag
+ * `--harmony-rab-gsab-transfer`), or the one enableEcbResultRelease() found.
+ */
+let transfer = asTransfer(Reflect.get(ArrayBuffer.prototype, 'transfer'));
 
 /**
  * Frees the memory of an ECB result that was copied out, now instead of at the next scavenge:
  * detaching its ArrayBuffer (transfer(0)) drops node:crypto's backing store at once. Without
  * it every result (~10 kB per run) waits for a GC, tens of MB of them between scavenges, so
  * each ECB call writes fresh, cold memory (malloc, zero-fill, AES output, copy): measured
- * 11-14% less CPU per protected 1,200 B GCM packet at 200 keys on Node 22, 7% on Node 20 with
- * the flag (interleaved A/B, 2 runs each, 2026-11-29). A no-op where transfer is missing
- * (Node 20 by default); turned off for good if a transfer ever throws.
+ * 11-17% less CPU per protected 1,200 B GCM packet at 200 keys on Node 22, 7-14% on Node 20
+ * with the flag (interleaved A/B, 2026-11-29). It costs one empty ArrayBuffer per run (~10 B
+ * of JS garbage per packet). A no-op where transfer is missing (Node 20 by default, unless
+ * enableEcbResultRelease() ran); turned off for good if a transfer ever throws.
  */
 function release(result: Buffer): void {
-  if (!releasing || transfer === undefined) return;
+  if (transfer === undefined) return;
   try {
     transfer.call(result.buffer as ArrayBuffer, 0);
   } catch {
-    releasing = false;
+    transfer = undefined;
   }
+}
+
+/**
+ * Turns on release() on a Node without ArrayBuffer.prototype.transfer in this realm (Node 20):
+ * sets V8's `--harmony-rab-gsab-transfer` (which only new contexts see) and takes transfer from
+ * a new vm context; it works on this realm's ArrayBuffers. A process-wide V8 flag change, so
+ * it is for the program's entry point to call (like node's own flags), not done at import.
+ * Returns whether results are now released; idempotent.
+ */
+export function enableEcbResultRelease(): boolean {
+  if (transfer !== undefined) return true;
+  try {
+    setFlagsFromString('--harmony-rab-gsab-transfer');
+    transfer = asTransfer(runInNewContext('ArrayBuffer.prototype.transfer'));
+  } catch {
+    transfer = undefined;
+  }
+  return transfer !== undefined;
+}
+
+/** Whether ECB results are released at once (see release()). */
+export function ecbResultReleaseEnabled(): boolean {
+  return transfer !== undefined;
 }
 
 /**

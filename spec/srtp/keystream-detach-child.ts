@@ -1,14 +1,17 @@
 /**
  * Child of keystream-detach.spec.ts: 200 AES-GCM sessions protect 1,200-byte packets
  * round-robin (each packet also opened by the peer session and compared), sampling
- * process.memoryUsage().arrayBuffers; prints whether ArrayBuffer.prototype.transfer exists
- * here, the largest sample, the major GCs seen and whether every packet round-tripped.
+ * process.memoryUsage().arrayBuffers; prints whether ECB results are released (after
+ * enableEcbResultRelease() when the second argument is `enable`), the largest sample, the
+ * major GCs seen and whether every packet round-tripped.
  */
 import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
+import { ecbResultReleaseEnabled, enableEcbResultRelease } from '../../lib/srtp/keystream-runs.js';
 import { SrtpSession } from '../../lib/srtp/session.js';
 
 const SESSIONS = 200;
 const ROUNDS = Number(process.argv[2] ?? 400);
+if (process.argv[3] === 'enable') enableEcbResultRelease();
 let major = 0;
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
@@ -46,7 +49,7 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 setTimeout(() => {
-  const transfer = typeof Reflect.get(ArrayBuffer.prototype, 'transfer') === 'function';
+  const transfer = ecbResultReleaseEnabled();
   const packets = ROUNDS * SESSIONS;
   process.stdout.write(`${JSON.stringify({ transfer, packets, ok, maxArrayBuffers, major })}\n`);
 }, 50);
