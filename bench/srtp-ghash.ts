@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- srtp-ghash [--seconds 0.6] [--keys 1,30,300,1000] [--size 1200]
- *  [--rounds 3] [--no-child]`: GHASH per-key table size against cache misses with many keys, and the
- * whole AES-GCM SRTP protect beside node:crypto's one-cipher-per-packet GCM (the anchor).
+ *  [--rounds 3] [--no-child] [--ecb-release]`: GHASH per-key table size against cache misses
+ * with many keys, and the whole AES-GCM SRTP protect beside node:crypto's one-cipher-per-packet
+ * GCM (the anchor).
  *
  * Part 1, for each GHASH candidate (bench/srtp/ghash-candidates.ts) and key count: one
  * `size`-byte payload hashed per key, keys round-robin (as an SFU seals one packet per
@@ -14,7 +15,8 @@
  * update/seal/finish/writeTag) in a bench-only harness, once with the JS Ghash and once with
  * GhashSimd, measured interleaved A/B for `--rounds` rounds (best of each kept).
  * Runs in a child under `--max-semi-space-size=1` (as the SFU bench runs the SFU) unless
- * `--no-child`.
+ * `--no-child`. `--ecb-release` calls lib/srtp's enableEcbResultRelease() first (keystream
+ * runs then free each ECB result at once; see lib/srtp/keystream-runs.ts), to compare.
  */
 import { spawnSync } from 'node:child_process';
 import { createCipheriv, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
@@ -24,7 +26,11 @@ import { parseArgs } from 'node:util';
 import { Ghash } from '../lib/srtp/ghash.js';
 import { GhashSimd } from '../lib/srtp/ghash-simd.js';
 import { SrtpSession } from '../lib/srtp/index.js';
-import { KeystreamRuns } from '../lib/srtp/keystream-runs.js';
+import {
+  ecbResultReleaseEnabled,
+  enableEcbResultRelease,
+  KeystreamRuns,
+} from '../lib/srtp/keystream-runs.js';
 import { copyBytes } from '../lib/srtp/views.js';
 import {
   Byte16Ghash,
@@ -454,6 +460,7 @@ export async function main(args: string[]): Promise<number> {
       size: { type: 'string' },
       rounds: { type: 'string' },
       'no-child': { type: 'boolean' },
+      'ecb-release': { type: 'boolean' },
     },
   });
   if (values['no-child'] !== true) {
@@ -471,6 +478,11 @@ export async function main(args: string[]): Promise<number> {
     size: values.size === undefined ? defaultGhashConfig.size : Number(values.size),
     rounds: values.rounds === undefined ? defaultGhashConfig.rounds : Number(values.rounds),
   };
+  if (values['ecb-release'] === true && !enableEcbResultRelease()) {
+    console.error('--ecb-release: this Node cannot release ECB results');
+    return 1;
+  }
+  console.log(`ECB results released at once: ${ecbResultReleaseEnabled()}`);
   await runGhashBench(config, (l) => console.log(l));
   return 0;
 }
