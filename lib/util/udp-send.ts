@@ -4,10 +4,11 @@ import type { Socket } from 'node:dgram';
  * Sends datagrams on a bound `node:dgram` socket by calling its libuv handle the way
  * `socket.send` itself does, without the wrapper's per-call work: argument checks and list
  * building, a native `SendWrap` made for every datagram, the closures of its lookup step
- * and async-hooks scope. On Node 20 and 22 that is ~0.5 µs less CPU per 1,200-byte datagram
- * on loopback (~25% of the call, the system call included; `npm run bench -- udp-send`)
- * and no JS garbage at all where `socket.send` leaves ~290 bytes per datagram — on an SFU
- * fanning out tens of thousands of datagrams a second, most of its scavenges.
+ * and async-hooks scope. On Node 20 that is 0.15–0.5 µs less CPU per 1,200-byte datagram on
+ * loopback (1.12–1.25x, the system call included; 1.25–1.5x on a connected socket; `npm run
+ * bench -- udp-send`, which alternates the modes in one process) and no JS garbage at all
+ * where `socket.send` leaves ~290 bytes per datagram (7–10 scavenges per 100k datagrams) —
+ * on an SFU fanning out tens of thousands of datagrams a second, most of its scavenges.
  *
  * The handle is Node's own (`process.binding('udp_wrap')`, the `state symbol` of a
  * `dgram.Socket`), reached only when this Node exposes exactly the shape relied on;
