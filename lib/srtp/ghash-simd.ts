@@ -43,7 +43,7 @@ import { Slot, viewOf } from './views.js';
 export type GhashSimdErrorCode =
   /** This runtime has no WebAssembly (e.g. `node --jitless`) or no SIMD: use `Ghash`. */
   | 'ghash-simd-unavailable'
-  /** MAX_KEYS keys are live: release some (or use `Ghash` for this key). */
+  /** MAX_KEYS keys are live, or the memory could not grow: release some (or use `Ghash`). */
   | 'ghash-simd-full'
   /** The object was released; its slot may serve another key now. */
   | 'ghash-simd-released';
@@ -272,14 +272,20 @@ class Kernel {
     return this.memory.buffer.byteLength;
   }
 
-  /** A free slot, growing the memory when none is left; undefined at MAX_KEYS. */
+  /** A free slot, growing the memory when none is left; undefined at MAX_KEYS or if grow fails. */
   allocate(): number | undefined {
     if (this.free.length === 0) {
       if (this.capacity >= MAX_KEYS) return undefined;
       const want = Math.min(MAX_KEYS, Math.max(64, this.capacity * 2));
       const pages = 1 + Math.ceil((want * SLOT_BYTES) / PAGE);
       const have = this.memory.buffer.byteLength / PAGE;
-      if (pages > have) this.memory.grow(pages - have);
+      if (pages > have) {
+        try {
+          this.memory.grow(pages - have);
+        } catch {
+          return undefined; // the system refused the memory: as full (RangeError from grow)
+        }
+      }
       // The old ArrayBuffer is detached by grow: every view is remade here (only here).
       this.words = new Int32Array(this.memory.buffer);
       this.bytes = new Uint8Array(this.memory.buffer);
@@ -335,7 +341,8 @@ const products = new Int32Array(256 * 4);
  * GHASH for one key `h` = AES_K(0^128), its table in a slot of the shared WebAssembly memory.
  * Call release() when the key is done (the SRTP session closes); see the module comment for
  * the memory's bounds. Throws GhashSimdError 'ghash-simd-unavailable' where
- * ghashSimdAvailable() is false, 'ghash-simd-full' past MAX_KEYS live keys.
+ * ghashSimdAvailable() is false, 'ghash-simd-full' past MAX_KEYS live keys or when the
+ * memory cannot grow.
  */
 export class GhashSimd {
   /** Linear-memory bytes per key (its table): what a GCM transform holds per key. */
@@ -360,7 +367,10 @@ export class GhashSimd {
     }
     const slot = k.allocate();
     if (slot === undefined) {
-      throw new GhashSimdError('ghash-simd-full', `${MAX_KEYS} GHASH keys are live`);
+      throw new GhashSimdError(
+        'ghash-simd-full',
+        `no GHASH slot: ${k.live} keys live (at most ${MAX_KEYS}), or the memory cannot grow`,
+      );
     }
     this.k = k;
     this.slot = slot;
