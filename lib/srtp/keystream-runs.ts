@@ -8,16 +8,19 @@ import { Slot, viewOf } from './views.js';
  * order (the sender's are consecutive; a receiver's mostly so), so one native call and one
  * result buffer serve this many packets instead of one: the per-call cost of node:crypto
  * (~450 ns) and the per-packet allocation are what dominate AES-CM here, not AES itself.
+ * 16 rather than 8: the same CPU per packet (sfu core bench, 3 alternating pairs, plain and
+ * with results released), half the JS garbage of the ECB calls (the router's JS heap per
+ * forwarded packet 26 -> 15 B; 37 -> 20 B with release()), for twice the run memory per SSRC.
  */
-export const RUN_PACKETS = 8; // a power of two: runs end where (index + ssrc) % RUN_PACKETS is 0
-/** SSRCs with a keystream run kept, per session key (a run of 1,200 B packets is ~10 kB). */
+export const RUN_PACKETS = 16; // a power of two: runs end where (index + ssrc) % RUN_PACKETS is 0
+/** SSRCs with a keystream run kept, per session key (a run of 1,200 B packets is ~20 kB). */
 export const MAX_RUNS = 64;
 const EMPTY = Buffer.alloc(0);
 const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 
 /**
  * Counter blocks are written and consumed by one synchronous ECB call, so every KeystreamRuns
- * of the thread shares one scratch (as large as the largest run, ~10 kB for 1,500 B packets)
+ * of the thread shares one scratch (as large as the largest run, ~24 kB for 1,500 B packets)
  * instead of holding one each; `views` are its prefixes by length, so a run makes no subarray.
  */
 const scratch = {
@@ -109,7 +112,7 @@ export class KeystreamRuns {
       writeCounters(counters.byteOffset + p * stride, this.firstWords, perPacket);
     }
     // The run keeps its own buffer and the ECB result is copied into it: the result dies in
-    // this call, while a run lives ~80 ms at 100 packets/s, long enough for a fresh buffer to
+    // this call, while a run lives ~160 ms at 100 packets/s, long enough for a fresh buffer to
     // survive two scavenges into the old generation, whose ArrayBuffers only mark-sweeps
     // free (external memory then climbed to V8's limit and forced 10–25 ms full GCs).
     const fresh = this.cipher.update(this.counterView(stride * count));
@@ -189,7 +192,7 @@ let transfer = asTransfer(Reflect.get(ArrayBuffer.prototype, 'transfer'));
 /**
  * Frees the memory of an ECB result that was copied out, now instead of at the next scavenge:
  * detaching its ArrayBuffer (transfer(0)) drops node:crypto's backing store at once. Without
- * it every result (~10 kB per run) waits for a GC, tens of MB of them between scavenges, so
+ * it every result (~20 kB per run) waits for a GC, tens of MB of them between scavenges, so
  * each ECB call writes fresh, cold memory (malloc, zero-fill, AES output, copy): measured
  * 11-17% less CPU per protected 1,200 B GCM packet at 200 keys on Node 22, 7-14% on Node 20
  * with the flag (interleaved A/B, 2026-11-29). It costs one empty ArrayBuffer per run (~10 B

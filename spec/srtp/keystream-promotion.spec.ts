@@ -1,6 +1,6 @@
 /**
- * Keystream runs must not leak ArrayBuffers into the old generation. A run serves 8 packets
- * of one stream (~80 ms at 100 packets/s); when it held node:crypto's fresh ECB result, that
+ * Keystream runs must not leak ArrayBuffers into the old generation. A run serves 16 packets
+ * of one stream (~160 ms at 100 packets/s); when it held node:crypto's fresh ECB result, that
  * buffer lived through scavenges into the old generation, where only mark-sweeps free
  * ArrayBuffers, and a busy SFU paid 10–25 ms full GCs several times a second. A run now
  * copies each result into a buffer it keeps, so the results die young. The child forces
