@@ -269,8 +269,9 @@ t.test('AES-GCM SRTP allocates next to nothing per packet (300 sessions, 1,200 B
   t.ok(packets >= 6000, `measured ${packets} packets between GCs`);
   const perPacket = bytes / packets;
   // One keystream run (the ECB call's Buffer and its DataView) per 16 packets per SSRC and
-  // direction is ~20 B per packet (35-45 B with runs of 8); a DataView made per packet adds ~80 B, a Buffer or
-  // subarray more (the per-packet DataView of the tag buffer measured 75 B with one in two).
+  // direction: ~28 B per packet in all (35-45 B with runs of 8); a DataView made per packet
+  // adds ~80 B, a Buffer or subarray more (the per-packet DataView of the tag buffer measured
+  // 75 B with one in two).
   t.ok(perPacket < 75, `JS heap per packet ${perPacket.toFixed(1)} B (< 75)`);
   t.end();
 });
