@@ -201,6 +201,8 @@ let transfer = asTransfer(Reflect.get(ArrayBuffer.prototype, 'transfer'));
  */
 function release(result: Buffer): void {
   if (transfer === undefined) return;
+  // Only a result that is its whole ArrayBuffer (node:crypto's are): never a pooled slice.
+  if (result.byteOffset !== 0 || result.buffer.byteLength !== result.length) return;
   try {
     transfer.call(result.buffer as ArrayBuffer, 0);
   } catch {
