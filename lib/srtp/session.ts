@@ -96,6 +96,14 @@ export class SrtpSession {
     return new SrtpSession({ ...options, profile, keys: none }, sessionKeys);
   }
 
+  /**
+   * Frees the keys' GHASH tables (WebAssembly linear memory with GcmGhash); idempotent. The
+   * session must not be used afterwards.
+   */
+  close(): void {
+    this.transform.close();
+  }
+
   /** Bytes protectRtp adds to a packet. */
   get rtpOverhead(): number {
     return this.transform.rtpOverhead;

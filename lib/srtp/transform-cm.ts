@@ -66,6 +66,9 @@ export class AesCmHmacTransform implements SrtpTransform {
     this.rtcpIndexFromEnd = 4 + p.rtcpTagLength;
   }
 
+  /** Nothing outside the JS heap to free. */
+  close(): void {}
+
   protectRtp(
     packet: Uint8Array,
     headerLength: number,

@@ -1,5 +1,5 @@
 import { type Cipher, createCipheriv } from 'node:crypto';
-import { Ghash } from './ghash.js';
+import { GcmGhash as Ghash } from './ghash-simd.js';
 import type { SessionKeySet, SessionKeys } from './key-derivation.js';
 import { type FirstBlock, KeystreamRuns, xorInto } from './keystream-runs.js';
 import type { SrtpProfileParameters } from './profiles.js';
@@ -27,6 +27,10 @@ class GcmKey {
     ecb.setAutoPadding(false);
     this.runs = new KeystreamRuns(ecb, firstBlock);
     this.ghash = new Ghash(ecb.update(Buffer.alloc(16)));
+  }
+
+  release(): void {
+    this.ghash.release();
   }
 }
 
@@ -61,6 +65,11 @@ export class AesGcmTransform implements SrtpTransform {
       w.setInt32(8, s2 ^ ((roc << 16) | (index & 0xffff)));
       w.setInt32(12, 1);
     });
+  }
+
+  close(): void {
+    this.rtp.release();
+    this.rtcpKey?.release();
   }
 
   private rtcp(): GcmKey {

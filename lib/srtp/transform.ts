@@ -46,6 +46,8 @@ export interface SrtpTransform {
     encrypted: boolean,
     out: Uint8Array,
   ): number;
+  /** Frees what the keys hold outside the JS heap (GHASH tables in WebAssembly); idempotent. */
+  close(): void;
 }
 
 /** Big-endian 32-bit read, as an unsigned number. */

@@ -393,6 +393,7 @@ export class WebRtcEndpoint extends EventEmitter<WebRtcEndpointEvents> {
     clearTimeout(this.#dtlsTimer);
     this.#connectTimer = undefined;
     this.#dtlsTimer = undefined;
+    this.#srtp?.close();
     this.#srtp = undefined;
     // close_notify goes out while the ICE session can still send it.
     this.#dtls?.close();

@@ -62,6 +62,12 @@ export class SrtpTransport {
     return new SrtpTransport(profile, material, role, o);
   }
 
+  /** Frees both sessions' key state (their GHASH tables); idempotent. */
+  close(): void {
+    this.#tx.close();
+    this.#rx.close();
+  }
+
   /** Bytes protecting adds to an RTP packet. */
   get rtpOverhead(): number {
     return this.#tx.rtpOverhead;
