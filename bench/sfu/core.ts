@@ -14,7 +14,12 @@ import { randomBytes } from 'node:crypto';
 import { writeRtp } from '../../lib/rtp/index.js';
 import { Router } from '../../lib/sfu/router.js';
 import { dtlsExportLength } from '../../lib/srtp/dtls-keys.js';
-import { profileParameters, type SrtpProfileName, SrtpSession } from '../../lib/srtp/index.js';
+import {
+  enableEcbResultRelease,
+  profileParameters,
+  type SrtpProfileName,
+  SrtpSession,
+} from '../../lib/srtp/index.js';
 import { DatagramPool } from '../../lib/util/packet-slab.js';
 import { SrtpTransport } from '../../lib/webrtc/srtp-transport.js';
 import { type AllocationSite, sampleAllocations } from './heap-sampler.js';
@@ -107,6 +112,8 @@ function percentile(sorted: number[], p: number): number {
 }
 
 export function runCoreBench(c: CoreBenchConfig): CoreBenchResult {
+  // As `rtcd sfu` starts (lib/cli/start-sfu.ts): SRTP's ECB results freed at once.
+  enableEcbResultRelease();
   const { pub, sent } = room(c.subscribers, c.profile);
   pub.receiveRtp(packet(0, true));
   const fanout: number[] = [];

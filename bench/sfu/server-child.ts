@@ -7,6 +7,7 @@
 import { createSocket } from 'node:dgram';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SfuServer } from '../../lib/sfu/sfu-server.js';
+import { enableEcbResultRelease } from '../../lib/srtp/keystream-runs.js';
 import { UdpSender } from '../../lib/util/udp-send.js';
 import { GcWatch } from './gc-watch.js';
 import {
@@ -95,6 +96,8 @@ function traffic(s: SfuServer): { forwarded: number; received: number } {
 
 async function handle(m: ServerIn): Promise<void> {
   if (m.type === 'start') {
+    // As `rtcd sfu` starts (lib/cli/start-sfu.ts): SRTP's ECB results freed at once.
+    enableEcbResultRelease();
     sfu = new SfuServer({
       // The bench's clients all come from 127.0.0.1 and connect hundreds at once: the
       // per-address request rate and the session counts are not what is measured.

@@ -13,6 +13,12 @@
 export { dtlsExportLength, keysFromDtlsExport } from './dtls-keys.js';
 export { isSrtpError, type SrtpError, type SrtpErrorCode, SrtpErrors } from './errors.js';
 export {
+  GhashSimdError,
+  type GhashSimdErrorCode,
+  ghashSimdAvailable,
+  ghashSimdStats,
+} from './ghash-simd.js';
+export {
   deriveSessionKey,
   deriveSessionKeys,
   Label,
@@ -20,6 +26,7 @@ export {
   type SessionKeys,
   type SrtpKeys,
 } from './key-derivation.js';
+export { ecbResultReleaseEnabled, enableEcbResultRelease } from './keystream-runs.js';
 export {
   profileById,
   profileParameters,
