@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+
 /**
  * The V8 flag the SFU wants. Forwarding makes ~3.6 kB of short-lived Buffers per packet
  * (copies and node:crypto's GCM output, held outside the JS heap); with Node's default 16 MB
@@ -27,4 +29,38 @@ export function semiSpaceAdvice(
     `node runs without ${SMALL_SEMI_SPACE_FLAG} (the rtcd bin sets it): expect full-GC pauses ` +
     `of 10-25 ms in forwarding; run node ${SMALL_SEMI_SPACE_FLAG} or set NODE_OPTIONS`
   );
+}
+
+/**
+ * The old generation's headroom the SFU wants: V8 grows its limit to 3x what survived the last
+ * full GC (`--heap-growing-percent=200`) instead of its dynamic 1.1-1.3x for a heap this small,
+ * so a forwarding process of ~30 MB live runs a mark-sweep every tens of seconds rather than
+ * about once a second; each one paused forwarding 3-12 ms and its backlog made the 10-35 ms
+ * p99s of the end-to-end bench at 500 tracks (bench/RESULTS.md, "SFU", round 7: 0 mark-sweeps
+ * and added p99 2.6-3.6 ms with it, 2-3 a window and 15-19 ms without, alternating runs).
+ * The cost is memory: up to ~2x the live heap more before a full GC.
+ */
+export const HEAP_GROWING_FLAG = '--heap-growing-percent=200';
+
+/** Whether node was started with any `--heap-growing-percent` (argv or NODE_OPTIONS). */
+export function hasHeapGrowingFlag(
+  execArgv: readonly string[],
+  nodeOptions: string | undefined,
+): boolean {
+  const set = (a: string) => a.startsWith('--heap-growing-percent');
+  return execArgv.some(set) || (nodeOptions ?? '').split(/\s+/).some(set);
+}
+
+/**
+ * Sets `HEAP_GROWING_FLAG` in this process (V8 reads it at each full GC's new limit), unless
+ * node was started with a value of its own. For the entry point of a process that forwards
+ * media (`startSfuServer`), like `enableEcbResultRelease`. Returns whether it set the flag.
+ */
+export function applyHeapGrowing(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions: string | undefined = process.env.NODE_OPTIONS,
+): boolean {
+  if (hasHeapGrowingFlag(execArgv, nodeOptions)) return false;
+  setFlagsFromString(HEAP_GROWING_FLAG);
+  return true;
 }

@@ -6,6 +6,9 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import {
+  applyHeapGrowing,
+  HEAP_GROWING_FLAG,
+  hasHeapGrowingFlag,
   hasSemiSpaceFlag,
   SMALL_SEMI_SPACE_FLAG,
   semiSpaceAdvice,
@@ -27,4 +30,13 @@ t.test('the flag is found in execArgv or NODE_OPTIONS, any value', async (t) => 
 t.test('advice only when the flag is missing', async (t) => {
   t.equal(semiSpaceAdvice([SMALL_SEMI_SPACE_FLAG], undefined), undefined);
   t.match(semiSpaceAdvice([], undefined), /--max-semi-space-size=1/);
+});
+
+t.test('heap headroom: set unless node was started with a heap growing percent', async (t) => {
+  t.ok(hasHeapGrowingFlag(['--heap-growing-percent=50'], undefined));
+  t.ok(hasHeapGrowingFlag([], '--max-semi-space-size=1 --heap-growing-percent=50'));
+  t.notOk(hasHeapGrowingFlag(['--max-semi-space-size=1'], undefined));
+  t.notOk(applyHeapGrowing(['--heap-growing-percent=50'], undefined), "the user's value stays");
+  t.ok(applyHeapGrowing([], undefined));
+  t.equal(HEAP_GROWING_FLAG, '--heap-growing-percent=200');
 });

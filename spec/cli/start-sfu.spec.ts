@@ -26,8 +26,8 @@ t.test('startSfuServer turns on the release of SRTP ECB results and says so', as
   });
   t.teardown(() => started.server.close());
   t.ok(ecbResultReleaseEnabled(), 'on after start (Node 20: through the V8 flag it sets)');
-  const line = lines.find((l) => l.msg === 'sfu: SRTP crypto paths');
+  const line = lines.find((l) => l.msg === 'sfu: SRTP crypto paths and heap headroom');
   t.ok(line, 'logged at debug');
-  t.match(line?.obj, { ecbResultRelease: true });
+  t.match(line?.obj, { ecbResultRelease: true, heapGrowing: true });
   t.match(started.url, /^http:\/\/127\.0\.0\.1:\d+$/);
 });
