@@ -4,7 +4,7 @@
  *  [--idle-subscribers 200]
  *  [--budget 70] [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]
  *  [--profile AEAD_AES_128_GCM] [--cpu-prof DIR] [--verify-every 16] [--sfu-node-option X]…
- *  [--client-node-option X]… [--client-tick-ms 4] [--dgram-send] [--sfu-realtime]`
+ *  [--client-node-option X]… [--client-tick-ms 4] [--dgram-send] [--pin-cpus]`
  *
  * Two parts, one run:
  * - end to end (bench/sfu/e2e.ts): `SfuServer` in its own process (`--sfu-workers N`: N of
@@ -19,8 +19,8 @@
  * Subscribers read every packet's send stamp from its ciphertext (one AES block) and fully
  * unprotect 1 in `--verify-every` (all with `--quick`), reporting any that fail.
  * `--dgram-send` makes the SFU send with Node's `socket.send` instead of through the socket's
- * handle (`fastUdpSend: false`), to compare. `--sfu-realtime` runs the SFU under SCHED_FIFO
- * (a diagnostic: the SFU never waits for a CPU its clients hold). `--cpu-prof DIR` writes a V8 CPU profile of each SFU worker and each client process.
+ * handle (`fastUdpSend: false`), to compare. `--pin-cpus` gives the SFU a core of its own
+ * (taskset: the SFU on the last CPU, the clients on the others). `--cpu-prof DIR` writes a V8 CPU profile of each SFU worker and each client process.
  * `--quick` is the smoke-test size (a few seconds). Writes bench/out/sfu-<date>.json (not with
  * `--quick` or `--no-out`). Results: bench/RESULTS.md, "SFU".
  */
@@ -62,7 +62,7 @@ const USAGE = [
   '  end to end: [--steps 100,200,300,500,700,1000] [--max 1000] [--seconds 3]',
   '    [--room-size 10] [--clients 2] [--sfu-workers 1] [--idle-subscribers 200] [--budget 70]',
   '    [--client-tick-ms 4] [--sfu-node-option X]... [--client-node-option X]...',
-  '    [--dgram-send] [--sfu-realtime]',
+  '    [--dgram-send] [--pin-cpus]',
   '  router core: [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]',
   '    [--profile AEAD_AES_128_GCM]',
 ].join('\n');
@@ -115,7 +115,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       'memory-subscribers': { type: 'string' },
       profile: { type: 'string', default: 'AEAD_AES_128_GCM' },
       'dgram-send': { type: 'boolean', default: false },
-      'sfu-realtime': { type: 'boolean', default: false },
+      'pin-cpus': { type: 'boolean', default: false },
     },
   });
   const q = v.quick;
@@ -173,7 +173,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       clientNodeOptions: v['client-node-option'] ?? [SMALL_SEMI_SPACE_FLAG],
       tickMs: integer('client-tick-ms', v['client-tick-ms'] ?? String(SEND_TICK_MS), 1, 100),
       dgramSend: v['dgram-send'],
-      sfuRealtime: v['sfu-realtime'],
+      pinCpus: v['pin-cpus'],
     },
   };
 }
@@ -195,7 +195,7 @@ export async function runSfuBench(
             'port, rooms assigned to them round-robin (a room whole in one worker; a row ' +
             "sums the workers' CPU and forwarded packets)") +
         `${e.sfuNodeOptions?.length ? ` (node ${e.sfuNodeOptions.join(' ')})` : ''}` +
-        `${e.sfuRealtime ? ' under SCHED_FIFO 50 (--sfu-realtime, a diagnostic)' : ''}` +
+        `${e.pinCpus ? ' pinned to the last CPU, the clients to the others (--pin-cpus)' : ''}` +
         `${e.dgramSend ? ' sending with socket.send (--dgram-send)' : ''}; ` +
         `${e.clientProcesses} client process(es)` +
         `${e.clientNodeOptions?.length ? ` (node ${e.clientNodeOptions.join(' ')})` : ''} ` +

@@ -12,7 +12,7 @@
  */
 import { execFileSync, fork } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -82,12 +82,12 @@ export interface E2eOptions {
    */
   dgramSend?: boolean;
   /**
-   * Run each SFU process (all its threads) under SCHED_FIFO priority 50 (`chrt`, needs root or
-   * CAP_SYS_NICE; `--sfu-realtime`): the SFU then never waits for a CPU a client process
-   * holds, as on cores of its own. A diagnostic of how much of the p99 is the SFU sharing two
-   * cores with its own load generator, not the default measurement. Default false.
+   * Pin the SFU process (all its threads) to the machine's last CPU and the client processes
+   * to the others (`taskset`; `--pin-cpus`, one SFU worker only): the SFU then has a core of
+   * its own, as on a server whose clients are elsewhere, instead of sharing both cores with
+   * its own load generator. A labelled variant of the measurement, not the default.
    */
-  sfuRealtime?: boolean;
+  pinCpus?: boolean;
   /** Node/V8 options for the SFU process, e.g. `--trace-gc` (`--sfu-node-option`). */
   sfuNodeOptions?: readonly string[];
   /** The publishers' send-loop period in the clients, ms (`--client-tick-ms`). Default 4. */
@@ -208,13 +208,13 @@ function spawnChild<In, Out extends { type: string }>(
 
 type Server = ChildLink<ServerIn, ServerOut>;
 
-/** Puts every thread of process `pid` under SCHED_FIFO 50 (after it started all of them). */
-function realtime(pid: number | undefined): void {
-  if (pid === undefined) throw new Error('--sfu-realtime: the SFU process has no pid');
+/** Pins every thread of process `pid` to `cpus` (a taskset list such as `1` or `0-2`). */
+function pin(pid: number | undefined, cpus: string): void {
+  if (pid === undefined) throw new Error('--pin-cpus: a bench process has no pid');
   try {
-    execFileSync('chrt', ['--fifo', '--all-tasks', '--pid', '50', String(pid)]);
+    execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cpus, String(pid)]);
   } catch (err) {
-    throw new Error(`--sfu-realtime: chrt failed (needs root or CAP_SYS_NICE): ${String(err)}`);
+    throw new Error(`--pin-cpus: taskset failed: ${String(err)}`);
   }
 }
 type Mark = Extract<ServerOut, { type: 'mark' }>;
@@ -425,7 +425,14 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
   try {
     for (const s of servers) s.send({ type: 'start', fastUdpSend: o.dgramSend !== true });
     const readies = await Promise.all(servers.map((s) => s.expect('ready')));
-    if (o.sfuRealtime) for (const s of servers) realtime(s.proc.pid);
+    if (o.pinCpus) {
+      const last = availableParallelism() - 1;
+      if (last < 1 || servers.length !== 1) {
+        throw new Error('--pin-cpus needs 2 or more CPUs and one SFU worker');
+      }
+      pin(servers[0]!.proc.pid, String(last));
+      for (const c of clients) pin(c.proc.pid, last === 1 ? '0' : `0-${last - 1}`);
+    }
     const ready = readies[0]!;
     let rooms = 0;
     const targets = [...new Set(o.steps.map((s) => Math.min(s, o.maxTracks)))];
