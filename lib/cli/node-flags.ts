@@ -34,7 +34,7 @@ export function semiSpaceAdvice(
 /**
  * The old generation's headroom the SFU wants: V8 grows its limit to 3x what survived the last
  * full GC (`--heap-growing-percent=200`) instead of its dynamic 1.1-1.3x for a heap this small,
- * so a forwarding process of ~30 MB live runs a mark-sweep every tens of seconds rather than
+ * so a forwarding process of ~30 MB live runs a mark-sweep every several seconds rather than
  * about once a second; each one paused forwarding 3-12 ms and its backlog made the 10-35 ms
  * p99s of the end-to-end bench at 500 tracks (bench/RESULTS.md, "SFU", round 7: 0 mark-sweeps
  * and added p99 2.6-3.6 ms with it, 2-3 a window and 15-19 ms without, alternating runs).
