@@ -6,9 +6,9 @@
  *
  * Part 1, for each GHASH candidate (bench/srtp/ghash-candidates.ts) and key count: one
  * `size`-byte payload hashed per key, keys round-robin (as an SFU seals one packet per
- * subscriber), ns per 16-byte block of CPU time; `wasm-simd` (bench/srtp/ghash-wasm.ts) is the
- * WebAssembly SIMD experiment, measured with its per-call table copy, and `wasm-resident`
- * lib/srtp/ghash-simd.ts (tables resident in linear memory). Part 2, for each key count: µs of
+ * subscriber), ns per 16-byte block of CPU time; `wasm-resident` is lib/srtp/ghash-simd.ts
+ * (WebAssembly SIMD, tables resident in linear memory; round 6's copy-in experiment it replaced
+ * is in bench/RESULTS.md SRTP). Part 2, for each key count: µs of
  * CPU per packet for rtcd's SrtpSession.protectRtp (one session per key, AEAD_AES_128_GCM)
  * and for native GCM per packet, with the GC pauses seen meanwhile (PerformanceObserver 'gc').
  * Part 3, for each key count: transform-gcm.ts's protectRtp steps (KeystreamRuns, then GHASH
@@ -39,7 +39,6 @@ import {
   Shoup4Ghash,
   Shoup8Ghash,
   Shoup16Ghash,
-  WasmGhash,
   WasmResidentGhash,
 } from './srtp/ghash-candidates.js';
 
@@ -87,7 +86,6 @@ const CANDIDATES = [
   Shoup16Ghash,
   Shoup8Ghash,
   Shoup4Ghash,
-  WasmGhash,
   WasmResidentGhash,
 ];
 

@@ -1,6 +1,5 @@
 import { fillProducts, Ghash, powersOfH, reductionTable } from '../../lib/srtp/ghash.js';
 import { GhashSimd } from '../../lib/srtp/ghash-simd.js';
-import { compactTable, loadGhashWasm } from './ghash-wasm.js';
 
 /**
  * GHASH candidates for the per-key-table-size measurement of `npm run bench -- srtp-ghash`
@@ -844,38 +843,11 @@ export class Shoup16Ghash implements GhashCandidate {
   }
 }
 
-const WASM = loadGhashWasm();
-
-/**
- * GHASH in WebAssembly SIMD (./ghash-wasm.ts): 31 independent table loads per block and a
- * shift-and-XOR fold; the key's 4 kB table copied into the instance when the key changes, the
- * data copied in per call. Throws where the runtime has no WebAssembly SIMD.
- */
-export class WasmGhash implements GhashCandidate {
-  readonly name = 'wasm-simd';
-  readonly tableBytes = 256 * 16;
-  y0 = 0;
-  y1 = 0;
-  y2 = 0;
-  y3 = 0;
-  private readonly compact: Uint8Array;
-  constructor(h: Uint8Array) {
-    const m = new Int32Array(256 * 4);
-    fillProducts(m, 0, powersOfH(h, 8), 0, 8);
-    this.compact = compactTable(m);
-  }
-
-  blocks(view: DataView, at: number, end: number): void {
-    if (WASM === undefined) throw new Error('WebAssembly SIMD is not available here');
-    WASM.blocks(this, this.compact, view, at, end);
-  }
-}
-
 /**
  * GHASH in WebAssembly SIMD with the key's table resident (lib/srtp/ghash-simd.ts): each
  * key's 4 kB table stays in its slot of the shared memory (no copy when the key changes; each
- * byte's product is one row load and two shuffles instead of wasm-simd's two loads from an
- * 8 kB padded table); blocks are copied into the scratch and absorbed when the next key takes
+ * byte's product is one row load and two shuffles instead of round 6's two loads from an
+ * 8 kB padded table copied in per key, bench/RESULTS.md SRTP); blocks are copied into the scratch and absorbed when the next key takes
  * it. release() frees the slot (the bench calls it after each key count).
  */
 export class WasmResidentGhash extends GhashSimd implements GhashCandidate {

@@ -17,7 +17,7 @@ import { Slot, viewOf } from './views.js';
  * 4 + 4 accumulators; the high part folds back as hi·(1 + x + x^2 + x^7) (x^128 mod P) with
  * 64-bit lane shifts. Per protected 1,200 B packet, ~1.5-1.8x faster than the JS Ghash at 1 to
  * 1,000 keys (bench/RESULTS.md, SRTP). The round-6 experiment's layout (each row padded with 16
- * zero bytes, two unaligned loads per byte, no shuffles: bench/srtp/ghash-wasm.ts) measured
+ * zero bytes, two unaligned loads per byte, no shuffles; removed from bench/) measured
  * the same at 30 keys but ~10-25% slower per packet at 300-1,000 keys: 8 kB per key no longer
  * fits in L2 (interleaved runs, 2026-11-29).
  *

@@ -4,7 +4,7 @@
  * instructions behind the 0xFD prefix. Code is built as a plain byte list with one method per
  * instruction; the module is encoded once (at import time) and compiled with
  * `new WebAssembly.Module` — no .wasm file, no tool outside the repo. Used by
- * lib/srtp/ghash-simd.ts and the bench's experiments (bench/srtp/ghash-wasm.ts).
+ * lib/srtp/ghash-simd.ts.
  */
 
 /** Value types (§5.3.1). */
