@@ -16,12 +16,14 @@ t.test('defaults are the documented ones', async (t) => {
     sweepIntervalMs: 1_000,
     maxSessions: 100_000,
     receiveBufferBytes: 4 * 1024 * 1024,
+    fastUdpSend: true,
     tcpPort: undefined,
     tcpMaxFrameBytes: 65_535,
     tcpHandshakeTimeoutMs: 10_000,
     tcpMaxPendingConnections: 1_000,
   });
   t.equal(LITE_DEFAULTS.consentTimeoutMs, 30_000, 'RFC 7675 §5.1: 30 s');
+  t.equal(resolveLiteOptions({ fastUdpSend: false }).fastUdpSend, false, 'socket.send kept');
 });
 
 t.test('announced addresses: the bound one unless a wildcard, or the ones given', async (t) => {
