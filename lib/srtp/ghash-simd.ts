@@ -1,5 +1,5 @@
 import { Code, encodeModule, ValType } from '../util/wasm-encoder.js';
-import { fillProducts, Ghash, powersOfH } from './ghash.js';
+import { fillProducts, Ghash, powersOfH, tagWordsEqual, writeTagWords } from './ghash.js';
 import { xorInto } from './keystream-runs.js';
 import { Slot, viewOf } from './views.js';
 
@@ -514,25 +514,13 @@ export class GhashSimd {
   /** Writes Y (the tag, after finish) to `out[at, at + 16)`. */
   writeTag(out: Uint8Array, at: number): void {
     this.sync();
-    const o = viewOf(out, Slot.out);
-    const oa = out.byteOffset + at;
-    o.setInt32(oa, this.s0);
-    o.setInt32(oa + 4, this.s1);
-    o.setInt32(oa + 8, this.s2);
-    o.setInt32(oa + 12, this.s3);
+    writeTagWords(out, at, this.s0, this.s1, this.s2, this.s3);
   }
 
   /** Whether `data[at, at + 16)` equals Y (the tag, after finish), in time independent of both. */
   tagEquals(data: Uint8Array, at: number): boolean {
     this.sync();
-    const d = viewOf(data, Slot.tag);
-    const da = data.byteOffset + at;
-    const diff =
-      (this.s0 ^ d.getInt32(da)) |
-      (this.s1 ^ d.getInt32(da + 4)) |
-      (this.s2 ^ d.getInt32(da + 8)) |
-      (this.s3 ^ d.getInt32(da + 12));
-    return diff === 0;
+    return tagWordsEqual(data, at, this.s0, this.s1, this.s2, this.s3);
   }
 
   /** Y = (Y XOR X)·H for each 16-byte block X of `view[at, end)` (a multiple of 16 bytes). */

@@ -2,6 +2,42 @@ import { xorInto } from './keystream-runs.js';
 import { copyBytes, Slot, viewOf } from './views.js';
 
 /** H·x^k for k = 0…count - 1 (all 128 by default), four big-endian words each (`h`: 16 B). */
+/** Writes the tag words y0..y3 (big-endian) to `out[at, at + 16)`. */
+export function writeTagWords(
+  out: Uint8Array,
+  at: number,
+  y0: number,
+  y1: number,
+  y2: number,
+  y3: number,
+): void {
+  const o = viewOf(out, Slot.out);
+  const oa = out.byteOffset + at;
+  o.setInt32(oa, y0);
+  o.setInt32(oa + 4, y1);
+  o.setInt32(oa + 8, y2);
+  o.setInt32(oa + 12, y3);
+}
+
+/** Whether `data[at, at + 16)` equals the tag words y0..y3, in time independent of both. */
+export function tagWordsEqual(
+  data: Uint8Array,
+  at: number,
+  y0: number,
+  y1: number,
+  y2: number,
+  y3: number,
+): boolean {
+  const d = viewOf(data, Slot.tag);
+  const da = data.byteOffset + at;
+  const diff =
+    (y0 ^ d.getInt32(da)) |
+    (y1 ^ d.getInt32(da + 4)) |
+    (y2 ^ d.getInt32(da + 8)) |
+    (y3 ^ d.getInt32(da + 12));
+  return diff === 0;
+}
+
 export function powersOfH(h: Uint8Array, count = 128): Int32Array {
   const v = new DataView(h.buffer, h.byteOffset, 16);
   const powers = new Int32Array(count * 4);
@@ -349,24 +385,12 @@ export class Ghash {
 
   /** Writes Y (the tag, after finish) to `out[at, at + 16)`. */
   writeTag(out: Uint8Array, at: number): void {
-    const o = viewOf(out, Slot.out);
-    const oa = out.byteOffset + at;
-    o.setInt32(oa, this.y0);
-    o.setInt32(oa + 4, this.y1);
-    o.setInt32(oa + 8, this.y2);
-    o.setInt32(oa + 12, this.y3);
+    writeTagWords(out, at, this.y0, this.y1, this.y2, this.y3);
   }
 
   /** Whether `data[at, at + 16)` equals Y (the tag, after finish), in time independent of both. */
   tagEquals(data: Uint8Array, at: number): boolean {
-    const d = viewOf(data, Slot.tag);
-    const da = data.byteOffset + at;
-    const diff =
-      (this.y0 ^ d.getInt32(da)) |
-      (this.y1 ^ d.getInt32(da + 4)) |
-      (this.y2 ^ d.getInt32(da + 8)) |
-      (this.y3 ^ d.getInt32(da + 12));
-    return diff === 0;
+    return tagWordsEqual(data, at, this.y0, this.y1, this.y2, this.y3);
   }
 
   /**
