@@ -6,9 +6,8 @@
  */
 import { createSocket } from 'node:dgram';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { applyHeapGrowing } from '../../lib/cli/node-flags.js';
+import { tuneForForwarding } from '../../lib/cli/start-sfu.js';
 import { SfuServer } from '../../lib/sfu/sfu-server.js';
-import { enableEcbResultRelease } from '../../lib/srtp/keystream-runs.js';
 import { UdpSender } from '../../lib/util/udp-send.js';
 import { GcWatch } from './gc-watch.js';
 import {
@@ -97,10 +96,9 @@ function traffic(s: SfuServer): { forwarded: number; received: number } {
 
 async function handle(m: ServerIn): Promise<void> {
   if (m.type === 'start') {
-    // As `rtcd sfu` starts (lib/cli/start-sfu.ts): SRTP's ECB results freed at once, and the
-    // old generation's headroom (unless --sfu-node-option sets a --heap-growing-percent).
-    enableEcbResultRelease();
-    applyHeapGrowing();
+    // As `rtcd sfu` starts: SRTP's ECB results freed at once, and the old generation's
+    // headroom (unless --sfu-node-option sets a --heap-growing-percent).
+    tuneForForwarding();
     sfu = new SfuServer({
       // The bench's clients all come from 127.0.0.1 and connect hundreds at once: the
       // per-address request rate and the session counts are not what is measured.

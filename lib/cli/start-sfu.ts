@@ -15,13 +15,30 @@ export interface StartedSfu {
 }
 
 /**
+ * What a process that forwards media sets for itself, once, before sessions are made: the
+ * release of SRTP's ECB results (`enableEcbResultRelease`: on Node 20 a V8 flag for this
+ * process, so the entry point's call, as the semi-space flag is the bin's; 5-11% less CPU per
+ * protected packet there) and the old generation's headroom of `HEAP_GROWING_FLAG` unless
+ * node was started with a `--heap-growing-percent` of its own (node-flags.ts: fewer full GCs
+ * in forwarding). Returns what is on, with whether GHASH runs in WebAssembly SIMD. The SFU
+ * bench's processes call it too, to measure what `rtcd sfu` runs.
+ */
+export function tuneForForwarding(): {
+  ecbResultRelease: boolean;
+  ghashSimd: boolean;
+  heapGrowing: boolean;
+} {
+  return {
+    ecbResultRelease: enableEcbResultRelease(),
+    ghashSimd: ghashSimdAvailable(),
+    heapGrowing: applyHeapGrowing(),
+  };
+}
+
+/**
  * Listens; a server that fails to start is closed (nothing left bound). Warns when node runs
  * without the small semi-space flag, unless `o.advise` is false (an SFU worker, whose primary
- * has warned once for all). Turns on the release of SRTP's ECB results
- * (`enableEcbResultRelease`: on Node 20 a V8 flag for this process, so the entry point's
- * call, as the semi-space flag is the bin's): 5-11% less CPU per protected packet there; and
- * gives the old generation the headroom of `HEAP_GROWING_FLAG` unless node was started with
- * a `--heap-growing-percent` of its own (node-flags.ts: fewer full GCs in forwarding).
+ * has warned once for all). Tunes the process first (`tuneForForwarding`).
  */
 export async function startSfuServer(
   options: SfuServerOptions,
@@ -29,14 +46,7 @@ export async function startSfuServer(
   o: { advise?: boolean } = {},
 ): Promise<StartedSfu> {
   warnSemiSpace(log, o.advise);
-  log.debug(
-    {
-      ecbResultRelease: enableEcbResultRelease(),
-      ghashSimd: ghashSimdAvailable(),
-      heapGrowing: applyHeapGrowing(),
-    },
-    'sfu: SRTP crypto paths and heap headroom',
-  );
+  log.debug(tuneForForwarding(), 'sfu: SRTP crypto paths and heap headroom');
   const server = new SfuServer({ ...options, logger: log });
   let port: number;
   try {
