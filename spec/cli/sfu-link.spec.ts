@@ -8,8 +8,8 @@
 import t from 'tap';
 import WebSocket from 'ws';
 import { resolveSfuConfig, resolveSignalConfig } from '../../lib/cli/config.js';
-import { usageError } from '../helpers/cli-sfu.js';
-import { listeningPort, runRtcd, startRtcd, stop, waitForOutput } from '../signal/child.js';
+import { startLinkSignal, usageError } from '../helpers/cli-sfu.js';
+import { runRtcd, startRtcd, stop, waitForOutput } from '../signal/child.js';
 
 t.test('--sfu-secret: flag, environment, config file', async (t) => {
   const base = { auth: false };
@@ -98,18 +98,7 @@ t.test('help lists the link options; a usage error exits 2 with one line', async
 
 t.test('rtcd sfu --signal-url serves the sfu rooms of rtcd signal', async (t) => {
   const secret = 'cli-link-secret';
-  const signal = startRtcd([
-    'signal',
-    '--listen',
-    '127.0.0.1:0',
-    '--no-auth',
-    '--sfu-secret',
-    secret,
-  ]);
-  t.teardown(() => {
-    signal.kill('SIGKILL');
-  });
-  const port = await listeningPort(signal);
+  const { signal, port } = await startLinkSignal(t, secret);
   t.match(signal.out(), /"sfuLink":"\/sfu"/, 'the listening line says where SFUs link in');
   const sfu = startRtcd(
     ['sfu', '--listen', '127.0.0.1:0', '--udp-port', '0', '--log-level', 'info'],

@@ -5,11 +5,11 @@
  * through the worker holding it, and a WHIP publisher of that room name joins it there.
  */
 import t from 'tap';
-import { cliOffer, postSdp } from '../helpers/cli-sfu.js';
+import { cliOffer, postSdp, startLinkSignal } from '../helpers/cli-sfu.js';
 import { fileChromium, poll, sdkPage } from '../helpers/sfu-room-page.js';
 import { BROWSER_TOOLS, webRoot } from '../helpers/signal-page.js';
 import { requireTools, toolOptions } from '../interop/tools.js';
-import { listeningPort, startRtcd, stop, waitForOutput } from '../signal/child.js';
+import { startRtcd, stop, waitForOutput } from '../signal/child.js';
 
 const chromium = fileChromium(t);
 
@@ -19,20 +19,7 @@ t.test(
   async (t) => {
     if (!requireTools(t, BROWSER_TOOLS)) return;
     const secret = 'workers-link-secret';
-    const signal = startRtcd([
-      'signal',
-      '--listen',
-      '127.0.0.1:0',
-      '--no-auth',
-      '--sfu-secret',
-      secret,
-      '--web-root',
-      await webRoot(),
-    ]);
-    t.teardown(() => {
-      signal.kill('SIGKILL');
-    });
-    const port = await listeningPort(signal);
+    const { signal, port } = await startLinkSignal(t, secret, ['--web-root', await webRoot()]);
     const sfu = startRtcd(['sfu', '--listen', '127.0.0.1:0', '--udp-port', '0', '--workers', '2'], {
       RTCD_SIGNAL_URL: `ws://127.0.0.1:${port}/sfu`,
       RTCD_SIGNAL_SECRET: secret,

@@ -11,10 +11,10 @@
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
 import type { SfuClientMessage, SfuServerMessage } from '../../lib/signal/room-service.js';
-import { cliOffer, postSdp, startSfuChild } from '../helpers/cli-sfu.js';
+import { cliOffer, postSdp, startLinkSignal, startSfuChild } from '../helpers/cli-sfu.js';
 import { exitAfterTests, WrtcClient, waitFor } from '../helpers/wrtc-client.js';
 import { type WhipSession, whipPublish } from '../helpers/wrtc-whip.js';
-import { listeningPort, startRtcd, stop, waitForOutput } from '../signal/child.js';
+import { stop, waitForOutput } from '../signal/child.js';
 
 exitAfterTests(t);
 
@@ -30,18 +30,7 @@ const candidatePort = (sdp: string) =>
 
 /** `rtcd signal` and `rtcd sfu --workers 2` linked to it, both killed when `t` ends. */
 async function linkedPair(t: Test, extra: string[] = []) {
-  const signal = startRtcd([
-    'signal',
-    '--listen',
-    '127.0.0.1:0',
-    '--no-auth',
-    '--sfu-secret',
-    SECRET,
-  ]);
-  t.teardown(() => {
-    signal.kill('SIGKILL');
-  });
-  const port = await listeningPort(signal);
+  const { signal, port } = await startLinkSignal(t, SECRET);
   const { child: sfu, ready } = await startSfuChild<{ url: string; udp: { ports: number[] } }>(
     t,
     ['sfu', '--listen', '127.0.0.1:0', '--udp-port', '0', '--workers', '2', ...extra],

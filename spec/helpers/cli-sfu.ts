@@ -1,11 +1,11 @@
 /**
  * Shared by the `rtcd sfu` CLI specs (spec/cli/sfu*.spec.ts): the one-line message of a
- * CliUsageError, a child `rtcd sfu` started until its listening line, and a hand-written
- * browser-like WHIP/WHEP offer POSTed to a child process.
+ * CliUsageError, a child `rtcd signal` that SFUs link to, a child `rtcd sfu` started until its
+ * listening line, and a hand-written browser-like WHIP/WHEP offer POSTed to a child process.
  */
 import type { Test } from 'tap';
 import { CliUsageError } from '../../lib/cli/config.js';
-import { type Child, startRtcd, waitForOutput } from '../signal/child.js';
+import { type Child, listeningPort, startRtcd, waitForOutput } from '../signal/child.js';
 
 /** The one-line message of the CliUsageError `fn` throws. */
 export function usageError(fn: () => unknown): string {
@@ -16,6 +16,30 @@ export function usageError(fn: () => unknown): string {
     throw err;
   }
   throw new Error('expected a CliUsageError, nothing was thrown');
+}
+
+/**
+ * Starts `rtcd signal` on a free port, without auth, taking SFU links that present `secret`
+ * (`extra`: more flags); killed when `t` ends. Resolves with the child and its HTTP port.
+ */
+export async function startLinkSignal(
+  t: Test,
+  secret: string,
+  extra: string[] = [],
+): Promise<{ signal: Child; port: number }> {
+  const signal = startRtcd([
+    'signal',
+    '--listen',
+    '127.0.0.1:0',
+    '--no-auth',
+    '--sfu-secret',
+    secret,
+    ...extra,
+  ]);
+  t.teardown(() => {
+    signal.kill('SIGKILL');
+  });
+  return { signal, port: await listeningPort(signal) };
 }
 
 /**

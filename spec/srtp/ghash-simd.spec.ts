@@ -8,20 +8,9 @@ import { createCipheriv } from 'node:crypto';
 import t from 'tap';
 import { Ghash } from '../../lib/srtp/ghash.js';
 import { GhashSimd, ghashSimdAvailable } from '../../lib/srtp/ghash-simd.js';
+import { prng } from '../helpers/prng.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-
-/** mulberry32: a fixed-seed generator, so a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bytes(r: () => number, n: number): Buffer {
   const b = Buffer.alloc(n);
@@ -90,7 +79,7 @@ t.test('WebAssembly SIMD is available on this Node (the tests below need it)', (
 });
 
 t.test('GMAC on 3,000 random keys and AAD sizes 0-1,500 B: node:crypto and Ghash agree', (t) => {
-  const r = rng(7714);
+  const r = prng(7714);
   const live: Key[] = [];
   let tagBad = 0;
   let yBad = 0;
@@ -130,7 +119,7 @@ t.test('GMAC on 3,000 random keys and AAD sizes 0-1,500 B: node:crypto and Ghash
 });
 
 t.test('GCM-sealed packets, 2,000 random keys/sizes 0-1,500 B: node:crypto and Ghash', (t) => {
-  const r = rng(3711);
+  const r = prng(3711);
   const live: Key[] = [];
   let bad = 0;
   let openBad = 0;
@@ -169,7 +158,7 @@ t.test('GCM-sealed packets, 2,000 random keys/sizes 0-1,500 B: node:crypto and G
 });
 
 t.test('more than one scratch of data (update and seal of 70,000 B)', (t) => {
-  const r = rng(1);
+  const r = prng(1);
   const k = makeKey(bytes(r, 16));
   const iv = bytes(r, 12);
   const aad = bytes(r, 70_001);
@@ -189,7 +178,7 @@ t.test('more than one scratch of data (update and seal of 70,000 B)', (t) => {
 });
 
 t.test('keys interleaved mid-GHASH: each result as if computed alone', (t) => {
-  const r = rng(42);
+  const r = prng(42);
   const keys = Array.from({ length: 5 }, () => makeKey(bytes(r, 16)));
   const parts = keys.map(() => [bytes(r, 37), bytes(r, 64), bytes(r, 5)]);
   for (const k of keys) k.simd.reset();

@@ -11,6 +11,7 @@ import t from 'tap';
 import { deriveSessionKeys, type SessionKeys } from '../../lib/srtp/key-derivation.js';
 import type { SrtpProfileName } from '../../lib/srtp/profiles.js';
 import { SrtpSession } from '../../lib/srtp/session.js';
+import { prng } from '../helpers/prng.js';
 
 const PROFILES: SrtpProfileName[] = [
   'AES_CM_128_HMAC_SHA1_80',
@@ -28,18 +29,6 @@ function keysFor(profile: SrtpProfileName) {
   return {
     masterKey: key.subarray(0, profile === 'AEAD_AES_256_GCM' ? 32 : 16),
     masterSalt: salt.subarray(0, profile.startsWith('AEAD') ? 12 : 14),
-  };
-}
-
-/** A seeded generator (mulberry32), so a failure reproduces. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
   };
 }
 
@@ -94,7 +83,7 @@ for (const profile of PROFILES) {
   t.test(`${profile}: keystream made ahead equals per-packet sealing: sizes, order, SSRCs`, (t) => {
     const keys = keysFor(profile);
     const rtpKeys = deriveSessionKeys(profile, keys).rtp;
-    const next = random(3711);
+    const next = prng(3711);
     const tx = new SrtpSession({ profile, keys, replayWindow: 1024 });
     const rx = new SrtpSession({ profile, keys, replayWindow: 1024 });
     // 80 SSRCs: more than the runs a transform keeps, so runs are dropped and remade.
@@ -217,7 +206,7 @@ t.test(
       block.writeUInt32BE(ssrc, 4);
       block.writeUInt32BE(index, 8);
     };
-    const rnd = random(42);
+    const rnd = prng(42);
     const ssrcs = Array.from({ length: 64 }, () => Math.floor(rnd() * 2 ** 32));
     const runs = new KeystreamRuns(counting, firstBlock);
     for (step = 0; step < 64; step++) {
