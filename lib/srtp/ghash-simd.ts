@@ -21,7 +21,8 @@ import { Slot, viewOf } from './views.js';
  * the same at 30 keys but ~10-25% slower per packet at 300-1,000 keys: 8 kB per key no longer
  * fits in L2 (interleaved runs, 2026-11-29).
  *
- * Memory: page 0 is the scratch (Y at 0, the data to absorb at DATA_AT, up to CHUNK bytes);
+ * Memory: page 0 is the scratch (Y at 0, the data to absorb at DATA_AT, up to CHUNK bytes;
+ * then seal's plaintext/ciphertext and keystream, CHUNK bytes each);
  * from page 1 on, fixed slots of SLOT_BYTES (4 kB, the table, 64-byte aligned), one per live
  * key, handed out from a free list. When the list is empty the memory grows (slots doubled, at
  * least 64) up to MAX_KEYS live keys (65,536: 256 MB of linear memory at most; a 500-track
@@ -32,11 +33,12 @@ import { Slot, viewOf } from './views.js';
  * the slot (idempotent); a FinalizationRegistry frees it if the object is collected unreleased
  * (a safety net: collection may come late or, at exit, never).
  *
- * Calls are batched: update, blocks and seal copy their blocks into the scratch (word stores,
- * each block reversed; no view made per call) and the kernel runs once, at finish() or when
+ * Calls are batched: update and blocks copy their blocks into the scratch (word stores, each
+ * block reversed; no view made per call), seal has the kernel's `seal` put its ciphertext
+ * there (v128 XOR, blocks reversed by a shuffle), and `absorb` runs once, at finish() or when
  * Y is read (y0…y3, writeTag, tagEquals), when the scratch is full, or when another key
- * starts using the scratch (its pending blocks are absorbed first). A protected packet is one
- * call into WebAssembly.
+ * starts using the scratch (its pending blocks are absorbed first). A protected packet is two
+ * calls into WebAssembly (seal, then absorb at finish).
  */
 
 /** Why a GhashSimd could not be made or used (stable codes). */
@@ -71,6 +73,14 @@ const DATA_AT = 64;
  * absorbs much without finish() (a packet is at most ~1,500 B).
  */
 const CHUNK = 16384;
+/** seal's plaintext, then (in place) its ciphertext: up to CHUNK bytes. */
+const TEXT_AT = DATA_AT + CHUNK;
+/** seal's keystream: up to CHUNK bytes (page 0 ends at TEXT_AT + 2·CHUNK = 49,216 B). */
+const KS_AT = TEXT_AT + CHUNK;
+/** Ciphertext lengths whose view of TEXT_AT is kept (≤ 2,048 views, ~200 kB at most). */
+const TEXT_VIEWS = 2048;
+const noTexts = (): (Uint8Array | undefined)[] =>
+  Array.from({ length: TEXT_VIEWS + 1 }, () => undefined);
 /** Where slot s (its row 0) starts. */
 const slotStart = (s: number) => PAGE + s * SLOT_BYTES;
 const MAX_PAGES = 1 + Math.ceil((MAX_KEYS * SLOT_BYTES) / PAGE);
@@ -160,13 +170,50 @@ function absorbCode(): Code {
   return c;
 }
 
+/**
+ * GCM-CTR over the `n` bytes at TEXT_AT (n ≤ CHUNK): C = P XOR the keystream at KS_AT, written
+ * over P, and each C block byte-reversed to memory[d…] (the data absorb reads); the last
+ * partial block's bytes past n are zero in both (a mask: lane j kept where j < n mod 16).
+ */
+function sealCode(): Code {
+  const D = 0;
+  const N = 1;
+  const I = 2;
+  const FULL = 3;
+  const C = 4;
+  const c = new Code();
+  c.get(N).i32Const(~15).i32And().set(FULL);
+  c.block();
+  c.get(FULL).i32Eqz().brIf(0);
+  c.loop();
+  c.get(I).get(I).v128Load(TEXT_AT).get(I).v128Load(KS_AT).v128Xor().tee(C).v128Store(TEXT_AT);
+  c.get(D).get(I).i32Add().get(C).get(C).i8x16Shuffle(REVERSE).v128Store();
+  c.get(I).i32Const(16).i32Add().tee(I).get(FULL).i32LtU().brIf(0);
+  c.end();
+  c.end();
+  c.block();
+  c.get(FULL).get(N).i32LtU().i32Eqz().brIf(0);
+  c.get(I).v128Load(TEXT_AT).get(I).v128Load(KS_AT).v128Xor();
+  c.get(N).get(FULL).i32Sub().i8x16Splat().v128Const(LANES).i8x16GtU().v128And().set(C);
+  c.get(I).get(C).v128Store(TEXT_AT);
+  c.get(D).get(I).i32Add().get(C).get(C).i8x16Shuffle(REVERSE).v128Store();
+  c.end();
+  return c;
+}
+
+/** Lane numbers 0…15, and the shuffle that reverses a block's bytes. */
+const LANES = Array.from({ length: 16 }, (_, j) => j);
+const REVERSE = LANES.map((j) => 15 - j);
 const ZERO = Array.from({ length: 16 }, () => 0);
 /** Shuffle of (a ‖ b): a's high 8 bytes into the low half, b's first 8 (zeros) above. */
 const HIGH_LANE_DOWN = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23];
 /** SHIFT[i]: lanes i…i + 15 of (a ‖ b), a's lanes moved down i places (x64 `palignr`). */
 const SHIFT = Array.from({ length: 16 }, (_, i) => Array.from({ length: 16 }, (_, j) => i + j));
 
-/** The kernel module's bytes: `absorb(p, end, t)` over a memory of 1 to MAX_PAGES pages. */
+/**
+ * The kernel module's bytes: `absorb(p, end, t)` and `seal(d, n)` over a memory of 1 to
+ * MAX_PAGES pages.
+ */
 export function ghashSimdModuleBytes(): Uint8Array {
   return encodeModule({
     memoryPages: 1,
@@ -184,6 +231,13 @@ export function ghashSimdModuleBytes(): Uint8Array {
         ],
         code: absorbCode(),
       },
+      {
+        name: 'seal',
+        params: [ValType.i32, ValType.i32],
+        results: [],
+        locals: [ValType.i32, ValType.i32, ValType.v128],
+        code: sealCode(),
+      },
     ],
   });
 }
@@ -191,6 +245,7 @@ export function ghashSimdModuleBytes(): Uint8Array {
 // --- the WebAssembly JS API, found on globalThis (absent under --jitless) --------------------
 
 type Absorb = (p: number, end: number, t: number) => void;
+type Seal = (d: number, n: number) => void;
 
 interface WasmMemory {
   readonly buffer: ArrayBuffer;
@@ -202,6 +257,10 @@ function isFunction(f: unknown): f is (...args: unknown[]) => unknown {
 }
 
 function isAbsorb(f: unknown): f is Absorb {
+  return typeof f === 'function';
+}
+
+function isSeal(f: unknown): f is Seal {
   return typeof f === 'function';
 }
 
@@ -218,7 +277,7 @@ function isMemory(m: unknown): m is WasmMemory {
 const littleEndianHost = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /** The compiled instance's parts, or undefined when this runtime cannot run the kernel. */
-function instantiate(): { memory: WasmMemory; absorb: Absorb } | undefined {
+function instantiate(): { memory: WasmMemory; absorb: Absorb; seal: Seal } | undefined {
   try {
     const wa: unknown = Reflect.get(globalThis, 'WebAssembly');
     if (!littleEndianHost || typeof wa !== 'object' || wa === null) return undefined;
@@ -237,8 +296,9 @@ function instantiate(): { memory: WasmMemory; absorb: Absorb } | undefined {
     if (typeof e !== 'object' || e === null) return undefined;
     const memory: unknown = Reflect.get(e, 'memory');
     const absorb: unknown = Reflect.get(e, 'absorb');
-    if (!isMemory(memory) || !isAbsorb(absorb)) return undefined;
-    return { memory, absorb };
+    const seal: unknown = Reflect.get(e, 'seal');
+    if (!isMemory(memory) || !isAbsorb(absorb) || !isSeal(seal)) return undefined;
+    return { memory, absorb, seal };
   } catch {
     return undefined;
   }
@@ -252,6 +312,7 @@ class Kernel {
   words: Int32Array;
   bytes: Uint8Array;
   readonly absorb: Absorb;
+  readonly seal: Seal;
   /** Whose Y is in the scratch, with `pending` bytes of its blocks at DATA_AT. */
   owner: GhashSimd | undefined = undefined;
   pending = 0;
@@ -260,12 +321,26 @@ class Kernel {
   private readonly free: number[] = [];
   capacity = 0;
   live = 0;
+  /** texts[n]: a view of the n bytes at TEXT_AT (n ≤ TEXT_VIEWS), made on first use. */
+  private texts = noTexts();
 
-  constructor(memory: WasmMemory, absorb: Absorb) {
+  constructor(memory: WasmMemory, absorb: Absorb, seal: Seal) {
     this.memory = memory;
     this.absorb = absorb;
+    this.seal = seal;
     this.words = new Int32Array(memory.buffer);
     this.bytes = new Uint8Array(memory.buffer);
+  }
+
+  /** A view of seal's n bytes of ciphertext (cached up to TEXT_VIEWS bytes: no allocation). */
+  text(n: number): Uint8Array {
+    if (n > TEXT_VIEWS) return new Uint8Array(this.bytes.buffer, TEXT_AT, n);
+    let v = this.texts[n];
+    if (v === undefined) {
+      v = new Uint8Array(this.bytes.buffer, TEXT_AT, n);
+      this.texts[n] = v;
+    }
+    return v;
   }
 
   get memoryBytes(): number {
@@ -289,6 +364,7 @@ class Kernel {
       // The old ArrayBuffer is detached by grow: every view is remade here (only here).
       this.words = new Int32Array(this.memory.buffer);
       this.bytes = new Uint8Array(this.memory.buffer);
+      this.texts = noTexts();
       const total = Math.min(MAX_KEYS, Math.floor(((pages - 1) * PAGE) / SLOT_BYTES));
       for (let s = total - 1; s >= this.capacity; s--) this.free.push(s);
       this.capacity = total;
@@ -308,7 +384,7 @@ let kernel: Kernel | null | undefined;
 function getKernel(): Kernel | null {
   if (kernel === undefined) {
     const parts = instantiate();
-    kernel = parts === undefined ? null : new Kernel(parts.memory, parts.absorb);
+    kernel = parts === undefined ? null : new Kernel(parts.memory, parts.absorb, parts.seal);
   }
   return kernel;
 }
@@ -450,43 +526,29 @@ export class GhashSimd {
   /**
    * GCM-CTR encryption fused with GHASH: out[at + i] = src[at + i] ^ keystream (the DataView
    * `ks` from `ksAt`) for i < n, each ciphertext block written to `out` and (reversed) to the
-   * scratch in one pass; the last partial block zero-padded, as update does. `out` may be
-   * `src` (in place) but must not overlap it otherwise.
+   * scratch; the last partial block zero-padded, as update does. `out` may be `src` (in place)
+   * but must not overlap it otherwise. The plaintext and keystream are copied into the scratch
+   * (one memcpy each), the kernel's `seal` XORs and reverses 16 bytes at a time (v128), and
+   * one memcpy copies the ciphertext to `out`. Past CHUNK bytes (not a packet), in JS.
    */
   seal(src: Uint8Array, out: Uint8Array, at: number, ks: DataView, ksAt: number, n: number): void {
-    const full = n & ~15;
-    if (full + 16 > CHUNK) {
+    const padded = (n + 15) & ~15;
+    if (padded > CHUNK) {
       xorInto(out, at, src, ks, ksAt, n);
       this.update(out, at, n);
       return;
     }
-    const k = this.take(full);
-    const s = viewOf(src, Slot.src);
-    const v = viewOf(out, Slot.out);
-    const sa = src.byteOffset + at;
-    const oa = out.byteOffset + at;
-    const w = k.words;
-    let o = (DATA_AT + k.pending) >> 2;
-    for (let b = 0; b < full; b += 16) {
-      const c0 = s.getInt32(sa + b) ^ ks.getInt32(ksAt + b);
-      const c1 = s.getInt32(sa + b + 4) ^ ks.getInt32(ksAt + b + 4);
-      const c2 = s.getInt32(sa + b + 8) ^ ks.getInt32(ksAt + b + 8);
-      const c3 = s.getInt32(sa + b + 12) ^ ks.getInt32(ksAt + b + 12);
-      v.setInt32(oa + b, c0);
-      v.setInt32(oa + b + 4, c1);
-      v.setInt32(oa + b + 8, c2);
-      v.setInt32(oa + b + 12, c3);
-      w[o] = c3;
-      w[o + 1] = c2;
-      w[o + 2] = c1;
-      w[o + 3] = c0;
-      o += 4;
-    }
-    k.pending += full;
-    if (full < n) {
-      xorInto(out, at + full, src, ks, ksAt + full, n - full);
-      this.tail(out, at + full, n - full);
-    }
+    const k = this.take(padded);
+    const b = k.bytes;
+    // All of src when it fits: src[at] lands at TEXT_AT, the bytes before it over the free end
+    // of the data area (after the pending blocks), those after it over the text and keystream
+    // areas (the keystream is copied next). No view is made; otherwise a view of the n bytes.
+    if (at + k.pending <= CHUNK && src.length - at <= 2 * CHUNK) b.set(src, TEXT_AT - at);
+    else b.set(new Uint8Array(src.buffer, src.byteOffset + at, n), TEXT_AT);
+    b.set(new Uint8Array(ks.buffer, ks.byteOffset + ksAt, n), KS_AT);
+    k.seal(DATA_AT + k.pending, n);
+    k.pending += padded;
+    out.set(k.text(n), at);
   }
 
   /**

@@ -163,6 +163,13 @@ export class Code {
   i32x4Splat(): this {
     return this.simd(0x11);
   }
+  i8x16Splat(): this {
+    return this.simd(0x0f);
+  }
+  /** i8x16.gt_u: each lane all ones where a's byte > b's (unsigned), else zero. */
+  i8x16GtU(): this {
+    return this.simd(0x28);
+  }
   i16x8ExtendLowI8x16U(): this {
     return this.simd(0x89);
   }
