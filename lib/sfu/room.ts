@@ -65,6 +65,12 @@ export class Room extends Emitter<RoomEvents> {
 
   tick(now: number): void {
     for (const p of [...this.participants.values()]) p.tick(now);
+    this.tickOwn(now);
+  }
+
+  /** The room's own timed work (the active-speaker decision), not its participants'. */
+  tickOwn(now: number): void {
+    if (this.closed) return;
     if (now >= this.nextSpeakerAt) {
       this.nextSpeakerAt = now + this.opts.activeSpeakerIntervalMs;
       const speaker = this.activeSpeaker.update(this.producers());

@@ -8,6 +8,7 @@ import {
   type RouterOptions,
   resolveRouterOptions,
 } from './options.js';
+import type { Participant } from './participant.js';
 import { Room } from './room.js';
 
 export type RouterEvents = { close: []; room: [room: Room] };
@@ -23,6 +24,10 @@ export class Router extends Emitter<RouterEvents> {
   readonly rooms = new Map<string, Room>();
   closed = false;
   private timer: NodeJS.Timeout | undefined;
+  /** The unfinished sliced pass (participants, then their room), and where it is. */
+  private readonly pass: (Participant | Room)[] = [];
+  private passAt = 0;
+  private pending: NodeJS.Immediate | undefined;
 
   constructor(options: RouterOptions = {}) {
     super();
@@ -51,15 +56,55 @@ export class Router extends Emitter<RouterEvents> {
   }
 
   /**
-   * For hosts that do not drive `tick()` themselves: calls it every `intervalMs` (default 20)
-   * on an unref'd timer until `close()` or the returned stop function.
+   * The same work as `tick()` — every participant's, then each room's own — in slices of at
+   * most `tickSliceMs` of wall time, each slice's `now` read when it starts; between slices
+   * the event loop runs (`setImmediate`), so packets that arrive during a pass wait for one
+   * slice, not for the whole pass over every leg. A call while a pass is unfinished does
+   * nothing (that pass is still behind). Returns whether the whole pass ran in this call.
+   */
+  tickSliced(): boolean {
+    if (this.closed || this.pass.length > 0) return false;
+    for (const room of this.rooms.values()) {
+      for (const p of room.participants.values()) this.pass.push(p);
+      this.pass.push(room);
+    }
+    this.passAt = 0;
+    return this.runSlice();
+  }
+
+  /** Ticks the pass's next items until it ends or the slice's time is up. */
+  private runSlice(): boolean {
+    this.pending = undefined;
+    const start = performance.now();
+    const now = this.options.now();
+    const pass = this.pass;
+    while (this.passAt < pass.length) {
+      const item = pass[this.passAt++]!;
+      if (item instanceof Room) item.tickOwn(now);
+      else item.tick(now);
+      if (performance.now() - start >= this.options.tickSliceMs && this.passAt < pass.length) {
+        this.pending = setImmediate(this.nextSlice);
+        return false;
+      }
+    }
+    pass.length = 0;
+    return true;
+  }
+
+  private readonly nextSlice = (): void => {
+    if (!this.closed) this.runSlice();
+  };
+
+  /**
+   * For hosts that do not drive `tick()` themselves: a pass every `intervalMs` (default 20),
+   * as `tickSliced()`, on an unref'd timer until `close()` or the returned stop function.
    */
   startTicking(intervalMs = 20): () => void {
     if (!(intervalMs >= 1 && intervalMs <= 10_000)) {
       throw new TypeError('startTicking: intervalMs must be in [1, 10000]');
     }
     this.stopTicking();
-    this.timer = setInterval(() => this.tick(), intervalMs);
+    this.timer = setInterval(() => this.tickSliced(), intervalMs);
     this.timer.unref();
     return () => this.stopTicking();
   }
@@ -67,6 +112,9 @@ export class Router extends Emitter<RouterEvents> {
   stopTicking(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.pending) clearImmediate(this.pending);
+    this.pending = undefined;
+    this.pass.length = 0;
   }
 
   roomClosed(room: Room): void {

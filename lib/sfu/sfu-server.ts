@@ -162,7 +162,7 @@ export class SfuServer {
   }
 
   private tick(): void {
-    this.router.tick();
+    this.router.tickSliced();
     const now = performance.now();
     const elapsed = now - this.lastSweepAt;
     if (elapsed < 1000) return;

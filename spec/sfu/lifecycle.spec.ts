@@ -221,3 +221,65 @@ t.test('startTicking drives tick() on a timer until close', async (t) => {
   await new Promise((r) => setTimeout(r, 30));
   t.equal(rtcp.length, n, 'stopped with the router');
 });
+
+t.test('tickSliced does tick() in slices, yielding to the event loop between them', async (t) => {
+  const rtcpFrom = new Map<string, number>();
+  const router = new Router({ reportIntervalMs: 10, tickSliceMs: 0.01 });
+  const publishers = [];
+  for (let r = 0; r < 20; r++) {
+    const room = router.createRoom(`room-${r}`);
+    for (let i = 0; i < 10; i++) {
+      const id = `${r}-${i}`;
+      const p = room.join({
+        id,
+        sendRtp: () => {},
+        sendRtcp: () => rtcpFrom.set(id, (rtcpFrom.get(id) ?? 0) + 1),
+      });
+      const mic = p.publish({ ...OPUS, encodings: [{ ssrc: 1 + r * 10 + i }] });
+      p.receiveRtp(rtp({ ssrc: 1 + r * 10 + i, seq: 1, ts: 0, pt: 111 }));
+      publishers.push(mic);
+    }
+  }
+  // Every publisher has received a packet: the first pass owes each one receiver report.
+  t.notOk(router.tickSliced(), 'a 10 µs slice cannot tick 200 participants at once');
+  const first = rtcpFrom.size;
+  t.ok(first > 0 && first < 200, `${first} of 200 reported in the first slice`);
+  t.notOk(router.tickSliced(), 'a call during the pass does not start another');
+  let turns = 0;
+  while (rtcpFrom.size < 200 && turns < 10_000) {
+    await new Promise((r) => setImmediate(r));
+    turns++;
+  }
+  t.equal(rtcpFrom.size, 200, 'every participant ticked once the pass ended');
+  t.ok(turns >= 1, `the rest came in ${turns} later turn(s) of the event loop`);
+  t.ok(
+    [...rtcpFrom.values()].every((n) => n === 1),
+    'each once: the overlapping call was dropped',
+  );
+
+  // Closing mid-pass stops it: no participant ticks after close.
+  const fresh = new Router({ reportIntervalMs: 10, tickSliceMs: 0.01 });
+  let sent = 0;
+  for (let i = 0; i < 100; i++) {
+    const p = fresh.createRoom().join({ sendRtp: () => {}, sendRtcp: () => sent++ });
+    p.publish({ ...OPUS, encodings: [{ ssrc: 1000 + i }] });
+    p.receiveRtp(rtp({ ssrc: 1000 + i, seq: 1, ts: 0, pt: 111 }));
+  }
+  t.notOk(fresh.tickSliced());
+  const before = sent;
+  fresh.close();
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  t.equal(sent, before, 'nothing ticked after close()');
+
+  // A generous slice does the whole pass in the call, as tick() would.
+  const whole = new Router({ reportIntervalMs: 10 });
+  let reports = 0;
+  const p = whole.createRoom().join({ sendRtp: () => {}, sendRtcp: () => reports++ });
+  p.publish({ ...OPUS, encodings: [{ ssrc: 5 }] });
+  p.receiveRtp(rtp({ ssrc: 5, seq: 1, ts: 0, pt: 111 }));
+  t.ok(whole.tickSliced(), 'one participant: done within the default slice');
+  t.equal(reports, 1);
+  whole.close();
+  router.close();
+});
