@@ -13,8 +13,9 @@
 import { execFileSync, fork } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { availableParallelism, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compiledJs } from '../compiled-js.js';
 import {
   ChildLink,
   type ClientLink,
@@ -114,7 +115,7 @@ export interface E2eStep {
   /** RTP packets the SFU received per second of the window, and the publishers sent. */
   sfuReceivedPerSecond: number;
   publishedPerSecond: number;
-  /** What the SFU dropped or closed during the window, by `where:reason`. */
+  /** What the SFU dropped or closed during the phase (warm-up to drain), by `where:reason`. */
   sfuDrops: Record<string, number>;
   /** SFU process CPU time / window wall time (1.0 = one core busy), summed over workers. */
   sfuCpuShare: number;
@@ -191,7 +192,6 @@ export interface E2eResult {
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const tsx = import.meta.resolve('tsx');
 const BARE_MS = 1000;
 const BARE_SINKS = 64;
 
@@ -199,11 +199,12 @@ function spawnChild<In, Out extends { type: string }>(
   file: string,
   extraExecArgv: readonly string[] = [],
 ): ChildLink<In, Out> {
-  const proc = fork(`${here}${file}`, [], {
-    execArgv: ['--import', tsx, '--expose-gc', ...extraExecArgv],
+  // Compiled JavaScript (bench/compiled-js.ts), not tsx: no loader thread to wait for.
+  const proc = fork(file, [], {
+    execArgv: ['--expose-gc', ...extraExecArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  return new ChildLink(proc, file);
+  return new ChildLink(proc, basename(file));
 }
 
 type Server = ChildLink<ServerIn, ServerOut>;
@@ -223,11 +224,19 @@ interface PhaseTotals extends ClientTotals {
   /** Each SFU worker's mark at the window's start and end (SFU phase only). */
   sfuBefore?: Mark[];
   sfu?: Mark[];
+  /** Each worker's drop counters before the warm-up and after the drain (SFU phase only). */
+  dropsBefore?: Record<string, number>[];
+  dropsAfter?: Record<string, number>[];
 }
 
 async function markAll(servers: readonly Server[]): Promise<Mark[]> {
   for (const s of servers) s.send({ type: 'mark' });
   return Promise.all(servers.map((s) => s.expect('mark')));
+}
+
+async function dropsAll(servers: readonly Server[]): Promise<Record<string, number>[]> {
+  for (const s of servers) s.send({ type: 'drops' });
+  return (await Promise.all(servers.map((s) => s.expect('drops')))).map((m) => m.drops);
 }
 
 /**
@@ -245,6 +254,7 @@ async function phase(
   tickMs: number | undefined,
   servers?: readonly Server[],
 ): Promise<PhaseTotals> {
+  const dropsBefore = servers ? await dropsAll(servers) : undefined;
   startPhase(clients, mode, warmupMs, durationMs, drainMs, verifyEvery, tickMs);
   let sfuBefore: Mark[] | undefined;
   let sfu: Mark[] | undefined;
@@ -257,6 +267,10 @@ async function phase(
   const t: PhaseTotals = await phaseTotals(clients);
   if (sfuBefore) t.sfuBefore = sfuBefore;
   if (sfu) t.sfu = sfu;
+  if (servers && dropsBefore) {
+    t.dropsBefore = dropsBefore;
+    t.dropsAfter = await dropsAll(servers);
+  }
   return t;
 }
 
@@ -264,8 +278,16 @@ function addCounts(into: Record<string, number>, from: Record<string, number>, s
   for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + sign * n;
 }
 
-/** The workers' marks as one SFU: CPU, traffic and drops summed; lag and GC of the worst. */
-function sfuWindow(before: readonly Mark[], after: readonly Mark[]) {
+/**
+ * The workers' marks as one SFU: CPU and traffic summed, lag and GC of the worst; drops summed
+ * over the whole phase (warm-up, window and drain: `dropsAll`).
+ */
+function sfuWindow(
+  before: readonly Mark[],
+  after: readonly Mark[],
+  dropsBefore: readonly Record<string, number>[],
+  dropsAfter: readonly Record<string, number>[],
+) {
   let cpuUs = 0;
   let forwarded = 0;
   let received = 0;
@@ -278,8 +300,8 @@ function sfuWindow(before: readonly Mark[], after: readonly Mark[]) {
     cpuUs += m.cpuUs;
     forwarded += m.forwarded - b.forwarded;
     received += m.received - b.received;
-    addCounts(drops, m.drops, 1);
-    addCounts(drops, b.drops, -1);
+    addCounts(drops, dropsAfter[i] ?? {}, 1);
+    addCounts(drops, dropsBefore[i] ?? {}, -1);
     if (m.cpuUs > after[busiest]!.cpuUs) busiest = i;
     lag = Math.max(lag, m.loopDelayP99Ms);
   }
@@ -339,7 +361,7 @@ async function measureStep(
   const sfu = await phase(clients, 'sfu', warmupMs, durationMs, drainMs, every, tick, servers);
   const directMs = Math.max(500, durationMs / 2);
   const direct = await phase(clients, 'direct', DIRECT_WARMUP_MS, directMs, drainMs, every, tick);
-  const w = sfuWindow(sfu.sfuBefore!, sfu.sfu!);
+  const w = sfuWindow(sfu.sfuBefore!, sfu.sfu!, sfu.dropsBefore!, sfu.dropsAfter!);
   const windowS = w.wallMs / 1000;
   return {
     tracks,
@@ -406,14 +428,16 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
   const workers = o.sfuWorkers ?? 1;
   const profile = (name: string): string[] =>
     o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, name)}`] : [];
+  const serverJs = await compiledJs(`${here}server-child.ts`);
+  const clientJs = await compiledJs(`${here}client-child.ts`);
   const servers: Server[] = Array.from({ length: workers }, (_, i) =>
-    spawnChild<ServerIn, ServerOut>('server-child.ts', [
+    spawnChild<ServerIn, ServerOut>(serverJs, [
       ...profile(`sfu-worker-${i}`),
       ...(o.sfuNodeOptions ?? []),
     ]),
   );
   const clients: ClientLink[] = Array.from({ length: o.clientProcesses }, (_, i) =>
-    spawnChild<ClientIn, ClientOut>('client-child.ts', [
+    spawnChild<ClientIn, ClientOut>(clientJs, [
       ...profile(`client-${i}`),
       ...(o.clientNodeOptions ?? []),
     ]),
