@@ -132,13 +132,15 @@ async function handle(m: ServerIn): Promise<void> {
       loopDelayP99Ms: delay.count > 0 ? delay.percentile(99) / 1e6 : 0,
       gc: gcWatch.take(),
       ...traffic(sfu),
-      drops: drops(sfu),
       sessions: sfu.resources.size,
     });
     cpu = process.cpuUsage();
     wall = now;
     delay.reset();
     delay.enable();
+  } else if (m.type === 'drops') {
+    if (!sfu) throw new Error('not started');
+    reply({ type: 'drops', drops: drops(sfu) });
   } else if (m.type === 'bare-send') {
     reply({ type: 'bare-sent', ...(await bareSend(m.ports, m.durationMs, m.via)) });
   } else if (m.type === 'memory') {
