@@ -217,6 +217,7 @@ export function resolveSfuConfig(src: ConfigSources): SfuCliConfig {
   if (o.requestTimeout !== undefined) sfu.requestTimeoutMs = o.requestTimeout;
   if (o.maxConnections !== undefined) sfu.maxConnections = o.maxConnections;
   if (o.metrics !== undefined) sfu.metrics = o.metrics;
+  if (o.fastUdpSend !== undefined) sfu.fastUdpSend = o.fastUdpSend;
   if ((sfu.udpAddress === '0.0.0.0' || sfu.udpAddress === '::') && !o.announcedIp?.length) {
     // A wildcard is not an address a browser can reach: there would be no ICE candidate.
     throw new CliUsageError(

@@ -280,6 +280,9 @@ export const sfuOptions = {
     'address written into ICE candidates instead of --udp-address, e.g. the public IP behind 1:1 NAT; repeatable',
     v.ip,
   ),
+  fastUdpSend: flag(
+    "send media through the UDP socket's libuv handle, not socket.send (default on; --no-fast-udp-send turns it off)",
+  ),
   signalUrl: many(
     '<url>',
     "serve the sfu rooms of an rtcd signal node: its link URL ws(s)://host:8080/sfu, kept up with reconnects; repeatable (one per node sharing rooms through Redis); needs --signal-secret (the nodes' --sfu-secret)",

@@ -30,6 +30,7 @@ t.test('limit flags, RTCD_* variables and config keys map onto SfuServerOptions'
         requestTimeout: '5000',
         maxConnections: '64',
         metrics: false,
+        fastUdpSend: false,
       },
       env: {},
     }).sfu,
@@ -43,6 +44,7 @@ t.test('limit flags, RTCD_* variables and config keys map onto SfuServerOptions'
       requestTimeoutMs: 5000,
       maxConnections: 64,
       metrics: false,
+      fastUdpSend: false,
     },
     'flags (ms options keep the flag unit, ms)',
   );
@@ -115,6 +117,7 @@ t.test('rtcd --help explains the signal↔sfu link', async (t) => {
   t.match(r.stdout, 'rtcd sfu --signal-url ws://SIGNAL_HOST:8080/sfu --signal-secret S');
   const sfu = await runRtcd(['sfu', '--help']);
   t.match(sfu.stdout, '--no-metrics', 'sfu --help says how to turn /metrics off');
+  t.match(sfu.stdout, '--no-fast-udp-send', "sfu --help offers Node's socket.send for media");
   t.match(sfu.stdout, /503 \(--max-sessions, --max-sessions-per-room\), 429/);
 });
 
