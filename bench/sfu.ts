@@ -4,7 +4,7 @@
  *  [--idle-subscribers 200]
  *  [--budget 70] [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]
  *  [--profile AEAD_AES_128_GCM] [--cpu-prof DIR] [--verify-every 16] [--sfu-node-option X]…
- *  [--client-node-option X]… [--client-tick-ms 4] [--dgram-send] [--pin-cpus]`
+ *  [--client-node-option X]… [--client-tick-ms 4] [--dgram-send] [--pin-cpus] [--sfu-arrival]`
  *
  * Two parts, one run:
  * - end to end (bench/sfu/e2e.ts): `SfuServer` in its own process (`--sfu-workers N`: N of
@@ -20,7 +20,9 @@
  * unprotect 1 in `--verify-every` (all with `--quick`), reporting any that fail.
  * `--dgram-send` makes the SFU send with Node's `socket.send` instead of through the socket's
  * handle (`fastUdpSend: false`), to compare. `--pin-cpus` gives the SFU a core of its own
- * (taskset: the SFU on the last CPU, the clients on the others). `--cpu-prof DIR` writes a V8 CPU profile of each SFU worker and each client process.
+ * (taskset: the SFU on the last CPU, the clients on the others). `--sfu-arrival` splits the
+ * SFU path's latency at the router: send stamp → the router has the packet, and the router's
+ * handling of it (a wrapper per packet, so a diagnostic). `--cpu-prof DIR` writes a V8 CPU profile of each SFU worker and each client process.
  * `--quick` is the smoke-test size (a few seconds). Writes bench/out/sfu-<date>.json (not with
  * `--quick` or `--no-out`). Results: bench/RESULTS.md, "SFU".
  */
@@ -62,7 +64,7 @@ const USAGE = [
   '  end to end: [--steps 100,200,300,500,700,1000] [--max 1000] [--seconds 3]',
   '    [--room-size 10] [--clients 2] [--sfu-workers 1] [--idle-subscribers 200] [--budget 70]',
   '    [--client-tick-ms 4] [--sfu-node-option X]... [--client-node-option X]...',
-  '    [--dgram-send] [--pin-cpus]',
+  '    [--dgram-send] [--pin-cpus] [--sfu-arrival]',
   '  router core: [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]',
   '    [--profile AEAD_AES_128_GCM]',
 ].join('\n');
@@ -116,6 +118,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       profile: { type: 'string', default: 'AEAD_AES_128_GCM' },
       'dgram-send': { type: 'boolean', default: false },
       'pin-cpus': { type: 'boolean', default: false },
+      'sfu-arrival': { type: 'boolean', default: false },
     },
   });
   const q = v.quick;
@@ -174,6 +177,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       tickMs: integer('client-tick-ms', v['client-tick-ms'] ?? String(SEND_TICK_MS), 1, 100),
       dgramSend: v['dgram-send'],
       pinCpus: v['pin-cpus'],
+      sfuArrival: v['sfu-arrival'],
     },
   };
 }

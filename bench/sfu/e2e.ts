@@ -33,6 +33,7 @@ import {
   type ClientIn,
   type ClientOut,
   type GcPauses,
+  Histogram,
   type MemorySample,
   type RoomPlan,
   type ServerIn,
@@ -89,6 +90,12 @@ export interface E2eOptions {
    * its own load generator. A labelled variant of the measurement, not the default.
    */
   pinCpus?: boolean;
+  /**
+   * Split the SFU path's latency at the router (`--sfu-arrival`): per RTP packet, send stamp →
+   * the router has it, and the router's handling of it (server-child.ts `timeArrivals`). A
+   * wrapper per packet: a diagnostic, not the default.
+   */
+  sfuArrival?: boolean;
   /** Node/V8 options for the SFU process, e.g. `--trace-gc` (`--sfu-node-option`). */
   sfuNodeOptions?: readonly string[];
   /** The publishers' send-loop period in the clients, ms (`--client-tick-ms`). Default 4. */
@@ -150,6 +157,11 @@ export interface E2eStep {
   latencySamples: number;
   /** Where each path's slow packets were in its window (bench/sfu/slow-timeline.ts). */
   slow?: { sfu: SlowSummary; direct: SlowSummary };
+  /**
+   * With `sfuArrival`, µs over the window (all workers): send stamp → the router has the
+   * packet (`waited`), and the router's handling of it (`handled`).
+   */
+  sfuArrival?: { waitedP50: number; waitedP99: number; handledP50: number; handledP99: number };
 }
 
 /** The issue's target at the step closest to 500 subscriber tracks (`targetOf`). */
@@ -307,7 +319,33 @@ function sfuWindow(
   }
   for (const [k, n] of Object.entries(drops)) if (n <= 0) delete drops[k];
   const top = after[busiest]!;
-  return { cpuUs, wallMs, forwarded, received, drops, lag, busiestCpuUs: top.cpuUs, gc: top.gc };
+  const waited = new Histogram();
+  const handled = new Histogram();
+  for (const m of after) {
+    if (m.arrival === undefined) continue;
+    waited.merge(new Histogram(m.arrival.waited));
+    handled.merge(new Histogram(m.arrival.handled));
+  }
+  const arrival =
+    waited.total === 0
+      ? undefined
+      : {
+          waitedP50: waited.quantile(0.5),
+          waitedP99: waited.quantile(0.99),
+          handledP50: handled.quantile(0.5),
+          handledP99: handled.quantile(0.99),
+        };
+  return {
+    cpuUs,
+    wallMs,
+    forwarded,
+    received,
+    drops,
+    lag,
+    busiestCpuUs: top.cpuUs,
+    gc: top.gc,
+    arrival,
+  };
 }
 
 /**
@@ -392,6 +430,7 @@ async function measureStep(
     addedP99: sfu.histogram.quantile(0.99) - direct.histogram.quantile(0.99),
     latencySamples: sfu.histogram.total,
     slow: { sfu: sfu.slow, direct: direct.slow },
+    ...(w.arrival ? { sfuArrival: w.arrival } : {}),
   };
 }
 
@@ -447,7 +486,9 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
   let failedConnects = 0;
   let stoppedBecause = 'all steps ran';
   try {
-    for (const s of servers) s.send({ type: 'start', fastUdpSend: o.dgramSend !== true });
+    for (const s of servers) {
+      s.send({ type: 'start', fastUdpSend: o.dgramSend !== true, arrival: o.sfuArrival === true });
+    }
     const readies = await Promise.all(servers.map((s) => s.expect('ready')));
     if (o.pinCpus) {
       const last = availableParallelism() - 1;

@@ -32,7 +32,16 @@ export interface MemorySample {
 
 export type ServerIn =
   /** `fastUdpSend`: the SfuServer option (false: Node's `socket.send`, to compare). */
-  | { type: 'start'; fastUdpSend: boolean }
+  | {
+      type: 'start';
+      fastUdpSend: boolean;
+      /**
+       * Time, per RTP packet the SFU routes, how long after its send stamp the router got it
+       * (queueing before the SFU, mostly) and how long routing it took (unprotected, routed,
+       * protected and sent to every subscriber); `--sfu-arrival`. Adds a wrapper per packet.
+       */
+      arrival?: boolean;
+    }
   | { type: 'mark' }
   /** The drop and close counters, asked for outside the measured window (see `drops`). */
   | { type: 'drops' }
@@ -59,6 +68,11 @@ export type ServerOut =
       loopDelayP99Ms: number;
       /** Garbage-collection pauses since the previous mark: count, total and longest, ms. */
       gc: GcPauses;
+      /**
+       * With `arrival`, since the previous mark: send stamp → the router has the packet, and
+       * the router's handling of it, as `Histogram` counts (µs).
+       */
+      arrival?: { waited: number[]; handled: number[] };
     }
   | {
       /**

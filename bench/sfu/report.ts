@@ -107,6 +107,16 @@ export function formatGc(s: E2eStep): string[] {
     lines.push(`       SFU path ${formatSlow(s.slow.sfu)}`);
     lines.push(`       direct path ${formatSlow(s.slow.direct)}`);
   }
+  if (s.sfuArrival !== undefined) {
+    const a = s.sfuArrival;
+    const ms = (us: number) => (us / 1000).toFixed(2);
+    lines.push(
+      `       SFU path split (--sfu-arrival): send stamp -> the router has the packet p50 ` +
+        `${ms(a.waitedP50)} / p99 ${ms(a.waitedP99)} ms; the router's handling of it ` +
+        `(route, protect, send to every subscriber) p50 ${ms(a.handledP50)} / p99 ` +
+        `${ms(a.handledP99)} ms`,
+    );
+  }
   if (s.clientGc !== undefined && s.directClientGc !== undefined) {
     lines.push(
       `       clients: SFU path GC ${gcPauses(s.clientGc)}; direct path lag ` +

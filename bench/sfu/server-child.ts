@@ -7,16 +7,19 @@
 import { createSocket } from 'node:dgram';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { tuneForForwarding } from '../../lib/cli/start-sfu.js';
+import { Producer } from '../../lib/sfu/producer.js';
 import { SfuServer } from '../../lib/sfu/sfu-server.js';
 import { UdpSender } from '../../lib/util/udp-send.js';
 import { GcWatch } from './gc-watch.js';
 import {
+  Histogram,
   isMessage,
   type MemorySample,
   PACKET_BYTES,
   type ServerIn,
   type ServerOut,
 } from './protocol.js';
+import { STAMP_AT } from './stamp-reader.js';
 
 let sfu: SfuServer | undefined;
 let cpu = process.cpuUsage();
@@ -81,6 +84,30 @@ async function bareSend(
   return { sent, cpuUs: used.user + used.system };
 }
 
+/**
+ * `--sfu-arrival`: each RTP packet the router handles is timed against its send stamp (read
+ * from the clear payload, where the bench's publishers write it): how long it waited before
+ * the router had it (the publisher's send, the kernel, the SFU socket's queue while the SFU
+ * was busy with earlier packets, SRTP unprotect) and how long the router took with it. The
+ * clocks are comparable: every process's stamp is `timeOrigin + now()`.
+ */
+const arrival = { waited: new Histogram(), handled: new Histogram(), on: false };
+
+function timeArrivals(): void {
+  const handle = Producer.prototype.handleRtp;
+  const nowUs = (): number => (performance.timeOrigin + performance.now()) * 1000;
+  Producer.prototype.handleRtp = function (this: Producer, layer, packet, layout, now) {
+    const b = packet.buffer;
+    const stamp = new DataView(b.buffer, b.byteOffset, b.byteLength).getFloat64(
+      packet.payloadOffset + STAMP_AT,
+    );
+    const t0 = nowUs();
+    handle.call(this, layer, packet, layout, now);
+    arrival.waited.add(t0 - stamp);
+    arrival.handled.add(nowUs() - t0);
+  };
+}
+
 function traffic(s: SfuServer): { forwarded: number; received: number } {
   let forwarded = 0;
   let received = 0;
@@ -99,6 +126,10 @@ async function handle(m: ServerIn): Promise<void> {
     // As `rtcd sfu` starts: SRTP's ECB results freed at once, and the old generation's
     // headroom (unless --sfu-node-option sets a --heap-growing-percent).
     tuneForForwarding();
+    if (m.arrival && !arrival.on) {
+      arrival.on = true;
+      timeArrivals();
+    }
     sfu = new SfuServer({
       // The bench's clients all come from 127.0.0.1 and connect hundreds at once: the
       // per-address request rate and the session counts are not what is measured.
@@ -133,7 +164,12 @@ async function handle(m: ServerIn): Promise<void> {
       gc: gcWatch.take(),
       ...traffic(sfu),
       sessions: sfu.resources.size,
+      ...(arrival.on
+        ? { arrival: { waited: arrival.waited.toArray(), handled: arrival.handled.toArray() } }
+        : {}),
     });
+    arrival.waited = new Histogram();
+    arrival.handled = new Histogram();
     cpu = process.cpuUsage();
     wall = now;
     delay.reset();

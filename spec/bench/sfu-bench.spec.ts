@@ -62,9 +62,11 @@ t.test('end to end, quick: SfuServer and light clients in child processes', asyn
   t.match(out, /clients: SFU path GC \d+ pauses.*direct path lag/);
 });
 
-t.test('--sfu-workers 2: rooms round-robin over two SfuServer processes', async (t) => {
+t.test('--sfu-workers 2 (and --sfu-arrival): rooms round-robin over two SfuServers', async (t) => {
   const lines: string[] = [];
-  const c = parseSfuArgs(['--quick', '--only', 'e2e', '--sfu-workers', '2', '--steps', '4']);
+  const c = parseSfuArgs([
+    ...['--quick', '--only', 'e2e', '--sfu-workers', '2', '--steps', '4', '--sfu-arrival'],
+  ]);
   const r = await runSfuBench(c, (l) => lines.push(l));
   const e = r.e2e;
   if (!e) throw new Error('no end-to-end result');
@@ -83,6 +85,13 @@ t.test('--sfu-workers 2: rooms round-robin over two SfuServer processes', async 
   t.match(out, /SFU GC \(busiest of 2 workers, \d\.\d\d of a core\)/);
   t.match(out, /TARGET at 4 tracks, 2 SFU workers/);
   t.match(out, /memory per subscriber: measured with one SFU worker only/);
+  // --sfu-arrival: both workers' routers timed every packet against its send stamp.
+  const a = s.sfuArrival;
+  if (!a) throw new Error('no --sfu-arrival split');
+  t.ok(a.waitedP50 > 0 && a.waitedP99 >= a.waitedP50, `waited p50 ${a.waitedP50} µs`);
+  t.ok(a.handledP50 > 0 && a.handledP99 >= a.handledP50, `handled p50 ${a.handledP50} µs`);
+  t.ok(a.waitedP50 < s.sfuP50, 'the router has a packet before its subscribers do');
+  t.match(out, /SFU path split \(--sfu-arrival\): send stamp -> the router has the packet p50/);
 });
 
 t.test('the latency histogram merges and reads quantiles (5 µs, then 1 ms bins)', async (t) => {
@@ -122,6 +131,8 @@ t.test('--verify-every and --sfu-node-option reach the end-to-end options', asyn
   t.equal(parseSfuArgs([]).e2e.tickMs, 4, 'publishers send every 4 ms by default');
   t.same(parseSfuArgs([]).e2e.clientNodeOptions, ['--max-semi-space-size=1'], 'clients too');
   t.equal(parseSfuArgs(['--client-tick-ms', '1']).e2e.tickMs, 1);
+  t.equal(parseSfuArgs([]).e2e.sfuArrival, false, 'no per-packet timing wrapper by default');
+  t.equal(parseSfuArgs(['--sfu-arrival']).e2e.sfuArrival, true);
   t.same(parseSfuArgs(['--client-node-option=--max-semi-space-size=1']).e2e.clientNodeOptions, [
     '--max-semi-space-size=1',
   ]);
