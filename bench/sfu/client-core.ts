@@ -78,6 +78,8 @@ export abstract class ClientCore<R extends RemoteTransport = RemoteTransport> {
   private consentTimer: NodeJS.Timeout | undefined;
   private nominated: (() => void) | undefined;
 
+  private closed = false;
+
   protected constructor(
     readonly o: ClientCoreOptions,
     socket: Socket,
@@ -91,6 +93,8 @@ export abstract class ClientCore<R extends RemoteTransport = RemoteTransport> {
   abstract send(datagram: Uint8Array): void;
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     clearTimeout(this.dtlsTimer);
     clearInterval(this.consentTimer);
     this.nominated = undefined;
@@ -128,7 +132,9 @@ export abstract class ClientCore<R extends RemoteTransport = RemoteTransport> {
 
   private check(useCandidate: boolean): void {
     const r = this.remote;
-    if (!r) return;
+    // A connect that timed out closes the client while nominate()'s resend timer may still
+    // run: a send on the closed socket would throw and end the whole client process.
+    if (!r || this.closed) return;
     this.send(
       buildCheckRequest({
         localUfrag: this.o.ufrag,
