@@ -70,14 +70,28 @@ class EcdhShare implements KeyShare {
   }
 }
 
+/** An X25519 SubjectPublicKeyInfo in DER: this 12-byte prefix, then the 32-byte key. */
+const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+
 /*
- * X25519 keys move through JWK, not DER: with OpenSSL 3, importing a 32-byte key as JWK costs
- * ~5 µs where SPKI DER costs ~80 µs (the DER decoder tries every format), and exporting JWK
- * is near free where SPKI export costs ~60 µs. Measured on Node 20.
+ * Our X25519 public key leaves node:crypto as SPKI DER, never as JWK: on Node 20 a JWK export
+ * of a key made by generateKeyPairSync can deadlock the process. node::crypto's
+ * ExportJWKEdKey holds the key's mutex while it allocates the JWK's strings; if that
+ * allocation runs a GC that collects the (garbage) key-generation job, the job's destructor
+ * takes the same mutex, and the main thread waits on itself for ever. The SFU bench's SFU
+ * froze that way about once in eight runs of 550 handshakes (gdb: futex wait under
+ * ~KeyGenJob under ExportJWKEdKey); spec/dtls/ecdhe-deadlock.spec.ts is the reproduction.
+ * The DER export writes under the lock and allocates after it; it costs ~60 µs more per
+ * handshake. Peers' keys still come in as JWK (an import: ~5 µs, where the SPKI DER decoder
+ * takes ~80 µs trying every format), which no generation job shares a mutex with.
  */
 function x25519Share(): KeyShare {
   const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  if (spki.length !== 44 || !spki.subarray(0, 12).equals(X25519_SPKI_PREFIX)) {
+    throw new Error('node:crypto exported an X25519 key in an unexpected SPKI form');
+  }
+  const raw = Buffer.from(spki.subarray(12));
   return {
     group: NamedGroup.x25519,
     publicKey: raw,
