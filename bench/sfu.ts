@@ -4,7 +4,8 @@
  *  [--idle-subscribers 200]
  *  [--budget 70] [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]
  *  [--profile AEAD_AES_128_GCM] [--cpu-prof DIR] [--verify-every 16] [--sfu-node-option X]…
- *  [--client-node-option X]… [--client-tick-ms 4] [--dgram-send] [--pin-cpus] [--sfu-arrival]`
+ *  [--client-node-option X]… [--client-tick-ms 4] [--dgram-send] [--pin-cpus] [--sfu-arrival]
+ *  [--sfu-nice N]`
  *
  * Two parts, one run:
  * - end to end (bench/sfu/e2e.ts): `SfuServer` in its own process (`--sfu-workers N`: N of
@@ -22,7 +23,8 @@
  * handle (`fastUdpSend: false`), to compare. `--pin-cpus` gives the SFU a core of its own
  * (taskset: the SFU on the last CPU, the clients on the others). `--sfu-arrival` splits the
  * SFU path's latency at the router: send stamp → the router has the packet, and the router's
- * handling of it (a wrapper per packet, so a diagnostic). `--cpu-prof DIR` writes a V8 CPU profile of each SFU worker and each client process.
+ * handling of it (a wrapper per packet, so a diagnostic). `--sfu-nice N` runs the SFU at that
+ * scheduling priority (e.g. -10: ahead of the clients sharing its cores). `--cpu-prof DIR` writes a V8 CPU profile of each SFU worker and each client process.
  * `--quick` is the smoke-test size (a few seconds). Writes bench/out/sfu-<date>.json (not with
  * `--quick` or `--no-out`). Results: bench/RESULTS.md, "SFU".
  */
@@ -64,7 +66,7 @@ const USAGE = [
   '  end to end: [--steps 100,200,300,500,700,1000] [--max 1000] [--seconds 3]',
   '    [--room-size 10] [--clients 2] [--sfu-workers 1] [--idle-subscribers 200] [--budget 70]',
   '    [--client-tick-ms 4] [--sfu-node-option X]... [--client-node-option X]...',
-  '    [--dgram-send] [--pin-cpus] [--sfu-arrival]',
+  '    [--dgram-send] [--pin-cpus] [--sfu-arrival] [--sfu-nice N]',
   '  router core: [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]',
   '    [--profile AEAD_AES_128_GCM]',
 ].join('\n');
@@ -119,6 +121,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       'dgram-send': { type: 'boolean', default: false },
       'pin-cpus': { type: 'boolean', default: false },
       'sfu-arrival': { type: 'boolean', default: false },
+      'sfu-nice': { type: 'string' },
     },
   });
   const q = v.quick;
@@ -178,6 +181,9 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       dgramSend: v['dgram-send'],
       pinCpus: v['pin-cpus'],
       sfuArrival: v['sfu-arrival'],
+      ...(v['sfu-nice'] === undefined
+        ? {}
+        : { sfuNice: integer('sfu-nice', v['sfu-nice'], -20, 19) }),
     },
   };
 }
@@ -200,6 +206,7 @@ export async function runSfuBench(
             "sums the workers' CPU and forwarded packets)") +
         `${e.sfuNodeOptions?.length ? ` (node ${e.sfuNodeOptions.join(' ')})` : ''}` +
         `${e.pinCpus ? ' pinned to the last CPU, the clients to the others (--pin-cpus)' : ''}` +
+        `${e.sfuNice === undefined ? '' : ` at nice ${e.sfuNice}, the clients at 0 (--sfu-nice)`}` +
         `${e.dgramSend ? ' sending with socket.send (--dgram-send)' : ''}; ` +
         `${e.clientProcesses} client process(es)` +
         `${e.clientNodeOptions?.length ? ` (node ${e.clientNodeOptions.join(' ')})` : ''} ` +

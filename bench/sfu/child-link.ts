@@ -51,7 +51,11 @@ export class ChildLink<In, Out extends { type: string }> {
     });
   }
 
+  /** The type of the last message sent, for the timeout's error. */
+  private lastSent = 'nothing';
+
   send(m: In): void {
+    this.lastSent = String(Reflect.get(m as object, 'type'));
     if (this.proc.connected) this.proc.send(m as object);
   }
 
@@ -61,7 +65,13 @@ export class ChildLink<In, Out extends { type: string }> {
     if (m) return m.type === 'error' ? Promise.reject(this.failure(m)) : Promise.resolve(m);
     return new Promise<Out>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`${this.label}: no reply in ${REPLY_TIMEOUT_MS / 1000} s`)),
+        () =>
+          reject(
+            new Error(
+              `${this.label}: no reply in ${REPLY_TIMEOUT_MS / 1000} s ` +
+                `(last sent: ${this.lastSent}, pid ${this.proc.pid})`,
+            ),
+          ),
         REPLY_TIMEOUT_MS,
       );
       this.waiters.push((x) => {

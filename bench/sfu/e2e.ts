@@ -12,10 +12,10 @@
  */
 import { execFileSync, fork } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { availableParallelism, loadavg } from 'node:os';
-import { basename, join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { availableParallelism, loadavg, setPriority } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compiledJs } from '../compiled-js.js';
 import {
   ChildLink,
   type ClientLink,
@@ -90,6 +90,13 @@ export interface E2eOptions {
    * its own load generator. A labelled variant of the measurement, not the default.
    */
   pinCpus?: boolean;
+  /**
+   * The SFU's scheduling priority (`--sfu-nice`, -20..19; every thread, `setpriority`): below
+   * 0 the kernel runs it ahead of the client processes it shares the cores with, as on a
+   * server whose clients are elsewhere. A labelled variant (raising priority needs root or
+   * CAP_SYS_NICE), not the default.
+   */
+  sfuNice?: number;
   /**
    * Split the SFU path's latency at the router (`--sfu-arrival`): per RTP packet, send stamp →
    * the router has it, and the router's handling of it (server-child.ts `timeArrivals`). A
@@ -204,6 +211,7 @@ export interface E2eResult {
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+const tsx = import.meta.resolve('tsx');
 const BARE_MS = 1000;
 const BARE_SINKS = 64;
 
@@ -211,12 +219,11 @@ function spawnChild<In, Out extends { type: string }>(
   file: string,
   extraExecArgv: readonly string[] = [],
 ): ChildLink<In, Out> {
-  // Compiled JavaScript (bench/compiled-js.ts), not tsx: no loader thread to wait for.
-  const proc = fork(file, [], {
-    execArgv: ['--expose-gc', ...extraExecArgv],
+  const proc = fork(`${here}${file}`, [], {
+    execArgv: ['--import', tsx, '--expose-gc', ...extraExecArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  return new ChildLink(proc, basename(file));
+  return new ChildLink(proc, file);
 }
 
 type Server = ChildLink<ServerIn, ServerOut>;
@@ -230,6 +237,18 @@ function pin(pid: number | undefined, cpus: string): void {
     throw new Error(`--pin-cpus: taskset failed: ${String(err)}`);
   }
 }
+/** Sets the scheduling priority of every thread of process `pid` (`--sfu-nice`). */
+function renice(pid: number | undefined, nice: number): void {
+  if (pid === undefined) throw new Error('--sfu-nice: the SFU process has no pid');
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      setPriority(Number(tid), nice);
+    } catch (err) {
+      throw new Error(`--sfu-nice ${nice}: ${String(err)} (raising priority needs root)`);
+    }
+  }
+}
+
 type Mark = Extract<ServerOut, { type: 'mark' }>;
 
 interface PhaseTotals extends ClientTotals {
@@ -467,16 +486,14 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
   const workers = o.sfuWorkers ?? 1;
   const profile = (name: string): string[] =>
     o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, name)}`] : [];
-  const serverJs = await compiledJs(`${here}server-child.ts`);
-  const clientJs = await compiledJs(`${here}client-child.ts`);
   const servers: Server[] = Array.from({ length: workers }, (_, i) =>
-    spawnChild<ServerIn, ServerOut>(serverJs, [
+    spawnChild<ServerIn, ServerOut>('server-child.ts', [
       ...profile(`sfu-worker-${i}`),
       ...(o.sfuNodeOptions ?? []),
     ]),
   );
   const clients: ClientLink[] = Array.from({ length: o.clientProcesses }, (_, i) =>
-    spawnChild<ClientIn, ClientOut>(clientJs, [
+    spawnChild<ClientIn, ClientOut>('client-child.ts', [
       ...profile(`client-${i}`),
       ...(o.clientNodeOptions ?? []),
     ]),
@@ -497,6 +514,9 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
       }
       pin(servers[0]!.proc.pid, String(last));
       for (const c of clients) pin(c.proc.pid, last === 1 ? '0' : `0-${last - 1}`);
+    }
+    if (o.sfuNice !== undefined) {
+      for (const s of servers) renice(s.proc.pid, o.sfuNice);
     }
     const ready = readies[0]!;
     let rooms = 0;

@@ -12,7 +12,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { compiledJs } from '../compiled-js.js';
 import {
   ChildLink,
   type ClientLink,
@@ -96,6 +95,7 @@ export interface JanusResult {
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+const tsx = import.meta.resolve('tsx');
 const MEMORY_SUBSCRIBERS_MAX = 50;
 
 /**
@@ -195,12 +195,14 @@ export async function benchJanus(
 ): Promise<JanusResult> {
   const version = janusVersion();
   if (version === undefined) throw new Error('janus not found (apt-get install janus)');
-  // Compiled JavaScript, not tsx (bench/compiled-js.ts: no loader thread to wait for).
-  const childJs = await compiledJs(`${here}janus-child.ts`);
   const janus = await JanusProcess.start(eventLoops);
   const clients = Array.from(
     { length: o.clientProcesses },
-    () => new ChildLink<ClientIn, ClientOut>(janus.spawnNode(childJs, []), 'janus child'),
+    () =>
+      new ChildLink<ClientIn, ClientOut>(
+        janus.spawnNode(`${here}janus-child.ts`, ['--import', tsx]),
+        'janus child',
+      ),
   );
   const connect = (type: 'connect' | 'add-subscribers', plans: RoomPlan[][]) =>
     connectRooms(clients, type, plans, { url: janus.url, udpPort: 0 });

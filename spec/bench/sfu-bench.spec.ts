@@ -133,6 +133,9 @@ t.test('--verify-every and --sfu-node-option reach the end-to-end options', asyn
   t.equal(parseSfuArgs(['--client-tick-ms', '1']).e2e.tickMs, 1);
   t.equal(parseSfuArgs([]).e2e.sfuArrival, false, 'no per-packet timing wrapper by default');
   t.equal(parseSfuArgs(['--sfu-arrival']).e2e.sfuArrival, true);
+  t.equal(parseSfuArgs([]).e2e.sfuNice, undefined, 'the SFU at the default priority');
+  t.equal(parseSfuArgs(['--sfu-nice=-10']).e2e.sfuNice, -10);
+  t.throws(() => parseSfuArgs(['--sfu-nice=-21']), TypeError);
   t.same(parseSfuArgs(['--client-node-option=--max-semi-space-size=1']).e2e.clientNodeOptions, [
     '--max-semi-space-size=1',
   ]);
