@@ -527,12 +527,22 @@ export class GhashSimd {
    * GCM-CTR encryption fused with GHASH: out[at + i] = src[at + i] ^ keystream (the DataView
    * `ks` from `ksAt`) for i < n, each ciphertext block written to `out` and (reversed) to the
    * scratch; the last partial block zero-padded, as update does. `out` may be `src` (in place)
-   * but must not overlap it otherwise. The plaintext (one memcpy) and keystream (32-bit words)
-   * are copied into the scratch, the kernel's `seal` XORs and reverses 16 bytes at a time
+   * but must not overlap it otherwise. `payload`, when given, is that same keystream as a
+   * Uint8Array from `ksAt` (at least n bytes; KeystreamRuns.payload). The plaintext (one
+   * memcpy) and keystream (one memcpy from `payload`, else 32-bit words) are copied into the
+   * scratch, the kernel's `seal` XORs and reverses 16 bytes at a time
    * (v128), and one memcpy copies the ciphertext to `out`: no allocation. Past CHUNK bytes (not
    * a packet), in JS.
    */
-  seal(src: Uint8Array, out: Uint8Array, at: number, ks: DataView, ksAt: number, n: number): void {
+  seal(
+    src: Uint8Array,
+    out: Uint8Array,
+    at: number,
+    ks: DataView,
+    ksAt: number,
+    n: number,
+    payload?: Uint8Array,
+  ): void {
     const padded = (n + 15) & ~15;
     if (padded > CHUNK) {
       xorInto(out, at, src, ks, ksAt, n);
@@ -546,12 +556,18 @@ export class GhashSimd {
     // areas (the keystream is copied next). No view is made; otherwise a view of the n bytes.
     if (at + k.pending <= CHUNK && src.length - at <= 2 * CHUNK) b.set(src, TEXT_AT - at);
     else b.set(new Uint8Array(src.buffer, src.byteOffset + at, n), TEXT_AT);
-    // The keystream by 32-bit words: a view of it (~96 B per packet) measured ~10% faster in
-    // the SFU core bench but breaks the per-packet heap budget (spec/srtp/rfc7714-js-gcm).
-    const w = k.words;
-    const words = n >> 2;
-    for (let i = 0, o = KS_AT >> 2; i < words; i++) w[o + i] = ks.getInt32(ksAt + 4 * i, true);
-    for (let i = words * 4; i < n; i++) b[KS_AT + i] = ks.getUint8(ksAt + i);
+    if (payload !== undefined && payload.length >= n && payload.length <= CHUNK) {
+      // The caller's view of this keystream (KeystreamRuns.payload, kept per run slot): one
+      // memcpy, no view made here.
+      b.set(payload, KS_AT);
+    } else {
+      // By 32-bit words: a view made here (~96 B per packet) would break the per-packet heap
+      // budget (spec/srtp/rfc7714-js-gcm).
+      const w = k.words;
+      const words = n >> 2;
+      for (let i = 0, o = KS_AT >> 2; i < words; i++) w[o + i] = ks.getInt32(ksAt + 4 * i, true);
+      for (let i = words * 4; i < n; i++) b[KS_AT + i] = ks.getUint8(ksAt + i);
+    }
     k.seal(DATA_AT + k.pending, n);
     k.pending += padded;
     out.set(k.text(n), at);

@@ -160,7 +160,15 @@ export class Ghash {
    * over the payload instead of two; the last partial block is zero-padded, as update does).
    * `out` may be `src` (in place) but must not overlap it otherwise.
    */
-  seal(src: Uint8Array, out: Uint8Array, at: number, ks: DataView, ksAt: number, n: number): void {
+  seal(
+    src: Uint8Array,
+    out: Uint8Array,
+    at: number,
+    ks: DataView,
+    ksAt: number,
+    n: number,
+    _payload?: Uint8Array,
+  ): void {
     const full = n & ~15;
     if (full > 0) {
       const s = viewOf(src, Slot.src);

@@ -52,6 +52,13 @@ interface Run {
   keystream: Buffer;
   /** A DataView over `keystream`'s ArrayBuffer, made with it (once per run, not per packet). */
   view: DataView;
+  /**
+   * views[p]: packet p's keystream from byte `viewSkip` to the end of its stride, for
+   * `payload`; made when first needed and kept while the buffer and the stride stay (no view
+   * per packet).
+   */
+  views: (Uint8Array | undefined)[];
+  viewsStride: number;
 }
 
 /**
@@ -67,13 +74,23 @@ export class KeystreamRuns {
   view: DataView = EMPTY_VIEW;
   /** Where the last result's keystream starts in `view`. */
   viewOffset = 0;
+  /**
+   * The last result's keystream from byte `viewSkip` on, as a Uint8Array at least as long as
+   * was asked for minus `viewSkip` (its stride's end), when it came from a run; undefined for
+   * a packet made alone. Valid until the next call.
+   */
+  payload: Uint8Array | undefined = undefined;
   private readonly runs = new Map<number, Run>();
   private readonly first = Buffer.alloc(16);
   private readonly firstWords = new DataView(this.first.buffer, this.first.byteOffset, 16);
 
+  /**
+   * `viewSkip`: where `payload` starts in a packet's keystream (GCM: 16, after E_K(J0)).
+   */
   constructor(
     private readonly cipher: Cipher,
     private readonly firstBlock: FirstBlock,
+    private readonly viewSkip = 0,
   ) {}
 
   /**
@@ -88,13 +105,23 @@ export class KeystreamRuns {
         const oldest = this.runs.keys().next();
         if (oldest.done !== true) this.runs.delete(oldest.value);
       }
-      run = { first: 0, count: 0, stride: 0, largest: 0, keystream: EMPTY, view: EMPTY_VIEW };
+      run = {
+        first: 0,
+        count: 0,
+        stride: 0,
+        largest: 0,
+        keystream: EMPTY,
+        view: EMPTY_VIEW,
+        views: [],
+        viewsStride: 0,
+      };
       this.runs.set(ssrc, run);
     }
     const at = index - run.first;
     if (at < 0) return this.single(ssrc, index, bytes);
     if (at < run.count && bytes <= run.stride) {
       if (bytes > run.largest) run.largest = bytes;
+      this.payload = this.payloadOf(run, at);
       return this.result(run.keystream, run.view, at * run.stride);
     }
     // A new run from `index`, each packet as long as the largest of the last run. It ends
@@ -119,6 +146,7 @@ export class KeystreamRuns {
     if (run.keystream.length < fresh.length) {
       run.keystream = Buffer.allocUnsafeSlow(fresh.length);
       run.view = new DataView(run.keystream.buffer);
+      run.views = [];
     }
     run.keystream.set(fresh);
     release(fresh);
@@ -127,7 +155,23 @@ export class KeystreamRuns {
     run.count = count;
     run.stride = stride;
     run.largest = bytes;
+    this.payload = this.payloadOf(run, 0);
     return this.result(keystream, run.view, 0);
+  }
+
+  /** Packet `p` of `run`'s keystream from `viewSkip` to its stride's end (cached). */
+  private payloadOf(run: Run, p: number): Uint8Array {
+    if (run.viewsStride !== run.stride) {
+      run.views = [];
+      run.viewsStride = run.stride;
+    }
+    let v = run.views[p];
+    if (v === undefined) {
+      const start = p * run.stride + this.viewSkip;
+      v = run.keystream.subarray(start, Math.max(start, (p + 1) * run.stride));
+      run.views[p] = v;
+    }
+    return v;
   }
 
   /**
@@ -145,6 +189,7 @@ export class KeystreamRuns {
     this.firstBlock(this.first, ssrc, index, this.firstWords);
     writeCounters(counters.byteOffset, this.firstWords, blocks);
     const keystream = this.cipher.update(this.counterView(blocks * 16));
+    this.payload = undefined;
     return this.result(keystream, new DataView(keystream.buffer), 0);
   }
 

@@ -25,7 +25,8 @@ class GcmKey {
       null,
     );
     ecb.setAutoPadding(false);
-    this.runs = new KeystreamRuns(ecb, firstBlock);
+    // Payload keystream views start after E_K(J0), the packet's first 16 bytes of keystream.
+    this.runs = new KeystreamRuns(ecb, firstBlock, TAG_LENGTH);
     this.ghash = new Ghash(ecb.update(Buffer.alloc(16)));
   }
 
@@ -102,7 +103,7 @@ export class AesGcmTransform implements SrtpTransform {
     if (out !== packet) copyBytes(packet, 0, out, 0, headerLength);
     g.reset();
     g.update(out, 0, headerLength);
-    g.seal(packet, out, headerLength, ks, at + TAG_LENGTH, n);
+    g.seal(packet, out, headerLength, ks, at + TAG_LENGTH, n, runs.payload);
     g.finish(headerLength, n, ks, at);
     g.writeTag(out, length);
     return length + TAG_LENGTH;
@@ -155,7 +156,7 @@ export class AesGcmTransform implements SrtpTransform {
     if (out !== packet) copyBytes(packet, 0, out, 0, 8);
     g.reset();
     g.update(aad, 0, 12);
-    g.seal(packet, out, 8, ks, at + TAG_LENGTH, n);
+    g.seal(packet, out, 8, ks, at + TAG_LENGTH, n, runs.payload);
     g.finish(12, n, ks, at);
     g.writeTag(out, length);
     writeUint32(out, length + TAG_LENGTH, word);
