@@ -10,13 +10,22 @@ import { setFlagsFromString } from 'node:v8';
  */
 export const SMALL_SEMI_SPACE_FLAG = '--max-semi-space-size=1';
 
+/** Whether node was started with a flag starting `prefix` (argv or NODE_OPTIONS). */
+function hasNodeFlag(
+  prefix: string,
+  execArgv: readonly string[],
+  nodeOptions: string | undefined,
+): boolean {
+  const set = (a: string) => a.startsWith(prefix);
+  return execArgv.some(set) || (nodeOptions ?? '').split(/\s+/).some(set);
+}
+
 /** Whether node was started with any `--max-semi-space-size` (argv or NODE_OPTIONS). */
 export function hasSemiSpaceFlag(
   execArgv: readonly string[],
   nodeOptions: string | undefined,
 ): boolean {
-  const set = (a: string) => a.startsWith('--max-semi-space-size');
-  return execArgv.some(set) || (nodeOptions ?? '').split(/\s+/).some(set);
+  return hasNodeFlag('--max-semi-space-size', execArgv, nodeOptions);
 }
 
 /** The one-line warning `rtcd sfu`/`rtcd dev` log when the flag is missing, else undefined. */
@@ -47,8 +56,7 @@ export function hasHeapGrowingFlag(
   execArgv: readonly string[],
   nodeOptions: string | undefined,
 ): boolean {
-  const set = (a: string) => a.startsWith('--heap-growing-percent');
-  return execArgv.some(set) || (nodeOptions ?? '').split(/\s+/).some(set);
+  return hasNodeFlag('--heap-growing-percent', execArgv, nodeOptions);
 }
 
 /**

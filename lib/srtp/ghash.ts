@@ -1,7 +1,6 @@
 import { xorInto } from './keystream-runs.js';
 import { copyBytes, Slot, viewOf } from './views.js';
 
-/** H·x^k for k = 0…count - 1 (all 128 by default), four big-endian words each (`h`: 16 B). */
 /** Writes the tag words y0..y3 (big-endian) to `out[at, at + 16)`. */
 export function writeTagWords(
   out: Uint8Array,
@@ -38,6 +37,7 @@ export function tagWordsEqual(
   return diff === 0;
 }
 
+/** H·x^k for k = 0…count - 1 (all 128 by default), four big-endian words each (`h`: 16 B). */
 export function powersOfH(h: Uint8Array, count = 128): Int32Array {
   const v = new DataView(h.buffer, h.byteOffset, 16);
   const powers = new Int32Array(count * 4);

@@ -74,12 +74,9 @@ export class KeystreamRuns {
   view: DataView = EMPTY_VIEW;
   /** Where the last result's keystream starts in `view`. */
   viewOffset = 0;
-  /**
-   * The last result's keystream from byte `viewSkip` on, as a Uint8Array at least as long as
-   * was asked for minus `viewSkip` (its stride's end), when it came from a run; undefined for
-   * a packet made alone. Valid until the next call.
-   */
-  payload: Uint8Array | undefined = undefined;
+  /** The run and packet of the last result; no run for a packet made alone (`single`). */
+  private lastRun: Run | undefined = undefined;
+  private lastAt = 0;
   private readonly runs = new Map<number, Run>();
   private readonly first = Buffer.alloc(16);
   private readonly firstWords = new DataView(this.first.buffer, this.first.byteOffset, 16);
@@ -92,6 +89,15 @@ export class KeystreamRuns {
     private readonly firstBlock: FirstBlock,
     private readonly viewSkip = 0,
   ) {}
+
+  /**
+   * The last result's keystream from byte `viewSkip` on, as a Uint8Array at least as long as
+   * was asked for minus `viewSkip` (its stride's end), when it came from a run; undefined for
+   * a packet made alone. Found only when asked for (GCM protect); valid until the next call.
+   */
+  get payload(): Uint8Array | undefined {
+    return this.lastRun === undefined ? undefined : this.payloadOf(this.lastRun, this.lastAt);
+  }
 
   /**
    * `bytes` of keystream for packet `index` of `ssrc`: from the SSRC's run when the index is
@@ -121,7 +127,8 @@ export class KeystreamRuns {
     if (at < 0) return this.single(ssrc, index, bytes);
     if (at < run.count && bytes <= run.stride) {
       if (bytes > run.largest) run.largest = bytes;
-      this.payload = this.payloadOf(run, at);
+      this.lastRun = run;
+      this.lastAt = at;
       return this.result(run.keystream, run.view, at * run.stride);
     }
     // A new run from `index`, each packet as long as the largest of the last run. It ends
@@ -155,7 +162,8 @@ export class KeystreamRuns {
     run.count = count;
     run.stride = stride;
     run.largest = bytes;
-    this.payload = this.payloadOf(run, 0);
+    this.lastRun = run;
+    this.lastAt = 0;
     return this.result(keystream, run.view, 0);
   }
 
@@ -168,7 +176,7 @@ export class KeystreamRuns {
     let v = run.views[p];
     if (v === undefined) {
       const start = p * run.stride + this.viewSkip;
-      v = run.keystream.subarray(start, Math.max(start, (p + 1) * run.stride));
+      v = run.keystream.subarray(start, (p + 1) * run.stride);
       run.views[p] = v;
     }
     return v;
@@ -189,7 +197,7 @@ export class KeystreamRuns {
     this.firstBlock(this.first, ssrc, index, this.firstWords);
     writeCounters(counters.byteOffset, this.firstWords, blocks);
     const keystream = this.cipher.update(this.counterView(blocks * 16));
-    this.payload = undefined;
+    this.lastRun = undefined;
     return this.result(keystream, new DataView(keystream.buffer), 0);
   }
 
