@@ -5,7 +5,7 @@
  *  [--budget 70] [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]
  *  [--profile AEAD_AES_128_GCM] [--cpu-prof DIR] [--verify-every 16] [--sfu-node-option X]…
  *  [--client-node-option X]… [--client-tick-ms 4] [--dgram-send] [--pin-cpus] [--sfu-arrival]
- *  [--sfu-nice N]`
+ *  [--sfu-nice N] [--split-rooms]`
  *
  * Two parts, one run:
  * - end to end (bench/sfu/e2e.ts): `SfuServer` in its own process (`--sfu-workers N`: N of
@@ -24,7 +24,10 @@
  * (taskset: the SFU on the last CPU, the clients on the others). `--sfu-arrival` splits the
  * SFU path's latency at the router: send stamp → the router has the packet, and the router's
  * handling of it (a wrapper per packet, so a diagnostic). `--sfu-nice N` runs the SFU at that
- * scheduling priority (e.g. -10: ahead of the clients sharing its cores). `--cpu-prof DIR` writes a V8 CPU profile of each SFU worker and each client process.
+ * scheduling priority (e.g. -10: ahead of the clients sharing its cores). `--split-rooms` puts
+ * each room's subscribers in another client process than its publisher, so the direct path
+ * crosses processes as the SFU path does. `--cpu-prof DIR` writes a V8 CPU profile of each SFU
+ * worker and each client process.
  * `--quick` is the smoke-test size (a few seconds). Writes bench/out/sfu-<date>.json (not with
  * `--quick` or `--no-out`). Results: bench/RESULTS.md, "SFU".
  */
@@ -66,7 +69,7 @@ const USAGE = [
   '  end to end: [--steps 100,200,300,500,700,1000] [--max 1000] [--seconds 3]',
   '    [--room-size 10] [--clients 2] [--sfu-workers 1] [--idle-subscribers 200] [--budget 70]',
   '    [--client-tick-ms 4] [--sfu-node-option X]... [--client-node-option X]...',
-  '    [--dgram-send] [--pin-cpus] [--sfu-arrival] [--sfu-nice N]',
+  '    [--dgram-send] [--pin-cpus] [--sfu-arrival] [--sfu-nice N] [--split-rooms]',
   '  router core: [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]',
   '    [--profile AEAD_AES_128_GCM]',
 ].join('\n');
@@ -121,6 +124,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       'dgram-send': { type: 'boolean', default: false },
       'pin-cpus': { type: 'boolean', default: false },
       'sfu-arrival': { type: 'boolean', default: false },
+      'split-rooms': { type: 'boolean', default: false },
       'sfu-nice': { type: 'string' },
     },
   });
@@ -181,6 +185,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       dgramSend: v['dgram-send'],
       pinCpus: v['pin-cpus'],
       sfuArrival: v['sfu-arrival'],
+      splitRooms: v['split-rooms'],
       ...(v['sfu-nice'] === undefined
         ? {}
         : { sfuNice: integer('sfu-nice', v['sfu-nice'], -20, 19) }),
@@ -211,7 +216,11 @@ export async function runSfuBench(
         `${e.clientProcesses} client process(es)` +
         `${e.clientNodeOptions?.length ? ` (node ${e.clientNodeOptions.join(' ')})` : ''} ` +
         'of light WHIP/WHEP clients (ICE, DTLS, SRTP ' +
-        `AEAD_AES_128_GCM); rooms of 1 publisher + ${e.roomSize} subscribers; ` +
+        `AEAD_AES_128_GCM); rooms of 1 publisher + ${e.roomSize} subscribers ` +
+        (e.splitRooms && e.clientProcesses > 1
+          ? "(the subscribers in another client process than the publisher's, --split-rooms)"
+          : "(in the publisher's client process)") +
+        '; ' +
         `${PACKET_BYTES} B VP8 packets at ${PACKETS_PER_SECOND.toFixed(0)}/s per track ` +
         `(1 Mbit/s); ${e.seconds} s per step on the SFU path, then the direct path (no SFU) ` +
         "for the latency baseline; subscribers read each packet's send stamp from its " +

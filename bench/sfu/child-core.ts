@@ -1,15 +1,16 @@
 /**
  * What the SFU bench's client children share (bench/sfu/client-child.ts for rtcd,
- * bench/sfu/janus-child.ts for Janus): whole rooms in one process (a publisher and its
- * subscribers, so a send time stamped by the publisher and read by a subscriber come from one
- * clock), the send loop, the receive/verify path, the measurement and the `ClientIn` /
- * `ClientOut` message loop. Publishers send 1 Mbit/s of 1,200-byte VP8 packets, a key frame
- * first, every second and on PLI/FIR, each stamped with its send time in µs
- * (`performance.timeOrigin + performance.now()`); subscribers decrypt, count and subtract.
+ * bench/sfu/janus-child.ts for Janus): rooms (a publisher and its subscribers: in one process,
+ * or with `--split-rooms` the subscribers in another client process than their publisher's),
+ * the send loop, the receive/verify path, the measurement and the `ClientIn` / `ClientOut`
+ * message loop. Publishers send 1 Mbit/s of 1,200-byte VP8 packets, a key frame first, every
+ * second and on PLI/FIR, each stamped with its send time in µs on the machine's monotonic
+ * clock (`monoUs`, the same in every process); subscribers decrypt, count and subtract.
  *
  * A phase runs one path: `sfu` (publisher → server → subscribers, each leg its own SRTP
  * session) or `direct` (the publisher protects once with a room key and sends to each of its
- * subscribers' sockets itself: the same sockets, rate and decrypt work, no server).
+ * subscribers' sockets itself, wherever they are: the same sockets, rate and decrypt work, no
+ * server).
  * How a client is opened, published and subscribed is the child's (`ChildHooks`).
  */
 import { randomBytes } from 'node:crypto';
@@ -23,8 +24,10 @@ import {
   type ClientOut,
   Histogram,
   isMessage,
+  monoUs,
   PACKET_BYTES,
   PACKETS_PER_SECOND,
+  type Publication,
   type RoomPlan,
   SEND_TICK_MS,
 } from './protocol.js';
@@ -40,8 +43,10 @@ export interface ChildHooks<C extends ClientCore> {
   open(url: string, udpPort: number): Promise<C>;
   /** Publishes one VP8 track with `ssrc` into `room` (a `RoomPlan` id). */
   publish(client: C, room: string, ssrc: number): Promise<void>;
-  /** Subscribes `client` to `publisher`'s track in `room`. */
-  subscribe(client: C, room: string, publisher: C): Promise<void>;
+  /** Subscribes `client` to the track in `room` of the publisher `ref` names (`publisherRef`). */
+  subscribe(client: C, room: string, ref: number): Promise<void>;
+  /** What a subscriber, maybe in another process, needs to name `client`'s track (or 0). */
+  publisherRef(client: C): number;
   /** Whether a datagram `client` got came from the server (else from a direct publisher). */
   fromServer(client: C, from: RemoteInfo): boolean;
   /** The VP8 payload type `client`'s packets carry (once published). */
@@ -71,6 +76,18 @@ interface Subscriber<C> {
   received: number;
 }
 
+/** A room's subscribers in this process, and what they need of its publisher's. */
+interface Audience<C> {
+  room: string;
+  /** The server (worker) the room lives on. */
+  url: string;
+  udpPort: number;
+  /** The publisher's direct-path keys, and its `publisherRef`. */
+  directKeys: { masterKey: Buffer; masterSalt: Buffer };
+  ref: number;
+  subscribers: Subscriber<C>[];
+}
+
 interface Publisher<C> {
   client: C;
   room: string;
@@ -85,7 +102,8 @@ interface Publisher<C> {
   directSeq: number;
   directTx: SrtpSession;
   directKeys: { masterKey: Buffer; masterSalt: Buffer };
-  subscribers: Subscriber<C>[];
+  /** Where the direct path sends: the room's subscribers' ports, in this process or not. */
+  directPorts: number[];
   keyFrameDue: boolean;
   lastKeyFrameAt: number;
   sent: number;
@@ -95,7 +113,7 @@ interface Publisher<C> {
   offset: number;
 }
 
-const nowUs = (): number => (performance.timeOrigin + performance.now()) * 1000;
+const nowUs = monoUs;
 
 const randomSsrc = (): number => randomBytes(4).readUInt32BE(0) >>> 1 || 1;
 
@@ -116,6 +134,10 @@ function wantsKeyFrame(p: Buffer): boolean {
 /** Runs this process as a client child: answers the parent's `ClientIn` messages. */
 export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void {
   const publishers = new Map<string, Publisher<C>>();
+  /** The subscribers here, by room (their publisher here or, with `--split-rooms`, not). */
+  const audiences = new Map<string, Audience<C>>();
+  /** Publishers set up by the current `connect` whose subscribers are elsewhere. */
+  const published: Publication[] = [];
   const gcWatch = new GcWatch();
   const clear = Buffer.alloc(PACKET_BYTES);
   let counting: 'sfu' | 'direct' | undefined;
@@ -160,13 +182,13 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
     }
   }
 
-  async function addSubscriber(p: Publisher<C>, url: string, udpPort: number) {
-    const client = await hooks.open(url, udpPort);
-    const directRx = new SrtpSession({ profile: PROFILE, keys: p.directKeys, replayWindow: 1024 });
+  async function addSubscriber(a: Audience<C>) {
+    const client = await hooks.open(a.url, a.udpPort);
+    const directRx = new SrtpSession({ profile: PROFILE, keys: a.directKeys, replayWindow: 1024 });
     const s: Subscriber<C> = {
       client,
       directRx,
-      directReader: new StampReader(PROFILE, p.directKeys),
+      directReader: new StampReader(PROFILE, a.directKeys),
       reader: undefined,
       check: new ReceiveCheck(verifyEvery),
       sfuUnprotect: (d) => {
@@ -181,22 +203,22 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
     };
     client.onMedia = (d, from) => onSubscriberMedia(s, d, from);
     try {
-      await hooks.subscribe(client, p.room, p.client);
+      await hooks.subscribe(client, a.room, a.ref);
     } catch (err) {
       client.close();
       process.stderr.write(`${hooks.label} subscriber: ${String(err)}\n`);
       return undefined;
     }
-    p.subscribers.push(s);
+    a.subscribers.push(s);
     return s;
   }
 
-  /** Connects `n` subscribers to `p`'s room, a few at a time; resolves with the failures. */
-  async function addSubscribers(p: Publisher<C>, n: number, url: string, udpPort: number) {
+  /** Connects `n` subscribers to `a`'s room, a few at a time; resolves with the failures. */
+  async function addSubscribers(a: Audience<C>, n: number) {
     let failed = 0;
     for (let i = 0; i < n; i += hooks.concurrentConnects) {
       const batch = Array.from({ length: Math.min(hooks.concurrentConnects, n - i) }, () =>
-        addSubscriber(p, url, udpPort),
+        addSubscriber(a),
       );
       for (const s of await Promise.all(batch)) if (s === undefined) failed++;
     }
@@ -219,7 +241,7 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
       directSeq: 0,
       directTx: new SrtpSession({ profile: PROFILE, keys }),
       directKeys: keys,
-      subscribers: [],
+      directPorts: [],
       keyFrameDue: true,
       lastKeyFrameAt: 0,
       sent: 0,
@@ -239,12 +261,49 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
     }
     p.pt = hooks.payloadType(client);
     publishers.set(plan.id, p);
-    return addSubscribers(p, plan.subscribers, url, udpPort);
+    const publication: Publication = {
+      id: plan.id,
+      url,
+      udpPort,
+      masterKey: keys.masterKey.toString('hex'),
+      masterSalt: keys.masterSalt.toString('hex'),
+      ref: hooks.publisherRef(client),
+    };
+    if (plan.elsewhere === true) {
+      published.push(publication);
+      return 0;
+    }
+    const a = audienceOf(publication);
+    const failed = await addSubscribers(a, plan.subscribers);
+    p.directPorts = portsOf(a);
+    return failed;
   }
+
+  /** The audience here of a room (made on first use) whose publisher `pub` describes. */
+  function audienceOf(pub: Publication): Audience<C> {
+    let a = audiences.get(pub.id);
+    if (a === undefined) {
+      a = {
+        room: pub.id,
+        url: pub.url,
+        udpPort: pub.udpPort,
+        directKeys: {
+          masterKey: Buffer.from(pub.masterKey, 'hex'),
+          masterSalt: Buffer.from(pub.masterSalt, 'hex'),
+        },
+        ref: pub.ref,
+        subscribers: [],
+      };
+      audiences.set(pub.id, a);
+    }
+    return a;
+  }
+
+  const portsOf = (a: Audience<C>): number[] => a.subscribers.map((s) => s.client.port);
 
   function counts(): { publishers: number; subscribers: number } {
     let subscribers = 0;
-    for (const p of publishers.values()) subscribers += p.subscribers.length;
+    for (const a of audiences.values()) subscribers += a.subscribers.length;
     return { publishers: publishers.size, subscribers };
   }
 
@@ -283,7 +342,7 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
       const n = p.directTx.protectRtp(c, c.length, out);
       if (typeof n !== 'number') return;
       const datagram = out.subarray(0, n);
-      for (const s of p.subscribers) p.client.socket.send(datagram, s.client.port, hooks.address);
+      for (const port of p.directPorts) p.client.socket.send(datagram, port, hooks.address);
     }
     p.sent++;
   }
@@ -295,6 +354,7 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
     drainMs: number,
     every: number,
     tickMs: number,
+    windowAtUs: number | undefined,
   ): Promise<void> {
     histogram = new Histogram();
     verifyEvery = every;
@@ -302,7 +362,9 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
       p.sent = 0;
       p.sentInWindow = 0;
       p.keyFrameDue = true;
-      for (const s of p.subscribers) {
+    }
+    for (const a of audiences.values()) {
+      for (const s of a.subscribers) {
         s.received = 0;
         if (s.check.verifyEvery !== verifyEvery) s.check = new ReceiveCheck(verifyEvery);
         s.check.reset();
@@ -312,7 +374,9 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
     counting = mode;
     const start = performance.now();
     const sendMs = warmupMs + durationMs;
-    windowStart = nowUs() + warmupMs * 1000;
+    // The parent's window when it gives one (the same in every child: one monotonic clock), so
+    // a publisher here and its subscribers elsewhere count the same packets.
+    windowStart = windowAtUs ?? nowUs() + warmupMs * 1000;
     windowEnd = windowStart + durationMs * 1000;
     timeline = new SlowTimeline(windowStart, durationMs);
     warmUpTimeline = new SlowTimeline(windowStart - warmupMs * 1000, warmupMs);
@@ -345,8 +409,10 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
     const t = { sent: 0, expected: 0, received: 0, badPackets: 0, verified: 0 };
     for (const p of publishers.values()) {
       t.sent += p.sentInWindow;
-      t.expected += p.sentInWindow * p.subscribers.length;
-      for (const s of p.subscribers) {
+      t.expected += p.sentInWindow * p.directPorts.length;
+    }
+    for (const a of audiences.values()) {
+      for (const s of a.subscribers) {
         t.received += s.received;
         t.badPackets += s.check.bad;
         t.verified += s.check.verified;
@@ -366,6 +432,7 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
   async function handle(m: ClientIn): Promise<void> {
     if (m.type === 'connect') {
       let failed = 0;
+      published.length = 0;
       for (let i = 0; i < m.rooms.length; i += hooks.concurrentRooms) {
         const batch = m.rooms.slice(i, i + hooks.concurrentRooms);
         const set = batch.map((r) => setUpRoom(r, r.url ?? m.url, r.udpPort ?? m.udpPort));
@@ -373,22 +440,45 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
           failed += f;
         }
       }
-      reply({ type: 'connected', ...counts(), failed });
+      reply({ type: 'connected', ...counts(), failed, published: [...published] });
+    } else if (m.type === 'join') {
+      // --split-rooms: the subscribers of rooms whose publishers another child holds.
+      let failed = 0;
+      const ports: { id: string; ports: number[] }[] = [];
+      for (const r of m.rooms) {
+        const a = audienceOf(r.publication);
+        failed += await addSubscribers(a, r.subscribers);
+        ports.push({ id: a.room, ports: portsOf(a) });
+      }
+      reply({ type: 'connected', ...counts(), failed, ports });
+    } else if (m.type === 'direct-ports') {
+      for (const r of m.rooms) {
+        const p = publishers.get(r.id);
+        if (p) p.directPorts = r.ports;
+      }
+      reply({ type: 'connected', ...counts(), failed: 0 });
     } else if (m.type === 'add-subscribers') {
       let failed = 0;
       for (const r of m.rooms) {
-        const p = publishers.get(r.id);
-        failed += p ? await addSubscribers(p, r.subscribers, p.url, p.udpPort) : r.subscribers;
+        const a = audiences.get(r.id);
+        failed += a ? await addSubscribers(a, r.subscribers) : r.subscribers;
       }
       reply({ type: 'connected', ...counts(), failed });
     } else if (m.type === 'phase') {
       const tick = m.tickMs ?? SEND_TICK_MS;
-      await runPhase(m.mode, m.warmupMs, m.durationMs, m.drainMs, m.verifyEvery, tick);
+      await runPhase(
+        m.mode,
+        m.warmupMs,
+        m.durationMs,
+        m.drainMs,
+        m.verifyEvery,
+        tick,
+        m.windowAtUs,
+      );
     } else {
-      for (const p of publishers.values()) {
-        for (const s of p.subscribers) s.client.close();
-        p.client.close();
-      }
+      for (const a of audiences.values()) for (const s of a.subscribers) s.client.close();
+      for (const p of publishers.values()) p.client.close();
+      audiences.clear();
       publishers.clear();
       await hooks.closed?.();
       // Exit once the reply is flushed (and, with --cpu-prof, the profile written).

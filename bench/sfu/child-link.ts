@@ -12,6 +12,8 @@ import {
   type GcPauses,
   Histogram,
   isMessage,
+  monoUs,
+  type Publication,
   type RoomPlan,
   SEND_TICK_MS,
 } from './protocol.js';
@@ -133,8 +135,11 @@ export function startPhase(
   verifyEvery: number,
   tickMs = SEND_TICK_MS,
 ): void {
+  // One window for every child (one monotonic clock): with --split-rooms a publisher's child
+  // counts what it sent in the window and another child what arrived of it.
+  const windowAtUs = monoUs() + warmupMs * 1000;
   for (const c of clients) {
-    c.send({ type: 'phase', mode, warmupMs, durationMs, drainMs, verifyEvery, tickMs });
+    c.send({ type: 'phase', mode, warmupMs, durationMs, drainMs, verifyEvery, tickMs, windowAtUs });
   }
 }
 
@@ -173,6 +178,65 @@ export async function phaseTotals(clients: readonly ClientLink[]): Promise<Clien
 /** The share of expected packets not received (1 when none were expected). */
 export const lossOf = (t: { expected: number; received: number }): number =>
   t.expected === 0 ? 1 : Math.max(0, 1 - t.received / t.expected);
+
+/**
+ * The child that holds room `index`'s subscribers: the publisher's (`index` mod the number of
+ * children), or with `split` (2 or more children) the next one.
+ */
+export function audienceChild(index: number, children: number, split: boolean): number {
+  return (index + (split && children > 1 ? 1 : 0)) % children;
+}
+
+/**
+ * Sets up new rooms, `plans[i]` (publishers) in child i. Without `split`, or with one child,
+ * each room's subscribers join in its publisher's child (`connectRooms`). With `split`
+ * (`--split-rooms`), they join in the next child (`audienceChild`), and each publisher is then
+ * told its subscribers' ports for the direct path, which so crosses processes as the path
+ * through the server does. Sums the replies: publishers, subscribers (all so far) and failures.
+ */
+export async function setUpRooms(
+  clients: readonly ClientLink[],
+  plans: RoomPlan[][],
+  ready: { url: string; udpPort: number },
+  split: boolean,
+): Promise<{ publishers: number; subscribers: number; failed: number }> {
+  const n = clients.length;
+  if (!split || n < 2) return connectRooms(clients, 'connect', plans, ready);
+  const sizes = new Map<string, number>();
+  for (const [i, c] of clients.entries()) {
+    const rooms = (plans[i] ?? []).map((r) => ({ ...r, elsewhere: true }));
+    for (const r of rooms) sizes.set(r.id, r.subscribers);
+    c.send({ type: 'connect', url: ready.url, udpPort: ready.udpPort, rooms });
+  }
+  const t = { publishers: 0, subscribers: 0, failed: 0 };
+  const published: Publication[][] = [];
+  for (const c of clients) {
+    const r = await c.expect('connected');
+    t.publishers += r.publishers;
+    t.failed += r.failed;
+    published.push(r.published ?? []);
+  }
+  for (const [i, list] of published.entries()) {
+    const rooms = list.map((publication) => ({
+      publication,
+      subscribers: sizes.get(publication.id) ?? 0,
+    }));
+    clients[(i + 1) % n]!.send({ type: 'join', rooms });
+  }
+  const ports: { id: string; ports: number[] }[][] = [];
+  for (const c of clients) {
+    const r = await c.expect('connected');
+    t.subscribers += r.subscribers;
+    t.failed += r.failed;
+    ports.push(r.ports ?? []);
+  }
+  // Child j's subscribers belong to child j - 1's publishers.
+  for (const [j, rooms] of ports.entries()) {
+    clients[(j + n - 1) % n]!.send({ type: 'direct-ports', rooms });
+  }
+  for (const c of clients) await c.expect('connected');
+  return t;
+}
 
 /** Sends each client child its rooms (`plans[i]` to child i) and sums the replies. */
 export async function connectRooms(

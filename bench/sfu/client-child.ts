@@ -1,5 +1,5 @@
 /**
- * Child process of the end-to-end SFU bench: synthetic rtcd clients for whole rooms
+ * Child process of the end-to-end SFU bench: synthetic rtcd clients for rooms
  * (bench/sfu/light-client.ts, signalled by WHIP/WHEP POSTs to the SFU under test), run by
  * bench/sfu/child-core.ts: the rooms, packets, `sfu` and `direct` phases and measurement it
  * shares with the Janus rows' child (bench/sfu/janus-child.ts).
@@ -24,6 +24,7 @@ runClientChild<LightClient>({
     }),
   publish: (client, room, ssrc) => client.connect('whip', room, ssrc),
   subscribe: (client, room) => client.connect('whep', room),
+  publisherRef: () => 0, // WHEP subscribes to the room's tracks: no name needed
   fromServer: (client, from) => from.port === client.options.udpPort,
   payloadType: () => PT,
   address: '127.0.0.1',

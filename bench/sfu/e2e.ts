@@ -17,6 +17,7 @@ import { availableParallelism, loadavg, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  audienceChild,
   ChildLink,
   type ClientLink,
   type ClientTotals,
@@ -26,6 +27,7 @@ import {
   lossOf,
   phaseTotals,
   SFU_WARMUP_MS,
+  setUpRooms,
   sleep,
   startPhase,
 } from './child-link.js';
@@ -103,6 +105,13 @@ export interface E2eOptions {
    * wrapper per packet: a diagnostic, not the default.
    */
   sfuArrival?: boolean;
+  /**
+   * Each room's subscribers in another client process than its publisher (`--split-rooms`;
+   * needs 2 or more client processes): the direct path then crosses processes (publisher →
+   * another process's sockets), as the path through the SFU does twice, instead of a process
+   * sending to its own sockets. Default false.
+   */
+  splitRooms?: boolean;
   /** Node/V8 options for the SFU process, e.g. `--trace-gc` (`--sfu-node-option`). */
   sfuNodeOptions?: readonly string[];
   /** The publishers' send-loop period in the clients, ms (`--client-tick-ms`). Default 4. */
@@ -534,7 +543,7 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
           udpPort: w.udpPort,
         });
       }
-      const connected = await connectRooms(clients, 'connect', plans, ready);
+      const connected = await setUpRooms(clients, plans, ready, o.splitRooms === true);
       failedConnects += connected.failed;
       let step = await measureStep(clients, servers, o, connected.subscribers, rooms);
       if (step.loss > o.maxLoss) {
@@ -602,7 +611,7 @@ async function memoryPerSubscriber(
   const plans: RoomPlan[][] = clients.map(() => []);
   for (let i = 0; i < o.idleSubscribers; i++) {
     const r = i % Math.max(1, rooms);
-    const list = plans[r % clients.length]!;
+    const list = plans[audienceChild(r, clients.length, o.splitRooms === true)]!;
     const existing = list.find((p) => p.id === roomId(r));
     if (existing) existing.subscribers++;
     else list.push({ id: roomId(r), subscribers: 1 });

@@ -30,7 +30,8 @@ runClientChild<JanusClient>({
     });
   },
   publish: (client, room, ssrc) => client.publish(roomNumber(room), ssrc),
-  subscribe: (client, room, publisher) => client.subscribe(roomNumber(room), publisher.feed),
+  subscribe: (client, room, feed) => client.subscribe(roomNumber(room), feed),
+  publisherRef: (client) => client.feed,
   fromServer: (client, from) => from.port === client.remote?.port,
   payloadType: (client) => client.remote?.vp8 ?? 96,
   address: JANUS_ADDRESS,

@@ -13,6 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
+  audienceChild,
   ChildLink,
   type ClientLink,
   type ClientTotals,
@@ -22,6 +23,7 @@ import {
   lossOf,
   phaseTotals,
   SFU_WARMUP_MS,
+  setUpRooms,
   sleep,
   startPhase,
 } from './child-link.js';
@@ -204,8 +206,8 @@ export async function benchJanus(
         'janus child',
       ),
   );
-  const connect = (type: 'connect' | 'add-subscribers', plans: RoomPlan[][]) =>
-    connectRooms(clients, type, plans, { url: janus.url, udpPort: 0 });
+  const split = o.splitRooms === true;
+  const at = { url: janus.url, udpPort: 0 };
   const started = performance.now();
   const steps: E2eStep[] = [];
   let failedConnects = 0;
@@ -217,7 +219,7 @@ export async function benchJanus(
       for (; rooms < Math.ceil(target / o.roomSize); rooms++) {
         plans[rooms % clients.length]!.push({ id: `call${rooms}`, subscribers: o.roomSize });
       }
-      const c = await connect('connect', plans);
+      const c = await setUpRooms(clients, plans, at, split);
       failedConnects += c.failed;
       if (c.subscribers === 0) {
         stoppedBecause = `no subscriber connected; janus log:\n${janus.log.slice(-20).join('\n')}`;
@@ -240,7 +242,9 @@ export async function benchJanus(
     const m0 = janus.usage().rssBytes;
     let added = 0;
     if (rooms > 0) {
-      const c = await connect('add-subscribers', [[{ id: 'call0', subscribers: idle }]]);
+      const plans: RoomPlan[][] = clients.map(() => []);
+      plans[audienceChild(0, clients.length, split)]!.push({ id: 'call0', subscribers: idle });
+      const c = await connectRooms(clients, 'add-subscribers', plans, at);
       failedConnects += c.failed;
       added = idle - c.failed;
       await sleep(300);

@@ -16,6 +16,23 @@ export const VERIFY_EVERY = 16;
  */
 export const SEND_TICK_MS = 4;
 
+/**
+ * The machine's monotonic clock (CLOCK_MONOTONIC, as `process.hrtime`) in µs, read through
+ * `performance.now()` (the same clock from this process's origin: no allocation per read).
+ * One clock for every process of the bench, so a send stamp written in one process and read
+ * in another subtracts exactly; `timeOrigin + now()` is each process's own reading of the
+ * wall clock at start and two processes' can disagree.
+ */
+export const monoUs: () => number = (() => {
+  let offset = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 5; i++) {
+    const before = performance.now() * 1000;
+    const mono = Number(process.hrtime.bigint()) / 1000;
+    offset = Math.min(offset, mono - before);
+  }
+  return () => performance.now() * 1000 + offset;
+})();
+
 export interface GcPauses {
   count: number;
   totalMs: number;
@@ -89,16 +106,34 @@ export type ServerOut =
   | { type: 'stopped' }
   | { type: 'error'; message: string };
 
-/** A room as a client child hosts it: publisher and subscribers in one process. */
+/** A room as a client child sets it up: its publisher, and its subscribers unless elsewhere. */
 export interface RoomPlan {
   id: string;
   subscribers: number;
+  /**
+   * `--split-rooms`: only the publisher here; the `connect` reply's `published` describes it
+   * and another child's `join` adds the subscribers.
+   */
+  elsewhere?: boolean;
   /**
    * The SFU worker the room lives on (its HTTP base URL and ICE-lite UDP port); default the
    * message's `url` / `udpPort`. A room's later subscribers go where its publisher went.
    */
   url?: string;
   udpPort?: number;
+}
+
+/** What a subscriber in another child needs of a publisher (`--split-rooms`). */
+export interface Publication {
+  id: string;
+  /** The SFU worker the room lives on. */
+  url: string;
+  udpPort: number;
+  /** The direct path's SRTP master key and salt, hex. */
+  masterKey: string;
+  masterSalt: string;
+  /** How a subscriber names the publisher's track to the server (Janus: its feed; rtcd: 0). */
+  ref: number;
 }
 
 export type ClientIn =
@@ -116,6 +151,10 @@ export type ClientIn =
       /** Subscribers joining rooms this child already hosts (idle, for memory). */
       rooms: RoomPlan[];
     }
+  /** `--split-rooms`: subscribers here for publishers in another child. */
+  | { type: 'join'; rooms: { publication: Publication; subscribers: number }[] }
+  /** `--split-rooms`: where each publisher here sends on the direct path. */
+  | { type: 'direct-ports'; rooms: { id: string; ports: number[] }[] }
   | {
       type: 'phase';
       /** `sfu`: publisher → SFU → subscribers; `direct`: publisher → subscriber sockets. */
@@ -132,11 +171,22 @@ export type ClientIn =
       verifyEvery: number;
       /** The publishers' send-loop period, ms (default `SEND_TICK_MS`). */
       tickMs?: number;
+      /** The window's start (`monoUs`), the same for every child; default now + warm-up. */
+      windowAtUs?: number;
     }
   | { type: 'close' };
 
 export type ClientOut =
-  | { type: 'connected'; publishers: number; subscribers: number; failed: number }
+  | {
+      type: 'connected';
+      publishers: number;
+      subscribers: number;
+      failed: number;
+      /** `connect` with `elsewhere` rooms: their publishers, for another child's `join`. */
+      published?: Publication[];
+      /** `join`: each room's subscriber ports here, for its publisher's `direct-ports`. */
+      ports?: { id: string; ports: number[] }[];
+    }
   | {
       type: 'phase-done';
       /**

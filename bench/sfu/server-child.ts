@@ -15,6 +15,7 @@ import {
   Histogram,
   isMessage,
   type MemorySample,
+  monoUs,
   PACKET_BYTES,
   type ServerIn,
   type ServerOut,
@@ -89,13 +90,13 @@ async function bareSend(
  * from the clear payload, where the bench's publishers write it): how long it waited before
  * the router had it (the publisher's send, the kernel, the SFU socket's queue while the SFU
  * was busy with earlier packets, SRTP unprotect) and how long the router took with it. The
- * clocks are comparable: every process's stamp is `timeOrigin + now()`.
+ * clocks are comparable: every process stamps with the machine's monotonic clock (`monoUs`).
  */
 const arrival = { waited: new Histogram(), handled: new Histogram(), on: false };
 
 function timeArrivals(): void {
   const handle = Producer.prototype.handleRtp;
-  const nowUs = (): number => (performance.timeOrigin + performance.now()) * 1000;
+  const nowUs = monoUs;
   Producer.prototype.handleRtp = function (this: Producer, layer, packet, layout, now) {
     const b = packet.buffer;
     const stamp = new DataView(b.buffer, b.byteOffset, b.byteLength).getFloat64(

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { audienceChild } from '../../bench/sfu/child-link.js';
 import { type E2eStep, targetOf } from '../../bench/sfu/e2e.js';
 import { Histogram } from '../../bench/sfu/protocol.js';
 import { main, parseSfuArgs, runCoreBench, runSfuBench } from '../../bench/sfu.js';
@@ -62,37 +63,46 @@ t.test('end to end, quick: SfuServer and light clients in child processes', asyn
   t.match(out, /clients: SFU path GC \d+ pauses.*direct path lag/);
 });
 
-t.test('--sfu-workers 2 (and --sfu-arrival): rooms round-robin over two SfuServers', async (t) => {
-  const lines: string[] = [];
-  const c = parseSfuArgs([
-    ...['--quick', '--only', 'e2e', '--sfu-workers', '2', '--steps', '4', '--sfu-arrival'],
-  ]);
-  const r = await runSfuBench(c, (l) => lines.push(l));
-  const e = r.e2e;
-  if (!e) throw new Error('no end-to-end result');
-  const s = e.steps[0];
-  if (!s) throw new Error('no step');
-  t.equal(s.rooms, 2);
-  t.equal(s.sfuWorkers, 2);
-  t.ok(s.loss < 0.5, `packets flowed through both workers (loss ${s.loss})`);
-  t.equal(s.badPackets, 0);
-  // One room per worker: both used CPU, so the busiest has less than the sum.
-  const busiest = s.busiestWorkerCpuShare ?? 0;
-  t.ok(busiest > 0 && busiest < s.sfuCpuShare, `busiest ${busiest} of ${s.sfuCpuShare}`);
-  t.equal(e.memory, undefined, 'memory per subscriber with one worker only');
-  const out = lines.join('\n');
-  t.match(out, /2 SFU workers, each an SfuServer .* round-robin/);
-  t.match(out, /SFU GC \(busiest of 2 workers, \d\.\d\d of a core\)/);
-  t.match(out, /TARGET at 4 tracks, 2 SFU workers/);
-  t.match(out, /memory per subscriber: measured with one SFU worker only/);
-  // --sfu-arrival: both workers' routers timed every packet against its send stamp.
-  const a = s.sfuArrival;
-  if (!a) throw new Error('no --sfu-arrival split');
-  t.ok(a.waitedP50 > 0 && a.waitedP99 >= a.waitedP50, `waited p50 ${a.waitedP50} µs`);
-  t.ok(a.handledP50 > 0 && a.handledP99 >= a.handledP50, `handled p50 ${a.handledP50} µs`);
-  t.ok(a.waitedP50 < s.sfuP50, 'the router has a packet before its subscribers do');
-  t.match(out, /SFU path split \(--sfu-arrival\): send stamp -> the router has the packet p50/);
-});
+t.test(
+  '--sfu-workers 2, --sfu-arrival, --split-rooms: two SfuServers, rooms across clients',
+  async (t) => {
+    const lines: string[] = [];
+    const c = parseSfuArgs([
+      ...['--quick', '--only', 'e2e', '--sfu-workers', '2', '--steps', '4', '--sfu-arrival'],
+      ...['--clients', '2', '--split-rooms'],
+    ]);
+    const r = await runSfuBench(c, (l) => lines.push(l));
+    const e = r.e2e;
+    if (!e) throw new Error('no end-to-end result');
+    const s = e.steps[0];
+    if (!s) throw new Error('no step');
+    t.equal(s.rooms, 2);
+    t.equal(s.sfuWorkers, 2);
+    t.ok(s.loss < 0.5, `packets flowed through both workers (loss ${s.loss})`);
+    // --split-rooms: each room's subscribers in the other client process; the direct path
+    // (publisher → subscribers' sockets in that other process) carried packets too.
+    t.ok(s.directLoss < 0.5, `direct path across processes (loss ${s.directLoss})`);
+    t.ok(s.latencySamples > 0 && s.directP50 > 0, 'both paths measured');
+    t.equal(s.badPackets, 0);
+    // One room per worker: both used CPU, so the busiest has less than the sum.
+    const busiest = s.busiestWorkerCpuShare ?? 0;
+    t.ok(busiest > 0 && busiest < s.sfuCpuShare, `busiest ${busiest} of ${s.sfuCpuShare}`);
+    t.equal(e.memory, undefined, 'memory per subscriber with one worker only');
+    const out = lines.join('\n');
+    t.match(out, /2 SFU workers, each an SfuServer .* round-robin/);
+    t.match(out, /SFU GC \(busiest of 2 workers, \d\.\d\d of a core\)/);
+    t.match(out, /TARGET at 4 tracks, 2 SFU workers/);
+    t.match(out, /subscribers in another client process than the publisher's, --split-rooms/);
+    t.match(out, /memory per subscriber: measured with one SFU worker only/);
+    // --sfu-arrival: both workers' routers timed every packet against its send stamp.
+    const a = s.sfuArrival;
+    if (!a) throw new Error('no --sfu-arrival split');
+    t.ok(a.waitedP50 > 0 && a.waitedP99 >= a.waitedP50, `waited p50 ${a.waitedP50} µs`);
+    t.ok(a.handledP50 > 0 && a.handledP99 >= a.handledP50, `handled p50 ${a.handledP50} µs`);
+    t.ok(a.waitedP50 < s.sfuP50, 'the router has a packet before its subscribers do');
+    t.match(out, /SFU path split \(--sfu-arrival\): send stamp -> the router has the packet p50/);
+  },
+);
 
 t.test('the latency histogram merges and reads quantiles (5 µs, then 1 ms bins)', async (t) => {
   const a = new Histogram();
@@ -132,6 +142,10 @@ t.test('--verify-every and --sfu-node-option reach the end-to-end options', asyn
   t.same(parseSfuArgs([]).e2e.clientNodeOptions, ['--max-semi-space-size=1'], 'clients too');
   t.equal(parseSfuArgs(['--client-tick-ms', '1']).e2e.tickMs, 1);
   t.equal(parseSfuArgs([]).e2e.sfuArrival, false, 'no per-packet timing wrapper by default');
+  t.equal(parseSfuArgs(['--split-rooms']).e2e.splitRooms, true);
+  t.equal(audienceChild(3, 2, false), 1, "a room's subscribers in its publisher's child");
+  t.equal(audienceChild(3, 2, true), 0, '--split-rooms: in the next child');
+  t.equal(audienceChild(3, 1, true), 0, 'one child: nowhere else to go');
   t.equal(parseSfuArgs(['--sfu-arrival']).e2e.sfuArrival, true);
   t.equal(parseSfuArgs([]).e2e.sfuNice, undefined, 'the SFU at the default priority');
   t.equal(parseSfuArgs(['--sfu-nice=-10']).e2e.sfuNice, -10);
