@@ -2,10 +2,10 @@
  * `npm run bench -- sfu [--quick] [--no-out] [--only core|e2e] [--seconds 3] [--max 1000]
  *  [--steps 100,200,300,500,700,1000] [--room-size 10] [--clients 2] [--sfu-workers 1]
  *  [--idle-subscribers 200]
- *  [--budget 70] [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]
+ *  [--budget 100] [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]
  *  [--profile AEAD_AES_128_GCM] [--cpu-prof DIR] [--verify-every 16] [--sfu-node-option X]…
  *  [--client-node-option X]… [--client-tick-ms 4] [--dgram-send] [--pin-cpus] [--sfu-arrival]
- *  [--sfu-nice N] [--split-rooms]`
+ *  [--sfu-nice N] [--split-rooms] [--target-repeats 3] [--warmup-ms 1200]`
  *
  * Two parts, one run:
  * - end to end (bench/sfu/e2e.ts): `SfuServer` in its own process (`--sfu-workers N`: N of
@@ -26,7 +26,9 @@
  * handling of it (a wrapper per packet, so a diagnostic). `--sfu-nice N` runs the SFU at that
  * scheduling priority (e.g. -10: ahead of the clients sharing its cores). `--split-rooms` puts
  * each room's subscribers in another client process than its publisher, so the direct path
- * crosses processes as the SFU path does. `--cpu-prof DIR` writes a V8 CPU profile of each SFU
+ * crosses processes as the SFU path does. `--target-repeats N` (default 3) measures the step
+ * closest to 500 tracks N times and reports the run with the median added p99 (one run's p99
+ * moves by milliseconds with the machine's other work). `--cpu-prof DIR` writes a V8 CPU profile of each SFU
  * worker and each client process.
  * `--quick` is the smoke-test size (a few seconds). Writes bench/out/sfu-<date>.json (not with
  * `--quick` or `--no-out`). Results: bench/RESULTS.md, "SFU".
@@ -67,9 +69,10 @@ export interface SfuBenchResult {
 const USAGE = [
   'usage: npm run bench -- sfu [--quick] [--no-out] [--only core|e2e] [--cpu-prof DIR]',
   '  end to end: [--steps 100,200,300,500,700,1000] [--max 1000] [--seconds 3]',
-  '    [--room-size 10] [--clients 2] [--sfu-workers 1] [--idle-subscribers 200] [--budget 70]',
+  '    [--room-size 10] [--clients 2] [--sfu-workers 1] [--idle-subscribers 200] [--budget 100]',
   '    [--client-tick-ms 4] [--sfu-node-option X]... [--client-node-option X]...',
   '    [--dgram-send] [--pin-cpus] [--sfu-arrival] [--sfu-nice N] [--split-rooms]',
+  '    [--target-repeats 3] [--warmup-ms 1200]',
   '  router core: [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]',
   '    [--profile AEAD_AES_128_GCM]',
 ].join('\n');
@@ -125,6 +128,8 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       'pin-cpus': { type: 'boolean', default: false },
       'sfu-arrival': { type: 'boolean', default: false },
       'split-rooms': { type: 'boolean', default: false },
+      'target-repeats': { type: 'string' },
+      'warmup-ms': { type: 'string' },
       'sfu-nice': { type: 'string' },
     },
   });
@@ -164,7 +169,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
         1,
         10_000,
       ),
-      budgetSeconds: seconds('budget', v.budget ?? (q ? '20' : '70'), 3600),
+      budgetSeconds: seconds('budget', v.budget ?? (q ? '20' : '100'), 3600),
       maxLoss: 0.01,
       verifyEvery: integer(
         'verify-every',
@@ -173,6 +178,9 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
         1_000_000,
       ),
       ...(q ? { warmupMs: 500, drainMs: 1000, bareMs: 100 } : {}),
+      ...(v['warmup-ms'] === undefined
+        ? {}
+        : { warmupMs: integer('warmup-ms', v['warmup-ms'], 100, 60_000) }),
       ...(v['cpu-prof'] === undefined ? {} : { cpuProfileDir: v['cpu-prof'] }),
       // As `rtcd sfu` runs (its bin's shebang); `--sfu-node-option` replaces it (e.g.
       // `--sfu-node-option=--max-semi-space-size=16` for Node's default young generation).
@@ -186,6 +194,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       pinCpus: v['pin-cpus'],
       sfuArrival: v['sfu-arrival'],
       splitRooms: v['split-rooms'],
+      targetRepeats: integer('target-repeats', v['target-repeats'] ?? (q ? '1' : '3'), 1, 20),
       ...(v['sfu-nice'] === undefined
         ? {}
         : { sfuNice: integer('sfu-nice', v['sfu-nice'], -20, 19) }),

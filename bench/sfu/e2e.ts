@@ -42,7 +42,7 @@ import {
   type ServerOut,
   VERIFY_EVERY,
 } from './protocol.js';
-import { formatGc, formatStep, formatWhere } from './report.js';
+import { formatGc, formatRepeats, formatStep, formatWhere } from './report.js';
 import type { SlowSummary } from './slow-timeline.js';
 
 export interface E2eOptions {
@@ -112,6 +112,13 @@ export interface E2eOptions {
    * sending to its own sockets. Default false.
    */
   splitRooms?: boolean;
+  /**
+   * How many times the step closest to 500 tracks (the target's) is measured
+   * (`--target-repeats`): one run's p99 moves by milliseconds with what else the 2 cores are
+   * doing, so the step reported is the run with the median added p99, and every run's figures
+   * are kept in `repeats`. Default 1.
+   */
+  targetRepeats?: number;
   /** Node/V8 options for the SFU process, e.g. `--trace-gc` (`--sfu-node-option`). */
   sfuNodeOptions?: readonly string[];
   /** The publishers' send-loop period in the clients, ms (`--client-tick-ms`). Default 4. */
@@ -178,6 +185,11 @@ export interface E2eStep {
    * packet (`waited`), and the router's handling of it (`handled`).
    */
   sfuArrival?: { waitedP50: number; waitedP99: number; handledP50: number; handledP99: number };
+  /**
+   * With `targetRepeats` > 1 (the target's step only): every run's added p50/p99 (µs), SFU
+   * CPU share and loss, in the order run; this step is the run with the median added p99.
+   */
+  repeats?: { addedP50: number[]; addedP99: number[]; sfuCpuShare: number[]; loss: number[] };
 }
 
 /** The issue's target at the step closest to 500 subscriber tracks (`targetOf`). */
@@ -463,6 +475,43 @@ async function measureStep(
 }
 
 /**
+ * The run with the median added p99 of `runs` (the lower middle of an even count), with every
+ * run's added p50/p99 and SFU CPU in `repeats`; lossy runs sort last, so a clean median is
+ * chosen while more than half the runs are clean.
+ */
+export function medianRun(runs: readonly E2eStep[], maxLoss = 0.01): E2eStep {
+  const key = (r: E2eStep) => (r.loss > maxLoss ? Number.POSITIVE_INFINITY : r.addedP99);
+  const sorted = [...runs].sort((a, b) => key(a) - key(b));
+  const median = sorted[(sorted.length - 1) >> 1]!;
+  if (runs.length < 2) return median;
+  return {
+    ...median,
+    repeats: {
+      addedP50: runs.map((r) => r.addedP50),
+      addedP99: runs.map((r) => r.addedP99),
+      sfuCpuShare: runs.map((r) => r.sfuCpuShare),
+      loss: runs.map((r) => r.loss),
+    },
+  };
+}
+
+/** The one of `tracks` closest to 500 (the larger on a tie), as `targetOf` chooses. */
+export function targetTracksOf(tracks: readonly number[]): number | undefined {
+  let best: number | undefined;
+  for (const t of tracks) {
+    const d = Math.abs(t - TARGET_TRACKS);
+    if (
+      best === undefined ||
+      d < Math.abs(best - TARGET_TRACKS) ||
+      (d === Math.abs(best - TARGET_TRACKS) && t > best)
+    ) {
+      best = t;
+    }
+  }
+  return best;
+}
+
+/**
  * The issue's target at the step closest to 500 subscriber tracks (the larger on a tie):
  * ≥ 500 tracks per core of SFU CPU and added p99 < 2 ms, each only with loss ≤ `maxLoss`.
  */
@@ -530,6 +579,7 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
     const ready = readies[0]!;
     let rooms = 0;
     const targets = [...new Set(o.steps.map((s) => Math.min(s, o.maxTracks)))];
+    const targetTracks = targetTracksOf(targets);
     for (const target of targets) {
       const want = Math.ceil(target / o.roomSize);
       const plans: RoomPlan[][] = clients.map(() => []);
@@ -551,6 +601,17 @@ export async function benchE2e(o: E2eOptions, log: (line: string) => void): Prom
         log(formatStep(step));
         log(`${formatWhere(step) ?? ''}; repeating the step once`);
         step = await measureStep(clients, servers, o, connected.subscribers, rooms);
+      }
+      const repeats = target === targetTracks ? (o.targetRepeats ?? 1) : 1;
+      if (repeats > 1) {
+        const runs = [step];
+        log(formatStep(step));
+        for (let r = 1; r < repeats; r++) {
+          runs.push(await measureStep(clients, servers, o, connected.subscribers, rooms));
+          log(formatStep(runs[r]!));
+        }
+        step = medianRun(runs, o.maxLoss);
+        log(formatRepeats(step));
       }
       steps.push(step);
       log(formatStep(step));

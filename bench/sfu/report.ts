@@ -126,6 +126,21 @@ export function formatGc(s: E2eStep): string[] {
   return lines;
 }
 
+/** The target step's repeated runs (`--target-repeats`): each run's added p99, p50 and CPU. */
+export function formatRepeats(s: E2eStep): string {
+  const r = s.repeats;
+  if (r === undefined) return '';
+  const ms = (us: number) => (us / 1000).toFixed(2);
+  const sorted = [...r.addedP99].sort((a, b) => a - b);
+  return (
+    `       ${s.tracks} tracks measured ${r.addedP99.length} times (--target-repeats): added p99 ` +
+    `${r.addedP99.map(ms).join(' / ')} ms (min ${ms(sorted[0]!)}, max ` +
+    `${ms(sorted.at(-1)!)}); p50 ${r.addedP50.map(ms).join(' / ')} ms; SFU CPU ` +
+    `${r.sfuCpuShare.map((c) => c.toFixed(2)).join(' / ')}; the row below is the run with ` +
+    'the median added p99'
+  );
+}
+
 /**
  * The issue's target, at the step closest to 500 tracks: each half met or not. A step over 1%
  * loss meets neither (what it forwarded is not what it was asked to).

@@ -1,7 +1,8 @@
 import t from 'tap';
 import { audienceChild } from '../../bench/sfu/child-link.js';
-import { type E2eStep, targetOf } from '../../bench/sfu/e2e.js';
+import { type E2eStep, medianRun, targetOf, targetTracksOf } from '../../bench/sfu/e2e.js';
 import { Histogram } from '../../bench/sfu/protocol.js';
+import { formatRepeats } from '../../bench/sfu/report.js';
 import { main, parseSfuArgs, runCoreBench, runSfuBench } from '../../bench/sfu.js';
 
 t.test('the router-core part forwards through the router and SRTP in a tiny run', async (t) => {
@@ -186,5 +187,30 @@ t.test(
     const lossy = targetOf([step(500, 0.5, 0.05, 100)], 1);
     t.notOk(lossy?.tracksMet || lossy?.latencyMet, 'a lossy step meets neither half');
     t.equal(targetOf([], 1), undefined);
+  },
+);
+
+t.test(
+  '--target-repeats: the run with the median added p99 stands for the target step',
+  async (t) => {
+    const run = (addedP99: number, loss = 0) =>
+      ({ tracks: 500, sfuCpuShare: addedP99 / 10_000, loss, addedP50: 1, addedP99 }) as E2eStep;
+    const m = medianRun([run(4000), run(2000), run(9000)]);
+    t.equal(m.addedP99, 4000, 'the middle of three');
+    t.same(m.repeats?.addedP99, [4000, 2000, 9000], 'every run kept, in the order run');
+    t.same(m.repeats?.sfuCpuShare, [0.4, 0.2, 0.9]);
+    t.equal(medianRun([run(3000), run(1000)]).addedP99, 1000, 'the lower middle of two');
+    t.equal(
+      medianRun([run(100, 0.5), run(3000), run(5000)]).addedP99,
+      5000,
+      'lossy runs sort last',
+    );
+    t.equal(medianRun([run(7000)]).repeats, undefined, 'one run: no repeats');
+    t.equal(targetTracksOf([100, 300, 700, 1000]), 700, 'closest to 500, the larger on a tie');
+    t.equal(targetTracksOf([100, 500, 1000]), 500);
+    t.equal(targetTracksOf([]), undefined);
+    t.equal(parseSfuArgs([]).e2e.targetRepeats, 3, 'the target step three times by default');
+    t.equal(parseSfuArgs(['--quick']).e2e.targetRepeats, 1);
+    t.match(formatRepeats(m), /500 tracks measured 3 times .*added p99 4\.00 \/ 2\.00 \/ 9\.00 ms/);
   },
 );
