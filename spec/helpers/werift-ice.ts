@@ -51,3 +51,18 @@ export function signalWerift(ours: IceAgent, theirs: Connection): void {
   theirs.onIceCandidate.subscribe(toOurs);
   if (theirs.localCandidatesEnd) ours.addRemoteCandidate(null);
 }
+
+/**
+ * Calls `send` now and every 200 ms until `arrived` settles: one datagram is no delivery
+ * guarantee (a loaded machine once lost a test's single packet and it waited until the file's
+ * timeout).
+ */
+export async function resendUntil<T>(arrived: Promise<T>, send: () => unknown): Promise<T> {
+  send();
+  const timer = setInterval(send, 200);
+  try {
+    return await arrived;
+  } finally {
+    clearInterval(timer);
+  }
+}
