@@ -495,7 +495,7 @@ export function medianRun(runs: readonly E2eStep[], maxLoss = 0.01): E2eStep {
   };
 }
 
-/** The one of `tracks` closest to 500 (the larger on a tie), as `targetOf` chooses. */
+/** The one of `tracks` closest to 500 (the larger on a tie): the target's step. */
 export function targetTracksOf(tracks: readonly number[]): number | undefined {
   let best: number | undefined;
   for (const t of tracks) {
@@ -520,13 +520,8 @@ export function targetOf(
   workers: number,
   maxLoss = 0.01,
 ): E2eTarget | undefined {
-  let step: E2eStep | undefined;
-  for (const s of steps) {
-    const d = Math.abs(s.tracks - TARGET_TRACKS);
-    const best =
-      step === undefined ? Number.POSITIVE_INFINITY : Math.abs(step.tracks - TARGET_TRACKS);
-    if (d < best || (d === best && step !== undefined && s.tracks > step.tracks)) step = s;
-  }
+  const tracks = targetTracksOf(steps.map((s) => s.tracks));
+  const step = steps.find((s) => s.tracks === tracks);
   if (step === undefined) return undefined;
   const clean = step.loss <= maxLoss;
   const tracksPerCore = step.tracks / Math.max(step.sfuCpuShare, 1e-6);
