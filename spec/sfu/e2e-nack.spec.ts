@@ -127,7 +127,10 @@ t.test(
     );
     t.ok(end.nackIn > 0, `B NACKs the SFU's gaps (${end.nackIn} NACKs)`);
     t.ok(answered > 0, 'the SFU handles B’s NACKs (resent from its cache or missed)');
-    t.ok(end.freezeCount - start.freezeCount <= 2, `few freezes (${end.freezeCount})`);
+    // Unrepaired, 5% loss breaks several frames a second; a few freezes are Chromium's own
+    // when the machine is loaded (4 under a 4-job stress run, with every frame repaired).
+    const froze = end.freezeCount - start.freezeCount;
+    t.ok(froze <= 5, `few freezes (${froze} in the window)`);
     t.ok(end.packetsLost <= 10, `B's net loss stays small (${end.packetsLost} packets)`);
   },
 );
