@@ -5,7 +5,7 @@
  *  [--budget 100] [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]
  *  [--profile AEAD_AES_128_GCM] [--cpu-prof DIR] [--verify-every 16] [--sfu-node-option X]…
  *  [--client-node-option X]… [--client-tick-ms 4] [--dgram-send] [--pin-cpus] [--sfu-arrival]
- *  [--sfu-nice N] [--split-rooms] [--target-repeats 3] [--warmup-ms 1200]`
+ *  [--sfu-nice N] [--split-rooms] [--target-repeats 3] [--warmup-ms 1200] [--stall-check 2]`
  *
  * Two parts, one run:
  * - end to end (bench/sfu/e2e.ts): `SfuServer` in its own process (`--sfu-workers N`: N of
@@ -28,7 +28,9 @@
  * each room's subscribers in another client process than its publisher, so the direct path
  * crosses processes as the SFU path does. `--target-repeats N` (default 3) measures the step
  * closest to 500 tracks N times and reports the run with the median added p99 (one run's p99
- * moves by milliseconds with the machine's other work). `--cpu-prof DIR` writes a V8 CPU profile of each SFU
+ * moves by milliseconds with the machine's other work). `--stall-check S` (default 2, 0 skips)
+ * runs bench/cpu-stalls.ts for S seconds before and after the ramp: how much of each CPU a
+ * spinning thread got, the host's share of a p99. `--cpu-prof DIR` writes a V8 CPU profile of each SFU
  * worker and each client process.
  * `--quick` is the smoke-test size (a few seconds). Writes bench/out/sfu-<date>.json (not with
  * `--quick` or `--no-out`). Results: bench/RESULTS.md, "SFU".
@@ -72,7 +74,7 @@ const USAGE = [
   '    [--room-size 10] [--clients 2] [--sfu-workers 1] [--idle-subscribers 200] [--budget 100]',
   '    [--client-tick-ms 4] [--sfu-node-option X]... [--client-node-option X]...',
   '    [--dgram-send] [--pin-cpus] [--sfu-arrival] [--sfu-nice N] [--split-rooms]',
-  '    [--target-repeats 3] [--warmup-ms 1200]',
+  '    [--target-repeats 3] [--warmup-ms 1200] [--stall-check 2]',
   '  router core: [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]',
   '    [--profile AEAD_AES_128_GCM]',
 ].join('\n');
@@ -95,6 +97,12 @@ function integer(name: string, v: string, min: number, max: number): number {
 function seconds(name: string, v: string, max: number): number {
   const n = Number(v);
   if (!(n > 0 && n <= max)) throw new TypeError(`--${name} must be in (0, ${max}], got ${v}`);
+  return n;
+}
+
+function stallCheck(v: string): number {
+  const n = Number(v);
+  if (!(n >= 0 && n <= 60)) throw new TypeError(`--stall-check must be in [0, 60] s, got ${v}`);
   return n;
 }
 
@@ -126,6 +134,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       profile: { type: 'string', default: 'AEAD_AES_128_GCM' },
       'dgram-send': { type: 'boolean', default: false },
       'pin-cpus': { type: 'boolean', default: false },
+      'stall-check': { type: 'string' },
       'sfu-arrival': { type: 'boolean', default: false },
       'split-rooms': { type: 'boolean', default: false },
       'target-repeats': { type: 'string' },
@@ -195,6 +204,8 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       sfuArrival: v['sfu-arrival'],
       splitRooms: v['split-rooms'],
       targetRepeats: integer('target-repeats', v['target-repeats'] ?? (q ? '1' : '3'), 1, 20),
+      stallCheckSeconds:
+        v['stall-check'] === undefined ? (q ? 0.3 : 2) : stallCheck(v['stall-check']),
       ...(v['sfu-nice'] === undefined
         ? {}
         : { sfuNice: integer('sfu-nice', v['sfu-nice'], -20, 19) }),

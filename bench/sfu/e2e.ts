@@ -16,6 +16,7 @@ import { readdirSync } from 'node:fs';
 import { availableParallelism, loadavg, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type CpuStalls, measureCpuStalls } from '../cpu-stalls.js';
 import {
   audienceChild,
   ChildLink,
@@ -131,6 +132,13 @@ export interface E2eOptions {
    * file in one is its main thread's; tsx's loader thread writes one too).
    */
   cpuProfileDir?: string;
+  /**
+   * Seconds of the host check before the ramp and after it (bench/cpu-stalls.ts: a probe per
+   * CPU spinning on the clock, all at once, counting gaps ≥ 1 ms: time a CPU was taken away,
+   * which a virtual machine's guest does not see as steal). 0 skips it (`--stall-check`).
+   * Default 2.
+   */
+  stallCheckSeconds?: number;
   /** Stop stepping once this much wall time has passed, s. */
   budgetSeconds: number;
   /** Loss above which the ramp stops (the knee is found). */
@@ -229,11 +237,14 @@ export interface E2eResult {
   failedConnects: number;
   loadAverage: number[];
   stoppedBecause: string;
+  /** The host check (`stallCheckSeconds`) just before the ramp and just after it. */
+  cpuStalls?: { before: CpuStalls[]; after: CpuStalls[] };
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const tsx = import.meta.resolve('tsx');
 const BARE_MS = 1000;
+const STALL_CHECK_SECONDS = 2;
 const BARE_SINKS = 64;
 
 function spawnChild<In, Out extends { type: string }>(
@@ -535,7 +546,22 @@ export function targetOf(
 }
 
 /** Runs the whole end-to-end measurement; children are killed whatever happens. */
+/**
+ * The ramp (`rampE2e`) between two host checks: what the machine's CPUs gave a spinning thread
+ * just before and just after, with no bench process running.
+ */
 export async function benchE2e(o: E2eOptions, log: (line: string) => void): Promise<E2eResult> {
+  const seconds = o.stallCheckSeconds ?? STALL_CHECK_SECONDS;
+  if (seconds <= 0) return rampE2e(o, log);
+  const check = (): Promise<CpuStalls[]> =>
+    measureCpuStalls({ seconds, thresholdMs: 1, alone: false });
+  const before = await check();
+  const result = await rampE2e(o, log);
+  const after = await check();
+  return { ...result, cpuStalls: { before, after } };
+}
+
+async function rampE2e(o: E2eOptions, log: (line: string) => void): Promise<E2eResult> {
   const workers = o.sfuWorkers ?? 1;
   const profile = (name: string): string[] =>
     o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, name)}`] : [];

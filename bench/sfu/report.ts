@@ -3,6 +3,7 @@
  * lossy row saying where packets went missing, and the summary with the anchors.
  */
 import { availableParallelism } from 'node:os';
+import { formatStalls } from '../cpu-stalls.js';
 import type { E2eResult, E2eStep, E2eTarget } from './e2e.js';
 import { type GcPauses, PACKETS_PER_SECOND } from './protocol.js';
 import { formatSlow } from './slow-timeline.js';
@@ -226,5 +227,27 @@ export function formatE2eSummary(r: E2eResult): string[] {
   }
   const load = r.loadAverage.map((l) => l.toFixed(2)).join(' ');
   lines.push(`load average ${load}; ${PACKETS_PER_SECOND.toFixed(0)} packets/s per track`);
+  lines.push(...formatHostCheck(r.cpuStalls));
   return lines;
+}
+
+/**
+ * The host check around the ramp (bench/cpu-stalls.ts), one line per CPU and moment, and the
+ * worst share a CPU lost: a p99 of a few ms means little on a CPU that lost several % of its
+ * time in gaps of 5–25 ms.
+ */
+export function formatHostCheck(c: E2eResult['cpuStalls']): string[] {
+  if (c === undefined) return ['host check: not run (--stall-check 0)'];
+  const all = [...c.before, ...c.after];
+  const first = all[0];
+  if (first === undefined) return ['host check: no CPU probed'];
+  const worst = all.reduce((a, s) => (s.lostShare > a.lostShare ? s : a), first);
+  return [
+    `host check (bench/cpu-stalls.ts: a thread spinning on each CPU for ${first.seconds} s ` +
+      'at once, gaps >= 1 ms are time the CPU was taken away):',
+    ...c.before.map((s) => `  before the ramp: ${formatStalls(s)}`),
+    ...c.after.map((s) => `  after the ramp:  ${formatStalls(s)}`),
+    `  worst: cpu${worst.cpu} lost ${(worst.lostShare * 100).toFixed(1)}%, ` +
+      `longest gap ${Math.max(...all.map((s) => s.maxMs)).toFixed(1)} ms`,
+  ];
 }

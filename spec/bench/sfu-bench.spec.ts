@@ -1,8 +1,9 @@
+import { availableParallelism } from 'node:os';
 import t from 'tap';
 import { audienceChild } from '../../bench/sfu/child-link.js';
 import { type E2eStep, medianRun, targetOf, targetTracksOf } from '../../bench/sfu/e2e.js';
 import { Histogram } from '../../bench/sfu/protocol.js';
-import { formatRepeats } from '../../bench/sfu/report.js';
+import { formatHostCheck, formatRepeats } from '../../bench/sfu/report.js';
 import { main, parseSfuArgs, runCoreBench, runSfuBench } from '../../bench/sfu.js';
 
 t.test('the router-core part forwards through the router and SRTP in a tiny run', async (t) => {
@@ -62,6 +63,10 @@ t.test('end to end, quick: SfuServer and light clients in child processes', asyn
   t.match(out, /SRTP at subscribers: [1-9]\d* packets fully unprotected .*, 0 bad/);
   t.match(out, /TARGET at 4 tracks, 1 SFU worker: .*>= 500: target (NOT )?met.*< 2 ms: target/);
   t.match(out, /clients: SFU path GC \d+ pauses.*direct path lag/);
+  t.equal(e.cpuStalls?.before.length, availableParallelism(), 'a host check of every CPU before');
+  t.equal(e.cpuStalls?.after.length, availableParallelism(), 'and after the ramp');
+  t.match(out, /host check \(bench\/cpu-stalls\.ts.*\n {2}before the ramp: cpu0 lost /);
+  t.match(out, /after the ramp: {2}cpu\d lost .*\n {2}worst: cpu\d lost \d+\.\d%/);
 });
 
 t.test(
@@ -211,6 +216,10 @@ t.test(
     t.equal(targetTracksOf([]), undefined);
     t.equal(parseSfuArgs([]).e2e.targetRepeats, 3, 'the target step three times by default');
     t.equal(parseSfuArgs(['--quick']).e2e.targetRepeats, 1);
+    t.equal(parseSfuArgs([]).e2e.stallCheckSeconds, 2, 'a 2 s host check by default');
+    t.equal(parseSfuArgs(['--stall-check', '0']).e2e.stallCheckSeconds, 0, '0 skips it');
+    t.throws(() => parseSfuArgs(['--stall-check', '-1']), TypeError);
+    t.same(formatHostCheck(undefined), ['host check: not run (--stall-check 0)']);
     t.match(formatRepeats(m), /500 tracks measured 3 times .*added p99 4\.00 \/ 2\.00 \/ 9\.00 ms/);
   },
 );
