@@ -5,7 +5,8 @@
  *  [--budget 100] [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]
  *  [--profile AEAD_AES_128_GCM] [--cpu-prof DIR] [--verify-every 16] [--sfu-node-option X]…
  *  [--client-node-option X]… [--client-tick-ms 4] [--dgram-send] [--pin-cpus] [--sfu-arrival]
- *  [--sfu-nice N] [--split-rooms] [--target-repeats 3] [--warmup-ms 1200] [--stall-check 2]`
+ *  [--sfu-nice N] [--split-rooms] [--target-repeats 3] [--warmup-ms 1200] [--stall-check 2]
+ *  [--no-relay] [--relay-work-us 0]`
  *
  * Two parts, one run:
  * - end to end (bench/sfu/e2e.ts): `SfuServer` in its own process (`--sfu-workers N`: N of
@@ -30,7 +31,11 @@
  * closest to 500 tracks N times and reports the run with the median added p99 (one run's p99
  * moves by milliseconds with the machine's other work). `--stall-check S` (default 2, 0 skips)
  * runs bench/cpu-stalls.ts for S seconds before and after the ramp: how much of each CPU a
- * spinning thread got, the host's share of a p99. `--cpu-prof DIR` writes a V8 CPU profile of each SFU
+ * spinning thread got, the host's share of a p99. Each step also runs the direct path's
+ * packets through a bare Node relay in the SFU's process (bench/sfu/bare-relay.ts: no SRTP, no
+ * routing) for as long as the direct path: the least a process in the SFU's place adds here,
+ * printed under the row and next to the target (`--no-relay` skips it; `--relay-work-us N`
+ * makes it spin N µs per datagram it copies, to load it like the SFU without the SFU's code). `--cpu-prof DIR` writes a V8 CPU profile of each SFU
  * worker and each client process.
  * `--quick` is the smoke-test size (a few seconds). Writes bench/out/sfu-<date>.json (not with
  * `--quick` or `--no-out`). Results: bench/RESULTS.md, "SFU".
@@ -74,7 +79,8 @@ const USAGE = [
   '    [--room-size 10] [--clients 2] [--sfu-workers 1] [--idle-subscribers 200] [--budget 100]',
   '    [--client-tick-ms 4] [--sfu-node-option X]... [--client-node-option X]...',
   '    [--dgram-send] [--pin-cpus] [--sfu-arrival] [--sfu-nice N] [--split-rooms]',
-  '    [--target-repeats 3] [--warmup-ms 1200] [--stall-check 2]',
+  '    [--target-repeats 3] [--warmup-ms 1200] [--stall-check 2] [--no-relay]',
+  '    [--relay-work-us 0]',
   '  router core: [--core-seconds 1] [--core-subscribers 200] [--memory-subscribers 1000]',
   '    [--profile AEAD_AES_128_GCM]',
 ].join('\n');
@@ -137,6 +143,8 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       'stall-check': { type: 'string' },
       'sfu-arrival': { type: 'boolean', default: false },
       'split-rooms': { type: 'boolean', default: false },
+      'no-relay': { type: 'boolean', default: false },
+      'relay-work-us': { type: 'string' },
       'target-repeats': { type: 'string' },
       'warmup-ms': { type: 'string' },
       'sfu-nice': { type: 'string' },
@@ -203,6 +211,10 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
       pinCpus: v['pin-cpus'],
       sfuArrival: v['sfu-arrival'],
       splitRooms: v['split-rooms'],
+      relay: !v['no-relay'],
+      ...(v['relay-work-us'] === undefined
+        ? {}
+        : { relayWorkUs: integer('relay-work-us', v['relay-work-us'], 0, 1000) }),
       targetRepeats: integer('target-repeats', v['target-repeats'] ?? (q ? '1' : '3'), 1, 20),
       stallCheckSeconds:
         v['stall-check'] === undefined ? (q ? 0.3 : 2) : stallCheck(v['stall-check']),

@@ -8,15 +8,17 @@
  * clock (`monoUs`, the same in every process); subscribers decrypt, count and subtract.
  *
  * A phase runs one path: `sfu` (publisher → server → subscribers, each leg its own SRTP
- * session) or `direct` (the publisher protects once with a room key and sends to each of its
+ * session), `direct` (the publisher protects once with a room key and sends to each of its
  * subscribers' sockets itself, wherever they are: the same sockets, rate and decrypt work, no
- * server).
+ * server) or `relay` (the direct path's packets, sent once to the bare relay in the server's
+ * process, bench/sfu/bare-relay.ts, which copies them to the subscribers' sockets).
  * How a client is opened, published and subscribed is the child's (`ChildHooks`).
  */
 import { randomBytes } from 'node:crypto';
 import type { RemoteInfo } from 'node:dgram';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { profileParameters, type SrtpProfileName, SrtpSession } from '../../lib/srtp/index.js';
+import { routeDatagram } from './bare-relay.js';
 import type { ClientCore } from './client-core.js';
 import { GcWatch } from './gc-watch.js';
 import {
@@ -27,6 +29,7 @@ import {
   monoUs,
   PACKET_BYTES,
   PACKETS_PER_SECOND,
+  type PhaseMode,
   type Publication,
   type RoomPlan,
   SEND_TICK_MS,
@@ -140,7 +143,9 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
   const published: Publication[] = [];
   const gcWatch = new GcWatch();
   const clear = Buffer.alloc(PACKET_BYTES);
-  let counting: 'sfu' | 'direct' | undefined;
+  let counting: PhaseMode | undefined;
+  /** `relay` phases: where publishers send (the bare relay's port). */
+  let relayPort = 0;
   let histogram = new Histogram();
   let timeline = new SlowTimeline(0, 0);
   /** Every how many packets a subscriber fully unprotects (`ReceiveCheck`). */
@@ -177,7 +182,7 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
       if (keys === undefined) return;
       s.reader ??= new StampReader(PROFILE, keys);
       arrived(s, s.check.stampOf(d, s.reader, s.sfuUnprotect));
-    } else if (counting === 'direct') {
+    } else if (counting === 'direct' || counting === 'relay') {
       arrived(s, s.check.stampOf(d, s.directReader, s.directUnprotect));
     }
   }
@@ -307,7 +312,7 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
     return { publishers: publishers.size, subscribers };
   }
 
-  function packet(p: Publisher<C>, mode: 'sfu' | 'direct', now: number): Buffer {
+  function packet(p: Publisher<C>, mode: PhaseMode, now: number): Buffer {
     const key = p.keyFrameDue || now - p.lastKeyFrameAt >= KEY_FRAME_INTERVAL_MS;
     if (key) {
       p.keyFrameDue = false;
@@ -330,7 +335,7 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
     return clear;
   }
 
-  function sendOne(p: Publisher<C>, mode: 'sfu' | 'direct', now: number): void {
+  function sendOne(p: Publisher<C>, mode: PhaseMode, now: number): void {
     const c = packet(p, mode, now);
     if (mode === 'sfu') {
       const out = p.client.srtp?.protectRtp(c);
@@ -342,13 +347,14 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
       const n = p.directTx.protectRtp(c, c.length, out);
       if (typeof n !== 'number') return;
       const datagram = out.subarray(0, n);
-      for (const port of p.directPorts) p.client.socket.send(datagram, port, hooks.address);
+      if (mode === 'relay') p.client.socket.send(datagram, relayPort, hooks.address);
+      else for (const port of p.directPorts) p.client.socket.send(datagram, port, hooks.address);
     }
     p.sent++;
   }
 
   async function runPhase(
-    mode: 'sfu' | 'direct',
+    mode: PhaseMode,
     warmupMs: number,
     durationMs: number,
     drainMs: number,
@@ -357,6 +363,12 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
     windowAtUs: number | undefined,
   ): Promise<void> {
     histogram = new Histogram();
+    if (mode === 'relay') {
+      // The relay's routes, before any media on the same sockets (loopback keeps the order).
+      for (const p of publishers.values()) {
+        p.client.socket.send(routeDatagram(p.directPorts), relayPort, hooks.address);
+      }
+    }
     verifyEvery = every;
     for (const p of publishers.values()) {
       p.sent = 0;
@@ -466,6 +478,10 @@ export function runClientChild<C extends ClientCore>(hooks: ChildHooks<C>): void
       reply({ type: 'connected', ...counts(), failed });
     } else if (m.type === 'phase') {
       const tick = m.tickMs ?? SEND_TICK_MS;
+      if (m.mode === 'relay') {
+        if (m.relayPort === undefined) throw new Error('a relay phase needs relayPort');
+        relayPort = m.relayPort;
+      }
       await runPhase(
         m.mode,
         m.warmupMs,

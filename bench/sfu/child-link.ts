@@ -13,6 +13,7 @@ import {
   Histogram,
   isMessage,
   monoUs,
+  type PhaseMode,
   type Publication,
   type RoomPlan,
   SEND_TICK_MS,
@@ -128,18 +129,29 @@ export interface ClientTotals {
 /** Starts one phase in every client child (bench/sfu/child-core.ts runs it). */
 export function startPhase(
   clients: readonly ClientLink[],
-  mode: 'sfu' | 'direct',
+  mode: PhaseMode,
   warmupMs: number,
   durationMs: number,
   drainMs: number,
   verifyEvery: number,
   tickMs = SEND_TICK_MS,
+  relayPort?: number,
 ): void {
   // One window for every child (one monotonic clock): with --split-rooms a publisher's child
   // counts what it sent in the window and another child what arrived of it.
   const windowAtUs = monoUs() + warmupMs * 1000;
   for (const c of clients) {
-    c.send({ type: 'phase', mode, warmupMs, durationMs, drainMs, verifyEvery, tickMs, windowAtUs });
+    c.send({
+      type: 'phase',
+      mode,
+      warmupMs,
+      durationMs,
+      drainMs,
+      verifyEvery,
+      tickMs,
+      windowAtUs,
+      ...(relayPort === undefined ? {} : { relayPort }),
+    });
   }
 }
 

@@ -38,6 +38,7 @@ import {
   type GcPauses,
   Histogram,
   type MemorySample,
+  type PhaseMode,
   type RoomPlan,
   type ServerIn,
   type ServerOut,
@@ -139,6 +140,18 @@ export interface E2eOptions {
    * Default 2.
    */
   stallCheckSeconds?: number;
+  /**
+   * After the direct path, run the same packets through a bare Node relay in the SFU's process
+   * (bench/sfu/bare-relay.ts: no SRTP, no routing) for as long: the SFU's added latency read
+   * against the least a process in its place adds here (`--no-relay` skips it). Default true.
+   */
+  relay?: boolean;
+  /**
+   * µs of busy work the bare relay does per datagram it copies out (`--relay-work-us`): with
+   * the SFU's own CPU per forwarded packet, the relay is as busy as the SFU without any of its
+   * code, so whether the SFU's tail is its CPU alone can be read off. Default 0.
+   */
+  relayWorkUs?: number;
   /** Stop stepping once this much wall time has passed, s. */
   budgetSeconds: number;
   /** Loss above which the ramp stops (the knee is found). */
@@ -188,6 +201,8 @@ export interface E2eStep {
   latencySamples: number;
   /** Where each path's slow packets were in its window (bench/sfu/slow-timeline.ts). */
   slow?: { sfu: SlowSummary; direct: SlowSummary };
+  /** The bare relay's path in the SFU's place (`E2eOptions.relay`). */
+  relay?: RelayFigures;
   /**
    * With `sfuArrival`, µs over the window (all workers): send stamp → the router has the
    * packet (`waited`), and the router's handling of it (`handled`).
@@ -197,7 +212,32 @@ export interface E2eStep {
    * With `targetRepeats` > 1 (the target's step only): every run's added p50/p99 (µs), SFU
    * CPU share and loss, in the order run; this step is the run with the median added p99.
    */
-  repeats?: { addedP50: number[]; addedP99: number[]; sfuCpuShare: number[]; loss: number[] };
+  repeats?: {
+    addedP50: number[];
+    addedP99: number[];
+    sfuCpuShare: number[];
+    loss: number[];
+    /** The bare relay's added p99 in each run (when it ran). */
+    relayAddedP99?: number[];
+  };
+}
+
+/**
+ * The direct path's packets through the bare relay (bench/sfu/bare-relay.ts) in the SFU's
+ * process, measured like the other paths (µs), and against the direct path: the least any
+ * process in the SFU's place adds on this machine at this load.
+ */
+export interface RelayFigures {
+  p50: number;
+  p99: number;
+  addedP50: number;
+  addedP99: number;
+  loss: number;
+  /** The SFU's process (relaying, its SFU idle) CPU time / window wall time. */
+  cpuShare: number;
+  slow: SlowSummary;
+  /** µs the relay spun per datagram copied out (`relayWorkUs`). */
+  workUs: number;
 }
 
 /** The issue's target at the step closest to 500 subscriber tracks (`targetOf`). */
@@ -309,16 +349,17 @@ async function dropsAll(servers: readonly Server[]): Promise<Record<string, numb
  */
 async function phase(
   clients: ClientLink[],
-  mode: 'sfu' | 'direct',
+  mode: PhaseMode,
   warmupMs: number,
   durationMs: number,
   drainMs: number,
   verifyEvery: number,
   tickMs: number | undefined,
   servers?: readonly Server[],
+  relayPort?: number,
 ): Promise<PhaseTotals> {
   const dropsBefore = servers ? await dropsAll(servers) : undefined;
-  startPhase(clients, mode, warmupMs, durationMs, drainMs, verifyEvery, tickMs);
+  startPhase(clients, mode, warmupMs, durationMs, drainMs, verifyEvery, tickMs, relayPort);
   let sfuBefore: Mark[] | undefined;
   let sfu: Mark[] | undefined;
   if (servers) {
@@ -434,13 +475,17 @@ async function memoryOf(server: Server): Promise<MemorySample & { sessions: numb
   return server.expect('memory');
 }
 
-/** One step on the clients already connected: the SFU path, then the direct path. */
+/**
+ * One step on the clients already connected: the SFU path, then the direct path, then (with
+ * `relayPort`) the bare relay's path as long as the direct one.
+ */
 async function measureStep(
   clients: ClientLink[],
   servers: readonly Server[],
   o: E2eOptions,
   tracks: number,
   rooms: number,
+  relayPort: number | undefined,
 ): Promise<E2eStep> {
   const durationMs = o.seconds * 1000;
   const drainMs = o.drainMs ?? DRAIN_MS;
@@ -450,6 +495,20 @@ async function measureStep(
   const sfu = await phase(clients, 'sfu', warmupMs, durationMs, drainMs, every, tick, servers);
   const directMs = Math.max(500, durationMs / 2);
   const direct = await phase(clients, 'direct', DIRECT_WARMUP_MS, directMs, drainMs, every, tick);
+  const relay =
+    relayPort === undefined
+      ? undefined
+      : await phase(
+          clients,
+          'relay',
+          DIRECT_WARMUP_MS,
+          directMs,
+          drainMs,
+          every,
+          tick,
+          servers.slice(0, 1),
+          relayPort,
+        );
   const w = sfuWindow(sfu.sfuBefore!, sfu.sfu!, sfu.dropsBefore!, sfu.dropsAfter!);
   const windowS = w.wallMs / 1000;
   return {
@@ -482,6 +541,24 @@ async function measureStep(
     latencySamples: sfu.histogram.total,
     slow: { sfu: sfu.slow, direct: direct.slow },
     ...(w.arrival ? { sfuArrival: w.arrival } : {}),
+    ...(relay ? { relay: relayFigures(relay, direct, o.relayWorkUs ?? 0) } : {}),
+  };
+}
+
+/** The relay path's figures against the direct path's (`E2eStep.relay`). */
+function relayFigures(relay: PhaseTotals, direct: PhaseTotals, workUs: number): RelayFigures {
+  const mark = relay.sfu?.[0];
+  const p50 = relay.histogram.quantile(0.5);
+  const p99 = relay.histogram.quantile(0.99);
+  return {
+    p50,
+    p99,
+    addedP50: p50 - direct.histogram.quantile(0.5),
+    addedP99: p99 - direct.histogram.quantile(0.99),
+    loss: lossOf(relay),
+    cpuShare: mark ? mark.cpuUs / 1e3 / Math.max(mark.wallMs, 1e-6) : 0,
+    slow: relay.slow,
+    workUs,
   };
 }
 
@@ -502,6 +579,9 @@ export function medianRun(runs: readonly E2eStep[], maxLoss = 0.01): E2eStep {
       addedP99: runs.map((r) => r.addedP99),
       sfuCpuShare: runs.map((r) => r.sfuCpuShare),
       loss: runs.map((r) => r.loss),
+      ...(runs.every((r) => r.relay !== undefined)
+        ? { relayAddedP99: runs.map((r) => r.relay?.addedP99 ?? Number.NaN) }
+        : {}),
     },
   };
 }
@@ -583,7 +663,12 @@ async function rampE2e(o: E2eOptions, log: (line: string) => void): Promise<E2eR
   let stoppedBecause = 'all steps ran';
   try {
     for (const s of servers) {
-      s.send({ type: 'start', fastUdpSend: o.dgramSend !== true, arrival: o.sfuArrival === true });
+      s.send({
+        type: 'start',
+        fastUdpSend: o.dgramSend !== true,
+        arrival: o.sfuArrival === true,
+        relayWorkUs: o.relayWorkUs ?? 0,
+      });
     }
     const readies = await Promise.all(servers.map((s) => s.expect('ready')));
     if (o.pinCpus) {
@@ -598,6 +683,7 @@ async function rampE2e(o: E2eOptions, log: (line: string) => void): Promise<E2eR
       for (const s of servers) renice(s.proc.pid, o.sfuNice);
     }
     const ready = readies[0]!;
+    const relayPort = o.relay === false ? undefined : ready.relayPort;
     let rooms = 0;
     const targets = [...new Set(o.steps.map((s) => Math.min(s, o.maxTracks)))];
     const targetTracks = targetTracksOf(targets);
@@ -616,19 +702,21 @@ async function rampE2e(o: E2eOptions, log: (line: string) => void): Promise<E2eR
       }
       const connected = await setUpRooms(clients, plans, ready, o.splitRooms === true);
       failedConnects += connected.failed;
-      let step = await measureStep(clients, servers, o, connected.subscribers, rooms);
+      const measure = (): Promise<E2eStep> =>
+        measureStep(clients, servers, o, connected.subscribers, rooms, relayPort);
+      let step = await measure();
       if (step.loss > o.maxLoss) {
         // One retry: on a shared machine a lossy step is often another process's burst.
         log(formatStep(step));
         log(`${formatWhere(step) ?? ''}; repeating the step once`);
-        step = await measureStep(clients, servers, o, connected.subscribers, rooms);
+        step = await measure();
       }
       const repeats = target === targetTracks ? (o.targetRepeats ?? 1) : 1;
       if (repeats > 1) {
         const runs = [step];
         log(formatStep(step));
         for (let r = 1; r < repeats; r++) {
-          runs.push(await measureStep(clients, servers, o, connected.subscribers, rooms));
+          runs.push(await measure());
           log(formatStep(runs[r]!));
         }
         step = medianRun(runs, o.maxLoss);

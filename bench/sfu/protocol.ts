@@ -58,6 +58,8 @@ export type ServerIn =
        * protected and sent to every subscriber); `--sfu-arrival`. Adds a wrapper per packet.
        */
       arrival?: boolean;
+      /** µs the bare relay spins per datagram it copies out (`--relay-work-us`); default 0. */
+      relayWorkUs?: number;
     }
   | { type: 'mark' }
   /** The drop and close counters, asked for outside the measured window (see `drops`). */
@@ -71,7 +73,13 @@ export type ServerIn =
   | { type: 'stop' };
 
 export type ServerOut =
-  | { type: 'ready'; url: string; udpPort: number }
+  | {
+      type: 'ready';
+      url: string;
+      udpPort: number;
+      /** The bare relay's UDP port in this process (`relay` phases; bench/sfu/bare-relay.ts). */
+      relayPort?: number;
+    }
   | {
       type: 'mark';
       /** CPU µs (user + system) and wall ms since the previous mark. */
@@ -136,6 +144,14 @@ export interface Publication {
   ref: number;
 }
 
+/**
+ * The path a phase measures: `sfu` (publisher → SFU → subscribers), `direct` (publisher →
+ * subscriber sockets, no server: the baseline), `relay` (publisher → a bare Node relay in the
+ * SFU's process, no SRTP and no routing → subscriber sockets: the least any process in the
+ * SFU's place adds on this machine).
+ */
+export type PhaseMode = 'sfu' | 'direct' | 'relay';
+
 export type ClientIn =
   | {
       type: 'connect';
@@ -157,8 +173,9 @@ export type ClientIn =
   | { type: 'direct-ports'; rooms: { id: string; ports: number[] }[] }
   | {
       type: 'phase';
-      /** `sfu`: publisher → SFU → subscribers; `direct`: publisher → subscriber sockets. */
-      mode: 'sfu' | 'direct';
+      mode: PhaseMode;
+      /** `relay` phases: the bare relay's port (on the clients' address). */
+      relayPort?: number;
       /** Sending before the measured window (consumers start on a key frame). */
       warmupMs: number;
       /** The measured window: packets stamped inside it are counted. */

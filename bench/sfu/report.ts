@@ -118,6 +118,7 @@ export function formatGc(s: E2eStep): string[] {
         `${ms(a.handledP99)} ms`,
     );
   }
+  if (s.relay !== undefined) lines.push(formatRelay(s));
   if (s.clientGc !== undefined && s.directClientGc !== undefined) {
     lines.push(
       `       clients: SFU path GC ${gcPauses(s.clientGc)}; direct path lag ` +
@@ -137,8 +138,9 @@ export function formatRepeats(s: E2eStep): string {
     `       ${s.tracks} tracks measured ${r.addedP99.length} times (--target-repeats): added p99 ` +
     `${r.addedP99.map(ms).join(' / ')} ms (min ${ms(sorted[0]!)}, max ` +
     `${ms(sorted.at(-1)!)}); p50 ${r.addedP50.map(ms).join(' / ')} ms; SFU CPU ` +
-    `${r.sfuCpuShare.map((c) => c.toFixed(2)).join(' / ')}; the row below is the run with ` +
-    'the median added p99'
+    `${r.sfuCpuShare.map((c) => c.toFixed(2)).join(' / ')}; ` +
+    (r.relayAddedP99 ? `bare relay added p99 ${r.relayAddedP99.map(ms).join(' / ')} ms; ` : '') +
+    'the row below is the run with the median added p99'
   );
 }
 
@@ -160,7 +162,24 @@ export function formatTarget(t: E2eTarget | undefined): string | undefined {
     `TARGET at ${s.tracks} tracks, ${w}: SFU CPU ${s.sfuCpuShare.toFixed(2)} of a core` +
     `${busiest}, loss ${pct(s.loss)}; tracks per core ${Math.round(t.tracksPerCore)} ` +
     `(>= 500: ${met(t.tracksMet)}); added p50 ${ms(s.addedP50)} ms, p99 ${ms(s.addedP99)} ms ` +
-    `(< 2 ms: ${met(t.latencyMet)})`
+    `(< 2 ms: ${met(t.latencyMet)})` +
+    (s.relay === undefined
+      ? ''
+      : `; a bare relay in the SFU's place added p99 ${ms(s.relay.addedP99)} ms in the same run`)
+  );
+}
+
+/**
+ * Under a row: the direct path's packets through the bare relay in the SFU's process
+ * (bench/sfu/bare-relay.ts), against the direct path, and where its slow packets were.
+ */
+export function formatRelay(s: E2eStep): string {
+  const r = s.relay;
+  if (r === undefined) return '';
+  return (
+    "       bare relay in the SFU's place (Node dgram in the SFU's process, no SRTP, no " +
+    `routing${r.workUs > 0 ? `, spinning ${r.workUs} µs per copy` : ''}): p50/p99 ${pair(r.p50, r.p99)} ms, added ${pair(r.addedP50, r.addedP99)} ms, ` +
+    `loss ${pct(r.loss)}, process CPU ${r.cpuShare.toFixed(2)}; ${formatSlow(r.slow)}`
   );
 }
 

@@ -10,6 +10,7 @@ import { tuneForForwarding } from '../../lib/cli/start-sfu.js';
 import { Producer } from '../../lib/sfu/producer.js';
 import { SfuServer } from '../../lib/sfu/sfu-server.js';
 import { UdpSender } from '../../lib/util/udp-send.js';
+import { BareRelay } from './bare-relay.js';
 import { GcWatch } from './gc-watch.js';
 import {
   Histogram,
@@ -23,6 +24,8 @@ import {
 import { STAMP_AT } from './stamp-reader.js';
 
 let sfu: SfuServer | undefined;
+/** The bare relay the `relay` phases send through (idle otherwise). */
+let relay: BareRelay | undefined;
 let cpu = process.cpuUsage();
 let wall = performance.now();
 const delay = monitorEventLoopDelay({ resolution: 10 });
@@ -149,9 +152,10 @@ async function handle(m: ServerIn): Promise<void> {
       },
     });
     const { url } = await sfu.listen();
+    relay = await BareRelay.open('127.0.0.1', m.relayWorkUs ?? 0);
     cpu = process.cpuUsage();
     wall = performance.now();
-    reply({ type: 'ready', url, udpPort: sfu.udpAddress?.port ?? 0 });
+    reply({ type: 'ready', url, udpPort: sfu.udpAddress?.port ?? 0, relayPort: relay.port });
   } else if (m.type === 'mark') {
     if (!sfu) throw new Error('not started');
     const used = process.cpuUsage(cpu);
@@ -184,6 +188,7 @@ async function handle(m: ServerIn): Promise<void> {
     reply({ type: 'memory', sessions: sfu?.resources.size ?? 0, ...memory() });
   } else {
     await sfu?.close();
+    relay?.close();
     // Exit once the reply is flushed (and, with --cpu-prof, the profile written).
     process.send?.({ type: 'stopped' } satisfies ServerOut, () => process.exit(0));
   }

@@ -46,6 +46,11 @@ t.test('end to end, quick: SfuServer and light clients in child processes', asyn
     t.equal(s.addedP50, s.sfuP50 - s.directP50, 'added = SFU path minus direct path');
     t.equal(s.badPackets, 0, 'every packet authenticated');
     t.ok(s.verifiedPackets >= s.latencySamples, '--quick fully unprotects every packet');
+    const r = s.relay;
+    t.ok(r !== undefined && r.loss < 0.5, `the bare relay's path carried packets (${r?.loss})`);
+    t.ok(r !== undefined && r.p99 >= r.p50 && r.p50 > 0, 'its latency measured');
+    t.equal(r?.addedP99, (r?.p99 ?? 0) - s.directP99, 'against the direct path');
+    t.ok((r?.cpuShare ?? 0) > 0, 'the relaying process used CPU');
   }
   t.equal(e.failedConnects, 0);
   t.ok((e.bareSendsPerCpuSecond ?? 0) > 0, 'the bare dgram ceiling was measured');
@@ -63,6 +68,8 @@ t.test('end to end, quick: SfuServer and light clients in child processes', asyn
   t.match(out, /SRTP at subscribers: [1-9]\d* packets fully unprotected .*, 0 bad/);
   t.match(out, /TARGET at 4 tracks, 1 SFU worker: .*>= 500: target (NOT )?met.*< 2 ms: target/);
   t.match(out, /clients: SFU path GC \d+ pauses.*direct path lag/);
+  t.match(out, /bare relay in the SFU's place \(.*\): p50\/p99 [\d.]+\/[\d.]+ ms, added /);
+  t.match(out, /TARGET at 4 tracks.*; a bare relay in the SFU's place added p99 -?[\d.]+ ms/);
   t.equal(e.cpuStalls?.before.length, availableParallelism(), 'a host check of every CPU before');
   t.equal(e.cpuStalls?.after.length, availableParallelism(), 'and after the ramp');
   t.match(out, /host check \(bench\/cpu-stalls\.ts.*\n {2}before the ramp: cpu0 lost /);
@@ -217,6 +224,11 @@ t.test(
     t.equal(parseSfuArgs([]).e2e.targetRepeats, 3, 'the target step three times by default');
     t.equal(parseSfuArgs(['--quick']).e2e.targetRepeats, 1);
     t.equal(parseSfuArgs([]).e2e.stallCheckSeconds, 2, 'a 2 s host check by default');
+    t.equal(parseSfuArgs([]).e2e.relay, true, 'the bare relay runs by default');
+    t.equal(parseSfuArgs(['--no-relay']).e2e.relay, false);
+    t.equal(parseSfuArgs([]).e2e.relayWorkUs, undefined, 'with no work per copy');
+    t.equal(parseSfuArgs(['--relay-work-us', '5']).e2e.relayWorkUs, 5);
+    t.throws(() => parseSfuArgs(['--relay-work-us', '-1']), TypeError);
     t.equal(parseSfuArgs(['--stall-check', '0']).e2e.stallCheckSeconds, 0, '0 skips it');
     t.throws(() => parseSfuArgs(['--stall-check', '-1']), TypeError);
     t.same(formatHostCheck(undefined), ['host check: not run (--stall-check 0)']);
