@@ -217,7 +217,7 @@ export function parseSfuArgs(args: string[]): SfuBenchConfig {
         : { relayWorkUs: integer('relay-work-us', v['relay-work-us'], 0, 1000) }),
       targetRepeats: integer('target-repeats', v['target-repeats'] ?? (q ? '1' : '3'), 1, 20),
       stallCheckSeconds:
-        v['stall-check'] === undefined ? (q ? 0.3 : 2) : stallCheck(v['stall-check']),
+        v['stall-check'] === undefined ? (q ? 0.1 : 2) : stallCheck(v['stall-check']),
       ...(v['sfu-nice'] === undefined
         ? {}
         : { sfuNice: integer('sfu-nice', v['sfu-nice'], -20, 19) }),

@@ -40,9 +40,9 @@ t.test('summarize buckets the gaps and sums what was lost', async (t) => {
 });
 
 t.test('a probe sees its process stopped for 150 ms as one gap of about that', async (t) => {
-  const probe = startProbe(0, 1.5, 1);
+  const probe = startProbe(0, 1.2, 1);
   await probe.ready;
-  await new Promise((r) => setTimeout(r, 200));
+  await new Promise((r) => setTimeout(r, 50));
   const pid = probe.pid;
   if (pid === undefined) throw new Error('the probe has no pid');
   process.kill(pid, 'SIGSTOP');
@@ -50,15 +50,15 @@ t.test('a probe sees its process stopped for 150 ms as one gap of about that', a
   process.kill(pid, 'SIGCONT');
   const gaps = await probe.done;
   const longest = Math.max(...gaps);
-  t.ok(longest >= 140 && longest < 1000, `the stop shows as a gap of ${longest.toFixed(1)} ms`);
-  const s = summarize(0, gaps, 1.5, 1);
+  t.ok(longest >= 140 && longest < 5000, `the stop shows as a gap of ${longest.toFixed(1)} ms`);
+  const s = summarize(0, gaps, 1.2, 1);
   t.ok(s.buckets[4]! >= 1, 'in the 50+ ms bucket');
-  t.ok(s.lostShare >= 0.09, `at least 150 of 1,500 ms lost (${(s.lostShare * 100).toFixed(1)}%)`);
+  t.ok(s.lostShare >= 0.11, `at least 140 of 1,200 ms lost (${(s.lostShare * 100).toFixed(1)}%)`);
 });
 
 t.test('every CPU is probed, at once or one at a time', async (t) => {
   for (const alone of [false, true]) {
-    const r = await measureCpuStalls({ seconds: 0.2, thresholdMs: 1, alone });
+    const r = await measureCpuStalls({ seconds: 0.1, thresholdMs: 1, alone });
     t.ok(r.length >= 1, `${r.length} CPU(s) probed (alone: ${alone})`);
     t.same(
       r.map((s) => s.cpu),
