@@ -143,7 +143,8 @@ export interface E2eOptions {
   /**
    * After the direct path, run the same packets through a bare Node relay in the SFU's process
    * (bench/sfu/bare-relay.ts: no SRTP, no routing) for as long: the SFU's added latency read
-   * against the least a process in its place adds here (`--no-relay` skips it). Default true.
+   * against the least a process in its place adds here (`--no-relay` skips it). With several
+   * SFU workers the relay is the first worker's process, copying for every room. Default true.
    */
   relay?: boolean;
   /**
