@@ -1,7 +1,13 @@
 import { availableParallelism } from 'node:os';
 import t from 'tap';
 import { audienceChild } from '../../bench/sfu/child-link.js';
-import { type E2eStep, medianRun, targetOf, targetTracksOf } from '../../bench/sfu/e2e.js';
+import {
+  type E2eStep,
+  latencyHeldAt,
+  medianRun,
+  targetOf,
+  targetTracksOf,
+} from '../../bench/sfu/e2e.js';
 import { Histogram } from '../../bench/sfu/protocol.js';
 import { formatHostCheck, formatRepeats } from '../../bench/sfu/report.js';
 import { main, parseSfuArgs, runCoreBench, runSfuBench } from '../../bench/sfu.js';
@@ -70,6 +76,10 @@ t.test('end to end, quick: SfuServer and light clients in child processes', asyn
   t.match(out, /clients: SFU path GC \d+ pauses.*direct path lag/);
   t.match(out, /bare relay in the SFU's place \(.*\): p50\/p99 [\d.]+\/[\d.]+ ms, added /);
   t.match(out, /TARGET at 4 tracks.*; a bare relay in the SFU's place added p99 -?[\d.]+ ms/);
+  t.match(
+    out,
+    /^added p99 < 2 ms: (at no step|largest step \d+ tracks \(SFU CPU [\d.]+ of a core)/m,
+  );
   t.equal(e.cpuStalls?.before.length, availableParallelism(), 'a host check of every CPU before');
   t.equal(e.cpuStalls?.after.length, availableParallelism(), 'and after the ramp');
   t.match(out, /host check \(bench\/cpu-stalls\.ts.*\n {2}before the ramp: cpu0 lost /);
@@ -223,6 +233,25 @@ t.test(
     t.equal(targetTracksOf([]), undefined);
     t.equal(parseSfuArgs([]).e2e.targetRepeats, 3, 'the target step three times by default');
     t.equal(parseSfuArgs(['--quick']).e2e.targetRepeats, 1);
+    t.match(formatRepeats(m), /500 tracks measured 3 times .*added p99 4\.00 \/ 2\.00 \/ 9\.00 ms/);
+  },
+);
+
+t.test(
+  'the host check, the bare relay, and the largest step that met the latency target',
+  async (t) => {
+    const at = (tracks: number, addedP99: number, loss = 0) =>
+      ({ tracks, sfuCpuShare: 0.5, loss, addedP50: 1, addedP99 }) as E2eStep;
+    t.equal(
+      latencyHeldAt([at(100, 1900), at(200, 2300), at(300, 1200), at(500, 3300)])?.tracks,
+      300,
+      'the largest step under 2 ms, not the last of a run of them',
+    );
+    t.equal(
+      latencyHeldAt([at(100, 1500, 0.02), at(300, 2500)]),
+      undefined,
+      'lossy steps do not count',
+    );
     t.equal(parseSfuArgs([]).e2e.stallCheckSeconds, 2, 'a 2 s host check by default');
     t.equal(parseSfuArgs([]).e2e.relay, true, 'the bare relay runs by default');
     t.equal(parseSfuArgs(['--no-relay']).e2e.relay, false);
@@ -232,6 +261,5 @@ t.test(
     t.equal(parseSfuArgs(['--stall-check', '0']).e2e.stallCheckSeconds, 0, '0 skips it');
     t.throws(() => parseSfuArgs(['--stall-check', '-1']), TypeError);
     t.same(formatHostCheck(undefined), ['host check: not run (--stall-check 0)']);
-    t.match(formatRepeats(m), /500 tracks measured 3 times .*added p99 4\.00 \/ 2\.00 \/ 9\.00 ms/);
   },
 );
