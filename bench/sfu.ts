@@ -35,8 +35,8 @@
  * packets through a bare Node relay in the SFU's process (bench/sfu/bare-relay.ts: no SRTP, no
  * routing) for as long as the direct path: the least a process in the SFU's place adds here,
  * printed under the row and next to the target (`--no-relay` skips it; `--relay-work-us N`
- * makes it spin N µs per datagram it copies, to load it like the SFU without the SFU's code). `--cpu-prof DIR` writes a V8 CPU profile of each SFU
- * worker and each client process.
+ * makes it spin N µs per datagram it copies, to load it like the SFU without the SFU's code).
+ * `--cpu-prof DIR` writes a V8 CPU profile of each SFU worker and each client process.
  * `--quick` is the smoke-test size (a few seconds). Writes bench/out/sfu-<date>.json (not with
  * `--quick` or `--no-out`). Results: bench/RESULTS.md, "SFU".
  */

@@ -14,7 +14,6 @@ import {
   isMessage,
   monoUs,
   type PhaseMode,
-  type Publication,
   type RoomPlan,
   SEND_TICK_MS,
 } from './protocol.js';
@@ -220,35 +219,35 @@ export async function setUpRooms(
     for (const r of rooms) sizes.set(r.id, r.subscribers);
     c.send({ type: 'connect', url: ready.url, udpPort: ready.udpPort, rooms });
   }
-  const t = { publishers: 0, subscribers: 0, failed: 0 };
-  const published: Publication[][] = [];
-  for (const c of clients) {
-    const r = await c.expect('connected');
-    t.publishers += r.publishers;
-    t.failed += r.failed;
-    published.push(r.published ?? []);
-  }
-  for (const [i, list] of published.entries()) {
-    const rooms = list.map((publication) => ({
+  const published = await connectedAll(clients);
+  for (const [i, r] of published.entries()) {
+    const rooms = (r.published ?? []).map((publication) => ({
       publication,
       subscribers: sizes.get(publication.id) ?? 0,
     }));
     clients[(i + 1) % n]!.send({ type: 'join', rooms });
   }
-  const ports: { id: string; ports: number[] }[][] = [];
-  for (const c of clients) {
-    const r = await c.expect('connected');
-    t.subscribers += r.subscribers;
-    t.failed += r.failed;
-    ports.push(r.ports ?? []);
-  }
+  const joined = await connectedAll(clients);
   // Child j's subscribers belong to child j - 1's publishers.
-  for (const [j, rooms] of ports.entries()) {
-    clients[(j + n - 1) % n]!.send({ type: 'direct-ports', rooms });
+  for (const [j, r] of joined.entries()) {
+    clients[(j + n - 1) % n]!.send({ type: 'direct-ports', rooms: r.ports ?? [] });
   }
-  for (const c of clients) await c.expect('connected');
-  return t;
+  await connectedAll(clients);
+  return {
+    publishers: sum(published, (r) => r.publishers),
+    subscribers: sum(joined, (r) => r.subscribers),
+    failed: sum(published, (r) => r.failed) + sum(joined, (r) => r.failed),
+  };
 }
+
+type Connected = Extract<ClientOut, { type: 'connected' }>;
+
+/** Every client child's next reply, which must be `connected`, in child order. */
+const connectedAll = (clients: readonly ClientLink[]): Promise<Connected[]> =>
+  Promise.all(clients.map((c) => c.expect('connected')));
+
+const sum = (replies: readonly Connected[], of: (r: Connected) => number): number =>
+  replies.reduce((a, r) => a + of(r), 0);
 
 /** Sends each client child its rooms (`plans[i]` to child i) and sums the replies. */
 export async function connectRooms(
@@ -260,12 +259,10 @@ export async function connectRooms(
   for (const [i, c] of clients.entries()) {
     c.send({ type, url: ready.url, udpPort: ready.udpPort, rooms: plans[i] ?? [] });
   }
-  const t = { publishers: 0, subscribers: 0, failed: 0 };
-  for (const c of clients) {
-    const r = await c.expect('connected');
-    t.publishers += r.publishers;
-    t.subscribers += r.subscribers;
-    t.failed += r.failed;
-  }
-  return t;
+  const replies = await connectedAll(clients);
+  return {
+    publishers: sum(replies, (r) => r.publishers),
+    subscribers: sum(replies, (r) => r.subscribers),
+    failed: sum(replies, (r) => r.failed),
+  };
 }

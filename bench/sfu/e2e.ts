@@ -575,6 +575,7 @@ export function medianRun(runs: readonly E2eStep[], maxLoss = 0.01): E2eStep {
   const sorted = [...runs].sort((a, b) => key(a) - key(b));
   const median = sorted[(sorted.length - 1) >> 1]!;
   if (runs.length < 2) return median;
+  const relayAdded = runs.map((r) => r.relay?.addedP99);
   return {
     ...median,
     repeats: {
@@ -582,8 +583,8 @@ export function medianRun(runs: readonly E2eStep[], maxLoss = 0.01): E2eStep {
       addedP99: runs.map((r) => r.addedP99),
       sfuCpuShare: runs.map((r) => r.sfuCpuShare),
       loss: runs.map((r) => r.loss),
-      ...(runs.every((r) => r.relay !== undefined)
-        ? { relayAddedP99: runs.map((r) => r.relay?.addedP99 ?? Number.NaN) }
+      ...(relayAdded.every((v): v is number => v !== undefined)
+        ? { relayAddedP99: relayAdded }
         : {}),
     },
   };

@@ -132,7 +132,6 @@ export function formatGc(s: E2eStep): string[] {
 export function formatRepeats(s: E2eStep): string {
   const r = s.repeats;
   if (r === undefined) return '';
-  const ms = (us: number) => (us / 1000).toFixed(2);
   const sorted = [...r.addedP99].sort((a, b) => a - b);
   return (
     `       ${s.tracks} tracks measured ${r.addedP99.length} times (--target-repeats): added p99 ` +
@@ -178,7 +177,8 @@ export function formatRelay(s: E2eStep): string {
   if (r === undefined) return '';
   return (
     "       bare relay in the SFU's place (Node dgram in the SFU's process, no SRTP, no " +
-    `routing${r.workUs > 0 ? `, spinning ${r.workUs} µs per copy` : ''}): p50/p99 ${pair(r.p50, r.p99)} ms, added ${pair(r.addedP50, r.addedP99)} ms, ` +
+    `routing${r.workUs > 0 ? `, spinning ${r.workUs} µs per copy` : ''}): ` +
+    `p50/p99 ${pair(r.p50, r.p99)} ms, added ${pair(r.addedP50, r.addedP99)} ms, ` +
     `loss ${pct(r.loss)}, process CPU ${r.cpuShare.toFixed(2)}; ${formatSlow(r.slow)}`
   );
 }
@@ -209,7 +209,8 @@ export function formatE2eSummary(r: E2eResult): string[] {
     held === undefined
       ? 'added p99 < 2 ms: at no step (with loss <= 1%)'
       : `added p99 < 2 ms: largest step ${held.tracks} tracks (SFU CPU ` +
-          `${held.sfuCpuShare.toFixed(2)} of a core, added p99 ${ms(held.addedP99)} ms, loss <= 1%)`,
+          `${held.sfuCpuShare.toFixed(2)} of a core, added p99 ${ms(held.addedP99)} ms, ` +
+          'loss <= 1%)',
   );
   const bare = r.bareSendsPerCpuSecond;
   if (bare !== undefined) {
